@@ -1,0 +1,5 @@
+import type { CoordinatorOptions } from '../config.js';
+
+export async function runCoordinator(_opts: CoordinatorOptions): Promise<void> {
+  throw new Error('not implemented yet');
+}

@@ -1,0 +1,3 @@
+export async function runDemo(_opts: { port: number; rows: number }): Promise<void> {
+  throw new Error('not implemented yet');
+}

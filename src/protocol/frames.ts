@@ -1,0 +1,109 @@
+/**
+ * The scan contract: one request, then a stream of numbered frames to the reply subject.
+ *
+ *   schema (seq 0) → data (seq 1..n) → end (seq n+1)      or, at any point, error
+ *
+ * Data frames are columnar. Binary mode (msgpack) carries raw little-endian column bytes
+ * exactly as DuckDB holds them, so nothing is converted on either side; JSON mode (for
+ * `nats req` by hand) carries rows of JSON-safe values instead.
+ */
+import { z } from 'zod';
+
+export const MAX_SCAN_LIMIT = Number.MAX_SAFE_INTEGER;
+
+export const ScanRequestSchema = z
+  .object({
+    /** Columns to return, in this order. Empty means every column. */
+    columns: z.array(z.string().min(1).max(256)).max(4096).default([]),
+    /** One SQL boolean expression over the table's columns. */
+    where: z.string().min(1).max(65_536).optional(),
+    limit: z.number().int().min(0).max(MAX_SCAN_LIMIT).optional(),
+    /**
+     * Instead of columns/where/limit: one read-only SELECT over this table, run whole by the
+     * container (the coordinator pushes single-table queries down this way).
+     */
+    query: z.string().min(1).max(1_048_576).optional(),
+    /** Frames the sender may have in flight before it waits for an ack. */
+    window: z.number().int().min(1).max(1024).optional(),
+    /** Milliseconds the sender waits for an ack before it gives up on the receiver. */
+    ackTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+  })
+  .strict();
+
+export type ScanRequest = z.input<typeof ScanRequestSchema>;
+export type ParsedScanRequest = z.output<typeof ScanRequestSchema>;
+
+/**
+ * How a column travels:
+ * - `fixed`: `width` bytes per row, DuckDB's in-memory layout (integers, floats, DATE as
+ *   int32 days, TIMESTAMP as int64 µs, DECIMAL as its integer, UUID/HUGEINT as int128...);
+ * - `varlen`: VARCHAR/BLOB as one byte buffer plus n+1 int32 offsets;
+ * - `text`: anything nested or exotic, sent as DuckDB's own VARCHAR cast of the value and
+ *   cast back by the receiver, so no value changes.
+ */
+export type WireKind = 'fixed' | 'varlen' | 'text';
+
+export interface ColumnSchema {
+  name: string;
+  /** DuckDB's type, as `typeof()`/DESCRIBE prints it, e.g. `DECIMAL(18,3)`. */
+  type: string;
+  wire: WireKind;
+  /** Bytes per row for `fixed`. */
+  width?: number;
+}
+
+export interface WireColumn {
+  /** fixed: rows × width bytes; varlen/text: concatenated UTF-8 (or blob) bytes. */
+  data: Uint8Array;
+  /** varlen/text only: rows + 1 byte offsets into `data`. */
+  offsets?: Int32Array;
+  /** Present when any row is NULL: one byte per row, 1 = NULL. */
+  nulls?: Uint8Array;
+}
+
+export interface SchemaFrame {
+  type: 'schema';
+  seq: 0;
+  columns: ColumnSchema[];
+  /** Where the receiver sends acks and cancel (NATS only). */
+  control?: string;
+  /** The SQL the container ran, for stats and debugging. */
+  sql: string;
+}
+
+export interface DataFrame {
+  type: 'data';
+  seq: number;
+  rows: number;
+  /** Binary mode. */
+  columns?: WireColumn[];
+  /** JSON mode: rows of JSON-safe values (big integers and decimals as strings). */
+  values?: unknown[][];
+}
+
+export interface EndFrame {
+  type: 'end';
+  seq: number;
+  rows: number;
+  /** Payload bytes of all data frames. */
+  bytes: number;
+  frames: number;
+  ms: number;
+}
+
+export interface ErrorFrame {
+  type: 'error';
+  seq: number;
+  error: string;
+  message: string;
+}
+
+export type Frame = SchemaFrame | DataFrame | EndFrame | ErrorFrame;
+
+/** Receiver → sender, on the schema frame's `control` subject. */
+export type ControlMessage = { type: 'ack'; seq: number } | { type: 'cancel'; reason?: string };
+
+export const DEFAULT_WINDOW = 8;
+export const DEFAULT_ACK_TIMEOUT_MS = 30_000;
+/** Data frames aim at this many payload bytes; far under NATS's default 1 MiB max_payload. */
+export const TARGET_FRAME_BYTES = 512 * 1024;
