@@ -1,0 +1,31 @@
+/** A table loaded into a data container's DuckDB: what scans, queries and metadata read. */
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+
+export interface TableColumn {
+  name: string;
+  /** DuckDB type as DESCRIBE prints it, e.g. BIGINT, VARCHAR, DECIMAL(18,3). */
+  type: string;
+}
+
+export interface LoadedTable {
+  /** The table's name; also the name of the persistent DuckDB table `main.<name>`. */
+  name: string;
+  instance: DuckDBInstance;
+  columns: TableColumn[];
+  rowCount: number;
+  /** Bytes read from S3 (compressed). */
+  sizeBytes: number;
+  loadTimeMs: number;
+  /** The URLs as given on the command line. */
+  urls: string[];
+  /** Every object that was loaded, as s3://bucket/key. */
+  objects: string[];
+  loadedAt: string;
+  /** Shard label (several containers may each hold part of one table). */
+  shard: string;
+}
+
+/** A fresh connection for one request; the caller closes it (`closeSync`). */
+export function connect(table: LoadedTable): Promise<DuckDBConnection> {
+  return table.instance.connect();
+}
