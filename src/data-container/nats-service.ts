@@ -1,11 +1,130 @@
-/** Registers a loaded table as a NATS micro service (owned by the NATS work; stub for now). */
+/**
+ * Registers a loaded table as a NATS micro service `duckdb-table` (DESIGN.md, NATS section):
+ * endpoints duckdb.<table>.scan|metadata|query in queue group `q`, so replicas share requests
+ * and `$SRV.PING|INFO|STATS` answer. The connection reconnects forever, and subscriptions come
+ * back with it; a container started while NATS is down keeps trying until it is up.
+ */
+import { type ServiceMsg, Svcm } from '@nats-io/services';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { asQueryError, QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { QUEUE_GROUP, SERVICE_NAME, SERVICE_VERSION, subjectFor } from '../protocol/subjects.js';
+import { tableMetadata } from './metadata.js';
+import { serveNatsScan } from './scan-transport.js';
 import type { LoadedTable } from './table.js';
 
 export interface TableService {
+  /**
+   * Resolves once the service is registered (at once when NATS is up, else when it comes up),
+   * or when stop() comes first. Rejects only if registration itself fails.
+   */
+  ready: Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startTableService(_table: LoadedTable, _natsUrl: string, _log: Logger): Promise<TableService> {
-  throw new Error('NATS service not implemented yet');
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 5_000;
+
+export async function startTableService(
+  table: LoadedTable,
+  natsUrl: string,
+  log: Logger,
+): Promise<TableService> {
+  const stopping = new AbortController();
+  let nc: NatsConnection | undefined;
+  const ready = (async () => {
+    nc = await connectUntilUp(natsUrl, `duckdb-table ${table.name}`, log, stopping.signal);
+    if (!nc) return;
+    logStatus(nc, log);
+    await registerService(nc, table, log);
+    log.info('registered NATS service', { table: table.name, server: nc.getServer() });
+  })();
+  ready.catch((err: unknown) => log.error('NATS service registration failed', { error: err }));
+  return {
+    ready,
+    stop: async () => {
+      stopping.abort();
+      await ready.catch(() => undefined);
+      if (nc && !nc.isClosed()) await nc.drain();
+    },
+  };
+}
+
+/** connect() fails at once when no server listens: try again with backoff until one does. */
+async function connectUntilUp(
+  url: string,
+  name: string,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<NatsConnection | undefined> {
+  for (let wait = FIRST_RETRY_MS, attempt = 1; !signal.aborted; attempt++) {
+    try {
+      const nc = await connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+      if (!signal.aborted) return nc;
+      await nc.close();
+    } catch (err) {
+      if (attempt === 1) log.warn('NATS not reachable yet, retrying in the background', { url, error: err });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      wait = Math.min(wait * 2, MAX_RETRY_MS);
+    }
+  }
+  return undefined;
+}
+
+function logStatus(nc: NatsConnection, log: Logger): void {
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect' || status.type === 'reconnect') {
+        log.info(`NATS ${status.type}`, { server: status.server });
+      }
+    }
+  })();
+}
+
+async function registerService(nc: NatsConnection, table: LoadedTable, log: Logger): Promise<void> {
+  const service = await new Svcm(nc).add({
+    name: SERVICE_NAME,
+    version: SERVICE_VERSION,
+    description: `DuckDB table ${table.name}`,
+    queue: QUEUE_GROUP,
+    metadata: {
+      table: table.name,
+      shard: table.shard,
+      columns: JSON.stringify(table.columns),
+      row_count: String(table.rowCount),
+    },
+  });
+  const endpoint = (name: 'scan' | 'metadata' | 'query', handle: (msg: ServiceMsg) => unknown) =>
+    service.addEndpoint(name, {
+      subject: subjectFor(table.name, name),
+      queue: QUEUE_GROUP,
+      handler: (err, msg) => {
+        if (err) log.error(`NATS ${name} endpoint failed`, { error: err });
+        else handle(msg);
+      },
+    });
+  endpoint('scan', (msg) => serveNatsScan(nc, msg, table, log));
+  endpoint('metadata', (msg) => msg.respond(JSON.stringify(tableMetadata(table))));
+  endpoint('query', (msg) => answerQuery(msg, table));
+}
+
+/** `{"query": "SELECT ..."}` in, the same JSON as POST /query out (errors as service errors). */
+async function answerQuery(msg: ServiceMsg, table: LoadedTable): Promise<void> {
+  try {
+    msg.respond(JSON.stringify(await runTableQuery(table, msg.string())));
+  } catch (err) {
+    const error = asQueryError(err);
+    msg.respondError(error.status, error.message, JSON.stringify(error.toJSON()));
+  }
+}
+
+// Adapter until src/data-container/query.ts (the POST /query path) lands: then it calls that.
+async function runTableQuery(table: LoadedTable, _body: string): Promise<unknown> {
+  throw new QueryError('unavailable', `duckdb.${table.name}.query is not wired yet; use POST /query`);
 }

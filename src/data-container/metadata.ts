@@ -1,0 +1,34 @@
+/** What a data container says about its table: GET /metadata and the NATS `metadata` endpoint. */
+import type { LoadedTable, TableColumn } from './table.js';
+
+/** The seed's /metadata shape (DESIGN.md, HTTP), plus the objects, shard and every URL. */
+export interface TableMetadata {
+  /** The first URL as given (the seed served exactly one). */
+  s3_url: string;
+  s3_urls: string[];
+  objects: string[];
+  view_name: string;
+  shard: string;
+  columns: TableColumn[];
+  row_count: number;
+  column_count: number;
+  size_bytes: number;
+  load_time_ms: number;
+  timestamp: string;
+}
+
+export function tableMetadata(table: LoadedTable): TableMetadata {
+  return {
+    s3_url: table.urls[0] ?? '',
+    s3_urls: table.urls,
+    objects: table.objects,
+    view_name: table.name,
+    shard: table.shard,
+    columns: table.columns,
+    row_count: table.rowCount,
+    column_count: table.columns.length,
+    size_bytes: table.sizeBytes,
+    load_time_ms: table.loadTimeMs,
+    timestamp: table.loadedAt,
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * A scan over NATS, sender side. Frames go to the request's reply subject; the receiver acks
+ * data frames on a control inbox announced in the schema frame. At most `window` data frames
+ * travel beyond the last ack, so a slow reader throttles the scan instead of being cut off by
+ * the server as a slow consumer. A cancel, or no ack for `ackTimeoutMs`, stops the scan.
+ */
+import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { QueryError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { decode, detectEncoding, type Encoding, encode } from '../protocol/codec.js';
+import {
+  type ControlMessage,
+  DEFAULT_ACK_TIMEOUT_MS,
+  DEFAULT_WINDOW,
+  type Frame,
+  type ParsedScanRequest,
+} from '../protocol/frames.js';
+import { executeScan, type FrameSink } from './scan.js';
+import { errorFrame, parseScanRequest } from './scan-request.js';
+import type { LoadedTable } from './table.js';
+
+/** Answers one scan request. Never throws: every failure goes to the requester as an error frame. */
+export async function serveNatsScan(
+  nc: NatsConnection,
+  msg: Msg,
+  table: LoadedTable,
+  log: Logger,
+): Promise<void> {
+  const reply = msg.reply;
+  if (!reply) {
+    log.warn('scan request without a reply subject ignored', { subject: msg.subject });
+    return;
+  }
+  const encoding = detectEncoding(msg.data);
+  let request: ParsedScanRequest;
+  try {
+    request = parseScanRequest(msg.data, encoding);
+  } catch (err) {
+    publishFrame(nc, reply, errorFrame(0, err), encoding, log);
+    return;
+  }
+  const sink = new NatsFrameSink(nc, reply, encoding, request, log);
+  try {
+    await executeScan(table, request, encoding, sink, sink.signal);
+  } finally {
+    sink.close();
+  }
+}
+
+function publishFrame(
+  nc: NatsConnection,
+  subject: string,
+  frame: Frame,
+  encoding: Encoding,
+  log: Logger,
+): void {
+  try {
+    nc.publish(subject, encode(frame, encoding));
+  } catch (err) {
+    log.warn('could not publish a scan frame', { subject, seq: frame.seq, error: err });
+  }
+}
+
+class NatsFrameSink implements FrameSink {
+  private readonly controller = new AbortController();
+  readonly signal = this.controller.signal;
+  private readonly control = createInbox();
+  private readonly subscription: Subscription;
+  private readonly window: number;
+  private readonly ackTimeoutMs: number;
+  /** Highest data frame acked so far. */
+  private acked = 0;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly reply: string,
+    private readonly encoding: Encoding,
+    request: ParsedScanRequest,
+    private readonly log: Logger,
+  ) {
+    this.window = request.window ?? DEFAULT_WINDOW;
+    this.ackTimeoutMs = request.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+    this.subscription = nc.subscribe(this.control, { callback: (_err, m) => this.onControl(m) });
+  }
+
+  async send(frame: Frame): Promise<void> {
+    if (frame.type === 'data') await this.waitForCredit(frame.seq);
+    if (this.signal.aborted) return;
+    const bytes = encode(
+      frame.type === 'schema' ? { ...frame, control: this.control } : frame,
+      this.encoding,
+    );
+    const maxPayload = this.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
+    if (bytes.byteLength > maxPayload) {
+      this.fail(
+        new QueryError(
+          'internal',
+          `scan frame ${frame.seq} is ${bytes.byteLength} bytes, over the NATS server's max_payload of ${maxPayload}: the data container sized its frames wrong`,
+        ),
+        frame.seq,
+      );
+      return;
+    }
+    try {
+      this.nc.publish(this.reply, bytes);
+    } catch (err) {
+      this.log.warn('scan stopped: could not publish a frame', { seq: frame.seq, error: err });
+      this.controller.abort(err);
+    }
+  }
+
+  close(): void {
+    this.subscription.unsubscribe();
+    this.wake?.();
+  }
+
+  /** Data frame `seq` may go once every frame up to `seq - window` is acked. */
+  private async waitForCredit(seq: number): Promise<void> {
+    while (seq - this.acked > this.window && !this.signal.aborted) {
+      if (!(await this.nextControl())) {
+        this.fail(
+          new QueryError(
+            'timeout',
+            `no ack from the receiver for ${this.ackTimeoutMs} ms after frame ${this.acked}; the scan stopped`,
+          ),
+          seq,
+        );
+      }
+    }
+  }
+
+  /** Resolves true on the next control message (or abort), false after ackTimeoutMs without one. */
+  private nextControl(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve(false);
+      }, this.ackTimeoutMs);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve(true);
+      };
+    });
+  }
+
+  private onControl(msg: Msg): void {
+    let message: ControlMessage;
+    try {
+      message = decode(msg.data, detectEncoding(msg.data)) as ControlMessage;
+    } catch (err) {
+      this.log.warn('unreadable scan control message ignored', { error: err });
+      return;
+    }
+    if (message?.type === 'ack' && typeof message.seq === 'number') {
+      this.acked = Math.max(this.acked, message.seq);
+    } else if (message?.type === 'cancel') {
+      this.controller.abort(new QueryError('cancelled', message.reason ?? 'cancelled by the receiver'));
+    } else {
+      this.log.warn('unknown scan control message ignored', { type: String(message?.type) });
+      return;
+    }
+    this.wake?.();
+  }
+
+  /** Tells the receiver why the scan stops (as frame `seq`), then stops it. */
+  private fail(err: QueryError, seq: number): void {
+    this.log.warn('scan stopped', { error: err.message });
+    publishFrame(this.nc, this.reply, errorFrame(seq, err), this.encoding, this.log);
+    this.controller.abort(err);
+    this.wake?.();
+  }
+}
