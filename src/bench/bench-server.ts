@@ -1,0 +1,39 @@
+/**
+ * The sender side of the scan benchmark, run as its own process:
+ *   node dist/bench/bench-server.js --nats URL --table NAME --rows N [--http-port P]
+ * A data container over a generated table (BIGINT, BIGINT, VARCHAR): the NATS service, and
+ * with --http-port its HTTP app (POST /query, POST /scan). It also answers RAW_SUBJECT with
+ * plain 1 MiB messages (raw-nats.ts). Prints one
+ * JSON line `{"ready": true, ...}` on stdout once it serves.
+ */
+import { parseArgs } from 'node:util';
+import { connect } from '@nats-io/transport-node';
+import { startTableService } from '../data-container/nats-service.js';
+import { createLogger } from '../log.js';
+import { benchTableSql, generatedTable } from './generated-table.js';
+import { RAW_SUBJECT, sendRaw } from './raw-nats.js';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      nats: { type: 'string' },
+      table: { type: 'string', default: 'bench' },
+      rows: { type: 'string', default: '5000000' },
+      'http-port': { type: 'string' },
+    },
+  });
+  if (!values.nats) throw new Error('--nats URL is required');
+  const log = createLogger('bench-server');
+  const table = await generatedTable(values.table, benchTableSql(Number(values.rows)));
+  const service = await startTableService(table, values.nats, log);
+  await service.ready;
+  const nc = await connect({ servers: values.nats, name: 'bench raw sender' });
+  nc.subscribe(RAW_SUBJECT, { callback: (_err, msg) => void sendRaw(nc, msg) });
+  await nc.flush();
+  process.stdout.write(`${JSON.stringify({ ready: true, rows: table.rowCount })}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench-server: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

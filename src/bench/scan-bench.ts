@@ -1,0 +1,140 @@
+/**
+ * Scan throughput: 5,000,000 rows × (BIGINT, BIGINT, VARCHAR) from a data container in another
+ * process (bench-server.ts) to this one, beside (a) raw NATS moving the same bytes in 1 MiB
+ * messages between the same two processes and (b) the same rows as JSON through POST /query,
+ * the way the seed's coordinator fetched them. Goals: ≥ 50% of raw NATS, ≥ 10× the JSON path.
+ *
+ *   node dist/bench/scan-bench.js [rows]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { openNatsScan } from '../scan-client/nats-scan.js';
+import { freePort, startNatsServer } from '../tools/nats-server.js';
+import { RAW_MESSAGE_BYTES, receiveRaw } from './raw-nats.js';
+
+const TABLE = 'bench';
+
+export interface Throughput {
+  rows: number;
+  bytes: number;
+  ms: number;
+  rowsPerSecond: number;
+  mbPerSecond: number;
+}
+
+export interface ScanBenchResult {
+  scan: Throughput;
+  rawNats: Throughput;
+  jsonQuery: Throughput;
+  /** scan MB/s ÷ raw NATS MB/s (goal ≥ 0.5). */
+  ofRawNats: number;
+  /** scan rows/s ÷ JSON rows/s (goal ≥ 10). */
+  overJson: number;
+}
+
+function throughput(rows: number, bytes: number, ms: number): Throughput {
+  return { rows, bytes, ms, rowsPerSecond: (rows / ms) * 1000, mbPerSecond: bytes / 1e6 / (ms / 1000) };
+}
+
+async function startBenchServer(natsUrl: string, rows: number, httpPort: number): Promise<ChildProcess> {
+  const script = fileURLToPath(new URL('./bench-server.js', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    [script, '--nats', natsUrl, '--table', TABLE, '--rows', String(rows), '--http-port', String(httpPort)],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent' } },
+  );
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`bench-server exited with ${code} before it was ready`);
+  });
+  const ready = (async () => {
+    for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
+      if (line.includes('"ready"')) return;
+    }
+  })();
+  await Promise.race([ready, exited]);
+  exited.catch(() => undefined);
+  return child;
+}
+
+/** All rows of the table over NATS (msgpack frames), counting the bytes this connection received. */
+async function timeScan(nc: NatsConnection, limit?: number): Promise<Throughput> {
+  const before = nc.stats().inBytes;
+  const started = performance.now();
+  let rows = 0;
+  for await (const frame of openNatsScan(nc, TABLE, { columns: [], limit }, { idleTimeoutMs: 30_000 })) {
+    if (frame.type === 'data') rows += frame.rows;
+  }
+  return throughput(rows, nc.stats().inBytes - before, performance.now() - started);
+}
+
+/** The naive way: one POST /query for every row, answered as one JSON document. */
+async function timeJsonQuery(baseUrl: string): Promise<Throughput> {
+  const started = performance.now();
+  const response = await fetch(`${baseUrl}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: `SELECT * FROM ${TABLE}` }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`POST /query answered ${response.status}: ${text.slice(0, 300)}`);
+  const body = JSON.parse(text) as { results: unknown[] };
+  return throughput(body.results.length, Buffer.byteLength(text), performance.now() - started);
+}
+
+function line(name: string, t: Throughput): string {
+  const rate = t.rows ? `${(t.rowsPerSecond / 1e6).toFixed(2)} M rows/s` : '';
+  return `${name.padEnd(28)} ${(t.bytes / 1e6).toFixed(1).padStart(8)} MB ${(t.ms / 1000).toFixed(2).padStart(7)} s ${t.mbPerSecond.toFixed(0).padStart(6)} MB/s  ${rate}`;
+}
+
+export async function runScanBench(rows = 5_000_000): Promise<ScanBenchResult> {
+  const nats = await startNatsServer();
+  const httpPort = await freePort();
+  let child: ChildProcess | undefined;
+  let nc: NatsConnection | undefined;
+  try {
+    process.stdout.write(
+      `scan bench: generating ${rows} rows (BIGINT, BIGINT, VARCHAR) in a data container process\n`,
+    );
+    child = await startBenchServer(nats.url, rows, httpPort);
+    nc = await connect({ servers: nats.url, name: 'scan bench receiver' });
+    await timeScan(nc, 200_000);
+    const scan = await timeScan(nc);
+    if (scan.rows !== rows) throw new Error(`the scan returned ${scan.rows} rows, expected ${rows}`);
+    const messages = Math.ceil(scan.bytes / RAW_MESSAGE_BYTES);
+    await receiveRaw(nc, 8);
+    const rawNats = throughput(0, messages * RAW_MESSAGE_BYTES, await receiveRaw(nc, messages));
+    const jsonQuery = await timeJsonQuery(`http://127.0.0.1:${httpPort}`);
+    const result: ScanBenchResult = {
+      scan,
+      rawNats,
+      jsonQuery,
+      ofRawNats: scan.mbPerSecond / rawNats.mbPerSecond,
+      overJson: scan.rowsPerSecond / jsonQuery.rowsPerSecond,
+    };
+    process.stdout.write(
+      [
+        line('NATS scan (msgpack frames)', scan),
+        line('raw NATS, 1 MiB messages', rawNats),
+        line('POST /query as JSON', jsonQuery),
+        `scan vs raw NATS: ${(result.ofRawNats * 100).toFixed(0)}% of its MB/s (goal ≥ 50%)`,
+        `scan vs JSON /query: ${result.overJson.toFixed(1)}× the rows/s (goal ≥ 10×)`,
+        '',
+      ].join('\n'),
+    );
+    return result;
+  } finally {
+    await nc?.close();
+    child?.kill();
+    await nats.dispose();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runScanBench(process.argv[2] ? Number(process.argv[2]) : undefined).catch((err: unknown) => {
+    process.stderr.write(`scan bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

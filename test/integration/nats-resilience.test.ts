@@ -1,0 +1,151 @@
+/**
+ * Scans when things go wrong, against a real nats-server: a slow reader, a data container
+ * killed mid-scan, nats-server restarted, a data container started while NATS is down.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterEach, beforeAll, expect, test } from 'vitest';
+import { generatedTable } from '../../src/bench/generated-table.js';
+import { startTableService, type TableService } from '../../src/data-container/nats-service.js';
+import type { LoadedTable } from '../../src/data-container/table.js';
+import { QueryError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
+import { openNatsScan } from '../../src/scan-client/nats-scan.js';
+import { collectScan } from '../helpers/frames.js';
+import { type NatsServer, startNatsServer } from '../helpers/nats.js';
+
+const log = createLogger('test');
+/** About 300 frames of 512 KiB. */
+const WIDE = `SELECT i::BIGINT AS id, repeat(chr(97 + (i % 26)::INTEGER), 140) || i AS text FROM range(1000000) t(i)`;
+let wide: LoadedTable;
+const cleanup: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  wide = await generatedTable('wide', WIDE);
+});
+
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+
+async function natsServer(options: Parameters<typeof startNatsServer>[0] = {}): Promise<NatsServer> {
+  const server = await startNatsServer(options);
+  cleanup.push(() => server.dispose());
+  return server;
+}
+
+async function client(url: string): Promise<NatsConnection> {
+  const nc = await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  cleanup.push(() => nc.close());
+  return nc;
+}
+
+async function service(table: LoadedTable, url: string): Promise<TableService> {
+  const started = await startTableService(table, url, log);
+  cleanup.push(() => started.stop());
+  return started;
+}
+
+/** Retries a small scan until it succeeds (after a restart, subscriptions take a moment). */
+async function scanSoon(nc: NatsConnection, table: string, withinMs: number): Promise<number> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      const scan = await collectScan(
+        openNatsScan(nc, table, { columns: ['id'], limit: 3 }, { idleTimeoutMs: 1_000 }),
+      );
+      return scan.rows.length;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+test('a slow reader of a large scan gets every row and is never cut off', async () => {
+  // A server that cuts a client after 8 MiB pending: without flow control, this scan would.
+  const server = await natsServer({ maxPending: 8 * 1024 * 1024 });
+  await (await service(wide, server.url)).ready;
+  const nc = await client(server.url);
+  const statuses: string[] = [];
+  void (async () => {
+    for await (const s of nc.status()) statuses.push(s.type);
+  })();
+  let rows = 0;
+  let frames = 0;
+  for await (const frame of openNatsScan(nc, 'wide', { columns: [] }, { idleTimeoutMs: 10_000 })) {
+    if (frame.type !== 'data') continue;
+    rows += frame.rows;
+    frames++;
+    // Slow in both ways: the event loop blocked (socket unread), then idle.
+    const until = Date.now() + 4;
+    while (Date.now() < until);
+    await new Promise((r) => setTimeout(r, 4));
+  }
+  expect(frames).toBeGreaterThan(200);
+  expect(rows).toBe(1_000_000);
+  expect(statuses.filter((s) => s === 'disconnect' || s === 'slowConsumer')).toEqual([]);
+});
+
+test('killing the data container mid-scan fails the reader within its idle timeout', async () => {
+  const server = await natsServer();
+  const script = new URL('../../dist/bench/bench-server.js', import.meta.url).pathname;
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [script, '--nats', server.url, '--table', 'victim', '--rows', '3000000'],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent' } },
+  );
+  cleanup.push(async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+  });
+  for await (const line of createInterface({ input: child.stdout! })) if (line.includes('"ready"')) break;
+  const nc = await client(server.url);
+  const idleTimeoutMs = 1_500;
+  let rows = 0;
+  let killedAt = 0;
+  const error = await (async () => {
+    for await (const frame of openNatsScan(nc, 'victim', { columns: [] }, { idleTimeoutMs })) {
+      if (frame.type !== 'data') continue;
+      rows += frame.rows;
+      if (!killedAt) {
+        child.kill('SIGKILL');
+        killedAt = performance.now();
+      }
+    }
+  })().catch((e: unknown) => e);
+  const waited = performance.now() - killedAt;
+  expect(error).toBeInstanceOf(QueryError);
+  expect(error).toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/"victim"/) });
+  expect(rows).toBeLessThan(3_000_000);
+  expect(waited).toBeGreaterThanOrEqual(idleTimeoutMs - 100);
+  expect(waited).toBeLessThan(idleTimeoutMs + 2_000);
+});
+
+test('after nats-server restarts, the same data container serves again', async () => {
+  const server = await natsServer();
+  await (await service(wide, server.url)).ready;
+  const nc = await client(server.url);
+  expect(await scanSoon(nc, 'wide', 1_000)).toBe(3);
+  await server.restart();
+  expect(await scanSoon(nc, 'wide', 15_000)).toBe(3);
+});
+
+test('a data container started while NATS is down registers once it is up', async () => {
+  const server = await natsServer({ stopped: true });
+  const started = await service(wide, server.url);
+  let ready = false;
+  void started.ready.then(() => {
+    ready = true;
+  });
+  await new Promise((r) => setTimeout(r, 1_000));
+  expect(ready).toBe(false);
+  await server.start();
+  await started.ready;
+  const nc = await client(server.url);
+  expect(await scanSoon(nc, 'wide', 5_000)).toBe(3);
+});

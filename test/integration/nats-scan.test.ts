@@ -1,0 +1,386 @@
+/**
+ * Scans over a real nats-server against in-process data containers (generated tables):
+ * results equal DuckDB's own SELECT, JSON mode, bad input, discovery, metadata, replicas,
+ * POST /scan, and the `scan` command.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Svcm } from '@nats-io/services';
+import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { generatedTable } from '../../src/bench/generated-table.js';
+import { tableMetadata } from '../../src/data-container/metadata.js';
+import { startTableService, type TableService } from '../../src/data-container/nats-service.js';
+import { registerScanRoute } from '../../src/data-container/scan-http.js';
+import type { LoadedTable } from '../../src/data-container/table.js';
+import { QueryError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
+import { decode, encode } from '../../src/protocol/codec.js';
+import type { ErrorFrame, Frame, ScanRequest } from '../../src/protocol/frames.js';
+import { SERVICE_NAME } from '../../src/protocol/subjects.js';
+import { discoverTables } from '../../src/scan-client/discovery.js';
+import { openHttpScan } from '../../src/scan-client/http-scan.js';
+import { openNatsScan } from '../../src/scan-client/nats-scan.js';
+import { canonical, collectScan, rowKeys } from '../helpers/frames.js';
+import { type NatsServer, startNatsServer } from '../helpers/nats.js';
+
+const ROWS = 50_000;
+const PEOPLE = `SELECT
+    i::BIGINT AS id,
+    (i % 97)::INTEGER AS bucket,
+    (i * 1.5)::DOUBLE AS score,
+    i % 3 = 0 AS flag,
+    CASE WHEN i % 11 = 0 THEN NULL
+      ELSE 'name ' || i || CASE WHEN i % 7 = 0 THEN ', "quoted" é 日本' ELSE '' END END AS name,
+    DATE '2020-01-01' + (i % 1000)::INTEGER AS day,
+    CASE WHEN i % 13 = 0 THEN NULL ELSE 9007199254740993 + i END::BIGINT AS big
+  FROM range(${ROWS}) t(i)`;
+const ORDERS = 'SELECT i::BIGINT AS order_id, (i % 100)::BIGINT AS person_id FROM range(1000) t(i)';
+
+const log = createLogger('test');
+const IDLE = { idleTimeoutMs: 10_000 };
+let server: NatsServer;
+let people: LoadedTable;
+let orders: LoadedTable;
+const services: TableService[] = [];
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  server = await startNatsServer({ maxPayload: 4 * 1024 * 1024 });
+  [people, orders] = await Promise.all([generatedTable('people', PEOPLE), generatedTable('orders', ORDERS)]);
+  for (const table of [people, people, orders])
+    services.push(await startTableService(table, server.url, log));
+  await Promise.all(services.map((s) => s.ready));
+  nc = await connect({ servers: server.url });
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await Promise.all(services.map((s) => s.stop()));
+  await server?.dispose();
+});
+
+/** DuckDB's own answer, canonical. */
+async function expected(sql: string): Promise<string[]> {
+  const con = await people.instance.connect();
+  try {
+    return rowKeys((await con.runAndReadAll(sql)).getRowsJson().map((row) => row.map(canonical)));
+  } finally {
+    con.closeSync();
+  }
+}
+
+function selectFor(request: ScanRequest): string {
+  const columns = request.columns?.length ? request.columns.join(', ') : '*';
+  return `SELECT ${columns} FROM people${request.where ? ` WHERE ${request.where}` : ''}`;
+}
+
+async function scanError(request: unknown): Promise<QueryError> {
+  try {
+    await collectScan(openNatsScan(nc, 'people', request as ScanRequest, IDLE));
+  } catch (err) {
+    if (err instanceof QueryError) return err;
+    throw err;
+  }
+  throw new Error('the scan succeeded');
+}
+
+/** The first reply to a hand-made request, decoded like its request. */
+async function firstFrame(subject: string, payload: Uint8Array | string, json: boolean): Promise<Frame> {
+  const reply = await nc.request(subject, payload, { timeout: 5_000 });
+  return decode(reply.data, json ? 'json' : 'msgpack') as Frame;
+}
+
+describe('scan results equal DuckDB', () => {
+  const cases: ScanRequest[] = [
+    { columns: [] },
+    { columns: ['id'] },
+    { columns: ['name', 'id'] },
+    { columns: ['score', 'flag', 'day'], where: 'id < 1000' },
+    { columns: ['big', 'name'], where: 'big IS NULL' },
+    { columns: ['id', 'name'], where: "name LIKE '%quoted%'" },
+    { columns: ['bucket', 'score'], where: 'bucket = 5 AND flag' },
+    { columns: ['id'], where: 'score > 1e12' },
+    { columns: ['ID', 'Name'], where: "ID BETWEEN 10 AND 20 OR day = DATE '2020-01-05'" },
+  ];
+  for (const request of cases) {
+    test(`${JSON.stringify(request)}`, async () => {
+      const scan = await collectScan(openNatsScan(nc, 'people', request, IDLE));
+      expect(rowKeys(scan.rows)).toEqual(await expected(selectFor(request)));
+      const end = scan.frames.at(-1);
+      expect(end).toMatchObject({ type: 'end', rows: scan.rows.length, frames: scan.frames.length - 2 });
+    });
+  }
+
+  test('the whole table travels in several frames, each under max_payload', async () => {
+    const scan = await collectScan(openNatsScan(nc, 'people', { columns: [] }, IDLE));
+    expect(scan.frames.filter((f) => f.type === 'data').length).toBeGreaterThan(1);
+    expect(scan.schema.map((c) => [c.name, c.type])).toEqual(people.columns.map((c) => [c.name, c.type]));
+  });
+
+  for (const limit of [0, 1, 10, 12_345, 10_000_000]) {
+    test(`limit ${limit}`, async () => {
+      const request = { columns: ['id', 'name'], where: 'bucket < 50', limit };
+      const scan = await collectScan(openNatsScan(nc, 'people', request, IDLE));
+      const all = await expected(selectFor(request));
+      expect(scan.rows.length).toBe(Math.min(limit, all.length));
+      const allRows = new Set(all);
+      expect(rowKeys(scan.rows).every((key) => allRows.has(key))).toBe(true);
+    });
+  }
+
+  test('JSON mode: rows of JSON values equal DuckDB', async () => {
+    const request = { columns: ['id', 'big', 'day', 'name', 'flag'], where: 'id % 10 = 3' };
+    const scan = await collectScan(openNatsScan(nc, 'people', request, { ...IDLE, encoding: 'json' }));
+    expect(scan.frames.filter((f) => f.type === 'data').every((f) => f.type === 'data' && f.values)).toBe(
+      true,
+    );
+    expect(rowKeys(scan.rows)).toEqual(await expected(selectFor(request)));
+  });
+
+  test('a hand-made JSON request (nats req) gets JSON frames', async () => {
+    const frame = await firstFrame('duckdb.people.scan', '{"columns":["id"],"limit":3}', true);
+    expect(frame).toMatchObject({ type: 'schema', seq: 0, columns: [{ name: 'id', type: 'BIGINT' }] });
+  });
+});
+
+describe('bad input gets an error frame and the service keeps serving', () => {
+  const columnList = 'id, bucket, score, flag, name, day, big';
+  const bad: [string, unknown, RegExp?][] = [
+    ['unknown column', { columns: ['id', 'nope'] }, new RegExp(columnList)],
+    ['malformed where', { columns: ['id'], where: 'id <' }],
+    ['where with a subquery', { columns: ['id'], where: 'id IN (SELECT 1)' }],
+    ['where over another table', { columns: ['id'], where: 'id IN (SELECT order_id FROM orders)' }],
+    ['where with a column of another table', { columns: ['id'], where: 'orders.order_id = id' }],
+    [
+      'where with a file function',
+      { columns: ['id'], where: "length(read_text('/etc/passwd')::VARCHAR) > 0" },
+    ],
+    ['where reading a file', { columns: ['id'], where: "EXISTS (FROM '/etc/passwd')" }],
+    ['where with getenv', { columns: ['id'], where: "getenv('HOME') IS NOT NULL" }],
+    ['several statements', { columns: ['id'], where: 'true; DROP TABLE people' }],
+    ['where closing the parenthesis', { columns: ['id'], where: 'true) UNION SELECT 1 --' }],
+    ['negative limit', { columns: ['id'], limit: -1 }, /limit/],
+    ['absurd limit', { columns: ['id'], limit: 1e300 }, /limit/],
+    ['fractional limit', { columns: ['id'], limit: 1.5 }, /limit/],
+    ['unknown field', { columns: ['id'], colums: ['x'] }, /colums/],
+    ['columns not a list', { columns: 'id' }, /columns/],
+  ];
+  for (const [name, request, message] of bad) {
+    test(name, async () => {
+      const error = await scanError(request);
+      expect(error.kind).not.toBe('unavailable');
+      expect(error.kind).not.toBe('protocol_error');
+      if (message) expect(error.message).toMatch(message);
+    });
+  }
+
+  test('the table is untouched and the service still answers', async () => {
+    const scan = await collectScan(openNatsScan(nc, 'people', { columns: ['id'] }, IDLE));
+    expect(scan.rows.length).toBe(ROWS);
+  });
+
+  const raw: [string, Uint8Array | string, boolean][] = [
+    ['a body that is neither msgpack nor JSON', new Uint8Array([0xc1, 0xc1, 0xc1]), false],
+    ['text that is not JSON', 'hello there', false],
+    ['broken JSON', '{"columns": [', true],
+    ['a JSON array', '["id"]', true],
+    ['an empty body', '', true],
+    [
+      'an oversized request',
+      JSON.stringify({ columns: ['id'], where: `id > ${'1'.repeat(1_200_000)}` }),
+      true,
+    ],
+    ['a where over 64 KiB', JSON.stringify({ columns: ['id'], where: `id > ${'1'.repeat(70_000)}` }), true],
+  ];
+  for (const [name, payload, json] of raw) {
+    test(name, async () => {
+      const frame = (await firstFrame('duckdb.people.scan', payload, json)) as ErrorFrame;
+      expect(frame).toMatchObject({ type: 'error', seq: 0, error: 'bad_request' });
+      expect(frame.message.length).toBeGreaterThan(10);
+    });
+  }
+
+  test('a frame over max_payload is an error frame, not a hang', async () => {
+    const small = await startNatsServer({ maxPayload: 64 * 1024 });
+    const service = await startTableService(people, small.url, log);
+    const client = await connect({ servers: small.url });
+    try {
+      await service.ready;
+      await expect(collectScan(openNatsScan(client, 'people', { columns: [] }, IDLE))).rejects.toThrow(
+        /max_payload/,
+      );
+    } finally {
+      await client.close();
+      await service.stop();
+      await small.dispose();
+    }
+  });
+});
+
+describe('NATS micro service', () => {
+  test('discovery through $SRV.INFO finds every table with columns, row count and instances', async () => {
+    const tables = await discoverTables(nc);
+    expect(tables.map((t) => t.name)).toEqual(['orders', 'people']);
+    const found = tables.find((t) => t.name === 'people')!;
+    expect(found.columns).toEqual(people.columns);
+    expect(found.rowCount).toBe(ROWS);
+    expect(found.instances).toHaveLength(2);
+    expect(tables.find((t) => t.name === 'orders')).toMatchObject({
+      rowCount: 1000,
+      instances: [{ shard: '0' }],
+    });
+  });
+
+  test('discovery without any data container is an empty list', async () => {
+    const empty = await startNatsServer();
+    const client = await connect({ servers: empty.url });
+    try {
+      expect(await discoverTables(client)).toEqual([]);
+    } finally {
+      await client.close();
+      await empty.dispose();
+    }
+  });
+
+  test('$SRV.PING answers for every instance', async () => {
+    const pings = [];
+    for await (const ping of await new Svcm(nc).client().ping(SERVICE_NAME)) pings.push(ping);
+    expect(pings).toHaveLength(3);
+  });
+
+  test('the metadata endpoint answers what GET /metadata does', async () => {
+    const reply = await nc.request('duckdb.people.metadata', '', { timeout: 5_000 });
+    expect(reply.json()).toEqual(JSON.parse(JSON.stringify(tableMetadata(people))));
+  });
+
+  test('two replicas of one table both answer over time', async () => {
+    for (let i = 0; i < 24; i++) {
+      await collectScan(openNatsScan(nc, 'people', { columns: ['id'], limit: 1 }, IDLE));
+    }
+    const perInstance = [];
+    for await (const stats of await new Svcm(nc).client().stats(SERVICE_NAME)) {
+      if (stats.metadata?.table === 'people') {
+        perInstance.push(stats.endpoints?.find((e) => e.name === 'scan')?.num_requests ?? 0);
+      }
+    }
+    expect(perInstance).toHaveLength(2);
+    expect(Math.min(...perInstance)).toBeGreaterThan(0);
+  });
+
+  test('a table nobody serves fails at once as unavailable', async () => {
+    const started = performance.now();
+    const error = await collectScan(openNatsScan(nc, 'nobody', { columns: [] }, IDLE)).catch((e) => e);
+    expect(error).toBeInstanceOf(QueryError);
+    expect(error.kind).toBe('unavailable');
+    expect(error.message).toMatch(/no data container serves table "nobody"/);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  test('leaving a scan early cancels it on the sender', async () => {
+    const big = { columns: [], window: 1 };
+    for await (const frame of openNatsScan(nc, 'people', big, IDLE)) {
+      if (frame.type === 'data') break;
+    }
+    const scan = await collectScan(openNatsScan(nc, 'people', { columns: ['id'], limit: 5 }, IDLE));
+    expect(scan.rows).toHaveLength(5);
+  });
+
+  test('a sender that gets no ack stops with a timeout error frame', async () => {
+    const inbox = createInbox();
+    const sub = nc.subscribe(inbox);
+    nc.publish('duckdb.people.scan', encode({ columns: [], window: 1, ackTimeoutMs: 300 }, 'msgpack'), {
+      reply: inbox,
+    });
+    const frames: Frame[] = [];
+    for await (const m of sub) {
+      frames.push(decode(m.data, 'msgpack') as Frame);
+      if (frames.at(-1)?.type === 'error') break;
+    }
+    expect(frames.map((f) => f.type)).toEqual(['schema', 'data', 'error']);
+    expect(frames[2]).toMatchObject({ seq: 2, error: 'timeout' });
+  });
+});
+
+describe('POST /scan', () => {
+  let app: FastifyInstance;
+  let baseUrl: string;
+  beforeAll(async () => {
+    app = Fastify();
+    registerScanRoute(app, () => people);
+    baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => app?.close());
+
+  for (const encoding of ['msgpack', 'json'] as const) {
+    test(`${encoding} frames equal DuckDB`, async () => {
+      const request = { columns: ['id', 'name', 'big', 'day'], where: 'bucket IN (1, 2, 3)' };
+      const scan = await collectScan(openHttpScan(baseUrl, request, { ...IDLE, encoding }));
+      expect(rowKeys(scan.rows)).toEqual(await expected(selectFor(request)));
+    });
+  }
+
+  test('bad requests get an error frame with a 4xx status', async () => {
+    for (const [body, type] of [
+      ['hello', 'text/plain'],
+      ['{"columns": 3}', 'application/json'],
+      [Buffer.alloc(2_000_000, 0x41), 'application/x-msgpack'],
+    ] as const) {
+      const response = await fetch(`${baseUrl}/scan`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': type },
+      });
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(response.status).toBeLessThan(500);
+      const bytes = Buffer.from(await response.arrayBuffer());
+      const frame = decode(bytes.subarray(4), type === 'application/json' ? 'json' : 'msgpack');
+      expect(bytes.readUInt32BE(0)).toBe(bytes.length - 4);
+      expect(frame).toMatchObject({ type: 'error', error: 'bad_request' });
+    }
+  });
+
+  test('an unknown column is an error frame the client throws', async () => {
+    const error = await collectScan(openHttpScan(baseUrl, { columns: ['nope'] }, IDLE)).catch((e) => e);
+    expect(error).toMatchObject({ kind: 'unknown_column' });
+  });
+
+  test('a client that leaves early does not stop the server from serving', async () => {
+    for await (const frame of openHttpScan(baseUrl, { columns: [] }, IDLE)) {
+      if (frame.type === 'data') break;
+    }
+    const scan = await collectScan(openHttpScan(baseUrl, { columns: ['id'], limit: 7 }, IDLE));
+    expect(scan.rows).toHaveLength(7);
+  });
+});
+
+describe('the scan command', () => {
+  const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
+  const run = (args: string[]) =>
+    promisify(execFile)(process.execPath, [cli, 'scan', ...args, '--nats', server.url], { encoding: 'utf8' });
+
+  test('prints ndjson', async () => {
+    const { stdout } = await run(['people', '--columns', 'id,name', '--where', 'id < 3']);
+    const rows = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(rows.sort((a, b) => Number(a.id) - Number(b.id))).toEqual([
+      { id: expect.anything(), name: null },
+      { id: expect.anything(), name: 'name 1' },
+      { id: expect.anything(), name: 'name 2' },
+    ]);
+  });
+
+  test('prints csv with a header and RFC 4180 quoting', async () => {
+    const { stdout } = await run(['people', '--columns', 'id,name', '--where', 'id = 7', '--format', 'csv']);
+    expect(stdout).toBe('id,name\r\n7,"name 7, ""quoted"" é 日本"\r\n');
+  });
+
+  test('fails with exit 1 and a message on stderr', async () => {
+    const error = await run(['nobody']).catch((e) => e);
+    expect(error.code).toBe(1);
+    expect(error.stderr).toMatch(/no data container serves table "nobody"/);
+  });
+});
