@@ -1,0 +1,181 @@
+/**
+ * The coordinator's query analyzer: which tables a query reads, which of their columns it
+ * needs, and which rows (a predicate per table) can be filtered at the data container without
+ * changing the result. Pure logic: the only outside call is `parseWithDuckDb`.
+ *
+ * 1. DuckDB's parse tree decides: syntax errors, non-SELECT statements, the set of tables read
+ *    and the columns needed (the projection pushed for any DuckDB SQL).
+ * 2. pgsql-ast-parser gives the predicates, only when its reading of the SQL has the same table
+ *    uses (table, alias, outer-join side, FROM of the same SELECT) as DuckDB's, no DuckDB-only
+ *    construct is present, and each predicate it prints parses in DuckDB to the very tree of a
+ *    conjunct of DuckDB's own parse (same clause, same SELECT). Anything else: projection only.
+ * 3. A table's predicate is the OR, over every use of the table anywhere in the query, of the
+ *    AND of that use's pushable conjuncts; a use with none means no predicate for the table.
+ */
+import { canonicalExpr, duckDbStatement, lowerDuckDb, selectListOf } from './duckdb-tree.js';
+import { lowerPg, printPg, printPgUnqualified } from './pg-ast.js';
+import { type Conjunct, type Resolution, Resolver, type Use } from './scope.js';
+
+export interface TableCatalogEntry {
+  name: string;
+  columns: string[];
+}
+
+export interface TableScanPlan {
+  /** the catalog table name */
+  table: string;
+  /** catalog column names needed, in catalog order; every column when the query needs them all */
+  columns: string[];
+  /** a DuckDB boolean expression over the table's columns (unqualified), safe to push; absent when none */
+  where?: string;
+}
+
+export interface QueryAnalysis {
+  /** each distinct catalog table the query reads (not CTE names), once, in order of first reference */
+  tables: TableScanPlan[];
+  /** every table reference is the same single table: the whole SQL may run in that table's container */
+  pushWhole: boolean;
+  /** which tree gave the predicates; 'duckdb' means projection only */
+  parser: 'pgsql-ast-parser' | 'duckdb';
+}
+
+/** Returns JSON.parse of `SELECT json_serialize_sql($1::VARCHAR)` on a DuckDB connection. */
+export type ParseWithDuckDb = (sql: string) => Promise<unknown>;
+
+export async function analyzeQuery(
+  sql: string,
+  catalog: TableCatalogEntry[],
+  parseWithDuckDb: ParseWithDuckDb,
+): Promise<QueryAnalysis> {
+  const node = duckDbStatement(await parseWithDuckDb(sql), sql);
+  const duck = lowerDuckDb(node);
+  const resolved = new Resolver(catalog, true).resolve(duck.query);
+
+  const byName = new Map(catalog.map((t) => [t.name, t]));
+  const tables: TableScanPlan[] = resolved.tables.map((name) => {
+    const entry = byName.get(name)!;
+    const need = resolved.needs.get(name)!;
+    return {
+      table: name,
+      columns: entry.columns.filter((c) => need.all || need.cols.has(c.toLowerCase())),
+    };
+  });
+  const pushWhole = resolved.tables.length === 1 && !resolved.mixedSources;
+
+  if (duck.exotic.length > 0) return { tables, pushWhole, parser: 'duckdb' };
+  const wheres = await predicates(sql, catalog, resolved, parseWithDuckDb);
+  if (!wheres) return { tables, pushWhole, parser: 'duckdb' };
+  for (const t of tables) {
+    const w = wheres.get(t.table);
+    if (w !== undefined) t.where = w;
+  }
+  return { tables, pushWhole, parser: 'pgsql-ast-parser' };
+}
+
+function signature(r: Resolution): string {
+  return r.uses
+    .map((u) => `${u.table.name}|${u.binding}|${u.nullable}|${u.renamed}|${u.scope.key()}`)
+    .sort()
+    .join('\n');
+}
+
+function conjunctKey(canonical: string, c: Conjunct): string {
+  return `${canonical}|${c.clause}|${c.scope.key()}`;
+}
+
+/** DuckDB's parse of each expression text, undefined where it does not parse as one expression. */
+async function parseExpressions(
+  texts: string[],
+  parseWithDuckDb: ParseWithDuckDb,
+): Promise<(unknown | undefined)[]> {
+  if (texts.length === 0) return [];
+  const tryParse = async (sql: string): Promise<unknown[] | undefined> => {
+    try {
+      return selectListOf(await parseWithDuckDb(sql));
+    } catch {
+      return undefined;
+    }
+  };
+  const batch = await tryParse(`SELECT ${texts.map((t) => `(${t})`).join(', ')}`);
+  if (batch && batch.length === texts.length) return batch;
+  const out: (unknown | undefined)[] = [];
+  for (const t of texts) {
+    const one = await tryParse(`SELECT (${t})`);
+    out.push(one && one.length === 1 ? one[0] : undefined);
+  }
+  return out;
+}
+
+/** Per catalog table, the predicate to push; undefined when pgsql-ast-parser's reading is not usable. */
+async function predicates(
+  sql: string,
+  catalog: TableCatalogEntry[],
+  duck: Resolution,
+  parseWithDuckDb: ParseWithDuckDb,
+): Promise<Map<string, string> | undefined> {
+  const pg = lowerPg(sql);
+  if (!pg) return undefined;
+  let resolved: Resolution;
+  try {
+    resolved = new Resolver(catalog, true).resolve(pg.query);
+  } catch {
+    return undefined;
+  }
+  if (signature(resolved) !== signature(duck)) return undefined;
+
+  // Print every candidate conjunct, qualified (as written) and unqualified (as pushed).
+  const tableOf = new Map<Conjunct, Use>();
+  for (const u of resolved.uses) for (const c of u.conjuncts) if (!tableOf.has(c)) tableOf.set(c, u);
+  const candidates = [...tableOf.keys()];
+  const qualified: string[] = [];
+  const unqualified: string[] = [];
+  const printable: Conjunct[] = [];
+  for (const c of candidates) {
+    const table = tableOf.get(c)!.table;
+    try {
+      const q = printPg(c.expr.raw);
+      const s = printPgUnqualified(c.expr.raw, (n) => table.byLower.get(n.toLowerCase()) ?? n);
+      qualified.push(q);
+      unqualified.push(s);
+      printable.push(c);
+    } catch {
+      // not printable: not pushed
+    }
+  }
+  const trees = await parseExpressions([...qualified, ...unqualified], parseWithDuckDb);
+  const duckKeys = new Set(duck.conjuncts.map((c) => conjunctKey(canonicalExpr(c.expr.raw), c)));
+  const text = new Map<Conjunct, string>();
+  printable.forEach((c, i) => {
+    const qTree = trees[i];
+    const sTree = trees[i + printable.length];
+    if (qTree === undefined || sTree === undefined) return;
+    if (!duckKeys.has(conjunctKey(canonicalExpr(qTree), c))) return;
+    if (canonicalExpr(qTree, true) !== canonicalExpr(sTree, true)) return;
+    text.set(c, unqualified[i]);
+  });
+
+  const out = new Map<string, string>();
+  const byTable = new Map<string, Use[]>();
+  for (const u of resolved.uses) byTable.set(u.table.name, [...(byTable.get(u.table.name) ?? []), u]);
+  for (const [table, uses] of byTable) {
+    const terms: string[][] = [];
+    let complete = true;
+    for (const u of uses) {
+      const texts = [...new Set(u.conjuncts.filter((c) => text.has(c)).map((c) => text.get(c)!))];
+      if (texts.length === 0) {
+        complete = false;
+        break;
+      }
+      terms.push(texts);
+    }
+    if (!complete) continue;
+    // (A) OR (A AND B) is A: drop a term that holds all the conjuncts of another.
+    const kept = terms.filter(
+      (t, i) =>
+        !terms.some((o, j) => j !== i && o.every((x) => t.includes(x)) && (o.length < t.length || j < i)),
+    );
+    const and = (t: string[]) => t.map((x) => `(${x})`).join(' AND ');
+    out.set(table, kept.length === 1 ? and(kept[0]) : kept.map((t) => `(${and(t)})`).join(' OR '));
+  }
+  return out;
+}
