@@ -1,5 +1,53 @@
-import type { CoordinatorOptions } from '../config.js';
+/** `duckdb-s3-query coordinator`: wires config, NATS, the catalog, DuckDB and HTTP together. */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { type CoordinatorOptions, readClusterConfig } from '../config.js';
+import { createLogger } from '../log.js';
+import { Catalog } from './catalog.js';
+import { CoordinatorEngine } from './engine.js';
+import { buildCoordinatorApp } from './http.js';
 
-export async function runCoordinator(_opts: CoordinatorOptions): Promise<void> {
-  throw new Error('not implemented yet');
+const CATALOG_REFRESH_MS = 5_000;
+
+async function connectNats(url: string, log: ReturnType<typeof createLogger>): Promise<NatsConnection> {
+  const nc = await connect({ servers: url, name: 'duckdb-s3-query-coordinator', maxReconnectAttempts: -1 });
+  log.info('connected to NATS', { server: nc.getServer() });
+  (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect' || status.type === 'reconnect') log.warn(`NATS ${status.type}`);
+    }
+  })().catch(() => undefined);
+  return nc;
+}
+
+export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
+  const log = createLogger('coordinator');
+  const config = opts.config ? await readClusterConfig(opts.config) : undefined;
+  if (!config && !opts.nats) {
+    throw new Error('nothing to query: give --config config.json, or --nats URL (or NATS_URL) for discovery');
+  }
+  const nc = opts.nats ? await connectNats(opts.nats, log) : undefined;
+  const engine = await CoordinatorEngine.create(opts.memoryLimit);
+  const catalog = new Catalog(config, nc, log);
+  await catalog.refresh();
+  catalog.start(CATALOG_REFRESH_MS);
+  const app = await buildCoordinatorApp(
+    { engine, catalog, nc, timeoutMs: opts.timeoutMs, pushdown: opts.pushdown },
+    { maxJsonRows: opts.maxJsonRows, log },
+  );
+  await app.listen({ port: opts.port, host: opts.host });
+  log.info('coordinator listening', {
+    url: `http://${opts.host}:${opts.port}`,
+    tables: catalog.list().map((t) => `${t.name}(${t.transport})`).join(',') || 'none yet',
+    pushdown: opts.pushdown,
+  });
+  const shutdown = async (signal: string) => {
+    log.info('shutting down', { signal });
+    catalog.stop();
+    await app.close();
+    await nc?.drain().catch(() => undefined);
+    engine.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
 }

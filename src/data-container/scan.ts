@@ -1,6 +1,18 @@
-/** Runs one scan request over a loaded table and emits its frames (being written). */
+/**
+ * Runs one scan request over a loaded table and emits its frames: schema, data…, end — or an
+ * error frame. Plain scans read the table in rowid batches so that memory stays bounded
+ * whatever the table's size; a pushed-down `query` is run whole (its results are small:
+ * aggregates, top-N).
+ */
+import type { DuckDBConnection, DuckDBMaterializedResult } from '@duckdb/node-api';
+import { assertPlainPredicate, assertReadOnlySelect } from '../duckdb/sql-guard.js';
+import { columnSchemaFor, FrameBuilder } from '../duckdb/columnar.js';
+import { jsonValueConverter } from '../duckdb/json-values.js';
+import { quoteIdent } from '../duckdb/sql.js';
+import { QueryError } from '../errors.js';
 import type { Encoding } from '../protocol/codec.js';
-import type { Frame, ParsedScanRequest } from '../protocol/frames.js';
+import { type ColumnSchema, type Frame, type ParsedScanRequest, TARGET_FRAME_BYTES } from '../protocol/frames.js';
+import { errorFrame } from './scan-request.js';
 import type { LoadedTable } from './table.js';
 
 /** Where frames go. `send` resolves when the next frame may follow (flow control lives here). */
@@ -8,16 +20,224 @@ export interface FrameSink {
   send(frame: Frame): Promise<void>;
 }
 
+/** Rows per rowid batch of a plain scan: bounds the memory a scan holds at once. */
+const ROWID_BATCH = 1 << 20;
+
+interface ScanPlan {
+  /** SQL of one rowid batch for plain scans; the whole statement for pushed queries. */
+  sqlFor(batch?: { lo: number; hi: number; limit?: number }): string;
+  batched: boolean;
+  limit?: number;
+  /** Output columns with their original types (`text` ones are VARCHAR on the wire). */
+  columns: ColumnSchema[];
+  /** The statement as the user would read it, for the schema frame. */
+  display: string;
+}
+
+/** Resolves requested names to the table's own spelling (DuckDB names are case-insensitive). */
+function resolveColumns(table: LoadedTable, requested: string[]): string[] {
+  if (requested.length === 0) return table.columns.map((c) => c.name);
+  const byLower = new Map(table.columns.map((c) => [c.name.toLowerCase(), c.name]));
+  return requested.map((name) => {
+    const found = byLower.get(name.toLowerCase());
+    if (found === undefined) {
+      throw new QueryError(
+        'unknown_column',
+        `table ${table.name} has no column "${name}"; its columns are: ${table.columns.map((c) => c.name).join(', ')}`,
+      );
+    }
+    return found;
+  });
+}
+
+/**
+ * Output columns of `sql` (by preparing it, not running it), and a select list over
+ * positional names c0, c1… that casts the `text` ones to VARCHAR.
+ */
+async function describeOutput(con: DuckDBConnection, sql: string): Promise<{ columns: ColumnSchema[]; casts: string }> {
+  const prepared = await con.prepare(sql);
+  const columns = Array.from({ length: prepared.columnCount }, (_, i) =>
+    columnSchemaFor(prepared.columnName(i), prepared.columnType(i)),
+  );
+  const casts = columns
+    .map((c, i) => `${c.wire === 'text' ? `CAST(c${i} AS VARCHAR)` : `c${i}`} AS ${quoteIdent(c.name)}`)
+    .join(', ');
+  return { columns, casts };
+}
+
+function positional(count: number): string {
+  return Array.from({ length: count }, (_, i) => `c${i}`).join(', ');
+}
+
+async function planScan(con: DuckDBConnection, table: LoadedTable, request: ParsedScanRequest): Promise<ScanPlan> {
+  if (request.query !== undefined) return planQuery(con, table, request.query);
+  const names = resolveColumns(table, request.columns);
+  if (request.where !== undefined) {
+    await assertPlainPredicate(
+      con,
+      request.where,
+      table.name,
+      table.columns.map((c) => c.name),
+    );
+  }
+  const select = `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`;
+  const { columns, casts } = await describeOutput(con, select);
+  const where = request.where === undefined ? '' : ` AND (${request.where})`;
+  const limitText = request.limit !== undefined ? ` LIMIT ${request.limit}` : '';
+  return {
+    batched: true,
+    limit: request.limit,
+    columns,
+    display: `${select}${request.where ? ` WHERE ${request.where}` : ''}${limitText}`,
+    sqlFor: (b) => {
+      const range = b ? `rowid >= ${b.lo} AND rowid < ${b.hi}` : 'true';
+      const limit = b?.limit !== undefined ? ` LIMIT ${b.limit}` : '';
+      return `SELECT ${casts} FROM (${select} WHERE ${range}${where}${limit}) AS q(${positional(names.length)})`;
+    },
+  };
+}
+
+/** A whole SELECT over this table, checked read-only. */
+async function planQuery(con: DuckDBConnection, table: LoadedTable, query: string): Promise<ScanPlan> {
+  await assertReadOnlySelect(con, query, [table.name]);
+  const { columns, casts } = await describeOutput(con, query);
+  const sql = `SELECT ${casts} FROM (${query}\n) AS q(${positional(columns.length)})`;
+  return { batched: false, columns, display: query, sqlFor: () => sql };
+}
+
 /**
  * Sends schema, data…, end — or an error frame — to `sink`. Never throws; stops sending at
  * once when `signal` aborts (the receiver went away or cancelled).
  */
 export async function executeScan(
-  _table: LoadedTable,
-  _request: ParsedScanRequest,
-  _encoding: Encoding,
-  _sink: FrameSink,
-  _signal: AbortSignal,
+  table: LoadedTable,
+  request: ParsedScanRequest,
+  encoding: Encoding,
+  sink: FrameSink,
+  signal: AbortSignal,
 ): Promise<void> {
-  throw new Error('not implemented yet');
+  const started = performance.now();
+  const con = await table.instance.connect();
+  const onAbort = () => con.interrupt();
+  signal.addEventListener('abort', onAbort);
+  let seq = 0;
+  try {
+    const plan = await planScan(con, table, request);
+    const emitter = new FrameEmitter(sink, encoding, signal);
+    let schemaSent = false;
+    const emitResult = async (result: DuckDBMaterializedResult) => {
+      if (!schemaSent) {
+        await sink.send({ type: 'schema', seq: 0, columns: plan.columns, sql: plan.display });
+        seq = 1;
+        emitter.start(plan.columns, seq);
+        schemaSent = true;
+      }
+      await emitter.emit(result);
+    };
+    if (plan.batched) {
+      let remaining = plan.limit;
+      // rowids of an in-memory table run 0..rowCount-1; one more batch would find nothing.
+      for (let lo = 0; lo === 0 || lo < table.rowCount; lo += ROWID_BATCH) {
+        if (remaining !== undefined && remaining <= 0 && schemaSent) break;
+        const result = await con.run(plan.sqlFor({ lo, hi: lo + ROWID_BATCH, limit: remaining }));
+        await emitResult(result);
+        if (remaining !== undefined) remaining -= emitter.lastRows;
+        if (signal.aborted) return;
+      }
+    } else {
+      await emitResult(await con.run(plan.sqlFor()));
+    }
+    if (signal.aborted) return;
+    seq = await emitter.finish();
+    await sink.send({
+      type: 'end',
+      seq,
+      rows: emitter.rows,
+      bytes: emitter.bytes,
+      frames: emitter.frames,
+      ms: performance.now() - started,
+    });
+  } catch (err) {
+    if (signal.aborted) return;
+    await sink.send(errorFrame(seq, err)).catch(() => undefined);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    con.closeSync();
+  }
+}
+
+/** Turns results into data frames of about TARGET_FRAME_BYTES, columnar or JSON rows. */
+class FrameEmitter {
+  rows = 0;
+  bytes = 0;
+  frames = 0;
+  lastRows = 0;
+  private seq = 1;
+  private builder: FrameBuilder | undefined;
+  private jsonRows: unknown[][] = [];
+  private jsonBytes = 0;
+
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly encoding: Encoding,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  start(columns: ColumnSchema[], seq: number): void {
+    this.seq = seq;
+    if (this.encoding === 'msgpack') {
+      this.builder = new FrameBuilder(
+        columns.map((c) => ({ wire: c.wire, width: c.width })),
+        TARGET_FRAME_BYTES,
+      );
+    }
+  }
+
+  async emit(result: DuckDBMaterializedResult): Promise<void> {
+    this.lastRows = 0;
+    for (let k = 0; k < result.chunkCount; k++) {
+      if (this.signal.aborted) return;
+      const chunk = result.getChunk(k);
+      this.lastRows += chunk.rowCount;
+      if (this.builder) {
+        this.builder.append(chunk);
+        if (this.builder.full) await this.flush();
+      } else {
+        for (const row of chunk.convertRows(jsonValueConverter)) {
+          this.jsonRows.push(row as unknown[]);
+          this.jsonBytes += JSON.stringify(row).length;
+          if (this.jsonBytes >= TARGET_FRAME_BYTES / 2) await this.flush();
+        }
+      }
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.builder) {
+      if (this.builder.rows === 0) return;
+      const bytes = this.builder.byteLength;
+      const { rows, columns } = this.builder.take();
+      await this.sendData(rows, bytes, { columns });
+    } else {
+      if (this.jsonRows.length === 0) return;
+      const values = this.jsonRows;
+      const bytes = this.jsonBytes;
+      this.jsonRows = [];
+      this.jsonBytes = 0;
+      await this.sendData(values.length, bytes, { values });
+    }
+  }
+
+  private async sendData(rows: number, bytes: number, body: Pick<Frame & { type: 'data' }, 'columns' | 'values'>) {
+    this.rows += rows;
+    this.bytes += bytes;
+    this.frames++;
+    await this.sink.send({ type: 'data', seq: this.seq++, rows, ...body });
+  }
+
+  /** Flushes what is left; returns the end frame's seq. */
+  async finish(): Promise<number> {
+    await this.flush();
+    return this.seq;
+  }
 }

@@ -1,0 +1,125 @@
+/**
+ * Which tables the coordinator can reach and where: tables named in config.json are reached
+ * over HTTP at their URL; every other table is found through NATS discovery ($SRV.INFO).
+ * Refreshed in the background, and on demand when a query names a table not seen yet.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { ClusterConfig } from '../config.js';
+import type { TableColumn } from '../data-container/table.js';
+import type { Logger } from '../log.js';
+import { discoverTables } from '../scan-client/discovery.js';
+
+export type Transport = 'nats' | 'http';
+
+export interface CatalogTable {
+  /** The name queries use. */
+  name: string;
+  columns: TableColumn[];
+  rowCount: number;
+  transport: Transport;
+  /** The container's base URL (http) or scan subject (nats). */
+  location: string;
+  /** The table's name inside its container (config.json's `table_name`). */
+  remoteName: string;
+  /** NATS instances serving it (replicas), 1 for HTTP. */
+  instances: number;
+  /** Set when a config.json table's container did not answer its last metadata request. */
+  error?: string;
+}
+
+const METADATA_TIMEOUT_MS = 3_000;
+
+function baseUrl(entry: ClusterConfig['tables'][string]): string {
+  const url = new URL(entry.url);
+  if (entry.port !== undefined) url.port = String(entry.port);
+  return url.toString().replace(/\/+$/, '');
+}
+
+async function fetchHttpTable(name: string, entry: ClusterConfig['tables'][string]): Promise<CatalogTable> {
+  const location = baseUrl(entry);
+  const base: CatalogTable = {
+    name,
+    columns: [],
+    rowCount: 0,
+    transport: 'http',
+    location,
+    remoteName: entry.table_name ?? name,
+    instances: 1,
+  };
+  try {
+    const response = await fetch(`${location}/metadata`, { signal: AbortSignal.timeout(METADATA_TIMEOUT_MS) });
+    if (!response.ok) return { ...base, error: `${location}/metadata answered ${response.status}` };
+    const meta = (await response.json()) as { columns: TableColumn[]; row_count: number };
+    return { ...base, columns: meta.columns, rowCount: meta.row_count };
+  } catch (err) {
+    return { ...base, error: `${location} did not answer (${(err as Error).message})` };
+  }
+}
+
+export class Catalog {
+  private tables = new Map<string, CatalogTable>();
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: ClusterConfig | undefined,
+    private readonly nc: NatsConnection | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  /** Re-reads every source; concurrent callers share one refresh. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.load().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async load(): Promise<void> {
+    const next = new Map<string, CatalogTable>();
+    if (this.nc && !this.nc.isClosed()) {
+      for (const t of await discoverTables(this.nc).catch(() => [])) {
+        next.set(t.name.toLowerCase(), {
+          name: t.name,
+          columns: t.columns,
+          rowCount: t.rowCount,
+          transport: 'nats',
+          location: `duckdb.${t.name}.scan`,
+          remoteName: t.name,
+          instances: t.instances.length,
+        });
+      }
+    }
+    // config.json wins over discovery for the tables it names.
+    const configured = await Promise.all(
+      Object.entries(this.config?.tables ?? {}).map(([name, entry]) => fetchHttpTable(name, entry)),
+    );
+    for (const t of configured) next.set(t.name.toLowerCase(), t);
+    for (const name of next.keys()) {
+      if (!this.tables.has(name)) this.log.info('table available', { table: name, via: next.get(name)?.transport });
+    }
+    for (const name of this.tables.keys()) {
+      if (!next.has(name)) this.log.warn('table gone', { table: name });
+    }
+    this.tables = next;
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      this.refresh().catch((err) => this.log.warn('catalog refresh failed', { error: err }));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  get(name: string): CatalogTable | undefined {
+    return this.tables.get(name.toLowerCase());
+  }
+
+  list(): CatalogTable[] {
+    return [...this.tables.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The coordinator's own DuckDB: one in-memory instance, a connection per query (so TEMP
+ * tables never leak between queries), external access off, a memory limit.
+ */
+import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { lockDown } from '../duckdb/sandbox.js';
+import { quoteLiteral } from '../duckdb/sql.js';
+
+export class CoordinatorEngine {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly parser: DuckDBConnection,
+  ) {}
+
+  static async create(memoryLimit?: string): Promise<CoordinatorEngine> {
+    const instance = await DuckDBInstance.create(':memory:');
+    const con = await instance.connect();
+    if (memoryLimit) await con.run(`SET memory_limit = ${quoteLiteral(memoryLimit)}`);
+    await lockDown(con);
+    return new CoordinatorEngine(instance, con);
+  }
+
+  /** DuckDB's own parse tree of `sql` (json_serialize_sql), as the analyzer wants it. */
+  parse = async (sql: string): Promise<unknown> => {
+    const reader = await this.parser.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
+    return JSON.parse(String(reader.getRows()[0][0]));
+  };
+
+  connect(): Promise<DuckDBConnection> {
+    return this.instance.connect();
+  }
+
+  close(): void {
+    this.parser.closeSync();
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * One query, start to finish: analyze → scatter scans at once → gather into TEMP tables of
+ * a fresh connection → run the user's SQL there unchanged → drop the connection.
+ * A timeout or a client that goes away aborts the scans at the containers and interrupts DuckDB.
+ */
+import { hostname } from 'node:os';
+import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
+import { quoteIdent } from '../duckdb/sql.js';
+import { QueryError } from '../errors.js';
+import type { ScanRequest } from '../protocol/frames.js';
+import { analyzeQuery, type QueryAnalysis, type TableScanPlan } from './analyze/index.js';
+import type { Catalog, CatalogTable } from './catalog.js';
+import type { CoordinatorEngine } from './engine.js';
+import { type GatherStats, gatherInto } from './gather.js';
+
+export interface ExecutorContext {
+  engine: CoordinatorEngine;
+  catalog: Catalog;
+  nc?: NatsConnection;
+  timeoutMs: number;
+  pushdown: boolean;
+}
+
+export interface QueryStats {
+  coordinator: string;
+  pushdown: boolean;
+  /** The whole query ran in one data container. */
+  pushed_whole: boolean;
+  parser: QueryAnalysis['parser'];
+  tables: GatherStats[];
+  gather_ms: number;
+  execute_ms: number;
+}
+
+/** A running query whose result is read by the caller; `close()` must follow. */
+export interface OpenQuery {
+  result: DuckDBResult;
+  sourceTables: string[];
+  stats: QueryStats;
+  started: number;
+  /** True once the deadline passed (DuckDB was interrupted). */
+  timedOut(): boolean;
+  close(): void;
+}
+
+const COORDINATOR = `${hostname()}:${process.pid}`;
+/** The pushed-down result of a whole query is gathered under this TEMP name. */
+const PUSHED_RESULT = '__pushed_result';
+
+function unknownTable(name: string, catalog: Catalog): QueryError {
+  const names = catalog.list().map((t) => t.name);
+  return new QueryError(
+    'unknown_table',
+    `table "${name}" does not exist; tables: ${names.length ? names.join(', ') : '(none reachable yet)'}`,
+  );
+}
+
+async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryAnalysis> {
+  const run = () =>
+    analyzeQuery(
+      sql,
+      ctx.catalog.list().map((t) => ({ name: t.name, columns: t.columns.map((c) => c.name) })),
+      ctx.engine.parse,
+    );
+  try {
+    return await run();
+  } catch (err) {
+    // A table that appeared since the last refresh is queryable without a restart.
+    if (!(err instanceof QueryError) || err.kind !== 'unknown_table') throw err;
+    await ctx.catalog.refresh();
+    return run();
+  }
+}
+
+function reachable(plan: TableScanPlan, ctx: ExecutorContext): CatalogTable {
+  const table = ctx.catalog.get(plan.table);
+  if (!table) throw unknownTable(plan.table, ctx.catalog);
+  if (table.error) {
+    throw new QueryError('unavailable', `table ${table.name} cannot be reached: ${table.error}`);
+  }
+  return table;
+}
+
+/** What to ask a container for one table: pushed columns and predicate, or everything. */
+function scanRequestFor(plan: TableScanPlan, table: CatalogTable, pushdown: boolean): ScanRequest {
+  if (!pushdown) return { columns: [] };
+  // A query that needs no column of a table (count(*) over a join) still needs its rows.
+  const columns = plan.columns.length > 0 ? plan.columns : [table.columns[0].name];
+  return plan.where ? { columns, where: plan.where } : { columns };
+}
+
+/** The one table of a query that reads a single table, when its container can run it whole. */
+function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext): CatalogTable | undefined {
+  if (!ctx.pushdown || !analysis.pushWhole || analysis.tables.length !== 1) return undefined;
+  const table = reachable(analysis.tables[0], ctx);
+  // The SQL names the table as users know it; the container must know it by the same name.
+  return table.remoteName.toLowerCase() === table.name.toLowerCase() ? table : undefined;
+}
+
+async function gatherAll(
+  con: DuckDBConnection,
+  sql: string,
+  analysis: QueryAnalysis,
+  ctx: ExecutorContext,
+  signal: AbortSignal,
+): Promise<{ stats: GatherStats[]; userSql: string; pushedWhole: boolean }> {
+  const opts = { nc: ctx.nc, idleTimeoutMs: ctx.timeoutMs, signal };
+  const whole = wholeQueryTarget(analysis, ctx);
+  if (whole) {
+    const stats = await gatherInto(con, whole, { columns: [], query: sql }, PUSHED_RESULT, opts);
+    return { stats: [stats], userSql: `SELECT * FROM temp.main.${quoteIdent(PUSHED_RESULT)}`, pushedWhole: true };
+  }
+  const targets = analysis.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
+  // Scans go out at once; the first failure cancels the others through `signal`.
+  const stats = await Promise.all(
+    targets.map(({ plan, table }) => gatherInto(con, table, scanRequestFor(plan, table, ctx.pushdown), table.name, opts)),
+  );
+  return { stats, userSql: sql, pushedWhole: false };
+}
+
+/**
+ * Runs `sql` and returns its result open for reading. `signal` is the caller's (client
+ * disconnect); the timeout is added here.
+ */
+export async function openQuery(sql: string, ctx: ExecutorContext, callerSignal: AbortSignal): Promise<OpenQuery> {
+  const started = performance.now();
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, ctx.timeoutMs);
+  const onCallerAbort = () => controller.abort();
+  callerSignal.addEventListener('abort', onCallerAbort, { once: true });
+  const con = await ctx.engine.connect();
+  const onAbort = () => con.interrupt();
+  controller.signal.addEventListener('abort', onAbort, { once: true });
+  const close = () => {
+    clearTimeout(timer);
+    callerSignal.removeEventListener('abort', onCallerAbort);
+    controller.signal.removeEventListener('abort', onAbort);
+    con.closeSync();
+  };
+  try {
+    const analysis = await analyze(sql, ctx);
+    const gatherStarted = performance.now();
+    const gathered = await gatherAll(con, sql, analysis, ctx, controller.signal);
+    const executeStarted = performance.now();
+    const result = await con.stream(gathered.userSql).catch((err) => {
+      throw duckdbErrorToQueryError(err);
+    });
+    const stats: QueryStats = {
+      coordinator: COORDINATOR,
+      pushdown: ctx.pushdown,
+      pushed_whole: gathered.pushedWhole,
+      parser: analysis.parser,
+      tables: gathered.stats,
+      gather_ms: round(executeStarted - gatherStarted),
+      execute_ms: round(performance.now() - executeStarted),
+    };
+    return {
+      result,
+      sourceTables: analysis.tables.map((t) => t.table),
+      stats,
+      started,
+      timedOut: () => timedOut,
+      close,
+    };
+  } catch (err) {
+    close();
+    if (timedOut) throw timeoutError(ctx.timeoutMs);
+    if (controller.signal.aborted) throw new QueryError('cancelled', 'the client went away; the query was cancelled');
+    throw err instanceof QueryError ? err : duckdbErrorToQueryError(err);
+  }
+}
+
+export function timeoutError(timeoutMs: number): QueryError {
+  return new QueryError(
+    'timeout',
+    `the query took longer than ${timeoutMs} ms and was cancelled; raise --timeout-ms (QUERY_TIMEOUT_MS) or narrow the query`,
+  );
+}
+
+export function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

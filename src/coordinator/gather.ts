@@ -1,0 +1,135 @@
+/**
+ * One scan's reply streamed into a TEMP table of the query's connection: the schema frame
+ * creates the table, each data frame goes through an appender as DuckDB chunks, the end
+ * frame closes it. Columns that travel as text land in a staging table and are cast back.
+ */
+import { type DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { checkWireColumns, writeWireColumns } from '../duckdb/columnar.js';
+import { quoteIdent } from '../duckdb/sql.js';
+import { QueryError } from '../errors.js';
+import type { ColumnSchema, Frame, ScanRequest, WireColumn } from '../protocol/frames.js';
+import { openHttpScan } from '../scan-client/http-scan.js';
+import { openNatsScan } from '../scan-client/nats-scan.js';
+import type { CatalogTable, Transport } from './catalog.js';
+
+export interface GatherStats {
+  table: string;
+  transport: Transport;
+  /** Where it was served from: a URL or a NATS subject. */
+  source: string;
+  columns: string[];
+  where?: string;
+  query?: string;
+  rows: number;
+  bytes: number;
+  frames: number;
+  /** Time the container spent, and the whole transfer as seen here. */
+  container_ms: number;
+  ms: number;
+}
+
+export interface GatherOptions {
+  nc?: NatsConnection;
+  idleTimeoutMs: number;
+  signal: AbortSignal;
+}
+
+function openScan(table: CatalogTable, request: ScanRequest, opts: GatherOptions): AsyncGenerator<Frame> {
+  const streamOptions = { idleTimeoutMs: opts.idleTimeoutMs, signal: opts.signal };
+  if (table.transport === 'http') return openHttpScan(table.location, request, streamOptions);
+  if (!opts.nc) throw new QueryError('unavailable', `table ${table.name} is served over NATS, but NATS is not connected`);
+  return openNatsScan(opts.nc, table.remoteName, request, streamOptions);
+}
+
+/** `CREATE TEMP TABLE` for the schema; `text` columns are VARCHAR until cast back. */
+async function createTarget(con: DuckDBConnection, name: string, columns: ColumnSchema[]): Promise<void> {
+  const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.wire === 'text' ? 'VARCHAR' : c.type}`);
+  await con.run(`CREATE TEMP TABLE ${quoteIdent(name)} (${defs.join(', ')})`);
+}
+
+async function castTextColumns(con: DuckDBConnection, staging: string, target: string, columns: ColumnSchema[]) {
+  const select = columns
+    .map((c) =>
+      c.wire === 'text' ? `CAST(${quoteIdent(c.name)} AS ${c.type}) AS ${quoteIdent(c.name)}` : quoteIdent(c.name),
+    )
+    .join(', ');
+  await con.run(`CREATE TEMP TABLE ${quoteIdent(target)} AS SELECT ${select} FROM temp.main.${quoteIdent(staging)}`);
+  await con.run(`DROP TABLE temp.main.${quoteIdent(staging)}`);
+}
+
+/**
+ * Runs `request` against `table`'s container and loads the reply into TEMP table `target`.
+ * Column names in the TEMP table are the ones in the schema frame (the container's spelling).
+ */
+export async function gatherInto(
+  con: DuckDBConnection,
+  table: CatalogTable,
+  request: ScanRequest,
+  target: string,
+  opts: GatherOptions,
+): Promise<GatherStats> {
+  const started = performance.now();
+  const stats: GatherStats = {
+    table: table.name,
+    transport: table.transport,
+    source: table.location,
+    columns: request.columns ?? [],
+    where: request.where,
+    query: request.query,
+    rows: 0,
+    bytes: 0,
+    frames: 0,
+    container_ms: 0,
+    ms: 0,
+  };
+  let columns: ColumnSchema[] = [];
+  let staging = target;
+  let appender: Awaited<ReturnType<DuckDBConnection['createAppender']>> | undefined;
+  try {
+    for await (const frame of openScan(table, request, opts)) {
+      if (frame.type === 'schema') {
+        columns = frame.columns;
+        staging = columns.some((c) => c.wire === 'text') ? `__staging_${target}` : target;
+        await createTarget(con, staging, columns);
+        appender = await con.createAppender(staging, 'main', 'temp');
+      } else if (frame.type === 'data') {
+        appendFrame(appender, columns, frame.columns, frame.rows, table.name);
+        stats.rows += frame.rows;
+        stats.frames++;
+      } else if (frame.type === 'end') {
+        stats.bytes = frame.bytes;
+        stats.container_ms = Math.round(frame.ms * 10) / 10;
+      }
+    }
+    appender?.flushSync();
+  } finally {
+    appender?.closeSync();
+  }
+  if (staging !== target) await castTextColumns(con, staging, target, columns);
+  stats.columns = columns.map((c) => c.name);
+  stats.ms = Math.round((performance.now() - started) * 10) / 10;
+  return stats;
+}
+
+function appendFrame(
+  appender: Awaited<ReturnType<DuckDBConnection['createAppender']>> | undefined,
+  columns: ColumnSchema[],
+  wire: WireColumn[] | undefined,
+  rows: number,
+  table: string,
+): void {
+  if (!appender || !wire) {
+    throw new QueryError('protocol_error', `the data container of table ${table} sent data without columnar payload`);
+  }
+  const problem = checkWireColumns(columns, wire, rows);
+  if (problem) throw new QueryError('protocol_error', `a data frame of table ${table} is malformed: ${problem}`);
+  const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
+  writeWireColumns(
+    columns,
+    wire,
+    rows,
+    (n) => DuckDBDataChunk.create(types, n),
+    (chunk) => appender.appendDataChunk(chunk),
+  );
+}

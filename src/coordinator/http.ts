@@ -1,0 +1,165 @@
+/**
+ * The coordinator's HTTP API: POST /query (JSON in the seed's shape, or streamed as ndjson /
+ * CSV when the client asks with Accept), GET / (reachable tables), GET /health, /docs.
+ */
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
+import { jsonValueConverter, resultToJson } from '../duckdb/json-values.js';
+import { QueryError } from '../errors.js';
+import { createApp, ErrorBody } from '../http/app.js';
+import type { Logger } from '../log.js';
+import { formatHeader, formatRows, type RowFormat } from '../scan-client/row-format.js';
+import { type ExecutorContext, type OpenQuery, openQuery, round, timeoutError } from './execute.js';
+
+const QueryBody = z.object({
+  query: z.string().min(1, 'query must be a non-empty SQL string').max(1_048_576),
+});
+
+const QueryAnswer = z
+  .object({
+    results: z.array(z.record(z.string(), z.unknown())),
+    columns: z.array(z.string()),
+    row_count: z.number(),
+    execution_time_ms: z.number(),
+    timestamp: z.string(),
+    source_tables: z.array(z.string()),
+    stats: z.record(z.string(), z.unknown()),
+  })
+  .loose();
+
+const STREAM_TYPES: Record<string, RowFormat> = { 'application/x-ndjson': 'ndjson', 'text/csv': 'csv' };
+
+function streamFormat(request: FastifyRequest): RowFormat | undefined {
+  const accept = String(request.headers.accept ?? '');
+  for (const [type, format] of Object.entries(STREAM_TYPES)) if (accept.includes(type)) return format;
+  return undefined;
+}
+
+/** Aborts when the client goes away before the answer is complete. */
+function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  request.raw.on('aborted', () => controller.abort());
+  return controller.signal;
+}
+
+function readError(open: OpenQuery, ctx: ExecutorContext, err: unknown): QueryError {
+  return open.timedOut() ? timeoutError(ctx.timeoutMs) : duckdbErrorToQueryError(err);
+}
+
+async function answerJson(open: OpenQuery, ctx: ExecutorContext, maxRows: number) {
+  let json: Awaited<ReturnType<typeof resultToJson>>;
+  try {
+    json = await resultToJson(open.result, maxRows);
+  } catch (err) {
+    if (err instanceof QueryError && err.kind === 'result_too_large') {
+      throw new QueryError(
+        'result_too_large',
+        `the result has more than ${maxRows} rows, the cap of a JSON answer (--max-json-rows); ` +
+          'stream it instead with the header "Accept: application/x-ndjson" or "Accept: text/csv", or add a LIMIT',
+      );
+    }
+    throw readError(open, ctx, err);
+  }
+  return {
+    results: json.rows,
+    columns: json.columns,
+    row_count: json.rows.length,
+    execution_time_ms: round(performance.now() - open.started),
+    timestamp: new Date().toISOString(),
+    source_tables: open.sourceTables,
+    stats: open.stats as unknown as Record<string, unknown>,
+  };
+}
+
+/**
+ * Rows as they come out of DuckDB. A failure after the first byte cannot change the status:
+ * ndjson gets a last line {"error", "message"}, and the response is cut so that no client
+ * takes a partial result for a whole one.
+ */
+async function* streamRows(open: OpenQuery, ctx: ExecutorContext, format: RowFormat, log: Logger) {
+  const columns = open.result.deduplicatedColumnNames();
+  try {
+    yield formatHeader(format, columns);
+    for (let chunk = await open.result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await open.result.fetchChunk()) {
+      yield formatRows(format, columns, chunk.convertRows(jsonValueConverter));
+    }
+  } catch (err) {
+    const error = readError(open, ctx, err);
+    log.warn('streamed query failed after its first rows', { error: error.message });
+    if (format === 'ndjson') yield `${JSON.stringify(error.toJSON())}\n`;
+    throw error;
+  } finally {
+    open.close();
+  }
+}
+
+export async function buildCoordinatorApp(
+  ctx: ExecutorContext,
+  opts: { maxJsonRows: number; log: Logger },
+): Promise<FastifyInstance> {
+  const app = await createApp({
+    title: 'duckdb-s3-query coordinator',
+    description: 'SQL across tables served by DuckDB data containers; scans are pushed down and gathered here.',
+    log: opts.log,
+  });
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+
+  typed.post(
+    '/query',
+    {
+      schema: {
+        description:
+          'Run one read-only SQL query. JSON answer by default (capped rows); `Accept: application/x-ndjson` or `text/csv` streams every row.',
+        body: QueryBody,
+        response: { 200: QueryAnswer, 400: ErrorBody, 403: ErrorBody, 413: ErrorBody, 503: ErrorBody, 504: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const signal = clientGone(request, reply);
+      const format = streamFormat(request);
+      const open = await openQuery(request.body.query, ctx, signal);
+      if (!format) {
+        try {
+          return await answerJson(open, ctx, opts.maxJsonRows);
+        } finally {
+          open.close();
+        }
+      }
+      const stream = Readable.from(streamRows(open, ctx, format, opts.log));
+      stream.on('error', () => reply.raw.destroy());
+      return reply
+        .header('x-source-tables', open.sourceTables.join(','))
+        .header('x-query-stats', JSON.stringify(open.stats))
+        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+        .send(stream as never);
+    },
+  );
+
+  typed.get('/', { schema: { description: 'Tables this coordinator can reach, with where each is served from.' } }, () => ({
+    tables: ctx.catalog.list().map((t) => ({
+      name: t.name,
+      columns: t.columns,
+      row_count: t.rowCount,
+      transport: t.transport,
+      source: t.location,
+      instances: t.instances,
+      ...(t.error ? { error: t.error } : {}),
+    })),
+    nats: ctx.nc ? { connected: !ctx.nc.isClosed(), server: ctx.nc.getServer() } : null,
+    pushdown: ctx.pushdown,
+    timestamp: new Date().toISOString(),
+  }));
+
+  typed.get('/health', { schema: { description: 'Liveness: 200 while the coordinator serves.' } }, () => ({
+    status: 'ok',
+    tables: ctx.catalog.list().length,
+  }));
+
+  return app;
+}
