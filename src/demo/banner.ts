@@ -1,0 +1,59 @@
+/** What the demo prints once everything answers: what runs where, and commands to try. */
+import { curlExamples, natsExamples } from './examples.js';
+
+export interface BannerRow {
+  what: string;
+  where: string;
+  pid: number;
+  note: string;
+}
+
+export interface BannerInfo {
+  seconds: number;
+  transport: string;
+  rows: BannerRow[];
+  coordinator: string;
+  labels: string;
+  nats?: string;
+}
+
+function table(rows: BannerRow[]): string {
+  const header: BannerRow = { what: 'process', where: 'address', pid: 0, note: '' };
+  const all = [header, ...rows];
+  const width = (key: 'what' | 'where') => Math.max(...all.map((r) => r[key].length));
+  return all
+    .map((r) =>
+      [
+        r.what.padEnd(width('what')),
+        r.where.padEnd(width('where')),
+        String(r.pid || 'pid').padStart(7),
+        r.note,
+      ]
+        .join('  ')
+        .trimEnd(),
+    )
+    .map((line) => `  ${line}`)
+    .join('\n');
+}
+
+export function banner(info: BannerInfo): string {
+  const examples = [
+    ...curlExamples({ coordinator: info.coordinator, labels: info.labels }),
+    ...(info.nats ? natsExamples(info.nats) : []),
+  ];
+  return [
+    '',
+    `duckdb-s3-query demo ready in ${info.seconds.toFixed(1)} s, ${info.transport}`,
+    '',
+    table(info.rows),
+    '',
+    `API docs: http://${info.coordinator}/docs`,
+    '',
+    'Try:',
+    '',
+    examples.join('\n\n'),
+    '',
+    'Ctrl-C stops everything.',
+    '',
+  ].join('\n');
+}

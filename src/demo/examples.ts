@@ -1,0 +1,53 @@
+/**
+ * The commands the demo prints once it is up. The README shows the same commands for the
+ * default ports (a unit test keeps the two in step) and an integration test runs its curl
+ * examples against a started demo.
+ */
+
+/** The seed's example: the 3-way join over labels whose name contains 'test'. */
+export const JOIN_QUERY =
+  'SELECT l.label_id, l.name, ls.sublabel_name, lu.url FROM labels l ' +
+  'JOIN label_sublabels ls ON l.label_id = ls.label_id ' +
+  'JOIN label_urls lu ON l.label_id = lu.label_id ' +
+  "WHERE l.name LIKE '%test%' ORDER BY l.label_id, ls.sublabel_id, lu.url_id LIMIT 10";
+
+export interface ExampleEndpoints {
+  /** host:port of the coordinator. */
+  coordinator: string;
+  /** host:port of the labels data container. */
+  labels: string;
+  /** nats:// URL, when the demo runs over NATS. */
+  nats?: string;
+}
+
+export const DEFAULT_ENDPOINTS: Required<ExampleEndpoints> = {
+  coordinator: 'localhost:8000',
+  labels: 'localhost:8001',
+  nats: 'nats://127.0.0.1:4222',
+};
+
+function postQuery(coordinator: string, query: string): string {
+  return `curl -s -X POST http://${coordinator}/query -H 'Content-Type: application/json' -d @- <<'EOF'
+${JSON.stringify({ query })}
+EOF`;
+}
+
+/** Shell commands against the HTTP endpoints: the tables, a count, the 3-way join, metadata, docs. */
+export function curlExamples(e: ExampleEndpoints): string[] {
+  return [
+    `curl -s http://${e.coordinator}/`,
+    postQuery(e.coordinator, 'SELECT count(*) AS labels FROM labels'),
+    postQuery(e.coordinator, JOIN_QUERY),
+    `curl -s http://${e.labels}/metadata`,
+    `curl -sI http://${e.coordinator}/docs`,
+  ];
+}
+
+/** Direct scans over NATS: with the nats CLI, and with this project's `scan` command. */
+export function natsExamples(nats: string): string[] {
+  return [
+    `nats -s ${nats} micro ls`,
+    `nats -s ${nats} req --replies=0 --timeout=2s duckdb.labels.scan '{"columns":["label_id","name"],"limit":3}'`,
+    `node dist/cli.js scan labels --columns label_id,name --where "name LIKE '%test%'" --limit 3 --nats ${nats}`,
+  ];
+}
