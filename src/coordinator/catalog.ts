@@ -47,7 +47,9 @@ async function fetchHttpTable(name: string, entry: ClusterConfig['tables'][strin
     instances: 1,
   };
   try {
-    const response = await fetch(`${location}/metadata`, { signal: AbortSignal.timeout(METADATA_TIMEOUT_MS) });
+    const response = await fetch(`${location}/metadata`, {
+      signal: AbortSignal.timeout(METADATA_TIMEOUT_MS),
+    });
     if (!response.ok) return { ...base, error: `${location}/metadata answered ${response.status}` };
     const meta = (await response.json()) as { columns: TableColumn[]; row_count: number };
     return { ...base, columns: meta.columns, rowCount: meta.row_count };
@@ -96,7 +98,8 @@ export class Catalog {
     );
     for (const t of configured) next.set(t.name.toLowerCase(), t);
     for (const name of next.keys()) {
-      if (!this.tables.has(name)) this.log.info('table available', { table: name, via: next.get(name)?.transport });
+      if (!this.tables.has(name))
+        this.log.info('table available', { table: name, via: next.get(name)?.transport });
     }
     for (const name of this.tables.keys()) {
       if (!next.has(name)) this.log.warn('table gone', { table: name });

@@ -2,7 +2,7 @@
  * The coordinator's own DuckDB: one in-memory instance, a connection per query (so TEMP
  * tables never leak between queries), external access off, a memory limit.
  */
-import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { lockDown } from '../duckdb/sandbox.js';
 import { quoteLiteral } from '../duckdb/sql.js';
 

@@ -109,13 +109,23 @@ async function gatherAll(
   const opts = { nc: ctx.nc, idleTimeoutMs: ctx.timeoutMs, signal };
   const whole = wholeQueryTarget(analysis, ctx);
   if (whole) {
-    const stats = await gatherInto(con, whole, { columns: [], query: sql }, PUSHED_RESULT, opts);
-    return { stats: [stats], userSql: `SELECT * FROM temp.main.${quoteIdent(PUSHED_RESULT)}`, pushedWhole: true };
+    const stats = await gatherInto(con, whole, { columns: [], query: sql }, PUSHED_RESULT, {
+      ...opts,
+      positional: true,
+    });
+    const select = stats.columns.map((name, i) => `c${i} AS ${quoteIdent(name)}`).join(', ');
+    return {
+      stats: [stats],
+      userSql: `SELECT ${select} FROM temp.main.${quoteIdent(PUSHED_RESULT)}`,
+      pushedWhole: true,
+    };
   }
   const targets = analysis.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
   // Scans go out at once; the first failure cancels the others through `signal`.
   const stats = await Promise.all(
-    targets.map(({ plan, table }) => gatherInto(con, table, scanRequestFor(plan, table, ctx.pushdown), table.name, opts)),
+    targets.map(({ plan, table }) =>
+      gatherInto(con, table, scanRequestFor(plan, table, ctx.pushdown), table.name, opts),
+    ),
   );
   return { stats, userSql: sql, pushedWhole: false };
 }
@@ -124,7 +134,11 @@ async function gatherAll(
  * Runs `sql` and returns its result open for reading. `signal` is the caller's (client
  * disconnect); the timeout is added here.
  */
-export async function openQuery(sql: string, ctx: ExecutorContext, callerSignal: AbortSignal): Promise<OpenQuery> {
+export async function openQuery(
+  sql: string,
+  ctx: ExecutorContext,
+  callerSignal: AbortSignal,
+): Promise<OpenQuery> {
   const started = performance.now();
   const controller = new AbortController();
   let timedOut = false;
@@ -171,7 +185,8 @@ export async function openQuery(sql: string, ctx: ExecutorContext, callerSignal:
   } catch (err) {
     close();
     if (timedOut) throw timeoutError(ctx.timeoutMs);
-    if (controller.signal.aborted) throw new QueryError('cancelled', 'the client went away; the query was cancelled');
+    if (controller.signal.aborted)
+      throw new QueryError('cancelled', 'the client went away; the query was cancelled');
     throw err instanceof QueryError ? err : duckdbErrorToQueryError(err);
   }
 }

@@ -30,6 +30,8 @@ export interface GatherStats {
 }
 
 export interface GatherOptions {
+  /** Name the TEMP table's columns c0, c1… (a pushed query's result may repeat names). */
+  positional?: boolean;
   nc?: NatsConnection;
   idleTimeoutMs: number;
   signal: AbortSignal;
@@ -38,23 +40,42 @@ export interface GatherOptions {
 function openScan(table: CatalogTable, request: ScanRequest, opts: GatherOptions): AsyncGenerator<Frame> {
   const streamOptions = { idleTimeoutMs: opts.idleTimeoutMs, signal: opts.signal };
   if (table.transport === 'http') return openHttpScan(table.location, request, streamOptions);
-  if (!opts.nc) throw new QueryError('unavailable', `table ${table.name} is served over NATS, but NATS is not connected`);
+  if (!opts.nc)
+    throw new QueryError('unavailable', `table ${table.name} is served over NATS, but NATS is not connected`);
   return openNatsScan(opts.nc, table.remoteName, request, streamOptions);
 }
 
+/** Column names in the TEMP table: the container's, or c0, c1… when a result may repeat names. */
+function columnNames(columns: ColumnSchema[], positional: boolean): string[] {
+  return columns.map((c, i) => quoteIdent(positional ? `c${i}` : c.name));
+}
+
 /** `CREATE TEMP TABLE` for the schema; `text` columns are VARCHAR until cast back. */
-async function createTarget(con: DuckDBConnection, name: string, columns: ColumnSchema[]): Promise<void> {
-  const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.wire === 'text' ? 'VARCHAR' : c.type}`);
+async function createTarget(
+  con: DuckDBConnection,
+  name: string,
+  columns: ColumnSchema[],
+  positional: boolean,
+) {
+  const names = columnNames(columns, positional);
+  const defs = columns.map((c, i) => `${names[i]} ${c.wire === 'text' ? 'VARCHAR' : c.type}`);
   await con.run(`CREATE TEMP TABLE ${quoteIdent(name)} (${defs.join(', ')})`);
 }
 
-async function castTextColumns(con: DuckDBConnection, staging: string, target: string, columns: ColumnSchema[]) {
+async function castTextColumns(
+  con: DuckDBConnection,
+  staging: string,
+  target: string,
+  columns: ColumnSchema[],
+  positional: boolean,
+) {
+  const names = columnNames(columns, positional);
   const select = columns
-    .map((c) =>
-      c.wire === 'text' ? `CAST(${quoteIdent(c.name)} AS ${c.type}) AS ${quoteIdent(c.name)}` : quoteIdent(c.name),
-    )
+    .map((c, i) => (c.wire === 'text' ? `CAST(${names[i]} AS ${c.type}) AS ${names[i]}` : names[i]))
     .join(', ');
-  await con.run(`CREATE TEMP TABLE ${quoteIdent(target)} AS SELECT ${select} FROM temp.main.${quoteIdent(staging)}`);
+  await con.run(
+    `CREATE TEMP TABLE ${quoteIdent(target)} AS SELECT ${select} FROM temp.main.${quoteIdent(staging)}`,
+  );
   await con.run(`DROP TABLE temp.main.${quoteIdent(staging)}`);
 }
 
@@ -91,7 +112,7 @@ export async function gatherInto(
       if (frame.type === 'schema') {
         columns = frame.columns;
         staging = columns.some((c) => c.wire === 'text') ? `__staging_${target}` : target;
-        await createTarget(con, staging, columns);
+        await createTarget(con, staging, columns, !!opts.positional);
         appender = await con.createAppender(staging, 'main', 'temp');
       } else if (frame.type === 'data') {
         appendFrame(appender, columns, frame.columns, frame.rows, table.name);
@@ -106,7 +127,7 @@ export async function gatherInto(
   } finally {
     appender?.closeSync();
   }
-  if (staging !== target) await castTextColumns(con, staging, target, columns);
+  if (staging !== target) await castTextColumns(con, staging, target, columns, !!opts.positional);
   stats.columns = columns.map((c) => c.name);
   stats.ms = Math.round((performance.now() - started) * 10) / 10;
   return stats;
@@ -120,10 +141,14 @@ function appendFrame(
   table: string,
 ): void {
   if (!appender || !wire) {
-    throw new QueryError('protocol_error', `the data container of table ${table} sent data without columnar payload`);
+    throw new QueryError(
+      'protocol_error',
+      `the data container of table ${table} sent data without columnar payload`,
+    );
   }
   const problem = checkWireColumns(columns, wire, rows);
-  if (problem) throw new QueryError('protocol_error', `a data frame of table ${table} is malformed: ${problem}`);
+  if (problem)
+    throw new QueryError('protocol_error', `a data frame of table ${table} is malformed: ${problem}`);
   const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
   writeWireColumns(
     columns,

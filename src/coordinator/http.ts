@@ -86,7 +86,11 @@ async function* streamRows(open: OpenQuery, ctx: ExecutorContext, format: RowFor
   const columns = open.result.deduplicatedColumnNames();
   try {
     yield formatHeader(format, columns);
-    for (let chunk = await open.result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await open.result.fetchChunk()) {
+    for (
+      let chunk = await open.result.fetchChunk();
+      chunk && chunk.rowCount > 0;
+      chunk = await open.result.fetchChunk()
+    ) {
       yield formatRows(format, columns, chunk.convertRows(jsonValueConverter));
     }
   } catch (err) {
@@ -105,7 +109,8 @@ export async function buildCoordinatorApp(
 ): Promise<FastifyInstance> {
   const app = await createApp({
     title: 'duckdb-s3-query coordinator',
-    description: 'SQL across tables served by DuckDB data containers; scans are pushed down and gathered here.',
+    description:
+      'SQL across tables served by DuckDB data containers; scans are pushed down and gathered here.',
     log: opts.log,
   });
   const typed = app.withTypeProvider<ZodTypeProvider>();
@@ -117,7 +122,14 @@ export async function buildCoordinatorApp(
         description:
           'Run one read-only SQL query. JSON answer by default (capped rows); `Accept: application/x-ndjson` or `text/csv` streams every row.',
         body: QueryBody,
-        response: { 200: QueryAnswer, 400: ErrorBody, 403: ErrorBody, 413: ErrorBody, 503: ErrorBody, 504: ErrorBody },
+        response: {
+          200: QueryAnswer,
+          400: ErrorBody,
+          403: ErrorBody,
+          413: ErrorBody,
+          503: ErrorBody,
+          504: ErrorBody,
+        },
       },
     },
     async (request, reply) => {
@@ -141,20 +153,24 @@ export async function buildCoordinatorApp(
     },
   );
 
-  typed.get('/', { schema: { description: 'Tables this coordinator can reach, with where each is served from.' } }, () => ({
-    tables: ctx.catalog.list().map((t) => ({
-      name: t.name,
-      columns: t.columns,
-      row_count: t.rowCount,
-      transport: t.transport,
-      source: t.location,
-      instances: t.instances,
-      ...(t.error ? { error: t.error } : {}),
-    })),
-    nats: ctx.nc ? { connected: !ctx.nc.isClosed(), server: ctx.nc.getServer() } : null,
-    pushdown: ctx.pushdown,
-    timestamp: new Date().toISOString(),
-  }));
+  typed.get(
+    '/',
+    { schema: { description: 'Tables this coordinator can reach, with where each is served from.' } },
+    () => ({
+      tables: ctx.catalog.list().map((t) => ({
+        name: t.name,
+        columns: t.columns,
+        row_count: t.rowCount,
+        transport: t.transport,
+        source: t.location,
+        instances: t.instances,
+        ...(t.error ? { error: t.error } : {}),
+      })),
+      nats: ctx.nc ? { connected: !ctx.nc.isClosed(), server: ctx.nc.getServer() } : null,
+      pushdown: ctx.pushdown,
+      timestamp: new Date().toISOString(),
+    }),
+  );
 
   typed.get('/health', { schema: { description: 'Liveness: 200 while the coordinator serves.' } }, () => ({
     status: 'ok',

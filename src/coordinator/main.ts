@@ -37,7 +37,11 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
   await app.listen({ port: opts.port, host: opts.host });
   log.info('coordinator listening', {
     url: `http://${opts.host}:${opts.port}`,
-    tables: catalog.list().map((t) => `${t.name}(${t.transport})`).join(',') || 'none yet',
+    tables:
+      catalog
+        .list()
+        .map((t) => `${t.name}(${t.transport})`)
+        .join(',') || 'none yet',
     pushdown: opts.pushdown,
   });
   const shutdown = async (signal: string) => {

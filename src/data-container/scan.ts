@@ -5,13 +5,18 @@
  * aggregates, top-N).
  */
 import type { DuckDBConnection, DuckDBMaterializedResult } from '@duckdb/node-api';
-import { assertPlainPredicate, assertReadOnlySelect } from '../duckdb/sql-guard.js';
 import { columnSchemaFor, FrameBuilder } from '../duckdb/columnar.js';
 import { jsonValueConverter } from '../duckdb/json-values.js';
 import { quoteIdent } from '../duckdb/sql.js';
+import { assertPlainPredicate, assertReadOnlySelect } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
 import type { Encoding } from '../protocol/codec.js';
-import { type ColumnSchema, type Frame, type ParsedScanRequest, TARGET_FRAME_BYTES } from '../protocol/frames.js';
+import {
+  type ColumnSchema,
+  type Frame,
+  type ParsedScanRequest,
+  TARGET_FRAME_BYTES,
+} from '../protocol/frames.js';
 import { errorFrame } from './scan-request.js';
 import type { LoadedTable } from './table.js';
 
@@ -54,7 +59,10 @@ function resolveColumns(table: LoadedTable, requested: string[]): string[] {
  * Output columns of `sql` (by preparing it, not running it), and a select list over
  * positional names c0, c1… that casts the `text` ones to VARCHAR.
  */
-async function describeOutput(con: DuckDBConnection, sql: string): Promise<{ columns: ColumnSchema[]; casts: string }> {
+async function describeOutput(
+  con: DuckDBConnection,
+  sql: string,
+): Promise<{ columns: ColumnSchema[]; casts: string }> {
   const prepared = await con.prepare(sql);
   const columns = Array.from({ length: prepared.columnCount }, (_, i) =>
     columnSchemaFor(prepared.columnName(i), prepared.columnType(i)),
@@ -69,7 +77,11 @@ function positional(count: number): string {
   return Array.from({ length: count }, (_, i) => `c${i}`).join(', ');
 }
 
-async function planScan(con: DuckDBConnection, table: LoadedTable, request: ParsedScanRequest): Promise<ScanPlan> {
+async function planScan(
+  con: DuckDBConnection,
+  table: LoadedTable,
+  request: ParsedScanRequest,
+): Promise<ScanPlan> {
   if (request.query !== undefined) return planQuery(con, table, request.query);
   const names = resolveColumns(table, request.columns);
   if (request.where !== undefined) {
@@ -228,7 +240,11 @@ class FrameEmitter {
     }
   }
 
-  private async sendData(rows: number, bytes: number, body: Pick<Frame & { type: 'data' }, 'columns' | 'values'>) {
+  private async sendData(
+    rows: number,
+    bytes: number,
+    body: Pick<Frame & { type: 'data' }, 'columns' | 'values'>,
+  ) {
     this.rows += rows;
     this.bytes += bytes;
     this.frames++;

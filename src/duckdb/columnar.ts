@@ -241,17 +241,33 @@ export function writeWireColumns(
   }
 }
 
-function writeColumnSlice(vector: duckdb.Vector, layout: WireLayout, column: WireColumn, start: number, n: number): void {
+function writeColumnSlice(
+  vector: duckdb.Vector,
+  layout: WireLayout,
+  column: WireColumn,
+  start: number,
+  n: number,
+): void {
   const nulls = column.nulls;
   if (layout.wire === 'fixed') {
     const width = layout.width as number;
     const bytes = column.data;
-    duckdb.copy_data_to_vector(vector, 0, bytes.buffer as ArrayBuffer, bytes.byteOffset + start * width, n * width);
+    duckdb.copy_data_to_vector(
+      vector,
+      0,
+      bytes.buffer as ArrayBuffer,
+      bytes.byteOffset + start * width,
+      n * width,
+    );
   } else {
     const offsets = column.offsets as Int32Array;
     for (let i = 0; i < n; i++) {
       if (nulls?.[start + i]) continue;
-      duckdb.vector_assign_string_element_len(vector, i, column.data.subarray(offsets[start + i], offsets[start + i + 1]));
+      duckdb.vector_assign_string_element_len(
+        vector,
+        i,
+        column.data.subarray(offsets[start + i], offsets[start + i + 1]),
+      );
     }
   }
   if (nulls) {
@@ -266,7 +282,11 @@ function writeColumnSlice(vector: duckdb.Vector, layout: WireLayout, column: Wir
 }
 
 /** Refuses columns whose sizes do not add up, before any byte reaches DuckDB's memory. */
-export function checkWireColumns(layouts: WireLayout[], columns: WireColumn[], rows: number): string | undefined {
+export function checkWireColumns(
+  layouts: WireLayout[],
+  columns: WireColumn[],
+  rows: number,
+): string | undefined {
   if (!Array.isArray(columns) || columns.length !== layouts.length) {
     return `expected ${layouts.length} columns, got ${Array.isArray(columns) ? columns.length : 'none'}`;
   }
@@ -278,7 +298,8 @@ export function checkWireColumns(layouts: WireLayout[], columns: WireColumn[], r
     }
     if (layouts[c].wire === 'fixed') {
       const expected = rows * (layouts[c].width as number);
-      if (data.length !== expected) return `column ${c} holds ${data.length} bytes where ${expected} were expected`;
+      if (data.length !== expected)
+        return `column ${c} holds ${data.length} bytes where ${expected} were expected`;
       continue;
     }
     if (!(offsets instanceof Int32Array) || offsets.length !== rows + 1 || offsets[0] !== 0) {

@@ -57,7 +57,9 @@ export async function createApp(opts: {
     reply.status(error.status).send(error.toJSON());
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url}; see /docs` });
+    reply
+      .status(404)
+      .send({ error: 'not_found', message: `no route ${request.method} ${request.url}; see /docs` });
   });
   app.addHook('onResponse', (request, reply, done) => {
     if (request.url !== '/health') {

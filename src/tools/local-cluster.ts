@@ -1,0 +1,143 @@
+/**
+ * A whole system on one machine, from real parts: an S3 emulator holding the sample tables,
+ * a nats-server, one `serve` process per table and `coordinator` processes. Used by the
+ * integration tests and the benchmark.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, type NatsServer, startNatsServer } from './nats-server.js';
+import { S3_EMULATOR_CREDENTIALS, type S3Emulator, startS3Emulator } from './s3-emulator.js';
+import { createS3Client, uploadFiles } from './s3-upload.js';
+import { SAMPLE_TABLES, type SampleData, writeSampleData } from './sample-data.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
+const BUCKET = 'sample-data';
+
+export interface ManagedProcess {
+  name: string;
+  child: ChildProcess;
+  url: string;
+  port: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface LocalCluster {
+  dir: string;
+  sample: SampleData;
+  s3: S3Emulator;
+  nats: NatsServer;
+  containers: Record<string, ManagedProcess>;
+  startCoordinator(extraArgs?: string[]): Promise<ManagedProcess>;
+  stop(): Promise<void>;
+}
+
+async function waitHealthy(proc: { child: ChildProcess; url: string; output(): string }, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null)
+      throw new Error(`process exited (${proc.child.exitCode}): ${proc.output()}`);
+    try {
+      const response = await fetch(`${proc.url}/health`, { signal: AbortSignal.timeout(1_000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${proc.url} not healthy within ${timeoutMs} ms: ${proc.output()}`);
+}
+
+/** Starts `node dist/cli.js <args>` on a free port and waits for /health. */
+export async function startCliProcess(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 120_000,
+): Promise<ManagedProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLI, ...args, '--port', String(port), '--host', '127.0.0.1'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    output = (output + d.toString()).slice(-20_000);
+  });
+  const proc: ManagedProcess = {
+    name,
+    child,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  try {
+    await waitHealthy(proc, timeoutMs);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return proc;
+}
+
+export const S3_ENV = {
+  AWS_ACCESS_KEY_ID: S3_EMULATOR_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: S3_EMULATOR_CREDENTIALS.secretAccessKey,
+  AWS_REGION: 'us-east-1',
+};
+
+/** Sample data with `labels` rows (5× in the other tables), served over NATS. */
+export async function startLocalCluster(opts: { labels: number; seed?: number }): Promise<LocalCluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'duckdb-s3-query-cluster-'));
+  const started: { stop(): Promise<void> }[] = [];
+  const stopAll = async () => {
+    for (const p of started.reverse()) await p.stop().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const sample = await writeSampleData(join(dir, 'data'), { labels: opts.labels, seed: opts.seed });
+    const s3 = await startS3Emulator({ directory: join(dir, 's3'), buckets: [BUCKET] });
+    started.push({ stop: () => s3.close() });
+    const client = createS3Client({ endpoint: s3.endpoint, ...S3_EMULATOR_CREDENTIALS });
+    await uploadFiles(client, { bucket: BUCKET, prefix: '' }, Object.values(sample.files));
+    const nats = await startNatsServer();
+    started.push({ stop: () => nats.dispose() });
+    const containers: Record<string, ManagedProcess> = {};
+    await Promise.all(
+      SAMPLE_TABLES.map(async (table) => {
+        const args = ['serve', `s3://${BUCKET}/${table}.csv.gz`, '--table-name', table];
+        args.push('--nats', nats.url, '--s3-endpoint', s3.endpoint);
+        const proc = await startCliProcess(table, args, S3_ENV);
+        started.push(proc);
+        containers[table] = proc;
+      }),
+    );
+    return {
+      dir,
+      sample,
+      s3,
+      nats,
+      containers,
+      startCoordinator: async (extraArgs = []) => {
+        const proc = await startCliProcess('coordinator', ['coordinator', '--nats', nats.url, ...extraArgs]);
+        started.push(proc);
+        return proc;
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

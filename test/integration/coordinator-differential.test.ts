@@ -1,0 +1,101 @@
+/**
+ * The correctness contract: through the coordinator, over real NATS, real S3 and real data
+ * containers, every query answers exactly as one DuckDB holding all the tables does — with
+ * pushdown on and with pushdown off — and 32 concurrent queries each get their own answer.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalCluster, type ManagedProcess, startLocalCluster } from '../../src/tools/local-cluster.js';
+import { canonicalRows, createOracle, oracleAnswer } from '../helpers/oracle.js';
+import { DIFF_QUERIES } from './differential-queries.js';
+
+let cluster: LocalCluster;
+let pushdownOn: ManagedProcess;
+let pushdownOff: ManagedProcess;
+let oracle: DuckDBConnection;
+
+async function ask(coordinator: ManagedProcess, sql: string) {
+  const response = await fetch(`${coordinator.url}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: sql }),
+  });
+  const body = (await response.json()) as {
+    results: unknown[];
+    columns: string[];
+    message?: string;
+    stats?: unknown;
+  };
+  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${body.message}`);
+  return body;
+}
+
+beforeAll(async () => {
+  cluster = await startLocalCluster({ labels: 2_000 });
+  [pushdownOn, pushdownOff] = await Promise.all([
+    cluster.startCoordinator(),
+    cluster.startCoordinator(['--no-pushdown']),
+  ]);
+  oracle = await createOracle(cluster.sample.files);
+}, 240_000);
+
+afterAll(async () => {
+  oracle?.closeSync();
+  await cluster?.stop();
+});
+
+it('has enough queries to mean something', () => {
+  expect(DIFF_QUERIES.length).toBeGreaterThanOrEqual(150);
+});
+
+for (const mode of ['pushdown on', 'pushdown off'] as const) {
+  describe(`differential, ${mode}`, () => {
+    it.each(DIFF_QUERIES.map((q, i) => [i, q.sql.replace(/\s+/g, ' ').slice(0, 90), q] as const))(
+      '#%i %s',
+      async (_i, _label, query) => {
+        const coordinator = mode === 'pushdown on' ? pushdownOn : pushdownOff;
+        const expected = await oracleAnswer(oracle, query.sql);
+        const actual = await ask(coordinator, query.sql);
+        expect(actual.columns).toEqual(expected.columns);
+        expect(canonicalRows(actual.columns, actual.results, !!query.ordered)).toEqual(
+          canonicalRows(expected.columns, expected.rows, !!query.ordered),
+        );
+      },
+    );
+  });
+}
+
+it('pushes the filter and projection of the seed join down to labels', async () => {
+  const answer = (await ask(
+    pushdownOn,
+    `SELECT l.label_id, s.sublabel_name FROM labels l JOIN label_sublabels s ON l.label_id = s.label_id WHERE l.name LIKE '%test%'`,
+  )) as unknown as {
+    stats: { tables: { table: string; where?: string; columns: string[]; rows: number }[] };
+  };
+  const labels = answer.stats.tables.find((t) => t.table === 'labels');
+  expect(labels?.where).toMatch(/like/i);
+  expect(labels?.columns.sort()).toEqual(['label_id', 'name']);
+  expect(labels?.rows).toBeLessThan(cluster.sample.rows.labels / 10);
+});
+
+it('runs a single-table aggregate whole in the container, moving one row', async () => {
+  const answer = (await ask(pushdownOn, 'SELECT count(*) AS n FROM labels')) as unknown as {
+    results: { n: number }[];
+    stats: { pushed_whole: boolean; tables: { rows: number }[] };
+  };
+  expect(answer.results[0].n).toBe(cluster.sample.rows.labels);
+  expect(answer.stats.pushed_whole).toBe(true);
+  expect(answer.stats.tables[0].rows).toBe(1);
+});
+
+it('answers 32 concurrent queries, each as the oracle does', async () => {
+  const queries = DIFF_QUERIES.filter((_, i) => i % 5 === 0).slice(0, 32);
+  expect(queries.length).toBe(32);
+  const answers = await Promise.all(queries.map((q) => ask(pushdownOn, q.sql)));
+  for (const [i, q] of queries.entries()) {
+    const expected = await oracleAnswer(oracle, q.sql);
+    expect(canonicalRows(answers[i].columns, answers[i].results, !!q.ordered)).toEqual(
+      canonicalRows(expected.columns, expected.rows, !!q.ordered),
+    );
+  }
+});

@@ -1,0 +1,301 @@
+/**
+ * Queries for the differential suite: each runs through the coordinator and against one
+ * DuckDB holding all three sample tables, and the answers must match. `ordered` marks queries
+ * whose ORDER BY makes the order total, so that order is compared too.
+ */
+export interface DiffQuery {
+  sql: string;
+  ordered?: boolean;
+}
+
+const handWritten: DiffQuery[] = [
+  // The seed's 3-way join and its relatives.
+  {
+    sql: `SELECT l.label_id, l.name, s.sublabel_name, u.url FROM labels l
+          JOIN label_sublabels s ON l.label_id = s.label_id
+          JOIN label_urls u ON l.label_id = u.label_id WHERE l.name LIKE '%test%'`,
+  },
+  {
+    sql: `SELECT l.label_id, l.name, count(*) AS n FROM labels l
+          JOIN label_sublabels s ON l.label_id = s.label_id
+          JOIN label_urls u ON u.label_id = l.label_id
+          WHERE l.name ILIKE '%test%' GROUP BY ALL ORDER BY l.label_id`,
+    ordered: true,
+  },
+  { sql: `SELECT * FROM labels WHERE name LIKE 'test%' ORDER BY label_id`, ordered: true },
+  { sql: `SELECT count(*) FROM labels` },
+  { sql: `SELECT count(*), count(name), count(DISTINCT category) FROM labels` },
+  {
+    sql: `SELECT category, count(*) AS n, avg(score) AS s FROM labels GROUP BY category ORDER BY category NULLS FIRST`,
+    ordered: true,
+  },
+  {
+    sql: `SELECT label_id, score FROM labels ORDER BY score DESC NULLS LAST, label_id LIMIT 10`,
+    ordered: true,
+  },
+  { sql: `SELECT max(created_at), min(created_at) FROM labels` },
+  { sql: `SELECT * FROM labels WHERE score BETWEEN 10 AND 20 AND category IN ('books', 'toys')` },
+  { sql: `SELECT * FROM labels WHERE name IS NULL` },
+  { sql: `SELECT * FROM labels WHERE category IS NOT NULL AND score IS NULL` },
+  { sql: `SELECT label_id, upper(name) AS n FROM labels WHERE name ILIKE 'TEST%'` },
+  { sql: `SELECT * FROM labels WHERE name LIKE '%"quoted"%'` },
+  { sql: `SELECT * FROM labels WHERE name LIKE '日本%' OR name LIKE 'é%'` },
+  { sql: `SELECT * FROM labels WHERE name LIKE '🏷️%'` },
+  { sql: `SELECT * FROM labels WHERE NOT (score > 50) ` },
+  {
+    sql: `SELECT * FROM labels WHERE created_at >= TIMESTAMP '2023-01-01' AND created_at < TIMESTAMP '2023-02-01'`,
+  },
+  { sql: `SELECT * FROM labels WHERE CAST(created_at AS DATE) = DATE '2021-06-15'` },
+  { sql: `SELECT * FROM labels WHERE label_id % 97 = 3` },
+  { sql: `SELECT * FROM labels WHERE label_id IN (1, 2, 3, 500, 1999)` },
+  { sql: `SELECT * FROM labels WHERE label_id NOT IN (1, 2, 3)  AND label_id < 50` },
+  { sql: `SELECT * FROM labels WHERE CASE WHEN score > 90 THEN true ELSE false END` },
+  { sql: `SELECT * FROM labels WHERE coalesce(category, 'none') = 'none'` },
+  { sql: `SELECT * FROM labels WHERE length(name) > 20` },
+  { sql: `SELECT * FROM labels WHERE name <> 'label_5' AND label_id <= 10` },
+  { sql: `SELECT DISTINCT category FROM labels` },
+  {
+    sql: `SELECT DISTINCT ON (category) category, label_id FROM labels ORDER BY category, label_id`,
+    ordered: true,
+  },
+  // Joins of every kind.
+  {
+    sql: `SELECT l.label_id, s.sublabel_id FROM labels l JOIN label_sublabels s ON l.label_id = s.label_id WHERE s.sublabel_name LIKE 'test%'`,
+  },
+  {
+    sql: `SELECT l.label_id, s.sublabel_id FROM labels l LEFT JOIN label_sublabels s ON l.label_id = s.label_id WHERE l.category = 'books'`,
+  },
+  {
+    sql: `SELECT l.label_id, s.sublabel_id FROM labels l LEFT JOIN label_sublabels s ON l.label_id = s.label_id AND s.sublabel_name LIKE 'test%'`,
+  },
+  {
+    sql: `SELECT l.label_id, s.sublabel_id FROM labels l LEFT JOIN label_sublabels s ON l.label_id = s.label_id AND l.category = 'books'`,
+  },
+  {
+    sql: `SELECT l.label_id FROM labels l LEFT JOIN label_sublabels s ON l.label_id = s.label_id WHERE s.sublabel_id IS NULL`,
+  },
+  {
+    sql: `SELECT l.label_id, s.sublabel_id FROM labels l LEFT JOIN label_sublabels s ON l.label_id = s.label_id WHERE s.sublabel_name LIKE 'test%'`,
+  },
+  {
+    sql: `SELECT s.sublabel_id, l.name FROM label_sublabels s RIGHT JOIN labels l ON l.label_id = s.label_id WHERE l.name LIKE 'test%'`,
+  },
+  {
+    sql: `SELECT s.sublabel_id, l.name FROM labels l RIGHT JOIN label_sublabels s ON l.label_id = s.label_id WHERE l.name IS NULL`,
+  },
+  {
+    sql: `SELECT l.label_id, s.label_id AS sl FROM labels l FULL JOIN label_sublabels s ON l.label_id = s.label_id WHERE l.label_id IS NULL OR s.label_id IS NULL`,
+  },
+  {
+    sql: `SELECT count(*) FROM labels l FULL OUTER JOIN label_urls u ON l.label_id = u.label_id AND u.url LIKE '%example%'`,
+  },
+  {
+    sql: `SELECT count(*) FROM labels l FULL OUTER JOIN label_urls u ON l.label_id = u.label_id WHERE l.category = 'toys'`,
+  },
+  {
+    sql: `SELECT l.label_id, u.url_id FROM labels l, label_urls u WHERE l.label_id = u.label_id AND l.score > 99`,
+  },
+  {
+    sql: `SELECT l.label_id, u.url_id FROM labels l CROSS JOIN label_urls u WHERE l.label_id = 7 AND u.url_id < 5`,
+  },
+  { sql: `SELECT * FROM labels l JOIN label_urls u USING (label_id) WHERE l.label_id < 30` },
+  { sql: `SELECT * FROM labels NATURAL JOIN label_sublabels WHERE label_id < 20` },
+  {
+    sql: `SELECT a.label_id, b.label_id FROM labels a JOIN labels b ON a.label_id = b.label_id + 1 WHERE a.category = 'books' AND b.category = 'toys'`,
+  },
+  {
+    sql: `SELECT a.label_id, b.label_id FROM labels a JOIN labels b ON a.category = b.category WHERE a.label_id < 5 AND b.label_id < 40`,
+  },
+  {
+    sql: `SELECT a.label_id FROM labels a LEFT JOIN labels b ON a.label_id = b.label_id * 2 WHERE b.label_id IS NULL AND a.label_id < 100`,
+  },
+  {
+    sql: `SELECT s1.sublabel_id, s2.sublabel_id FROM label_sublabels s1 JOIN label_sublabels s2 ON s1.sublabel_name = s2.sublabel_name AND s1.sublabel_id < s2.sublabel_id WHERE s1.sublabel_name LIKE 'test%'`,
+  },
+  {
+    sql: `SELECT l.label_id, s.sublabel_id, u.url_id FROM labels l LEFT JOIN label_sublabels s ON s.label_id = l.label_id LEFT JOIN label_urls u ON u.label_id = s.label_id WHERE l.label_id BETWEEN 100 AND 120`,
+  },
+  {
+    sql: `SELECT * FROM label_sublabels s JOIN label_urls u ON s.label_id = u.label_id WHERE s.label_id > 9007199254740000`,
+  },
+  {
+    sql: `SELECT s.label_id, count(*) FROM label_sublabels s WHERE s.label_id > 9007199254740992 GROUP BY 1`,
+  },
+  {
+    sql: `SELECT l.category, count(DISTINCT s.sublabel_name) FROM labels l JOIN label_sublabels s ON l.label_id = s.label_id GROUP BY l.category`,
+  },
+  {
+    sql: `SELECT l.category, count(*) AS n FROM labels l JOIN label_urls u ON l.label_id = u.label_id GROUP BY l.category HAVING count(*) > 10`,
+  },
+  // Subqueries, IN/EXISTS, CTEs.
+  {
+    sql: `SELECT * FROM labels WHERE label_id IN (SELECT label_id FROM label_sublabels WHERE sublabel_name LIKE 'test%')`,
+  },
+  {
+    sql: `SELECT * FROM labels WHERE label_id NOT IN (SELECT label_id FROM label_sublabels WHERE label_id IS NOT NULL) `,
+  },
+  {
+    sql: `SELECT * FROM labels l WHERE EXISTS (SELECT 1 FROM label_urls u WHERE u.label_id = l.label_id AND u.url LIKE '%例え%')`,
+  },
+  {
+    sql: `SELECT * FROM labels l WHERE NOT EXISTS (SELECT 1 FROM label_urls u WHERE u.label_id = l.label_id) AND l.label_id < 500`,
+  },
+  {
+    sql: `SELECT label_id, (SELECT count(*) FROM label_sublabels s WHERE s.label_id = l.label_id) AS n FROM labels l WHERE label_id < 50`,
+  },
+  { sql: `SELECT * FROM (SELECT label_id, name FROM labels WHERE score > 50) t WHERE t.name LIKE 'test%'` },
+  { sql: `SELECT * FROM (SELECT * FROM labels ORDER BY label_id LIMIT 20) t WHERE t.category = 'books'` },
+  { sql: `SELECT * FROM (SELECT * FROM labels LIMIT 0) t` },
+  {
+    sql: `WITH t AS (SELECT label_id, name FROM labels WHERE category = 'toys') SELECT t.name, s.sublabel_name FROM t JOIN label_sublabels s ON s.label_id = t.label_id`,
+  },
+  { sql: `WITH labels AS (SELECT * FROM label_urls WHERE url_id < 10) SELECT * FROM labels` },
+  {
+    sql: `WITH x AS (SELECT * FROM labels WHERE score > 80), y AS (SELECT * FROM labels WHERE score < 20) SELECT count(*) FROM x JOIN y ON x.category = y.category`,
+  },
+  {
+    sql: `WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 10) SELECT r.n, l.name FROM r JOIN labels l ON l.label_id = r.n`,
+  },
+  { sql: `SELECT * FROM labels WHERE score > (SELECT avg(score) FROM labels) AND label_id < 200` },
+  {
+    sql: `SELECT category FROM labels GROUP BY category HAVING max(score) > (SELECT avg(score) FROM labels)`,
+  },
+  // Set operations.
+  {
+    sql: `SELECT label_id FROM labels WHERE category = 'books' UNION SELECT label_id FROM label_sublabels WHERE sublabel_name LIKE 'test%'`,
+  },
+  {
+    sql: `SELECT label_id FROM labels WHERE label_id < 100 UNION ALL SELECT label_id FROM label_urls WHERE url_id < 100`,
+  },
+  { sql: `SELECT label_id FROM labels EXCEPT SELECT label_id FROM label_sublabels` },
+  { sql: `SELECT label_id FROM label_urls INTERSECT SELECT label_id FROM label_sublabels` },
+  {
+    sql: `SELECT name FROM labels WHERE label_id < 10 UNION BY NAME SELECT sublabel_name AS name FROM label_sublabels WHERE sublabel_id < 10`,
+  },
+  // Windows and aggregates.
+  {
+    sql: `SELECT label_id, category, row_number() OVER (PARTITION BY category ORDER BY label_id) AS rn FROM labels WHERE label_id < 300`,
+  },
+  {
+    sql: `SELECT label_id, sum(score) OVER (ORDER BY label_id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS s FROM labels WHERE label_id < 100`,
+  },
+  {
+    sql: `SELECT category, label_id FROM labels QUALIFY row_number() OVER (PARTITION BY category ORDER BY score DESC, label_id) = 1`,
+  },
+  {
+    sql: `SELECT l.label_id, rank() OVER (ORDER BY count(*) DESC, l.label_id) FROM labels l JOIN label_urls u ON l.label_id = u.label_id GROUP BY l.label_id ORDER BY 2 LIMIT 10`,
+    ordered: true,
+  },
+  {
+    sql: `SELECT category, string_agg(name, '|' ORDER BY label_id) FROM labels WHERE label_id < 40 GROUP BY category`,
+  },
+  {
+    sql: `SELECT category, list(label_id ORDER BY label_id) FROM labels WHERE label_id < 60 GROUP BY category`,
+  },
+  { sql: `SELECT median(score), quantile_cont(score, 0.9), stddev_pop(score) FROM labels` },
+  { sql: `SELECT count(*) FILTER (WHERE score > 50), count(*) FILTER (WHERE name LIKE 'test%') FROM labels` },
+  { sql: `SELECT date_trunc('year', created_at) AS y, count(*) FROM labels GROUP BY y` },
+  { sql: `SELECT sum(label_id) FROM label_sublabels` },
+  { sql: `SELECT min(label_id), max(label_id) FROM label_urls` },
+  // DuckDB-only syntax: projections still pushed from DuckDB's own parse tree.
+  { sql: `SELECT * EXCLUDE (created_at) FROM labels WHERE label_id < 25` },
+  { sql: `SELECT * REPLACE (upper(name) AS name) FROM labels WHERE label_id < 25` },
+  { sql: `SELECT category, count(*) FROM labels GROUP BY ALL ORDER BY ALL`, ordered: true },
+  { sql: `FROM labels SELECT label_id, name WHERE label_id < 10` },
+  { sql: `FROM labels WHERE label_id < 5` },
+  { sql: `SELECT list_transform([1, 2, 3], x -> x + label_id) AS l FROM labels WHERE label_id < 5` },
+  { sql: `SELECT COLUMNS('label_.*') FROM label_sublabels WHERE sublabel_id < 10` },
+  { sql: `SELECT TRY_CAST(name AS INTEGER) AS n, label_id FROM labels WHERE label_id < 20` },
+  { sql: `SELECT * FROM labels WHERE name GLOB 'test_*'` },
+  { sql: `SELECT {'id': label_id, 'n': name} AS s FROM labels WHERE label_id < 5` },
+  { sql: `SELECT label_id, created_at + INTERVAL 1 DAY AS next FROM labels WHERE label_id < 10` },
+  { sql: `SELECT * FROM labels USING SAMPLE 100% (bernoulli) WHERE label_id < 10` },
+  {
+    sql: `SELECT s.sublabel_id, u.url_id FROM label_sublabels s POSITIONAL JOIN label_urls u WHERE s.sublabel_id < 10`,
+  },
+  { sql: `SELECT 42 AS answer, 'no table' AS t` },
+  { sql: `SELECT label_id::VARCHAR || '-' || coalesce(name, '?') AS k FROM labels WHERE label_id < 10` },
+  { sql: `SELECT "label_id", "NAME" FROM "labels" WHERE "Label_Id" < 10` },
+  { sql: `SELECT labels.label_id FROM main.labels WHERE labels.label_id < 10` },
+  {
+    sql: `SELECT l.* FROM labels AS l WHERE l.label_id IN (SELECT s.label_id FROM label_sublabels AS s WHERE s.sublabel_id < 20)`,
+  },
+  {
+    sql: `SELECT l.label_id FROM labels l WHERE l.label_id = ANY (SELECT label_id FROM label_urls WHERE url_id < 30)`,
+  },
+  {
+    sql: `SELECT * FROM labels l, LATERAL (SELECT count(*) AS n FROM label_sublabels s WHERE s.label_id = l.label_id) x WHERE l.label_id < 30`,
+  },
+  { sql: `SELECT label_id FROM labels WHERE random() < 2` },
+  { sql: `SELECT * FROM labels ORDER BY label_id LIMIT 5 OFFSET 10`, ordered: true },
+  { sql: `SELECT name, count(*) FROM labels GROUP BY name HAVING count(*) > 1` },
+  {
+    sql: `SELECT * FROM label_sublabels WHERE sublabel_name IN (SELECT sublabel_name FROM label_sublabels GROUP BY 1 HAVING count(*) > 3) AND sublabel_id < 500`,
+  },
+  { sql: `SELECT u.url FROM label_urls u WHERE u.url LIKE '%a,b%'` },
+  { sql: `SELECT * FROM labels WHERE name = 'label, "quoted" ' || label_id` },
+  {
+    sql: `SELECT count(*) FROM labels l JOIN label_sublabels s ON l.label_id = s.label_id JOIN label_urls u ON u.label_id = s.label_id`,
+  },
+];
+
+/** Single-table shapes over every table and column, to cover the pushdown of each type. */
+function perTable(): DiffQuery[] {
+  const tables: Record<string, { key: string; cols: string[]; text: string }> = {
+    labels: { key: 'label_id', cols: ['label_id', 'name', 'category', 'score', 'created_at'], text: 'name' },
+    label_sublabels: {
+      key: 'sublabel_id',
+      cols: ['sublabel_id', 'label_id', 'sublabel_name'],
+      text: 'sublabel_name',
+    },
+    label_urls: { key: 'url_id', cols: ['url_id', 'label_id', 'url'], text: 'url' },
+  };
+  const out: DiffQuery[] = [];
+  for (const [t, { key, cols, text }] of Object.entries(tables)) {
+    out.push(
+      { sql: `SELECT * FROM ${t} WHERE ${key} < 100` },
+      {
+        sql: `SELECT ${cols.join(', ')} FROM ${t} WHERE ${key} % 10 = 0 ORDER BY ${key} LIMIT 50`,
+        ordered: true,
+      },
+      { sql: `SELECT count(*), count(${text}), min(${text}), max(${text}) FROM ${t}` },
+      { sql: `SELECT ${text}, count(*) FROM ${t} WHERE ${text} LIKE '%test%' GROUP BY 1` },
+      { sql: `SELECT * FROM ${t} WHERE ${text} IS NULL` },
+      {
+        sql: `SELECT ${key} FROM ${t} WHERE ${text} ILIKE '%É%' OR ${text} LIKE '%日本%' OR ${text} LIKE '%例え%'`,
+      },
+      { sql: `SELECT approx_count_distinct(${key}) >= 0 AS ok, count(DISTINCT ${key}) FROM ${t}` },
+      { sql: `SELECT ${key}, ${text} FROM ${t} ORDER BY ${key} DESC LIMIT 7`, ordered: true },
+    );
+    for (const c of cols) {
+      out.push(
+        { sql: `SELECT ${c} FROM ${t} WHERE ${key} BETWEEN 10 AND 40` },
+        { sql: `SELECT count(${c}), count(DISTINCT ${c}) FROM ${t}` },
+      );
+    }
+  }
+  return out;
+}
+
+/** Joins over each pair of tables with a pushable filter on one side, in each join type. */
+function joinMatrix(): DiffQuery[] {
+  const out: DiffQuery[] = [];
+  const pairs = [
+    ['labels', 'label_sublabels'],
+    ['labels', 'label_urls'],
+    ['label_sublabels', 'label_urls'],
+  ];
+  for (const [a, b] of pairs) {
+    for (const join of ['JOIN', 'LEFT JOIN', 'RIGHT JOIN', 'FULL JOIN']) {
+      out.push({
+        sql: `SELECT count(*), count(x.label_id), count(y.label_id) FROM ${a} x ${join} ${b} y ON x.label_id = y.label_id WHERE x.label_id < 300`,
+      });
+      out.push({
+        sql: `SELECT count(*), count(x.label_id), count(y.label_id) FROM ${a} x ${join} ${b} y ON x.label_id = y.label_id AND y.label_id % 3 = 0`,
+      });
+    }
+  }
+  return out;
+}
+
+export const DIFF_QUERIES: DiffQuery[] = [...handWritten, ...perTable(), ...joinMatrix()];
