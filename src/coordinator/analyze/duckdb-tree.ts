@@ -334,7 +334,7 @@ class DuckDbLowering {
         );
       default: {
         this.flag(`table reference ${String(ref.type)}`);
-        return { k: 'opaque', exprs: this.generic(ref), alias: lower(ref.alias) };
+        return { k: 'opaque', exprs: this.genericFields(ref), alias: lower(ref.alias) };
       }
     }
   }
@@ -449,6 +449,7 @@ class DuckDbLowering {
     }
   }
 
+  /** The expressions, subqueries and table references among the fields of a node. */
   private genericFields(e: Json): Expr[] {
     const out: Expr[] = [];
     for (const [key, value] of Object.entries(e)) {

@@ -72,6 +72,37 @@ export async function analyzeQuery(
   return { tables, pushWhole, parser: 'pgsql-ast-parser' };
 }
 
+/** Whether the whole text is one parenthesized group (string literals and quoted names skipped). */
+function isParenthesized(text: string): boolean {
+  if (!text.startsWith('(')) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "'" || ch === '"') {
+      const escapes = ch === "'" && (text[i - 1] === 'E' || text[i - 1] === 'e');
+      for (i++; i < text.length; i++) {
+        if (escapes && text[i] === '\\') i++;
+        else if (text[i] === ch) {
+          if (text[i + 1] === ch) i++;
+          else break;
+        }
+      }
+      if (i >= text.length) return false;
+    } else if (ch === '(') {
+      depth++;
+    } else if (ch === ')') {
+      depth--;
+      if (depth === 0) return i === text.length - 1;
+    }
+  }
+  return false;
+}
+
+function parenthesize(text: string): string {
+  const t = text.trim();
+  return isParenthesized(t) ? t : `(${t})`;
+}
+
 function signature(r: Resolution): string {
   return r.uses
     .map((u) => `${u.table.name}|${u.binding}|${u.nullable}|${u.renamed}|${u.scope.key()}`)
@@ -151,7 +182,7 @@ async function predicates(
     if (qTree === undefined || sTree === undefined) return;
     if (!duckKeys.has(conjunctKey(canonicalExpr(qTree), c))) return;
     if (canonicalExpr(qTree, true) !== canonicalExpr(sTree, true)) return;
-    text.set(c, unqualified[i]);
+    text.set(c, unqualified[i].trim());
   });
 
   const out = new Map<string, string>();
@@ -174,8 +205,8 @@ async function predicates(
       (t, i) =>
         !terms.some((o, j) => j !== i && o.every((x) => t.includes(x)) && (o.length < t.length || j < i)),
     );
-    const and = (t: string[]) => t.map((x) => `(${x})`).join(' AND ');
-    out.set(table, kept.length === 1 ? and(kept[0]) : kept.map((t) => `(${and(t)})`).join(' OR '));
+    const and = (t: string[]) => (t.length === 1 ? t[0] : t.map(parenthesize).join(' AND '));
+    out.set(table, kept.length === 1 ? and(kept[0]) : kept.map((t) => parenthesize(and(t))).join(' OR '));
   }
   return out;
 }

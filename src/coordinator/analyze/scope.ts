@@ -63,7 +63,8 @@ export class Scope {
 
 interface CteEnv {
   name: string;
-  outputs: string[] | null;
+  /** The CTE's output columns; its body is walked on first reference (DuckDB binds no other). */
+  outputs: () => string[] | null;
   parent: CteEnv | null;
 }
 
@@ -155,13 +156,21 @@ export class Resolver {
   private query(q: Query, outer: Env, exists: boolean): string[] | null {
     let env = outer;
     for (const cte of q.ctes) {
-      const outputs = applyAliases(this.query(cte.query, env, false), cte.columnAliases);
-      env = { ctes: { name: cte.name, outputs, parent: env.ctes }, scope: env.scope };
+      const defined = env;
+      let outputs: string[] | null | undefined;
+      const lazy = () => {
+        if (outputs === undefined) {
+          outputs = null; // a reference from inside its own body (not recursive) binds nothing
+          outputs = applyAliases(this.query(cte.query, defined, false), cte.columnAliases);
+        }
+        return outputs;
+      };
+      env = { ctes: { name: cte.name, outputs: lazy, parent: env.ctes }, scope: env.scope };
     }
     if (q.k === 'setop') {
       const left = this.query(q.left, env, false);
       const rightEnv: Env = q.recursiveName
-        ? { ctes: { name: q.recursiveName, outputs: left, parent: env.ctes }, scope: env.scope }
+        ? { ctes: { name: q.recursiveName, outputs: () => left, parent: env.ctes }, scope: env.scope }
         : env;
       const right = this.query(q.right, rightEnv, false);
       const scope = new Scope(env.scope);
@@ -297,7 +306,7 @@ export class Resolver {
     if (f.schema === undefined && f.catalog === undefined) {
       for (let c = env.ctes; c; c = c.parent) {
         if (c.name === f.name) {
-          this.bind(scope, { name: f.alias ?? f.name, outputs: applyAliases(c.outputs, f.columnAliases) });
+          this.bind(scope, { name: f.alias ?? f.name, outputs: applyAliases(c.outputs(), f.columnAliases) });
           return;
         }
       }
