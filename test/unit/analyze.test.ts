@@ -383,6 +383,29 @@ describe('predicate pushdown', () => {
     expect(plan(b, 'label_urls').where).toBeUndefined();
   });
 
+  it('does not push a filter on an outer table written inside a subquery', async () => {
+    const a = await an(
+      "SELECT (SELECT count(*) FROM label_urls u WHERE l.category = 'music' AND u.url LIKE 'h%') FROM labels l",
+    );
+    expect(plan(a, 'labels').where).toBeUndefined();
+    expect(plan(a, 'label_urls').where).toBe("(url LIKE ('h%'))");
+  });
+
+  it('does not push constants that JSON numbers cannot hold exactly', async () => {
+    const a = await an('SELECT * FROM labels WHERE label_id = 9007199254740993 AND name IS NOT NULL');
+    expect(plan(a, 'labels').where).toBe('(name IS NOT NULL)');
+  });
+
+  it('gives long SQL projections only (pgsql-ast-parser is slow on it)', async () => {
+    const list = Array.from({ length: 3000 }, (_, i) => i).join(', ');
+    const a = await an(`SELECT name FROM labels WHERE label_id IN (${list})`);
+    expect(a).toEqual({
+      tables: [{ table: 'labels', columns: ['label_id', 'name'] }],
+      pushWhole: true,
+      parser: 'duckdb',
+    });
+  });
+
   it('resolves unqualified columns only when exactly one table of the FROM has them', async () => {
     const a = await an(
       "SELECT * FROM labels l JOIN label_urls u ON l.label_id = u.label_id WHERE url = 'x' AND label_id = 1",

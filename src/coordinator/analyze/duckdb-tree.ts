@@ -510,6 +510,8 @@ export function lowerDuckDb(node: Json): Lowered {
   return { query, exotic: l.exotic };
 }
 
+let unsafe = 0;
+
 /**
  * A stable text form of a DuckDB expression tree, for comparing two parses: locations and the
  * top-level alias dropped, identifiers lower-cased, keys sorted. With `stripQualifiers`, column
@@ -517,6 +519,9 @@ export function lowerDuckDb(node: Json): Lowered {
  */
 export function canonicalExpr(e: unknown, stripQualifiers = false): string {
   const norm = (x: unknown, top: boolean): unknown => {
+    // JSON.parse rounds integers beyond 2^53: two different constants could read the same, so
+    // such a number never compares equal to anything.
+    if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) return `unsafe#${++unsafe}`;
     if (Array.isArray(x)) return x.map((y) => norm(y, false));
     if (!isObj(x)) return x;
     const out: Json = {};

@@ -12,7 +12,9 @@
  * 3. A table's predicate is the OR, over every use of the table anywhere in the query, of the
  *    AND of that use's pushable conjuncts; a use with none means no predicate for the table.
  */
+import { QueryError } from '../../errors.js';
 import { canonicalExpr, duckDbStatement, lowerDuckDb, selectListOf } from './duckdb-tree.js';
+import type { Lowered } from './ir.js';
 import { lowerPg, printPg, printPgUnqualified } from './pg-ast.js';
 import { type Conjunct, type Resolution, Resolver, type Use } from './scope.js';
 
@@ -48,8 +50,15 @@ export async function analyzeQuery(
   parseWithDuckDb: ParseWithDuckDb,
 ): Promise<QueryAnalysis> {
   const node = duckDbStatement(await parseWithDuckDb(sql), sql);
-  const duck = lowerDuckDb(node);
-  const resolved = new Resolver(catalog, true).resolve(duck.query);
+  let duck: Lowered;
+  let resolved: Resolution;
+  try {
+    duck = lowerDuckDb(node);
+    resolved = new Resolver(catalog, true).resolve(duck.query);
+  } catch (err) {
+    if (err instanceof QueryError) throw err;
+    return wholeTables(node, catalog);
+  }
 
   const byName = new Map(catalog.map((t) => [t.name, t]));
   const tables: TableScanPlan[] = resolved.tables.map((name) => {
@@ -101,6 +110,36 @@ function isParenthesized(text: string): boolean {
 function parenthesize(text: string): string {
   const t = text.trim();
   return isParenthesized(t) ? t : `(${t})`;
+}
+
+/**
+ * The safety net for a DuckDB tree the lowering cannot walk (a shape it does not expect): every
+ * catalog table named anywhere in the tree, whole, nothing pushed.
+ */
+function wholeTables(node: unknown, catalog: TableCatalogEntry[]): QueryAnalysis {
+  const byLower = new Map(catalog.map((t) => [t.name.toLowerCase(), t]));
+  const found = new Set<TableCatalogEntry>();
+  const walk = (x: unknown): void => {
+    if (Array.isArray(x)) {
+      for (const y of x) walk(y);
+    } else if (typeof x === 'object' && x !== null) {
+      const o = x as Record<string, unknown>;
+      if (o.type === 'BASE_TABLE' && typeof o.table_name === 'string') {
+        const t = byLower.get(o.table_name.toLowerCase());
+        if (t) found.add(t);
+      }
+      if (o.type === 'TABLE_FUNCTION') {
+        throw new QueryError(
+          'forbidden',
+          'Table functions are not allowed: queries may read only the served tables',
+        );
+      }
+      for (const v of Object.values(o)) walk(v);
+    }
+  };
+  walk(node);
+  const tables = [...found].map((t) => ({ table: t.name, columns: [...t.columns] }));
+  return { tables, pushWhole: false, parser: 'duckdb' };
 }
 
 function signature(r: Resolution): string {
