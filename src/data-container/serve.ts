@@ -1,5 +1,71 @@
+/**
+ * `serve`: HTTP first (health answers 503 while loading), then load the table from S3, then
+ * ready (and the NATS service when --nats is set). A load that fails ends the process with
+ * one line saying what and where, so it never serves a wrong or partial table.
+ */
 import type { ServeOptions } from '../config.js';
+import { createLogger } from '../log.js';
+import { createHttpApp } from './http.js';
+import { loadTable } from './load.js';
+import type { TableService } from './nats-service.js';
+import type { LoadedTable } from './table.js';
 
-export async function runServe(_opts: ServeOptions): Promise<void> {
-  throw new Error('not implemented yet');
+function oneLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+export async function runServe(opts: ServeOptions): Promise<void> {
+  const log = createLogger(`serve:${opts.tableName}`);
+  let table: LoadedTable | undefined;
+  let service: TableService | undefined;
+
+  const app = await createHttpApp(opts.tableName, () => table, log);
+  try {
+    await app.listen({ port: opts.port, host: opts.host });
+  } catch (err) {
+    log.error(`cannot listen on ${opts.host}:${opts.port}: ${oneLine(err)}`);
+    process.exit(1);
+  }
+  log.info('HTTP listening; /health answers 503 until the table is loaded', {
+    url: `http://${opts.host}:${opts.port}`,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) process.exit(1); // a second signal: do not wait
+    stopping = true;
+    log.info('shutting down', { signal });
+    await service
+      ?.stop()
+      .catch((err: unknown) => log.warn('NATS service stop failed', { error: oneLine(err) }));
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    table = await loadTable({
+      urls: opts.urls,
+      tableName: opts.tableName,
+      s3Endpoint: opts.s3Endpoint,
+      shard: opts.shard,
+      log,
+    });
+  } catch (err) {
+    log.error(`cannot load table ${opts.tableName}: ${oneLine(err)}`);
+    process.exit(1);
+  }
+  if (opts.nats) {
+    // Imported only when asked for: the NATS client is memory a plain HTTP container can skip.
+    const { startTableService } = await import('./nats-service.js');
+    service = await startTableService(table, opts.nats, log);
+  }
+  log.info('serving', {
+    table: table.name,
+    rows: table.rowCount,
+    http: `http://${opts.host}:${opts.port} (/query /metadata /scan /docs)`,
+    nats: opts.nats ? `${opts.nats} (duckdb.${table.name}.scan|metadata|query)` : undefined,
+  });
 }

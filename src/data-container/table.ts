@@ -15,6 +15,8 @@ export interface LoadedTable {
   rowCount: number;
   /** Bytes read from S3 (compressed). */
   sizeBytes: number;
+  /** DuckDB's memory for the table once loaded (duckdb_memory()), when known. */
+  memoryBytes?: number;
   loadTimeMs: number;
   /** The URLs as given on the command line. */
   urls: string[];

@@ -1,0 +1,191 @@
+/**
+ * The data container's HTTP API (fastify): GET /health, GET /metadata, POST /query,
+ * POST /scan, and the OpenAPI description at /docs and /docs/json. Every error is JSON
+ * `{"error": kind, "message": ...}`; no request can take the server down.
+ */
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { QueryError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { tableMetadata } from './metadata.js';
+import { runQuery } from './query.js';
+import { registerScanRoute } from './scan-http.js';
+import type { LoadedTable } from './table.js';
+
+const ErrorSchema = z.object({
+  error: z.string().describe('what kind of failure, e.g. syntax_error, unknown_table, forbidden'),
+  message: z.string().describe('what went wrong and how to fix it'),
+});
+
+const QueryBodySchema = z.object({
+  query: z.string().min(1).describe("one read-only SELECT over this container's table"),
+});
+
+const QueryAnswerSchema = z.object({
+  results: z
+    .array(z.record(z.string(), z.unknown()))
+    .describe('rows; BIGINT beyond 2^53 and DECIMAL as strings, dates and times as ISO-8601 text'),
+  columns: z.array(z.string()),
+  execution_time_ms: z.number(),
+  timestamp: z.string(),
+  source_tables: z.array(z.string()),
+});
+
+const MetadataSchema = z.object({
+  s3_url: z.string(),
+  s3_urls: z.array(z.string()),
+  objects: z.array(z.string()).describe('every object loaded, as s3://bucket/key'),
+  view_name: z.string(),
+  shard: z.string(),
+  columns: z.array(z.object({ name: z.string(), type: z.string() })),
+  row_count: z.number(),
+  column_count: z.number(),
+  size_bytes: z.number().describe('bytes read from S3 (compressed)'),
+  memory_bytes: z.number().optional().describe("DuckDB's memory for the loaded table"),
+  load_time_ms: z.number(),
+  timestamp: z.string().describe('when loading finished'),
+});
+
+const HealthSchema = z.object({
+  status: z.enum(['ok', 'loading']),
+  table: z.string(),
+  rows: z.number().optional(),
+});
+
+const FORMAT_HINT = 'see /docs for the request format';
+
+/** A one-line, actionable message for fastify's own request errors. */
+function requestErrorMessage(err: FastifyError): string {
+  switch (err.code) {
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return `the request body is empty; ${FORMAT_HINT}`;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return `send the body as JSON (Content-Type: application/json); ${FORMAT_HINT}`;
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return `the request body is not valid JSON (${err.message}); ${FORMAT_HINT}`;
+    default:
+      return `${err.message}; ${FORMAT_HINT}`;
+  }
+}
+
+export async function createHttpApp(
+  tableName: string,
+  getTable: () => LoadedTable | undefined,
+  log: Logger,
+): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  // `curl -d '{"query": ...}'` sends form encoding: read such bodies as JSON too.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(
+    ['text/plain', 'application/x-www-form-urlencoded'],
+    { parseAs: 'string' },
+    app.getDefaultJsonParser('error', 'error'),
+  );
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof QueryError) return reply.status(err.status).send(err.toJSON());
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      return reply
+        .status(400)
+        .send({ error: 'bad_request', message: `invalid request: ${err.message}; ${FORMAT_HINT}` });
+    }
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return reply
+        .status(status === 415 ? 400 : status)
+        .send({ error: 'bad_request', message: requestErrorMessage(err) });
+    }
+    log.error('request failed', { method: request.method, url: request.url, error: err.message });
+    return reply.status(500).send({ error: 'internal', message: err.message });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send({ error: 'not_found', message: `no route ${request.method} ${request.url}; see /docs` }),
+  );
+
+  // Swagger first: routes registered before it are left out of the spec.
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: `duckdb-s3-query data container (${tableName})`,
+        description: 'One table loaded from S3 into DuckDB, served over HTTP and NATS.',
+        version: '0.1.0',
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  const loaded = (): LoadedTable => {
+    const table = getTable();
+    if (!table) throw new QueryError('unavailable', `table ${tableName} is still loading; try again shortly`);
+    return table;
+  };
+  const errors = {
+    400: ErrorSchema,
+    403: ErrorSchema,
+    413: ErrorSchema,
+    500: ErrorSchema,
+    503: ErrorSchema,
+    504: ErrorSchema,
+  };
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+
+  routes.get(
+    '/health',
+    {
+      schema: {
+        summary: 'Ready once the table is loaded (503 while loading)',
+        response: { 200: HealthSchema, 503: HealthSchema },
+      },
+    },
+    async (_request, reply) => {
+      const table = getTable();
+      if (table) return { status: 'ok' as const, table: table.name, rows: table.rowCount };
+      return reply.status(503).send({ status: 'loading', table: tableName });
+    },
+  );
+
+  routes.get(
+    '/metadata',
+    {
+      schema: {
+        summary: 'The table: source, columns and types, rows, size, load time',
+        response: { 200: MetadataSchema, 503: ErrorSchema },
+      },
+    },
+    () => {
+      const table = loaded();
+      return { ...tableMetadata(table), memory_bytes: table.memoryBytes };
+    },
+  );
+
+  routes.post(
+    '/query',
+    {
+      schema: {
+        summary: 'Run one read-only SELECT over this table',
+        description: 'Body `{"query": "SELECT ..."}` (JSON; form or text bodies are read as JSON too).',
+        body: QueryBodySchema,
+        response: { 200: QueryAnswerSchema, ...errors },
+      },
+    },
+    (request) => runQuery(loaded(), request.body.query),
+  );
+
+  registerScanRoute(app, getTable);
+  return app;
+}

@@ -1,0 +1,119 @@
+/**
+ * DuckDB results as JSON answers, no value silently changed: integers beyond ±(2^53-1) and
+ * DECIMALs as strings, DATE/TIME/TIMESTAMP as ISO-8601 text, NaN/Infinity as strings,
+ * NULL as null, lists and structs as JSON arrays and objects.
+ */
+import {
+  type DuckDBDataChunk,
+  DuckDBResult,
+  type DuckDBResultReader,
+  DuckDBTypeId,
+  type DuckDBValueConverter,
+  JsonDuckDBValueConverter,
+} from '@duckdb/node-api';
+import { QueryError } from '../errors.js';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonRow = Record<string, JsonValue>;
+
+export interface JsonResult {
+  /** Column names, made unique the way the row keys are (`a`, `a:1`). */
+  columns: string[];
+  rows: JsonRow[];
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+type TemporalKind = 'date' | 'timestamp' | 'zoned';
+
+/**
+ * DuckDB prints `2024-01-02 03:04:05+00` and `0045-03-15 (BC)`; ISO-8601 wants a `T`,
+ * a `±hh:mm` offset and astronomical years (1 BC is 0000, 2 BC is -0001).
+ */
+function isoText(text: string, kind: TemporalKind): string {
+  const bc = text.endsWith(' (BC)');
+  let iso = bc ? text.slice(0, -' (BC)'.length) : text;
+  if (kind !== 'date') iso = iso.replace(' ', 'T');
+  if (kind === 'zoned') iso = iso.replace(/([+-]\d\d)$/, '$1:00');
+  if (bc) {
+    iso = iso.replace(/^\d+/, (year) => {
+      const astronomical = 1 - Number(year);
+      return astronomical === 0 ? '0000' : `-${String(-astronomical).padStart(4, '0')}`;
+    });
+  }
+  return iso;
+}
+
+/** Converts one DuckDB value (recursing into nested ones) to its JSON form. */
+export const jsonValueConverter: DuckDBValueConverter<JsonValue> = (value, type, converter) => {
+  if (value === null) return null;
+  switch (type.typeId) {
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UHUGEINT: {
+      const n = value as bigint;
+      return n >= -MAX_SAFE && n <= MAX_SAFE ? Number(n) : n.toString();
+    }
+    case DuckDBTypeId.DECIMAL:
+    case DuckDBTypeId.INTERVAL:
+      return String(value);
+    case DuckDBTypeId.DATE:
+      return isoText(String(value), 'date');
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_S:
+    case DuckDBTypeId.TIMESTAMP_MS:
+    case DuckDBTypeId.TIMESTAMP_NS:
+      return isoText(String(value), 'timestamp');
+    case DuckDBTypeId.TIMESTAMP_TZ:
+    case DuckDBTypeId.TIME_TZ:
+      return isoText(String(value), 'zoned');
+    default:
+      return JsonDuckDBValueConverter(value, type, converter) as JsonValue;
+  }
+};
+
+function appendRows(chunk: DuckDBDataChunk, names: string[], rows: JsonRow[]): void {
+  for (let r = 0; r < chunk.rowCount; r++) {
+    const row: JsonRow = {};
+    chunk.visitRowValues(r, (value, _row, column, type) => {
+      row[names[column]] = jsonValueConverter(value, type, jsonValueConverter);
+    });
+    rows.push(row);
+  }
+}
+
+function tooLarge(maxRows: number): QueryError {
+  return new QueryError(
+    'result_too_large',
+    `the result has more than ${maxRows} rows, the most a JSON answer holds; add a LIMIT or aggregate`,
+  );
+}
+
+/**
+ * The JSON answer of a result: a streaming or materialized DuckDBResult (read chunk by
+ * chunk, stopping as soon as it passes `maxRows`) or a DuckDBResultReader.
+ * Throws QueryError 'result_too_large' beyond `maxRows`.
+ */
+export async function resultToJson(
+  result: DuckDBResult | DuckDBResultReader,
+  maxRows = Number.POSITIVE_INFINITY,
+): Promise<JsonResult> {
+  const columns = result.deduplicatedColumnNames();
+  if (!(result instanceof DuckDBResult)) {
+    if (Number.isFinite(maxRows)) await result.readUntil(maxRows + 1);
+    else await result.readAll();
+    if (result.currentRowCount > maxRows) throw tooLarge(maxRows);
+    return { columns, rows: result.convertRowObjects(jsonValueConverter) as JsonRow[] };
+  }
+  const rows: JsonRow[] = [];
+  for (
+    let chunk = await result.fetchChunk();
+    chunk && chunk.rowCount > 0;
+    chunk = await result.fetchChunk()
+  ) {
+    if (rows.length + chunk.rowCount > maxRows) throw tooLarge(maxRows);
+    appendRows(chunk, columns, rows);
+  }
+  return { columns, rows };
+}

@@ -1,0 +1,268 @@
+/**
+ * Checks user SQL with DuckDB's own parser (`json_serialize_sql`) before anything runs:
+ * a whole query must be one read-only SELECT over known tables, a scan's `where` one plain
+ * boolean expression over one table's columns. The instance's lockdown (sandbox.ts) stays
+ * the second wall; these checks give clear errors and refuse what the lockdown would allow.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { QueryError } from '../errors.js';
+import { quoteIdent } from './sql.js';
+
+type Node = Record<string, unknown>;
+
+interface SerializedSql {
+  error: boolean;
+  error_type?: string;
+  error_message?: string;
+  position?: string;
+  statements?: { node: Node }[];
+}
+
+function isNode(value: unknown): value is Node {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** SELECT_NODE, SET_OPERATION_NODE, RECURSIVE_CTE_NODE...: whatever carries WITH clauses. */
+function isQueryNode(node: Node): boolean {
+  return typeof node.type === 'string' && node.type.endsWith('_NODE') && isNode(node.cte_map);
+}
+
+/** FROM-clause items; expressions carry a `class`, table refs do not. */
+function isTableRef(node: Node): boolean {
+  return typeof node.type === 'string' && !('class' in node) && 'sample' in node && 'alias' in node;
+}
+
+const TABLE_REFS_ALLOWED = new Set(['SUBQUERY', 'JOIN', 'EXPRESSION_LIST', 'EMPTY', 'EMPTY_FROM', 'PIVOT']);
+const QUALIFIERS_ALLOWED = new Set(['', 'main', 'memory', 'temp']);
+const SELECT_LIKE = new Set(['SELECT', 'WITH', 'FROM', 'VALUES', 'TABLE', '(']);
+
+/** The first keyword of `sql`, past comments, for a message. */
+function leadingKeyword(sql: string): string {
+  const match = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z]+|\()/.exec(sql);
+  return match ? match[1].toUpperCase() : '';
+}
+
+/**
+ * The parse tree's statements. `offset` is where the user's text starts in `sql`, so that
+ * syntax error positions point into what the user sent.
+ */
+async function parseStatements(con: DuckDBConnection, sql: string, offset = 0): Promise<Node[]> {
+  const reader = await con.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
+  const tree = JSON.parse(String(reader.getRows()[0][0])) as SerializedSql;
+  if (!tree.error) return (tree.statements ?? []).map((s) => s.node);
+  if (tree.error_type === 'parser') {
+    const position =
+      tree.position === undefined ? '' : ` (at character ${Number(tree.position) - offset + 1})`;
+    throw new QueryError('syntax_error', `Parser Error: ${tree.error_message}${position}`);
+  }
+  // json_serialize_sql serializes SELECT statements only; everything else lands here.
+  const keyword = leadingKeyword(sql.slice(offset));
+  throw new QueryError(
+    'forbidden',
+    keyword && !SELECT_LIKE.has(keyword)
+      ? `${keyword} statements are refused: only a read-only SELECT may run here`
+      : 'only a read-only SELECT may run here, and this request holds another kind of statement (or a PIVOT, which cannot be checked)',
+  );
+}
+
+function tablesText(allowed: string[], tableColumns?: Record<string, string[]>): string {
+  return allowed.map((t) => (tableColumns?.[t] ? `${t} (${tableColumns[t].join(', ')})` : t)).join(', ');
+}
+
+class QueryTreeChecker {
+  private readonly allowed: Set<string>;
+
+  constructor(
+    private readonly allowedTables: string[],
+    private readonly tableColumns?: Record<string, string[]>,
+  ) {
+    this.allowed = new Set(allowedTables.map((t) => t.toLowerCase()));
+  }
+
+  /** `scope`: CTE names visible here (lower case). */
+  check(value: unknown, scope: ReadonlySet<string>): void {
+    if (Array.isArray(value)) {
+      for (const item of value) this.check(item, scope);
+      return;
+    }
+    if (!isNode(value)) return;
+    if (isQueryNode(value)) this.checkQueryNode(value, scope);
+    else if (isTableRef(value) && value.type === 'BASE_TABLE') this.checkBaseTable(value, scope);
+    else if (isTableRef(value) && !TABLE_REFS_ALLOWED.has(String(value.type))) throw this.refused(value);
+    else for (const child of Object.values(value)) this.check(child, scope);
+  }
+
+  /** A CTE sees the ones defined before it and itself (WITH RECURSIVE); the body sees all. */
+  private checkQueryNode(node: Node, scope: ReadonlySet<string>): void {
+    const ctes = ((node.cte_map as Node).map ?? []) as { key: string; value: unknown }[];
+    const inner = new Set(scope);
+    for (const cte of ctes) {
+      inner.add(cte.key.toLowerCase());
+      this.check(cte.value, new Set(inner));
+    }
+    for (const [key, child] of Object.entries(node)) if (key !== 'cte_map') this.check(child, inner);
+  }
+
+  private checkBaseTable(ref: Node, scope: ReadonlySet<string>): void {
+    const name = String(ref.table_name);
+    const schema = String(ref.schema_name ?? '');
+    const catalog = String(ref.catalog_name ?? '');
+    if (!schema && !catalog && scope.has(name.toLowerCase())) return;
+    if (/[/\\:.*?]/.test(name)) {
+      throw new QueryError('forbidden', `reading files is not allowed: FROM '${name}'`);
+    }
+    if (
+      QUALIFIERS_ALLOWED.has(schema) &&
+      QUALIFIERS_ALLOWED.has(catalog) &&
+      this.allowed.has(name.toLowerCase())
+    ) {
+      return;
+    }
+    const full = [catalog, schema, name].filter(Boolean).join('.');
+    throw new QueryError(
+      'unknown_table',
+      `table ${full} does not exist here; the tables are: ${tablesText(this.allowedTables, this.tableColumns)}`,
+    );
+  }
+
+  private refused(ref: Node): QueryError {
+    if (ref.type === 'TABLE_FUNCTION') {
+      const fn = isNode(ref.function) ? String(ref.function.function_name) : 'table function';
+      return new QueryError(
+        'forbidden',
+        `table functions such as ${fn}() are not allowed; query the tables: ${this.allowedTables.join(', ')}`,
+      );
+    }
+    if (ref.type === 'SHOW_REF')
+      return new QueryError('forbidden', 'DESCRIBE, SHOW and SUMMARIZE are not allowed here');
+    return new QueryError('forbidden', `${String(ref.type)} is not allowed in FROM`);
+  }
+}
+
+/**
+ * Throws a QueryError unless `sql` is exactly one SELECT that reads only `allowedTables`
+ * (or CTEs it defines): 400 syntax_error with DuckDB's message and position, 403 forbidden
+ * for other statements, several statements, table functions and file reads, 400
+ * unknown_table naming the tables there are (with their columns when `tableColumns` has them).
+ */
+export async function assertReadOnlySelect(
+  con: DuckDBConnection,
+  sql: string,
+  allowedTables: string[],
+  tableColumns?: Record<string, string[]>,
+): Promise<void> {
+  const statements = await parseStatements(con, sql);
+  if (statements.length === 0) throw new QueryError('bad_request', 'the query is empty');
+  if (statements.length > 1) {
+    throw new QueryError('forbidden', `send one SELECT at a time, not ${statements.length} statements`);
+  }
+  new QueryTreeChecker(allowedTables, tableColumns).check(statements[0], new Set());
+}
+
+/** The WHERE tree of `SELECT 1 FROM <table> WHERE <wrapped>`, if it has exactly that shape. */
+function predicateTree(statements: Node[], table: string): Node {
+  const node = statements.length === 1 ? statements[0] : undefined;
+  const from = node?.from_table as Node | undefined;
+  const empty = (v: unknown) => v === null || v === undefined || (Array.isArray(v) && v.length === 0);
+  const plain =
+    node?.type === 'SELECT_NODE' &&
+    empty(node.modifiers) &&
+    empty((node.cte_map as Node).map) &&
+    empty(node.group_expressions) &&
+    empty(node.group_sets) &&
+    empty(node.having) &&
+    empty(node.qualify) &&
+    empty(node.sample) &&
+    from?.type === 'BASE_TABLE' &&
+    from.table_name === table &&
+    !from.alias &&
+    (node.select_list as unknown[]).length === 1 &&
+    isNode(node.where_clause);
+  if (!plain) {
+    throw new QueryError(
+      'forbidden',
+      'a where predicate is one boolean expression over the table: nothing may follow it (no ;, LIMIT, GROUP BY, UNION...)',
+    );
+  }
+  return node.where_clause as Node;
+}
+
+function columnRefNames(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(columnRefNames);
+  if (!isNode(value)) return [];
+  if (value.class === 'COLUMN_REF') return (value.column_names as string[]).map((n) => n.toLowerCase());
+  return Object.values(value).flatMap(columnRefNames);
+}
+
+function checkPredicateNode(
+  value: unknown,
+  table: string,
+  columns: string[],
+  lambdaParams: ReadonlySet<string>,
+): void {
+  if (Array.isArray(value)) {
+    for (const item of value) checkPredicateNode(item, table, columns, lambdaParams);
+    return;
+  }
+  if (!isNode(value)) return;
+  if (isQueryNode(value) || isTableRef(value) || value.class === 'SUBQUERY') {
+    throw new QueryError('forbidden', 'a where predicate may not hold a subquery or read another table');
+  }
+  if (value.class === 'LAMBDA') {
+    const params = new Set([...lambdaParams, ...columnRefNames(value.lhs)]);
+    checkPredicateNode(value.expr, table, columns, params);
+    return;
+  }
+  if (value.class === 'COLUMN_REF') {
+    const names = value.column_names as string[];
+    const [first, second] = names.map((n) => n.toLowerCase());
+    const known = new Set(columns.map((c) => c.toLowerCase()));
+    // `col`, `col.field`, `table.col`, `table.col.field`, or a lambda parameter.
+    const ok =
+      lambdaParams.has(first) ||
+      known.has(first) ||
+      (names.length > 1 && first === table.toLowerCase() && known.has(second));
+    if (!ok) {
+      throw new QueryError(
+        'unknown_column',
+        `column ${names.join('.')} does not exist in table ${table}; its columns are: ${columns.join(', ')}`,
+      );
+    }
+    return;
+  }
+  for (const child of Object.values(value)) checkPredicateNode(child, table, columns, lambdaParams);
+}
+
+function withoutLocations(tree: Node): string {
+  return JSON.stringify(tree, (key, v) => (key === 'query_location' ? undefined : v));
+}
+
+/**
+ * Throws a QueryError unless `where` is one boolean expression over `table`'s `columns`:
+ * no subquery, other table, table function or second statement, nothing escaping the
+ * expression. It must parse the same wrapped as `(\n<where>\n)` and as `(<where>)`, so a
+ * caller may embed it either way: a `)` cannot close the parenthesis early and a trailing
+ * `--` comment cannot swallow what follows it.
+ */
+export async function assertPlainPredicate(
+  con: DuckDBConnection,
+  where: string,
+  table: string,
+  columns: string[],
+): Promise<void> {
+  const prefix = `SELECT 1 FROM ${quoteIdent(table)} WHERE `;
+  const tree = predicateTree(await parseStatements(con, `${prefix}(\n${where}\n)`, prefix.length + 2), table);
+  checkPredicateNode(tree, table, columns, new Set());
+  let inline: Node | undefined;
+  try {
+    inline = predicateTree(await parseStatements(con, `${prefix}(${where})`, prefix.length + 1), table);
+  } catch {
+    // Reported below.
+  }
+  if (!inline || withoutLocations(inline) !== withoutLocations(tree)) {
+    throw new QueryError(
+      'syntax_error',
+      'a where predicate must read the same on one line: remove the -- comment at its end',
+    );
+  }
+}
