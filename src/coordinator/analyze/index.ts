@@ -11,6 +11,20 @@
  *    conjunct of DuckDB's own parse (same clause, same SELECT). Anything else: projection only.
  * 3. A table's predicate is the OR, over every use of the table anywhere in the query, of the
  *    AND of that use's pushable conjuncts; a use with none means no predicate for the table.
+ *
+ * Deliberately not pushed (the rules themselves are in predicates.ts):
+ * - conjuncts from any other SELECT than the one whose FROM holds the table (no pushing through
+ *   derived tables, CTE references, set operations, LIMIT, DISTINCT ON or windows);
+ * - WHERE conjuncts on the null-supplying side of an outer join, even null-rejecting ones;
+ * - ON conjuncts on the preserved side of an outer join, anything of FULL, ASOF, POSITIONAL,
+ *   SEMI, ANTI joins;
+ * - unqualified columns that more than one FROM item may hold (USING columns included), or
+ *   when a FROM item's columns are unknown (table functions, PIVOT, `SELECT *` of them);
+ * - HAVING, QUALIFY, subqueries, aggregates, windows, parameters, volatile functions;
+ * - tables used with renamed columns (`labels AS t(a, b)`);
+ * - any predicate at all when the SQL has DuckDB-only syntax, pgsql-ast-parser cannot parse
+ *   it, or it is longer than PG_PARSE_MAX_CHARS; constants JSON cannot hold exactly (integers
+ *   beyond 2^53); any conjunct whose printed form DuckDB does not parse back to the same tree.
  */
 import { QueryError } from '../../errors.js';
 import { canonicalExpr, duckDbStatement, lowerDuckDb, selectListOf } from './duckdb-tree.js';

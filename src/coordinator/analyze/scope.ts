@@ -223,8 +223,10 @@ export class Resolver {
           outputs.push(...b.outputs);
         }
       } else if (containsStar(item.expr)) return null;
+      else if (item.expr.k === 'fn' && item.expr.args.length === 0) outputs.push(item.expr.name);
       // Other expressions are named after their SQL text (`lower(x)`, `count_star()`): never a
-      // plain identifier, so they cannot capture an unqualified column name.
+      // plain identifier, so they cannot capture an unqualified column name. A keyword function
+      // (`current_date`) is named after itself.
     }
     return outputs;
   }
