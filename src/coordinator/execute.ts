@@ -14,6 +14,7 @@ import { analyzeQuery, type QueryAnalysis, type TableScanPlan } from './analyze/
 import type { Catalog, CatalogTable } from './catalog.js';
 import type { CoordinatorEngine } from './engine.js';
 import { type GatherStats, gatherInto } from './gather.js';
+import { Serial } from './serial.js';
 
 export interface ExecutorContext {
   engine: CoordinatorEngine;
@@ -105,8 +106,9 @@ async function gatherAll(
   analysis: QueryAnalysis,
   ctx: ExecutorContext,
   signal: AbortSignal,
+  cancel: () => void,
 ): Promise<{ stats: GatherStats[]; userSql: string; pushedWhole: boolean }> {
-  const opts = { nc: ctx.nc, idleTimeoutMs: ctx.timeoutMs, signal };
+  const opts = { nc: ctx.nc, idleTimeoutMs: ctx.timeoutMs, signal, serial: new Serial() };
   const whole = wholeQueryTarget(analysis, ctx);
   if (whole) {
     const stats = await gatherInto(con, whole, { columns: [], query: sql }, PUSHED_RESULT, {
@@ -121,13 +123,18 @@ async function gatherAll(
     };
   }
   const targets = analysis.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
-  // Scans go out at once; the first failure cancels the others through `signal`.
-  const stats = await Promise.all(
-    targets.map(({ plan, table }) =>
-      gatherInto(con, table, scanRequestFor(plan, table, ctx.pushdown), table.name, opts),
-    ),
+  // Scans go out at once. The first failure cancels the others, and they must all have
+  // stopped using the connection before it is closed.
+  const gathers = targets.map(({ plan, table }) =>
+    gatherInto(con, table, scanRequestFor(plan, table, ctx.pushdown), table.name, opts),
   );
-  return { stats, userSql: sql, pushedWhole: false };
+  try {
+    return { stats: await Promise.all(gathers), userSql: sql, pushedWhole: false };
+  } catch (err) {
+    cancel();
+    await Promise.allSettled(gathers);
+    throw err;
+  }
 }
 
 /**
@@ -160,7 +167,7 @@ export async function openQuery(
   try {
     const analysis = await analyze(sql, ctx);
     const gatherStarted = performance.now();
-    const gathered = await gatherAll(con, sql, analysis, ctx, controller.signal);
+    const gathered = await gatherAll(con, sql, analysis, ctx, controller.signal, () => controller.abort());
     const executeStarted = performance.now();
     const result = await con.stream(gathered.userSql).catch((err) => {
       throw duckdbErrorToQueryError(err);

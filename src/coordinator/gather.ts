@@ -12,6 +12,7 @@ import type { ColumnSchema, Frame, ScanRequest, WireColumn } from '../protocol/f
 import { openHttpScan } from '../scan-client/http-scan.js';
 import { openNatsScan } from '../scan-client/nats-scan.js';
 import type { CatalogTable, Transport } from './catalog.js';
+import type { Serial } from './serial.js';
 
 export interface GatherStats {
   table: string;
@@ -30,6 +31,8 @@ export interface GatherStats {
 }
 
 export interface GatherOptions {
+  /** Shared by every gather of one query: they all use the same connection. */
+  serial: Serial;
   /** Name the TEMP table's columns c0, c1… (a pushed query's result may repeat names). */
   positional?: boolean;
   nc?: NatsConnection;
@@ -112,10 +115,13 @@ export async function gatherInto(
       if (frame.type === 'schema') {
         columns = frame.columns;
         staging = columns.some((c) => c.wire === 'text') ? `__staging_${target}` : target;
-        await createTarget(con, staging, columns, !!opts.positional);
-        appender = await con.createAppender(staging, 'main', 'temp');
+        appender = await opts.serial.run(async () => {
+          await createTarget(con, staging, columns, !!opts.positional);
+          return con.createAppender(staging, 'main', 'temp');
+        });
       } else if (frame.type === 'data') {
-        appendFrame(appender, columns, frame.columns, frame.rows, table.name);
+        const target = appender;
+        await opts.serial.run(() => appendFrame(target, columns, frame.columns, frame.rows, table.name));
         stats.rows += frame.rows;
         stats.frames++;
       } else if (frame.type === 'end') {
@@ -123,11 +129,15 @@ export async function gatherInto(
         stats.container_ms = Math.round(frame.ms * 10) / 10;
       }
     }
-    appender?.flushSync();
+    const done = appender;
+    await opts.serial.run(() => done?.flushSync());
   } finally {
-    appender?.closeSync();
+    const done = appender;
+    await opts.serial.run(() => done?.closeSync());
   }
-  if (staging !== target) await castTextColumns(con, staging, target, columns, !!opts.positional);
+  if (staging !== target) {
+    await opts.serial.run(() => castTextColumns(con, staging, target, columns, !!opts.positional));
+  }
   stats.columns = columns.map((c) => c.name);
   stats.ms = Math.round((performance.now() - started) * 10) / 10;
   return stats;

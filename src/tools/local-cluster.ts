@@ -13,7 +13,8 @@ import { S3_EMULATOR_CREDENTIALS, type S3Emulator, startS3Emulator } from './s3-
 import { createS3Client, uploadFiles } from './s3-upload.js';
 import { SAMPLE_TABLES, type SampleData, writeSampleData } from './sample-data.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
+// From src/tools (tests run TypeScript) and dist/tools alike, the built CLI is <root>/dist/cli.js.
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli.js');
 const BUCKET = 'sample-data';
 
 export interface ManagedProcess {
@@ -109,7 +110,7 @@ export async function startLocalCluster(opts: { labels: number; seed?: number })
     const sample = await writeSampleData(join(dir, 'data'), { labels: opts.labels, seed: opts.seed });
     const s3 = await startS3Emulator({ directory: join(dir, 's3'), buckets: [BUCKET] });
     started.push({ stop: () => s3.close() });
-    const client = createS3Client({ endpoint: s3.endpoint, ...S3_EMULATOR_CREDENTIALS });
+    const client = createS3Client({ endpoint: s3.endpoint, credentials: S3_EMULATOR_CREDENTIALS });
     await uploadFiles(client, { bucket: BUCKET, prefix: '' }, Object.values(sample.files));
     const nats = await startNatsServer();
     started.push({ stop: () => nats.dispose() });

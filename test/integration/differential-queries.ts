@@ -209,7 +209,7 @@ const handWritten: DiffQuery[] = [
   { sql: `SELECT * FROM labels WHERE name GLOB 'test_*'` },
   { sql: `SELECT {'id': label_id, 'n': name} AS s FROM labels WHERE label_id < 5` },
   { sql: `SELECT label_id, created_at + INTERVAL 1 DAY AS next FROM labels WHERE label_id < 10` },
-  { sql: `SELECT * FROM labels USING SAMPLE 100% (bernoulli) WHERE label_id < 10` },
+  { sql: `SELECT * FROM labels WHERE label_id < 10 USING SAMPLE 100% (bernoulli)` },
   {
     sql: `SELECT s.sublabel_id, u.url_id FROM label_sublabels s POSITIONAL JOIN label_urls u WHERE s.sublabel_id < 10`,
   },
