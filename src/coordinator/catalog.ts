@@ -92,6 +92,18 @@ export class Catalog {
         });
       }
     }
+    // A table whose containers all went away stays known, so queries get 503, not "unknown table".
+    for (const [key, before] of this.tables) {
+      if (before.transport === 'nats' && !next.has(key)) {
+        next.set(key, {
+          ...before,
+          instances: 0,
+          error:
+            before.error ??
+            `no data container answers on ${before.location} since ${new Date().toISOString()}`,
+        });
+      }
+    }
     // config.json wins over discovery for the tables it names.
     const configured = await Promise.all(
       Object.entries(this.config?.tables ?? {}).map(([name, entry]) => fetchHttpTable(name, entry)),
@@ -101,8 +113,9 @@ export class Catalog {
       if (!this.tables.has(name))
         this.log.info('table available', { table: name, via: next.get(name)?.transport });
     }
-    for (const name of this.tables.keys()) {
-      if (!next.has(name)) this.log.warn('table gone', { table: name });
+    for (const [name, table] of next) {
+      if (table.error && !this.tables.get(name)?.error)
+        this.log.warn('table unreachable', { table: name, error: table.error });
     }
     this.tables = next;
   }

@@ -131,6 +131,8 @@ export async function gatherInto(
     }
     const done = appender;
     await opts.serial.run(() => done?.flushSync());
+  } catch (err) {
+    throw inContext(err, table);
   } finally {
     const done = appender;
     await opts.serial.run(() => done?.closeSync());
@@ -141,6 +143,12 @@ export async function gatherInto(
   stats.columns = columns.map((c) => c.name);
   stats.ms = Math.round((performance.now() - started) * 10) / 10;
   return stats;
+}
+
+/** Names the table and where it is served in an error that does not say so already. */
+function inContext(err: unknown, table: CatalogTable): unknown {
+  if (!(err instanceof QueryError) || err.message.includes(table.name)) return err;
+  return new QueryError(err.kind, `table ${table.name} (served at ${table.location}): ${err.message}`);
 }
 
 function appendFrame(

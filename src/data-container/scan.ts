@@ -6,6 +6,7 @@
  */
 import type { DuckDBConnection, DuckDBMaterializedResult } from '@duckdb/node-api';
 import { columnSchemaFor, FrameBuilder } from '../duckdb/columnar.js';
+import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { jsonValueConverter } from '../duckdb/json-values.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { assertPlainPredicate, assertReadOnlySelect } from '../duckdb/sql-guard.js';
@@ -171,7 +172,7 @@ export async function executeScan(
     });
   } catch (err) {
     if (signal.aborted) return;
-    await sink.send(errorFrame(seq, err)).catch(() => undefined);
+    await sink.send(errorFrame(seq, duckdbErrorToQueryError(err))).catch(() => undefined);
   } finally {
     signal.removeEventListener('abort', onAbort);
     con.closeSync();

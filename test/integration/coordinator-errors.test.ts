@@ -1,0 +1,224 @@
+/**
+ * Bad input and failing parts: each gets a clear error with the right status, and the
+ * coordinator keeps serving. Also the answer formats (streamed ndjson/CSV, the JSON row cap)
+ * and tables reached over HTTP through config.json.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type LocalCluster,
+  type ManagedProcess,
+  S3_ENV,
+  startCliProcess,
+  startLocalCluster,
+} from '../../src/tools/local-cluster.js';
+
+let cluster: LocalCluster;
+let coordinator: ManagedProcess;
+
+interface Answer {
+  status: number;
+  body: { error?: string; message?: string; results?: Record<string, unknown>[]; columns?: string[] };
+}
+
+async function post(
+  target: ManagedProcess,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  const response = await fetch(`${target.url}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  return { status: response.status, body: (await response.json()) as Answer['body'] };
+}
+
+const query = (target: ManagedProcess, sql: string) => post(target, JSON.stringify({ query: sql }));
+
+async function stillServes(target: ManagedProcess): Promise<void> {
+  const answer = await query(target, 'SELECT count(*) AS n FROM labels');
+  expect(answer.status).toBe(200);
+  expect(answer.body.results?.[0].n).toBe(cluster.sample.rows.labels);
+}
+
+beforeAll(async () => {
+  cluster = await startLocalCluster({ labels: 2_000 });
+  coordinator = await cluster.startCoordinator(['--max-json-rows', '1000']);
+}, 240_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe('bad SQL', () => {
+  it.each([
+    ['SELEC 1', 400, 'syntax_error', /position/],
+    ['SELECT * FROM nope', 400, 'unknown_table', /label_sublabels.*label_urls.*labels|labels/],
+    ['SELECT l.nope FROM labels l', 400, 'unknown_column', /nope/],
+    ['SELECT nope FROM labels', 400, undefined, /nope/],
+    ["INSERT INTO labels VALUES (1, 'x', 'y', 1.0, now())", 403, 'forbidden', /read-only|SELECT/i],
+    ['DROP TABLE labels', 403, 'forbidden', /./],
+    ["COPY labels TO '/tmp/x.csv'", 403, 'forbidden', /./],
+    ["ATTACH '/tmp/x.db'", 403, 'forbidden', /./],
+    ['INSTALL httpfs', 403, 'forbidden', /./],
+    ["SET memory_limit = '1GB'", 403, 'forbidden', /./],
+    ['PRAGMA version', 403, 'forbidden', /./],
+    ['SELECT 1; SELECT 2', 403, 'forbidden', /./],
+    ["SELECT * FROM read_csv('/etc/passwd')", 403, 'forbidden', /read_csv/],
+    ["SELECT * FROM '/etc/passwd'", 403, 'forbidden', /./],
+    ["SELECT * FROM read_text('/etc/hostname')", 403, 'forbidden', /./],
+  ])('%s → %i', async (sql, status, kind, message) => {
+    const answer = await query(coordinator, sql);
+    expect(answer.status).toBe(status);
+    if (kind) expect(answer.body.error).toBe(kind);
+    expect(answer.body.message).toMatch(message);
+  });
+
+  it('keeps serving after all of them', async () => {
+    await stillServes(coordinator);
+  });
+});
+
+describe('bad bodies', () => {
+  it.each([
+    ['', 400],
+    ['not json', 400],
+    ['{}', 400],
+    ['{"query": ""}', 400],
+    ['{"query": 42}', 400],
+    ['[1, 2]', 400],
+  ])('%j → %i with a message', async (body, status) => {
+    const answer = await post(coordinator, body);
+    expect(answer.status).toBe(status);
+    expect(answer.body.error).toBeTypeOf('string');
+    expect(answer.body.message?.length).toBeGreaterThan(10);
+  });
+});
+
+describe('answer formats', () => {
+  it('refuses a JSON answer beyond the row cap, naming the cap and the streaming way', async () => {
+    const answer = await query(coordinator, 'SELECT * FROM label_urls');
+    expect(answer.status).toBe(413);
+    expect(answer.body.message).toMatch(/1000/);
+    expect(answer.body.message).toMatch(/application\/x-ndjson/);
+  });
+
+  it('streams every row as ndjson', async () => {
+    const response = await fetch(`${coordinator.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
+      body: JSON.stringify({ query: 'SELECT url_id, url FROM label_urls' }),
+    });
+    expect(response.status).toBe(200);
+    const lines = (await response.text()).trimEnd().split('\n');
+    expect(lines.length).toBe(cluster.sample.rows.label_urls);
+    expect(Object.keys(JSON.parse(lines[0]))).toEqual(['url_id', 'url']);
+  });
+
+  it('streams CSV with a header', async () => {
+    const response = await fetch(`${coordinator.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/csv' },
+      body: JSON.stringify({ query: 'SELECT label_id, name FROM labels ORDER BY label_id LIMIT 3' }),
+    });
+    expect(response.headers.get('content-type')).toMatch(/text\/csv/);
+    const lines = (await response.text()).trimEnd().split('\r\n');
+    expect(lines[0]).toBe('label_id,name');
+    expect(lines.length).toBe(4);
+  });
+
+  it('says how long the query took and where each table came from', async () => {
+    const answer = (await query(
+      coordinator,
+      'SELECT l.label_id FROM labels l JOIN label_urls u ON l.label_id = u.label_id WHERE u.url_id < 10',
+    )) as unknown as {
+      body: { execution_time_ms: number; stats: { tables: { source: string; ms: number }[] } };
+    };
+    expect(answer.body.execution_time_ms).toBeGreaterThan(0);
+    expect(answer.body.stats.tables.map((t) => t.source).sort()).toEqual([
+      'duckdb.label_urls.scan',
+      'duckdb.labels.scan',
+    ]);
+  });
+});
+
+describe('timeouts and clients that leave', () => {
+  it('cancels a query past its deadline with 504 and stays up', async () => {
+    const slow = await cluster.startCoordinator(['--timeout-ms', '1500']);
+    const started = Date.now();
+    const answer = await query(
+      slow,
+      'SELECT count(*) FROM label_urls a, label_urls b, label_urls c WHERE a.url < b.url',
+    );
+    expect(answer.status).toBe(504);
+    expect(answer.body.error).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await stillServes(slow);
+    await slow.stop();
+  });
+
+  it('survives a client that goes away mid-query', async () => {
+    const controller = new AbortController();
+    const pending = fetch(`${coordinator.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'SELECT count(*) FROM label_urls a, label_urls b, label_urls c' }),
+      signal: controller.signal,
+    }).catch((err: Error) => err);
+    await new Promise((r) => setTimeout(r, 500));
+    controller.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    await stillServes(coordinator);
+  });
+});
+
+describe('tables over HTTP from config.json, and containers that go away', () => {
+  it('queries config.json tables and answers 503 naming a table whose container is down', async () => {
+    const extra = await startCliProcess(
+      'extra-labels',
+      [
+        'serve',
+        's3://sample-data/labels.csv.gz',
+        '--table-name',
+        'labels',
+        '--s3-endpoint',
+        cluster.s3.endpoint,
+      ],
+      S3_ENV,
+    );
+    const config = join(cluster.dir, 'config.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        tables: { labels: { url: 'http://127.0.0.1', port: extra.port, table_name: 'labels' } },
+      }),
+    );
+    const viaHttp = await startCliProcess('http-coordinator', ['coordinator', '--config', config]);
+    const ok = await query(viaHttp, "SELECT count(*) AS n FROM labels WHERE name LIKE '%test%'");
+    expect(ok.status).toBe(200);
+    expect(Number(ok.body.results?.[0].n)).toBeGreaterThan(0);
+    await extra.stop();
+    const down = await query(viaHttp, 'SELECT count(*) FROM labels');
+    expect(down.status).toBe(503);
+    expect(down.body.message).toMatch(/labels/);
+    expect(down.body.message).toMatch(String(extra.port));
+    const health = await fetch(`${viaHttp.url}/health`);
+    expect(health.status).toBe(200);
+    await viaHttp.stop();
+  });
+
+  it('answers 503 naming the table when its NATS container dies', async () => {
+    await cluster.containers.label_urls.stop();
+    const started = Date.now();
+    const answer = await query(
+      coordinator,
+      'SELECT count(*) FROM labels l JOIN label_urls u USING (label_id)',
+    );
+    expect(answer.status).toBe(503);
+    expect(answer.body.message).toMatch(/label_urls/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    await stillServes(coordinator);
+  });
+});
