@@ -5,6 +5,7 @@
  * of loading short, and DuckDB gets plain CSV it can parse on every core. Downloads run
  * ahead of the consumer so that DuckDB parses one object while the next ones arrive.
  */
+import { setMaxListeners } from 'node:events';
 import { createWriteStream, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,8 +33,10 @@ const PART_SIZE = 4 * MiB;
 const PART_BUFFERS = 4;
 /** Parts of one object fetched at once. */
 const PARTS_IN_FLIGHT = 4;
+/** Parts up to this size (whole small objects) take a buffer of their own, not a pooled one. */
+const SMALL_PART = 256 * 1024;
 /** Downloads may run this far ahead of the consumer (object count, compressed bytes). */
-const AHEAD_OBJECTS = 8;
+const AHEAD_OBJECTS = 16;
 const AHEAD_BYTES = 256 * MiB;
 
 export function formatOf(key: string): { format: ObjectFormat; gzip: boolean } {
@@ -104,7 +107,12 @@ async function fetchPart(
 ): Promise<Part> {
   const whole = start === 0 && end === object.size - 1;
   const expected = end - start + 1;
-  const buf = await partBuffers.acquire();
+  // Small objects get their own small buffer, so that many of them download at once.
+  const pooled = expected > SMALL_PART;
+  const buf = pooled ? await partBuffers.acquire() : Buffer.allocUnsafe(expected);
+  const release = () => {
+    if (pooled) partBuffers.release(buf);
+  };
   try {
     await withRetries(src, object.url, async () => {
       const res = await src.client.send(
@@ -129,9 +137,9 @@ async function fetchPart(
         );
       }
     });
-    return { bytes: buf.subarray(0, expected), release: () => partBuffers.release(buf) };
+    return { bytes: buf.subarray(0, expected), release };
   } catch (err) {
-    partBuffers.release(buf);
+    release();
     throw err;
   }
 }
@@ -206,11 +214,15 @@ async function downloadObject(
   const gunzip = gzip ? createGunzip({ chunkSize: MiB }) : undefined;
   const sink: Writable = gunzip ?? out;
   const flowing = gunzip ? pipeline(gunzip, out) : finished(out);
-  flowing.catch(() => {}); // awaited below
+  // zlib stops calling back once it fails: each write also ends when the streams break.
+  const broken = new Promise<never>((_, reject) => {
+    flowing.catch(reject);
+  });
+  broken.catch(() => {}); // raced below
   try {
     for await (const part of objectParts(src, partBuffers, object, signal, onBytes)) {
       try {
-        await write(sink, part.bytes);
+        await Promise.race([write(sink, part.bytes), broken]);
       } finally {
         part.release();
       }
@@ -220,7 +232,7 @@ async function downloadObject(
   } catch (err) {
     sink.destroy();
     out.destroy();
-    // A zlib failure reaches the write as "stream destroyed"; the pipeline has the real one.
+    // A write may fail with "stream destroyed"; the pipeline has the real error.
     const streamError = await flowing.then(
       () => undefined,
       (e: unknown) => e,
@@ -243,6 +255,7 @@ export async function* downloadAll(
   onBytes: (n: number) => void,
 ): AsyncGenerator<LocalCopy> {
   const abort = new AbortController();
+  setMaxListeners(AHEAD_OBJECTS * PARTS_IN_FLIGHT, abort.signal); // one per request in flight
   const partBuffers = new PartBuffers();
   const pending: Promise<LocalCopy>[] = [];
   let next = 0;
