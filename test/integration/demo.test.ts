@@ -1,0 +1,219 @@
+/**
+ * `duckdb-s3-query demo` for real: the README's curl examples answer as the README shows
+ * against a started demo, and SIGINT leaves no process of it behind.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { portIsFree } from '../../src/demo/ports.js';
+import { SAMPLE_TABLES } from '../../src/tools/sample-data.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const ROWS = 2_000;
+
+/** A port P with P..P+3 free (coordinator and the three data containers). */
+async function freePortBlock(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    const free = await Promise.all([0, 1, 2, 3].map((i) => portIsFree(port + i)));
+    if (free.every(Boolean)) return port;
+  }
+}
+
+/** Every process below `pid`, from /proc (Linux). */
+function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid …; comm may hold spaces and parentheses.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parentOf.set(Number(entry), ppid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const [child, ppid] of parentOf) {
+      if (ppid === parent) {
+        found.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Splits a shell command line into words ('…' and "…" quoting, no expansions). */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  for (const match of line.matchAll(/'([^']*)'|"((?:[^"\\]|\\.)*)"|(\S+)/g)) {
+    words.push(match[1] ?? match[2]?.replace(/\\(.)/g, '$1') ?? match[3]);
+  }
+  return words;
+}
+
+interface CurlCommand {
+  text: string;
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** The curl commands of the README's bash blocks (a `-d @- <<'EOF'` body included). */
+function readmeCurlCommands(): CurlCommand[] {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const commands: CurlCommand[] = [];
+  for (const block of readme.matchAll(/```bash\n([\s\S]*?)```/g)) {
+    const lines = block[1].split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const first = lines[i];
+      if (!first.startsWith('curl ')) continue;
+      const text = [first];
+      let stdin: string | undefined;
+      const heredoc = /<<'(\w+)'$/.exec(first);
+      if (heredoc) {
+        const end = lines.indexOf(heredoc[1], i + 1);
+        text.push(...lines.slice(i + 1, end + 1));
+        stdin = lines.slice(i + 1, end).join('\n');
+        i = end;
+      }
+      const words = shellWords(first.replace(/<<'\w+'$/, ''));
+      const command: CurlCommand = { text: text.join('\n'), method: 'GET', url: '', headers: {} };
+      for (let w = 1; w < words.length; w++) {
+        const word = words[w];
+        if (word === '-X') command.method = words[++w];
+        else if (word === '-H') {
+          const [name, ...value] = words[++w].split(':');
+          command.headers[name.trim().toLowerCase()] = value.join(':').trim();
+        } else if (word === '-d') {
+          const data = words[++w];
+          command.body = data === '@-' ? stdin : data;
+        } else if (word === '-sI' || word === '-I') command.method = 'HEAD';
+        else if (word.startsWith('http')) command.url = word;
+        else expect(word, `a curl option the test understands in: ${text[0]}`).toBe('-s');
+      }
+      commands.push(command);
+    }
+  }
+  return commands;
+}
+
+describe('npm start (the demo)', () => {
+  let demo: ChildProcess;
+  let port: number;
+  let stdout = '';
+  let stderr = '';
+  let processes: number[] = [];
+  let exited: Promise<{ code: number | null; signal: string | null }>;
+
+  beforeAll(async () => {
+    port = await freePortBlock();
+    demo = spawn(process.execPath, [CLI, 'demo', '--port', String(port), '--rows', String(ROWS)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    exited = new Promise((resolve) => demo.once('exit', (code, signal) => resolve({ code, signal })));
+    demo.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-20_000);
+    });
+    await new Promise<void>((resolve, reject) => {
+      demo.stdout!.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes('Ctrl-C stops everything.')) resolve();
+      });
+      demo.once('exit', (code) => reject(new Error(`demo exited (${code}) before it was ready:\n${stderr}`)));
+    });
+    processes = descendants(demo.pid!);
+  });
+
+  afterAll(async () => {
+    // Only if a test failed before the demo was stopped: leave nothing running.
+    if (demo.exitCode === null && demo.signalCode === null) {
+      demo.kill('SIGINT');
+      await exited;
+    }
+    for (const pid of processes.filter(alive)) process.kill(pid, 'SIGKILL');
+  });
+
+  it('prints what runs where', () => {
+    for (const what of ['S3 emulator', ...SAMPLE_TABLES, 'coordinator']) expect(stdout).toContain(what);
+    expect(stdout).toContain(`http://127.0.0.1:${port}`);
+    // S3 emulator, three data containers, coordinator, and nats-server when it runs over NATS.
+    expect(processes.length).toBeGreaterThanOrEqual(stdout.includes('nats-server') ? 6 : 5);
+  });
+
+  it("answers the README's curl examples as the README shows", async () => {
+    const labelsPort = /labels\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)![1];
+    const commands = readmeCurlCommands();
+    expect(commands.length).toBeGreaterThanOrEqual(5);
+    for (const command of commands) {
+      const url = command.url
+        .replace('localhost:8000', `127.0.0.1:${port}`)
+        .replace('localhost:8001', `127.0.0.1:${labelsPort}`);
+      const res = await fetch(url, { method: command.method, headers: command.headers, body: command.body });
+      const text = await res.text();
+      expect(res.status, `${command.text}\n${text}`).toBe(200);
+      const path = new URL(url).pathname;
+      if (path === '/query') {
+        const answer = JSON.parse(text);
+        expect(answer.columns.length, command.text).toBeGreaterThan(0);
+        expect(answer.results.length, command.text).toBeGreaterThan(0);
+        expect(Object.keys(answer.results[0])).toEqual(answer.columns);
+        expect(answer).toHaveProperty('execution_time_ms');
+        expect(answer).toHaveProperty('timestamp');
+        expect(answer.source_tables.length).toBeGreaterThan(0);
+      } else if (path === '/') {
+        for (const table of SAMPLE_TABLES) expect(text).toContain(`"${table}"`);
+      } else if (path === '/metadata') {
+        expect(JSON.parse(text)).toMatchObject({ view_name: 'labels', row_count: ROWS, column_count: 5 });
+      } else if (path === '/docs') {
+        expect(res.headers.get('content-type')).toContain('text/html');
+      }
+    }
+  });
+
+  it("runs the README's scan command over the demo's NATS", async () => {
+    const nats = /nats-server\s+(nats:\/\/\S+)/.exec(stdout)?.[1];
+    if (!nats) return; // over HTTP: no nats-server on this machine
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const words = shellWords(/^node dist\/cli\.js scan .*$/m.exec(readme)![0]);
+    words[words.indexOf('--nats') + 1] = nats;
+    const { stdout: rows } = await promisify(execFile)(process.execPath, [CLI, ...words.slice(2)]);
+    const lines = rows
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines).toHaveLength(3);
+    for (const row of lines) expect(row.name).toContain('test');
+  });
+
+  it('stops every process it started on SIGINT', async () => {
+    expect(processes.every(alive)).toBe(true);
+    demo.kill('SIGINT');
+    const { code } = await exited;
+    expect(code, stderr).toBe(0);
+    const left = processes.filter(alive);
+    expect(left, `still running: ${left.join(', ')}`).toEqual([]);
+    for (const pid of processes) {
+      // Nor anything else in their process groups.
+      expect(() => process.kill(-pid, 0)).toThrow();
+    }
+  });
+});
