@@ -3,7 +3,6 @@
  * when it looks like JSON; checked against ScanRequestSchema. Columns and `where` are the
  * executor's to check against the table.
  */
-import { z } from 'zod';
 import { asQueryError, QueryError } from '../errors.js';
 import { decode, type Encoding } from '../protocol/codec.js';
 import { type ErrorFrame, type ParsedScanRequest, ScanRequestSchema } from '../protocol/frames.js';
@@ -33,15 +32,29 @@ export function parseScanRequest(bytes: Uint8Array, encoding: Encoding): ParsedS
       `scan request is neither msgpack nor JSON (${(err as Error).message}): send ${SHAPE}`,
     );
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    const got = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+  if (!isMap(value)) {
+    const got = Array.isArray(value)
+      ? 'an array'
+      : typeof value === 'object'
+        ? value === null
+          ? 'null'
+          : 'a value of another kind'
+        : `a ${typeof value}`;
     throw new QueryError('bad_request', `scan request must be a map, got ${got}: send ${SHAPE}`);
   }
   const parsed = ScanRequestSchema.safeParse(value);
   if (!parsed.success) {
-    throw new QueryError('bad_request', `invalid scan request: ${z.prettifyError(parsed.error)}`);
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`);
+    throw new QueryError('bad_request', `invalid scan request: ${issues.join('; ')}`);
   }
   return parsed.data;
+}
+
+/** A plain object, as msgpack maps and JSON objects decode (not an array or a decoder's own type). */
+function isMap(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 /** The error frame that reports `err` as frame number `seq`. */

@@ -75,15 +75,23 @@ test('a slow reader of a large scan gets every row and is never cut off', async 
   })();
   let rows = 0;
   let frames = 0;
+  let maxAhead = 0;
+  const startBytes = nc.stats().inBytes;
   for await (const frame of openNatsScan(nc, 'wide', { columns: [] }, { idleTimeoutMs: 10_000 })) {
     if (frame.type !== 'data') continue;
     rows += frame.rows;
     frames++;
-    // Slow in both ways: the event loop blocked (socket unread), then idle.
-    const until = Date.now() + 4;
-    while (Date.now() < until);
-    await new Promise((r) => setTimeout(r, 4));
+    // Bytes received beyond the frames consumed: bounded by the window (8 frames of ~600 KB).
+    maxAhead = Math.max(maxAhead, nc.stats().inBytes - startBytes - frames * 700_000);
+    // Slow in both ways: now and then the event loop blocked (the socket goes unread, so
+    // the server's pending bytes for this client grow), and a little idle time per frame.
+    if (frames % 25 === 0) {
+      const until = Date.now() + 250;
+      while (Date.now() < until);
+    }
+    await new Promise((r) => setTimeout(r, 3));
   }
+  expect(maxAhead).toBeLessThan(10 * 700_000);
   expect(frames).toBeGreaterThan(200);
   expect(rows).toBe(1_000_000);
   expect(statuses.filter((s) => s === 'disconnect' || s === 'slowConsumer')).toEqual([]);
@@ -98,7 +106,7 @@ test('killing the data container mid-scan fails the reader within its idle timeo
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent' } },
   );
   cleanup.push(async () => {
-    if (child.exitCode === null) {
+    if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
       await once(child, 'exit');
     }

@@ -307,7 +307,7 @@ describe('POST /scan', () => {
   let app: FastifyInstance;
   let baseUrl: string;
   beforeAll(async () => {
-    app = Fastify();
+    app = Fastify({ forceCloseConnections: true });
     registerScanRoute(app, () => people);
     baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   });
