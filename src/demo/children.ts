@@ -86,25 +86,3 @@ export function spawnChild(options: SpawnOptions): Promise<Child> {
     });
   });
 }
-
-/**
- * Polls `ready` until it returns true. Fails with the reason of `abort` once it is aborted (a
- * child died), or when `timeoutMs` passes, with the child's last output.
- */
-export async function waitUntilReady(
-  child: Child,
-  what: string,
-  ready: () => Promise<boolean>,
-  timeoutMs: number,
-  abort: AbortSignal,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    abort.throwIfAborted();
-    if (await ready()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(
-    `${child.name} did not get ready (${what}) within ${timeoutMs / 1000} s; its last output:\n${child.tail()}`,
-  );
-}

@@ -13,11 +13,11 @@ import type { ClusterConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { S3_EMULATOR_CREDENTIALS } from '../tools/s3-emulator.js';
 import { createS3Client, uploadFiles } from '../tools/s3-upload.js';
-import { SAMPLE_TABLES, type SampleTable, writeSampleData } from '../tools/sample-data.js';
+import { SAMPLE_TABLES, type SampleData, type SampleTable, writeSampleData } from '../tools/sample-data.js';
 import { type BannerRow, banner } from './banner.js';
-import { type Child, type SpawnOptions, spawnChild, waitUntilReady } from './children.js';
 import { pickPort, portIsFree } from './ports.js';
 import { httpStatus, queryAnswers } from './probes.js';
+import { Supervisor } from './supervisor.js';
 
 export interface DemoOptions {
   /** The coordinator's port; the data containers take the next three when free. */
@@ -32,10 +32,19 @@ const S3_EMULATOR = fileURLToPath(new URL('../tools/s3-emulator.js', import.meta
 const START_TIMEOUT_MS = 30_000;
 /** Loading from S3 into DuckDB takes a while for large --rows. */
 const LOAD_TIMEOUT_MS = 600_000;
+const AWS_ENV = {
+  AWS_ACCESS_KEY_ID: S3_EMULATOR_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: S3_EMULATOR_CREDENTIALS.secretAccessKey,
+  AWS_REGION: 'us-east-1',
+};
 
-/** Stop order: the coordinator first, then the data containers, then NATS and S3. */
-type Tier = 'infra' | 'table' | 'coordinator';
-const STOP_ORDER: Tier[] = ['coordinator', 'table', 'infra'];
+interface Ports {
+  coordinator: number;
+  tables: Record<SampleTable, number>;
+  s3: number;
+  /** Only when the demo starts its own nats-server. */
+  nats?: { client: number; monitor: number };
+}
 
 function findNatsServer(): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin'];
@@ -51,27 +60,151 @@ function findNatsServer(): string | undefined {
   return undefined;
 }
 
-export async function runDemo(opts: DemoOptions): Promise<void> {
-  if (!Number.isSafeInteger(opts.rows) || opts.rows < 1) throw new Error(`--rows must be a positive integer`);
-  if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65_535)
-    throw new Error(`--port must be 1-65535`);
-  if (!(await portIsFree(opts.port))) {
-    throw new Error(`port ${opts.port} is in use: stop what listens there or pick another with --port`);
+/** The coordinator's port, the next three for the tables, 9000 for S3, 4222/8222 for NATS, when free. */
+async function choosePorts(coordinator: number, withNats: boolean): Promise<Ports> {
+  if (!(await portIsFree(coordinator))) {
+    throw new Error(`port ${coordinator} is in use: stop what listens there or pick another with --port`);
   }
+  const taken = new Set([coordinator]);
+  const tables = {} as Record<SampleTable, number>;
+  for (const [i, table] of SAMPLE_TABLES.entries())
+    tables[table] = await pickPort(coordinator + 1 + i, taken);
+  const s3 = await pickPort(9000, taken);
+  const nats = withNats
+    ? { client: await pickPort(4222, taken), monitor: await pickPort(8222, taken) }
+    : undefined;
+  return { coordinator, tables, s3, nats };
+}
+
+const anyAnswer = (url: string) => async () => (await httpStatus(url)) > 0;
+const healthy = (base: string) => async () => (await httpStatus(`${base}/health`)) === 200;
+
+async function startS3(sup: Supervisor, dir: string, port: number): Promise<BannerRow> {
+  const args = [
+    '--openssl-legacy-provider',
+    S3_EMULATOR,
+    '--port',
+    String(port),
+    '--dir',
+    dir,
+    '--bucket',
+    BUCKET,
+  ];
+  const child = await sup.start('infra', { name: 's3', command: process.execPath, args });
+  const endpoint = `http://127.0.0.1:${port}`;
+  await sup.waitFor(child, `${endpoint} answers`, anyAnswer(endpoint), START_TIMEOUT_MS);
+  return { what: 'S3 emulator', where: endpoint, pid: child.pid, note: `bucket ${BUCKET}` };
+}
+
+async function startNats(
+  sup: Supervisor,
+  binary: string,
+  ports: NonNullable<Ports['nats']>,
+): Promise<BannerRow> {
+  const args = ['-a', '127.0.0.1', '-p', String(ports.client), '-m', String(ports.monitor)];
+  const child = await sup.start('infra', { name: 'nats', command: binary, args });
+  const monitoring = `http://127.0.0.1:${ports.monitor}`;
+  await sup.waitFor(
+    child,
+    `${monitoring}/healthz answers`,
+    anyAnswer(`${monitoring}/healthz`),
+    START_TIMEOUT_MS,
+  );
+  return {
+    what: 'nats-server',
+    where: `nats://127.0.0.1:${ports.client}`,
+    pid: child.pid,
+    note: `monitoring ${monitoring}`,
+  };
+}
+
+async function uploadSampleData(data: SampleData, s3Port: number): Promise<string[]> {
+  const client = createS3Client({
+    endpoint: `http://127.0.0.1:${s3Port}`,
+    credentials: S3_EMULATOR_CREDENTIALS,
+  });
+  try {
+    return await uploadFiles(
+      client,
+      { bucket: BUCKET, prefix: '' },
+      SAMPLE_TABLES.map((t) => data.files[t]),
+    );
+  } finally {
+    client.destroy();
+  }
+}
+
+/** One `serve` per table; resolves once every /health answers 200. */
+function startTables(
+  sup: Supervisor,
+  urls: string[],
+  data: SampleData,
+  ports: Ports,
+  natsArgs: string[],
+): Promise<BannerRow[]> {
+  return Promise.all(
+    SAMPLE_TABLES.map(async (table, i) => {
+      const port = ports.tables[table];
+      const args = [
+        CLI,
+        'serve',
+        urls[i],
+        '--table-name',
+        table,
+        '--port',
+        String(port),
+        '--host',
+        '127.0.0.1',
+      ];
+      args.push('--s3-endpoint', `http://127.0.0.1:${ports.s3}`, ...natsArgs);
+      const env = { ...process.env, ...AWS_ENV };
+      const child = await sup.start('table', { name: table, command: process.execPath, args, env });
+      const base = `http://127.0.0.1:${port}`;
+      await sup.waitFor(child, `${base}/health answers 200`, healthy(base), LOAD_TIMEOUT_MS);
+      return { what: table, where: base, pid: child.pid, note: `${urls[i]}, ${data.rows[table]} rows` };
+    }),
+  );
+}
+
+/** The seed's config.json naming the three data containers, for a coordinator without NATS. */
+async function writeClusterConfig(dir: string, ports: Ports): Promise<string> {
+  const config: ClusterConfig = {
+    tables: Object.fromEntries(
+      SAMPLE_TABLES.map((t) => [t, { url: 'http://127.0.0.1', port: ports.tables[t], table_name: t }]),
+    ),
+  };
+  const path = join(dir, 'config.json');
+  await writeFile(path, `${JSON.stringify(config, null, 2)}\n`);
+  return path;
+}
+
+/** The coordinator; resolves once it answers a query on every table. */
+async function startCoordinator(sup: Supervisor, port: number, extraArgs: string[]): Promise<BannerRow> {
+  const args = [CLI, 'coordinator', '--port', String(port), '--host', '127.0.0.1', ...extraArgs];
+  const child = await sup.start('coordinator', { name: 'coordinator', command: process.execPath, args });
+  const base = `http://127.0.0.1:${port}`;
+  await sup.waitFor(child, `${base}/health answers 200`, healthy(base), START_TIMEOUT_MS);
+  for (const table of SAMPLE_TABLES) {
+    const counts = () => queryAnswers(base, `SELECT count(*) FROM ${table}`);
+    await sup.waitFor(child, `it can query ${table}`, counts, START_TIMEOUT_MS);
+  }
+  return { what: 'coordinator', where: base, pid: child.pid, note: '' };
+}
+
+export async function runDemo(opts: DemoOptions): Promise<void> {
+  if (!Number.isSafeInteger(opts.rows) || opts.rows < 1) throw new Error('--rows must be a positive integer');
+  if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65_535)
+    throw new Error('--port must be 1-65535');
+  const natsFromEnv = process.env.NATS_URL || undefined;
+  const natsServer = natsFromEnv ? undefined : findNatsServer();
+  const ports = await choosePorts(opts.port, natsServer !== undefined);
+  const natsUrl = natsFromEnv ?? (ports.nats ? `nats://127.0.0.1:${ports.nats.client}` : undefined);
+
   const log = createLogger('demo');
   const startedAt = performance.now();
   const dir = await mkdtemp(join(tmpdir(), 'duckdb-s3-query-demo-'));
-  const children: { tier: Tier; child: Child }[] = [];
-  const failed = new AbortController();
-  let stopping: Promise<void> | undefined;
-
-  const stopAll = (): Promise<void> =>
-    (stopping ??= (async () => {
-      for (const tier of STOP_ORDER) {
-        await Promise.all(children.filter((c) => c.tier === tier).map((c) => c.child.stop()));
-      }
-      await rm(dir, { recursive: true, force: true });
-    })());
+  const sup = new Supervisor();
+  const stopAll = () => sup.stopAll(() => rm(dir, { recursive: true, force: true }));
   const exitAfterStop = (code: number) => {
     stopAll().finally(() => process.exit(code));
   };
@@ -86,186 +219,42 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     });
   }
 
-  const start = async (tier: Tier, options: Omit<SpawnOptions, 'env'>, env?: NodeJS.ProcessEnv) => {
-    if (stopping) throw new Error('stopping');
-    const child = await spawnChild({ ...options, env: { ...process.env, ...env } });
-    children.push({ tier, child });
-    if (stopping) await child.stop();
-    child.exited.then((how) => {
-      if (!stopping)
-        failed.abort(new Error(`${child.name} stopped (${how}); its last output:\n${child.tail()}`));
-    });
-    return child;
-  };
-  const waitHttp = (child: Child, url: string, timeoutMs = START_TIMEOUT_MS) =>
-    waitUntilReady(
-      child,
-      `${url} answers`,
-      async () => (await httpStatus(url)) > 0,
-      timeoutMs,
-      failed.signal,
-    );
-  const waitHealthy = (child: Child, base: string, timeoutMs: number) =>
-    waitUntilReady(
-      child,
-      `${base}/health answers 200`,
-      async () => (await httpStatus(`${base}/health`)) === 200,
-      timeoutMs,
-      failed.signal,
-    );
-
   try {
-    const taken = new Set([opts.port]);
-    const tablePorts = {} as Record<SampleTable, number>;
-    for (const [i, table] of SAMPLE_TABLES.entries())
-      tablePorts[table] = await pickPort(opts.port + 1 + i, taken);
-    const s3Port = await pickPort(9000, taken);
-    const natsFromEnv = process.env.NATS_URL || undefined;
-    const natsServer = natsFromEnv ? undefined : findNatsServer();
-    const natsPort = natsServer ? await pickPort(4222, taken) : 0;
-    const natsMonitorPort = natsServer ? await pickPort(8222, taken) : 0;
-    const natsUrl = natsFromEnv ?? (natsServer ? `nats://127.0.0.1:${natsPort}` : undefined);
-    const rows: BannerRow[] = [];
-
-    const startS3 = async () => {
-      const child = await start('infra', {
-        name: 's3',
-        command: process.execPath,
-        args: [
-          '--openssl-legacy-provider',
-          S3_EMULATOR,
-          ...['--port', String(s3Port), '--dir', join(dir, 's3'), '--bucket', BUCKET],
-        ],
-      });
-      await waitHttp(child, `http://127.0.0.1:${s3Port}/`);
-      rows.push({
-        what: 'S3 emulator',
-        where: `http://127.0.0.1:${s3Port}`,
-        pid: child.pid,
-        note: `bucket ${BUCKET}`,
-      });
-    };
-    const startNats = async (binary: string) => {
-      const args = ['-a', '127.0.0.1', '-p', String(natsPort), '-m', String(natsMonitorPort)];
-      const child = await start('infra', { name: 'nats', command: binary, args });
-      await waitHttp(child, `http://127.0.0.1:${natsMonitorPort}/healthz`);
-      rows.push({
-        what: 'nats-server',
-        where: natsUrl!,
-        pid: child.pid,
-        note: `monitoring http://127.0.0.1:${natsMonitorPort}`,
-      });
-    };
-
     log.info('generating sample data', { labels: opts.rows, dir });
-    const [data] = await Promise.all([
+    const [data, ...infra] = await Promise.all([
       writeSampleData(join(dir, 'data'), { labels: opts.rows }),
-      startS3(),
-      natsServer ? startNats(natsServer) : undefined,
+      startS3(sup, join(dir, 's3'), ports.s3),
+      ...(natsServer && ports.nats ? [startNats(sup, natsServer, ports.nats)] : []),
     ]);
-    const s3Endpoint = `http://127.0.0.1:${s3Port}`;
-    const client = createS3Client({ endpoint: s3Endpoint, credentials: S3_EMULATOR_CREDENTIALS });
-    const urls = await uploadFiles(
-      client,
-      { bucket: BUCKET, prefix: '' },
-      SAMPLE_TABLES.map((t) => data.files[t]),
-    );
-    client.destroy();
-
-    const awsEnv = {
-      AWS_ACCESS_KEY_ID: S3_EMULATOR_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: S3_EMULATOR_CREDENTIALS.secretAccessKey,
-      AWS_REGION: 'us-east-1',
-    };
+    const urls = await uploadSampleData(data, ports.s3);
     const natsArgs = natsUrl ? ['--nats', natsUrl] : [];
     log.info('starting data containers', { transport: natsUrl ? 'nats' : 'http' });
-    const tableChildren = await Promise.all(
-      SAMPLE_TABLES.map(async (table, i) => {
-        const base = `http://127.0.0.1:${tablePorts[table]}`;
-        const child = await start(
-          'table',
-          {
-            name: table,
-            command: process.execPath,
-            args: [
-              CLI,
-              'serve',
-              urls[i],
-              ...['--table-name', table, '--port', String(tablePorts[table]), '--host', '127.0.0.1'],
-              ...['--s3-endpoint', s3Endpoint, ...natsArgs],
-            ],
-          },
-          awsEnv,
-        );
-        await waitHealthy(child, base, LOAD_TIMEOUT_MS);
-        return { table, child, base, url: urls[i] };
-      }),
-    );
+    const tables = await startTables(sup, urls, data, ports, natsArgs);
+    const config = natsUrl ? undefined : await writeClusterConfig(dir, ports);
+    const coordinator = await startCoordinator(sup, opts.port, [
+      ...natsArgs,
+      ...(config ? ['--config', config] : []),
+    ]);
+    coordinator.note = config ? `config ${config}` : 'tables found by NATS discovery';
 
-    const configArgs: string[] = [];
-    if (!natsUrl) {
-      const config: ClusterConfig = {
-        tables: Object.fromEntries(
-          SAMPLE_TABLES.map((t) => [t, { url: 'http://127.0.0.1', port: tablePorts[t], table_name: t }]),
-        ),
-      };
-      const configPath = join(dir, 'config.json');
-      await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
-      configArgs.push('--config', configPath);
-    }
-    const coordinatorBase = `http://127.0.0.1:${opts.port}`;
-    const coordinator = await start('coordinator', {
-      name: 'coordinator',
-      command: process.execPath,
-      args: [
-        CLI,
-        'coordinator',
-        '--port',
-        String(opts.port),
-        '--host',
-        '127.0.0.1',
-        ...natsArgs,
-        ...configArgs,
-      ],
-    });
-    await waitHealthy(coordinator, coordinatorBase, START_TIMEOUT_MS);
-    for (const table of SAMPLE_TABLES) {
-      await waitUntilReady(
-        coordinator,
-        `it can query ${table}`,
-        () => queryAnswers(coordinatorBase, `SELECT count(*) FROM ${table}`),
-        START_TIMEOUT_MS,
-        failed.signal,
-      );
-    }
-
-    for (const { table, child, base, url } of tableChildren) {
-      rows.push({ what: table, where: base, pid: child.pid, note: `${url}, ${data.rows[table]} rows` });
-    }
-    rows.push({
-      what: 'coordinator',
-      where: coordinatorBase,
-      pid: coordinator.pid,
-      note: natsUrl ? 'tables found by NATS discovery' : `config ${configArgs[1]}`,
-    });
     process.stdout.write(
       banner({
         seconds: (performance.now() - startedAt) / 1000,
         transport: natsUrl ? `over NATS (${natsUrl})` : 'over HTTP (no nats-server found, NATS_URL unset)',
-        rows,
+        rows: [...infra, ...tables, coordinator],
         coordinator: `localhost:${opts.port}`,
-        labels: `localhost:${tablePorts.labels}`,
+        labels: `localhost:${ports.tables.labels}`,
         nats: natsUrl,
       }),
     );
-    failed.signal.addEventListener('abort', () => {
-      log.error((failed.signal.reason as Error).message);
+    sup.failed.signal.addEventListener('abort', () => {
+      log.error((sup.failed.signal.reason as Error).message);
       exitAfterStop(1);
     });
   } catch (err) {
     await stopAll();
     // Stopped by a signal while starting: its handler exits once everything is stopped.
     if (signalled) return;
-    throw failed.signal.aborted ? failed.signal.reason : err;
+    throw sup.failed.signal.aborted ? sup.failed.signal.reason : err;
   }
 }
