@@ -76,22 +76,96 @@ class ByteBuilder {
     this.buf = new Uint8Array(Math.max(64, initial));
   }
 
+  private reserve(need: number): void {
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+
   append(bytes: Uint8Array): void {
-    const need = this.length + bytes.length;
-    if (need > this.buf.length) {
-      let size = this.buf.length * 2;
-      while (size < need) size *= 2;
-      const next = new Uint8Array(size);
-      next.set(this.buf.subarray(0, this.length));
-      this.buf = next;
-    }
+    this.reserve(this.length + bytes.length);
     this.buf.set(bytes, this.length);
-    this.length = need;
+    this.length += bytes.length;
+  }
+
+  /** Appends `len` bytes of `src` from `start`; a plain loop beats subarray+set for short strings. */
+  appendFrom(src: Uint8Array, start: number, len: number): void {
+    if (len > 32) {
+      this.append(src.subarray(start, start + len));
+      return;
+    }
+    this.reserve(this.length + len);
+    const buf = this.buf;
+    let at = this.length;
+    for (let k = 0; k < len; k++) buf[at++] = src[start + k];
+    this.length = at;
   }
 
   bytes(): Uint8Array {
     return this.buf.subarray(0, this.length);
   }
+}
+
+/** The heap pointer of a long duckdb_string_t at byte `at` (user-space pointers fit in 2^53). */
+function pointerAt(view: DataView, at: number): number {
+  return view.getUint32(at + 8, true) + view.getUint32(at + 12, true) * 2 ** 32;
+}
+
+/** Bytes between two strings that a run may read through: under a page, so always mapped. */
+const MAX_GAP = 4096;
+const MAX_RUN = 16 * 1024 * 1024;
+
+interface HeapRuns {
+  runs: Uint8Array[];
+  /** Heap address of each run's first byte. */
+  starts: number[];
+  /** Run index of each long string's row. */
+  runOf: Int32Array;
+}
+
+/**
+ * Copies the long strings of a VARCHAR vector out of DuckDB's string heap in a few calls:
+ * strings sit mostly side by side in the heap, so runs of them (sorted by address, merged
+ * where the gap is under a page — memory between two mapped addresses less than a page
+ * apart is mapped) are fetched with one get_data_from_pointer each. The pointer it reads is
+ * written into a small buffer of our own, so the call reads only the runs' bytes.
+ */
+function readHeapRuns(view: DataView, count: number, validity: Uint8Array | null): HeapRuns {
+  const rows: number[] = [];
+  for (let i = 0; i < count; i++) {
+    if (isValid(validity, i) && view.getUint32(i * 16, true) > 12) rows.push(i);
+  }
+  const result: HeapRuns = { runs: [], starts: [], runOf: new Int32Array(count) };
+  if (rows.length === 0) return result;
+  const pointers = new Float64Array(count);
+  for (const i of rows) pointers[i] = pointerAt(view, i * 16);
+  rows.sort((a, b) => pointers[a] - pointers[b]);
+  const address = new DataView(new ArrayBuffer(8));
+  const fetchRun = (start: number, end: number) => {
+    address.setUint32(0, start % 2 ** 32, true);
+    address.setUint32(4, Math.floor(start / 2 ** 32), true);
+    result.runs.push(duckdb.get_data_from_pointer(address.buffer, 0, end - start));
+    result.starts.push(start);
+  };
+  let start = pointers[rows[0]];
+  let end = start;
+  for (const i of rows) {
+    const p = pointers[i];
+    const e = p + view.getUint32(i * 16, true);
+    if (p > end + MAX_GAP || e - start > MAX_RUN) {
+      fetchRun(start, end);
+      start = p;
+      end = e;
+    } else {
+      end = Math.max(end, e);
+    }
+    result.runOf[i] = result.runs.length;
+  }
+  fetchRun(start, end);
+  return result;
 }
 
 function grown<T extends Uint8Array | Int32Array>(array: T, size: number, make: (n: number) => T): T {
@@ -146,21 +220,26 @@ class ColumnBuilder {
     }
   }
 
-  /** duckdb_string_t: 4-byte length, then 12 inline bytes, or a 4-byte prefix and a pointer. */
+  /**
+   * duckdb_string_t: a 4-byte length, then 12 inline bytes, or a 4-byte prefix and a pointer
+   * into the vector's string heap. Long strings are copied out in runs (see readHeapRuns):
+   * one native call per run instead of one per string.
+   */
   private appendStrings(vector: duckdb.Vector, count: number, validity: Uint8Array | null): void {
     const raw = duckdb.vector_get_data(vector, count * 16);
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const offsets = grown(this.offsets as Int32Array, this.rows + count + 1, (n) => new Int32Array(n));
     this.offsets = offsets;
+    const heap = readHeapRuns(view, count, validity);
     for (let i = 0; i < count; i++) {
       if (isValid(validity, i)) {
         const at = i * 16;
         const len = view.getUint32(at, true);
-        this.data.append(
-          len <= 12
-            ? raw.subarray(at + 4, at + 4 + len)
-            : duckdb.get_data_from_pointer(raw.buffer as ArrayBuffer, raw.byteOffset + at + 8, len),
-        );
+        if (len <= 12) this.data.appendFrom(raw, at + 4, len);
+        else {
+          const run = heap.runOf[i];
+          this.data.appendFrom(heap.runs[run], pointerAt(view, at) - heap.starts[run], len);
+        }
       }
       offsets[this.rows + i + 1] = this.data.length;
     }
@@ -260,15 +339,7 @@ function writeColumnSlice(
       n * width,
     );
   } else {
-    const offsets = column.offsets as Int32Array;
-    for (let i = 0; i < n; i++) {
-      if (nulls?.[start + i]) continue;
-      duckdb.vector_assign_string_element_len(
-        vector,
-        i,
-        column.data.subarray(offsets[start + i], offsets[start + i + 1]),
-      );
-    }
+    writeStrings(vector, column, start, n);
   }
   if (nulls) {
     // DuckDB's validity mask: one bit per row, 1 = valid, in 64-bit little-endian words.
@@ -278,6 +349,37 @@ function writeColumnSlice(
     }
     duckdb.vector_ensure_validity_writable(vector);
     duckdb.copy_data_to_vector_validity(vector, 0, validity.buffer, 0, validity.byteLength);
+  }
+}
+
+/**
+ * Strings of up to 12 bytes are inlined in duckdb_string_t, so a whole slice of them is
+ * written with one copy; only longer ones need DuckDB to place them in its string heap.
+ */
+function writeStrings(vector: duckdb.Vector, column: WireColumn, start: number, n: number): void {
+  const { data, nulls } = column;
+  const offsets = column.offsets as Int32Array;
+  const structs = new Uint8Array(n * 16);
+  const view = new DataView(structs.buffer);
+  const long: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (nulls?.[start + i]) continue;
+    const from = offsets[start + i];
+    const len = offsets[start + i + 1] - from;
+    if (len > 12) {
+      long.push(i);
+      continue;
+    }
+    view.setUint32(i * 16, len, true);
+    for (let k = 0; k < len; k++) structs[i * 16 + 4 + k] = data[from + k];
+  }
+  duckdb.copy_data_to_vector(vector, 0, structs.buffer, 0, structs.byteLength);
+  for (const i of long) {
+    duckdb.vector_assign_string_element_len(
+      vector,
+      i,
+      data.subarray(offsets[start + i], offsets[start + i + 1]),
+    );
   }
 }
 

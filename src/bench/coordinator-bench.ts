@@ -1,0 +1,152 @@
+/**
+ * Coordinator latency on the sample tables (1M labels, 5M label_sublabels, 5M label_urls),
+ * beside, in the same run: one DuckDB holding all three tables in memory (the single-node
+ * baseline, timed with the same JSON conversion) and the coordinator with pushdown off.
+ */
+import { readFile } from 'node:fs/promises';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { resultToJson } from '../duckdb/json-values.js';
+import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
+import { type ManagedProcess, startLocalCluster } from '../tools/local-cluster.js';
+
+export interface BenchQuery {
+  name: string;
+  kind: 'selective' | 'single-table' | 'full-join';
+  sql: string;
+}
+
+export const BENCH_QUERIES: BenchQuery[] = [
+  {
+    name: "seed 3-way join, name LIKE '%test%'",
+    kind: 'selective',
+    sql: `SELECT l.label_id, l.name, s.sublabel_name, u.url FROM labels l
+      JOIN label_sublabels s ON l.label_id = s.label_id
+      JOIN label_urls u ON l.label_id = u.label_id
+      WHERE l.name LIKE '%test%'`,
+  },
+  {
+    name: '1%-selective join (filters on both sides)',
+    kind: 'selective',
+    sql: `SELECT s.sublabel_id, s.sublabel_name, u.url FROM label_sublabels s
+      JOIN label_urls u ON s.label_id = u.label_id
+      WHERE s.sublabel_id % 100 = 0 AND u.url_id % 100 = 0`,
+  },
+  {
+    name: 'full 5M x 5M join with aggregation',
+    kind: 'full-join',
+    sql: `SELECT s.sublabel_name LIKE 'test%' AS test, count(*) AS n, count(DISTINCT u.label_id) AS labels
+      FROM label_sublabels s JOIN label_urls u ON s.sublabel_id = u.url_id GROUP BY 1`,
+  },
+  {
+    name: 'single-table aggregate (count, avg by category)',
+    kind: 'single-table',
+    sql: 'SELECT category, count(*) AS n, avg(score) AS avg_score FROM labels GROUP BY category',
+  },
+  {
+    name: 'single-table count(*) over 5M rows',
+    kind: 'single-table',
+    sql: "SELECT count(*) AS n FROM label_urls WHERE url LIKE '%example.com%'",
+  },
+  {
+    name: 'top-N',
+    kind: 'single-table',
+    sql: 'SELECT label_id, name, score FROM labels ORDER BY score DESC NULLS LAST, label_id LIMIT 10',
+  },
+];
+
+const GOAL: Record<BenchQuery['kind'], number> = { selective: 2, 'single-table': 1.5, 'full-join': 5 };
+const RUNS = 3;
+
+async function median(run: () => Promise<unknown>): Promise<number> {
+  await run(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now();
+    await run();
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(RUNS / 2)];
+}
+
+async function askCoordinator(coordinator: ManagedProcess, sql: string): Promise<number> {
+  const response = await fetch(`${coordinator.url}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: sql }),
+  });
+  const body = (await response.json()) as { results?: unknown[]; message?: string };
+  if (!response.ok) throw new Error(`coordinator answered ${response.status}: ${body.message}`);
+  return body.results?.length ?? 0;
+}
+
+async function peakRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+async function singleNode(files: Record<string, string>): Promise<DuckDBConnection> {
+  const con = await (await DuckDBInstance.create(':memory:')).connect();
+  for (const [table, file] of Object.entries(files)) {
+    await con.run(`CREATE TABLE ${quoteIdent(table)} AS SELECT * FROM read_csv(${quoteLiteral(file)})`);
+  }
+  return con;
+}
+
+export async function runCoordinatorBench(labels = 1_000_000): Promise<void> {
+  console.log(
+    `\n== coordinator: ${labels} labels, ${labels * 5} label_sublabels, ${labels * 5} label_urls ==`,
+  );
+  const setupStarted = performance.now();
+  const cluster = await startLocalCluster({ labels });
+  try {
+    const maxRows = ['--max-json-rows', '10000000'];
+    const [on, off] = await Promise.all([
+      cluster.startCoordinator(maxRows),
+      cluster.startCoordinator([...maxRows, '--no-pushdown']),
+    ]);
+    const baseline = await singleNode(cluster.sample.files);
+    console.log(
+      `setup (generate, upload, load three containers): ${((performance.now() - setupStarted) / 1000).toFixed(1)} s`,
+    );
+    console.log(
+      ['query', 'rows', 'single-node ms', 'coordinator ms', 'ratio', 'goal', 'pushdown-off ms', 'ratio'].join(
+        ' | ',
+      ),
+    );
+    for (const q of BENCH_QUERIES) {
+      let rows = 0;
+      const base = await median(async () => {
+        rows = (await resultToJson(await baseline.runAndReadAll(q.sql))).rows.length;
+      });
+      const coordinated = await median(() => askCoordinator(on, q.sql));
+      const unpushed = await median(() => askCoordinator(off, q.sql));
+      const ratio = coordinated / base;
+      console.log(
+        [
+          q.name,
+          rows,
+          base.toFixed(0),
+          coordinated.toFixed(0),
+          `${ratio.toFixed(2)}x`,
+          `<=${GOAL[q.kind]}x ${ratio <= GOAL[q.kind] ? 'met' : 'MISSED'}`,
+          unpushed.toFixed(0),
+          `${(unpushed / base).toFixed(2)}x`,
+        ].join(' | '),
+      );
+    }
+    console.log(
+      `coordinator peak RSS: ${await peakRssMb(on.child.pid as number)} MB (pushdown on), ${await peakRssMb(off.child.pid as number)} MB (pushdown off)`,
+    );
+    baseline.closeSync();
+  } finally {
+    await cluster.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runCoordinatorBench(Number(process.argv[2] ?? 1_000_000)).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
