@@ -217,3 +217,28 @@ describe('npm start (the demo)', () => {
     }
   });
 });
+
+describe('a demo whose child dies at start', () => {
+  it('prints that child’s output, exits non-zero and leaves no process', async () => {
+    const port = await freePortBlock();
+    // Nothing listens on port 1: the coordinator cannot connect to NATS and exits.
+    const demo = spawn(process.execPath, [CLI, 'demo', '--port', String(port), '--rows', '500'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, NATS_URL: 'nats://127.0.0.1:1' },
+    });
+    let stderr = '';
+    demo.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const seen = new Set<number>();
+    const watch = setInterval(() => {
+      for (const pid of descendants(demo.pid!)) seen.add(pid);
+    }, 50);
+    const code = await new Promise<number | null>((resolve) => demo.once('exit', resolve));
+    clearInterval(watch);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/coordinator stopped \(exit code 1\); its last output:\n/);
+    expect(seen.size).toBeGreaterThanOrEqual(4);
+    expect([...seen].filter(alive)).toEqual([]);
+  });
+});
