@@ -4,6 +4,7 @@
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { LoadedTable } from '../data-container/table.js';
+import { lockDown } from '../duckdb/sandbox.js';
 
 /** The benchmark's table: BIGINT, BIGINT, VARCHAR. */
 export function benchTableSql(rows: number): string {
@@ -21,8 +22,7 @@ export async function generatedTable(name: string, select: string, shard = '0'):
       .getRowObjectsJson()
       .map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
     const counted = await con.runAndReadAll(`SELECT count(*)::INTEGER FROM "${name}"`);
-    await con.run('SET enable_external_access = false');
-    await con.run('SET lock_configuration = true');
+    await lockDown(con);
     return {
       name,
       instance,

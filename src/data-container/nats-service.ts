@@ -10,6 +10,7 @@ import { asQueryError, QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { QUEUE_GROUP, SERVICE_NAME, SERVICE_VERSION, subjectFor } from '../protocol/subjects.js';
 import { tableMetadata } from './metadata.js';
+import { runQuery } from './query.js';
 import { serveNatsScan } from './scan-transport.js';
 import type { LoadedTable } from './table.js';
 
@@ -111,20 +112,37 @@ async function registerService(nc: NatsConnection, table: LoadedTable, log: Logg
     });
   endpoint('scan', (msg) => serveNatsScan(nc, msg, table, log));
   endpoint('metadata', (msg) => msg.respond(JSON.stringify(tableMetadata(table))));
-  endpoint('query', (msg) => answerQuery(msg, table));
+  endpoint('query', (msg) => answerQuery(nc, msg, table));
 }
 
 /** `{"query": "SELECT ..."}` in, the same JSON as POST /query out (errors as service errors). */
-async function answerQuery(msg: ServiceMsg, table: LoadedTable): Promise<void> {
+async function answerQuery(nc: NatsConnection, msg: ServiceMsg, table: LoadedTable): Promise<void> {
   try {
-    msg.respond(JSON.stringify(await runTableQuery(table, msg.string())));
+    const answer = Buffer.from(JSON.stringify(await runQuery(table, queryOf(msg))));
+    const maxPayload = nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
+    if (answer.byteLength > maxPayload) {
+      throw new QueryError(
+        'result_too_large',
+        `the answer is ${answer.byteLength} bytes, over the NATS server's max_payload of ${maxPayload}: add a LIMIT or an aggregate, or use duckdb.${table.name}.scan`,
+      );
+    }
+    msg.respond(answer);
   } catch (err) {
     const error = asQueryError(err);
     msg.respondError(error.status, error.message, JSON.stringify(error.toJSON()));
   }
 }
 
-// Adapter until src/data-container/query.ts (the POST /query path) lands: then it calls that.
-async function runTableQuery(table: LoadedTable, _body: string): Promise<unknown> {
-  throw new QueryError('unavailable', `duckdb.${table.name}.query is not wired yet; use POST /query`);
+function queryOf(msg: ServiceMsg): string {
+  let body: unknown;
+  try {
+    body = msg.json();
+  } catch {
+    body = undefined;
+  }
+  const query = (body as { query?: unknown } | undefined)?.query;
+  if (typeof query !== 'string' || query.length === 0) {
+    throw new QueryError('bad_request', 'send {"query": "SELECT ... FROM <table>"} as JSON');
+  }
+  return query;
 }

@@ -255,6 +255,22 @@ describe('NATS micro service', () => {
     expect(reply.json()).toEqual(JSON.parse(JSON.stringify(tableMetadata(people))));
   });
 
+  test('the query endpoint answers what POST /query does', async () => {
+    const ask = (body: string) => nc.request('duckdb.people.query', body, { timeout: 10_000 });
+    const ok = await ask(JSON.stringify({ query: 'SELECT count(*) AS n, max(id) AS top FROM people' }));
+    expect(ok.json()).toMatchObject({ columns: ['n', 'top'], results: [{ n: ROWS, top: ROWS - 1 }] });
+    for (const [body, kind, code] of [
+      ['{"query": "DELETE FROM people"}', 'forbidden', '403'],
+      ['{"query": "SELECT * FROM orders"}', 'unknown_table', '400'],
+      ['not json', 'bad_request', '400'],
+      ['{"query": "SELECT * FROM people"}', 'result_too_large', '413'],
+    ]) {
+      const reply = await ask(body);
+      expect(reply.json()).toMatchObject({ error: kind });
+      expect(reply.headers?.get('Nats-Service-Error-Code')).toBe(code);
+    }
+  });
+
   test('two replicas of one table both answer over time', async () => {
     for (let i = 0; i < 24; i++) {
       await collectScan(openNatsScan(nc, 'people', { columns: ['id'], limit: 1 }, IDLE));
