@@ -102,7 +102,7 @@ function startProgress(log: Logger, totalBytes: number, con: DuckDBConnection) {
   const timer = setInterval(() => {
     const parsing = con.progress.percentage;
     log.info('loading', {
-      downloaded: `${mb(downloaded)} of ${mb(totalBytes)} MB (${((100 * downloaded) / totalBytes).toFixed(0)}%)`,
+      downloaded: `${mb(downloaded)} of ${mb(totalBytes)} MB (${((100 * downloaded) / Math.max(totalBytes, 1)).toFixed(0)}%)`,
       rows,
       parsing: parsing >= 0 ? `${parsing.toFixed(0)}% of the current batch` : undefined,
     });
