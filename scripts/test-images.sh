@@ -2,7 +2,8 @@
 # npm run test:images: builds both images and runs them for real (podman, host network):
 # the data container with the seed's arguments against an S3 emulator on the host (/health,
 # /metadata, the image's HEALTHCHECK), the coordinator with a mounted config.json (/query),
-# both as non-root users; prints the image sizes. Containers are removed whatever happens.
+# both as non-root users, and the compose file's S3 emulator and sample-data job from the
+# image; prints the image sizes. Containers are removed whatever happens.
 #
 # Needs ../shared/tools/container-env.sh beside the checkout (podman + a local node:20-slim);
 # without it the test is skipped. With it, any failure fails the script.
@@ -131,6 +132,19 @@ answer=$(http POST "http://127.0.0.1:$coordinator_port/query" \
 check "$answer" "j.columns.join() === 'label_id,name' && j.results.length > 0 && j.results.every((r) => r.name.includes('test')) && j.source_tables.includes('labels')" \
   "/query through the coordinator answers rows of labels"
 ctr healthcheck run "$coordinator" && echo "ok: the image's HEALTHCHECK passes"
+
+step "docker-compose.yml's s3 and sample-data services: their commands, from the image"
+compose_s3_port=$(free_port)
+compose_s3=dsq-test-s3-$$
+containers+=("$compose_s3")
+ctr run -d --network host --name "$compose_s3" -e "HEALTHCHECK_URL=http://127.0.0.1:$compose_s3_port/" \
+  --entrypoint '["node", "--openssl-legacy-provider", "/app/dist/tools/s3-emulator.js"]' \
+  "$DATA_IMAGE" --host 0.0.0.0 --port "$compose_s3_port" --dir /tmp/s3 --bucket "$BUCKET" >/dev/null
+wait_healthy "s3 (image)" "http://127.0.0.1:$compose_s3_port/" "$compose_s3"
+ctr healthcheck run "$compose_s3" && echo "ok: its healthcheck passes"
+ctr run --rm --network host "${S3_ENV[@]}" --entrypoint '["node", "/app/dist/tools/generate-data.js"]' \
+  "$DATA_IMAGE" --labels 100 --out /tmp/data --upload "s3://$BUCKET" --s3-endpoint "http://127.0.0.1:$compose_s3_port"
+echo "ok: the sample data job uploads from the image"
 
 step "image sizes"
 for image in "$DATA_IMAGE" "$COORDINATOR_IMAGE"; do
