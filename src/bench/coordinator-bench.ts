@@ -4,6 +4,7 @@
  * baseline, timed with the same JSON conversion) and the coordinator with pushdown off.
  */
 import { readFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { resultToJson } from '../duckdb/json-values.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
@@ -144,7 +145,7 @@ export async function runCoordinatorBench(labels = 1_000_000): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   runCoordinatorBench(Number(process.argv[2] ?? 1_000_000)).catch((err) => {
     console.error(err);
     process.exit(1);

@@ -12,6 +12,7 @@ import { QueryError } from '../errors.js';
 import type { ScanRequest } from '../protocol/frames.js';
 import { analyzeQuery, type QueryAnalysis, type TableScanPlan } from './analyze/index.js';
 import type { Catalog, CatalogTable } from './catalog.js';
+import { dynamicFilter } from './dynamic-filter.js';
 import type { CoordinatorEngine } from './engine.js';
 import { type GatherStats, gatherInto } from './gather.js';
 import { Serial } from './serial.js';
@@ -31,6 +32,7 @@ export interface QueryStats {
   pushed_whole: boolean;
   parser: QueryAnalysis['parser'];
   tables: GatherStats[];
+  analyze_ms: number;
   gather_ms: number;
   execute_ms: number;
 }
@@ -62,7 +64,11 @@ async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryAnalysis
   const run = () =>
     analyzeQuery(
       sql,
-      ctx.catalog.list().map((t) => ({ name: t.name, columns: t.columns.map((c) => c.name) })),
+      ctx.catalog.list().map((t) => ({
+        name: t.name,
+        columns: t.columns.map((c) => c.name),
+        types: t.columns.map((c) => c.type),
+      })),
       ctx.engine.parse,
     );
   try {
@@ -123,16 +129,34 @@ async function gatherAll(
     };
   }
   const targets = analysis.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
-  // Scans go out at once. The first failure cancels the others, and they must all have
+  const reductions = ctx.pushdown ? analysis.reductions : [];
+  // Scans go out at once, except those reduced by keys of another table: they follow as soon
+  // as that table is in. The first failure cancels the others, and they must all have
   // stopped using the connection before it is closed.
-  const gathers = targets.map(({ plan, table }) =>
-    gatherInto(con, table, scanRequestFor(plan, table, ctx.pushdown), table.name, opts),
-  );
+  const gathers = new Map<string, Promise<GatherStats>>();
+  const gather = async ({ plan, table }: (typeof targets)[number]): Promise<GatherStats> => {
+    const request = scanRequestFor(plan, table, ctx.pushdown);
+    const reduction = reductions.find((r) => r.table === plan.table);
+    if (!reduction) return gatherInto(con, table, request, table.name, opts);
+    await gathers.get(reduction.source);
+    const type = table.columns.find((c) => c.name === reduction.column)?.type ?? 'VARCHAR';
+    const filter = await dynamicFilter(con, opts.serial, reduction, type);
+    const where = request.where ? `(${request.where}) AND ${filter.where}` : filter.where;
+    const stats = await gatherInto(con, table, { ...request, where }, table.name, opts);
+    return { ...stats, where: request.where, dynamic_filter: filter.description };
+  };
+  // In reduction order, so that every source is in the map before its target looks it up.
+  const ordered = [
+    ...targets.filter((t) => !reductions.some((r) => r.table === t.plan.table)),
+    ...reductions.flatMap((r) => targets.filter((t) => t.plan.table === r.table)),
+  ];
+  for (const target of ordered) gathers.set(target.plan.table, gather(target));
+  const all = [...gathers.values()];
   try {
-    return { stats: await Promise.all(gathers), userSql: sql, pushedWhole: false };
+    return { stats: await Promise.all(all), userSql: sql, pushedWhole: false };
   } catch (err) {
     cancel();
-    await Promise.allSettled(gathers);
+    await Promise.allSettled(all);
     throw err;
   }
 }
@@ -178,6 +202,7 @@ export async function openQuery(
       pushed_whole: gathered.pushedWhole,
       parser: analysis.parser,
       tables: gathered.stats,
+      analyze_ms: round(gatherStarted - started),
       gather_ms: round(executeStarted - gatherStarted),
       execute_ms: round(performance.now() - executeStarted),
     };

@@ -21,6 +21,8 @@ export interface GatherStats {
   source: string;
   columns: string[];
   where?: string;
+  /** Keys of another table that narrowed this scan (semi-join reduction). */
+  dynamic_filter?: string;
   query?: string;
   rows: number;
   bytes: number;

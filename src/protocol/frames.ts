@@ -16,7 +16,11 @@ export const ScanRequestSchema = z
     /** Columns to return, in this order. Empty means every column. */
     columns: z.array(z.string().min(1).max(256)).max(4096).default([]),
     /** One SQL boolean expression over the table's columns. */
-    where: z.string().min(1).max(65_536).optional(),
+    where: z
+      .string()
+      .min(1)
+      .max(512 * 1024)
+      .optional(),
     limit: z.number().int().min(0).max(MAX_SCAN_LIMIT).optional(),
     /**
      * Instead of columns/where/limit: one read-only SELECT over this table, run whole by the

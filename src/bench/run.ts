@@ -1,0 +1,33 @@
+/**
+ * `npm run bench`: every figure the issues ask for, each beside its baseline measured in the
+ * same run on the same machine. `npm run bench -- load|scan|coordinator` runs one part.
+ */
+import { cpus, totalmem } from 'node:os';
+import { runCoordinatorBench } from './coordinator-bench.js';
+import { runLoadBench } from './load-bench.js';
+import { runScanBench } from './scan-bench.js';
+
+const PARTS: Record<string, () => Promise<unknown>> = {
+  load: () => runLoadBench(),
+  scan: () => runScanBench(),
+  coordinator: () => runCoordinatorBench(),
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const parts = wanted.length > 0 ? wanted : Object.keys(PARTS);
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+  );
+  for (const part of parts) {
+    const run = PARTS[part];
+    if (!run) throw new Error(`unknown bench part "${part}"; parts: ${Object.keys(PARTS).join(', ')}`);
+    console.log(`\n# ${part}`);
+    await run();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
