@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
+import { createHttpApp } from '../data-container/http.js';
 import { startTableService } from '../data-container/nats-service.js';
 import { createLogger } from '../log.js';
 import { benchTableSql, generatedTable } from './generated-table.js';
@@ -27,6 +28,10 @@ async function main(): Promise<void> {
   const table = await generatedTable(values.table, benchTableSql(Number(values.rows)));
   const service = await startTableService(table, values.nats, log);
   await service.ready;
+  if (values['http-port']) {
+    const app = await createHttpApp(table.name, () => table, log);
+    await app.listen({ port: Number(values['http-port']), host: '127.0.0.1' });
+  }
   const nc = await connect({ servers: values.nats, name: 'bench raw sender' });
   nc.subscribe(RAW_SUBJECT, { callback: (_err, msg) => void sendRaw(nc, msg) });
   await nc.flush();

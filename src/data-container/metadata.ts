@@ -14,6 +14,8 @@ export interface TableMetadata {
   column_count: number;
   size_bytes: number;
   load_time_ms: number;
+  /** DuckDB's memory for the loaded table, when the loader measured it. */
+  memory_bytes?: number;
   timestamp: string;
 }
 
@@ -29,6 +31,7 @@ export function tableMetadata(table: LoadedTable): TableMetadata {
     column_count: table.columns.length,
     size_bytes: table.sizeBytes,
     load_time_ms: table.loadTimeMs,
+    memory_bytes: table.memoryBytes,
     timestamp: table.loadedAt,
   };
 }
