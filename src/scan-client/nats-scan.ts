@@ -35,7 +35,11 @@ export async function* openNatsScan(
       `the data container of table "${table}" sent nothing for ${options.idleTimeoutMs} ms (on ${subject}); it may have stopped`,
     );
   try {
-    nc.publish(subject, encode(request, encoding), { reply: inbox });
+    try {
+      nc.publish(subject, encode(request, encoding), { reply: inbox });
+    } catch (err) {
+      throw new QueryError('unavailable', `cannot send the scan of "${table}": ${(err as Error).message}`);
+    }
     for (;;) {
       const next = await withIdleTimeout(messages.next(), options.idleTimeoutMs, options.signal, idle);
       if (next.done)
