@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JsonResult, resultToJson } from '../../src/duckdb/json-values.js';
 import { quoteLiteral } from '../../src/duckdb/sql.js';
 import {
+  freePort,
   killChildren,
   type ServeProcess,
   spawnServe,
@@ -226,8 +227,9 @@ describe('serve loads tables from S3', () => {
   });
 
   it('answers /health 503 and /query 503 while loading, before giving up on a dead endpoint', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
     const serve = await spawnServe(
-      ['s3://any-bucket/x.csv.gz', '--table-name', 'waiting', '--s3-endpoint', 'http://127.0.0.1:9'],
+      ['s3://any-bucket/x.csv.gz', '--table-name', 'waiting', '--s3-endpoint', dead],
       S3_TEST_ENV,
     );
     let health = 0;
@@ -242,7 +244,7 @@ describe('serve loads tables from S3', () => {
     const loading = await query(serve, 'SELECT 1');
     expect(loading.status).toBe(503);
     expect(loading.body.error).toBe('unavailable');
-    await expect(waitHealthy(serve)).rejects.toThrow(/cannot reach S3 endpoint http:\/\/127\.0\.0\.1:9/);
+    await expect(waitHealthy(serve)).rejects.toThrow(`cannot reach S3 endpoint ${dead}`);
     expect(await serve.exited).toBe(1);
   });
 
