@@ -167,10 +167,7 @@ export async function createHttpApp(
         response: { 200: MetadataSchema, 503: ErrorSchema },
       },
     },
-    () => {
-      const table = loaded();
-      return { ...tableMetadata(table), memory_bytes: table.memoryBytes };
-    },
+    () => tableMetadata(loaded()),
   );
 
   routes.post(
