@@ -18,6 +18,7 @@ import { freePort, startNatsServer } from '../tools/nats-server.js';
 import { RAW_MESSAGE_BYTES, receiveRaw } from './raw-nats.js';
 
 const TABLE = 'bench';
+const RUNS = 3;
 
 export interface Throughput {
   rows: number;
@@ -25,6 +26,8 @@ export interface Throughput {
   ms: number;
   rowsPerSecond: number;
   mbPerSecond: number;
+  /** Scans: the data container's own time, request to end frame (its end frame's `ms`). */
+  senderMs?: number;
 }
 
 export interface ScanBenchResult {
@@ -66,10 +69,12 @@ async function timeScan(nc: NatsConnection, limit?: number): Promise<Throughput>
   const before = nc.stats().inBytes;
   const started = performance.now();
   let rows = 0;
+  let senderMs = 0;
   for await (const frame of openNatsScan(nc, TABLE, { columns: [], limit }, { idleTimeoutMs: 30_000 })) {
     if (frame.type === 'data') rows += frame.rows;
+    if (frame.type === 'end') senderMs = frame.ms;
   }
-  return throughput(rows, nc.stats().inBytes - before, performance.now() - started);
+  return { ...throughput(rows, nc.stats().inBytes - before, performance.now() - started), senderMs };
 }
 
 /**
@@ -95,9 +100,15 @@ async function timeJsonQuery(baseUrl: string, rows: number): Promise<Throughput>
   return throughput(received, bytes, performance.now() - started);
 }
 
+/** The best run: the machine may be busy with other work now and then. */
+function fastest(runs: Throughput[]): Throughput {
+  return runs.reduce((best, run) => (run.ms < best.ms ? run : best));
+}
+
 function line(name: string, t: Throughput): string {
   const rate = t.rows ? `${(t.rowsPerSecond / 1e6).toFixed(2)} M rows/s` : '';
-  return `${name.padEnd(28)} ${(t.bytes / 1e6).toFixed(1).padStart(8)} MB ${(t.ms / 1000).toFixed(2).padStart(7)} s ${t.mbPerSecond.toFixed(0).padStart(6)} MB/s  ${rate}`;
+  const sender = t.senderMs ? ` (data container: ${(t.senderMs / 1000).toFixed(2)} s)` : '';
+  return `${name.padEnd(34)} ${(t.bytes / 1e6).toFixed(1).padStart(8)} MB ${(t.ms / 1000).toFixed(2).padStart(7)} s ${t.mbPerSecond.toFixed(0).padStart(6)} MB/s  ${rate}${sender}`;
 }
 
 export async function runScanBench(rows = 5_000_000): Promise<ScanBenchResult> {
@@ -110,13 +121,22 @@ export async function runScanBench(rows = 5_000_000): Promise<ScanBenchResult> {
       `scan bench: generating ${rows} rows (BIGINT, BIGINT, VARCHAR) in a data container process\n`,
     );
     child = await startBenchServer(nats.url, rows, httpPort);
-    nc = await connect({ servers: nats.url, name: 'scan bench receiver' });
-    await timeScan(nc, 200_000);
-    const scan = await timeScan(nc);
-    if (scan.rows !== rows) throw new Error(`the scan returned ${scan.rows} rows, expected ${rows}`);
-    const messages = Math.ceil(scan.bytes / RAW_MESSAGE_BYTES);
-    await receiveRaw(nc, 8);
-    const rawNats = throughput(0, messages * RAW_MESSAGE_BYTES, await receiveRaw(nc, messages));
+    const receiver = await connect({ servers: nats.url, name: 'scan bench receiver' });
+    nc = receiver;
+    await timeScan(receiver, 200_000);
+    await receiveRaw(receiver, 8);
+    // Scan and raw NATS take turns, so that both meet the same (shared) machine.
+    const scans: Throughput[] = [];
+    const raws: Throughput[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const run = await timeScan(receiver);
+      if (run.rows !== rows) throw new Error(`the scan returned ${run.rows} rows, expected ${rows}`);
+      scans.push(run);
+      const messages = Math.ceil(scans[0].bytes / RAW_MESSAGE_BYTES);
+      raws.push(throughput(0, messages * RAW_MESSAGE_BYTES, await receiveRaw(receiver, messages)));
+    }
+    const scan = fastest(scans);
+    const rawNats = fastest(raws);
     const jsonQuery = await timeJsonQuery(`http://127.0.0.1:${httpPort}`, rows);
     const result: ScanBenchResult = {
       scan,
@@ -127,8 +147,8 @@ export async function runScanBench(rows = 5_000_000): Promise<ScanBenchResult> {
     };
     process.stdout.write(
       [
-        line('NATS scan (msgpack frames)', scan),
-        line('raw NATS, 1 MiB messages', rawNats),
+        line(`NATS scan, best of ${RUNS}`, scan),
+        line(`raw NATS 1 MiB msgs, best of ${RUNS}`, rawNats),
         line('POST /query as JSON', jsonQuery),
         `scan vs raw NATS: ${(result.ofRawNats * 100).toFixed(0)}% of its MB/s (goal ≥ 50%)`,
         `scan vs JSON /query: ${result.overJson.toFixed(1)}× the rows/s (goal ≥ 10×)`,
