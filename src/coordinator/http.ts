@@ -137,11 +137,14 @@ export async function buildCoordinatorApp(
       const format = streamFormat(request);
       const open = await openQuery(request.body.query, ctx, signal);
       if (!format) {
+        let answer: Awaited<ReturnType<typeof answerJson>>;
         try {
-          return await answerJson(open, ctx, opts.maxJsonRows);
+          answer = await answerJson(open, ctx, opts.maxJsonRows);
         } finally {
           open.close();
         }
+        // Already JSON: fastify sends a string as is, skipping a schema pass over every row.
+        return reply.type('application/json; charset=utf-8').send(JSON.stringify(answer) as never);
       }
       const stream = Readable.from(streamRows(open, ctx, format, opts.log));
       stream.on('error', () => reply.raw.destroy());

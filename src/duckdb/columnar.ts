@@ -179,6 +179,38 @@ function isValid(validity: Uint8Array | null, row: number): boolean {
   return !validity || (validity[row >> 3] & (1 << (row & 7))) !== 0;
 }
 
+/** A Buffer over the same memory, for Node's fast native UTF-8 slicing. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Rows [0, rows) of VARCHAR column `column` of `chunk` as strings (null for NULL), read in bulk. */
+export function readStringColumn(chunk: DuckDBDataChunk, column: number, rows: number): (string | null)[] {
+  const vector = rawVector(chunk, column);
+  const validity = duckdb.vector_get_validity(vector, Math.ceil(rows / 64) * 8);
+  const raw = duckdb.vector_get_data(vector, rows * 16);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const heap = readHeapRuns(view, rows, validity);
+  const inline = asBuffer(raw);
+  const runs = heap.runs.map(asBuffer);
+  const out: (string | null)[] = new Array(rows);
+  for (let i = 0; i < rows; i++) {
+    if (!isValid(validity, i)) {
+      out[i] = null;
+      continue;
+    }
+    const at = i * 16;
+    const len = view.getUint32(at, true);
+    if (len <= 12) out[i] = inline.toString('utf8', at + 4, at + 4 + len);
+    else {
+      const run = heap.runOf[i];
+      const from = pointerAt(view, at) - heap.starts[run];
+      out[i] = runs[run].toString('utf8', from, from + len);
+    }
+  }
+  return out;
+}
+
 /** Accumulates one column of a frame from successive DuckDB chunks. */
 class ColumnBuilder {
   private readonly data: ByteBuilder;
