@@ -3,9 +3,13 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { ParseWithDuckDb, TableCatalogEntry } from '../../src/coordinator/analyze/index.js';
 
 export const CATALOG: TableCatalogEntry[] = [
-  { name: 'labels', columns: ['label_id', 'name', 'category'] },
-  { name: 'label_sublabels', columns: ['label_id', 'sublabel_id', 'sublabel_name'] },
-  { name: 'label_urls', columns: ['label_id', 'url'] },
+  { name: 'labels', columns: ['label_id', 'name', 'category'], types: ['BIGINT', 'VARCHAR', 'VARCHAR'] },
+  {
+    name: 'label_sublabels',
+    columns: ['label_id', 'sublabel_id', 'sublabel_name'],
+    types: ['BIGINT', 'BIGINT', 'VARCHAR'],
+  },
+  { name: 'label_urls', columns: ['label_id', 'url'], types: ['BIGINT', 'VARCHAR'] },
 ];
 
 export async function openParser(): Promise<{

@@ -128,6 +128,7 @@ describe('tables read', () => {
       tables: [],
       pushWhole: false,
       parser: 'pgsql-ast-parser',
+      reductions: [],
     });
     expect((await an('SELECT * FROM range(3)')).tables).toEqual([]);
   });
@@ -403,6 +404,7 @@ describe('predicate pushdown', () => {
       tables: [{ table: 'labels', columns: ['label_id', 'name'] }],
       pushWhole: true,
       parser: 'duckdb',
+      reductions: [],
     });
   });
 
@@ -471,6 +473,226 @@ describe('predicate pushdown', () => {
     );
     expect(a.tables[0].where).toBe('("order" = (1)) AND ("Mixed Case" LIKE (\'a%\')) AND (x IS NULL)');
     expect(a.tables[0].columns).toEqual(['order', 'Mixed Case', 'x']);
+  });
+});
+
+/** The reductions as 'source.column>table.column', in order. */
+async function reductions(sql: string, catalog: TableCatalogEntry[] = CATALOG): Promise<string[]> {
+  const a = await an(sql, catalog);
+  return a.reductions.map((r) => `${r.source}.${r.sourceColumn}>${r.table}.${r.column}`);
+}
+
+const SEED = `SELECT l.label_id, l.name, s.sublabel_name, u.url FROM labels l
+  JOIN label_sublabels s ON l.label_id = s.label_id JOIN label_urls u ON l.label_id = u.label_id
+  WHERE l.name LIKE '%test%'`;
+
+describe('semi-join reductions', () => {
+  it('reduces both joined tables of the seed query by the filtered labels', async () => {
+    const a = await an(SEED);
+    expect(a.parser).toBe('pgsql-ast-parser');
+    expect(a.reductions).toEqual([
+      { table: 'label_sublabels', column: 'label_id', source: 'labels', sourceColumn: 'label_id' },
+      { table: 'label_urls', column: 'label_id', source: 'labels', sourceColumn: 'label_id' },
+    ]);
+    expect(plan(a, 'labels').where).toBe("(name LIKE ('%test%'))");
+  });
+
+  it('reduces with WHERE equalities of comma joins, either operand order', async () => {
+    expect(
+      await reductions(
+        "SELECT * FROM labels l, label_urls u WHERE u.label_id = l.label_id AND u.url LIKE 'h%'",
+      ),
+    ).toEqual(['label_urls.label_id>labels.label_id']);
+    expect(
+      await reductions(
+        "SELECT * FROM labels l CROSS JOIN label_urls u WHERE l.label_id = u.label_id AND l.name = 'x'",
+      ),
+    ).toEqual(['labels.label_id>label_urls.label_id']);
+  });
+
+  it('reduces the null-supplying side of an outer join only', async () => {
+    const left =
+      "SELECT * FROM labels l LEFT JOIN label_sublabels s ON s.label_id = l.label_id WHERE l.category = 'x'";
+    expect(await reductions(left)).toEqual(['labels.label_id>label_sublabels.label_id']);
+    const filteredRight =
+      'SELECT * FROM labels l LEFT JOIN label_sublabels s ON s.label_id = l.label_id WHERE s.sublabel_id > 1';
+    expect(await reductions(filteredRight)).toEqual(['labels.label_id>label_sublabels.label_id']);
+    const right =
+      "SELECT * FROM labels l RIGHT JOIN label_urls u ON l.label_id = u.label_id WHERE u.url = 'x'";
+    expect(await reductions(right)).toEqual(['label_urls.label_id>labels.label_id']);
+    // The preserved side goes first even unfiltered: the other is reduced by it.
+    expect(
+      await reductions('SELECT * FROM label_urls u RIGHT JOIN labels l ON l.label_id = u.label_id'),
+    ).toEqual(['labels.label_id>label_urls.label_id']);
+    // A filtered null-supplying side is fetched on its own when its source would be a whole table.
+    expect(
+      await reductions(
+        "SELECT * FROM labels l LEFT JOIN label_urls u ON u.label_id = l.label_id AND u.url LIKE 'h%'",
+      ),
+    ).toEqual([]);
+  });
+
+  it('reduces a preserved side of an outer join through a WHERE equality', async () => {
+    expect(
+      await reductions(`SELECT * FROM labels l LEFT JOIN label_urls u ON u.label_id = l.label_id, label_sublabels s
+        WHERE s.label_id = l.label_id AND s.sublabel_id > 100`),
+    ).toEqual(['label_sublabels.label_id>labels.label_id', 'labels.label_id>label_urls.label_id']);
+  });
+
+  it('does not reduce across FULL joins, nor by a NULL-extended source, nor a NULL-extended target in WHERE', async () => {
+    for (const sql of [
+      "SELECT * FROM labels l FULL JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'x'",
+      "SELECT * FROM labels l FULL JOIN label_urls u ON l.label_id = u.label_id AND u.url = 'x'",
+      "SELECT * FROM labels l LEFT JOIN label_urls u ON true WHERE u.label_id = l.label_id AND l.name = 'x'",
+      "SELECT * FROM labels l RIGHT JOIN label_urls u ON true WHERE u.label_id = l.label_id AND u.url = 'x'",
+    ]) {
+      expect(await reductions(sql), sql).toEqual([]);
+    }
+    const a = await reductions(`SELECT * FROM labels l LEFT JOIN label_sublabels s ON s.label_id = l.label_id
+      LEFT JOIN label_urls u ON u.label_id = s.label_id WHERE l.name = 'x'`);
+    expect(a).toEqual(['labels.label_id>label_sublabels.label_id']);
+    const b = await reductions(`SELECT * FROM labels l LEFT JOIN label_sublabels s ON s.label_id = l.label_id
+      JOIN label_urls u ON u.label_id = s.label_id WHERE l.name = 'x'`);
+    expect(b).toEqual(['labels.label_id>label_sublabels.label_id']);
+  });
+
+  it('chains reductions, sources first, and prefers a filtered source', async () => {
+    expect(
+      await reductions(`SELECT * FROM labels l JOIN label_sublabels s ON l.label_id = s.label_id
+        JOIN label_urls u ON u.label_id = s.label_id WHERE l.name LIKE '%test%'`),
+    ).toEqual(['labels.label_id>label_sublabels.label_id', 'label_sublabels.label_id>label_urls.label_id']);
+    expect(
+      await reductions(`SELECT * FROM labels l JOIN label_urls u ON u.label_id = l.label_id
+        JOIN label_sublabels s ON s.label_id = l.label_id AND s.label_id = u.label_id WHERE u.url LIKE 'h%'`),
+    ).toEqual(['label_urls.label_id>labels.label_id', 'label_urls.label_id>label_sublabels.label_id']);
+    // Unfiltered: the first table serves; any subset of the list stays valid.
+    expect(await reductions('SELECT * FROM labels l JOIN label_urls u ON u.label_id = l.label_id')).toEqual([
+      'labels.label_id>label_urls.label_id',
+    ]);
+  });
+
+  it('uses the equated columns, whatever they are named', async () => {
+    expect(
+      await reductions(`SELECT * FROM labels l JOIN label_sublabels s ON s.sublabel_id = l.label_id
+        WHERE s.sublabel_name = 'x'`),
+    ).toEqual(['label_sublabels.sublabel_id>labels.label_id']);
+    expect(
+      await reductions(`SELECT * FROM labels l JOIN label_urls u ON l.label_id = u.label_id
+        JOIN label_sublabels s ON sublabel_id = l.label_id WHERE l.name = 'x'`),
+    ).toEqual(['labels.label_id>label_urls.label_id', 'labels.label_id>label_sublabels.sublabel_id']);
+    const catalog: TableCatalogEntry[] = [
+      { name: 'A', columns: ['Id', 'X'], types: ['INTEGER', 'VARCHAR'] },
+      { name: 'B', columns: ['A_Id'], types: ['INTEGER'] },
+    ];
+    expect(await reductions("SELECT * FROM a JOIN b ON b.a_id = a.id WHERE a.x = 'q'", catalog)).toEqual([
+      'A.Id>B.A_Id',
+    ]);
+  });
+
+  it('does not reduce a self-join, nor a table one of whose uses has no equality', async () => {
+    for (const sql of [
+      "SELECT * FROM labels a JOIN labels b ON a.label_id = b.label_id WHERE a.name = 'x'",
+      `SELECT * FROM labels l JOIN label_urls u ON u.label_id = l.label_id WHERE l.name = 'x'
+        AND u.label_id IN (SELECT label_id FROM label_urls)`,
+      "SELECT l.label_id FROM labels l JOIN label_urls u ON u.label_id = l.label_id WHERE l.name = 'x' UNION ALL SELECT label_id FROM label_urls",
+      `SELECT * FROM labels l JOIN label_urls u ON u.label_id = l.label_id
+        JOIN label_urls u2 ON u2.url = u.url WHERE l.name = 'x'`,
+    ]) {
+      expect(
+        (await reductions(sql)).filter((r) => r.endsWith('>label_urls.label_id')),
+        sql,
+      ).toEqual([]);
+    }
+    // The other table of a self-join may still be reduced by it.
+    expect(
+      await reductions(`SELECT * FROM labels a JOIN labels b ON a.label_id = b.label_id
+        JOIN label_urls u ON u.label_id = a.label_id WHERE a.name = 'x'`),
+    ).toEqual(['labels.label_id>label_urls.label_id']);
+  });
+
+  it('needs the equality in every set-operation branch that reads the table', async () => {
+    const both = `SELECT l.name FROM labels l JOIN label_urls u ON u.label_id = l.label_id WHERE l.category = 'a'
+      UNION SELECT l.name FROM labels l JOIN label_urls u ON u.label_id = l.label_id WHERE u.url = 'b'`;
+    expect(await reductions(both)).toEqual(['labels.label_id>label_urls.label_id']);
+    const one = `SELECT l.name FROM labels l JOIN label_urls u ON u.label_id = l.label_id WHERE l.category = 'a'
+      UNION SELECT url FROM label_urls`;
+    expect(await reductions(one)).toEqual([]);
+    // A branch without the reduced table does not matter.
+    const other = `SELECT l.name FROM labels l JOIN label_urls u ON u.label_id = l.label_id WHERE u.url = 'a'
+      UNION ALL SELECT sublabel_name FROM label_sublabels`;
+    expect(await reductions(other)).toEqual(['label_urls.label_id>labels.label_id']);
+  });
+
+  it('looks into CTE bodies and subqueries, not through CTE references, derived tables or correlation', async () => {
+    expect(
+      await reductions(`WITH x AS (SELECT u.* FROM label_urls u JOIN labels l ON l.label_id = u.label_id
+        WHERE l.name LIKE '%test%') SELECT * FROM x JOIN x y ON x.url = y.url`),
+    ).toEqual(['labels.label_id>label_urls.label_id']);
+    expect(
+      await reductions(`SELECT * FROM labels l WHERE EXISTS (SELECT 1 FROM label_urls u
+        JOIN label_sublabels s ON s.label_id = u.label_id WHERE u.label_id = l.label_id AND s.sublabel_id > 2)`),
+    ).toEqual(['label_sublabels.label_id>label_urls.label_id']);
+    for (const sql of [
+      "WITH m AS (SELECT * FROM labels WHERE category = 'x') SELECT * FROM m JOIN label_urls u ON m.label_id = u.label_id",
+      "SELECT * FROM (SELECT * FROM labels WHERE category = 'x') m JOIN label_urls u ON m.label_id = u.label_id",
+      "SELECT * FROM labels l WHERE l.name = 'x' AND EXISTS (SELECT 1 FROM label_urls u WHERE u.label_id = l.label_id)",
+      "SELECT * FROM labels l WHERE l.name = 'x' AND l.label_id IN (SELECT label_id FROM label_urls)",
+      `SELECT l.name, x.url FROM labels l, LATERAL (SELECT url FROM label_urls u WHERE u.label_id = l.label_id) x
+        WHERE l.name = 'x'`,
+      `SELECT l.name, (SELECT count(*) FROM label_urls u WHERE u.label_id = l.label_id) FROM labels l
+        WHERE l.name = 'x'`,
+    ]) {
+      expect(await reductions(sql), sql).toEqual([]);
+    }
+  });
+
+  it('needs a plain equality of two bare columns', async () => {
+    for (const sql of [
+      "SELECT * FROM labels l JOIN label_urls u ON l.label_id IS NOT DISTINCT FROM u.label_id WHERE l.name = 'x'",
+      "SELECT * FROM labels l JOIN label_urls u ON l.label_id::VARCHAR = u.label_id::VARCHAR WHERE l.name = 'x'",
+      "SELECT * FROM labels l JOIN label_urls u ON l.label_id + 0 = u.label_id WHERE l.name = 'x'",
+      "SELECT * FROM labels l JOIN label_urls u ON l.label_id >= u.label_id WHERE l.name = 'x'",
+      "SELECT * FROM labels l JOIN label_urls u ON l.label_id = u.label_id OR u.url IS NULL WHERE l.name = 'x'",
+      "SELECT * FROM labels l JOIN label_urls u ON (l.label_id, l.name) = (u.label_id, u.url) WHERE l.name = 'x'",
+      "SELECT * FROM labels l JOIN label_urls u USING (label_id) WHERE l.name = 'x'",
+      "SELECT * FROM labels l NATURAL JOIN label_urls u WHERE l.name = 'x'",
+      "SELECT * FROM labels AS l(a, b, c) JOIN label_urls u ON l.a = u.label_id WHERE l.b = 'x'",
+    ]) {
+      expect(await reductions(sql), sql).toEqual([]);
+    }
+  });
+
+  it('needs the same known type on both columns', async () => {
+    const sql = "SELECT * FROM labels l JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'x'";
+    const untyped = CATALOG.map(({ name, columns }) => ({ name, columns }));
+    expect(await reductions(sql, untyped)).toEqual([]);
+    const differ = CATALOG.map((t) =>
+      t.name === 'label_urls' ? { ...t, types: ['INTEGER', 'VARCHAR'] } : t,
+    );
+    expect(await reductions(sql, differ)).toEqual([]);
+    const short = CATALOG.map((t) => (t.name === 'label_urls' ? { ...t, types: ['BIGINT'] } : t));
+    expect(await reductions(sql, short)).toEqual([]);
+    const spelled = CATALOG.map((t) =>
+      t.name === 'label_urls' ? { ...t, types: ['bigint', 'VARCHAR'] } : t,
+    );
+    expect(await reductions(sql, spelled)).toEqual(['labels.label_id>label_urls.label_id']);
+  });
+
+  it('gives none for DuckDB-only syntax', async () => {
+    for (const sql of [
+      `SELECT * EXCLUDE (url) FROM labels l JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'x'`,
+      `SELECT * FROM labels l JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'x'
+        QUALIFY row_number() OVER (ORDER BY u.url) = 1`,
+      "SELECT * FROM labels l SEMI JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'x'",
+      "SELECT * FROM labels l ANTI JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'x'",
+      'SELECT * FROM labels l ASOF JOIN label_urls u ON l.label_id = u.label_id AND l.label_id >= u.label_id',
+      `SELECT l.label_id FROM labels l JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'x'
+        INTERSECT SELECT label_id FROM label_urls`,
+    ]) {
+      const a = await an(sql);
+      expect(a.parser, sql).toBe('duckdb');
+      expect(a.reductions, sql).toEqual([]);
+    }
   });
 });
 

@@ -441,6 +441,15 @@ class DuckDbLowering {
         this.flag('positional reference');
         return { k: 'star', raw: e };
       default:
+        if (
+          e.class === 'COMPARISON' &&
+          e.type === 'COMPARE_EQUAL' &&
+          isObj(e.left) &&
+          isObj(e.right) &&
+          Object.keys(e).every((k) => META_KEYS.has(k) || k === 'left' || k === 'right' || isEmpty(e[k]))
+        ) {
+          return { k: 'op', args: [this.expr(e.left), this.expr(e.right)], eq: true, raw: e };
+        }
         if (typeof e.class === 'string' && SIMPLE_CLASSES.has(e.class)) {
           return { k: 'op', args: this.genericFields(e), raw: e };
         }

@@ -11,6 +11,9 @@
  *    conjunct of DuckDB's own parse (same clause, same SELECT). Anything else: projection only.
  * 3. A table's predicate is the OR, over every use of the table anywhere in the query, of the
  *    AND of that use's pushable conjuncts; a use with none means no predicate for the table.
+ * 4. Semi-join reductions (reductions.ts): a table whose every use is joined to a use of another
+ *    table by an equality that drops its unmatched rows may be fetched after that table,
+ *    filtered by the join key values gathered; both readings of step 2 must allow it.
  *
  * Deliberately not pushed (the rules themselves are in predicates.ts):
  * - conjuncts from any other SELECT than the one whose FROM holds the table (no pushing through
@@ -30,11 +33,21 @@ import { QueryError } from '../../errors.js';
 import { canonicalExpr, duckDbStatement, lowerDuckDb, selectListOf } from './duckdb-tree.js';
 import type { Lowered } from './ir.js';
 import { lowerPg, printPg, printPgUnqualified } from './pg-ast.js';
+import {
+  agreedCandidates,
+  chooseReductions,
+  reductionCandidates,
+  type SemiJoinReduction,
+} from './reductions.js';
 import { type Conjunct, type Resolution, Resolver, type Use } from './scope.js';
+
+export type { SemiJoinReduction } from './reductions.js';
 
 export interface TableCatalogEntry {
   name: string;
   columns: string[];
+  /** DuckDB type names, parallel to `columns`; without them, no semi-join reduction */
+  types?: string[];
 }
 
 export interface TableScanPlan {
@@ -53,6 +66,14 @@ export interface QueryAnalysis {
   pushWhole: boolean;
   /** which tree gave the predicates; 'duckdb' means projection only */
   parser: 'pgsql-ast-parser' | 'duckdb';
+  /**
+   * Semi-join reductions, to apply in this order (each source listed before it is reduced):
+   * gather `source` first, then fetch `table` with its `where` AND `column IN (the distinct
+   * sourceColumn values gathered)`, or any weaker filter (`column BETWEEN min AND max`). Each
+   * is valid whatever was applied before it, so skipping some keeps the rest valid. Only with
+   * parser 'pgsql-ast-parser'. The rules are in reductions.ts.
+   */
+  reductions: SemiJoinReduction[];
 }
 
 /** Returns JSON.parse of `SELECT json_serialize_sql($1::VARCHAR)` on a DuckDB connection. */
@@ -85,14 +106,24 @@ export async function analyzeQuery(
   });
   const pushWhole = resolved.tables.length === 1 && !resolved.mixedSources;
 
-  if (duck.exotic.length > 0) return { tables, pushWhole, parser: 'duckdb' };
-  const wheres = await predicates(sql, catalog, resolved, parseWithDuckDb);
-  if (!wheres) return { tables, pushWhole, parser: 'duckdb' };
+  const projectionOnly: QueryAnalysis = { tables, pushWhole, parser: 'duckdb', reductions: [] };
+  if (duck.exotic.length > 0) return projectionOnly;
+  const pg = await predicates(sql, catalog, resolved, parseWithDuckDb);
+  if (!pg) return projectionOnly;
   for (const t of tables) {
-    const w = wheres.get(t.table);
+    const w = pg.wheres.get(t.table);
     if (w !== undefined) t.where = w;
   }
-  return { tables, pushWhole, parser: 'pgsql-ast-parser' };
+  // Both readings must allow a reduction: DuckDB's (the authority on the query's shape) and
+  // pgsql-ast-parser's, which has the same uses, outer-join sides and scopes (signature()).
+  const typeOf = (table: string, column: string): string | undefined => {
+    const entry = byName.get(table);
+    const i = entry?.columns.indexOf(column) ?? -1;
+    return entry?.types && entry.types.length === entry.columns.length && i >= 0 ? entry.types[i] : undefined;
+  };
+  const agreed = agreedCandidates(reductionCandidates(resolved), reductionCandidates(pg.resolved), typeOf);
+  const reductions = chooseReductions(tables, agreed);
+  return { tables, pushWhole, parser: 'pgsql-ast-parser', reductions };
 }
 
 /** Whether the whole text is one parenthesized group (string literals and quoted names skipped). */
@@ -153,7 +184,7 @@ function wholeTables(node: unknown, catalog: TableCatalogEntry[]): QueryAnalysis
   };
   walk(node);
   const tables = [...found].map((t) => ({ table: t.name, columns: [...t.columns] }));
-  return { tables, pushWhole: false, parser: 'duckdb' };
+  return { tables, pushWhole: false, parser: 'duckdb', reductions: [] };
 }
 
 function signature(r: Resolution): string {
@@ -190,13 +221,16 @@ async function parseExpressions(
   return out;
 }
 
-/** Per catalog table, the predicate to push; undefined when pgsql-ast-parser's reading is not usable. */
+/**
+ * Per catalog table, the predicate to push, and pgsql-ast-parser's reading; undefined when that
+ * reading is not usable.
+ */
 async function predicates(
   sql: string,
   catalog: TableCatalogEntry[],
   duck: Resolution,
   parseWithDuckDb: ParseWithDuckDb,
-): Promise<Map<string, string> | undefined> {
+): Promise<{ wheres: Map<string, string>; resolved: Resolution } | undefined> {
   const pg = lowerPg(sql);
   if (!pg) return undefined;
   let resolved: Resolution;
@@ -261,5 +295,5 @@ async function predicates(
     const and = (t: string[]) => (t.length === 1 ? t[0] : t.map(parenthesize).join(' AND '));
     out.set(table, kept.length === 1 ? and(kept[0]) : kept.map((t) => parenthesize(and(t))).join(' OR '));
   }
-  return out;
+  return { wheres: out, resolved };
 }

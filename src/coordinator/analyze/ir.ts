@@ -24,8 +24,11 @@ export type Expr =
   | { k: 'lambda'; args: Expr[]; raw?: unknown }
   | { k: 'param'; raw?: unknown }
   | { k: 'and'; args: Expr[]; raw?: unknown }
-  /** Any other construct both parsers agree on: comparisons, operators, casts, CASE, constants. */
-  | { k: 'op'; args: Expr[]; raw?: unknown }
+  /**
+   * Any other construct both parsers agree on: comparisons, operators, casts, CASE, constants.
+   * `eq`: a plain `a = b` comparison (not `IS NOT DISTINCT FROM`, not `==`), `args` its operands.
+   */
+  | { k: 'op'; args: Expr[]; eq?: boolean; raw?: unknown }
   /** A construct the lowering does not know: its columns count, it is never pushed. */
   | { k: 'opaque'; args: Expr[]; raw?: unknown };
 

@@ -251,7 +251,8 @@ class PgLowering {
         if ((e.op === 'IN' || e.op === 'NOT IN') && SELECT_TYPES.has(String(right.type))) {
           return { k: 'sub', query: this.query(right), exists: false, args: all([e.left as Json]), raw };
         }
-        return { k: 'op', args: all([e.left as Json, right]), raw };
+        const args = all([e.left as Json, right]);
+        return e.op === '=' && args.length === 2 ? { k: 'op', args, eq: true, raw } : { k: 'op', args, raw };
       }
       case 'unary':
         return { k: 'op', args: all([e.operand as Json]), raw };

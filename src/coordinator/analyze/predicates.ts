@@ -30,11 +30,18 @@ export interface Placement<U> {
   on: Map<From, Set<U>>;
   /** Uses on the null-supplying side of some outer join of this FROM. */
   nullable: Set<U>;
+  /**
+   * Per join node: the uses an ON equality may reduce a use of `on` by (reductions.ts): uses
+   * not NULL-extended below the join, on both sides of INNER/CROSS, the left side of LEFT, the
+   * right side of RIGHT, none of FULL and the others.
+   */
+  onSource: Map<From, Set<U>>;
 }
 
 /** Where the conjuncts of one SELECT may go, given the base-table use of each table node. */
 export function place<U>(from: From, useOf: (f: From) => U | undefined): Placement<U> {
   const on = new Map<From, Set<U>>();
+  const onSource = new Map<From, Set<U>>();
   type Entry = { use: U; nullable: boolean };
   const collect = (f: From): Entry[] => {
     if (f.k === 'table') {
@@ -50,15 +57,19 @@ export function place<U>(from: From, useOf: (f: From) => U | undefined): Placeme
       case 'inner':
       case 'cross':
         on.set(f, preserved([...left, ...right]));
+        onSource.set(f, preserved([...left, ...right]));
         return [...left, ...right];
       case 'left':
         on.set(f, preserved(right));
+        onSource.set(f, preserved(left));
         return [...left, ...nulled(right)];
       case 'right':
         on.set(f, preserved(left));
+        onSource.set(f, preserved(right));
         return [...nulled(left), ...right];
       default:
         on.set(f, new Set());
+        onSource.set(f, new Set());
         return [...nulled(left), ...nulled(right)];
     }
   };
@@ -67,6 +78,7 @@ export function place<U>(from: From, useOf: (f: From) => U | undefined): Placeme
     where: new Set(all.filter((x) => !x.nullable).map((x) => x.use)),
     on,
     nullable: new Set(all.filter((x) => x.nullable).map((x) => x.use)),
+    onSource,
   };
 }
 

@@ -34,6 +34,19 @@ export interface Use {
   nullable: boolean;
   /** conjuncts that may be pushed to this use's scan */
   conjuncts: Conjunct[];
+  /**
+   * Equalities `this.column = source.sourceColumn` of this use's SELECT that keep, of this
+   * use's rows, only those matching a row of the source use (reductions.ts has the rules).
+   */
+  reducers: Reducer[];
+}
+
+export interface Reducer {
+  /** lower-case column of the reduced use */
+  column: string;
+  source: Use;
+  /** lower-case column of the source use */
+  sourceColumn: string;
 }
 
 interface Binding {
@@ -97,6 +110,13 @@ function applyAliases(outputs: string[] | null, aliases: string[] | undefined): 
   if (!aliases || aliases.length === 0) return outputs;
   if (outputs === null) return null;
   return [...aliases, ...outputs.slice(aliases.length)];
+}
+
+/** The two column references of a plain `a = b` between bare columns, else undefined. */
+function columnEquality(e: Expr): [string[], string[]] | undefined {
+  if (e.k !== 'op' || !e.eq || e.args.length !== 2) return undefined;
+  const [a, b] = e.args;
+  return a.k === 'col' && b.k === 'col' ? [a.parts, b.parts] : undefined;
 }
 
 function containsStar(e: Expr): boolean {
@@ -203,6 +223,31 @@ export class Resolver {
     }
     candidates(q.where, 'where', placement.where);
     if (q.where) this.expr(q.where, scope, env);
+
+    // Equalities that reduce one use by another: WHERE between two preserved uses; ON with
+    // the reduced use where ON conjuncts may be pushed and the source on a side the ON keeps.
+    const reducers = (expr: Expr | undefined, targets: Set<Use>, sources: Set<Use>) => {
+      for (const c of splitAnd(expr)) {
+        const pair = columnEquality(c);
+        if (!pair) continue;
+        const [a, b] = pair.map((parts) => ({ parts, use: this.localUse(parts, scope) }));
+        if (!a.use || !b.use || a.use === b.use) continue;
+        for (const [t, s] of [
+          [a, b],
+          [b, a],
+        ]) {
+          if (!t.use || !s.use || !targets.has(t.use) || !sources.has(s.use) || s.use.nullable) continue;
+          t.use.reducers.push({
+            column: t.parts[t.parts.length - 1],
+            source: s.use,
+            sourceColumn: s.parts[s.parts.length - 1],
+          });
+        }
+      }
+    };
+    for (const j of joins)
+      reducers(j.on, placement.on.get(j) ?? new Set(), placement.onSource.get(j) ?? new Set());
+    reducers(q.where, placement.where, placement.where);
 
     for (const item of q.select) {
       // `EXISTS (SELECT * FROM t WHERE …)`: the select list does not matter, only the rows.
@@ -332,6 +377,7 @@ export class Resolver {
       renamed: !!f.columnAliases && f.columnAliases.length > 0,
       nullable: false,
       conjuncts: [],
+      reducers: [],
     };
     this.uses.push(use);
     useOf.set(f, use);

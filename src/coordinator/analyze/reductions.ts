@@ -1,0 +1,136 @@
+/**
+ * Semi-join reductions (Trino's dynamic filtering): a table T whose every use joins a use of
+ * another table S by `T.c = S.sc` may be fetched with `c IN (the sc values of the S rows
+ * gathered)`, S gathered first.
+ *
+ * Why the result cannot change. The query's SELECTs each compute their rows from their own
+ * FROM/WHERE, whatever the other SELECTs do; so it suffices that, in every SELECT holding a
+ * use U of T, removing U's rows whose c matches no row of the S table leaves that SELECT's
+ * FROM + WHERE rows as they were. A use U qualifies (scope.ts records it as a `Reducer`) when
+ * the SELECT's FROM also holds a use V of S on no null-supplying side of an outer join of the
+ * FROM (V's rows are then real rows of the S table: V.sc is a value of S), and `U.c = V.sc`
+ * (either order) is an AND-conjunct:
+ * - of the WHERE, U on no null-supplying side either: removing rows of a use that no outer
+ *   join NULL-extends only removes the FROM rows holding them, and those fail the WHERE;
+ * - of the ON of an INNER/CROSS join with both uses below it, U not NULL-extended below it:
+ *   the rows removed only remove that join's input rows holding them, which fail the ON;
+ * - of the ON of a LEFT join, U on its right side, not NULL-extended below the join, V on its
+ *   left side (RIGHT: mirrored): the right-side rows removed never matched, and a LEFT join
+ *   drops unmatched right rows (the left rows keep their matches, or their lack of one).
+ * Not derived: USING and NATURAL joins, `IS NOT DISTINCT FROM` (it matches NULLs), anything
+ * but two bare columns, columns of an outer query (correlation, LATERAL), FULL/ASOF/POSITIONAL/
+ * SEMI/ANTI joins, renamed uses, T = S (a self-join cannot be gathered before itself).
+ * A use of T without such an equality (in a derived table, a CTE body, a set-operation branch,
+ * a subquery without S) means no reduction of T. A reduction also needs the same catalog type
+ * on both columns: IN with implicit casts may compare differently than the join does.
+ *
+ * Each reduction is valid whatever was gathered before: the argument above only uses the S
+ * table's current rows. So reductions chain (S itself reduced earlier), and any subset of the
+ * list, applied in order, is valid too (the coordinator may skip one whose source is large).
+ */
+import type { TableScanPlan } from './index.js';
+import type { Resolution } from './scope.js';
+
+export interface SemiJoinReduction {
+  /** catalog table whose scan may be reduced */
+  table: string;
+  /** its column (catalog spelling) */
+  column: string;
+  /** another catalog table, gathered first */
+  source: string;
+  /** its column (catalog spelling) */
+  sourceColumn: string;
+}
+
+function key(r: SemiJoinReduction): string {
+  return JSON.stringify([r.table, r.column, r.source, r.sourceColumn]);
+}
+
+/**
+ * The reductions one reading of the query allows: for a table, those that every one of its
+ * uses allows, in the order of its first use's equalities.
+ */
+export function reductionCandidates(res: Resolution): Map<string, SemiJoinReduction> {
+  const byTable = new Map<string, Map<string, SemiJoinReduction>[]>();
+  for (const u of res.uses) {
+    const own = new Map<string, SemiJoinReduction>();
+    for (const r of u.reducers) {
+      if (r.source.table.name === u.table.name) continue;
+      const column = u.table.byLower.get(r.column);
+      const sourceColumn = r.source.table.byLower.get(r.sourceColumn);
+      if (column === undefined || sourceColumn === undefined) continue;
+      const red = { table: u.table.name, column, source: r.source.table.name, sourceColumn };
+      own.set(key(red), red);
+    }
+    byTable.set(u.table.name, [...(byTable.get(u.table.name) ?? []), own]);
+  }
+  const out = new Map<string, SemiJoinReduction>();
+  for (const [, perUse] of byTable) {
+    for (const [k, r] of perUse[0]) if (perUse.every((m) => m.has(k))) out.set(k, r);
+  }
+  return out;
+}
+
+/** Those of the two readings' candidates both allow, with equal known types on both columns. */
+export function agreedCandidates(
+  a: Map<string, SemiJoinReduction>,
+  b: Map<string, SemiJoinReduction>,
+  typeOf: (table: string, column: string) => string | undefined,
+): SemiJoinReduction[] {
+  const norm = (t: string | undefined) => t?.replace(/\s+/g, '').toUpperCase();
+  return [...a]
+    .filter(([k]) => b.has(k))
+    .map(([, r]) => r)
+    .filter((r) => {
+      const t = norm(typeOf(r.table, r.column));
+      return !!t && t === norm(typeOf(r.source, r.sourceColumn));
+    });
+}
+
+function lexLess(a: number[], b: number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i];
+  return false;
+}
+
+/**
+ * At most one reduction per table, sources before targets, no cycle. Tables are placed one at
+ * a time: among the unplaced tables a placed one can reduce, the one with the best source (a
+ * source with a pushed predicate, then one itself reduced, then any; ties to the earlier table,
+ * tables with a pushed predicate first); when none, the next unplaced table, unreduced (tables
+ * with a pushed predicate first, then those no candidate could reduce anyway).
+ */
+export function chooseReductions(
+  tables: TableScanPlan[],
+  candidates: SemiJoinReduction[],
+): SemiJoinReduction[] {
+  const filtered = new Set(tables.filter((t) => t.where !== undefined).map((t) => t.table));
+  const targets = new Set(candidates.map((r) => r.table));
+  const rootRank = (t: TableScanPlan) => (filtered.has(t.table) ? 0 : targets.has(t.table) ? 2 : 1);
+  const order = tables
+    .map((t, i) => ({ t, i }))
+    .sort((a, b) => rootRank(a.t) - rootRank(b.t) || a.i - b.i)
+    .map((x) => x.t);
+  const placed: string[] = [];
+  const reduced = new Set<string>();
+  const out: SemiJoinReduction[] = [];
+  const rank = (source: string) => (filtered.has(source) ? 0 : reduced.has(source) ? 1 : 2);
+  while (placed.length < order.length) {
+    let best: { r: SemiJoinReduction; score: number[] } | undefined;
+    order.forEach((t, ti) => {
+      if (placed.includes(t.table)) return;
+      for (const r of candidates) {
+        if (r.table !== t.table || !placed.includes(r.source)) continue;
+        const score = [rank(r.source), ti, placed.indexOf(r.source)];
+        if (!best || lexLess(score, best.score)) best = { r, score };
+      }
+    });
+    if (best) {
+      out.push(best.r);
+      reduced.add(best.r.table);
+      placed.push(best.r.table);
+    } else {
+      placed.push(order.find((t) => !placed.includes(t.table))!.table);
+    }
+  }
+  return out;
+}
