@@ -10,7 +10,12 @@ import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import type { ScanRequest } from '../protocol/frames.js';
-import { analyzeQuery, type QueryAnalysis, type TableScanPlan } from './analyze/index.js';
+import {
+  analyzeQuery,
+  type QueryAnalysis,
+  type SemiJoinReduction,
+  type TableScanPlan,
+} from './analyze/index.js';
 import type { Catalog, CatalogTable } from './catalog.js';
 import { dynamicFilter } from './dynamic-filter.js';
 import type { CoordinatorEngine } from './engine.js';
@@ -106,6 +111,19 @@ function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext): Catalo
   return table.remoteName.toLowerCase() === table.name.toLowerCase() ? table : undefined;
 }
 
+/**
+ * The reductions worth waiting for: a source narrowed by its own predicate or by an earlier
+ * reduction. Keys of a whole table rarely narrow anything and would serialize the scans.
+ */
+function useful(analysis: QueryAnalysis): SemiJoinReduction[] {
+  const narrowed = new Set(analysis.tables.filter((t) => t.where).map((t) => t.table));
+  return analysis.reductions.filter((r) => {
+    if (!narrowed.has(r.source)) return false;
+    narrowed.add(r.table);
+    return true;
+  });
+}
+
 async function gatherAll(
   con: DuckDBConnection,
   sql: string,
@@ -129,7 +147,7 @@ async function gatherAll(
     };
   }
   const targets = analysis.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
-  const reductions = ctx.pushdown ? analysis.reductions : [];
+  const reductions = ctx.pushdown ? useful(analysis) : [];
   // Scans go out at once, except those reduced by keys of another table: they follow as soon
   // as that table is in. The first failure cancels the others, and they must all have
   // stopped using the connection before it is closed.
