@@ -9,7 +9,15 @@ import { buildCoordinatorApp } from './http.js';
 const CATALOG_REFRESH_MS = 5_000;
 
 async function connectNats(url: string, log: ReturnType<typeof createLogger>): Promise<NatsConnection> {
-  const nc = await connect({ servers: url, name: 'duckdb-s3-query-coordinator', maxReconnectAttempts: -1 });
+  const nc = await connect({
+    servers: url,
+    name: 'duckdb-s3-query-coordinator',
+    maxReconnectAttempts: -1,
+  }).catch((err: Error) => {
+    throw new Error(
+      `cannot connect to NATS at ${url} (${err.message}); start nats-server or fix --nats / NATS_URL`,
+    );
+  });
   log.info('connected to NATS', { server: nc.getServer() });
   (async () => {
     for await (const status of nc.status()) {

@@ -81,7 +81,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const stop = async () => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null) return;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise((r) => running.once('exit', r));
     running.kill('SIGKILL');
     await exited;
