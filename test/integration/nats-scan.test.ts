@@ -4,6 +4,7 @@
  * POST /scan, and the `scan` command.
  */
 import { execFile } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { Svcm } from '@nats-io/services';
 import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
@@ -360,6 +361,29 @@ describe('POST /scan', () => {
   test('an unknown column is an error frame the client throws', async () => {
     const error = await collectScan(openHttpScan(baseUrl, { columns: ['nope'] }, IDLE)).catch((e) => e);
     expect(error).toMatchObject({ kind: 'unknown_column' });
+  });
+
+  test('a silent server fails the scan within the idle timeout; a closed port at once', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const started = performance.now();
+      const idle = await collectScan(
+        openHttpScan(`http://127.0.0.1:${port}`, { columns: [] }, { idleTimeoutMs: 500 }),
+      ).catch((e) => e);
+      expect(idle).toMatchObject({
+        kind: 'unavailable',
+        message: expect.stringMatching(/sent nothing for 500 ms/),
+      });
+      expect(performance.now() - started).toBeLessThan(2_000);
+    } finally {
+      silent.close();
+    }
+    const closed = await collectScan(openHttpScan(`http://127.0.0.1:${port}`, { columns: [] }, IDLE)).catch(
+      (e) => e,
+    );
+    expect(closed).toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/cannot reach/) });
   });
 
   test('a client that leaves early does not stop the server from serving', async () => {
