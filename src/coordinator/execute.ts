@@ -75,6 +75,7 @@ async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryAnalysis
         types: t.columns.map((c) => c.type),
       })),
       ctx.engine.parse,
+      { wholeQueriesRunWhole: ctx.pushdown },
     );
   try {
     return await run();

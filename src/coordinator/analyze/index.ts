@@ -79,10 +79,16 @@ export interface QueryAnalysis {
 /** Returns JSON.parse of `SELECT json_serialize_sql($1::VARCHAR)` on a DuckDB connection. */
 export type ParseWithDuckDb = (sql: string) => Promise<unknown>;
 
+export interface AnalyzeOptions {
+  /** Skip predicate analysis when the whole query can run in one container (it will). */
+  wholeQueriesRunWhole?: boolean;
+}
+
 export async function analyzeQuery(
   sql: string,
   catalog: TableCatalogEntry[],
   parseWithDuckDb: ParseWithDuckDb,
+  options: AnalyzeOptions = {},
 ): Promise<QueryAnalysis> {
   const node = duckDbStatement(await parseWithDuckDb(sql), sql);
   let duck: Lowered;
@@ -107,7 +113,7 @@ export async function analyzeQuery(
   const pushWhole = resolved.tables.length === 1 && !resolved.mixedSources;
 
   const projectionOnly: QueryAnalysis = { tables, pushWhole, parser: 'duckdb', reductions: [] };
-  if (duck.exotic.length > 0) return projectionOnly;
+  if (duck.exotic.length > 0 || (pushWhole && options.wholeQueriesRunWhole)) return projectionOnly;
   const pg = await predicates(sql, catalog, resolved, parseWithDuckDb);
   if (!pg) return projectionOnly;
   for (const t of tables) {
