@@ -3,6 +3,7 @@
  * tables never leak between queries), external access off, a memory limit.
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { serializedSql } from '../duckdb/parse-tree.js';
 import { lockDown } from '../duckdb/sandbox.js';
 import { quoteLiteral } from '../duckdb/sql.js';
 
@@ -21,10 +22,7 @@ export class CoordinatorEngine {
   }
 
   /** DuckDB's own parse tree of `sql` (json_serialize_sql), as the analyzer wants it. */
-  parse = async (sql: string): Promise<unknown> => {
-    const reader = await this.parser.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
-    return JSON.parse(String(reader.getRows()[0][0]));
-  };
+  parse = (sql: string): Promise<unknown> => serializedSql(this.parser, sql);
 
   connect(): Promise<DuckDBConnection> {
     return this.instance.connect();

@@ -3,28 +3,18 @@
  * POST /scan, and the OpenAPI description at /docs and /docs/json. Every error is JSON
  * `{"error": kind, "message": ...}`; no request can take the server down.
  */
-import fastifySwagger from '@fastify/swagger';
-import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import {
-  hasZodFastifySchemaValidationErrors,
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { QueryError } from '../errors.js';
+import { createApp, ErrorBody } from '../http/app.js';
 import type { Logger } from '../log.js';
 import { tableMetadata } from './metadata.js';
 import { runQuery } from './query.js';
 import { registerScanRoute } from './scan-http.js';
 import type { LoadedTable } from './table.js';
 
-const ErrorSchema = z.object({
-  error: z.string().describe('what kind of failure, e.g. syntax_error, unknown_table, forbidden'),
-  message: z.string().describe('what went wrong and how to fix it'),
-});
+const ErrorSchema = ErrorBody;
 
 const QueryBodySchema = z.object({
   query: z.string().min(1).describe("one read-only SELECT over this container's table"),
@@ -61,73 +51,16 @@ const HealthSchema = z.object({
   rows: z.number().optional(),
 });
 
-const FORMAT_HINT = 'see /docs for the request format';
-
-/** A one-line, actionable message for fastify's own request errors. */
-function requestErrorMessage(err: FastifyError): string {
-  switch (err.code) {
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return `the request body is empty; ${FORMAT_HINT}`;
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return `send the body as JSON (Content-Type: application/json); ${FORMAT_HINT}`;
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return `the request body is not valid JSON (${err.message}); ${FORMAT_HINT}`;
-    default:
-      return `${err.message}; ${FORMAT_HINT}`;
-  }
-}
-
 export async function createHttpApp(
   tableName: string,
   getTable: () => LoadedTable | undefined,
   log: Logger,
 ): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-
-  // `curl -d '{"query": ...}'` sends form encoding: read such bodies as JSON too.
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(
-    ['text/plain', 'application/x-www-form-urlencoded'],
-    { parseAs: 'string' },
-    app.getDefaultJsonParser('error', 'error'),
-  );
-
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (err instanceof QueryError) return reply.status(err.status).send(err.toJSON());
-    if (hasZodFastifySchemaValidationErrors(err)) {
-      return reply
-        .status(400)
-        .send({ error: 'bad_request', message: `invalid request: ${err.message}; ${FORMAT_HINT}` });
-    }
-    const status = err.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      return reply
-        .status(status === 415 ? 400 : status)
-        .send({ error: 'bad_request', message: requestErrorMessage(err) });
-    }
-    log.error('request failed', { method: request.method, url: request.url, error: err.message });
-    return reply.status(500).send({ error: 'internal', message: err.message });
+  const app = await createApp({
+    title: `duckdb-s3-query data container (${tableName})`,
+    description: 'One table loaded from S3 into DuckDB, served over HTTP and NATS.',
+    log,
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .send({ error: 'not_found', message: `no route ${request.method} ${request.url}; see /docs` }),
-  );
-
-  // Swagger first: routes registered before it are left out of the spec.
-  await app.register(fastifySwagger, {
-    openapi: {
-      info: {
-        title: `duckdb-s3-query data container (${tableName})`,
-        description: 'One table loaded from S3 into DuckDB, served over HTTP and NATS.',
-        version: '0.1.0',
-      },
-    },
-    transform: jsonSchemaTransform,
-  });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
   const loaded = (): LoadedTable => {
     const table = getTable();

@@ -72,6 +72,12 @@ class NatsFrameSink implements FrameSink {
   private acked = 0;
   private wake: (() => void) | undefined;
 
+  /** A quarter of the server's max_payload leaves room for one DuckDB chunk beyond the target. */
+  get maxFrameBytes(): number | undefined {
+    const maxPayload = this.nc.info?.max_payload;
+    return maxPayload ? Math.floor(maxPayload / 4) : undefined;
+  }
+
   constructor(
     private readonly nc: NatsConnection,
     private readonly reply: string,

@@ -24,6 +24,8 @@ import type { LoadedTable } from './table.js';
 /** Where frames go. `send` resolves when the next frame may follow (flow control lives here). */
 export interface FrameSink {
   send(frame: Frame): Promise<void>;
+  /** Largest data frame the transport carries well; frames aim at the smaller of this and TARGET_FRAME_BYTES. */
+  readonly maxFrameBytes?: number;
 }
 
 /** Rows per rowid batch of a plain scan: bounds the memory a scan holds at once. */
@@ -201,7 +203,7 @@ class FrameEmitter {
     if (this.encoding === 'msgpack') {
       this.builder = new FrameBuilder(
         columns.map((c) => ({ wire: c.wire, width: c.width })),
-        TARGET_FRAME_BYTES,
+        Math.min(TARGET_FRAME_BYTES, this.sink.maxFrameBytes ?? TARGET_FRAME_BYTES),
       );
     }
   }
@@ -219,7 +221,12 @@ class FrameEmitter {
         for (const row of chunk.convertRows(jsonValueConverter)) {
           this.jsonRows.push(row as unknown[]);
           this.jsonBytes += JSON.stringify(row).length;
-          if (this.jsonBytes >= TARGET_FRAME_BYTES / 2) await this.flush();
+          if (
+            this.jsonBytes >=
+            Math.min(TARGET_FRAME_BYTES, this.sink.maxFrameBytes ?? TARGET_FRAME_BYTES) / 2
+          ) {
+            await this.flush();
+          }
         }
       }
     }

@@ -4,8 +4,10 @@
  * boolean expression over one table's columns. The instance's lockdown (sandbox.ts) stays
  * the second wall; these checks give clear errors and refuse what the lockdown would allow.
  */
+
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { QueryError } from '../errors.js';
+import { serializedSql } from './parse-tree.js';
 import { quoteIdent } from './sql.js';
 
 type Node = Record<string, unknown>;
@@ -47,8 +49,7 @@ function leadingKeyword(sql: string): string {
  * syntax error positions point into what the user sent.
  */
 async function parseStatements(con: DuckDBConnection, sql: string, offset = 0): Promise<Node[]> {
-  const reader = await con.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
-  const tree = JSON.parse(String(reader.getRows()[0][0])) as SerializedSql;
+  const tree = (await serializedSql(con, sql)) as SerializedSql;
   if (!tree.error) return (tree.statements ?? []).map((s) => s.node);
   if (tree.error_type === 'parser') {
     const position =
