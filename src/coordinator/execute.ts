@@ -114,12 +114,15 @@ function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext): Catalo
 
 /**
  * The reductions worth waiting for: a source narrowed by its own predicate or by an earlier
- * reduction. Keys of a whole table rarely narrow anything and would serialize the scans.
+ * reduction, a target without a predicate of its own. Others would serialize the scans for
+ * little: keys of a whole table rarely narrow anything.
  */
 function useful(analysis: QueryAnalysis): SemiJoinReduction[] {
-  const narrowed = new Set(analysis.tables.filter((t) => t.where).map((t) => t.table));
+  const filtered = new Set(analysis.tables.filter((t) => t.where).map((t) => t.table));
+  const narrowed = new Set(filtered);
   return analysis.reductions.filter((r) => {
-    if (!narrowed.has(r.source)) return false;
+    // A target with a predicate of its own is scanned at once, beside its source.
+    if (!narrowed.has(r.source) || filtered.has(r.table)) return false;
     narrowed.add(r.table);
     return true;
   });

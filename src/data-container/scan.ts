@@ -40,6 +40,8 @@ interface ScanPlan {
   columns: ColumnSchema[];
   /** The statement as the user would read it, for the schema frame. */
   display: string;
+  /** A pushed query's result, when running it to learn its types gave the answer already. */
+  preloaded?: DuckDBMaterializedResult;
 }
 
 /** Resolves requested names to the table's own spelling (DuckDB names are case-insensitive). */
@@ -58,22 +60,19 @@ function resolveColumns(table: LoadedTable, requested: string[]): string[] {
   });
 }
 
-/**
- * Output columns of `sql` (by preparing it, not running it), and a select list over
- * positional names c0, c1… that casts the `text` ones to VARCHAR.
- */
-async function describeOutput(
-  con: DuckDBConnection,
-  sql: string,
-): Promise<{ columns: ColumnSchema[]; casts: string }> {
-  const prepared = await con.prepare(sql);
-  const columns = Array.from({ length: prepared.columnCount }, (_, i) =>
-    columnSchemaFor(prepared.columnName(i), prepared.columnType(i)),
-  );
-  const casts = columns
+/** A select list over positional names c0, c1… that casts the `text` columns to VARCHAR. */
+function castList(columns: ColumnSchema[]): string {
+  return columns
     .map((c, i) => `${c.wire === 'text' ? `CAST(c${i} AS VARCHAR)` : `c${i}`} AS ${quoteIdent(c.name)}`)
     .join(', ');
-  return { columns, casts };
+}
+
+/** Output columns of `sql`, by preparing it, not running it. */
+async function describeOutput(con: DuckDBConnection, sql: string): Promise<ColumnSchema[]> {
+  const prepared = await con.prepare(sql);
+  return Array.from({ length: prepared.columnCount }, (_, i) =>
+    columnSchemaFor(prepared.columnName(i), prepared.columnType(i)),
+  );
 }
 
 function positional(count: number): string {
@@ -96,7 +95,8 @@ async function planScan(
     );
   }
   const select = `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`;
-  const { columns, casts } = await describeOutput(con, select);
+  const columns = await describeOutput(con, select);
+  const casts = castList(columns);
   const where = request.where === undefined ? '' : ` AND (${request.where})`;
   const limitText = request.limit !== undefined ? ` LIMIT ${request.limit}` : '';
   return {
@@ -115,9 +115,14 @@ async function planScan(
 /** A whole SELECT over this table, checked read-only. */
 async function planQuery(con: DuckDBConnection, table: LoadedTable, query: string): Promise<ScanPlan> {
   await assertReadOnlySelect(con, query, [table.name]);
-  const { columns, casts } = await describeOutput(con, query);
-  const sql = `SELECT ${casts} FROM (${query}\n) AS q(${positional(columns.length)})`;
-  return { batched: false, columns, display: query, sqlFor: () => sql };
+  // Run it at once: the result's own types tell whether it must run again with casts (rare).
+  const result = await con.run(query);
+  const names = result.columnNames();
+  const columns = result.columnTypes().map((t, i) => columnSchemaFor(names[i], t));
+  const plan = { batched: false, columns, display: query };
+  if (!columns.some((c) => c.wire === 'text')) return { ...plan, preloaded: result, sqlFor: () => query };
+  const sql = `SELECT ${castList(columns)} FROM (${query}\n) AS q(${positional(columns.length)})`;
+  return { ...plan, sqlFor: () => sql };
 }
 
 /**
@@ -160,7 +165,7 @@ export async function executeScan(
         if (signal.aborted) return;
       }
     } else {
-      await emitResult(await con.run(plan.sqlFor()));
+      await emitResult(plan.preloaded ?? (await con.run(plan.sqlFor())));
     }
     if (signal.aborted) return;
     seq = await emitter.finish();
