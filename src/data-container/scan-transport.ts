@@ -72,10 +72,10 @@ class NatsFrameSink implements FrameSink {
   private acked = 0;
   private wake: (() => void) | undefined;
 
-  /** A quarter of the server's max_payload leaves room for one DuckDB chunk beyond the target. */
+  /** Half the server's max_payload leaves room for the DuckDB chunk that may overshoot the target. */
   get maxFrameBytes(): number | undefined {
     const maxPayload = this.nc.info?.max_payload;
-    return maxPayload ? Math.floor(maxPayload / 4) : undefined;
+    return maxPayload ? Math.floor(maxPayload / 2) : undefined;
   }
 
   constructor(

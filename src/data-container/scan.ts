@@ -156,13 +156,23 @@ export async function executeScan(
     };
     if (plan.batched) {
       let remaining = plan.limit;
+      const batch = (lo: number) => con.run(plan.sqlFor({ lo, hi: lo + ROWID_BATCH, limit: remaining }));
       // rowids of an in-memory table run 0..rowCount-1; one more batch would find nothing.
-      for (let lo = 0; lo === 0 || lo < table.rowCount; lo += ROWID_BATCH) {
-        if (remaining !== undefined && remaining <= 0 && schemaSent) break;
-        const result = await con.run(plan.sqlFor({ lo, hi: lo + ROWID_BATCH, limit: remaining }));
+      let next: Promise<DuckDBMaterializedResult> | undefined = batch(0);
+      for (let lo = 0; next; lo += ROWID_BATCH) {
+        const result: DuckDBMaterializedResult = await next;
+        // Without a LIMIT the next batch runs in DuckDB's threads while this one is sent.
+        const more = lo + ROWID_BATCH < table.rowCount;
+        next = more && remaining === undefined ? batch(lo + ROWID_BATCH) : undefined;
         await emitResult(result);
-        if (remaining !== undefined) remaining -= emitter.lastRows;
-        if (signal.aborted) return;
+        if (signal.aborted) {
+          await next?.catch(() => undefined);
+          return;
+        }
+        if (remaining !== undefined) {
+          remaining -= emitter.lastRows;
+          if (more && remaining > 0) next = batch(lo + ROWID_BATCH);
+        }
       }
     } else {
       await emitResult(plan.preloaded ?? (await con.run(plan.sqlFor())));

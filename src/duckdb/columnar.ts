@@ -221,8 +221,9 @@ class ColumnBuilder {
   constructor(
     private readonly layout: WireLayout,
     expectedRows: number,
+    expectedBytes = expectedRows * (layout.wire === 'fixed' ? (layout.width as number) : 16),
   ) {
-    this.data = new ByteBuilder(expectedRows * (layout.wire === 'fixed' ? (layout.width as number) : 16));
+    this.data = new ByteBuilder(expectedBytes);
     if (layout.wire !== 'fixed') this.offsets = new Int32Array(expectedRows + 1);
   }
 
@@ -297,8 +298,13 @@ export class FrameBuilder {
     this.reset();
   }
 
-  private reset(): void {
-    this.builders = this.layouts.map((l) => new ColumnBuilder(l, 8192));
+  /** Sizes the next frame's buffers from the last one, so that they seldom grow. */
+  private reset(last?: { rows: number; columns: WireColumn[] }): void {
+    const rows = last ? last.rows + 4096 : 8192;
+    this.builders = this.layouts.map(
+      (l, i) =>
+        new ColumnBuilder(l, rows, last ? Math.ceil(last.columns[i].data.length * 1.25) + 65_536 : undefined),
+    );
     this.rows = 0;
   }
 
@@ -323,7 +329,7 @@ export class FrameBuilder {
   /** The accumulated columns; the builder starts over. */
   take(): { rows: number; columns: WireColumn[] } {
     const out = { rows: this.rows, columns: this.builders.map((b) => b.finish()) };
-    this.reset();
+    this.reset(out);
     return out;
   }
 }
