@@ -1,0 +1,41 @@
+/**
+ * The scan executor over a table larger than one rowid batch: limits that end inside a later
+ * batch, predicates, and the frame sequence every receiver checks.
+ */
+import { beforeAll, expect, it } from 'vitest';
+import { benchTableSql, generatedTable } from '../../src/bench/generated-table.js';
+import { executeScan } from '../../src/data-container/scan.js';
+import type { LoadedTable } from '../../src/data-container/table.js';
+import type { Frame, ScanRequest } from '../../src/protocol/frames.js';
+import { ScanRequestSchema } from '../../src/protocol/frames.js';
+
+let table: LoadedTable;
+
+beforeAll(async () => {
+  table = await generatedTable('bench', benchTableSql(2_500_000));
+});
+
+async function scan(request: ScanRequest): Promise<Frame[]> {
+  const frames: Frame[] = [];
+  const sink = { send: async (frame: Frame) => void frames.push(frame) };
+  await executeScan(table, ScanRequestSchema.parse(request), 'msgpack', sink, new AbortController().signal);
+  return frames;
+}
+
+it.each([
+  [{ columns: ['id'] }, 2_500_000],
+  [{ columns: ['id'], limit: 2_000_001 }, 2_000_001],
+  [{ columns: ['id'], limit: 1_048_577 }, 1_048_577],
+  [{ columns: ['id', 'name'], where: 'id % 2 = 0', limit: 1_100_000 }, 1_100_000],
+  [{ columns: ['amount'], where: 'id >= 2400000' }, 100_000],
+  [{ columns: ['id'], limit: 0 }, 0],
+])('%j gives %i rows in numbered frames', async (request, rows) => {
+  const frames = await scan(request);
+  expect(frames.map((f) => f.seq)).toEqual(frames.map((_, i) => i));
+  expect(frames[0].type).toBe('schema');
+  const end = frames.at(-1);
+  expect(end?.type).toBe('end');
+  const data = frames.filter((f) => f.type === 'data');
+  expect(data.reduce((n, f) => n + f.rows, 0)).toBe(rows);
+  expect(end?.type === 'end' && end.rows).toBe(rows);
+});
