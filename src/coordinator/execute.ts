@@ -10,6 +10,7 @@ import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import type { ScanRequest } from '../protocol/frames.js';
+import { AnalysisCache } from './analysis-cache.js';
 import {
   analyzeQuery,
   type QueryAnalysis,
@@ -24,6 +25,7 @@ import { Serial } from './serial.js';
 
 export interface ExecutorContext {
   engine: CoordinatorEngine;
+  analyses: AnalysisCache;
   catalog: Catalog;
   nc?: NatsConnection;
   timeoutMs: number;
@@ -66,17 +68,21 @@ function unknownTable(name: string, catalog: Catalog): QueryError {
 }
 
 async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryAnalysis> {
-  const run = () =>
-    analyzeQuery(
-      sql,
-      ctx.catalog.list().map((t) => ({
-        name: t.name,
-        columns: t.columns.map((c) => c.name),
-        types: t.columns.map((c) => c.type),
-      })),
-      ctx.engine.parse,
-      { wholeQueriesRunWhole: ctx.pushdown },
-    );
+  const run = async () => {
+    const catalog = ctx.catalog.list().map((t) => ({
+      name: t.name,
+      columns: t.columns.map((c) => c.name),
+      types: t.columns.map((c) => c.type),
+    }));
+    const key = AnalysisCache.key(sql, catalog);
+    const cached = ctx.analyses.get(key);
+    if (cached) return cached;
+    const analysis = await analyzeQuery(sql, catalog, ctx.engine.parse, {
+      wholeQueriesRunWhole: ctx.pushdown,
+    });
+    ctx.analyses.set(key, analysis);
+    return analysis;
+  };
   try {
     return await run();
   } catch (err) {

@@ -2,6 +2,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { type CoordinatorOptions, readClusterConfig } from '../config.js';
 import { createLogger } from '../log.js';
+import { AnalysisCache } from './analysis-cache.js';
 import { Catalog } from './catalog.js';
 import { CoordinatorEngine } from './engine.js';
 import { buildCoordinatorApp } from './http.js';
@@ -39,7 +40,14 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
   await catalog.refresh();
   catalog.start(CATALOG_REFRESH_MS);
   const app = await buildCoordinatorApp(
-    { engine, catalog, nc, timeoutMs: opts.timeoutMs, pushdown: opts.pushdown },
+    {
+      engine,
+      catalog,
+      nc,
+      analyses: new AnalysisCache(),
+      timeoutMs: opts.timeoutMs,
+      pushdown: opts.pushdown,
+    },
     { maxJsonRows: opts.maxJsonRows, log },
   );
   await app.listen({ port: opts.port, host: opts.host });
