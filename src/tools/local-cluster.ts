@@ -36,7 +36,11 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
-async function waitHealthy(proc: { child: ChildProcess; url: string; output(): string }, timeoutMs: number) {
+/** Resolves when `<url>/health` answers 200; throws with the process's output if it exits first. */
+export async function waitHealthy(
+  proc: { child: ChildProcess; url: string; output(): string },
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null)

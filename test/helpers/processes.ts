@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { waitHealthy as waitUntilHealthy } from '../../src/tools/local-cluster.js';
 import { freePort } from '../../src/tools/nats-server.js';
 
 export { freePort };
@@ -106,20 +107,8 @@ export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}): P
 }
 
 /** Resolves when /health answers 200; throws with the child's stderr if it exits first. */
-export async function waitHealthy(serve: ServeProcess, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (serve.process.exitCode !== null) {
-      throw new Error(`serve exited (${serve.process.exitCode}): ${serve.stderr()}`);
-    }
-    const status = await fetch(`${serve.url}/health`, { signal: AbortSignal.timeout(1_000) }).then(
-      (r) => r.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    await sleep(50);
-  }
-  throw new Error(`${serve.url} not healthy within ${timeoutMs} ms: ${serve.stderr()}`);
+export function waitHealthy(serve: ServeProcess, timeoutMs = 60_000): Promise<void> {
+  return waitUntilHealthy({ child: serve.process, url: serve.url, output: serve.stderr }, timeoutMs);
 }
 
 /** A serve process that is loaded and ready. */
