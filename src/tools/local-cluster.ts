@@ -33,6 +33,8 @@ export interface LocalCluster {
   nats: NatsServer;
   containers: Record<string, ManagedProcess>;
   startCoordinator(extraArgs?: string[]): Promise<ManagedProcess>;
+  /** Stops `proc` with the cluster (for processes started beside it). */
+  adopt(proc: ManagedProcess): ManagedProcess;
   stop(): Promise<void>;
 }
 
@@ -136,6 +138,10 @@ export async function startLocalCluster(opts: { labels: number; seed?: number })
       containers,
       startCoordinator: async (extraArgs = []) => {
         const proc = await startCliProcess('coordinator', ['coordinator', '--nats', nats.url, ...extraArgs]);
+        started.push(proc);
+        return proc;
+      },
+      adopt: (proc) => {
         started.push(proc);
         return proc;
       },

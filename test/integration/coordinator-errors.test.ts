@@ -176,17 +176,19 @@ describe('timeouts and clients that leave', () => {
 
 describe('tables over HTTP from config.json, and containers that go away', () => {
   it('queries config.json tables and answers 503 naming a table whose container is down', async () => {
-    const extra = await startCliProcess(
-      'extra-labels',
-      [
-        'serve',
-        's3://sample-data/labels.csv.gz',
-        '--table-name',
-        'labels',
-        '--s3-endpoint',
-        cluster.s3.endpoint,
-      ],
-      S3_ENV,
+    const extra = cluster.adopt(
+      await startCliProcess(
+        'extra-labels',
+        [
+          'serve',
+          's3://sample-data/labels.csv.gz',
+          '--table-name',
+          'labels',
+          '--s3-endpoint',
+          cluster.s3.endpoint,
+        ],
+        S3_ENV,
+      ),
     );
     const config = join(cluster.dir, 'config.json');
     await writeFile(
@@ -195,7 +197,9 @@ describe('tables over HTTP from config.json, and containers that go away', () =>
         tables: { labels: { url: 'http://127.0.0.1', port: extra.port, table_name: 'labels' } },
       }),
     );
-    const viaHttp = await startCliProcess('http-coordinator', ['coordinator', '--config', config]);
+    const viaHttp = cluster.adopt(
+      await startCliProcess('http-coordinator', ['coordinator', '--config', config]),
+    );
     const ok = await query(viaHttp, "SELECT count(*) AS n FROM labels WHERE name LIKE '%test%'");
     expect(ok.status).toBe(200);
     expect(Number(ok.body.results?.[0].n)).toBeGreaterThan(0);
