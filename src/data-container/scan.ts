@@ -28,8 +28,17 @@ export interface FrameSink {
   readonly maxFrameBytes?: number;
 }
 
-/** Rows per rowid batch of a plain scan: bounds the memory a scan holds at once. */
+/**
+ * Rows a batch of a plain scan aims to return: bounds the memory a scan holds at once. The
+ * first batch reads that many rowids; later ones read as many as the predicate's observed
+ * selectivity says will return about that many, so a selective scan runs as few queries.
+ */
 const ROWID_BATCH = 1 << 20;
+
+function nextSize(size: number, result: DuckDBMaterializedResult): number {
+  const selectivity = Math.max(result.rowCount, 1) / size;
+  return Math.max(ROWID_BATCH, Math.ceil(ROWID_BATCH / selectivity));
+}
 
 interface ScanPlan {
   /** SQL of one rowid batch for plain scans; the whole statement for pushed queries. */
@@ -156,14 +165,19 @@ export async function executeScan(
     };
     if (plan.batched) {
       let remaining = plan.limit;
-      const batch = (lo: number) => con.run(plan.sqlFor({ lo, hi: lo + ROWID_BATCH, limit: remaining }));
+      const batch = (lo: number, size: number) =>
+        con.run(plan.sqlFor({ lo, hi: lo + size, limit: remaining }));
       // rowids of an in-memory table run 0..rowCount-1; one more batch would find nothing.
-      let next: Promise<DuckDBMaterializedResult> | undefined = batch(0);
-      for (let lo = 0; next; lo += ROWID_BATCH) {
+      let lo = 0;
+      let size = ROWID_BATCH;
+      let next: Promise<DuckDBMaterializedResult> | undefined = batch(lo, size);
+      while (next) {
         const result: DuckDBMaterializedResult = await next;
+        const hi = lo + size;
+        const following = nextSize(size, result);
+        const more = hi < table.rowCount;
         // Without a LIMIT the next batch runs in DuckDB's threads while this one is sent.
-        const more = lo + ROWID_BATCH < table.rowCount;
-        next = more && remaining === undefined ? batch(lo + ROWID_BATCH) : undefined;
+        next = more && remaining === undefined ? batch(hi, following) : undefined;
         await emitResult(result);
         if (signal.aborted) {
           await next?.catch(() => undefined);
@@ -171,8 +185,10 @@ export async function executeScan(
         }
         if (remaining !== undefined) {
           remaining -= emitter.lastRows;
-          if (more && remaining > 0) next = batch(lo + ROWID_BATCH);
+          if (more && remaining > 0) next = batch(hi, following);
         }
+        lo = hi;
+        size = following;
       }
     } else {
       await emitResult(plan.preloaded ?? (await con.run(plan.sqlFor())));
