@@ -63,6 +63,16 @@ export function columnSchemaFor(name: string, type: DuckDBType): ColumnSchema {
   return { name, type: type.toString(), ...wireLayoutFor(type) };
 }
 
+/** The validity bytes of a vector's first `rows` rows (bit per row, 1 = valid), or null when all are valid. */
+function validityOf(vector: duckdb.Vector, rows: number): Uint8Array | null {
+  return duckdb.vector_get_validity(vector, Math.ceil(rows / 64) * 8);
+}
+
+/** Validity bytes of column `column` of `chunk`, as `validityOf`. */
+export function columnValidity(chunk: DuckDBDataChunk, column: number, rows: number): Uint8Array | null {
+  return validityOf(rawVector(chunk, column), rows);
+}
+
 function rawVector(chunk: DuckDBDataChunk, column: number): duckdb.Vector {
   return duckdb.data_chunk_get_vector((chunk as unknown as { chunk: duckdb.DataChunk }).chunk, column);
 }
@@ -175,7 +185,8 @@ function grown<T extends Uint8Array | Int32Array>(array: T, size: number, make: 
   return next;
 }
 
-function isValid(validity: Uint8Array | null, row: number): boolean {
+/** Whether `row` is non-NULL in DuckDB validity bytes (null bytes: every row is valid). */
+export function isValid(validity: Uint8Array | null, row: number): boolean {
   return !validity || (validity[row >> 3] & (1 << (row & 7))) !== 0;
 }
 
@@ -187,7 +198,7 @@ function asBuffer(bytes: Uint8Array): Buffer {
 /** Rows [0, rows) of VARCHAR column `column` of `chunk` as strings (null for NULL), read in bulk. */
 export function readStringColumn(chunk: DuckDBDataChunk, column: number, rows: number): (string | null)[] {
   const vector = rawVector(chunk, column);
-  const validity = duckdb.vector_get_validity(vector, Math.ceil(rows / 64) * 8);
+  const validity = validityOf(vector, rows);
   const raw = duckdb.vector_get_data(vector, rows * 16);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const heap = readHeapRuns(view, rows, validity);
@@ -233,7 +244,7 @@ class ColumnBuilder {
 
   /** Appends rows [0, count) of `vector`. */
   appendVector(vector: duckdb.Vector, count: number): void {
-    const validity = duckdb.vector_get_validity(vector, Math.ceil(count / 64) * 8);
+    const validity = validityOf(vector, count);
     if (this.nulls) this.nulls = grown(this.nulls, this.rows + count, (n) => new Uint8Array(n));
     if (validity) this.markNulls(validity, count);
     if (this.layout.wire === 'fixed') {

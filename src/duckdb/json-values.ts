@@ -11,9 +11,8 @@ import {
   type DuckDBValueConverter,
   JsonDuckDBValueConverter,
 } from '@duckdb/node-api';
-import duckdb from '@duckdb/node-bindings';
 import { QueryError } from '../errors.js';
-import { readStringColumn } from './columnar.js';
+import { columnValidity, isValid, readStringColumn } from './columnar.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonRow = Record<string, JsonValue>;
@@ -75,15 +74,6 @@ export const jsonValueConverter: DuckDBValueConverter<JsonValue> = (value, type,
   }
 };
 
-/** The vector's validity bytes (bit per row, 1 = valid), or null when every row is valid. */
-function validityOf(chunk: DuckDBDataChunk, column: number, rows: number): Uint8Array | null {
-  const vector = duckdb.data_chunk_get_vector(
-    (chunk as unknown as { chunk: duckdb.DataChunk }).chunk,
-    column,
-  );
-  return duckdb.vector_get_validity(vector, Math.ceil(rows / 64) * 8);
-}
-
 /**
  * Column `c` of `chunk` as JSON values. The common types are read straight from the
  * vector's typed array (per-value converter calls dominate large answers otherwise).
@@ -93,8 +83,8 @@ function columnValues(chunk: DuckDBDataChunk, c: number): JsonValue[] {
   const vector = chunk.getColumnVector(c);
   const type = vector.type;
   const out: JsonValue[] = new Array(rows);
-  const validity = validityOf(chunk, c, rows);
-  const valid = (i: number) => !validity || (validity[i >> 3] & (1 << (i & 7))) !== 0;
+  const validity = columnValidity(chunk, c, rows);
+  const valid = (i: number) => isValid(validity, i);
   const items = (vector as unknown as { items?: ArrayLike<number | bigint> }).items;
   switch (type.typeId) {
     case DuckDBTypeId.TINYINT:

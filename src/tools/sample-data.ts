@@ -8,6 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { quoteLiteral } from '../duckdb/sql.js';
 
 export const SAMPLE_TABLES = ['labels', 'label_sublabels', 'label_urls'] as const;
 export type SampleTable = (typeof SAMPLE_TABLES)[number];
@@ -94,10 +95,6 @@ function urlsQuery(n: number): string {
   FROM range(${n * FAN_OUT}) t(i)`;
 }
 
-function sqlString(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
-}
-
 /** Writes `<dir>/<table>.csv.gz` for the three sample tables. */
 export async function writeSampleData(dir: string, options: SampleDataOptions): Promise<SampleData> {
   const n = options.labels;
@@ -121,7 +118,9 @@ export async function writeSampleData(dir: string, options: SampleDataOptions): 
         const con = await instance.connect();
         try {
           await con.run(macro(seed));
-          await con.run(`COPY (${queries[table]}) TO ${sqlString(files[table])} (HEADER, COMPRESSION gzip)`);
+          await con.run(
+            `COPY (${queries[table]}) TO ${quoteLiteral(files[table])} (HEADER, COMPRESSION gzip)`,
+          );
         } finally {
           con.closeSync();
         }
