@@ -5,10 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { resultToJson } from '../duckdb/json-values.js';
-import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import { type ManagedProcess, startLocalCluster } from '../tools/local-cluster.js';
+import { singleNodeDuckDB } from '../tools/single-node.js';
 
 export interface BenchQuery {
   name: string;
@@ -86,14 +85,6 @@ async function peakRssMb(pid: number): Promise<number> {
   return Math.round(kb / 1024);
 }
 
-async function singleNode(files: Record<string, string>): Promise<DuckDBConnection> {
-  const con = await (await DuckDBInstance.create(':memory:')).connect();
-  for (const [table, file] of Object.entries(files)) {
-    await con.run(`CREATE TABLE ${quoteIdent(table)} AS SELECT * FROM read_csv(${quoteLiteral(file)})`);
-  }
-  return con;
-}
-
 export async function runCoordinatorBench(labels = 1_000_000): Promise<void> {
   console.log(
     `\n== coordinator: ${labels} labels, ${labels * 5} label_sublabels, ${labels * 5} label_urls ==`,
@@ -106,7 +97,7 @@ export async function runCoordinatorBench(labels = 1_000_000): Promise<void> {
       cluster.startCoordinator(maxRows),
       cluster.startCoordinator([...maxRows, '--no-pushdown']),
     ]);
-    const baseline = await singleNode(cluster.sample.files);
+    const baseline = await singleNodeDuckDB(cluster.sample.files);
     console.log(
       `setup (generate, upload, load three containers): ${((performance.now() - setupStarted) / 1000).toFixed(1)} s`,
     );

@@ -1,19 +1,9 @@
 /**
- * The oracle: one DuckDB holding every table, read straight from the same gzipped CSV files,
- * and canonical forms of answers so that two answers compare as multisets (or sequences).
+ * Answers of the oracle (one DuckDB holding every table: src/tools/single-node.ts), and
+ * canonical forms of answers so that two answers compare as multisets (or sequences).
  */
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { resultToJson } from '../../src/duckdb/json-values.js';
-import { quoteIdent, quoteLiteral } from '../../src/duckdb/sql.js';
-
-export async function createOracle(files: Record<string, string>): Promise<DuckDBConnection> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const con = await instance.connect();
-  for (const [table, file] of Object.entries(files)) {
-    await con.run(`CREATE TABLE ${quoteIdent(table)} AS SELECT * FROM read_csv(${quoteLiteral(file)})`);
-  }
-  return con;
-}
 
 export async function oracleAnswer(
   con: DuckDBConnection,

@@ -6,7 +6,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCluster, type ManagedProcess, startLocalCluster } from '../../src/tools/local-cluster.js';
-import { canonicalRows, createOracle, oracleAnswer } from '../helpers/oracle.js';
+import { singleNodeDuckDB } from '../../src/tools/single-node.js';
+import { canonicalRows, oracleAnswer } from '../helpers/oracle.js';
 import { DIFF_QUERIES } from './differential-queries.js';
 
 let cluster: LocalCluster;
@@ -36,7 +37,7 @@ beforeAll(async () => {
     cluster.startCoordinator(),
     cluster.startCoordinator(['--no-pushdown']),
   ]);
-  oracle = await createOracle(cluster.sample.files);
+  oracle = await singleNodeDuckDB(cluster.sample.files);
 }, 240_000);
 
 afterAll(async () => {
