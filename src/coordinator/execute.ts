@@ -10,6 +10,7 @@ import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import type { ScanRequest } from '../protocol/frames.js';
+import { msSince, roundMs } from '../timing.js';
 import { AnalysisCache } from './analysis-cache.js';
 import {
   analyzeQuery,
@@ -230,9 +231,9 @@ export async function openQuery(
       pushed_whole: gathered.pushedWhole,
       parser: analysis.parser,
       tables: gathered.stats,
-      analyze_ms: round(gatherStarted - started),
-      gather_ms: round(executeStarted - gatherStarted),
-      execute_ms: round(performance.now() - executeStarted),
+      analyze_ms: roundMs(gatherStarted - started),
+      gather_ms: roundMs(executeStarted - gatherStarted),
+      execute_ms: msSince(executeStarted),
     };
     return {
       result,
@@ -256,8 +257,4 @@ export function timeoutError(timeoutMs: number): QueryError {
     'timeout',
     `the query took longer than ${timeoutMs} ms and was cancelled; raise --timeout-ms (QUERY_TIMEOUT_MS) or narrow the query`,
   );
-}
-
-export function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
 }

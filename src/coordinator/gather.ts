@@ -11,6 +11,7 @@ import { QueryError } from '../errors.js';
 import type { ColumnSchema, Frame, ScanRequest, WireColumn } from '../protocol/frames.js';
 import { openHttpScan } from '../scan-client/http-scan.js';
 import { openNatsScan } from '../scan-client/nats-scan.js';
+import { msSince, roundMs } from '../timing.js';
 import type { CatalogTable, Transport } from './catalog.js';
 import type { Serial } from './serial.js';
 
@@ -128,7 +129,7 @@ export async function gatherInto(
         stats.frames++;
       } else if (frame.type === 'end') {
         stats.bytes = frame.bytes;
-        stats.container_ms = Math.round(frame.ms * 10) / 10;
+        stats.container_ms = roundMs(frame.ms);
       }
     }
     const done = appender;
@@ -143,7 +144,7 @@ export async function gatherInto(
     await opts.serial.run(() => castTextColumns(con, staging, target, columns, !!opts.positional));
   }
   stats.columns = columns.map((c) => c.name);
-  stats.ms = Math.round((performance.now() - started) * 10) / 10;
+  stats.ms = msSince(started);
   return stats;
 }
 

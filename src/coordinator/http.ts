@@ -12,7 +12,8 @@ import { QueryError } from '../errors.js';
 import { createApp, ErrorBody } from '../http/app.js';
 import type { Logger } from '../log.js';
 import { formatHeader, formatRows, type RowFormat } from '../scan-client/row-format.js';
-import { type ExecutorContext, type OpenQuery, openQuery, round, timeoutError } from './execute.js';
+import { msSince } from '../timing.js';
+import { type ExecutorContext, type OpenQuery, openQuery, timeoutError } from './execute.js';
 
 const QueryBody = z.object({
   query: z.string().min(1, 'query must be a non-empty SQL string').max(1_048_576),
@@ -70,7 +71,7 @@ async function answerJson(open: OpenQuery, ctx: ExecutorContext, maxRows: number
     results: json.rows,
     columns: json.columns,
     row_count: json.rows.length,
-    execution_time_ms: round(performance.now() - open.started),
+    execution_time_ms: msSince(open.started),
     timestamp: new Date().toISOString(),
     source_tables: open.sourceTables,
     stats: open.stats as unknown as Record<string, unknown>,

@@ -15,6 +15,7 @@ import {
 import { z } from 'zod';
 import { QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { roundMs } from '../timing.js';
 
 export const ErrorBody = z.object({
   error: z.string().describe('what kind of failure, e.g. syntax_error, unknown_table, forbidden'),
@@ -85,7 +86,7 @@ export async function createApp(opts: {
         method: request.method,
         url: request.url,
         status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
+        ms: roundMs(reply.elapsedTime),
       });
     }
     done();
