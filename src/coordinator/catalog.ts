@@ -7,6 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { ClusterConfig } from '../config.js';
 import type { TableColumn } from '../data-container/table.js';
 import type { Logger } from '../log.js';
+import { subjectFor } from '../protocol/subjects.js';
 import { discoverTables } from '../scan-client/discovery.js';
 
 export type Transport = 'nats' | 'http';
@@ -86,7 +87,7 @@ export class Catalog {
           columns: t.columns,
           rowCount: t.rowCount,
           transport: 'nats',
-          location: `duckdb.${t.name}.scan`,
+          location: subjectFor(t.name, 'scan'),
           remoteName: t.name,
           instances: t.instances.length,
         });

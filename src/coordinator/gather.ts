@@ -3,7 +3,12 @@
  * creates the table, each data frame goes through an appender as DuckDB chunks, the end
  * frame closes it. Columns that travel as text land in a staging table and are cast back.
  */
-import { type DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
+import {
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  type DuckDBType,
+} from '@duckdb/node-api';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { checkWireColumns, writeWireColumns } from '../duckdb/columnar.js';
 import { quoteIdent } from '../duckdb/sql.js';
@@ -101,7 +106,7 @@ export async function gatherInto(
     table: table.name,
     transport: table.transport,
     source: table.location,
-    columns: request.columns ?? [],
+    columns: [],
     where: request.where,
     query: request.query,
     rows: 0,
@@ -112,19 +117,21 @@ export async function gatherInto(
   };
   let columns: ColumnSchema[] = [];
   let staging = target;
-  let appender: Awaited<ReturnType<DuckDBConnection['createAppender']>> | undefined;
+  let writer: Writer | undefined;
   try {
     for await (const frame of openScan(table, request, opts)) {
       if (frame.type === 'schema') {
         columns = frame.columns;
         staging = columns.some((c) => c.wire === 'text') ? `__staging_${target}` : target;
-        appender = await opts.serial.run(async () => {
+        writer = await opts.serial.run(async () => {
           await createTarget(con, staging, columns, !!opts.positional);
-          return con.createAppender(staging, 'main', 'temp');
+          const appender = await con.createAppender(staging, 'main', 'temp');
+          const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
+          return { appender, types };
         });
       } else if (frame.type === 'data') {
-        const target = appender;
-        await opts.serial.run(() => appendFrame(target, columns, frame.columns, frame.rows, table.name));
+        const into = writer;
+        await opts.serial.run(() => appendFrame(into, columns, frame.columns, frame.rows, table.name));
         stats.rows += frame.rows;
         stats.frames++;
       } else if (frame.type === 'end') {
@@ -132,13 +139,13 @@ export async function gatherInto(
         stats.container_ms = roundMs(frame.ms);
       }
     }
-    const done = appender;
-    await opts.serial.run(() => done?.flushSync());
+    const done = writer;
+    await opts.serial.run(() => done?.appender.flushSync());
   } catch (err) {
     throw inContext(err, table);
   } finally {
-    const done = appender;
-    await opts.serial.run(() => done?.closeSync());
+    const done = writer;
+    await opts.serial.run(() => done?.appender.closeSync());
   }
   if (staging !== target) {
     await opts.serial.run(() => castTextColumns(con, staging, target, columns, !!opts.positional));
@@ -154,14 +161,20 @@ function inContext(err: unknown, table: CatalogTable): unknown {
   return new QueryError(err.kind, `table ${table.name} (served at ${table.location}): ${err.message}`);
 }
 
+/** The appender of the TEMP table a scan fills, and its column types for new chunks. */
+interface Writer {
+  appender: DuckDBAppender;
+  types: DuckDBType[];
+}
+
 function appendFrame(
-  appender: Awaited<ReturnType<DuckDBConnection['createAppender']>> | undefined,
+  writer: Writer | undefined,
   columns: ColumnSchema[],
   wire: WireColumn[] | undefined,
   rows: number,
   table: string,
 ): void {
-  if (!appender || !wire) {
+  if (!writer || !wire) {
     throw new QueryError(
       'protocol_error',
       `the data container of table ${table} sent data without columnar payload`,
@@ -170,12 +183,11 @@ function appendFrame(
   const problem = checkWireColumns(columns, wire, rows);
   if (problem)
     throw new QueryError('protocol_error', `a data frame of table ${table} is malformed: ${problem}`);
-  const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
   writeWireColumns(
     columns,
     wire,
     rows,
-    (n) => DuckDBDataChunk.create(types, n),
-    (chunk) => appender.appendDataChunk(chunk),
+    (n) => DuckDBDataChunk.create(writer.types, n),
+    (chunk) => writer.appender.appendDataChunk(chunk),
   );
 }
