@@ -2,6 +2,7 @@
  * The S3 side of loading: s3:// URLs and prefix globs, the client, retries with backoff, and
  * one-line messages that say what failed and where.
  */
+
 import {
   HeadBucketCommand,
   HeadObjectCommand,
@@ -9,6 +10,7 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { s3ClientConfig } from '../s3-client.js';
 
 export interface S3Location {
   bucket: string;
@@ -68,18 +70,11 @@ function globStart(key: string): number {
 }
 
 export async function createS3Source(endpoint: string | undefined): Promise<S3Source> {
-  // This project runs on Node 20 on purpose; the SDK's upgrade notice would break the
-  // one-line failure output.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const make = (region?: string) =>
     new S3Client({
+      ...s3ClientConfig(endpoint),
       region,
-      endpoint,
-      forcePathStyle: endpoint !== undefined,
       followRegionRedirects: true,
-      // With the defaults, S3-compatible stores keep streamed uploads with chunk framing.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
       // Retries live in withRetries, which also covers a body that breaks off mid-read.
       maxAttempts: 1,
       requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },

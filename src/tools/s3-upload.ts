@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { s3ClientConfig } from '../s3-client.js';
 
 export interface S3Prefix {
   bucket: string;
@@ -25,15 +26,10 @@ export interface S3ClientOptions {
 }
 
 export function createS3Client(options: S3ClientOptions): S3Client {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return new S3Client({
+    ...s3ClientConfig(options.endpoint),
     region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
-    endpoint: options.endpoint,
-    forcePathStyle: options.endpoint !== undefined,
     credentials: options.credentials,
-    // With the defaults, S3-compatible stores keep streamed uploads with chunk framing inside.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
   });
 }
 
