@@ -40,18 +40,27 @@ function nextSize(size: number, result: DuckDBMaterializedResult): number {
   return Math.max(ROWID_BATCH, Math.ceil(ROWID_BATCH / selectivity));
 }
 
-interface ScanPlan {
-  /** SQL of one rowid batch for plain scans; the whole statement for pushed queries. */
-  sqlFor(batch?: { lo: number; hi: number; limit?: number }): string;
-  batched: boolean;
-  limit?: number;
+interface PlanBase {
   /** Output columns with their original types (`text` ones are VARCHAR on the wire). */
   columns: ColumnSchema[];
   /** The statement as the user would read it, for the schema frame. */
   display: string;
-  /** A pushed query's result, when running it to learn its types gave the answer already. */
-  preloaded?: DuckDBMaterializedResult;
 }
+
+/** A plain scan, read in rowid batches. */
+interface BatchedPlan extends PlanBase {
+  kind: 'batched';
+  limit?: number;
+  batchSql(lo: number, hi: number, limit?: number): string;
+}
+
+/** A pushed-down query, already run. */
+interface QueryPlan extends PlanBase {
+  kind: 'query';
+  result: DuckDBMaterializedResult;
+}
+
+type ScanPlan = BatchedPlan | QueryPlan;
 
 /** Resolves requested names to the table's own spelling (DuckDB names are case-insensitive). */
 function resolveColumns(table: LoadedTable, requested: string[]): string[] {
@@ -109,29 +118,28 @@ async function planScan(
   const where = request.where === undefined ? '' : ` AND (${request.where})`;
   const limitText = request.limit !== undefined ? ` LIMIT ${request.limit}` : '';
   return {
-    batched: true,
+    kind: 'batched',
     limit: request.limit,
     columns,
     display: `${select}${request.where ? ` WHERE ${request.where}` : ''}${limitText}`,
-    sqlFor: (b) => {
-      const range = b ? `rowid >= ${b.lo} AND rowid < ${b.hi}` : 'true';
-      const limit = b?.limit !== undefined ? ` LIMIT ${b.limit}` : '';
-      return `SELECT ${casts} FROM (${select} WHERE ${range}${where}${limit}) AS q(${positional(names.length)})`;
-    },
+    batchSql: (lo, hi, limit) =>
+      `SELECT ${casts} FROM (${select} WHERE rowid >= ${lo} AND rowid < ${hi}${where}${
+        limit !== undefined ? ` LIMIT ${limit}` : ''
+      }) AS q(${positional(names.length)})`,
   };
 }
 
-/** A whole SELECT over this table, checked read-only. */
-async function planQuery(con: DuckDBConnection, table: LoadedTable, query: string): Promise<ScanPlan> {
+/** A whole SELECT over this table, checked read-only, and run. */
+async function planQuery(con: DuckDBConnection, table: LoadedTable, query: string): Promise<QueryPlan> {
   await assertReadOnlySelect(con, query, [table.name]);
-  // Run it at once: the result's own types tell whether it must run again with casts (rare).
+  // The result's own types tell whether it must run again with casts (rare).
   const result = await con.run(query);
   const names = result.columnNames();
   const columns = result.columnTypes().map((t, i) => columnSchemaFor(names[i], t));
-  const plan = { batched: false, columns, display: query };
-  if (!columns.some((c) => c.wire === 'text')) return { ...plan, preloaded: result, sqlFor: () => query };
-  const sql = `SELECT ${castList(columns)} FROM (${query}\n) AS q(${positional(columns.length)})`;
-  return { ...plan, sqlFor: () => sql };
+  const plan = { kind: 'query' as const, columns, display: query };
+  if (!columns.some((c) => c.wire === 'text')) return { ...plan, result };
+  const cast = `SELECT ${castList(columns)} FROM (${query}\n) AS q(${positional(columns.length)})`;
+  return { ...plan, result: await con.run(cast) };
 }
 
 /**
@@ -163,10 +171,9 @@ export async function executeScan(
       }
       await emitter.emit(result);
     };
-    if (plan.batched) {
+    if (plan.kind === 'batched') {
       let remaining = plan.limit;
-      const batch = (lo: number, size: number) =>
-        con.run(plan.sqlFor({ lo, hi: lo + size, limit: remaining }));
+      const batch = (lo: number, size: number) => con.run(plan.batchSql(lo, lo + size, remaining));
       // rowids of an in-memory table run 0..rowCount-1; one more batch would find nothing.
       let lo = 0;
       let size = ROWID_BATCH;
@@ -191,7 +198,7 @@ export async function executeScan(
         size = following;
       }
     } else {
-      await emitResult(plan.preloaded ?? (await con.run(plan.sqlFor())));
+      await emitResult(plan.result);
     }
     if (signal.aborted) return;
     seq = await emitter.finish();
@@ -222,19 +229,22 @@ class FrameEmitter {
   private builder: FrameBuilder | undefined;
   private jsonRows: unknown[][] = [];
   private jsonBytes = 0;
+  private readonly targetBytes: number;
 
   constructor(
     private readonly sink: FrameSink,
     private readonly encoding: Encoding,
     private readonly signal: AbortSignal,
-  ) {}
+  ) {
+    this.targetBytes = Math.min(TARGET_FRAME_BYTES, sink.maxFrameBytes ?? TARGET_FRAME_BYTES);
+  }
 
   start(columns: ColumnSchema[], seq: number): void {
     this.seq = seq;
     if (this.encoding === 'msgpack') {
       this.builder = new FrameBuilder(
         columns.map((c) => ({ wire: c.wire, width: c.width })),
-        Math.min(TARGET_FRAME_BYTES, this.sink.maxFrameBytes ?? TARGET_FRAME_BYTES),
+        this.targetBytes,
       );
     }
   }
@@ -252,12 +262,8 @@ class FrameEmitter {
         for (const row of chunk.convertRows(jsonValueConverter)) {
           this.jsonRows.push(row as unknown[]);
           this.jsonBytes += JSON.stringify(row).length;
-          if (
-            this.jsonBytes >=
-            Math.min(TARGET_FRAME_BYTES, this.sink.maxFrameBytes ?? TARGET_FRAME_BYTES) / 2
-          ) {
-            await this.flush();
-          }
+          // JSON text grows on encoding (escapes, brackets): aim at half.
+          if (this.jsonBytes >= this.targetBytes / 2) await this.flush();
         }
       }
     }
