@@ -17,8 +17,8 @@ import { createGzip } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Command } from 'commander';
 import { quoteLiteral } from '../duckdb/sql.js';
-import { S3_ENV, startCliProcess } from '../tools/local-cluster.js';
-import { S3_EMULATOR_CREDENTIALS, startS3Emulator } from '../tools/s3-emulator.js';
+import { startCliProcess } from '../tools/local-cluster.js';
+import { S3_EMULATOR_CREDENTIALS, S3_EMULATOR_ENV, startS3Emulator } from '../tools/s3-emulator.js';
 import { createS3Client, ensureBucket, uploadFiles } from '../tools/s3-upload.js';
 
 const BUCKET = 'load-bench';
@@ -122,7 +122,7 @@ async function s3Load(url: string, endpoint: string): Promise<LocalRead> {
   const serve = await startCliProcess(
     'load-bench',
     ['serve', url, '--table-name', 'bench', '--s3-endpoint', endpoint],
-    { ...S3_ENV, LOG_LEVEL: 'silent' },
+    { ...S3_EMULATOR_ENV, LOG_LEVEL: 'silent' },
   );
   try {
     const peakRssBytes = peakRss(serve.child.pid as number);

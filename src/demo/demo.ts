@@ -11,7 +11,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterConfig } from '../config.js';
 import { createLogger } from '../log.js';
-import { S3_EMULATOR_CREDENTIALS } from '../tools/s3-emulator.js';
+import { S3_EMULATOR_CREDENTIALS, S3_EMULATOR_ENV } from '../tools/s3-emulator.js';
 import { createS3Client, uploadFiles } from '../tools/s3-upload.js';
 import { SAMPLE_TABLES, type SampleData, type SampleTable, writeSampleData } from '../tools/sample-data.js';
 import { type BannerRow, banner } from './banner.js';
@@ -32,11 +32,6 @@ const S3_EMULATOR = fileURLToPath(new URL('../tools/s3-emulator.js', import.meta
 const START_TIMEOUT_MS = 30_000;
 /** Loading from S3 into DuckDB takes a while for large --rows. */
 const LOAD_TIMEOUT_MS = 600_000;
-const AWS_ENV = {
-  AWS_ACCESS_KEY_ID: S3_EMULATOR_CREDENTIALS.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: S3_EMULATOR_CREDENTIALS.secretAccessKey,
-  AWS_REGION: 'us-east-1',
-};
 
 interface Ports {
   coordinator: number;
@@ -157,7 +152,7 @@ function startTables(
         '127.0.0.1',
       ];
       args.push('--s3-endpoint', `http://127.0.0.1:${ports.s3}`, ...natsArgs);
-      const env = { ...process.env, ...AWS_ENV };
+      const env = { ...process.env, ...S3_EMULATOR_ENV };
       const child = await sup.start('table', { name: table, command: process.execPath, args, env });
       const base = `http://127.0.0.1:${port}`;
       await sup.waitFor(child, `${base}/health answers 200`, healthy(base), LOAD_TIMEOUT_MS);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, type NatsServer, startNatsServer } from './nats-server.js';
-import { S3_EMULATOR_CREDENTIALS, type S3Emulator, startS3Emulator } from './s3-emulator.js';
+import { S3_EMULATOR_CREDENTIALS, S3_EMULATOR_ENV, type S3Emulator, startS3Emulator } from './s3-emulator.js';
 import { createS3Client, uploadFiles } from './s3-upload.js';
 import { SAMPLE_TABLES, type SampleData, writeSampleData } from './sample-data.js';
 
@@ -98,12 +98,6 @@ export async function startCliProcess(
   return proc;
 }
 
-export const S3_ENV = {
-  AWS_ACCESS_KEY_ID: S3_EMULATOR_CREDENTIALS.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: S3_EMULATOR_CREDENTIALS.secretAccessKey,
-  AWS_REGION: 'us-east-1',
-};
-
 /** Sample data with `labels` rows (5× in the other tables), served over NATS. */
 export async function startLocalCluster(opts: { labels: number; seed?: number }): Promise<LocalCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'duckdb-s3-query-cluster-'));
@@ -125,7 +119,7 @@ export async function startLocalCluster(opts: { labels: number; seed?: number })
       SAMPLE_TABLES.map(async (table) => {
         const args = ['serve', `s3://${BUCKET}/${table}.csv.gz`, '--table-name', table];
         args.push('--nats', nats.url, '--s3-endpoint', s3.endpoint);
-        const proc = await startCliProcess(table, args, S3_ENV);
+        const proc = await startCliProcess(table, args, S3_EMULATOR_ENV);
         started.push(proc);
         containers[table] = proc;
       }),

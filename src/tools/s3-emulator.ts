@@ -18,6 +18,13 @@ import { createLogger } from '../log.js';
 /** s3rver's fixed credentials. */
 export const S3_EMULATOR_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
+/** What a `serve` child needs in its environment to reach the emulator (besides --s3-endpoint). */
+export const S3_EMULATOR_ENV = {
+  AWS_ACCESS_KEY_ID: S3_EMULATOR_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: S3_EMULATOR_CREDENTIALS.secretAccessKey,
+  AWS_REGION: 'us-east-1',
+};
+
 export interface S3EmulatorOptions {
   directory: string;
   buckets: string[];

@@ -15,13 +15,6 @@ import { freePort, spawnNode, waitForStderr } from './processes.js';
 
 const EMULATOR = fileURLToPath(new URL('../../dist/tools/s3-emulator.js', import.meta.url));
 
-/** What a serve child needs to reach the emulator (besides --s3-endpoint). */
-export const S3_TEST_ENV = {
-  AWS_ACCESS_KEY_ID: S3_EMULATOR_CREDENTIALS.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: S3_EMULATOR_CREDENTIALS.secretAccessKey,
-  AWS_REGION: 'us-east-1',
-};
-
 export interface TestS3 {
   endpoint: string;
   client: S3Client;

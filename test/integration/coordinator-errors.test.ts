@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type LocalCluster,
   type ManagedProcess,
-  S3_ENV,
   startCliProcess,
   startLocalCluster,
 } from '../../src/tools/local-cluster.js';
+import { S3_EMULATOR_ENV } from '../../src/tools/s3-emulator.js';
 
 let cluster: LocalCluster;
 let coordinator: ManagedProcess;
@@ -187,7 +187,7 @@ describe('tables over HTTP from config.json, and containers that go away', () =>
           '--s3-endpoint',
           cluster.s3.endpoint,
         ],
-        S3_ENV,
+        S3_EMULATOR_ENV,
       ),
     );
     const config = join(cluster.dir, 'config.json');

@@ -4,8 +4,9 @@
  */
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3_EMULATOR_ENV } from '../../src/tools/s3-emulator.js';
 import { freePort, killChildren, serveUntilExit } from '../helpers/processes.js';
-import { S3_TEST_ENV, startTestS3, type TestS3 } from '../helpers/s3.js';
+import { startTestS3, type TestS3 } from '../helpers/s3.js';
 
 const BUCKET = 'broken-data';
 
@@ -43,7 +44,7 @@ describe.concurrent('serve refuses to serve what it cannot load', () => {
     await s3?.stop();
   });
 
-  async function failure(urls: string[], env: NodeJS.ProcessEnv = S3_TEST_ENV, endpoint = s3.endpoint) {
+  async function failure(urls: string[], env: NodeJS.ProcessEnv = S3_EMULATOR_ENV, endpoint = s3.endpoint) {
     const result = await serveUntilExit([...urls, '--table-name', 'broken', '--s3-endpoint', endpoint], env);
     expect(result.code).toBe(1);
     const lines = failureLines(result.stderr);
@@ -67,14 +68,14 @@ describe.concurrent('serve refuses to serve what it cannot load', () => {
   });
 
   it('access denied', async () => {
-    const line = await failure([url('good.csv.gz')], { ...S3_TEST_ENV, AWS_ACCESS_KEY_ID: 'NOT-A-KEY' });
+    const line = await failure([url('good.csv.gz')], { ...S3_EMULATOR_ENV, AWS_ACCESS_KEY_ID: 'NOT-A-KEY' });
     expect(line).toMatch(`access denied to ${url('good.csv.gz')} at ${s3.endpoint}`);
   });
 
   it('a wrong endpoint, after retries with backoff', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const started = Date.now();
-    const line = await failure([url('good.csv.gz')], S3_TEST_ENV, dead);
+    const line = await failure([url('good.csv.gz')], S3_EMULATOR_ENV, dead);
     expect(line).toMatch(`cannot reach S3 endpoint ${dead} for ${url('good.csv.gz')} after 5 attempts`);
     expect(Date.now() - started).toBeGreaterThan(3_000); // 0.25 + 0.5 + 1 + 2 s of backoff
   });
@@ -118,7 +119,10 @@ describe.concurrent('serve refuses to serve what it cannot load', () => {
   });
 
   it('an invalid table name', async () => {
-    const result = await serveUntilExit([url('good.csv.gz'), '--table-name', 'bad-name;drop'], S3_TEST_ENV);
+    const result = await serveUntilExit(
+      [url('good.csv.gz'), '--table-name', 'bad-name;drop'],
+      S3_EMULATOR_ENV,
+    );
     expect(result.code).toBe(2);
     expect(failureLines(result.stderr)).toEqual([
       'duckdb-s3-query serve: tableName: a table name is a letter or _ then letters, digits or _ (at most 63)',

@@ -10,6 +10,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JsonResult, resultToJson } from '../../src/duckdb/json-values.js';
 import { quoteLiteral } from '../../src/duckdb/sql.js';
+import { S3_EMULATOR_ENV } from '../../src/tools/s3-emulator.js';
 import {
   freePort,
   killChildren,
@@ -18,7 +19,7 @@ import {
   startServe,
   waitHealthy,
 } from '../helpers/processes.js';
-import { gzip, S3_TEST_ENV, startTestS3, type TestS3 } from '../helpers/s3.js';
+import { gzip, startTestS3, type TestS3 } from '../helpers/s3.js';
 
 const BUCKET = 'load-test-data';
 
@@ -124,7 +125,7 @@ describe('serve loads tables from S3', () => {
 
   it('a gzipped CSV with NULLs, unicode, quoted commas, quotes and newlines, huge integers, dates', async () => {
     const url = await object('awkward.csv.gz', gzip(awkwardCsv(3000)));
-    const serve = await startServe(serveArgs([url], 'awkward'), S3_TEST_ENV);
+    const serve = await startServe(serveArgs([url], 'awkward'), S3_EMULATOR_ENV);
     const reference = `SELECT * FROM read_csv(${quoteLiteral(local('awkward.csv.gz'))})`;
     await expectSameTable(serve, 'awkward', con, reference);
 
@@ -170,7 +171,7 @@ describe('serve loads tables from S3', () => {
     await object('multi/notes.txt', 'not part of the table');
     const serve = await startServe(
       serveArgs([...urls, `s3://${BUCKET}/multi/*.csv.gz`], 'multi'),
-      S3_TEST_ENV,
+      S3_EMULATOR_ENV,
     );
     const files = ['first.csv.gz', 'plain.csv', 'part-0.csv.gz', 'part-1.csv.gz', 'part-2.csv.gz'];
     const reference = `SELECT * FROM read_csv([${files.map((f) => quoteLiteral(local(`multi_${f}`))).join(', ')}])`;
@@ -186,7 +187,7 @@ describe('serve loads tables from S3', () => {
       `COPY (SELECT i AS id, (i / 8)::DECIMAL(18,3) AS d, [i, NULL] AS l, {'k': i::VARCHAR} AS s FROM range(1000) t(i)) TO ${quoteLiteral(path)} (FORMAT parquet)`,
     );
     const url = await s3.put(BUCKET, 'typed.parquet', await readFile(path));
-    const serve = await startServe(serveArgs([url], 'typed'), S3_TEST_ENV);
+    const serve = await startServe(serveArgs([url], 'typed'), S3_EMULATOR_ENV);
     await expectSameTable(serve, 'typed', con, `SELECT * FROM read_parquet(${quoteLiteral(path)})`);
     const row = ((await query(serve, 'SELECT * FROM typed WHERE id = 10')).body.results as unknown[])[0];
     expect(row).toEqual({ id: 10, d: '1.250', l: [10, null], s: { k: '10' } });
@@ -201,7 +202,7 @@ describe('serve loads tables from S3', () => {
     const body = gzip(`${lines.join('\n')}\n`);
     expect(body.length).toBeGreaterThan(8 * 1024 * 1024);
     const url = await object('large.csv.gz', body);
-    const serve = await startServe(serveArgs([url], 'large'), S3_TEST_ENV);
+    const serve = await startServe(serveArgs([url], 'large'), S3_EMULATOR_ENV);
     const digest = 'SELECT count(*) AS n, sum(id) AS s, bit_xor(hash(id, a, b)) AS h FROM';
     const expected = await json(con, `${digest} read_csv(${quoteLiteral(local('large.csv.gz'))})`);
     const got = await query(serve, `${digest} large`);
@@ -215,7 +216,7 @@ describe('serve loads tables from S3', () => {
       BUCKET,
       keys.map((key, i) => ({ key, body: gzip(numberedCsv(i * 2, 2)) })),
     );
-    const serve = await startServe(serveArgs([`s3://${BUCKET}/many/*.csv.gz`], 'many'), S3_TEST_ENV);
+    const serve = await startServe(serveArgs([`s3://${BUCKET}/many/*.csv.gz`], 'many'), S3_EMULATOR_ENV);
     const meta = await metadata(serve);
     expect((meta.objects as string[]).length).toBe(1001);
     expect(meta.row_count).toBe(2002);
@@ -230,7 +231,7 @@ describe('serve loads tables from S3', () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const serve = await spawnServe(
       ['s3://any-bucket/x.csv.gz', '--table-name', 'waiting', '--s3-endpoint', dead],
-      S3_TEST_ENV,
+      S3_EMULATOR_ENV,
     );
     let health = 0;
     for (let i = 0; i < 100 && health === 0; i++) {
@@ -250,7 +251,7 @@ describe('serve loads tables from S3', () => {
 
   it('serves OpenAPI at /docs and /docs/json, and stops cleanly on SIGTERM', async () => {
     const url = await object('small.csv', numberedCsv(0, 3));
-    const serve = await startServe(serveArgs([url], 'small'), S3_TEST_ENV);
+    const serve = await startServe(serveArgs([url], 'small'), S3_EMULATOR_ENV);
     const docs = await fetch(`${serve.url}/docs`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toMatch(/swagger/i);

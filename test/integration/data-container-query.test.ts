@@ -4,8 +4,9 @@
  */
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3_EMULATOR_ENV } from '../../src/tools/s3-emulator.js';
 import { killChildren, type ServeProcess, startServe } from '../helpers/processes.js';
-import { S3_TEST_ENV, startTestS3, type TestS3 } from '../helpers/s3.js';
+import { startTestS3, type TestS3 } from '../helpers/s3.js';
 
 const ROWS = 500;
 
@@ -24,7 +25,7 @@ describe('POST /query', () => {
     const lines = ['label_id,name,price'];
     for (let i = 1; i <= ROWS; i++) lines.push(`${i},${i % 50 === 0 ? 'test_label' : `label ${i}`},${i / 4}`);
     const url = await s3.put('query-data', 'labels.csv.gz', gzipSync(`${lines.join('\n')}\n`));
-    serve = await startServe([url, '--table-name', 'labels', '--s3-endpoint', s3.endpoint], S3_TEST_ENV);
+    serve = await startServe([url, '--table-name', 'labels', '--s3-endpoint', s3.endpoint], S3_EMULATOR_ENV);
   });
 
   afterAll(async () => {

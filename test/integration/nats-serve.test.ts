@@ -9,10 +9,11 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { discoverTables } from '../../src/scan-client/discovery.js';
 import { openHttpScan } from '../../src/scan-client/http-scan.js';
 import { openNatsScan } from '../../src/scan-client/nats-scan.js';
+import { S3_EMULATOR_ENV } from '../../src/tools/s3-emulator.js';
 import { canonical, collectScan, rowKeys } from '../helpers/frames.js';
 import { type NatsServer, startNatsServer } from '../helpers/nats.js';
 import { CLI, killChildren, type ServeProcess, startServe } from '../helpers/processes.js';
-import { gzip, S3_TEST_ENV, startTestS3, type TestS3 } from '../helpers/s3.js';
+import { gzip, startTestS3, type TestS3 } from '../helpers/s3.js';
 
 const ROWS_PER_OBJECT = 10_000;
 const IDLE = { idleTimeoutMs: 10_000 };
@@ -49,7 +50,7 @@ beforeAll(async () => {
       '--s3-endpoint',
       s3.endpoint,
     ],
-    S3_TEST_ENV,
+    S3_EMULATOR_ENV,
   );
   nc = await connect({ servers: nats.url });
   const deadline = Date.now() + 10_000;
