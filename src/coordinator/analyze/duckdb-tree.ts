@@ -8,7 +8,16 @@
  */
 import { QueryError } from '../../errors.js';
 import { AGGREGATES } from './functions.js';
-import type { Cte, Expr, From, JoinType, Lowered, Query, SelectItem } from './ir.js';
+import {
+  type Cte,
+  type Expr,
+  type From,
+  type JoinType,
+  type Lowered,
+  type Query,
+  type SelectItem,
+  selectStar,
+} from './ir.js';
 
 type Json = Record<string, unknown>;
 
@@ -149,14 +158,7 @@ class DuckDbLowering {
 
   /** A query that reads whatever the generic walk found, every column of it. */
   private opaqueSelect(exprs: Expr[]): Query {
-    return {
-      k: 'select',
-      ctes: [],
-      from: { k: 'opaque', exprs },
-      select: [{ expr: { k: 'star' } }],
-      other: [],
-      grouped: false,
-    };
+    return selectStar({ k: 'opaque', exprs });
   }
 
   private ctes(map: unknown): Cte[] {
@@ -492,14 +494,7 @@ class DuckDbLowering {
         const from = this.from(x);
         out.push({
           k: 'sub',
-          query: {
-            k: 'select',
-            ctes: [],
-            from,
-            select: [{ expr: { k: 'star' } }],
-            other: [],
-            grouped: false,
-          },
+          query: selectStar(from),
           exists: false,
           args: [],
         });

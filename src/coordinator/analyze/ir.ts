@@ -96,6 +96,11 @@ export type Query =
       recursiveName?: string;
     };
 
+/** `SELECT * FROM <from>`, as both lowerings build for shapes that only read their source. */
+export function selectStar(from: From, ctes: Cte[] = []): Query {
+  return { k: 'select', ctes, from, select: [{ expr: { k: 'star' } }], other: [], grouped: false };
+}
+
 /** The lowering's result: the query, plus why the tree may hold syntax pgsql-ast-parser misreads. */
 export interface Lowered {
   query: Query;

@@ -7,7 +7,16 @@
  */
 import { type Expr as PgExpr, parse, type Statement, toSql } from 'pgsql-ast-parser';
 import { AGGREGATES } from './functions.js';
-import type { Cte, Expr, From, JoinType, Lowered, Query, SelectItem } from './ir.js';
+import {
+  type Cte,
+  type Expr,
+  type From,
+  type JoinType,
+  type Lowered,
+  type Query,
+  type SelectItem,
+  selectStar,
+} from './ir.js';
 
 type Json = Record<string, unknown>;
 
@@ -41,14 +50,7 @@ class PgLowering {
         };
       case 'values': {
         const rows = (st.values as Json[][]).map((row) => row.map((e) => this.expr(e)));
-        return {
-          k: 'select',
-          ctes: [],
-          from: { k: 'values', rows },
-          select: [{ expr: { k: 'star' } }],
-          other: [],
-          grouped: false,
-        };
+        return selectStar({ k: 'values', rows });
       }
       case 'with': {
         const ctes: Cte[] = [];
@@ -81,14 +83,7 @@ class PgLowering {
     const q = this.query(inner);
     if (q.ctes.length > 0) {
       // A WITH directly inside a WITH: keep the two levels apart.
-      return {
-        k: 'select',
-        ctes,
-        from: { k: 'subquery', query: q, alias: '__with' },
-        select: [{ expr: { k: 'star' } }],
-        other: [],
-        grouped: false,
-      };
+      return selectStar({ k: 'subquery', query: q, alias: '__with' }, ctes);
     }
     q.ctes = ctes;
     return q;
