@@ -77,16 +77,18 @@ function rawVector(chunk: DuckDBDataChunk, column: number): duckdb.Vector {
   return duckdb.data_chunk_get_vector((chunk as unknown as { chunk: duckdb.DataChunk }).chunk, column);
 }
 
-/** Grows a byte buffer geometrically; `bytes()` is a view of what was written. */
+/** A byte buffer that grows geometrically and is reused: `clear()` keeps its memory. */
 class ByteBuilder {
-  private buf: Uint8Array;
+  buf: Uint8Array;
   length = 0;
 
   constructor(initial: number) {
     this.buf = new Uint8Array(Math.max(64, initial));
   }
 
-  private reserve(need: number): void {
+  /** Makes room for `extra` more bytes; `buf` may be a new array afterwards. */
+  reserve(extra: number): void {
+    const need = this.length + extra;
     if (need <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
@@ -96,22 +98,13 @@ class ByteBuilder {
   }
 
   append(bytes: Uint8Array): void {
-    this.reserve(this.length + bytes.length);
+    this.reserve(bytes.length);
     this.buf.set(bytes, this.length);
     this.length += bytes.length;
   }
 
-  /** Appends `len` bytes of `src` from `start`; a plain loop beats subarray+set for short strings. */
-  appendFrom(src: Uint8Array, start: number, len: number): void {
-    if (len > 32) {
-      this.append(src.subarray(start, start + len));
-      return;
-    }
-    this.reserve(this.length + len);
-    const buf = this.buf;
-    let at = this.length;
-    for (let k = 0; k < len; k++) buf[at++] = src[start + k];
-    this.length = at;
+  clear(): void {
+    this.length = 0;
   }
 
   bytes(): Uint8Array {
@@ -222,30 +215,43 @@ export function readStringColumn(chunk: DuckDBDataChunk, column: number, rows: n
   return out;
 }
 
-/** Accumulates one column of a frame from successive DuckDB chunks. */
+/** The 32-bit words of a copied duckdb_string_t array (length first), aligned for a Uint32Array. */
+function stringWords(raw: Uint8Array): Uint32Array {
+  const aligned = raw.byteOffset % 4 === 0 ? raw : raw.slice();
+  return new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength >> 2);
+}
+
+/**
+ * Accumulates one column of a frame from successive DuckDB chunks. Its buffers are reused
+ * from frame to frame, so what `finish()` returns is valid only until the next append.
+ */
 class ColumnBuilder {
   private readonly data: ByteBuilder;
-  private offsets: Int32Array | undefined;
+  private offsets: Int32Array;
+  /** One byte per row, 1 = NULL; allocated at the first NULL, cleared between frames. */
   private nulls: Uint8Array | undefined;
+  private hasNulls = false;
   private rows = 0;
 
   constructor(
     private readonly layout: WireLayout,
     expectedRows: number,
-    expectedBytes = expectedRows * (layout.wire === 'fixed' ? (layout.width as number) : 16),
   ) {
-    this.data = new ByteBuilder(expectedBytes);
-    if (layout.wire !== 'fixed') this.offsets = new Int32Array(expectedRows + 1);
+    this.data = new ByteBuilder(expectedRows * (layout.wire === 'fixed' ? (layout.width as number) : 16));
+    this.offsets = new Int32Array(layout.wire === 'fixed' ? 0 : expectedRows + 1);
   }
 
   get byteLength(): number {
-    return this.data.length + (this.offsets ? this.rows * 4 : 0) + (this.nulls ? this.rows : 0);
+    return (
+      this.data.length + (this.layout.wire === 'fixed' ? 0 : this.rows * 4) + (this.hasNulls ? this.rows : 0)
+    );
   }
 
   /** Appends rows [0, count) of `vector`. */
   appendVector(vector: duckdb.Vector, count: number): void {
     const validity = validityOf(vector, count);
-    if (this.nulls) this.nulls = grown(this.nulls, this.rows + count, (n) => new Uint8Array(n));
+    if (this.hasNulls)
+      this.nulls = grown(this.nulls as Uint8Array, this.rows + count, (n) => new Uint8Array(n));
     if (validity) this.markNulls(validity, count);
     if (this.layout.wire === 'fixed') {
       this.data.append(duckdb.vector_get_data(vector, count * (this.layout.width as number)));
@@ -258,8 +264,15 @@ class ColumnBuilder {
   private markNulls(validity: Uint8Array, count: number): void {
     for (let i = 0; i < count; i++) {
       if (!isValid(validity, i)) {
-        this.nulls ??= new Uint8Array(Math.max(this.rows + count, 8192));
-        this.nulls[this.rows + i] = 1;
+        if (!this.hasNulls) {
+          this.nulls = grown(
+            this.nulls ?? new Uint8Array(0),
+            Math.max(this.rows + count, 8192),
+            (n) => new Uint8Array(n),
+          );
+          this.hasNulls = true;
+        }
+        (this.nulls as Uint8Array)[this.rows + i] = 1;
       }
     }
   }
@@ -267,59 +280,87 @@ class ColumnBuilder {
   /**
    * duckdb_string_t: a 4-byte length, then 12 inline bytes, or a 4-byte prefix and a pointer
    * into the vector's string heap. Long strings are copied out in runs (see readHeapRuns):
-   * one native call per run instead of one per string.
+   * one native call per run instead of one per string. One pass sizes the output, so the
+   * copy loop writes straight into the buffer.
    */
   private appendStrings(vector: duckdb.Vector, count: number, validity: Uint8Array | null): void {
     const raw = duckdb.vector_get_data(vector, count * 16);
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    const offsets = grown(this.offsets as Int32Array, this.rows + count + 1, (n) => new Int32Array(n));
-    this.offsets = offsets;
-    const heap = readHeapRuns(view, count, validity);
+    const words = stringWords(raw);
+    let total = 0;
+    let anyLong = false;
+    for (let i = 0; i < count; i++) {
+      if (!isValid(validity, i)) continue;
+      const len = words[i * 4];
+      total += len;
+      if (len > 12) anyLong = true;
+    }
+    const heap = anyLong
+      ? readHeapRuns(new DataView(raw.buffer, raw.byteOffset, raw.byteLength), count, validity)
+      : undefined;
+    this.offsets = grown(this.offsets, this.rows + count + 1, (n) => new Int32Array(n));
+    const offsets = this.offsets;
+    // 12 bytes of slack: an inline string is written as its three whole words.
+    this.data.reserve(total + 12);
+    const buf = this.data.buf;
+    const out = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let at = this.data.length;
     for (let i = 0; i < count; i++) {
       if (isValid(validity, i)) {
-        const at = i * 16;
-        const len = view.getUint32(at, true);
-        if (len <= 12) this.data.appendFrom(raw, at + 4, len);
-        else {
-          const run = heap.runOf[i];
-          this.data.appendFrom(heap.runs[run], pointerAt(view, at) - heap.starts[run], len);
+        const len = words[i * 4];
+        if (len <= 12) {
+          out.setUint32(at, words[i * 4 + 1], true);
+          out.setUint32(at + 4, words[i * 4 + 2], true);
+          out.setUint32(at + 8, words[i * 4 + 3], true);
+        } else {
+          const h = heap as HeapRuns;
+          const run = h.runs[h.runOf[i]];
+          const from = words[i * 4 + 2] + words[i * 4 + 3] * 2 ** 32 - h.starts[h.runOf[i]];
+          buf.set(run.subarray(from, from + len), at);
         }
+        at += len;
       }
-      offsets[this.rows + i + 1] = this.data.length;
+      offsets[this.rows + i + 1] = at;
     }
+    this.data.length = at;
   }
 
   finish(): WireColumn {
     const column: WireColumn = { data: this.data.bytes() };
-    if (this.offsets) column.offsets = this.offsets.subarray(0, this.rows + 1);
-    if (this.nulls) column.nulls = this.nulls.subarray(0, this.rows);
+    if (this.layout.wire !== 'fixed') column.offsets = this.offsets.subarray(0, this.rows + 1);
+    if (this.hasNulls) column.nulls = (this.nulls as Uint8Array).subarray(0, this.rows);
     return column;
+  }
+
+  /** Empties the column for the next frame, keeping its buffers. */
+  clear(): void {
+    if (this.hasNulls) (this.nulls as Uint8Array).fill(0, 0, this.rows);
+    this.hasNulls = false;
+    this.data.clear();
+    this.rows = 0;
   }
 }
 
-/** Packs successive DuckDB chunks into frames of about `targetBytes`. */
+/**
+ * Packs successive DuckDB chunks into frames of about `targetBytes`. The buffers are reused:
+ * a frame from `take()` must be encoded (or copied) before the next `append`.
+ */
 export class FrameBuilder {
-  private builders: ColumnBuilder[] = [];
+  private readonly builders: ColumnBuilder[];
+  /** The last frame taken still lives in the buffers; they are cleared at the next append. */
+  private taken = false;
   rows = 0;
 
   constructor(
-    private readonly layouts: WireLayout[],
+    layouts: WireLayout[],
     private readonly targetBytes: number,
   ) {
-    this.reset();
-  }
-
-  /** Sizes the next frame's buffers from the last one, so that they seldom grow. */
-  private reset(last?: { rows: number; columns: WireColumn[] }): void {
-    const rows = last ? last.rows + 4096 : 8192;
-    this.builders = this.layouts.map(
-      (l, i) =>
-        new ColumnBuilder(l, rows, last ? Math.ceil(last.columns[i].data.length * 1.25) + 65_536 : undefined),
-    );
-    this.rows = 0;
+    // Rows of a frame if every value took 8 bytes: buffers start near their final size.
+    const rows = Math.ceil(targetBytes / Math.max(8, 8 * layouts.length));
+    this.builders = layouts.map((l) => new ColumnBuilder(l, rows));
   }
 
   get byteLength(): number {
+    if (this.taken) return 0;
     let total = 0;
     for (const b of this.builders) total += b.byteLength;
     return total;
@@ -331,16 +372,21 @@ export class FrameBuilder {
 
   /** Appends the first `count` rows of `chunk` (all when omitted). */
   append(chunk: DuckDBDataChunk, count = chunk.rowCount): void {
+    if (this.taken) {
+      for (const b of this.builders) b.clear();
+      this.taken = false;
+    }
     for (let c = 0; c < this.builders.length; c++) {
       this.builders[c].appendVector(rawVector(chunk, c), count);
     }
     this.rows += count;
   }
 
-  /** The accumulated columns; the builder starts over. */
+  /** The accumulated columns, views of the builder's buffers (valid until the next append). */
   take(): { rows: number; columns: WireColumn[] } {
     const out = { rows: this.rows, columns: this.builders.map((b) => b.finish()) };
-    this.reset(out);
+    this.taken = true;
+    this.rows = 0;
     return out;
   }
 }

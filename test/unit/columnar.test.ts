@@ -113,6 +113,18 @@ it('keeps long strings from a heap that holds many runs', async () => {
   expect(diff).toBe(0);
 });
 
+it('reuses its buffers: NULLs of one frame never leak into the next', async () => {
+  const { frames, diff, rows } = await roundTrip(
+    `SELECT CASE WHEN i % 20000 < 50 THEN NULL ELSE i END AS a,
+            CASE WHEN i % 20000 > 19950 THEN NULL ELSE repeat('x', (i % 40)::INTEGER) END AS s
+     FROM range(60000) t(i)`,
+    32 * 1024,
+  );
+  expect(rows).toBe(60000);
+  expect(frames).toBeGreaterThan(10);
+  expect(diff).toBe(0);
+});
+
 it('handles an empty result', async () => {
   const { frames, rows } = await roundTrip(`SELECT * FROM (${SOURCE}) WHERE false`, 1024);
   expect(frames).toBe(0);
