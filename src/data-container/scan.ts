@@ -1,10 +1,12 @@
 /**
  * Runs one scan request over a loaded table and emits its frames: schema, data…, end — or an
- * error frame. The statement (a plain scan, or a pushed-down query) runs as a DuckDB
- * streaming result: DuckDB's threads produce the next chunk while this one is packed and
- * sent, and memory stays bounded whatever the result's size.
+ * error frame. Plain scans read the table in rowid batches so that memory stays bounded
+ * whatever the table's size; a pushed-down `query` is run whole (its results are small:
+ * aggregates, top-N). Results are materialized, not streamed: a materialized result packs
+ * the rows a predicate keeps into full chunks, where a streaming one hands over every
+ * scanned vector, mostly empty under a selective predicate (one native round trip each).
  */
-import type { DuckDBConnection, DuckDBDataChunk, DuckDBResult } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBMaterializedResult } from '@duckdb/node-api';
 import { columnSchemaFor, FrameBuilder } from '../duckdb/columnar.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { jsonValueConverter } from '../duckdb/json-values.js';
@@ -32,14 +34,39 @@ export interface FrameSink {
   readonly maxFrameBytes?: number;
 }
 
-/** A statement started as a streaming result. */
-interface RunningScan {
+/**
+ * Rows a batch of a plain scan aims to return: bounds the memory a scan holds at once. The
+ * first batch reads that many rowids; later ones read as many as the predicate's observed
+ * selectivity says will return about that many, so a selective scan runs as few queries.
+ */
+const ROWID_BATCH = 1 << 20;
+
+function nextSize(size: number, result: DuckDBMaterializedResult): number {
+  const selectivity = Math.max(result.rowCount, 1) / size;
+  return Math.max(ROWID_BATCH, Math.ceil(ROWID_BATCH / selectivity));
+}
+
+interface PlanBase {
   /** Output columns with their original types (`text` ones are VARCHAR on the wire). */
   columns: ColumnSchema[];
   /** The statement as the user would read it, for the schema frame. */
   display: string;
-  result: DuckDBResult;
 }
+
+/** A plain scan, read in rowid batches. */
+interface BatchedPlan extends PlanBase {
+  kind: 'batched';
+  limit?: number;
+  batchSql(lo: number, hi: number, limit?: number): string;
+}
+
+/** A pushed-down query, already run. */
+interface QueryPlan extends PlanBase {
+  kind: 'query';
+  result: DuckDBMaterializedResult;
+}
+
+type ScanPlan = BatchedPlan | QueryPlan;
 
 /** Resolves requested names to the table's own spelling (DuckDB names are case-insensitive). */
 function resolveColumns(table: LoadedTable, requested: string[]): string[] {
@@ -57,25 +84,31 @@ function resolveColumns(table: LoadedTable, requested: string[]): string[] {
   });
 }
 
-/** `sql` with its `text` columns cast to VARCHAR, over positional names c0, c1… (names may repeat). */
-function withTextCasts(sql: string, columns: ColumnSchema[]): string {
-  const list = columns
+/** A select list over positional names c0, c1… that casts the `text` columns to VARCHAR. */
+function castList(columns: ColumnSchema[]): string {
+  return columns
     .map((c, i) => `${c.wire === 'text' ? `CAST(c${i} AS VARCHAR)` : `c${i}`} AS ${quoteIdent(c.name)}`)
     .join(', ');
-  const positional = columns.map((_, i) => `c${i}`).join(', ');
-  return `SELECT ${list} FROM (${sql}\n) AS q(${positional})`;
 }
 
-/** The request as one SELECT over this table, checked. */
-async function scanStatement(
+/** Output columns of `sql`, by preparing it, not running it. */
+async function describeOutput(con: DuckDBConnection, sql: string): Promise<ColumnSchema[]> {
+  const prepared = await con.prepare(sql);
+  return Array.from({ length: prepared.columnCount }, (_, i) =>
+    columnSchemaFor(prepared.columnName(i), prepared.columnType(i)),
+  );
+}
+
+function positional(count: number): string {
+  return Array.from({ length: count }, (_, i) => `c${i}`).join(', ');
+}
+
+async function planScan(
   con: DuckDBConnection,
   table: LoadedTable,
   request: ParsedScanRequest,
-): Promise<string> {
-  if (request.query !== undefined) {
-    await assertReadOnlySelect(con, request.query, [table.name]);
-    return request.query;
-  }
+): Promise<ScanPlan> {
+  if (request.query !== undefined) return planQuery(con, table, request.query);
   const names = resolveColumns(table, request.columns);
   if (request.where !== undefined) {
     await assertPlainPredicate(
@@ -85,24 +118,34 @@ async function scanStatement(
       table.columns.map((c) => c.name),
     );
   }
-  const where = request.where === undefined ? '' : ` WHERE ${request.where}`;
-  const limit = request.limit === undefined ? '' : ` LIMIT ${request.limit}`;
-  return `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}${where}${limit}`;
+  const select = `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`;
+  const columns = await describeOutput(con, select);
+  const casts = castList(columns);
+  const where = request.where === undefined ? '' : ` AND (${request.where})`;
+  const limitText = request.limit !== undefined ? ` LIMIT ${request.limit}` : '';
+  return {
+    kind: 'batched',
+    limit: request.limit,
+    columns,
+    display: `${select}${request.where ? ` WHERE ${request.where}` : ''}${limitText}`,
+    batchSql: (lo, hi, limit) =>
+      `SELECT ${casts} FROM (${select} WHERE rowid >= ${lo} AND rowid < ${hi}${where}${
+        limit !== undefined ? ` LIMIT ${limit}` : ''
+      }) AS q(${positional(names.length)})`,
+  };
 }
 
-/** Starts the statement; its result's own types tell whether it must start again with casts (rare). */
-async function startScan(
-  con: DuckDBConnection,
-  table: LoadedTable,
-  request: ParsedScanRequest,
-): Promise<RunningScan> {
-  const sql = await scanStatement(con, table, request);
-  const result = await con.stream(sql);
+/** A whole SELECT over this table, checked read-only, and run. */
+async function planQuery(con: DuckDBConnection, table: LoadedTable, query: string): Promise<QueryPlan> {
+  await assertReadOnlySelect(con, query, [table.name]);
+  // The result's own types tell whether it must run again with casts (rare).
+  const result = await con.run(query);
   const names = result.columnNames();
   const columns = result.columnTypes().map((t, i) => columnSchemaFor(names[i], t));
-  if (!columns.some((c) => c.wire === 'text')) return { columns, display: sql, result };
-  // A new statement on the connection abandons the first result.
-  return { columns, display: sql, result: await con.stream(withTextCasts(sql, columns)) };
+  const plan = { kind: 'query' as const, columns, display: query };
+  if (!columns.some((c) => c.wire === 'text')) return { ...plan, result };
+  const cast = `SELECT ${castList(columns)} FROM (${query}\n) AS q(${positional(columns.length)})`;
+  return { ...plan, result: await con.run(cast) };
 }
 
 /**
@@ -120,27 +163,54 @@ export async function executeScan(
   const con = await table.instance.connect();
   const onAbort = () => con.interrupt();
   signal.addEventListener('abort', onAbort);
-  let emitter: FrameEmitter | undefined;
-  // The chunk being fetched while the last one is sent; settled before the connection closes.
-  let pending: Promise<DuckDBDataChunk | null> | undefined;
+  let seq = 0;
   try {
-    const scan = await startScan(con, table, request);
-    await sink.send({ type: 'schema', seq: 0, columns: scan.columns, sql: scan.display });
-    emitter = new FrameEmitter(sink, encoding, scan.columns);
-    for (;;) {
-      const chunk = await (pending ?? scan.result.fetchChunk());
-      if (!chunk || chunk.rowCount === 0) break;
-      pending = scan.result.fetchChunk();
-      // Its failure is read when it is awaited; until then it must not count as unhandled.
-      pending.catch(() => undefined);
-      await emitter.emit(chunk);
-      if (signal.aborted) return;
+    const plan = await planScan(con, table, request);
+    const emitter = new FrameEmitter(sink, encoding, signal);
+    let schemaSent = false;
+    const emitResult = async (result: DuckDBMaterializedResult) => {
+      if (!schemaSent) {
+        await sink.send({ type: 'schema', seq: 0, columns: plan.columns, sql: plan.display });
+        seq = 1;
+        emitter.start(plan.columns, seq);
+        schemaSent = true;
+      }
+      await emitter.emit(result);
+    };
+    if (plan.kind === 'batched') {
+      let remaining = plan.limit;
+      const batch = (lo: number, size: number) => con.run(plan.batchSql(lo, lo + size, remaining));
+      // rowids of an in-memory table run 0..rowCount-1; one more batch would find nothing.
+      let lo = 0;
+      let size = ROWID_BATCH;
+      let next: Promise<DuckDBMaterializedResult> | undefined = batch(lo, size);
+      while (next) {
+        const result: DuckDBMaterializedResult = await next;
+        const hi = lo + size;
+        const following = nextSize(size, result);
+        const more = hi < table.rowCount;
+        // Without a LIMIT the next batch runs in DuckDB's threads while this one is sent.
+        next = more && remaining === undefined ? batch(hi, following) : undefined;
+        await emitResult(result);
+        if (signal.aborted) {
+          await next?.catch(() => undefined);
+          return;
+        }
+        if (remaining !== undefined) {
+          remaining -= emitter.lastRows;
+          if (more && remaining > 0) next = batch(hi, following);
+        }
+        lo = hi;
+        size = following;
+      }
+    } else {
+      await emitResult(plan.result);
     }
-    pending = undefined;
-    await emitter.finish();
+    if (signal.aborted) return;
+    seq = await emitter.finish();
     await sink.send({
       type: 'end',
-      seq: emitter.seq,
+      seq,
       rows: emitter.rows,
       bytes: emitter.bytes,
       frames: emitter.frames,
@@ -148,33 +218,36 @@ export async function executeScan(
     });
   } catch (err) {
     if (signal.aborted) return;
-    await sink.send(errorFrame(emitter?.seq ?? 0, duckdbErrorToQueryError(err))).catch(() => undefined);
+    await sink.send(errorFrame(seq, duckdbErrorToQueryError(err))).catch(() => undefined);
   } finally {
     signal.removeEventListener('abort', onAbort);
-    await pending?.catch(() => undefined);
     con.closeSync();
   }
 }
 
-/** Turns chunks into data frames of about TARGET_FRAME_BYTES, columnar or JSON rows. */
+/** Turns results into data frames of about TARGET_FRAME_BYTES, columnar or JSON rows. */
 class FrameEmitter {
   rows = 0;
   bytes = 0;
   frames = 0;
-  /** The next frame's number (the schema frame was 0). */
-  seq = 1;
-  private readonly builder: FrameBuilder | undefined;
+  lastRows = 0;
+  private seq = 1;
+  private builder: FrameBuilder | undefined;
   private jsonRows: unknown[][] = [];
   private jsonBytes = 0;
   private readonly targetBytes: number;
 
   constructor(
     private readonly sink: FrameSink,
-    encoding: Encoding,
-    columns: ColumnSchema[],
+    private readonly encoding: Encoding,
+    private readonly signal: AbortSignal,
   ) {
     this.targetBytes = Math.min(TARGET_FRAME_BYTES, sink.maxFrameBytes ?? TARGET_FRAME_BYTES);
-    if (encoding === 'msgpack') {
+  }
+
+  start(columns: ColumnSchema[], seq: number): void {
+    this.seq = seq;
+    if (this.encoding === 'msgpack') {
       this.builder = new FrameBuilder(
         columns.map((c) => ({ wire: c.wire, width: c.width })),
         this.targetBytes,
@@ -182,17 +255,23 @@ class FrameEmitter {
     }
   }
 
-  async emit(chunk: DuckDBDataChunk): Promise<void> {
-    if (this.builder) {
-      this.builder.append(chunk);
-      if (this.builder.full) await this.flush();
-      return;
-    }
-    for (const row of chunk.convertRows(jsonValueConverter)) {
-      this.jsonRows.push(row as unknown[]);
-      this.jsonBytes += JSON.stringify(row).length;
-      // JSON text grows on encoding (escapes, brackets): aim at half.
-      if (this.jsonBytes >= this.targetBytes / 2) await this.flush();
+  async emit(result: DuckDBMaterializedResult): Promise<void> {
+    this.lastRows = 0;
+    for (let k = 0; k < result.chunkCount; k++) {
+      if (this.signal.aborted) return;
+      const chunk = result.getChunk(k);
+      this.lastRows += chunk.rowCount;
+      if (this.builder) {
+        this.builder.append(chunk);
+        if (this.builder.full) await this.flush();
+      } else {
+        for (const row of chunk.convertRows(jsonValueConverter)) {
+          this.jsonRows.push(row as unknown[]);
+          this.jsonBytes += JSON.stringify(row).length;
+          // JSON text grows on encoding (escapes, brackets): aim at half.
+          if (this.jsonBytes >= this.targetBytes / 2) await this.flush();
+        }
+      }
     }
   }
 
@@ -223,8 +302,9 @@ class FrameEmitter {
     await this.sink.send({ type: 'data', seq: this.seq++, rows, ...body });
   }
 
-  /** Flushes what is left. */
-  async finish(): Promise<void> {
+  /** Flushes what is left; returns the end frame's seq. */
+  async finish(): Promise<number> {
     await this.flush();
+    return this.seq;
   }
 }
