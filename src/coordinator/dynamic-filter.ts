@@ -1,11 +1,15 @@
 /**
  * Dynamic filtering (semi-join reduction, as Trino does it): once a join's filtered side is
  * gathered, the other side's scan is asked only for rows whose key appears among the
- * gathered keys — as an IN list when it is short, else as the keys' min..max range.
- * The analyzer decides where this cannot change a result (analyze/reductions.ts).
+ * gathered keys. The keys travel as data (a wire column the container semi-joins against)
+ * while they fit in a request; types that travel as text go as an IN list; too many keys
+ * become their min..max range. The analyzer decides where this cannot change a result
+ * (analyze/reductions.ts).
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBMaterializedResult } from '@duckdb/node-api';
+import { FrameBuilder, type WireLayout, wireLayoutFor } from '../duckdb/columnar.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
+import { MAX_SCAN_KEY_BYTES, type ScanKeys, type WireColumn } from '../protocol/frames.js';
 import type { SemiJoinReduction } from './analyze/index.js';
 import type { Serial } from './serial.js';
 
@@ -17,8 +21,10 @@ const UNQUOTED =
   /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|REAL|DOUBLE|DECIMAL.*)$/i;
 
 export interface DynamicFilter {
-  /** SQL over the reduced table's columns. */
-  where: string;
+  /** SQL over the reduced table's columns (an IN list, a range, or `false`). */
+  where?: string;
+  /** The keys as data, in the reduced column's type. */
+  keys?: ScanKeys;
   /** For stats: what the filter was made of. */
   description: string;
 }
@@ -27,9 +33,18 @@ function literal(text: string, type: string): string {
   return UNQUOTED.test(type) ? text : `${quoteLiteral(text)}::${type}`;
 }
 
+/** Where the keys come from: the TEMP table already gathered for `reduction.source`. */
+function keySource(reduction: SemiJoinReduction) {
+  return {
+    key: quoteIdent(reduction.sourceColumn),
+    table: `temp.main.${quoteIdent(reduction.source)}`,
+    described: `${reduction.source}.${reduction.sourceColumn}`,
+  };
+}
+
 /**
- * The filter for `reduction.table`, from the keys in the TEMP table already gathered for
- * `reduction.source` on `con`. `type` is the key column's DuckDB type.
+ * The filter for `reduction.table`, from the keys gathered for `reduction.source` on `con`.
+ * `type` is the reduced column's DuckDB type.
  */
 export async function dynamicFilter(
   con: DuckDBConnection,
@@ -37,32 +52,75 @@ export async function dynamicFilter(
   reduction: SemiJoinReduction,
   type: string,
 ): Promise<DynamicFilter> {
-  const key = quoteIdent(reduction.sourceColumn);
-  const source = `temp.main.${quoteIdent(reduction.source)}`;
-  const column = quoteIdent(reduction.column);
-  const described = `${reduction.source}.${reduction.sourceColumn}`;
+  const { key, table, described } = keySource(reduction);
+  // Cast to the reduced column's type: where the join compares values of two types, a key
+  // equal to a value there casts to exactly that value, so no matching row is left out.
+  const result = await serial.run(() =>
+    con.run(
+      `SELECT DISTINCT k FROM (SELECT TRY_CAST(${key} AS ${type}) AS k FROM ${table}) WHERE k IS NOT NULL`,
+    ),
+  );
+  if (result.rowCount === 0) return { where: 'false', description: `no keys in ${described}` };
+  const layout = wireLayoutFor(result.columnTypes()[0]);
+  if (layout.wire === 'text') return inListFilter(con, serial, reduction, type);
+  const values = packKeys(result, layout);
+  if (!values) return rangeFilter(con, serial, reduction, type);
+  return {
+    keys: { column: reduction.column, rows: result.rowCount, values },
+    description: `IN ${result.rowCount} keys of ${described}`,
+  };
+}
+
+/** The keys as one wire column, or undefined when they take more than a request may carry. */
+function packKeys(result: DuckDBMaterializedResult, layout: WireLayout): WireColumn | undefined {
+  const builder = new FrameBuilder([layout], MAX_SCAN_KEY_BYTES);
+  for (let k = 0; k < result.chunkCount; k++) {
+    builder.append(result.getChunk(k));
+    if (builder.byteLength > MAX_SCAN_KEY_BYTES) return undefined;
+  }
+  const [column] = builder.take().columns;
+  const bytes = column.data.byteLength + (column.offsets?.byteLength ?? 0);
+  return bytes <= MAX_SCAN_KEY_BYTES ? column : undefined;
+}
+
+/** Keys of a type that travels as text: an IN list of literals, or the range when long. */
+async function inListFilter(
+  con: DuckDBConnection,
+  serial: Serial,
+  reduction: SemiJoinReduction,
+  type: string,
+): Promise<DynamicFilter> {
+  const { key, table, described } = keySource(reduction);
   const reader = await serial.run(() =>
     con.runAndReadUntil(
-      `SELECT DISTINCT CAST(${key} AS VARCHAR) FROM ${source} WHERE ${key} IS NOT NULL`,
+      `SELECT DISTINCT CAST(${key} AS VARCHAR) FROM ${table} WHERE ${key} IS NOT NULL`,
       MAX_IN_LIST_VALUES + 1,
     ),
   );
-  const values = reader.getRows().map((r) => String(r[0]));
-  if (values.length === 0) return { where: 'false', description: `no keys in ${described}` };
-  const inList = values.map((v) => literal(v, type));
+  const inList = reader.getRows().map((r) => literal(String(r[0]), type));
   const bytes = inList.reduce((n, v) => n + v.length + 2, 0);
-  if (values.length <= MAX_IN_LIST_VALUES && bytes <= MAX_IN_LIST_BYTES) {
-    return {
-      where: `${column} IN (${inList.join(', ')})`,
-      description: `IN ${values.length} keys of ${described}`,
-    };
+  if (inList.length > MAX_IN_LIST_VALUES || bytes > MAX_IN_LIST_BYTES) {
+    return rangeFilter(con, serial, reduction, type);
   }
+  return {
+    where: `${quoteIdent(reduction.column)} IN (${inList.join(', ')})`,
+    description: `IN ${inList.length} keys of ${described}`,
+  };
+}
+
+async function rangeFilter(
+  con: DuckDBConnection,
+  serial: Serial,
+  reduction: SemiJoinReduction,
+  type: string,
+): Promise<DynamicFilter> {
+  const { key, table, described } = keySource(reduction);
   const range = await serial.run(() =>
-    con.runAndReadAll(`SELECT CAST(min(${key}) AS VARCHAR), CAST(max(${key}) AS VARCHAR) FROM ${source}`),
+    con.runAndReadAll(`SELECT CAST(min(${key}) AS VARCHAR), CAST(max(${key}) AS VARCHAR) FROM ${table}`),
   );
   const [min, max] = range.getRows()[0].map(String);
   return {
-    where: `${column} BETWEEN ${literal(min, type)} AND ${literal(max, type)}`,
+    where: `${quoteIdent(reduction.column)} BETWEEN ${literal(min, type)} AND ${literal(max, type)}`,
     description: `range of ${described}`,
   };
 }

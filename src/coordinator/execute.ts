@@ -170,8 +170,10 @@ async function gatherAll(
     await gathers.get(reduction.source);
     const type = table.columns.find((c) => c.name === reduction.column)?.type ?? 'VARCHAR';
     const filter = await dynamicFilter(con, opts.serial, reduction, type);
-    const where = request.where ? `(${request.where}) AND ${filter.where}` : filter.where;
-    const stats = await gatherInto(con, table, { ...request, where }, table.name, opts);
+    const wheres = [request.where, filter.where].filter((w) => w !== undefined);
+    const where = wheres.length > 1 ? wheres.map((w) => `(${w})`).join(' AND ') : wheres[0];
+    const reduced = { ...request, ...(where && { where }), ...(filter.keys && { keys: filter.keys }) };
+    const stats = await gatherInto(con, table, reduced, table.name, opts);
     return { ...stats, where: request.where, dynamic_filter: filter.description };
   };
   // In reduction order, so that every source is in the map before its target looks it up.

@@ -20,6 +20,7 @@ import {
   type ParsedScanRequest,
   TARGET_FRAME_BYTES,
 } from '../protocol/frames.js';
+import { loadScanKeys, SCAN_KEYS_TABLE } from './scan-keys.js';
 import { errorFrame } from './scan-request.js';
 import type { LoadedTable } from './table.js';
 
@@ -36,10 +37,12 @@ export interface FrameSink {
 
 /**
  * Rows a batch of a plain scan aims to return: bounds the memory a scan holds at once. The
- * first batch reads that many rowids; later ones read as many as the predicate's observed
- * selectivity says will return about that many, so a selective scan runs as few queries.
+ * first batch reads one DuckDB row group (FIRST_BATCH rowids) to sample the predicate's
+ * selectivity; later ones read as many rowids as that says will return about ROWID_BATCH
+ * rows, so a selective scan runs as two queries, the second over the rest of the table.
  */
 const ROWID_BATCH = 1 << 20;
+const FIRST_BATCH = 122_880;
 
 function nextSize(size: number, result: DuckDBMaterializedResult): number {
   const selectivity = Math.max(result.rowCount, 1) / size;
@@ -103,12 +106,21 @@ function positional(count: number): string {
   return Array.from({ length: count }, (_, i) => `c${i}`).join(', ');
 }
 
+/** `a`, or `(a) AND (b)…`. */
+function conjunction(conditions: string[]): string {
+  return conditions.length === 1 ? conditions[0] : conditions.map((c) => `(${c})`).join(' AND ');
+}
+
 async function planScan(
   con: DuckDBConnection,
   table: LoadedTable,
   request: ParsedScanRequest,
 ): Promise<ScanPlan> {
-  if (request.query !== undefined) return planQuery(con, table, request.query);
+  if (request.query !== undefined) {
+    if (request.keys)
+      throw new QueryError('bad_request', 'keys filter a column scan; a query filters itself');
+    return planQuery(con, table, request.query);
+  }
   const names = resolveColumns(table, request.columns);
   if (request.where !== undefined) {
     await assertPlainPredicate(
@@ -121,13 +133,19 @@ async function planScan(
   const select = `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`;
   const columns = await describeOutput(con, select);
   const casts = castList(columns);
-  const where = request.where === undefined ? '' : ` AND (${request.where})`;
+  const conditions = request.where === undefined ? [] : [request.where];
+  if (request.keys) {
+    const [column] = resolveColumns(table, [request.keys.column]);
+    await loadScanKeys(con, table.name, column, request.keys);
+    conditions.push(`${quoteIdent(column)} IN (SELECT k FROM ${SCAN_KEYS_TABLE})`);
+  }
+  const where = conditions.map((c) => ` AND (${c})`).join('');
   const limitText = request.limit !== undefined ? ` LIMIT ${request.limit}` : '';
   return {
     kind: 'batched',
     limit: request.limit,
     columns,
-    display: `${select}${request.where ? ` WHERE ${request.where}` : ''}${limitText}`,
+    display: `${select}${conditions.length ? ` WHERE ${conjunction(conditions)}` : ''}${limitText}`,
     batchSql: (lo, hi, limit) =>
       `SELECT ${casts} FROM (${select} WHERE rowid >= ${lo} AND rowid < ${hi}${where}${
         limit !== undefined ? ` LIMIT ${limit}` : ''
@@ -182,7 +200,7 @@ export async function executeScan(
       const batch = (lo: number, size: number) => con.run(plan.batchSql(lo, lo + size, remaining));
       // rowids of an in-memory table run 0..rowCount-1; one more batch would find nothing.
       let lo = 0;
-      let size = ROWID_BATCH;
+      let size = FIRST_BATCH;
       let next: Promise<DuckDBMaterializedResult> | undefined = batch(lo, size);
       while (next) {
         const result: DuckDBMaterializedResult = await next;

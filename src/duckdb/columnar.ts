@@ -340,6 +340,9 @@ class ColumnBuilder {
   }
 }
 
+/** Buffers grow as needed past this; a huge target must not allocate its size up front. */
+const MAX_INITIAL_ROWS = 1 << 16;
+
 /**
  * Packs successive DuckDB chunks into frames of about `targetBytes`. The buffers are reused:
  * a frame from `take()` must be encoded (or copied) before the next `append`.
@@ -355,7 +358,7 @@ export class FrameBuilder {
     private readonly targetBytes: number,
   ) {
     // Rows of a frame if every value took 8 bytes: buffers start near their final size.
-    const rows = Math.ceil(targetBytes / Math.max(8, 8 * layouts.length));
+    const rows = Math.min(Math.ceil(targetBytes / Math.max(8, 8 * layouts.length)), MAX_INITIAL_ROWS);
     this.builders = layouts.map((l) => new ColumnBuilder(l, rows));
   }
 

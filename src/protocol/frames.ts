@@ -10,6 +10,38 @@
 import { z } from 'zod';
 
 export const MAX_SCAN_LIMIT = Number.MAX_SAFE_INTEGER;
+/** Bytes of semi-join keys one request may carry: with the rest, far under NATS's 1 MiB max_payload. */
+export const MAX_SCAN_KEY_BYTES = 384 * 1024;
+
+const typedArray = <T>(type: new (...args: never[]) => T, what: string) =>
+  z.custom<T>((v) => v instanceof type, {
+    message: `${what}; keys travel only in msgpack requests, where typed arrays keep their type`,
+  });
+
+/**
+ * Dynamic filtering with the keys as data: only rows whose `column` equals one of `values`
+ * (a wire column in that column's own DuckDB type, as data frames carry it). The container
+ * loads them into a TEMP table and semi-joins, so a long key set costs no SQL parsing.
+ */
+export const ScanKeysSchema = z
+  .object({
+    column: z.string().min(1).max(256),
+    rows: z.number().int().min(0),
+    values: z
+      .object({
+        data: typedArray<Uint8Array>(Uint8Array, 'keys.values.data must be bytes'),
+        offsets: typedArray<Int32Array>(Int32Array, 'keys.values.offsets must be an Int32Array').optional(),
+        nulls: typedArray<Uint8Array>(Uint8Array, 'keys.values.nulls must be bytes').optional(),
+      })
+      .strict(),
+  })
+  .strict()
+  .refine(
+    (k) => k.values.data.byteLength + (k.values.offsets?.byteLength ?? 0) <= MAX_SCAN_KEY_BYTES,
+    `keys may take at most ${MAX_SCAN_KEY_BYTES} bytes; send a range in where instead`,
+  );
+
+export type ScanKeys = z.output<typeof ScanKeysSchema>;
 
 export const ScanRequestSchema = z
   .object({
@@ -22,6 +54,8 @@ export const ScanRequestSchema = z
       .max(512 * 1024)
       .optional(),
     limit: z.number().int().min(0).max(MAX_SCAN_LIMIT).optional(),
+    /** Only rows whose key column holds one of these keys (with `columns`, not with `query`). */
+    keys: ScanKeysSchema.optional(),
     /**
      * Instead of columns/where/limit: one read-only SELECT over this table, run whole by the
      * container (the coordinator pushes single-table queries down this way).

@@ -79,6 +79,20 @@ it('pushes the filter and projection of the seed join down to labels', async () 
   expect(labels?.rows).toBeLessThan(cluster.sample.rows.labels / 10);
 });
 
+it('scans the other side of the seed join only for the keys the filtered side found', async () => {
+  const answer = (await ask(
+    pushdownOn,
+    `SELECT l.label_id, s.sublabel_name FROM labels l JOIN label_sublabels s ON l.label_id = s.label_id WHERE l.name LIKE '%test%'`,
+  )) as unknown as {
+    results: unknown[];
+    stats: { tables: { table: string; dynamic_filter?: string; rows: number }[] };
+  };
+  const sublabels = answer.stats.tables.find((t) => t.table === 'label_sublabels');
+  expect(sublabels?.dynamic_filter).toMatch(/^IN \d+ keys of labels\.label_id$/);
+  expect(sublabels?.rows).toBe(answer.results.length);
+  expect(sublabels?.rows).toBeLessThan(cluster.sample.rows.label_sublabels / 5);
+});
+
 it('runs a single-table aggregate whole in the container, moving one row', async () => {
   const answer = (await ask(pushdownOn, 'SELECT count(*) AS n FROM labels')) as unknown as {
     results: { n: number }[];

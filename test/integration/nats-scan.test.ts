@@ -15,10 +15,11 @@ import { tableMetadata } from '../../src/data-container/metadata.js';
 import { startTableService, type TableService } from '../../src/data-container/nats-service.js';
 import { registerScanRoute } from '../../src/data-container/scan-http.js';
 import type { LoadedTable } from '../../src/data-container/table.js';
+import { FrameBuilder, wireLayoutFor } from '../../src/duckdb/columnar.js';
 import { QueryError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { decode, encode } from '../../src/protocol/codec.js';
-import type { ErrorFrame, Frame, ScanRequest } from '../../src/protocol/frames.js';
+import type { ErrorFrame, Frame, ScanRequest, WireColumn } from '../../src/protocol/frames.js';
 import { SERVICE_NAME } from '../../src/protocol/subjects.js';
 import { discoverTables } from '../../src/scan-client/discovery.js';
 import { openHttpScan } from '../../src/scan-client/http-scan.js';
@@ -77,6 +78,22 @@ function selectFor(request: ScanRequest): string {
   return `SELECT ${columns} FROM people${request.where ? ` WHERE ${request.where}` : ''}`;
 }
 
+/** The first column of `sql`'s result as one wire column, the way the coordinator sends keys. */
+async function packColumn(sql: string): Promise<{ rows: number; values: WireColumn }> {
+  const con = await people.instance.connect();
+  try {
+    const result = await con.run(sql);
+    const builder = new FrameBuilder([wireLayoutFor(result.columnTypes()[0])], 1 << 30);
+    for (let k = 0; k < result.chunkCount; k++) builder.append(result.getChunk(k));
+    const rows = builder.rows;
+    return { rows, values: builder.take().columns[0] };
+  } finally {
+    con.closeSync();
+  }
+}
+
+const badOffsets = { data: new Uint8Array(3), offsets: new Int32Array([0, 2, 1]) };
+
 async function scanError(request: unknown): Promise<QueryError> {
   try {
     await collectScan(openNatsScan(nc, 'people', request as ScanRequest, IDLE));
@@ -131,6 +148,34 @@ describe('scan results equal DuckDB', () => {
     });
   }
 
+  // Keys as data (dynamic filtering): the same rows as an IN over the same keys.
+  const keyCases: [string, string, Partial<ScanRequest>][] = [
+    ['id', 'id % 37 = 0', {}],
+    ['name', 'id % 101 = 0', { columns: ['id', 'name'] }],
+    ['day', 'id < 40', { columns: ['id', 'day'], where: 'flag' }],
+    ['score', 'id % 997 = 1', { columns: ['score', 'big'], limit: 7 }],
+    ['big', 'id % 500 = 3', { columns: ['big'] }],
+    ['bucket', 'false', { columns: ['id'] }],
+  ];
+  for (const [column, keysFrom, rest] of keyCases) {
+    test(`keys of ${column} (${keysFrom}) select what IN does`, async () => {
+      const keySql = `SELECT DISTINCT ${column} FROM people WHERE ${keysFrom} AND ${column} IS NOT NULL`;
+      const request: ScanRequest = {
+        columns: ['id', column],
+        ...rest,
+        keys: { column, ...(await packColumn(keySql)) },
+      };
+      const scan = await collectScan(openNatsScan(nc, 'people', request, IDLE));
+      const where = `${column} IN (${keySql})${rest.where ? ` AND ${rest.where}` : ''}`;
+      const all = await expected(selectFor({ ...request, where }));
+      if (request.limit === undefined) expect(rowKeys(scan.rows)).toEqual(all);
+      else {
+        expect(scan.rows.length).toBe(Math.min(request.limit, all.length));
+        expect(rowKeys(scan.rows).every((key) => all.includes(key))).toBe(true);
+      }
+    });
+  }
+
   test('JSON mode: rows of JSON values equal DuckDB', async () => {
     const request = { columns: ['id', 'big', 'day', 'name', 'flag'], where: 'id % 10 = 3' };
     const scan = await collectScan(openNatsScan(nc, 'people', request, { ...IDLE, encoding: 'json' }));
@@ -167,6 +212,31 @@ describe('bad input gets an error frame and the service keeps serving', () => {
     ['fractional limit', { columns: ['id'], limit: 1.5 }, /limit/],
     ['unknown field', { columns: ['id'], colums: ['x'] }, /colums/],
     ['columns not a list', { columns: 'id' }, /columns/],
+    [
+      'keys with bad offsets',
+      { columns: ['id'], keys: { column: 'name', rows: 2, values: badOffsets } },
+      /keys for column name .*offsets/,
+    ],
+    [
+      'keys of the wrong width',
+      { columns: ['id'], keys: { column: 'id', rows: 2, values: { data: new Uint8Array(12) } } },
+      /keys for column id .*bytes/,
+    ],
+    [
+      'keys of an unknown column',
+      { columns: ['id'], keys: { column: 'nope', rows: 0, values: { data: new Uint8Array(0) } } },
+      new RegExp(columnList),
+    ],
+    [
+      'keys with a query',
+      { query: 'SELECT 1 FROM people', keys: { column: 'id', rows: 0, values: { data: new Uint8Array(0) } } },
+      /keys filter a column scan/,
+    ],
+    [
+      'keys over the size limit',
+      { columns: ['id'], keys: { column: 'id', rows: 60_000, values: { data: new Uint8Array(480_000) } } },
+      /keys may take at most/,
+    ],
   ];
   for (const [name, request, message] of bad) {
     test(name, async () => {
@@ -176,6 +246,16 @@ describe('bad input gets an error frame and the service keeps serving', () => {
       if (message) expect(error.message).toMatch(message);
     });
   }
+
+  test('keys in a JSON request are refused: typed arrays need msgpack', async () => {
+    const payload = JSON.stringify({
+      columns: ['id'],
+      keys: { column: 'id', rows: 1, values: { data: [1] } },
+    });
+    const frame = (await firstFrame('duckdb.people.scan', payload, true)) as ErrorFrame;
+    expect(frame).toMatchObject({ type: 'error', error: 'bad_request' });
+    expect(frame.message).toMatch(/msgpack/);
+  });
 
   test('the table is untouched and the service still answers', async () => {
     const scan = await collectScan(openNatsScan(nc, 'people', { columns: ['id'] }, IDLE));

@@ -1,0 +1,108 @@
+/**
+ * Dynamic filters keep every row the join can match, whatever the two key columns' types:
+ * keys as data (loaded by the container's own code), IN lists for types that travel as
+ * text, and the range when the keys are too many for a request.
+ */
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { dynamicFilter } from '../../src/coordinator/dynamic-filter.js';
+import { Serial } from '../../src/coordinator/serial.js';
+import { loadScanKeys, SCAN_KEYS_TABLE } from '../../src/data-container/scan-keys.js';
+
+let instance: DuckDBInstance;
+
+beforeAll(async () => {
+  instance = await DuckDBInstance.create(':memory:');
+});
+
+afterAll(() => instance.closeSync());
+
+/** Rows of `target` the filter keeps, and rows of `target` that join `source` on equal keys. */
+async function keptAndJoined(
+  con: DuckDBConnection,
+  sourceType: string,
+  sourceValues: string,
+  targetType: string,
+  targetValues: string,
+) {
+  await con.run(`CREATE TEMP TABLE src AS SELECT v::${sourceType} AS k FROM (${sourceValues}) t(v)`);
+  await con.run(
+    `CREATE TABLE tgt AS SELECT v::${targetType} AS c, row_number() OVER () AS r FROM (${targetValues}) t(v)`,
+  );
+  const reduction = { table: 'tgt', column: 'c', source: 'src', sourceColumn: 'k' };
+  const filter = await dynamicFilter(con, new Serial(), reduction, targetType);
+  const conditions = filter.where ? [filter.where] : [];
+  if (filter.keys) {
+    await loadScanKeys(con, 'tgt', 'c', filter.keys);
+    conditions.push(`c IN (SELECT k FROM ${SCAN_KEYS_TABLE})`);
+  }
+  const kept = await con.runAndReadAll(`SELECT r FROM tgt WHERE ${conditions.join(' AND ') || 'true'}`);
+  const joined = await con.runAndReadAll('SELECT DISTINCT r FROM tgt JOIN src ON c = k');
+  return {
+    filter,
+    kept: new Set(kept.getRows().map((row) => Number(row[0]))),
+    joined: joined.getRows().map((row) => Number(row[0])),
+    all: Number((await con.runAndReadAll('SELECT count(*) FROM tgt')).getRows()[0][0]),
+  };
+}
+
+const CASES: [string, string, string, string, RegExp][] = [
+  ['INTEGER', 'SELECT * FROM range(0, 3000, 7)', 'BIGINT', 'SELECT * FROM range(5000)', /keys/],
+  ['BIGINT', 'SELECT * FROM range(0, 3000, 7)', 'INTEGER', 'SELECT * FROM range(5000)', /keys/],
+  ['DOUBLE', 'SELECT i / 2 FROM range(0, 3000, 7) t(i)', 'BIGINT', 'SELECT * FROM range(5000)', /keys/],
+  ['BIGINT', 'SELECT * FROM range(0, 3000, 7)', 'DOUBLE', 'SELECT i / 4 FROM range(20000) t(i)', /keys/],
+  ['DECIMAL(10,2)', 'SELECT i / 4 FROM range(0, 900, 3) t(i)', 'INTEGER', 'SELECT * FROM range(500)', /keys/],
+  [
+    'VARCHAR',
+    "SELECT repeat('é', (i % 20)::INTEGER) || i FROM range(0, 2000, 3) t(i)",
+    'VARCHAR',
+    "SELECT repeat('é', (i % 20)::INTEGER) || i FROM range(4000) t(i)",
+    /keys/,
+  ],
+  [
+    'TIMESTAMP',
+    "SELECT TIMESTAMP '2020-01-01' + to_hours(i * 6) FROM range(200) t(i)",
+    'DATE',
+    "SELECT DATE '2020-01-01' + i::INTEGER FROM range(100) t(i)",
+    /keys/,
+  ],
+  [
+    'DATE',
+    "SELECT DATE '2020-01-01' + i::INTEGER FROM range(0, 100, 3) t(i)",
+    'TIMESTAMP',
+    "SELECT TIMESTAMP '2020-01-01' + to_hours(i * 6) FROM range(400) t(i)",
+    /keys/,
+  ],
+  [
+    'INTEGER[]',
+    'SELECT [i, i + 1] FROM range(0, 300, 7) t(i)',
+    'INTEGER[]',
+    'SELECT [i, i + 1] FROM range(500) t(i)',
+    /IN/,
+  ],
+  // Over MAX_SCAN_KEY_BYTES of keys: the range instead.
+  ['BIGINT', 'SELECT * FROM range(1000, 81000)', 'BIGINT', 'SELECT * FROM range(100000)', /range/],
+  ['BIGINT', 'SELECT NULL FROM range(3)', 'BIGINT', 'SELECT * FROM range(100)', /no keys/],
+];
+
+it.each(CASES)(
+  '%s keys (%s) reduce a %s column without losing a match',
+  async (sourceType, sourceValues, targetType, targetValues, kind) => {
+    const con = await instance.connect();
+    try {
+      const { filter, kept, joined, all } = await keptAndJoined(
+        con,
+        sourceType,
+        sourceValues,
+        targetType,
+        targetValues,
+      );
+      expect(filter.description).toMatch(kind);
+      expect(joined.filter((r) => !kept.has(r))).toEqual([]);
+      if (joined.length < all / 2) expect(kept.size).toBeLessThan(all);
+    } finally {
+      await con.run('DROP TABLE IF EXISTS tgt');
+      con.closeSync();
+    }
+  },
+);
