@@ -7,6 +7,7 @@
 
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { QueryError } from '../errors.js';
+import { Lru } from '../lru.js';
 import { serializedSql } from './parse-tree.js';
 import { quoteIdent } from './sql.js';
 
@@ -64,6 +65,21 @@ async function parseStatements(con: DuckDBConnection, sql: string, offset = 0): 
       ? `${keyword} statements are refused: only a read-only SELECT may run here`
       : 'only a read-only SELECT may run here, and this request holds another kind of statement (or a PIVOT, which cannot be checked)',
   );
+}
+
+/**
+ * Checks that passed, by their inputs: a check depends on nothing else (DuckDB's parser is
+ * deterministic), and repeated queries (dashboards, retries) then skip a parse of ~1 ms.
+ * Long inputs are not kept: they seldom repeat and would hold memory.
+ */
+const accepted = new Lru<string, true>(1024);
+const MAX_REMEMBERED_CHARS = 16 * 1024;
+
+async function onceAccepted(inputs: unknown[], check: () => Promise<void>): Promise<void> {
+  const key = JSON.stringify(inputs);
+  if (accepted.get(key)) return;
+  await check();
+  if (key.length <= MAX_REMEMBERED_CHARS) accepted.set(key, true);
 }
 
 function tablesText(allowed: string[], tableColumns?: Record<string, string[]>): string {
@@ -147,6 +163,17 @@ class QueryTreeChecker {
  * unknown_table naming the tables there are (with their columns when `tableColumns` has them).
  */
 export async function assertReadOnlySelect(
+  con: DuckDBConnection,
+  sql: string,
+  allowedTables: string[],
+  tableColumns?: Record<string, string[]>,
+): Promise<void> {
+  await onceAccepted(['select', sql, allowedTables, tableColumns], () =>
+    checkReadOnlySelect(con, sql, allowedTables, tableColumns),
+  );
+}
+
+async function checkReadOnlySelect(
   con: DuckDBConnection,
   sql: string,
   allowedTables: string[],
@@ -246,6 +273,15 @@ function withoutLocations(tree: Node): string {
  * `--` comment cannot swallow what follows it.
  */
 export async function assertPlainPredicate(
+  con: DuckDBConnection,
+  where: string,
+  table: string,
+  columns: string[],
+): Promise<void> {
+  await onceAccepted(['where', where, table, columns], () => checkPlainPredicate(con, where, table, columns));
+}
+
+async function checkPlainPredicate(
   con: DuckDBConnection,
   where: string,
   table: string,
