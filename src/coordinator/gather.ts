@@ -3,12 +3,7 @@
  * creates the table, each data frame goes through an appender as DuckDB chunks, the end
  * frame closes it. Columns that travel as text land in a staging table and are cast back.
  */
-import {
-  type DuckDBAppender,
-  type DuckDBConnection,
-  DuckDBDataChunk,
-  type DuckDBType,
-} from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBType } from '@duckdb/node-api';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { checkWireColumns, writeWireColumns } from '../duckdb/columnar.js';
 import { quoteIdent } from '../duckdb/sql.js';
@@ -183,11 +178,5 @@ function appendFrame(
   const problem = checkWireColumns(columns, wire, rows);
   if (problem)
     throw new QueryError('protocol_error', `a data frame of table ${table} is malformed: ${problem}`);
-  writeWireColumns(
-    columns,
-    wire,
-    rows,
-    (n) => DuckDBDataChunk.create(writer.types, n),
-    (chunk) => writer.appender.appendDataChunk(chunk),
-  );
+  writeWireColumns(columns, wire, rows, writer.types, (chunk) => writer.appender.appendDataChunk(chunk));
 }

@@ -3,7 +3,7 @@
  * connection, for the scan to semi-join against: a hash join over data, where an IN list of
  * thousands of literals would cost more to parse and plan than the scan itself.
  */
-import { type DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { checkWireColumns, wireLayoutFor, writeWireColumns } from '../duckdb/columnar.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
@@ -46,13 +46,7 @@ export async function loadScanKeys(
         `the keys for column ${column} (${types[0]}) are malformed: ${problem}`,
       );
     }
-    writeWireColumns(
-      layouts,
-      [keys.values],
-      keys.rows,
-      (n) => DuckDBDataChunk.create(types, n),
-      (chunk) => appender.appendDataChunk(chunk),
-    );
+    writeWireColumns(layouts, [keys.values], keys.rows, types, (chunk) => appender.appendDataChunk(chunk));
     appender.flushSync();
   } finally {
     appender.closeSync();

@@ -6,7 +6,7 @@
  * as DuckDB's VARCHAR cast of the value, cast back by the receiver. Both ends run the same
  * DuckDB build, so the byte layout agrees; the receiver still checks sizes.
  */
-import { type DuckDBDataChunk, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
+import { DuckDBDataChunk, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import type { ColumnSchema, WireColumn, WireKind } from '../protocol/frames.js';
 
@@ -397,20 +397,24 @@ export class FrameBuilder {
 const VECTOR_SIZE = duckdb.vector_size();
 
 /**
- * Writes `rows` rows of wire columns into DuckDB chunks (made by `createChunk`, with the
- * receiving table's column types; `text` columns are VARCHAR there) and hands each to `append`.
+ * Writes `rows` rows of wire columns into DuckDB chunks of `types` (the receiving table's
+ * column types; `text` columns are VARCHAR there) and hands each to `append`, which must copy
+ * it before returning (an appender does): one chunk is reused for every slice.
  * Call `checkWireColumns` first.
  */
 export function writeWireColumns(
   layouts: WireLayout[],
   columns: WireColumn[],
   rows: number,
-  createChunk: (rows: number) => DuckDBDataChunk,
+  types: DuckDBType[],
   append: (chunk: DuckDBDataChunk) => void,
 ): void {
+  if (rows === 0) return;
+  const chunk = DuckDBDataChunk.create(types);
   for (let start = 0; start < rows; start += VECTOR_SIZE) {
     const n = Math.min(VECTOR_SIZE, rows - start);
-    const chunk = createChunk(n);
+    chunk.reset();
+    chunk.rowCount = n;
     for (let c = 0; c < columns.length; c++) {
       writeColumnSlice(rawVector(chunk, c), layouts[c], columns[c], start, n);
     }
@@ -450,15 +454,23 @@ function writeColumnSlice(
   }
 }
 
+/** `word` with only its low `bytes` bytes kept: the first bytes in memory, little-endian. */
+function lowBytes(word: number, bytes: number): number {
+  return bytes >= 4 ? word : word & ((1 << (8 * bytes)) - 1);
+}
+
 /**
  * Strings of up to 12 bytes are inlined in duckdb_string_t, so a whole slice of them is
  * written with one copy; only longer ones need DuckDB to place them in its string heap.
+ * Inline bytes are moved four at a time, and what follows a string stays zero: DuckDB
+ * compares inlined strings as whole 16-byte structs.
  */
 function writeStrings(vector: duckdb.Vector, column: WireColumn, start: number, n: number): void {
   const { data, nulls } = column;
   const offsets = column.offsets as Int32Array;
-  const structs = new Uint8Array(n * 16);
-  const view = new DataView(structs.buffer);
+  const structs = new Uint32Array(n * 4);
+  const bytes = new Uint8Array(structs.buffer);
+  const source = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const long: number[] = [];
   for (let i = 0; i < n; i++) {
     if (nulls?.[start + i]) continue;
@@ -468,8 +480,15 @@ function writeStrings(vector: duckdb.Vector, column: WireColumn, start: number, 
       long.push(i);
       continue;
     }
-    view.setUint32(i * 16, len, true);
-    for (let k = 0; k < len; k++) structs[i * 16 + 4 + k] = data[from + k];
+    structs[i * 4] = len;
+    if (from + 12 <= data.byteLength) {
+      if (len > 0) structs[i * 4 + 1] = lowBytes(source.getUint32(from, true), len);
+      if (len > 4) structs[i * 4 + 2] = lowBytes(source.getUint32(from + 4, true), len - 4);
+      if (len > 8) structs[i * 4 + 3] = lowBytes(source.getUint32(from + 8, true), len - 8);
+    } else {
+      // Near the end of the buffer a whole word would read past it.
+      for (let k = 0; k < len; k++) bytes[i * 16 + 4 + k] = data[from + k];
+    }
   }
   duckdb.copy_data_to_vector(vector, 0, structs.buffer, 0, structs.byteLength);
   for (const i of long) {

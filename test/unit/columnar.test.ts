@@ -2,7 +2,7 @@
  * The wire codec round trip: DuckDB result → frames (msgpack) → chunks appended into a
  * table of the same types must give back every value, for every kind of column.
  */
-import { type DuckDBConnection, DuckDBDataChunk, DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   checkWireColumns,
@@ -78,12 +78,8 @@ async function roundTrip(sql: string, targetBytes: number) {
       columns: Parameters<typeof checkWireColumns>[1];
     };
     expect(checkWireColumns(layouts, frame.columns, frame.rows)).toBeUndefined();
-    writeWireColumns(
-      layouts,
-      frame.columns,
-      frame.rows,
-      (n) => DuckDBDataChunk.create(chunkTypes, n),
-      (chunk) => appender.appendDataChunk(chunk),
+    writeWireColumns(layouts, frame.columns, frame.rows, chunkTypes, (chunk) =>
+      appender.appendDataChunk(chunk),
     );
   }
   appender.closeSync();
