@@ -4,9 +4,10 @@
  * A timeout or a client that goes away aborts the scans at the containers and interrupts DuckDB.
  */
 import { hostname } from 'node:os';
-import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
+import type { ChunkSource } from '../duckdb/json-values.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import type { ScanRequest } from '../protocol/frames.js';
@@ -21,7 +22,8 @@ import {
 import type { Catalog, CatalogTable } from './catalog.js';
 import { dynamicFilter } from './dynamic-filter.js';
 import type { CoordinatorEngine } from './engine.js';
-import { type GatherStats, gatherInto } from './gather.js';
+import { type GatherStats, gatherFrames, gatherInto } from './gather.js';
+import { PushedResultTarget } from './pushed-result.js';
 import { Serial } from './serial.js';
 
 export interface ExecutorContext {
@@ -47,7 +49,7 @@ export interface QueryStats {
 
 /** A running query whose result is read by the caller; `close()` must follow. */
 export interface OpenQuery {
-  result: DuckDBResult;
+  result: ChunkSource;
   sourceTables: string[];
   stats: QueryStats;
   started: number;
@@ -135,6 +137,14 @@ function useful(analysis: QueryAnalysis): SemiJoinReduction[] {
   });
 }
 
+interface Gathered {
+  stats: GatherStats[];
+  /** The answer, when it is in hand already (a pushed query's rows); else `userSql` gives it. */
+  result?: ChunkSource;
+  userSql: string;
+  pushedWhole: boolean;
+}
+
 async function gatherAll(
   con: DuckDBConnection,
   sql: string,
@@ -142,17 +152,16 @@ async function gatherAll(
   ctx: ExecutorContext,
   signal: AbortSignal,
   cancel: () => void,
-): Promise<{ stats: GatherStats[]; userSql: string; pushedWhole: boolean }> {
+): Promise<Gathered> {
   const opts = { nc: ctx.nc, idleTimeoutMs: ctx.timeoutMs, signal, serial: new Serial() };
   const whole = wholeQueryTarget(analysis, ctx);
   if (whole) {
-    const stats = await gatherInto(con, whole, { columns: [], query: sql }, PUSHED_RESULT, {
-      ...opts,
-      positional: true,
-    });
+    const pushed = new PushedResultTarget(con, PUSHED_RESULT, opts);
+    const stats = await gatherFrames(whole, { columns: [], query: sql }, opts, pushed);
     const select = stats.columns.map((name, i) => `c${i} AS ${quoteIdent(name)}`).join(', ');
     return {
       stats: [stats],
+      result: pushed.result(),
       userSql: `SELECT ${select} FROM temp.main.${quoteIdent(PUSHED_RESULT)}`,
       pushedWhole: true,
     };
@@ -224,9 +233,11 @@ export async function openQuery(
     const gatherStarted = performance.now();
     const gathered = await gatherAll(con, sql, analysis, ctx, controller.signal, () => controller.abort());
     const executeStarted = performance.now();
-    const result = await con.stream(gathered.userSql).catch((err) => {
-      throw duckdbErrorToQueryError(err);
-    });
+    const result =
+      gathered.result ??
+      (await con.stream(gathered.userSql).catch((err) => {
+        throw duckdbErrorToQueryError(err);
+      }));
     const stats: QueryStats = {
       coordinator: COORDINATOR,
       pushdown: ctx.pushdown,

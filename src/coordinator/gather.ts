@@ -3,9 +3,9 @@
  * creates the table, each data frame goes through an appender as DuckDB chunks, the end
  * frame closes it. Columns that travel as text land in a staging table and are cast back.
  */
-import type { DuckDBAppender, DuckDBConnection, DuckDBType } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { checkWireColumns, writeWireColumns } from '../duckdb/columnar.js';
+import { checkWireColumns, reusedChunk, writeWireColumns } from '../duckdb/columnar.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import type { ColumnSchema, Frame, ScanRequest, WireColumn } from '../protocol/frames.js';
@@ -85,16 +85,22 @@ async function castTextColumns(
   await con.run(`DROP TABLE temp.main.${quoteIdent(staging)}`);
 }
 
-/**
- * Runs `request` against `table`'s container and loads the reply into TEMP table `target`.
- * Column names in the TEMP table are the ones in the schema frame (the container's spelling).
- */
-export async function gatherInto(
-  con: DuckDBConnection,
+/** Where the frames of one scan go. */
+export interface FrameTarget {
+  /** The schema frame arrived. */
+  open(columns: ColumnSchema[]): Promise<void>;
+  /** A data frame arrived, its columns checked. */
+  write(columns: WireColumn[], rows: number): Promise<void>;
+  /** The end frame arrived (`complete`), or the scan failed: release what `open` took. */
+  close(complete: boolean): Promise<void>;
+}
+
+/** Runs `request` against `table`'s container and hands its frames to `target`. */
+export async function gatherFrames(
   table: CatalogTable,
   request: ScanRequest,
-  target: string,
   opts: GatherOptions,
+  target: FrameTarget,
 ): Promise<GatherStats> {
   const started = performance.now();
   const stats: GatherStats = {
@@ -110,23 +116,14 @@ export async function gatherInto(
     container_ms: 0,
     ms: 0,
   };
-  let columns: ColumnSchema[] = [];
-  let staging = target;
-  let writer: Writer | undefined;
+  let columns: ColumnSchema[] | undefined;
   try {
     for await (const frame of openScan(table, request, opts)) {
       if (frame.type === 'schema') {
         columns = frame.columns;
-        staging = columns.some((c) => c.wire === 'text') ? `__staging_${target}` : target;
-        writer = await opts.serial.run(async () => {
-          await createTarget(con, staging, columns, !!opts.positional);
-          const appender = await con.createAppender(staging, 'main', 'temp');
-          const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
-          return { appender, types };
-        });
+        await target.open(columns);
       } else if (frame.type === 'data') {
-        const into = writer;
-        await opts.serial.run(() => appendFrame(into, columns, frame.columns, frame.rows, table.name));
+        await target.write(checkedData(columns, frame.columns, frame.rows, table.name), frame.rows);
         stats.rows += frame.rows;
         stats.frames++;
       } else if (frame.type === 'end') {
@@ -134,20 +131,28 @@ export async function gatherInto(
         stats.container_ms = roundMs(frame.ms);
       }
     }
-    const done = writer;
-    await opts.serial.run(() => done?.appender.flushSync());
   } catch (err) {
+    if (columns) await target.close(false).catch(() => undefined);
     throw inContext(err, table);
-  } finally {
-    const done = writer;
-    await opts.serial.run(() => done?.appender.closeSync());
   }
-  if (staging !== target) {
-    await opts.serial.run(() => castTextColumns(con, staging, target, columns, !!opts.positional));
-  }
-  stats.columns = columns.map((c) => c.name);
+  await target.close(true);
+  stats.columns = (columns ?? []).map((c) => c.name);
   stats.ms = msSince(started);
   return stats;
+}
+
+/**
+ * Runs `request` against `table`'s container and loads the reply into TEMP table `target`.
+ * Column names in the TEMP table are the ones in the schema frame (the container's spelling).
+ */
+export function gatherInto(
+  con: DuckDBConnection,
+  table: CatalogTable,
+  request: ScanRequest,
+  target: string,
+  opts: GatherOptions,
+): Promise<GatherStats> {
+  return gatherFrames(table, request, opts, new TempTableTarget(con, target, opts));
 }
 
 /** Names the table and where it is served in an error that does not say so already. */
@@ -156,20 +161,13 @@ function inContext(err: unknown, table: CatalogTable): unknown {
   return new QueryError(err.kind, `table ${table.name} (served at ${table.location}): ${err.message}`);
 }
 
-/** The appender of the TEMP table a scan fills, and its column types for new chunks. */
-interface Writer {
-  appender: DuckDBAppender;
-  types: DuckDBType[];
-}
-
-function appendFrame(
-  writer: Writer | undefined,
-  columns: ColumnSchema[],
+function checkedData(
+  columns: ColumnSchema[] | undefined,
   wire: WireColumn[] | undefined,
   rows: number,
   table: string,
-): void {
-  if (!writer || !wire) {
+): WireColumn[] {
+  if (!columns || !wire) {
     throw new QueryError(
       'protocol_error',
       `the data container of table ${table} sent data without columnar payload`,
@@ -178,5 +176,68 @@ function appendFrame(
   const problem = checkWireColumns(columns, wire, rows);
   if (problem)
     throw new QueryError('protocol_error', `a data frame of table ${table} is malformed: ${problem}`);
-  writeWireColumns(columns, wire, rows, writer.types, (chunk) => writer.appender.appendDataChunk(chunk));
+  return wire;
+}
+
+/** Frames into a TEMP table through an appender; text columns through a staging table. */
+export class TempTableTarget implements FrameTarget {
+  private columns: ColumnSchema[] = [];
+  private staging = '';
+  private appender: DuckDBAppender | undefined;
+  private nextChunk: (() => DuckDBDataChunk) | undefined;
+
+  constructor(
+    private readonly con: DuckDBConnection,
+    private readonly target: string,
+    private readonly opts: Pick<GatherOptions, 'serial' | 'positional'>,
+  ) {}
+
+  async open(columns: ColumnSchema[]): Promise<void> {
+    this.columns = columns;
+    this.staging = columns.some((c) => c.wire === 'text') ? `__staging_${this.target}` : this.target;
+    await this.opts.serial.run(async () => {
+      await createTarget(this.con, this.staging, columns, !!this.opts.positional);
+      const appender = await this.con.createAppender(this.staging, 'main', 'temp');
+      this.appender = appender;
+      this.nextChunk = reusedChunk(
+        Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i)),
+      );
+    });
+  }
+
+  write(columns: WireColumn[], rows: number): Promise<void> {
+    return this.opts.serial.run(() => this.append(columns, rows));
+  }
+
+  private append(columns: WireColumn[], rows: number): void {
+    const appender = this.appender as DuckDBAppender;
+    writeWireColumns(this.columns, columns, rows, this.nextChunk as () => DuckDBDataChunk, (chunk) =>
+      appender.appendDataChunk(chunk),
+    );
+  }
+
+  /** Appends chunks already built with the table's column types. */
+  appendChunks(chunks: DuckDBDataChunk[]): Promise<void> {
+    const appender = this.appender as DuckDBAppender;
+    return this.opts.serial.run(() => {
+      for (const chunk of chunks) appender.appendDataChunk(chunk);
+    });
+  }
+
+  async close(complete: boolean): Promise<void> {
+    const appender = this.appender;
+    this.appender = undefined;
+    await this.opts.serial.run(() => {
+      try {
+        if (complete) appender?.flushSync();
+      } finally {
+        appender?.closeSync();
+      }
+    });
+    if (complete && this.staging !== this.target) {
+      await this.opts.serial.run(() =>
+        castTextColumns(this.con, this.staging, this.target, this.columns, !!this.opts.positional),
+      );
+    }
+  }
 }

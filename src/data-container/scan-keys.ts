@@ -4,7 +4,7 @@
  * thousands of literals would cost more to parse and plan than the scan itself.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { checkWireColumns, wireLayoutFor, writeWireColumns } from '../duckdb/columnar.js';
+import { checkWireColumns, reusedChunk, wireLayoutFor, writeWireColumns } from '../duckdb/columnar.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import type { ScanKeys } from '../protocol/frames.js';
@@ -46,7 +46,9 @@ export async function loadScanKeys(
         `the keys for column ${column} (${types[0]}) are malformed: ${problem}`,
       );
     }
-    writeWireColumns(layouts, [keys.values], keys.rows, types, (chunk) => appender.appendDataChunk(chunk));
+    writeWireColumns(layouts, [keys.values], keys.rows, reusedChunk(types), (chunk) =>
+      appender.appendDataChunk(chunk),
+    );
     appender.flushSync();
   } finally {
     appender.closeSync();

@@ -397,22 +397,20 @@ export class FrameBuilder {
 const VECTOR_SIZE = duckdb.vector_size();
 
 /**
- * Writes `rows` rows of wire columns into DuckDB chunks of `types` (the receiving table's
- * column types; `text` columns are VARCHAR there) and hands each to `append`, which must copy
- * it before returning (an appender does): one chunk is reused for every slice.
- * Call `checkWireColumns` first.
+ * Writes `rows` rows of wire columns into DuckDB chunks from `nextChunk` (with the receiving
+ * table's column types; `text` columns are VARCHAR there), a slice of up to 2,048 rows each,
+ * and hands each to `append`. Call `checkWireColumns` first.
  */
 export function writeWireColumns(
   layouts: WireLayout[],
   columns: WireColumn[],
   rows: number,
-  types: DuckDBType[],
+  nextChunk: () => DuckDBDataChunk,
   append: (chunk: DuckDBDataChunk) => void,
 ): void {
-  if (rows === 0) return;
-  const chunk = DuckDBDataChunk.create(types);
   for (let start = 0; start < rows; start += VECTOR_SIZE) {
     const n = Math.min(VECTOR_SIZE, rows - start);
+    const chunk = nextChunk();
     chunk.reset();
     chunk.rowCount = n;
     for (let c = 0; c < columns.length; c++) {
@@ -420,6 +418,18 @@ export function writeWireColumns(
     }
     append(chunk);
   }
+}
+
+/**
+ * For `writeWireColumns` when each chunk is copied as soon as it is appended (an appender
+ * copies): one chunk, created at first use, is handed out again and again.
+ */
+export function reusedChunk(types: DuckDBType[]): () => DuckDBDataChunk {
+  let chunk: DuckDBDataChunk | undefined;
+  return () => {
+    chunk ??= DuckDBDataChunk.create(types);
+    return chunk;
+  };
 }
 
 function writeColumnSlice(

@@ -5,7 +5,6 @@
  */
 import {
   type DuckDBDataChunk,
-  DuckDBResult,
   type DuckDBResultReader,
   DuckDBTypeId,
   type DuckDBValueConverter,
@@ -16,6 +15,23 @@ import { columnValidity, isValid, readStringColumn } from './columnar.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonRow = Record<string, JsonValue>;
+
+/** What answers are read from: a DuckDB result, or chunks built here (a pushed query's rows). */
+export interface ChunkSource {
+  deduplicatedColumnNames(): string[];
+  /** The next chunk; null or an empty chunk at the end. */
+  fetchChunk(): Promise<DuckDBDataChunk | null>;
+}
+
+/** Names made unique as DuckDB's node API makes a result's: `a`, `a:1`, `a:2`. */
+export function deduplicateNames(names: string[]): string[] {
+  const seen = new Map<string, number>();
+  return names.map((name) => {
+    const count = (seen.get(name) ?? 0) + 1;
+    seen.set(name, count);
+    return count > 1 ? `${name}:${count - 1}` : name;
+  });
+}
 
 export interface JsonResult {
   /** Column names, made unique the way the row keys are (`a`, `a:1`). */
@@ -132,16 +148,16 @@ function tooLarge(maxRows: number): QueryError {
 }
 
 /**
- * The JSON answer of a result: a streaming or materialized DuckDBResult (read chunk by
- * chunk, stopping as soon as it passes `maxRows`) or a DuckDBResultReader.
- * Throws QueryError 'result_too_large' beyond `maxRows`.
+ * The JSON answer of a result: a chunk source such as a streaming or materialized
+ * DuckDBResult (read chunk by chunk, stopping as soon as it passes `maxRows`), or a
+ * DuckDBResultReader. Throws QueryError 'result_too_large' beyond `maxRows`.
  */
 export async function resultToJson(
-  result: DuckDBResult | DuckDBResultReader,
+  result: ChunkSource | DuckDBResultReader,
   maxRows = Number.POSITIVE_INFINITY,
 ): Promise<JsonResult> {
   const columns = result.deduplicatedColumnNames();
-  if (!(result instanceof DuckDBResult)) {
+  if (!('fetchChunk' in result)) {
     if (Number.isFinite(maxRows)) await result.readUntil(maxRows + 1);
     else await result.readAll();
     if (result.currentRowCount > maxRows) throw tooLarge(maxRows);

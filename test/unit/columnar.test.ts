@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   checkWireColumns,
   FrameBuilder,
+  reusedChunk,
   wireLayoutFor,
   writeWireColumns,
 } from '../../src/duckdb/columnar.js';
@@ -78,7 +79,7 @@ async function roundTrip(sql: string, targetBytes: number) {
       columns: Parameters<typeof checkWireColumns>[1];
     };
     expect(checkWireColumns(layouts, frame.columns, frame.rows)).toBeUndefined();
-    writeWireColumns(layouts, frame.columns, frame.rows, chunkTypes, (chunk) =>
+    writeWireColumns(layouts, frame.columns, frame.rows, reusedChunk(chunkTypes), (chunk) =>
       appender.appendDataChunk(chunk),
     );
   }
