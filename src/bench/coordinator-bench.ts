@@ -55,17 +55,30 @@ export const BENCH_QUERIES: BenchQuery[] = [
 ];
 
 const GOAL: Record<BenchQuery['kind'], number> = { selective: 2, 'single-table': 1.5, 'full-join': 5 };
-const RUNS = 3;
+const RUNS = 5;
 
-async function median(run: () => Promise<unknown>): Promise<number> {
-  await run(); // warm-up
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const started = performance.now();
-    await run();
-    times.push(performance.now() - started);
+async function timed(run: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await run();
+  return performance.now() - started;
+}
+
+function median(times: number[]): number {
+  return [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
+}
+
+/**
+ * Medians of `runs` after a warm-up of each. The runs take turns, so that each meets the
+ * same machine: a shared VM's speed drifts, and a heavy query leaves work behind it (freed
+ * memory, idle threads winding down) that would otherwise land on one side only.
+ */
+async function interleavedMedians(runs: (() => Promise<unknown>)[], times = RUNS): Promise<number[]> {
+  for (const run of runs) await run();
+  const samples = runs.map(() => [] as number[]);
+  for (let i = 0; i < times; i++) {
+    for (const [k, run] of runs.entries()) samples[k].push(await timed(run));
   }
-  return times.sort((a, b) => a - b)[Math.floor(RUNS / 2)];
+  return samples.map(median);
 }
 
 async function askCoordinator(coordinator: ManagedProcess, sql: string): Promise<number> {
@@ -108,11 +121,14 @@ export async function runCoordinatorBench(labels = 1_000_000): Promise<void> {
     );
     for (const q of BENCH_QUERIES) {
       let rows = 0;
-      const base = await median(async () => {
-        rows = (await resultToJson(await baseline.runAndReadAll(q.sql))).rows.length;
-      });
-      const coordinated = await median(() => askCoordinator(on, q.sql));
-      const unpushed = await median(() => askCoordinator(off, q.sql));
+      const [base, coordinated] = await interleavedMedians([
+        async () => {
+          rows = (await resultToJson(await baseline.runAndReadAll(q.sql))).rows.length;
+        },
+        () => askCoordinator(on, q.sql),
+      ]);
+      // Slow, and no goal: fewer runs, apart from the others.
+      const [unpushed] = await interleavedMedians([() => askCoordinator(off, q.sql)], 3);
       const ratio = coordinated / base;
       console.log(
         [
