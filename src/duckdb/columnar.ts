@@ -117,6 +117,11 @@ function pointerAt(view: DataView, at: number): number {
   return view.getUint32(at + 8, true) + view.getUint32(at + 12, true) * 2 ** 32;
 }
 
+function ascending(rows: number[], keys: Float64Array): boolean {
+  for (let k = 1; k < rows.length; k++) if (keys[rows[k]] < keys[rows[k - 1]]) return false;
+  return true;
+}
+
 /** Bytes between two strings that a run may read through: under a page, so always mapped. */
 const MAX_GAP = 4096;
 const MAX_RUN = 16 * 1024 * 1024;
@@ -145,7 +150,8 @@ function readHeapRuns(view: DataView, count: number, validity: Uint8Array | null
   if (rows.length === 0) return result;
   const pointers = new Float64Array(count);
   for (const i of rows) pointers[i] = pointerAt(view, i * 16);
-  rows.sort((a, b) => pointers[a] - pointers[b]);
+  // A materialized result mostly lays its strings out in row order: sort only when not.
+  if (!ascending(rows, pointers)) rows.sort((a, b) => pointers[a] - pointers[b]);
   const address = new DataView(new ArrayBuffer(8));
   const fetchRun = (start: number, end: number) => {
     address.setUint32(0, start % 2 ** 32, true);
