@@ -33,13 +33,18 @@ function literal(text: string, type: string): string {
   return UNQUOTED.test(type) ? text : `${quoteLiteral(text)}::${type}`;
 }
 
-/** Where the keys come from: the TEMP table already gathered for `reduction.source`. */
-function keySource(reduction: SemiJoinReduction) {
-  return {
-    key: quoteIdent(reduction.sourceColumn),
-    table: `temp.main.${quoteIdent(reduction.source)}`,
-    described: `${reduction.source}.${reduction.sourceColumn}`,
-  };
+/** One reduction being built: its keys are in the TEMP table gathered for `reduction.source`. */
+interface Reducing {
+  con: DuckDBConnection;
+  serial: Serial;
+  reduction: SemiJoinReduction;
+  /** The reduced column's DuckDB type. */
+  type: string;
+  /** The key column and the table it is read from, as SQL. */
+  key: string;
+  table: string;
+  /** `source.column`, for stats. */
+  described: string;
 }
 
 /**
@@ -52,7 +57,16 @@ export async function dynamicFilter(
   reduction: SemiJoinReduction,
   type: string,
 ): Promise<DynamicFilter> {
-  const { key, table, described } = keySource(reduction);
+  const r: Reducing = {
+    con,
+    serial,
+    reduction,
+    type,
+    key: quoteIdent(reduction.sourceColumn),
+    table: `temp.main.${quoteIdent(reduction.source)}`,
+    described: `${reduction.source}.${reduction.sourceColumn}`,
+  };
+  const { key, table, described } = r;
   // Cast to the reduced column's type: where the join compares values of two types, a key
   // equal to a value there casts to exactly that value, so no matching row is left out.
   const result = await serial.run(() =>
@@ -62,9 +76,9 @@ export async function dynamicFilter(
   );
   if (result.rowCount === 0) return { where: 'false', description: `no keys in ${described}` };
   const layout = wireLayoutFor(result.columnTypes()[0]);
-  if (layout.wire === 'text') return inListFilter(con, serial, reduction, type);
+  if (layout.wire === 'text') return inListFilter(r);
   const values = packKeys(result, layout);
-  if (!values) return rangeFilter(con, serial, reduction, type);
+  if (!values) return rangeFilter(r);
   return {
     keys: { column: reduction.column, rows: result.rowCount, values },
     description: `IN ${result.rowCount} keys of ${described}`,
@@ -84,13 +98,8 @@ function packKeys(result: DuckDBMaterializedResult, layout: WireLayout): WireCol
 }
 
 /** Keys of a type that travels as text: an IN list of literals, or the range when long. */
-async function inListFilter(
-  con: DuckDBConnection,
-  serial: Serial,
-  reduction: SemiJoinReduction,
-  type: string,
-): Promise<DynamicFilter> {
-  const { key, table, described } = keySource(reduction);
+async function inListFilter(r: Reducing): Promise<DynamicFilter> {
+  const { con, serial, key, table, type } = r;
   const reader = await serial.run(() =>
     con.runAndReadUntil(
       `SELECT DISTINCT CAST(${key} AS VARCHAR) FROM ${table} WHERE ${key} IS NOT NULL`,
@@ -100,27 +109,22 @@ async function inListFilter(
   const inList = reader.getRows().map((r) => literal(String(r[0]), type));
   const bytes = inList.reduce((n, v) => n + v.length + 2, 0);
   if (inList.length > MAX_IN_LIST_VALUES || bytes > MAX_IN_LIST_BYTES) {
-    return rangeFilter(con, serial, reduction, type);
+    return rangeFilter(r);
   }
   return {
-    where: `${quoteIdent(reduction.column)} IN (${inList.join(', ')})`,
-    description: `IN ${inList.length} keys of ${described}`,
+    where: `${quoteIdent(r.reduction.column)} IN (${inList.join(', ')})`,
+    description: `IN ${inList.length} keys of ${r.described}`,
   };
 }
 
-async function rangeFilter(
-  con: DuckDBConnection,
-  serial: Serial,
-  reduction: SemiJoinReduction,
-  type: string,
-): Promise<DynamicFilter> {
-  const { key, table, described } = keySource(reduction);
+async function rangeFilter(r: Reducing): Promise<DynamicFilter> {
+  const { con, serial, key, table, type } = r;
   const range = await serial.run(() =>
     con.runAndReadAll(`SELECT CAST(min(${key}) AS VARCHAR), CAST(max(${key}) AS VARCHAR) FROM ${table}`),
   );
   const [min, max] = range.getRows()[0].map(String);
   return {
-    where: `${quoteIdent(reduction.column)} BETWEEN ${literal(min, type)} AND ${literal(max, type)}`,
-    description: `range of ${described}`,
+    where: `${quoteIdent(r.reduction.column)} BETWEEN ${literal(min, type)} AND ${literal(max, type)}`,
+    description: `range of ${r.described}`,
   };
 }
