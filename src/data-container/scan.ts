@@ -4,9 +4,10 @@
  * whatever the table's size; a pushed-down `query` is run whole (its results are small:
  * aggregates, top-N). Results are materialized, not streamed: a materialized result packs
  * the rows a predicate keeps into full chunks, where a streaming one hands over every
- * scanned vector, mostly empty under a selective predicate (one native round trip each).
+ * scanned vector, nearly empty under a selective predicate (one native round trip each);
+ * without a predicate, streaming measured no faster here.
  */
-import type { DuckDBConnection, DuckDBMaterializedResult } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBMaterializedResult } from '@duckdb/node-api';
 import { columnSchemaFor, FrameBuilder } from '../duckdb/columnar.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { jsonValueConverter } from '../duckdb/json-values.js';
@@ -141,11 +142,12 @@ async function planScan(
   }
   const where = conditions.map((c) => ` AND (${c})`).join('');
   const limitText = request.limit !== undefined ? ` LIMIT ${request.limit}` : '';
+  const display = `${select}${conditions.length ? ` WHERE ${conjunction(conditions)}` : ''}${limitText}`;
   return {
     kind: 'batched',
     limit: request.limit,
     columns,
-    display: `${select}${conditions.length ? ` WHERE ${conjunction(conditions)}` : ''}${limitText}`,
+    display,
     batchSql: (lo, hi, limit) =>
       `SELECT ${casts} FROM (${select} WHERE rowid >= ${lo} AND rowid < ${hi}${where}${
         limit !== undefined ? ` LIMIT ${limit}` : ''
@@ -166,6 +168,51 @@ async function planQuery(con: DuckDBConnection, table: LoadedTable, query: strin
   return { ...plan, result: await con.run(cast) };
 }
 
+/** A materialized result's chunks. */
+function* materializedChunks(result: DuckDBMaterializedResult): Generator<DuckDBDataChunk> {
+  for (let k = 0; k < result.chunkCount; k++) yield result.getChunk(k);
+}
+
+/**
+ * A batched plan's chunks. Without a LIMIT, the next batch runs in DuckDB's threads while
+ * this one is read; with one, each batch asks only for the rows still missing.
+ */
+async function* batchedChunks(
+  con: DuckDBConnection,
+  plan: BatchedPlan,
+  tableRows: number,
+): AsyncGenerator<DuckDBDataChunk> {
+  let remaining = plan.limit;
+  const batch = (lo: number, size: number) => con.run(plan.batchSql(lo, lo + size, remaining));
+  // rowids of an in-memory table run 0..rowCount-1; one more batch would find nothing.
+  let lo = 0;
+  let size = FIRST_BATCH;
+  let next: Promise<DuckDBMaterializedResult> | undefined = batch(lo, size);
+  try {
+    while (next) {
+      const result: DuckDBMaterializedResult = await next;
+      const hi = lo + size;
+      const following = nextSize(size, result);
+      const more = hi < tableRows;
+      next = more && remaining === undefined ? batch(hi, following) : undefined;
+      next?.catch(() => undefined);
+      yield* materializedChunks(result);
+      if (remaining !== undefined) {
+        remaining -= result.rowCount;
+        if (more && remaining > 0) next = batch(hi, following);
+      }
+      lo = hi;
+      size = following;
+    }
+  } finally {
+    await next?.catch(() => undefined);
+  }
+}
+
+function chunksOf(con: DuckDBConnection, table: LoadedTable, plan: ScanPlan) {
+  return plan.kind === 'query' ? materializedChunks(plan.result) : batchedChunks(con, plan, table.rowCount);
+}
+
 /**
  * Sends schema, data…, end — or an error frame — to `sink`. Never throws; stops sending at
  * once when `signal` aborts (the receiver went away or cancelled).
@@ -181,54 +228,21 @@ export async function executeScan(
   const con = await table.instance.connect();
   const onAbort = () => con.interrupt();
   signal.addEventListener('abort', onAbort);
-  let seq = 0;
+  let emitter: FrameEmitter | undefined;
   try {
     const plan = await planScan(con, table, request);
-    const emitter = new FrameEmitter(sink, encoding, signal);
-    let schemaSent = false;
-    const emitResult = async (result: DuckDBMaterializedResult) => {
-      if (!schemaSent) {
-        await sink.send({ type: 'schema', seq: 0, columns: plan.columns, sql: plan.display });
-        seq = 1;
-        emitter.start(plan.columns, seq);
-        schemaSent = true;
-      }
-      await emitter.emit(result);
-    };
-    if (plan.kind === 'batched') {
-      let remaining = plan.limit;
-      const batch = (lo: number, size: number) => con.run(plan.batchSql(lo, lo + size, remaining));
-      // rowids of an in-memory table run 0..rowCount-1; one more batch would find nothing.
-      let lo = 0;
-      let size = FIRST_BATCH;
-      let next: Promise<DuckDBMaterializedResult> | undefined = batch(lo, size);
-      while (next) {
-        const result: DuckDBMaterializedResult = await next;
-        const hi = lo + size;
-        const following = nextSize(size, result);
-        const more = hi < table.rowCount;
-        // Without a LIMIT the next batch runs in DuckDB's threads while this one is sent.
-        next = more && remaining === undefined ? batch(hi, following) : undefined;
-        await emitResult(result);
-        if (signal.aborted) {
-          await next?.catch(() => undefined);
-          return;
-        }
-        if (remaining !== undefined) {
-          remaining -= emitter.lastRows;
-          if (more && remaining > 0) next = batch(hi, following);
-        }
-        lo = hi;
-        size = following;
-      }
-    } else {
-      await emitResult(plan.result);
+    // Sent before the rows are read: the receiver prepares for them meanwhile.
+    await sink.send({ type: 'schema', seq: 0, columns: plan.columns, sql: plan.display });
+    emitter = new FrameEmitter(sink, encoding, plan.columns);
+    // Leaving the loop early ends the generator, which waits for DuckDB before the close below.
+    for await (const chunk of chunksOf(con, table, plan)) {
+      await emitter.emit(chunk);
+      if (signal.aborted) return;
     }
-    if (signal.aborted) return;
-    seq = await emitter.finish();
+    await emitter.finish();
     await sink.send({
       type: 'end',
-      seq,
+      seq: emitter.seq,
       rows: emitter.rows,
       bytes: emitter.bytes,
       frames: emitter.frames,
@@ -236,36 +250,32 @@ export async function executeScan(
     });
   } catch (err) {
     if (signal.aborted) return;
-    await sink.send(errorFrame(seq, duckdbErrorToQueryError(err))).catch(() => undefined);
+    await sink.send(errorFrame(emitter?.seq ?? 0, duckdbErrorToQueryError(err))).catch(() => undefined);
   } finally {
     signal.removeEventListener('abort', onAbort);
     con.closeSync();
   }
 }
 
-/** Turns results into data frames of about TARGET_FRAME_BYTES, columnar or JSON rows. */
+/** Turns chunks into data frames of about TARGET_FRAME_BYTES, columnar or JSON rows. */
 class FrameEmitter {
   rows = 0;
   bytes = 0;
   frames = 0;
-  lastRows = 0;
-  private seq = 1;
-  private builder: FrameBuilder | undefined;
+  /** The next frame's number (the schema frame was 0). */
+  seq = 1;
+  private readonly builder: FrameBuilder | undefined;
   private jsonRows: unknown[][] = [];
   private jsonBytes = 0;
   private readonly targetBytes: number;
 
   constructor(
     private readonly sink: FrameSink,
-    private readonly encoding: Encoding,
-    private readonly signal: AbortSignal,
+    encoding: Encoding,
+    columns: ColumnSchema[],
   ) {
     this.targetBytes = Math.min(TARGET_FRAME_BYTES, sink.maxFrameBytes ?? TARGET_FRAME_BYTES);
-  }
-
-  start(columns: ColumnSchema[], seq: number): void {
-    this.seq = seq;
-    if (this.encoding === 'msgpack') {
+    if (encoding === 'msgpack') {
       this.builder = new FrameBuilder(
         columns.map((c) => ({ wire: c.wire, width: c.width })),
         this.targetBytes,
@@ -273,23 +283,17 @@ class FrameEmitter {
     }
   }
 
-  async emit(result: DuckDBMaterializedResult): Promise<void> {
-    this.lastRows = 0;
-    for (let k = 0; k < result.chunkCount; k++) {
-      if (this.signal.aborted) return;
-      const chunk = result.getChunk(k);
-      this.lastRows += chunk.rowCount;
-      if (this.builder) {
-        this.builder.append(chunk);
-        if (this.builder.full) await this.flush();
-      } else {
-        for (const row of chunk.convertRows(jsonValueConverter)) {
-          this.jsonRows.push(row as unknown[]);
-          this.jsonBytes += JSON.stringify(row).length;
-          // JSON text grows on encoding (escapes, brackets): aim at half.
-          if (this.jsonBytes >= this.targetBytes / 2) await this.flush();
-        }
-      }
+  async emit(chunk: DuckDBDataChunk): Promise<void> {
+    if (this.builder) {
+      this.builder.append(chunk);
+      if (this.builder.full) await this.flush();
+      return;
+    }
+    for (const row of chunk.convertRows(jsonValueConverter)) {
+      this.jsonRows.push(row as unknown[]);
+      this.jsonBytes += JSON.stringify(row).length;
+      // JSON text grows on encoding (escapes, brackets): aim at half.
+      if (this.jsonBytes >= this.targetBytes / 2) await this.flush();
     }
   }
 
@@ -320,9 +324,8 @@ class FrameEmitter {
     await this.sink.send({ type: 'data', seq: this.seq++, rows, ...body });
   }
 
-  /** Flushes what is left; returns the end frame's seq. */
-  async finish(): Promise<number> {
+  /** Flushes what is left. */
+  async finish(): Promise<void> {
     await this.flush();
-    return this.seq;
   }
 }
