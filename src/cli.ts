@@ -23,6 +23,16 @@ program
   .option('--nats <url>', 'NATS server to register with (default: $NATS_URL)')
   .option('--s3-endpoint <url>', 'S3-compatible endpoint (default: $AWS_ENDPOINT_URL_S3 / $AWS_ENDPOINT_URL)')
   .option('--shard <label>', 'shard label for NATS discovery', '0')
+  .addOption(
+    new Option('--query-timeout-ms <ms>', 'deadline of one POST /query answer')
+      .env('QUERY_TIMEOUT_MS')
+      .default('60000'),
+  )
+  .addOption(
+    new Option('--max-json-rows <n>', 'row cap of a POST /query answer')
+      .env('MAX_JSON_ROWS')
+      .default('100000'),
+  )
   .action(async (urls: string[], o) => {
     const opts = parseOptions(
       ServeOptionsSchema,
@@ -35,6 +45,8 @@ program
         s3Endpoint:
           o.s3Endpoint ?? (process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined),
         shard: o.shard,
+        queryTimeoutMs: o.queryTimeoutMs,
+        maxJsonRows: o.maxJsonRows,
       },
       'serve',
     );

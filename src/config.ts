@@ -20,6 +20,10 @@ export const ServeOptionsSchema = z.object({
   s3Endpoint: z.string().optional(),
   /** Shard label published in the NATS service metadata (several containers may serve parts). */
   shard: z.string().default('0'),
+  /** Deadline of one POST /query (or query endpoint) answer. */
+  queryTimeoutMs: z.coerce.number().int().min(1).default(60_000),
+  /** Rows one POST /query answer may hold. */
+  maxJsonRows: z.coerce.number().int().min(1).default(100_000),
 });
 export type ServeOptions = z.output<typeof ServeOptionsSchema>;
 

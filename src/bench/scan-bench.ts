@@ -2,7 +2,7 @@
  * Scan throughput: 5,000,000 rows × (BIGINT, BIGINT, VARCHAR) from a data container in another
  * process (bench-server.ts) to this one, beside (a) raw NATS moving the same bytes in 1 MiB
  * messages between the same two processes and (b) the same rows as JSON through POST /query,
- * the way the seed's coordinator fetched them (in pages of MAX_JSON_ROWS, the most one answer
+ * the way the seed's coordinator fetched them (in pages of the most rows one answer
  * may hold). Goals: ≥ 50% of raw NATS, ≥ 10× the JSON path.
  *
  *   node dist/bench/scan-bench.js [rows]
@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { MAX_JSON_ROWS } from '../data-container/query.js';
+import { DEFAULT_QUERY_LIMITS } from '../data-container/query.js';
 import { openNatsScan } from '../scan-client/nats-scan.js';
 import { freePort, startNatsServer } from '../tools/nats-server.js';
 import { RAW_MESSAGE_BYTES, receiveRaw } from './raw-nats.js';
@@ -79,14 +79,15 @@ async function timeScan(nc: NatsConnection, limit?: number): Promise<Throughput>
 
 /**
  * The naive way: POST /query and parse the JSON answer. A data container answers at most
- * MAX_JSON_ROWS rows per query, so the rows come in consecutive id ranges of that size.
+ * DEFAULT_QUERY_LIMITS.maxRows rows per query, so the rows come in consecutive id ranges of that size.
  */
 async function timeJsonQuery(baseUrl: string, rows: number): Promise<Throughput> {
   const started = performance.now();
   let received = 0;
   let bytes = 0;
-  for (let lo = 0; lo < rows; lo += MAX_JSON_ROWS) {
-    const query = `SELECT * FROM ${TABLE} WHERE id >= ${lo} AND id < ${lo + MAX_JSON_ROWS}`;
+  const page = DEFAULT_QUERY_LIMITS.maxRows;
+  for (let lo = 0; lo < rows; lo += page) {
+    const query = `SELECT * FROM ${TABLE} WHERE id >= ${lo} AND id < ${lo + page}`;
     const response = await fetch(`${baseUrl}/query`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -10,7 +10,7 @@ import { QueryError } from '../errors.js';
 import { createApp, ErrorBody } from '../http/app.js';
 import type { Logger } from '../log.js';
 import { tableMetadata } from './metadata.js';
-import { runQuery } from './query.js';
+import { DEFAULT_QUERY_LIMITS, type QueryLimits, runQuery } from './query.js';
 import { registerScanRoute } from './scan-http.js';
 import type { LoadedTable } from './table.js';
 
@@ -55,6 +55,7 @@ export async function createHttpApp(
   tableName: string,
   getTable: () => LoadedTable | undefined,
   log: Logger,
+  limits: QueryLimits = DEFAULT_QUERY_LIMITS,
 ): Promise<FastifyInstance> {
   const app = await createApp({
     title: `duckdb-s3-query data container (${tableName})`,
@@ -113,7 +114,7 @@ export async function createHttpApp(
         response: { 200: QueryAnswerSchema, ...errors },
       },
     },
-    (request) => runQuery(loaded(), request.body.query),
+    (request) => runQuery(loaded(), request.body.query, limits),
   );
 
   registerScanRoute(app, getTable);

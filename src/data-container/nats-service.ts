@@ -10,7 +10,7 @@ import { asQueryError, QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { QUEUE_GROUP, SERVICE_NAME, SERVICE_VERSION, subjectFor } from '../protocol/subjects.js';
 import { tableMetadata } from './metadata.js';
-import { runQuery } from './query.js';
+import { DEFAULT_QUERY_LIMITS, type QueryLimits, runQuery } from './query.js';
 import { serveNatsScan } from './scan-transport.js';
 import type { LoadedTable } from './table.js';
 
@@ -30,6 +30,7 @@ export async function startTableService(
   table: LoadedTable,
   natsUrl: string,
   log: Logger,
+  limits: QueryLimits = DEFAULT_QUERY_LIMITS,
 ): Promise<TableService> {
   const stopping = new AbortController();
   let nc: NatsConnection | undefined;
@@ -37,7 +38,7 @@ export async function startTableService(
     nc = await connectUntilUp(natsUrl, `duckdb-table ${table.name}`, log, stopping.signal);
     if (!nc) return;
     logStatus(nc, log);
-    await registerService(nc, table, log);
+    await registerService(nc, table, log, limits);
     log.info('registered NATS service', { table: table.name, server: nc.getServer() });
   })();
   ready.catch((err: unknown) => log.error('NATS service registration failed', { error: err }));
@@ -88,7 +89,12 @@ function logStatus(nc: NatsConnection, log: Logger): void {
   })();
 }
 
-async function registerService(nc: NatsConnection, table: LoadedTable, log: Logger): Promise<void> {
+async function registerService(
+  nc: NatsConnection,
+  table: LoadedTable,
+  log: Logger,
+  limits: QueryLimits,
+): Promise<void> {
   const service = await new Svcm(nc).add({
     name: SERVICE_NAME,
     version: SERVICE_VERSION,
@@ -112,13 +118,18 @@ async function registerService(nc: NatsConnection, table: LoadedTable, log: Logg
     });
   endpoint('scan', (msg) => serveNatsScan(nc, msg, table, log));
   endpoint('metadata', (msg) => msg.respond(JSON.stringify(tableMetadata(table))));
-  endpoint('query', (msg) => answerQuery(nc, msg, table));
+  endpoint('query', (msg) => answerQuery(nc, msg, table, limits));
 }
 
 /** `{"query": "SELECT ..."}` in, the same JSON as POST /query out (errors as service errors). */
-async function answerQuery(nc: NatsConnection, msg: ServiceMsg, table: LoadedTable): Promise<void> {
+async function answerQuery(
+  nc: NatsConnection,
+  msg: ServiceMsg,
+  table: LoadedTable,
+  limits: QueryLimits,
+): Promise<void> {
   try {
-    const answer = Buffer.from(JSON.stringify(await runQuery(table, queryOf(msg))));
+    const answer = Buffer.from(JSON.stringify(await runQuery(table, queryOf(msg), limits)));
     const maxPayload = nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
     if (answer.byteLength > maxPayload) {
       throw new QueryError(

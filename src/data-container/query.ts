@@ -5,9 +5,14 @@ import { assertReadOnlySelect } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
 import { connect, type LoadedTable } from './table.js';
 
-/** Rows one JSON answer may hold; larger results need a LIMIT, an aggregate or a scan. */
-export const MAX_JSON_ROWS = 100_000;
-export const QUERY_TIMEOUT_MS = 60_000;
+/** What one query may take: `serve --query-timeout-ms` and `--max-json-rows`. */
+export interface QueryLimits {
+  timeoutMs: number;
+  /** Rows one JSON answer may hold; larger results need a LIMIT, an aggregate or a scan. */
+  maxRows: number;
+}
+
+export const DEFAULT_QUERY_LIMITS: QueryLimits = { timeoutMs: 60_000, maxRows: 100_000 };
 
 export interface QueryAnswer {
   results: JsonRow[];
@@ -18,17 +23,21 @@ export interface QueryAnswer {
 }
 
 /** Runs `sql`, one read-only SELECT over the table; failures are QueryErrors. */
-export async function runQuery(table: LoadedTable, sql: string): Promise<QueryAnswer> {
+export async function runQuery(
+  table: LoadedTable,
+  sql: string,
+  limits: QueryLimits = DEFAULT_QUERY_LIMITS,
+): Promise<QueryAnswer> {
   const started = performance.now();
   const con = await connect(table);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     con.interrupt();
-  }, QUERY_TIMEOUT_MS);
+  }, limits.timeoutMs);
   try {
     await assertReadOnlySelect(con, sql, [table.name], { [table.name]: table.columns.map((c) => c.name) });
-    const { columns, rows } = await resultToJson(await con.stream(sql), MAX_JSON_ROWS);
+    const { columns, rows } = await resultToJson(await con.stream(sql), limits.maxRows);
     return {
       results: rows,
       columns,
@@ -40,7 +49,13 @@ export async function runQuery(table: LoadedTable, sql: string): Promise<QueryAn
     if (timedOut) {
       throw new QueryError(
         'timeout',
-        `the query ran longer than ${QUERY_TIMEOUT_MS / 1000} s and was stopped`,
+        `the query ran longer than ${limits.timeoutMs} ms and was stopped; raise --query-timeout-ms (QUERY_TIMEOUT_MS) or narrow the query`,
+      );
+    }
+    if (err instanceof QueryError && err.kind === 'result_too_large') {
+      throw new QueryError(
+        'result_too_large',
+        `the result has more than ${limits.maxRows} rows, the cap of a JSON answer (--max-json-rows); add a LIMIT or an aggregate, or read the rows with POST /scan`,
       );
     }
     throw duckdbErrorToQueryError(err);

@@ -20,7 +20,8 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   let table: LoadedTable | undefined;
   let service: TableService | undefined;
 
-  const app = await createHttpApp(opts.tableName, () => table, log);
+  const limits = { timeoutMs: opts.queryTimeoutMs, maxRows: opts.maxJsonRows };
+  const app = await createHttpApp(opts.tableName, () => table, log, limits);
   try {
     await app.listen({ port: opts.port, host: opts.host });
   } catch (err) {
@@ -60,7 +61,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   if (opts.nats) {
     // Imported only when asked for: the NATS client is memory a plain HTTP container can skip.
     const { startTableService } = await import('./nats-service.js');
-    service = await startTableService(table, opts.nats, log);
+    service = await startTableService(table, opts.nats, log, limits);
   }
   log.info('serving', {
     table: table.name,

@@ -18,13 +18,14 @@ interface Answer {
 describe('POST /query', () => {
   let s3: TestS3;
   let serve: ServeProcess;
+  let url: string;
 
   beforeAll(async () => {
     s3 = await startTestS3();
     await s3.createBucket('query-data');
     const lines = ['label_id,name,price'];
     for (let i = 1; i <= ROWS; i++) lines.push(`${i},${i % 50 === 0 ? 'test_label' : `label ${i}`},${i / 4}`);
-    const url = await s3.put('query-data', 'labels.csv.gz', gzipSync(`${lines.join('\n')}\n`));
+    url = await s3.put('query-data', 'labels.csv.gz', gzipSync(`${lines.join('\n')}\n`));
     serve = await startServe([url, '--table-name', 'labels', '--s3-endpoint', s3.endpoint], S3_EMULATOR_ENV);
   });
 
@@ -164,6 +165,31 @@ describe('POST /query', () => {
     const response = await fetch(`${serve.url}/nope`);
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ error: 'not_found' });
+  });
+
+  it('takes its row cap and deadline from --max-json-rows and --query-timeout-ms', async () => {
+    const limited = await startServe(
+      [url, '--table-name', 'labels', '--s3-endpoint', s3.endpoint, '--max-json-rows', '10'],
+      { ...S3_EMULATOR_ENV, QUERY_TIMEOUT_MS: '300' },
+    );
+    const ask = async (sql: string) => {
+      const response = await fetch(`${limited.url}/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: sql }),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    expect((await ask('SELECT label_id FROM labels LIMIT 10')).status).toBe(200);
+    const tooMany = await ask('SELECT label_id FROM labels LIMIT 11');
+    expect(tooMany.status).toBe(413);
+    expect(tooMany.body.message).toMatch(/more than 10 rows.*--max-json-rows/);
+    const started = performance.now();
+    const slow = await ask('SELECT count(*) FROM labels a, labels b, labels c, labels d');
+    expect(slow.status).toBe(504);
+    expect(slow.body.message).toMatch(/300 ms.*--query-timeout-ms/);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect((await ask('SELECT count(*) AS n FROM labels')).body.results).toEqual([{ n: ROWS }]);
   });
 
   it('is still up, its table untouched, after all of that', async () => {
