@@ -8,7 +8,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import type { ChunkSource } from '../duckdb/json-values.js';
-import { quoteIdent } from '../duckdb/sql.js';
+import { conjunction, quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import type { ScanRequest } from '../protocol/frames.js';
 import { msSince, roundMs } from '../timing.js';
@@ -180,7 +180,7 @@ async function gatherAll(
     const type = table.columns.find((c) => c.name === reduction.column)?.type ?? 'VARCHAR';
     const filter = await dynamicFilter(con, opts.serial, reduction, type);
     const wheres = [request.where, filter.where].filter((w) => w !== undefined);
-    const where = wheres.length > 1 ? wheres.map((w) => `(${w})`).join(' AND ') : wheres[0];
+    const where = wheres.length > 0 ? conjunction(wheres) : undefined;
     const reduced = { ...request, ...(where && { where }), ...(filter.keys && { keys: filter.keys }) };
     const stats = await gatherInto(con, table, reduced, table.name, opts);
     return { ...stats, where: request.where, dynamic_filter: filter.description };

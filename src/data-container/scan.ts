@@ -11,7 +11,7 @@ import type { DuckDBConnection, DuckDBDataChunk, DuckDBMaterializedResult } from
 import { columnSchemaFor, FrameBuilder } from '../duckdb/columnar.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { jsonValueConverter } from '../duckdb/json-values.js';
-import { quoteIdent } from '../duckdb/sql.js';
+import { conjunction, quoteIdent } from '../duckdb/sql.js';
 import { assertPlainPredicate, assertReadOnlySelect } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
 import type { Encoding } from '../protocol/codec.js';
@@ -105,11 +105,6 @@ async function describeOutput(con: DuckDBConnection, sql: string): Promise<Colum
 
 function positional(count: number): string {
   return Array.from({ length: count }, (_, i) => `c${i}`).join(', ');
-}
-
-/** `a`, or `(a) AND (b)…`. */
-function conjunction(conditions: string[]): string {
-  return conditions.length === 1 ? conditions[0] : conditions.map((c) => `(${c})`).join(' AND ');
 }
 
 async function planScan(
