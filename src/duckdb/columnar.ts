@@ -300,9 +300,8 @@ class ColumnBuilder {
       total += len;
       if (len > 12) anyLong = true;
     }
-    const heap = anyLong
-      ? readHeapRuns(new DataView(raw.buffer, raw.byteOffset, raw.byteLength), count, validity)
-      : undefined;
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const heap = anyLong ? readHeapRuns(view, count, validity) : undefined;
     this.offsets = grown(this.offsets, this.rows + count + 1, (n) => new Int32Array(n));
     const offsets = this.offsets;
     // 12 bytes of slack: an inline string is written as its three whole words.
@@ -318,10 +317,9 @@ class ColumnBuilder {
           out.setUint32(at + 4, words[i * 4 + 2], true);
           out.setUint32(at + 8, words[i * 4 + 3], true);
         } else {
-          const h = heap as HeapRuns;
-          const run = h.runs[h.runOf[i]];
-          const from = words[i * 4 + 2] + words[i * 4 + 3] * 2 ** 32 - h.starts[h.runOf[i]];
-          buf.set(run.subarray(from, from + len), at);
+          const { runs, starts, runOf } = heap as HeapRuns;
+          const from = pointerAt(view, i * 16) - starts[runOf[i]];
+          buf.set(runs[runOf[i]].subarray(from, from + len), at);
         }
         at += len;
       }
