@@ -7,11 +7,12 @@
 
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { QueryError } from '../errors.js';
+import { isJsonObject, type JsonObject } from '../json-object.js';
 import { Lru } from '../lru.js';
 import { serializedSql } from './parse-tree.js';
 import { quoteIdent } from './sql.js';
 
-type Node = Record<string, unknown>;
+type Node = JsonObject;
 
 interface SerializedSql {
   error: boolean;
@@ -21,13 +22,9 @@ interface SerializedSql {
   statements?: { node: Node }[];
 }
 
-function isNode(value: unknown): value is Node {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** SELECT_NODE, SET_OPERATION_NODE, RECURSIVE_CTE_NODE...: whatever carries WITH clauses. */
 function isQueryNode(node: Node): boolean {
-  return typeof node.type === 'string' && node.type.endsWith('_NODE') && isNode(node.cte_map);
+  return typeof node.type === 'string' && node.type.endsWith('_NODE') && isJsonObject(node.cte_map);
 }
 
 /** FROM-clause items; expressions carry a `class`, table refs do not. */
@@ -102,7 +99,7 @@ class QueryTreeChecker {
       for (const item of value) this.check(item, scope);
       return;
     }
-    if (!isNode(value)) return;
+    if (!isJsonObject(value)) return;
     if (isQueryNode(value)) this.checkQueryNode(value, scope);
     else if (isTableRef(value) && value.type === 'BASE_TABLE') this.checkBaseTable(value, scope);
     else if (isTableRef(value) && !TABLE_REFS_ALLOWED.has(String(value.type))) throw this.refused(value);
@@ -144,7 +141,7 @@ class QueryTreeChecker {
 
   private refused(ref: Node): QueryError {
     if (ref.type === 'TABLE_FUNCTION') {
-      const fn = isNode(ref.function) ? String(ref.function.function_name) : 'table function';
+      const fn = isJsonObject(ref.function) ? String(ref.function.function_name) : 'table function';
       return new QueryError(
         'forbidden',
         `table functions such as ${fn}() are not allowed; query the tables: ${this.allowedTables.join(', ')}`,
@@ -205,7 +202,7 @@ function predicateTree(statements: Node[], table: string): Node {
     from.table_name === table &&
     !from.alias &&
     (node.select_list as unknown[]).length === 1 &&
-    isNode(node.where_clause);
+    isJsonObject(node.where_clause);
   if (!plain) {
     throw new QueryError(
       'forbidden',
@@ -217,7 +214,7 @@ function predicateTree(statements: Node[], table: string): Node {
 
 function columnRefNames(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(columnRefNames);
-  if (!isNode(value)) return [];
+  if (!isJsonObject(value)) return [];
   if (value.class === 'COLUMN_REF') return (value.column_names as string[]).map((n) => n.toLowerCase());
   return Object.values(value).flatMap(columnRefNames);
 }
@@ -232,7 +229,7 @@ function checkPredicateNode(
     for (const item of value) checkPredicateNode(item, table, columns, lambdaParams);
     return;
   }
-  if (!isNode(value)) return;
+  if (!isJsonObject(value)) return;
   if (isQueryNode(value) || isTableRef(value) || value.class === 'SUBQUERY') {
     throw new QueryError('forbidden', 'a where predicate may not hold a subquery or read another table');
   }

@@ -7,6 +7,7 @@
  * exotic, which turns predicate pushdown off for the query.
  */
 import { QueryError } from '../../errors.js';
+import { isJsonObject, type JsonObject } from '../../json-object.js';
 import { AGGREGATES } from './functions.js';
 import {
   type Cte,
@@ -18,12 +19,6 @@ import {
   type SelectItem,
   selectStar,
 } from './ir.js';
-
-type Json = Record<string, unknown>;
-
-function isObj(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
@@ -42,7 +37,7 @@ function strings(v: unknown): string[] | undefined {
 function isEmpty(v: unknown): boolean {
   if (v === null || v === undefined || v === '' || v === false) return true;
   if (Array.isArray(v)) return v.length === 0;
-  if (isObj(v)) return Object.keys(v).length === 0;
+  if (isJsonObject(v)) return Object.keys(v).length === 0;
   return false;
 }
 
@@ -58,8 +53,8 @@ function lineCol(sql: string, pos: number): { line: number; column: number } {
  * 'syntax_error' with DuckDB's message and position, 'forbidden' for anything else than one
  * read-only query.
  */
-export function duckDbStatement(tree: unknown, sql: string): Json {
-  if (!isObj(tree)) throw new QueryError('internal', 'json_serialize_sql returned no tree');
+export function duckDbStatement(tree: unknown, sql: string): JsonObject {
+  if (!isJsonObject(tree)) throw new QueryError('internal', 'json_serialize_sql returned no tree');
   if (tree.error === true) {
     const message = str(tree.error_message) ?? 'DuckDB could not parse the query';
     if (/only select statements/i.test(message)) {
@@ -83,7 +78,7 @@ export function duckDbStatement(tree: unknown, sql: string): Json {
     throw new QueryError('forbidden', `One statement per query, got ${statements.length}`);
   }
   const st = statements[0];
-  if (!isObj(st) || !isObj(st.node))
+  if (!isJsonObject(st) || !isJsonObject(st.node))
     throw new QueryError('internal', 'json_serialize_sql: no statement node');
   return st.node;
 }
@@ -128,7 +123,7 @@ class DuckDbLowering {
     if (!this.exotic.includes(reason)) this.exotic.push(reason);
   }
 
-  query(node: Json): Query {
+  query(node: JsonObject): Query {
     switch (node.type) {
       case 'SELECT_NODE':
         return this.select(node);
@@ -137,10 +132,10 @@ class DuckDbLowering {
       case 'RECURSIVE_CTE_NODE':
         return this.recursive(node);
       case 'CTE_NODE': {
-        const child = isObj(node.child) ? this.query(node.child) : this.emptySelect();
+        const child = isJsonObject(node.child) ? this.query(node.child) : this.emptySelect();
         const cte: Cte = {
           name: lower(node.cte_name) ?? '',
-          query: isObj(node.query) ? this.query(node.query) : this.emptySelect(),
+          query: isJsonObject(node.query) ? this.query(node.query) : this.emptySelect(),
           columnAliases: strings(node.aliases),
         };
         child.ctes = [cte, ...child.ctes];
@@ -162,12 +157,12 @@ class DuckDbLowering {
   }
 
   private ctes(map: unknown): Cte[] {
-    if (!isObj(map) || !Array.isArray(map.map)) return [];
+    if (!isJsonObject(map) || !Array.isArray(map.map)) return [];
     const out: Cte[] = [];
     for (const entry of map.map) {
-      if (!isObj(entry) || !isObj(entry.value)) continue;
+      if (!isJsonObject(entry) || !isJsonObject(entry.value)) continue;
       const value = entry.value;
-      const q = isObj(value.query) && isObj(value.query.node) ? value.query.node : undefined;
+      const q = isJsonObject(value.query) && isJsonObject(value.query.node) ? value.query.node : undefined;
       out.push({
         name: lower(entry.key) ?? '',
         query: q ? this.query(q) : this.emptySelect(),
@@ -177,18 +172,18 @@ class DuckDbLowering {
     return out;
   }
 
-  private select(node: Json): Query {
+  private select(node: JsonObject): Query {
     const ctes = this.ctes(node.cte_map);
-    const from = isObj(node.from_table) ? this.from(node.from_table) : ({ k: 'empty' } as From);
-    const where = isObj(node.where_clause) ? this.expr(node.where_clause) : undefined;
+    const from = isJsonObject(node.from_table) ? this.from(node.from_table) : ({ k: 'empty' } as From);
+    const where = isJsonObject(node.where_clause) ? this.expr(node.where_clause) : undefined;
     const select: SelectItem[] = [];
     for (const item of Array.isArray(node.select_list) ? node.select_list : []) {
-      if (isObj(item)) select.push({ expr: this.expr(item), alias: lower(item.alias) });
+      if (isJsonObject(item)) select.push({ expr: this.expr(item), alias: lower(item.alias) });
     }
     const other: Expr[] = [...this.modifiers(node.modifiers)];
     other.push(...this.generic(node.group_expressions));
-    if (isObj(node.having)) other.push(this.expr(node.having));
-    if (isObj(node.qualify)) {
+    if (isJsonObject(node.having)) other.push(this.expr(node.having));
+    if (isJsonObject(node.qualify)) {
       this.flag('QUALIFY');
       other.push(this.expr(node.qualify));
     }
@@ -203,7 +198,7 @@ class DuckDbLowering {
     }
     const grouped =
       (Array.isArray(node.group_expressions) && node.group_expressions.length > 0) ||
-      isObj(node.having) ||
+      isJsonObject(node.having) ||
       (handling !== undefined && handling !== 'STANDARD_HANDLING');
     return { k: 'select', ctes, from, where, select, other, grouped };
   }
@@ -212,10 +207,10 @@ class DuckDbLowering {
     const out: Expr[] = [];
     if (!Array.isArray(mods)) return out;
     for (const m of mods) {
-      if (!isObj(m)) continue;
+      if (!isJsonObject(m)) continue;
       if (m.type === 'ORDER_MODIFIER' && Array.isArray(m.orders)) {
         for (const o of m.orders) {
-          if (!isObj(o) || !isObj(o.expression)) continue;
+          if (!isJsonObject(o) || !isJsonObject(o.expression)) continue;
           const e = o.expression;
           if (
             e.class === 'STAR' &&
@@ -237,14 +232,14 @@ class DuckDbLowering {
     return out;
   }
 
-  private setop(node: Json): Query {
+  private setop(node: JsonObject): Query {
     const ctes = this.ctes(node.cte_map);
     const kind = str(node.setop_type) ?? '';
     const byName = kind.includes('BY_NAME');
     if (kind !== 'UNION') this.flag(`set operation ${kind}`);
-    let branches: Json[] = [];
-    if (isObj(node.left) && isObj(node.right)) branches = [node.left, node.right];
-    else if (Array.isArray(node.children)) branches = node.children.filter(isObj);
+    let branches: JsonObject[] = [];
+    if (isJsonObject(node.left) && isJsonObject(node.right)) branches = [node.left, node.right];
+    else if (Array.isArray(node.children)) branches = node.children.filter(isJsonObject);
     const other = this.modifiers(node.modifiers);
     if (branches.length < 2) {
       this.flag('set operation without two branches');
@@ -263,10 +258,10 @@ class DuckDbLowering {
     return acc;
   }
 
-  private recursive(node: Json): Query {
+  private recursive(node: JsonObject): Query {
     const name = lower(node.cte_name) ?? '';
-    const left = isObj(node.left) ? this.query(node.left) : this.emptySelect();
-    const right = isObj(node.right) ? this.query(node.right) : this.emptySelect();
+    const left = isJsonObject(node.left) ? this.query(node.left) : this.emptySelect();
+    const right = isJsonObject(node.right) ? this.query(node.right) : this.emptySelect();
     const other: Expr[] = [];
     if (!isEmpty(node.key_targets)) {
       this.flag('USING KEY');
@@ -283,7 +278,7 @@ class DuckDbLowering {
     };
   }
 
-  from(ref: Json): From {
+  from(ref: JsonObject): From {
     switch (ref.type) {
       case 'BASE_TABLE': {
         for (const key of ['sample', 'at_clause']) if (!isEmpty(ref[key])) this.flag(`table ${key}`);
@@ -299,7 +294,8 @@ class DuckDbLowering {
       case 'JOIN':
         return this.join(ref);
       case 'SUBQUERY': {
-        const sub = isObj(ref.subquery) && isObj(ref.subquery.node) ? ref.subquery.node : undefined;
+        const sub =
+          isJsonObject(ref.subquery) && isJsonObject(ref.subquery.node) ? ref.subquery.node : undefined;
         return {
           k: 'subquery',
           query: sub ? this.query(sub) : this.emptySelect(),
@@ -308,7 +304,7 @@ class DuckDbLowering {
         };
       }
       case 'TABLE_FUNCTION': {
-        const fn = isObj(ref.function) ? ref.function : {};
+        const fn = isJsonObject(ref.function) ? ref.function : {};
         return {
           k: 'func',
           name: lower(fn.function_name) ?? lower(fn.type) ?? '?',
@@ -341,9 +337,9 @@ class DuckDbLowering {
     }
   }
 
-  private join(ref: Json): From {
-    const left = isObj(ref.left) ? this.from(ref.left) : ({ k: 'empty' } as From);
-    const right = isObj(ref.right) ? this.from(ref.right) : ({ k: 'empty' } as From);
+  private join(ref: JsonObject): From {
+    const left = isJsonObject(ref.left) ? this.from(ref.left) : ({ k: 'empty' } as From);
+    const right = isJsonObject(ref.right) ? this.from(ref.right) : ({ k: 'empty' } as From);
     const refType = str(ref.ref_type) ?? 'REGULAR';
     const joinType = str(ref.join_type) ?? 'INNER';
     let type: JoinType;
@@ -379,13 +375,13 @@ class DuckDbLowering {
       type,
       left,
       right,
-      on: isObj(ref.condition) ? this.expr(ref.condition) : undefined,
+      on: isJsonObject(ref.condition) ? this.expr(ref.condition) : undefined,
       using: strings(ref.using_columns),
       natural,
     };
   }
 
-  expr(e: Json): Expr {
+  expr(e: JsonObject): Expr {
     switch (e.class) {
       case 'COLUMN_REF':
         return { k: 'col', parts: strings(e.column_names) ?? [], raw: e };
@@ -397,22 +393,23 @@ class DuckDbLowering {
         return extra.length > 0 ? { k: 'opaque', args: [star, ...extra], raw: e } : star;
       }
       case 'SUBQUERY': {
-        const sub = isObj(e.subquery) && isObj(e.subquery.node) ? e.subquery.node : undefined;
+        const sub = isJsonObject(e.subquery) && isJsonObject(e.subquery.node) ? e.subquery.node : undefined;
         const kind = str(e.subquery_type) ?? '';
         return {
           k: 'sub',
           query: sub ? this.query(sub) : this.emptySelect(),
           exists: kind === 'EXISTS' || kind === 'NOT_EXISTS',
-          args: isObj(e.child) ? [this.expr(e.child)] : [],
+          args: isJsonObject(e.child) ? [this.expr(e.child)] : [],
           raw: e,
         };
       }
       case 'FUNCTION': {
         const name = lower(e.function_name) ?? '';
-        const orderBys = isObj(e.order_bys) && Array.isArray(e.order_bys.orders) ? e.order_bys.orders : [];
+        const orderBys =
+          isJsonObject(e.order_bys) && Array.isArray(e.order_bys.orders) ? e.order_bys.orders : [];
         const agg =
           e.distinct === true ||
-          isObj(e.filter) ||
+          isJsonObject(e.filter) ||
           orderBys.length > 0 ||
           e.export_state === true ||
           AGGREGATES.has(name);
@@ -446,8 +443,8 @@ class DuckDbLowering {
         if (
           e.class === 'COMPARISON' &&
           e.type === 'COMPARE_EQUAL' &&
-          isObj(e.left) &&
-          isObj(e.right) &&
+          isJsonObject(e.left) &&
+          isJsonObject(e.right) &&
           Object.keys(e).every((k) => META_KEYS.has(k) || k === 'left' || k === 'right' || isEmpty(e[k]))
         ) {
           return { k: 'op', args: [this.expr(e.left), this.expr(e.right)], eq: true, raw: e };
@@ -461,7 +458,7 @@ class DuckDbLowering {
   }
 
   /** The expressions, subqueries and table references among the fields of a node. */
-  private genericFields(e: Json): Expr[] {
+  private genericFields(e: JsonObject): Expr[] {
     const out: Expr[] = [];
     for (const [key, value] of Object.entries(e)) {
       if (!META_KEYS.has(key)) out.push(...this.generic(value));
@@ -477,12 +474,12 @@ class DuckDbLowering {
         for (const y of x) walk(y);
         return;
       }
-      if (!isObj(x)) return;
+      if (!isJsonObject(x)) return;
       if (typeof x.class === 'string') {
         out.push(this.expr(x));
         return;
       }
-      if (isObj(x.node) && typeof x.node.type === 'string' && x.node.type.endsWith('_NODE')) {
+      if (isJsonObject(x.node) && typeof x.node.type === 'string' && x.node.type.endsWith('_NODE')) {
         out.push({ k: 'sub', query: this.query(x.node), exists: false, args: [] });
         return;
       }
@@ -508,7 +505,7 @@ class DuckDbLowering {
 }
 
 /** Lower DuckDB's statement node (from `duckDbStatement`). Throws 'forbidden' for DESCRIBE/SHOW. */
-export function lowerDuckDb(node: Json): Lowered {
+export function lowerDuckDb(node: JsonObject): Lowered {
   const l = new DuckDbLowering();
   const query = l.query(node);
   return { query, exotic: l.exotic };
@@ -527,8 +524,8 @@ export function canonicalExpr(e: unknown, stripQualifiers = false): string {
     // such a number never compares equal to anything.
     if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) return `unsafe#${++unsafe}`;
     if (Array.isArray(x)) return x.map((y) => norm(y, false));
-    if (!isObj(x)) return x;
-    const out: Json = {};
+    if (!isJsonObject(x)) return x;
+    const out: JsonObject = {};
     for (const key of Object.keys(x).sort()) {
       if (key === 'query_location') continue;
       if (top && key === 'alias') continue;
@@ -550,12 +547,12 @@ export function canonicalExpr(e: unknown, stripQualifiers = false): string {
 
 /** The select-list expressions of a parsed `SELECT e1, e2, …` (for cross-checking printed conjuncts). */
 export function selectListOf(tree: unknown): unknown[] | undefined {
-  if (!isObj(tree) || tree.error === true || !Array.isArray(tree.statements)) return undefined;
+  if (!isJsonObject(tree) || tree.error === true || !Array.isArray(tree.statements)) return undefined;
   if (tree.statements.length !== 1) return undefined;
   const st = tree.statements[0];
-  if (!isObj(st) || !isObj(st.node) || st.node.type !== 'SELECT_NODE') return undefined;
+  if (!isJsonObject(st) || !isJsonObject(st.node) || st.node.type !== 'SELECT_NODE') return undefined;
   const node = st.node;
-  if (isObj(node.from_table) && node.from_table.type !== 'EMPTY') return undefined;
-  if (isObj(node.where_clause) || !Array.isArray(node.select_list)) return undefined;
+  if (isJsonObject(node.from_table) && node.from_table.type !== 'EMPTY') return undefined;
+  if (isJsonObject(node.where_clause) || !Array.isArray(node.select_list)) return undefined;
   return node.select_list;
 }

@@ -6,6 +6,7 @@
  * checked against DuckDB's own parse before it is pushed (index.ts).
  */
 import { type Expr as PgExpr, parse, type Statement, toSql } from 'pgsql-ast-parser';
+import { isJsonObject, type JsonObject } from '../../json-object.js';
 import { AGGREGATES } from './functions.js';
 import {
   type Cte,
@@ -18,12 +19,6 @@ import {
   selectStar,
 } from './ir.js';
 
-type Json = Record<string, unknown>;
-
-function isObj(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function lc(s: string | undefined | null): string | undefined {
   return s === undefined || s === null || s === '' ? undefined : s.toLowerCase();
 }
@@ -34,7 +29,7 @@ const SELECT_TYPES = new Set(['select', 'union', 'union all', 'values', 'with', 
 export class PgUnsupported extends Error {}
 
 class PgLowering {
-  query(st: Json): Query {
+  query(st: JsonObject): Query {
     switch (st.type) {
       case 'select':
         return this.select(st);
@@ -43,25 +38,25 @@ class PgLowering {
         return {
           k: 'setop',
           ctes: [],
-          left: this.query(st.left as Json),
-          right: this.query(st.right as Json),
+          left: this.query(st.left as JsonObject),
+          right: this.query(st.right as JsonObject),
           byName: false,
           other: [],
         };
       case 'values': {
-        const rows = (st.values as Json[][]).map((row) => row.map((e) => this.expr(e)));
+        const rows = (st.values as JsonObject[][]).map((row) => row.map((e) => this.expr(e)));
         return selectStar({ k: 'values', rows });
       }
       case 'with': {
         const ctes: Cte[] = [];
-        for (const b of st.bind as { alias: { name: string }; statement: Json }[]) {
+        for (const b of st.bind as { alias: { name: string }; statement: JsonObject }[]) {
           if (!SELECT_TYPES.has(String(b.statement.type))) throw new PgUnsupported('data-modifying CTE');
           ctes.push({ name: b.alias.name.toLowerCase(), query: this.query(b.statement) });
         }
-        return this.withCtes(ctes, st.in as Json);
+        return this.withCtes(ctes, st.in as JsonObject);
       }
       case 'with recursive': {
-        const bind = st.bind as Json;
+        const bind = st.bind as JsonObject;
         const name = (st.alias as { name: string }).name.toLowerCase();
         let body = this.query(bind);
         if (body.k === 'setop') body = { ...body, recursiveName: name };
@@ -71,14 +66,14 @@ class PgLowering {
           query: body,
           columnAliases: columns && columns.length > 0 ? columns : undefined,
         };
-        return this.withCtes([cte], st.in as Json);
+        return this.withCtes([cte], st.in as JsonObject);
       }
       default:
         throw new PgUnsupported(`statement ${String(st.type)}`);
     }
   }
 
-  private withCtes(ctes: Cte[], inner: Json): Query {
+  private withCtes(ctes: Cte[], inner: JsonObject): Query {
     if (!SELECT_TYPES.has(String(inner.type))) throw new PgUnsupported('WITH over a non-query');
     const q = this.query(inner);
     if (q.ctes.length > 0) {
@@ -89,27 +84,27 @@ class PgLowering {
     return q;
   }
 
-  private select(st: Json): Query {
+  private select(st: JsonObject): Query {
     if (st.for || st.skip) throw new PgUnsupported('FOR UPDATE');
-    const from = this.fromList((st.from as Json[] | undefined) ?? []);
+    const from = this.fromList((st.from as JsonObject[] | undefined) ?? []);
     const select: SelectItem[] = [];
-    for (const c of (st.columns as { expr: Json; alias?: { name: string } }[] | undefined) ?? []) {
+    for (const c of (st.columns as { expr: JsonObject; alias?: { name: string } }[] | undefined) ?? []) {
       select.push({ expr: this.expr(c.expr), alias: lc(c.alias?.name) });
     }
     const other: Expr[] = [];
-    const groupBy = (st.groupBy as Json[] | undefined) ?? [];
+    const groupBy = (st.groupBy as JsonObject[] | undefined) ?? [];
     for (const g of groupBy) other.push(this.expr(g));
-    if (st.having) other.push(this.expr(st.having as Json));
-    for (const o of (st.orderBy as { by: Json }[] | undefined) ?? []) other.push(this.expr(o.by));
-    const limit = st.limit as { limit?: Json; offset?: Json } | undefined;
+    if (st.having) other.push(this.expr(st.having as JsonObject));
+    for (const o of (st.orderBy as { by: JsonObject }[] | undefined) ?? []) other.push(this.expr(o.by));
+    const limit = st.limit as { limit?: JsonObject; offset?: JsonObject } | undefined;
     if (limit?.limit) other.push(this.expr(limit.limit));
     if (limit?.offset) other.push(this.expr(limit.offset));
-    if (Array.isArray(st.distinct)) for (const d of st.distinct) other.push(this.expr(d as Json));
+    if (Array.isArray(st.distinct)) for (const d of st.distinct) other.push(this.expr(d as JsonObject));
     return {
       k: 'select',
       ctes: [],
       from,
-      where: st.where ? this.expr(st.where as Json) : undefined,
+      where: st.where ? this.expr(st.where as JsonObject) : undefined,
       select,
       other,
       grouped: groupBy.length > 0 || !!st.having,
@@ -117,12 +112,12 @@ class PgLowering {
   }
 
   /** pgsql-ast-parser gives FROM as a flat list, each item with its join: fold it left-deep. */
-  private fromList(items: Json[]): From {
+  private fromList(items: JsonObject[]): From {
     if (items.length === 0) return { k: 'empty' };
     let acc: From | undefined;
     for (const item of items) {
       const f = this.fromItem(item);
-      const join = item.join as { type: string; on?: Json; using?: { name: string }[] } | undefined;
+      const join = item.join as { type: string; on?: JsonObject; using?: { name: string }[] } | undefined;
       if (acc === undefined) {
         if (join) throw new PgUnsupported('join without a left side');
         acc = f;
@@ -153,7 +148,7 @@ class PgLowering {
     return acc as From;
   }
 
-  private fromItem(item: Json): From {
+  private fromItem(item: JsonObject): From {
     switch (item.type) {
       case 'table': {
         const name = item.name as {
@@ -173,7 +168,7 @@ class PgLowering {
       case 'statement':
         return {
           k: 'subquery',
-          query: this.query(item.statement as Json),
+          query: this.query(item.statement as JsonObject),
           alias: lc(item.alias as string),
           columnAliases: (item.columnNames as { name: string }[] | undefined)?.map((c) =>
             c.name.toLowerCase(),
@@ -185,7 +180,7 @@ class PgLowering {
         return {
           k: 'func',
           name: fn.name.toLowerCase(),
-          args: ((item.args as Json[]) ?? []).map((a) => this.expr(a)),
+          args: ((item.args as JsonObject[]) ?? []).map((a) => this.expr(a)),
           alias: lc(alias?.name),
           columnAliases: alias?.columns?.map((c) => c.name.toLowerCase()),
         };
@@ -195,12 +190,13 @@ class PgLowering {
     }
   }
 
-  expr(e: Json): Expr {
+  expr(e: JsonObject): Expr {
     const raw = e;
     if (SELECT_TYPES.has(String(e.type))) {
       return { k: 'sub', query: this.query(e), exists: false, args: [], raw };
     }
-    const all = (xs: (Json | null | undefined)[]): Expr[] => xs.filter(isObj).map((x) => this.expr(x));
+    const all = (xs: (JsonObject | null | undefined)[]): Expr[] =>
+      xs.filter(isJsonObject).map((x) => this.expr(x));
     switch (e.type) {
       case 'ref': {
         const table = e.table as { name: string; schema?: string } | undefined;
@@ -215,9 +211,9 @@ class PgLowering {
         return { k: 'param', raw };
       case 'list':
       case 'array':
-        return { k: 'op', args: all(e.expressions as Json[]), raw };
+        return { k: 'op', args: all(e.expressions as JsonObject[]), raw };
       case 'array select':
-        return { k: 'sub', query: this.query(e.select as Json), exists: false, args: [], raw };
+        return { k: 'sub', query: this.query(e.select as JsonObject), exists: false, args: [], raw };
       case 'null':
       case 'integer':
       case 'numeric':
@@ -229,40 +225,58 @@ class PgLowering {
       case 'keyword':
         return { k: 'fn', name: String(e.keyword), args: [], agg: false, window: false, raw };
       case 'extract':
-        return { k: 'op', args: all([e.from as Json]), raw };
+        return { k: 'op', args: all([e.from as JsonObject]), raw };
       case 'member':
-        return { k: 'op', args: all([e.operand as Json]), raw };
+        return { k: 'op', args: all([e.operand as JsonObject]), raw };
       case 'arrayIndex':
-        return { k: 'op', args: all([e.array as Json, e.index as Json]), raw };
+        return { k: 'op', args: all([e.array as JsonObject, e.index as JsonObject]), raw };
       case 'case': {
-        const whens = (e.whens as { when: Json; value: Json }[]).flatMap((w) => [w.when, w.value]);
-        return { k: 'op', args: all([e.value as Json, ...whens, e.else as Json]), raw };
+        const whens = (e.whens as { when: JsonObject; value: JsonObject }[]).flatMap((w) => [
+          w.when,
+          w.value,
+        ]);
+        return { k: 'op', args: all([e.value as JsonObject, ...whens, e.else as JsonObject]), raw };
       }
       case 'binary': {
         if (e.op === 'AND') {
-          return { k: 'and', args: all([e.left as Json, e.right as Json]), raw };
+          return { k: 'and', args: all([e.left as JsonObject, e.right as JsonObject]), raw };
         }
-        const right = e.right as Json;
+        const right = e.right as JsonObject;
         if ((e.op === 'IN' || e.op === 'NOT IN') && SELECT_TYPES.has(String(right.type))) {
-          return { k: 'sub', query: this.query(right), exists: false, args: all([e.left as Json]), raw };
+          return {
+            k: 'sub',
+            query: this.query(right),
+            exists: false,
+            args: all([e.left as JsonObject]),
+            raw,
+          };
         }
-        const args = all([e.left as Json, right]);
+        const args = all([e.left as JsonObject, right]);
         return e.op === '=' && args.length === 2 ? { k: 'op', args, eq: true, raw } : { k: 'op', args, raw };
       }
       case 'unary':
-        return { k: 'op', args: all([e.operand as Json]), raw };
+        return { k: 'op', args: all([e.operand as JsonObject]), raw };
       case 'ternary':
-        return { k: 'op', args: all([e.value as Json, e.lo as Json, e.hi as Json]), raw };
+        return { k: 'op', args: all([e.value as JsonObject, e.lo as JsonObject, e.hi as JsonObject]), raw };
       case 'cast':
-        return { k: 'op', args: all([e.operand as Json]), raw };
+        return { k: 'op', args: all([e.operand as JsonObject]), raw };
       case 'overlay':
         return {
           k: 'op',
-          args: all([e.value as Json, e.placing as Json, e.from as Json, e.for as Json]),
+          args: all([
+            e.value as JsonObject,
+            e.placing as JsonObject,
+            e.from as JsonObject,
+            e.for as JsonObject,
+          ]),
           raw,
         };
       case 'substring':
-        return { k: 'op', args: all([e.value as Json, e.from as Json, e.for as Json]), raw };
+        return {
+          k: 'op',
+          args: all([e.value as JsonObject, e.from as JsonObject, e.for as JsonObject]),
+          raw,
+        };
       case 'call':
         return this.call(e);
       default:
@@ -270,10 +284,10 @@ class PgLowering {
     }
   }
 
-  private call(e: Json): Expr {
+  private call(e: JsonObject): Expr {
     const fn = e.function as { name: string; schema?: string };
     const name = fn.name.toLowerCase();
-    const args = (e.args as Json[]) ?? [];
+    const args = (e.args as JsonObject[]) ?? [];
     if (args.length === 1 && SELECT_TYPES.has(String(args[0].type))) {
       if (name === 'exists') return { k: 'sub', query: this.query(args[0]), exists: true, args: [], raw: e };
       if (name === 'any' || name === 'all' || name === 'some') {
@@ -287,12 +301,12 @@ class PgLowering {
       args[0].name === '*' &&
       !args[0].table;
     const lowered = isCountStar ? [] : args.map((a) => this.expr(a));
-    const orderBy = (e.orderBy as { by: Json }[] | undefined) ?? [];
+    const orderBy = (e.orderBy as { by: JsonObject }[] | undefined) ?? [];
     for (const o of orderBy) lowered.push(this.expr(o.by));
-    if (e.filter) lowered.push(this.expr(e.filter as Json));
-    const within = e.withinGroup as { by: Json } | undefined;
+    if (e.filter) lowered.push(this.expr(e.filter as JsonObject));
+    const within = e.withinGroup as { by: JsonObject } | undefined;
     if (within) lowered.push(this.expr(within.by));
-    const over = e.over as { partitionBy?: Json[]; orderBy?: { by: Json }[] } | undefined;
+    const over = e.over as { partitionBy?: JsonObject[]; orderBy?: { by: JsonObject }[] } | undefined;
     if (over) {
       for (const p of over.partitionBy ?? []) lowered.push(this.expr(p));
       for (const o of over.orderBy ?? []) lowered.push(this.expr(o.by));
@@ -318,7 +332,7 @@ export function lowerPg(sql: string): Lowered | undefined {
     return undefined;
   }
   if (statements.length !== 1) return undefined;
-  const st = statements[0] as unknown as Json;
+  const st = statements[0] as unknown as JsonObject;
   if (!SELECT_TYPES.has(String(st.type))) return undefined;
   try {
     return { query: new PgLowering().query(st), exotic: [] };
@@ -340,11 +354,11 @@ export function printPg(raw: unknown): string {
 export function printPgUnqualified(raw: unknown, columnName: (name: string) => string): string {
   const strip = (x: unknown): unknown => {
     if (Array.isArray(x)) return x.map(strip);
-    if (!isObj(x)) return x;
+    if (!isJsonObject(x)) return x;
     if (x.type === 'ref' && typeof x.name === 'string' && x.name !== '*') {
       return { type: 'ref', name: columnName(x.name) };
     }
-    const out: Json = {};
+    const out: JsonObject = {};
     for (const [k, v] of Object.entries(x)) out[k] = strip(v);
     return out;
   };
