@@ -27,7 +27,7 @@ export interface LocalCopy {
   bytes: number;
 }
 
-const MiB = 1024 * 1024;
+export const MiB = 1024 * 1024;
 const PART_SIZE = 4 * MiB;
 /** Part buffers of one load (PART_BUFFERS × PART_SIZE is what downloads hold in memory). */
 const PART_BUFFERS = 4;

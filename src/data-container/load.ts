@@ -10,7 +10,7 @@ import { lockDown } from '../duckdb/sandbox.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import type { Logger } from '../log.js';
 import { isValidTableName } from '../protocol/subjects.js';
-import { createScratchDir, downloadAll, type LocalCopy, type ObjectFormat } from './download.js';
+import { createScratchDir, downloadAll, type LocalCopy, MiB, type ObjectFormat } from './download.js';
 import { createS3Source, resolveObjects } from './s3-source.js';
 import type { LoadedTable, TableColumn } from './table.js';
 
@@ -22,7 +22,6 @@ export interface LoadOptions {
   log: Logger;
 }
 
-const MiB = 1024 * 1024;
 /** One read_csv/read_parquet call covers at most this much (local bytes) or this many files. */
 const BATCH_BYTES = 64 * MiB;
 const BATCH_FILES = 256;
