@@ -1,11 +1,13 @@
 /**
  * Coordinator latency on the sample tables (1M labels, 5M label_sublabels, 5M label_urls),
  * beside, in the same run: one DuckDB holding all three tables in memory (the single-node
- * baseline, timed with the same JSON conversion) and the coordinator with pushdown off.
+ * baseline, timed to the same JSON text the coordinator's answer holds) and the coordinator
+ * with pushdown off. The coordinator is timed until its whole answer has arrived.
  */
 import { readFile } from 'node:fs/promises';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { pathToFileURL } from 'node:url';
-import { resultToJson } from '../duckdb/json-values.js';
+import { chunkJson, readChunks } from '../duckdb/json-values.js';
 import { type ManagedProcess, startLocalCluster } from '../tools/local-cluster.js';
 import { singleNodeDuckDB } from '../tools/single-node.js';
 
@@ -57,10 +59,11 @@ export const BENCH_QUERIES: BenchQuery[] = [
 const GOAL: Record<BenchQuery['kind'], number> = { selective: 2, 'single-table': 1.5, 'full-join': 5 };
 const RUNS = 5;
 
-async function timed(run: () => Promise<unknown>): Promise<number> {
+/** A run's milliseconds; a run that times itself returns them (the rest is checking). */
+async function timed(run: () => Promise<number | undefined>): Promise<number> {
   const started = performance.now();
-  await run();
-  return performance.now() - started;
+  const own = await run();
+  return own ?? performance.now() - started;
 }
 
 function median(times: number[]): number {
@@ -72,7 +75,10 @@ function median(times: number[]): number {
  * same machine: a shared VM's speed drifts, and a heavy query leaves work behind it (freed
  * memory, idle threads winding down) that would otherwise land on one side only.
  */
-async function interleavedMedians(runs: (() => Promise<unknown>)[], times = RUNS): Promise<number[]> {
+async function interleavedMedians(
+  runs: (() => Promise<number | undefined>)[],
+  times = RUNS,
+): Promise<number[]> {
   for (const run of runs) await run();
   const samples = runs.map(() => [] as number[]);
   for (let i = 0; i < times; i++) {
@@ -81,15 +87,33 @@ async function interleavedMedians(runs: (() => Promise<unknown>)[], times = RUNS
   return samples.map(median);
 }
 
-async function askCoordinator(coordinator: ManagedProcess, sql: string): Promise<number> {
+/** Milliseconds until the whole answer has arrived; parsing it is the client's, and untimed. */
+async function askCoordinator(coordinator: ManagedProcess, sql: string, rows: number): Promise<number> {
+  const started = performance.now();
   const response = await fetch(`${coordinator.url}/query`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query: sql }),
   });
-  const body = (await response.json()) as { results?: unknown[]; message?: string };
+  const text = await response.text();
+  const ms = performance.now() - started;
+  const body = JSON.parse(text) as { results?: unknown[]; message?: string };
   if (!response.ok) throw new Error(`coordinator answered ${response.status}: ${body.message}`);
-  return body.results?.length ?? 0;
+  if (body.results?.length !== rows)
+    throw new Error(`coordinator answered ${body.results?.length} rows where single-node DuckDB has ${rows}`);
+  return ms;
+}
+
+/** Single-node DuckDB's answer: the query, then the same JSON text the coordinator writes. */
+async function singleNodeAnswer(con: DuckDBConnection, sql: string): Promise<number> {
+  const result = await con.stream(sql);
+  const columns = result.deduplicatedColumnNames();
+  let rows = 0;
+  for (const chunk of await readChunks(result, Number.POSITIVE_INFINITY)) {
+    chunkJson(chunk, columns);
+    rows += chunk.rowCount;
+  }
+  return rows;
 }
 
 async function peakRssMb(pid: number): Promise<number> {
@@ -123,12 +147,13 @@ export async function runCoordinatorBench(labels = 1_000_000): Promise<void> {
       let rows = 0;
       const [base, coordinated] = await interleavedMedians([
         async () => {
-          rows = (await resultToJson(await baseline.runAndReadAll(q.sql))).rows.length;
+          rows = await singleNodeAnswer(baseline, q.sql);
+          return undefined;
         },
-        () => askCoordinator(on, q.sql),
+        () => askCoordinator(on, q.sql, rows),
       ]);
       // Slow, and no goal: fewer runs, apart from the others.
-      const [unpushed] = await interleavedMedians([() => askCoordinator(off, q.sql)], 3);
+      const [unpushed] = await interleavedMedians([() => askCoordinator(off, q.sql, rows)], 3);
       const ratio = coordinated / base;
       console.log(
         [

@@ -201,6 +201,15 @@ async function gatherAll(
   }
 }
 
+export interface OpenOptions {
+  /**
+   * Run the user's SQL to its end before returning (a JSON answer, whose rows are all read
+   * before it starts): DuckDB then fills the result in parallel, in full chunks, where a
+   * streamed join hands over many small ones, one thread round trip each.
+   */
+  materialize?: boolean;
+}
+
 /**
  * Runs `sql` and returns its result open for reading. `signal` is the caller's (client
  * disconnect); the timeout is added here.
@@ -209,6 +218,7 @@ export async function openQuery(
   sql: string,
   ctx: ExecutorContext,
   callerSignal: AbortSignal,
+  options: OpenOptions = {},
 ): Promise<OpenQuery> {
   const started = performance.now();
   const controller = new AbortController();
@@ -235,7 +245,7 @@ export async function openQuery(
     const executeStarted = performance.now();
     const result =
       gathered.result ??
-      (await con.stream(gathered.userSql).catch((err) => {
+      (await (options.materialize ? con.run(gathered.userSql) : con.stream(gathered.userSql)).catch((err) => {
         throw duckdbErrorToQueryError(err);
       }));
     const stats: QueryStats = {

@@ -7,13 +7,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
-import { jsonValueConverter, resultToJson } from '../duckdb/json-values.js';
+import { jsonValueConverter, readChunks } from '../duckdb/json-values.js';
 import { QueryError } from '../errors.js';
 import { createApp, ErrorBody } from '../http/app.js';
 import type { Logger } from '../log.js';
 import { formatHeader, formatRows, type RowFormat } from '../scan-client/row-format.js';
-import { msSince } from '../timing.js';
 import { type ExecutorContext, type OpenQuery, openQuery, timeoutError } from './execute.js';
+import { jsonAnswerText } from './json-answer.js';
 
 const QueryBody = z.object({
   query: z.string().min(1, 'query must be a non-empty SQL string').max(1_048_576),
@@ -53,10 +53,10 @@ function readError(open: OpenQuery, ctx: ExecutorContext, err: unknown): QueryEr
   return open.timedOut() ? timeoutError(ctx.timeoutMs) : duckdbErrorToQueryError(err);
 }
 
-async function answerJson(open: OpenQuery, ctx: ExecutorContext, maxRows: number) {
-  let json: Awaited<ReturnType<typeof resultToJson>>;
+/** Every row of the result (the cap checked) before the answer's first byte. */
+async function readForJson(open: OpenQuery, ctx: ExecutorContext, maxRows: number) {
   try {
-    json = await resultToJson(open.result, maxRows);
+    return await readChunks(open.result, maxRows);
   } catch (err) {
     if (err instanceof QueryError && err.kind === 'result_too_large') {
       throw new QueryError(
@@ -67,15 +67,6 @@ async function answerJson(open: OpenQuery, ctx: ExecutorContext, maxRows: number
     }
     throw readError(open, ctx, err);
   }
-  return {
-    results: json.rows,
-    columns: json.columns,
-    row_count: json.rows.length,
-    execution_time_ms: msSince(open.started),
-    timestamp: new Date().toISOString(),
-    source_tables: open.sourceTables,
-    stats: open.stats as unknown as Record<string, unknown>,
-  };
 }
 
 /**
@@ -136,16 +127,19 @@ export async function buildCoordinatorApp(
     async (request, reply) => {
       const signal = clientGone(request, reply);
       const format = streamFormat(request);
-      const open = await openQuery(request.body.query, ctx, signal);
+      const open = await openQuery(request.body.query, ctx, signal, { materialize: !format });
       if (!format) {
-        let answer: Awaited<ReturnType<typeof answerJson>>;
+        let chunks: Awaited<ReturnType<typeof readForJson>>;
         try {
-          answer = await answerJson(open, ctx, opts.maxJsonRows);
-        } finally {
+          chunks = await readForJson(open, ctx, opts.maxJsonRows);
+        } catch (err) {
           open.close();
+          throw err;
         }
-        // Already JSON: fastify sends a string as is, skipping a schema pass over every row.
-        return reply.type('application/json; charset=utf-8').send(JSON.stringify(answer) as never);
+        const answer = Readable.from(jsonAnswerText(open, chunks));
+        answer.on('close', () => open.close());
+        answer.on('error', () => reply.raw.destroy());
+        return reply.type('application/json; charset=utf-8').send(answer as never);
       }
       const stream = Readable.from(streamRows(open, ctx, format, opts.log));
       stream.on('error', () => reply.raw.destroy());

@@ -90,6 +90,19 @@ it('streams a pushed result too large to hold in memory whole, repeated names an
   );
 });
 
+it('writes a JSON answer of many chunks, in order, as the oracle has it', async () => {
+  // A join (not pushed whole): the answer is written chunk by chunk as text.
+  const sql = `SELECT s.sublabel_id AS id, u.url_id AS id, u.url, s.sublabel_name FROM label_sublabels s
+    JOIN label_urls u ON s.label_id = u.label_id ORDER BY s.sublabel_id, u.url_id`;
+  const expected = await oracleAnswer(oracle, sql);
+  expect(expected.rows.length).toBeGreaterThan(3 * 2048);
+  const actual = await ask(pushdownOn, sql);
+  expect(actual.columns).toEqual(['id', 'id:1', 'url', 'sublabel_name']);
+  expect(canonicalRows(actual.columns, actual.results, true)).toEqual(
+    canonicalRows(expected.columns, expected.rows, true),
+  );
+});
+
 it('pushes the filter and projection of the seed join down to labels', async () => {
   const answer = (await ask(
     pushdownOn,

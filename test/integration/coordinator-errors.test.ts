@@ -105,6 +105,20 @@ describe('answer formats', () => {
     expect(answer.body.message).toMatch(/application\/x-ndjson/);
   });
 
+  it('answers a result of exactly the row cap, and refuses one row more before any byte', async () => {
+    const atCap = await query(coordinator, 'SELECT url_id FROM label_urls ORDER BY url_id LIMIT 1000');
+    expect(atCap.status).toBe(200);
+    expect(atCap.body.results?.length).toBe(1000);
+    for (const sql of [
+      'SELECT url_id FROM label_urls ORDER BY url_id LIMIT 1001',
+      'SELECT u.url_id FROM label_urls u JOIN labels l ON l.label_id = u.label_id LIMIT 1001',
+    ]) {
+      const over = await query(coordinator, sql);
+      expect(over.status).toBe(413);
+      expect(over.body.error).toBe('result_too_large');
+    }
+  });
+
   it('streams every row as ndjson', async () => {
     const response = await fetch(`${coordinator.url}/query`, {
       method: 'POST',
