@@ -5,8 +5,8 @@
  * with pushdown off. The coordinator is timed until its whole answer has arrived.
  */
 import { readFile } from 'node:fs/promises';
-import type { DuckDBConnection } from '@duckdb/node-api';
 import { pathToFileURL } from 'node:url';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { chunkJson, readChunks } from '../duckdb/json-values.js';
 import { type ManagedProcess, startLocalCluster } from '../tools/local-cluster.js';
 import { singleNodeDuckDB } from '../tools/single-node.js';
