@@ -106,7 +106,7 @@ async function askCoordinator(coordinator: ManagedProcess, sql: string, rows: nu
 
 /** Single-node DuckDB's answer: the query, then the same JSON text the coordinator writes. */
 async function singleNodeAnswer(con: DuckDBConnection, sql: string): Promise<number> {
-  const result = await con.stream(sql);
+  const result = await con.run(sql);
   const columns = result.deduplicatedColumnNames();
   let rows = 0;
   for (const chunk of await readChunks(result, Number.POSITIVE_INFINITY)) {

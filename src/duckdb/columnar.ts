@@ -344,8 +344,11 @@ class ColumnBuilder {
   }
 }
 
-/** Buffers grow as needed past this; a huge target must not allocate its size up front. */
-const MAX_INITIAL_ROWS = 1 << 16;
+/**
+ * Buffers start at one vector's rows and grow as needed, kept from frame to frame: a small
+ * answer (most pushed queries) must not pay for allocating and touching a whole frame.
+ */
+const MAX_INITIAL_ROWS = 2048;
 
 /**
  * Packs successive DuckDB chunks into frames of about `targetBytes`. The buffers are reused:
