@@ -7,7 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { chunkJson, readChunks } from '../duckdb/json-values.js';
+import { JsonRowWriter } from '../duckdb/json-rows.js';
+import { readChunks } from '../duckdb/json-values.js';
 import { type ManagedProcess, startLocalCluster } from '../tools/local-cluster.js';
 import { singleNodeDuckDB } from '../tools/single-node.js';
 
@@ -108,9 +109,10 @@ async function askCoordinator(coordinator: ManagedProcess, sql: string, rows: nu
 async function singleNodeAnswer(con: DuckDBConnection, sql: string): Promise<number> {
   const result = await con.run(sql);
   const columns = result.deduplicatedColumnNames();
+  const writer = new JsonRowWriter(columns, 'array');
   let rows = 0;
   for (const chunk of await readChunks(result, Number.POSITIVE_INFINITY)) {
-    chunkJson(chunk, columns);
+    writer.write(chunk);
     rows += chunk.rowCount;
   }
   return rows;

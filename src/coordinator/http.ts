@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
+import { JsonRowWriter } from '../duckdb/json-rows.js';
 import { jsonValueConverter, readChunks } from '../duckdb/json-values.js';
 import { QueryError } from '../errors.js';
 import { createApp, ErrorBody } from '../http/app.js';
@@ -76,6 +77,7 @@ async function readForJson(open: OpenQuery, ctx: ExecutorContext, maxRows: numbe
  */
 async function* streamRows(open: OpenQuery, ctx: ExecutorContext, format: RowFormat, log: Logger) {
   const columns = open.result.deduplicatedColumnNames();
+  const ndjson = format === 'ndjson' ? new JsonRowWriter(columns, 'lines') : undefined;
   try {
     yield formatHeader(format, columns);
     for (
@@ -83,7 +85,7 @@ async function* streamRows(open: OpenQuery, ctx: ExecutorContext, format: RowFor
       chunk && chunk.rowCount > 0;
       chunk = await open.result.fetchChunk()
     ) {
-      yield formatRows(format, columns, chunk.convertRows(jsonValueConverter));
+      yield ndjson ? ndjson.write(chunk) : formatRows(format, columns, chunk.convertRows(jsonValueConverter));
     }
   } catch (err) {
     const error = readError(open, ctx, err);

@@ -5,23 +5,18 @@
  * cap), so that a failure or a result over the cap still gets its status code.
  */
 import type { DuckDBDataChunk } from '@duckdb/node-api';
-import { chunkJson } from '../duckdb/json-values.js';
+import { JsonRowWriter } from '../duckdb/json-rows.js';
 import { msSince } from '../timing.js';
 import type { OpenQuery } from './execute.js';
-
-const COMMA = 0x2c;
 
 /** The answer's text: results, columns, row_count, execution_time_ms, timestamp, source_tables, stats. */
 export async function* jsonAnswerText(open: OpenQuery, chunks: DuckDBDataChunk[]): AsyncGenerator<Buffer> {
   const columns = open.result.deduplicatedColumnNames();
   yield Buffer.from('{"results":[');
+  const writer = new JsonRowWriter(columns, 'array');
   let rows = 0;
   for (const chunk of chunks) {
-    // Each chunk's array as bytes, its '[' turned into the ',' between chunks (or dropped)
-    // and its ']' dropped: no copy of the text.
-    const bytes = Buffer.from(chunkJson(chunk, columns));
-    if (rows > 0) bytes[0] = COMMA;
-    yield bytes.subarray(rows > 0 ? 0 : 1, bytes.length - 1);
+    yield writer.write(chunk);
     rows += chunk.rowCount;
   }
   const rest = {

@@ -194,8 +194,17 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Rows [0, rows) of VARCHAR column `column` of `chunk` as strings (null for NULL), read in bulk. */
-export function readStringColumn(chunk: DuckDBDataChunk, column: number, rows: number): (string | null)[] {
+/**
+ * Calls `visit` for rows [0, rows) of VARCHAR column `column` of `chunk` with each string's
+ * UTF-8 bytes, `source[from, to)` (`source` null for NULL), read in bulk: inline strings
+ * from the copied structs, long ones from a few copied heap runs.
+ */
+export function visitStrings(
+  chunk: DuckDBDataChunk,
+  column: number,
+  rows: number,
+  visit: (row: number, source: Buffer | null, from: number, to: number) => void,
+): void {
   const vector = rawVector(chunk, column);
   const validity = validityOf(vector, rows);
   const raw = duckdb.vector_get_data(vector, rows * 16);
@@ -203,21 +212,28 @@ export function readStringColumn(chunk: DuckDBDataChunk, column: number, rows: n
   const heap = readHeapRuns(view, rows, validity);
   const inline = asBuffer(raw);
   const runs = heap.runs.map(asBuffer);
-  const out: (string | null)[] = new Array(rows);
   for (let i = 0; i < rows; i++) {
     if (!isValid(validity, i)) {
-      out[i] = null;
+      visit(i, null, 0, 0);
       continue;
     }
     const at = i * 16;
     const len = view.getUint32(at, true);
-    if (len <= 12) out[i] = inline.toString('utf8', at + 4, at + 4 + len);
+    if (len <= 12) visit(i, inline, at + 4, at + 4 + len);
     else {
       const run = heap.runOf[i];
       const from = pointerAt(view, at) - heap.starts[run];
-      out[i] = runs[run].toString('utf8', from, from + len);
+      visit(i, runs[run], from, from + len);
     }
   }
+}
+
+/** Rows [0, rows) of VARCHAR column `column` of `chunk` as strings (null for NULL), read in bulk. */
+export function readStringColumn(chunk: DuckDBDataChunk, column: number, rows: number): (string | null)[] {
+  const out: (string | null)[] = new Array(rows);
+  visitStrings(chunk, column, rows, (i, source, from, to) => {
+    out[i] = source === null ? null : source.toString('utf8', from, to);
+  });
   return out;
 }
 

@@ -94,7 +94,7 @@ export const jsonValueConverter: DuckDBValueConverter<JsonValue> = (value, type,
  * Column `c` of `chunk` as JSON values. The common types are read straight from the
  * vector's typed array (per-value converter calls dominate large answers otherwise).
  */
-function columnValues(chunk: DuckDBDataChunk, c: number): JsonValue[] {
+export function columnValues(chunk: DuckDBDataChunk, c: number): JsonValue[] {
   const rows = chunk.rowCount;
   const vector = chunk.getColumnVector(c);
   const type = vector.type;
@@ -129,17 +129,6 @@ function columnValues(chunk: DuckDBDataChunk, c: number): JsonValue[] {
       for (let i = 0; i < rows; i++) out[i] = jsonValueConverter(vector.getItem(i), type, jsonValueConverter);
       return out;
   }
-}
-
-/**
- * The rows of `chunk` as a JSON array's text, objects keyed by `names` (made unique). Built
- * as objects and stringified per chunk: V8's JSON.stringify beats concatenating the text by
- * hand, and a chunk at a time keeps the answer streaming.
- */
-export function chunkJson(chunk: DuckDBDataChunk, names: string[]): string {
-  const rows: JsonRow[] = [];
-  appendRows(chunk, names, rows);
-  return JSON.stringify(rows);
 }
 
 function appendRows(chunk: DuckDBDataChunk, names: string[], rows: JsonRow[]): void {
