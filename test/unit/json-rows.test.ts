@@ -16,10 +16,14 @@ afterAll(() => con.closeSync());
 async function both(sql: string, layout: 'array' | 'lines') {
   const result = await con.run(sql);
   const writer = new JsonRowWriter(result.deduplicatedColumnNames(), layout);
-  const written = Buffer.concat((await readChunks(result, Number.POSITIVE_INFINITY)).map((c) => writer.write(c)));
+  const written = Buffer.concat(
+    (await readChunks(result, Number.POSITIVE_INFINITY)).map((c) => writer.write(c)),
+  );
   const { rows } = await resultToJson(await con.run(sql));
   const expected =
-    layout === 'array' ? JSON.stringify(rows).slice(1, -1) : rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+    layout === 'array'
+      ? JSON.stringify(rows).slice(1, -1)
+      : rows.map((r) => `${JSON.stringify(r)}\n`).join('');
   return { written: written.toString('utf8'), expected };
 }
 
@@ -41,11 +45,14 @@ line'
   FROM range(5000) t(i)`;
 
 describe('JsonRowWriter', () => {
-  it.each(['array', 'lines'] as const)('writes every type and string as JSON.stringify does (%s)', async (layout) => {
-    const { written, expected } = await both(STRINGS, layout);
-    expect(written.length).toBeGreaterThan(100_000);
-    expect(written).toBe(expected);
-  });
+  it.each(['array', 'lines'] as const)(
+    'writes every type and string as JSON.stringify does (%s)',
+    async (layout) => {
+      const { written, expected } = await both(STRINGS, layout);
+      expect(written.length).toBeGreaterThan(100_000);
+      expect(written).toBe(expected);
+    },
+  );
 
   it('keys repeated names as the node API does, and escapes them', async () => {
     const { written, expected } = await both(`SELECT 1 AS "a""b", 2 AS "a""b", 'x' AS "ü"`, 'array');
