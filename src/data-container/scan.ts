@@ -8,6 +8,7 @@
  * without a predicate, streaming measured no faster here.
  */
 import type { DuckDBConnection, DuckDBDataChunk, DuckDBMaterializedResult } from '@duckdb/node-api';
+import { releasingChunks } from '../duckdb/chunk-memory.js';
 import { columnSchemaFor, FrameBuilder } from '../duckdb/columnar.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { jsonValueConverter } from '../duckdb/json-values.js';
@@ -230,7 +231,7 @@ export async function executeScan(
     await sink.send({ type: 'schema', seq: 0, columns: plan.columns, sql: plan.display });
     emitter = new FrameEmitter(sink, encoding, plan.columns);
     // Leaving the loop early ends the generator, which waits for DuckDB before the close below.
-    for await (const chunk of chunksOf(con, table, plan)) {
+    for await (const chunk of releasingChunks(chunksOf(con, table, plan))) {
       await emitter.emit(chunk);
       if (signal.aborted) return;
     }
