@@ -6,9 +6,10 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { releasingChunks } from '../duckdb/chunk-memory.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { JsonRowWriter } from '../duckdb/json-rows.js';
-import { jsonValueConverter, readChunks } from '../duckdb/json-values.js';
+import { chunksOf, jsonValueConverter, readChunks } from '../duckdb/json-values.js';
 import { QueryError } from '../errors.js';
 import { createApp, ErrorBody } from '../http/app.js';
 import type { Logger } from '../log.js';
@@ -80,11 +81,7 @@ async function* streamRows(open: OpenQuery, ctx: ExecutorContext, format: RowFor
   const ndjson = format === 'ndjson' ? new JsonRowWriter(columns, 'lines') : undefined;
   try {
     yield formatHeader(format, columns);
-    for (
-      let chunk = await open.result.fetchChunk();
-      chunk && chunk.rowCount > 0;
-      chunk = await open.result.fetchChunk()
-    ) {
+    for await (const chunk of releasingChunks(chunksOf(open.result))) {
       yield ndjson ? ndjson.write(chunk) : formatRows(format, columns, chunk.convertRows(jsonValueConverter));
     }
   } catch (err) {

@@ -147,15 +147,22 @@ function tooLarge(maxRows: number): QueryError {
   );
 }
 
-/** Reads every chunk of `source`; throws QueryError 'result_too_large' as soon as they pass `maxRows`. */
-export async function readChunks(source: ChunkSource, maxRows: number): Promise<DuckDBDataChunk[]> {
-  const chunks: DuckDBDataChunk[] = [];
-  let rows = 0;
+/** The chunks of `source`, in order, to its end. */
+export async function* chunksOf(source: ChunkSource): AsyncGenerator<DuckDBDataChunk> {
   for (
     let chunk = await source.fetchChunk();
     chunk && chunk.rowCount > 0;
     chunk = await source.fetchChunk()
   ) {
+    yield chunk;
+  }
+}
+
+/** Reads every chunk of `source`; throws QueryError 'result_too_large' as soon as they pass `maxRows`. */
+export async function readChunks(source: ChunkSource, maxRows: number): Promise<DuckDBDataChunk[]> {
+  const chunks: DuckDBDataChunk[] = [];
+  let rows = 0;
+  for await (const chunk of chunksOf(source)) {
     rows += chunk.rowCount;
     if (rows > maxRows) throw tooLarge(maxRows);
     chunks.push(chunk);
