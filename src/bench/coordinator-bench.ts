@@ -7,8 +7,9 @@
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { releasingChunks } from '../duckdb/chunk-memory.js';
 import { JsonRowWriter } from '../duckdb/json-rows.js';
-import { readChunks } from '../duckdb/json-values.js';
+import { chunksOf } from '../duckdb/json-values.js';
 import { type ManagedProcess, startLocalCluster } from '../tools/local-cluster.js';
 import { singleNodeDuckDB } from '../tools/single-node.js';
 
@@ -111,7 +112,7 @@ async function singleNodeAnswer(con: DuckDBConnection, sql: string): Promise<num
   const columns = result.deduplicatedColumnNames();
   const writer = new JsonRowWriter(columns, 'array');
   let rows = 0;
-  for (const chunk of await readChunks(result, Number.POSITIVE_INFINITY)) {
+  for await (const chunk of releasingChunks(chunksOf(result))) {
     writer.write(chunk);
     rows += chunk.rowCount;
   }

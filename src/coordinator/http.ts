@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { releasingChunks } from '../duckdb/chunk-memory.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { JsonRowWriter } from '../duckdb/json-rows.js';
-import { chunksOf, jsonValueConverter, readChunks } from '../duckdb/json-values.js';
+import { chunksOf, jsonValueConverter } from '../duckdb/json-values.js';
 import { QueryError } from '../errors.js';
 import { createApp, ErrorBody } from '../http/app.js';
 import type { Logger } from '../log.js';
@@ -55,19 +55,19 @@ function readError(open: OpenQuery, ctx: ExecutorContext, err: unknown): QueryEr
   return open.timedOut() ? timeoutError(ctx.timeoutMs) : duckdbErrorToQueryError(err);
 }
 
-/** Every row of the result (the cap checked) before the answer's first byte. */
-async function readForJson(open: OpenQuery, ctx: ExecutorContext, maxRows: number) {
-  try {
-    return await readChunks(open.result, maxRows);
-  } catch (err) {
-    if (err instanceof QueryError && err.kind === 'result_too_large') {
-      throw new QueryError(
-        'result_too_large',
-        `the result has more than ${maxRows} rows, the cap of a JSON answer (--max-json-rows); ` +
-          'stream it instead with the header "Accept: application/x-ndjson" or "Accept: text/csv", or add a LIMIT',
-      );
-    }
-    throw readError(open, ctx, err);
+/**
+ * A JSON answer starts only once its result is known to be under the cap, so that a result
+ * over it still gets its 413: the result is materialized (openQuery's `materialize`).
+ */
+function assertUnderCap(open: OpenQuery, maxRows: number): void {
+  const rows = open.result.rowCount;
+  if (rows === undefined) throw new Error('a JSON answer needs a materialized result');
+  if (rows > maxRows) {
+    throw new QueryError(
+      'result_too_large',
+      `the result has ${rows} rows, more than ${maxRows}, the cap of a JSON answer (--max-json-rows); ` +
+        'stream it instead with the header "Accept: application/x-ndjson" or "Accept: text/csv", or add a LIMIT',
+    );
   }
 }
 
@@ -128,14 +128,13 @@ export async function buildCoordinatorApp(
       const format = streamFormat(request);
       const open = await openQuery(request.body.query, ctx, signal, { materialize: !format });
       if (!format) {
-        let chunks: Awaited<ReturnType<typeof readForJson>>;
         try {
-          chunks = await readForJson(open, ctx, opts.maxJsonRows);
+          assertUnderCap(open, opts.maxJsonRows);
         } catch (err) {
           open.close();
           throw err;
         }
-        const answer = Readable.from(jsonAnswerText(open, chunks));
+        const answer = Readable.from(jsonAnswerText(open));
         answer.on('close', () => open.close());
         answer.on('error', () => reply.raw.destroy());
         return reply.type('application/json; charset=utf-8').send(answer as never);

@@ -1,21 +1,22 @@
 /**
  * POST /query's JSON answer in the seed's shape, written as text piece by piece while it is
  * sent: no row objects and no JSON.stringify of the whole answer, which for a few hundred
- * thousand rows took longer than the query itself. The rows are all read first (up to the
- * cap), so that a failure or a result over the cap still gets its status code.
+ * thousand rows took longer than the query itself. The result is materialized before the
+ * first byte, so that a failure or a result over the cap still gets its status code.
  */
-import type { DuckDBDataChunk } from '@duckdb/node-api';
+import { releasingChunks } from '../duckdb/chunk-memory.js';
 import { JsonRowWriter } from '../duckdb/json-rows.js';
+import { chunksOf } from '../duckdb/json-values.js';
 import { msSince } from '../timing.js';
 import type { OpenQuery } from './execute.js';
 
 /** The answer's text: results, columns, row_count, execution_time_ms, timestamp, source_tables, stats. */
-export async function* jsonAnswerText(open: OpenQuery, chunks: DuckDBDataChunk[]): AsyncGenerator<Buffer> {
+export async function* jsonAnswerText(open: OpenQuery): AsyncGenerator<Buffer> {
   const columns = open.result.deduplicatedColumnNames();
   yield Buffer.from('{"results":[');
   const writer = new JsonRowWriter(columns, 'array');
   let rows = 0;
-  for (const chunk of chunks) {
+  for await (const chunk of releasingChunks(chunksOf(open.result))) {
     yield writer.write(chunk);
     rows += chunk.rowCount;
   }

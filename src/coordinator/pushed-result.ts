@@ -46,6 +46,7 @@ class HeldChunks implements ChunkSource {
   constructor(
     private readonly names: string[],
     private readonly chunks: DuckDBDataChunk[],
+    readonly rowCount: number,
   ) {}
 
   deduplicatedColumnNames(): string[] {
@@ -103,6 +104,7 @@ export class PushedResultTarget implements FrameTarget {
     return new HeldChunks(
       this.columns.map((c) => c.name),
       this.chunks,
+      this.rows,
     );
   }
 

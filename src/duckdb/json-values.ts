@@ -19,6 +19,8 @@ export type JsonRow = Record<string, JsonValue>;
 /** What answers are read from: a DuckDB result, or chunks built here (a pushed query's rows). */
 export interface ChunkSource {
   deduplicatedColumnNames(): string[];
+  /** Its rows, when known before reading: a materialized result, or rows in hand. */
+  readonly rowCount?: number;
   /** The next chunk; null or an empty chunk at the end. */
   fetchChunk(): Promise<DuckDBDataChunk | null>;
 }
