@@ -55,6 +55,9 @@ function readError(open: OpenQuery, ctx: ExecutorContext, err: unknown): QueryEr
   return open.timedOut() ? timeoutError(ctx.timeoutMs) : duckdbErrorToQueryError(err);
 }
 
+/** Rows of a JSON answer sent in one piece rather than streamed: one DuckDB vector. */
+const SMALL_ANSWER_ROWS = 2048;
+
 /**
  * A JSON answer starts only once its result is known to be under the cap, so that a result
  * over it still gets its 413: the result is materialized (openQuery's `materialize`).
@@ -128,11 +131,22 @@ export async function buildCoordinatorApp(
       const format = streamFormat(request);
       const open = await openQuery(request.body.query, ctx, signal, { materialize: !format });
       if (!format) {
+        let whole: Buffer | undefined;
         try {
           assertUnderCap(open, opts.maxJsonRows);
+          // A small answer goes out whole, with its length: streaming it costs more than it saves.
+          if ((open.result.rowCount ?? 0) <= SMALL_ANSWER_ROWS) {
+            const pieces: Buffer[] = [];
+            for await (const piece of jsonAnswerText(open)) pieces.push(piece);
+            whole = Buffer.concat(pieces);
+          }
         } catch (err) {
           open.close();
           throw err;
+        }
+        if (whole) {
+          open.close();
+          return reply.type('application/json; charset=utf-8').send(whole as never);
         }
         const answer = Readable.from(jsonAnswerText(open));
         answer.on('close', () => open.close());

@@ -119,6 +119,17 @@ describe('answer formats', () => {
     }
   });
 
+  it('sends a small JSON answer whole, with its length', async () => {
+    const small = await fetch(`${coordinator.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'SELECT label_id FROM labels ORDER BY label_id LIMIT 5' }),
+    });
+    const text = await small.text();
+    expect(Number(small.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    expect(JSON.parse(text).row_count).toBe(5);
+  });
+
   it('streams every row as ndjson', async () => {
     const response = await fetch(`${coordinator.url}/query`, {
       method: 'POST',
