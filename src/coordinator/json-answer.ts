@@ -1,5 +1,5 @@
 /**
- * POST /query's JSON answer in the seed's shape, written as text piece by piece while it is
+ * POST /query's JSON answer in the seed's shape, written as bytes chunk by chunk while it is
  * sent: no row objects and no JSON.stringify of the whole answer, which for a few hundred
  * thousand rows took longer than the query itself. The result is materialized before the
  * first byte, so that a failure or a result over the cap still gets its status code.
@@ -10,7 +10,7 @@ import { chunksOf } from '../duckdb/json-values.js';
 import { msSince } from '../timing.js';
 import type { OpenQuery } from './execute.js';
 
-/** The answer's text: results, columns, row_count, execution_time_ms, timestamp, source_tables, stats. */
+/** The answer's bytes: results, columns, row_count, execution_time_ms, timestamp, source_tables, stats. */
 export async function* jsonAnswerText(open: OpenQuery): AsyncGenerator<Buffer> {
   const columns = open.result.deduplicatedColumnNames();
   yield Buffer.from('{"results":[');
