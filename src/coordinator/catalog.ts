@@ -66,9 +66,15 @@ export class Catalog {
 
   constructor(
     private readonly config: ClusterConfig | undefined,
-    private readonly nc: NatsConnection | undefined,
+    private nc: NatsConnection | undefined,
     private readonly log: Logger,
   ) {}
+
+  /** Discovery through `nc` from now on (a connection made after startup), refreshed at once. */
+  attachNats(nc: NatsConnection): Promise<void> {
+    this.nc = nc;
+    return this.refresh();
+  }
 
   /** Re-reads every source; concurrent callers share one refresh. */
   refresh(): Promise<void> {

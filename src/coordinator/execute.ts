@@ -30,7 +30,10 @@ export interface ExecutorContext {
   engine: CoordinatorEngine;
   analyses: AnalysisCache;
   catalog: Catalog;
+  /** Set once connected: the coordinator may start before NATS is up. */
   nc?: NatsConnection;
+  /** The NATS server asked for (--nats), connected or not. */
+  natsUrl?: string;
   timeoutMs: number;
   pushdown: boolean;
 }
@@ -92,7 +95,14 @@ async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryAnalysis
     // A table that appeared since the last refresh is queryable without a restart.
     if (!(err instanceof QueryError) || err.kind !== 'unknown_table') throw err;
     await ctx.catalog.refresh();
-    return run();
+    return run().catch((again: unknown) => {
+      if (!(again instanceof QueryError) || again.kind !== 'unknown_table' || ctx.nc || !ctx.natsUrl)
+        throw again;
+      throw new QueryError(
+        'unknown_table',
+        `${again.message} (NATS at ${ctx.natsUrl} is not connected yet: its tables appear once it is)`,
+      );
+    });
   }
 }
 

@@ -176,7 +176,11 @@ export async function buildCoordinatorApp(
         instances: t.instances,
         ...(t.error ? { error: t.error } : {}),
       })),
-      nats: ctx.nc ? { connected: !ctx.nc.isClosed(), server: ctx.nc.getServer() } : null,
+      nats: ctx.nc
+        ? { connected: !ctx.nc.isClosed(), server: ctx.nc.getServer() }
+        : ctx.natsUrl
+          ? { connected: false, server: ctx.natsUrl }
+          : null,
       pushdown: ctx.pushdown,
       timestamp: new Date().toISOString(),
     }),

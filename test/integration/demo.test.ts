@@ -221,10 +221,10 @@ describe('npm start (the demo)', () => {
 describe('a demo whose child dies at start', () => {
   it('prints that child’s output, exits non-zero and leaves no process', async () => {
     const port = await freePortBlock();
-    // Nothing listens on port 1: the coordinator cannot connect to NATS and exits.
+    // The coordinator refuses a memory limit DuckDB cannot read, and exits.
     const demo = spawn(process.execPath, [CLI, 'demo', '--port', String(port), '--rows', '500'], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, NATS_URL: 'nats://127.0.0.1:1' },
+      env: { ...process.env, DUCKDB_MEMORY_LIMIT: 'plenty' },
     });
     let stderr = '';
     demo.stderr!.on('data', (d: Buffer) => {

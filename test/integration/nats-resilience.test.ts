@@ -1,6 +1,7 @@
 /**
  * Scans when things go wrong, against a real nats-server: a slow reader, a data container
- * killed mid-scan, nats-server restarted, a data container started while NATS is down.
+ * killed mid-scan, nats-server restarted, a data container or a coordinator started while
+ * NATS is down.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -13,6 +14,7 @@ import type { LoadedTable } from '../../src/data-container/table.js';
 import { QueryError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { openNatsScan } from '../../src/scan-client/nats-scan.js';
+import { startCliProcess } from '../../src/tools/local-cluster.js';
 import { collectScan } from '../helpers/frames.js';
 import { type NatsServer, startNatsServer } from '../helpers/nats.js';
 
@@ -156,4 +158,37 @@ test('a data container started while NATS is down registers once it is up', asyn
   await started.ready;
   const nc = await client(server.url);
   expect(await scanSoon(nc, 'wide', 5_000)).toBe(3);
+});
+
+test('a coordinator started while NATS is down serves at once and finds tables once NATS is up', async () => {
+  const server = await natsServer({ stopped: true });
+  const coordinator = await startCliProcess('coordinator', ['coordinator', '--nats', server.url], {
+    LOG_LEVEL: 'silent',
+  });
+  cleanup.push(() => coordinator.stop());
+  const ask = async () => {
+    const response = await fetch(`${coordinator.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'SELECT count(*) AS n FROM wide' }),
+    });
+    return {
+      status: response.status,
+      body: (await response.json()) as { message?: string; results?: { n: number }[] },
+    };
+  };
+  const early = await ask();
+  expect(early.status).toBe(400);
+  expect(early.body.message).toMatch(/not connected yet/);
+  const listing = (await (await fetch(coordinator.url)).json()) as { nats: { connected: boolean } };
+  expect(listing.nats.connected).toBe(false);
+  await server.start();
+  await (await service(wide, server.url)).ready;
+  const deadline = Date.now() + 20_000;
+  let answer = await ask();
+  while (answer.status !== 200 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    answer = await ask();
+  }
+  expect(answer.body.results?.[0].n).toBe(wide.rowCount);
 });
