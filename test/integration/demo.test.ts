@@ -14,10 +14,14 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
 const ROWS = 2_000;
 
-/** A port P with P..P+3 free (coordinator and the three data containers). */
+/**
+ * A port P with P..P+3 free (coordinator and the three data containers), below Linux's
+ * ephemeral range (32768 up): there, any outgoing connection may take one of them as its
+ * local port before the demo's children listen.
+ */
 async function freePortBlock(): Promise<number> {
   for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
     const free = await Promise.all([0, 1, 2, 3].map((i) => portIsFree(port + i)));
     if (free.every(Boolean)) return port;
   }
