@@ -6,6 +6,7 @@
  * types are converted by `columnValues`, so an answer is the same whichever way it is written.
  */
 import { type DuckDBDataChunk, DuckDBTypeId } from '@duckdb/node-api';
+import { ByteBuilder } from '../byte-builder.js';
 import { visitStrings } from './columnar.js';
 import { columnValues, type JsonValue } from './json-values.js';
 
@@ -27,43 +28,37 @@ const SHORT_ESCAPES = new Map([
 const HEX = Buffer.from('0123456789abcdef');
 const NULL_TEXT = Buffer.from('null');
 
-/** A growing byte buffer, handed out whole by `take()`. */
-class ByteSink {
-  private buf: Buffer;
-  length = 0;
-
-  constructor(initial: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(1024, initial));
-  }
-
-  private ensure(extra: number): Buffer {
-    if (this.length + extra > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + extra));
-      this.buf.copy(next, 0, 0, this.length);
-      this.buf = next;
-    }
+/** JSON text as UTF-8 bytes, in a ByteBuilder of its own (its bytes are handed out whole). */
+class JsonBytes extends ByteBuilder {
+  /** Makes room for `extra` more bytes and returns the buffer to write them into. */
+  private room(extra: number): Uint8Array {
+    this.reserve(extra);
     return this.buf;
   }
 
   byte(b: number): void {
-    this.ensure(1)[this.length++] = b;
+    this.room(1)[this.length++] = b;
   }
 
   /** Short byte strings (keys, `null`): a loop beats a native call each. */
-  bytes(source: Uint8Array): void {
-    const buf = this.ensure(source.length);
+  short(source: Uint8Array): void {
+    const buf = this.room(source.length);
     let at = this.length;
     for (let i = 0; i < source.length; i++) buf[at++] = source[i];
     this.length = at;
   }
 
   text(text: string): void {
-    const buf = this.ensure(text.length * 3);
+    const buf = this.room(text.length * 3);
     let at = this.length;
     for (let i = 0; i < text.length; i++) {
       const code = text.charCodeAt(i);
       if (code >= 0x80) {
-        this.length += buf.write(text, this.length, 'utf8');
+        this.length += Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).write(
+          text,
+          this.length,
+          'utf8',
+        );
         return;
       }
       buf[at++] = code;
@@ -73,7 +68,7 @@ class ByteSink {
 
   /** `source[from, to)`, valid UTF-8, as a JSON string literal. */
   jsonString(source: Uint8Array, from: number, to: number): void {
-    const buf = this.ensure((to - from) * 6 + 2);
+    const buf = this.room((to - from) * 6 + 2);
     let at = this.length;
     buf[at++] = QUOTE;
     for (let i = from; i < to; i++) {
@@ -97,10 +92,6 @@ class ByteSink {
     buf[at++] = QUOTE;
     this.length = at;
   }
-
-  take(): Buffer {
-    return this.buf.subarray(0, this.length);
-  }
 }
 
 /** One converted value as JSON.stringify writes it. */
@@ -108,7 +99,7 @@ function jsonText(value: JsonValue): string {
   return typeof value === 'number' && Number.isFinite(value) ? String(value) : JSON.stringify(value);
 }
 
-type CellWriter = (out: ByteSink, row: number) => void;
+type CellWriter = (out: JsonBytes, row: number) => void;
 
 function cellWriter(chunk: DuckDBDataChunk, column: number): CellWriter {
   const rows = chunk.rowCount;
@@ -124,7 +115,7 @@ function cellWriter(chunk: DuckDBDataChunk, column: number): CellWriter {
     return (out, row) => {
       const source = sources[row];
       if (source) out.jsonString(source, froms[row], tos[row]);
-      else out.bytes(NULL_TEXT);
+      else out.short(NULL_TEXT);
     };
   }
   const values = columnValues(chunk, column);
@@ -153,12 +144,12 @@ export class JsonRowWriter {
   write(chunk: DuckDBDataChunk): Buffer {
     const rows = chunk.rowCount;
     const cells = this.keys.map((_, c) => cellWriter(chunk, c));
-    const out = new ByteSink(Math.max(this.lastBytes, rows * 64));
+    const out = new JsonBytes(Math.max(this.lastBytes, rows * 64));
     for (let row = 0; row < rows; row++) {
       if (this.layout === 'array' && this.written + row > 0) out.byte(COMMA);
       if (this.keys.length === 0) out.byte(0x7b); // {
       for (let c = 0; c < this.keys.length; c++) {
-        out.bytes(this.keys[c]);
+        out.short(this.keys[c]);
         cells[c](out, row);
       }
       out.byte(CLOSE_BRACE);
@@ -166,6 +157,7 @@ export class JsonRowWriter {
     }
     this.written += rows;
     this.lastBytes = out.length;
-    return out.take();
+    const bytes = out.bytes();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 }
