@@ -11,7 +11,7 @@ import type { DuckDBConnection, DuckDBDataChunk, DuckDBMaterializedResult } from
 import { releasingChunks } from '../duckdb/chunk-memory.js';
 import { columnSchemaFor, FrameBuilder } from '../duckdb/columnar.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
-import { jsonValueConverter } from '../duckdb/json-values.js';
+import { jsonValueConverter, materializedChunks } from '../duckdb/json-values.js';
 import { conjunction, quoteIdent } from '../duckdb/sql.js';
 import { assertPlainPredicate, assertReadOnlySelect } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
@@ -164,11 +164,6 @@ async function planQuery(con: DuckDBConnection, table: LoadedTable, query: strin
   return { ...plan, result: await con.run(cast) };
 }
 
-/** A materialized result's chunks. */
-function* materializedChunks(result: DuckDBMaterializedResult): Generator<DuckDBDataChunk> {
-  for (let k = 0; k < result.chunkCount; k++) yield result.getChunk(k);
-}
-
 /**
  * A batched plan's chunks. Without a LIMIT, the next batch runs in DuckDB's threads while
  * this one is read; with one, each batch asks only for the rows still missing.
@@ -205,7 +200,7 @@ async function* batchedChunks(
   }
 }
 
-function chunksOf(con: DuckDBConnection, table: LoadedTable, plan: ScanPlan) {
+function planChunks(con: DuckDBConnection, table: LoadedTable, plan: ScanPlan) {
   return plan.kind === 'query' ? materializedChunks(plan.result) : batchedChunks(con, plan, table.rowCount);
 }
 
@@ -231,7 +226,7 @@ export async function executeScan(
     await sink.send({ type: 'schema', seq: 0, columns: plan.columns, sql: plan.display });
     emitter = new FrameEmitter(sink, encoding, plan.columns);
     // Leaving the loop early ends the generator, which waits for DuckDB before the close below.
-    for await (const chunk of releasingChunks(chunksOf(con, table, plan))) {
+    for await (const chunk of releasingChunks(planChunks(con, table, plan))) {
       await emitter.emit(chunk);
       if (signal.aborted) return;
     }
