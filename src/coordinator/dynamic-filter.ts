@@ -8,6 +8,7 @@
  */
 import type { DuckDBConnection, DuckDBMaterializedResult } from '@duckdb/node-api';
 import { FrameBuilder, type WireLayout, wireLayoutFor } from '../duckdb/columnar.js';
+import { materializedChunks } from '../duckdb/json-values.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import { MAX_SCAN_KEY_BYTES, type ScanKeys, type WireColumn } from '../protocol/frames.js';
 import type { SemiJoinReduction } from './analyze/index.js';
@@ -88,8 +89,8 @@ export async function dynamicFilter(
 /** The keys as one wire column, or undefined when they take more than a request may carry. */
 function packKeys(result: DuckDBMaterializedResult, layout: WireLayout): WireColumn | undefined {
   const builder = new FrameBuilder([layout], MAX_SCAN_KEY_BYTES);
-  for (let k = 0; k < result.chunkCount; k++) {
-    builder.append(result.getChunk(k));
+  for (const chunk of materializedChunks(result)) {
+    builder.append(chunk);
     if (builder.byteLength > MAX_SCAN_KEY_BYTES) return undefined;
   }
   const [column] = builder.take().columns;
