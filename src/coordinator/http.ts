@@ -59,10 +59,10 @@ function readError(open: OpenQuery, ctx: ExecutorContext, err: unknown): QueryEr
 const SMALL_ANSWER_ROWS = 2048;
 
 /**
- * A JSON answer starts only once its result is known to be under the cap, so that a result
+ * The rows of a JSON answer, known to be under the cap before it starts, so that a result
  * over it still gets its 413: the result is materialized (openQuery's `materialize`).
  */
-function assertUnderCap(open: OpenQuery, maxRows: number): void {
+function rowsUnderCap(open: OpenQuery, maxRows: number): number {
   const rows = open.result.rowCount;
   if (rows === undefined) throw new Error('a JSON answer needs a materialized result');
   if (rows > maxRows) {
@@ -72,6 +72,7 @@ function assertUnderCap(open: OpenQuery, maxRows: number): void {
         'stream it instead with the header "Accept: application/x-ndjson" or "Accept: text/csv", or add a LIMIT',
     );
   }
+  return rows;
 }
 
 /**
@@ -133,9 +134,8 @@ export async function buildCoordinatorApp(
       if (!format) {
         let whole: Buffer | undefined;
         try {
-          assertUnderCap(open, opts.maxJsonRows);
           // A small answer goes out whole, with its length: streaming it costs more than it saves.
-          if ((open.result.rowCount ?? 0) <= SMALL_ANSWER_ROWS) {
+          if (rowsUnderCap(open, opts.maxJsonRows) <= SMALL_ANSWER_ROWS) {
             const pieces: Buffer[] = [];
             for await (const piece of jsonAnswerText(open)) pieces.push(piece);
             whole = Buffer.concat(pieces);
