@@ -5,6 +5,7 @@
  * with pushdown off. The coordinator is timed until its whole answer has arrived.
  */
 import { readFile } from 'node:fs/promises';
+import { Agent, request as httpRequest } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { releasingChunks } from '../duckdb/chunk-memory.js';
@@ -59,7 +60,10 @@ export const BENCH_QUERIES: BenchQuery[] = [
 ];
 
 const GOAL: Record<BenchQuery['kind'], number> = { selective: 2, 'single-table': 1.5, 'full-join': 5 };
-const RUNS = 5;
+/** Runs per side: at least MIN_RUNS, more while they take under SAMPLE_MS, at most MAX_RUNS. */
+const MIN_RUNS = 5;
+const MAX_RUNS = 41;
+const SAMPLE_MS = 4_000;
 
 /** A run's milliseconds; a run that times itself returns them (the rest is checking). */
 async function timed(run: () => Promise<number | undefined>): Promise<number> {
@@ -73,34 +77,65 @@ function median(times: number[]): number {
 }
 
 /**
- * Medians of `runs` after a warm-up of each. The runs take turns, so that each meets the
+ * Medians of the runs after a warm-up of each. The runs take turns, so that each meets the
  * same machine: a shared VM's speed drifts, and a heavy query leaves work behind it (freed
- * memory, idle threads winding down) that would otherwise land on one side only.
+ * memory, idle threads winding down) that would otherwise land on one side only. Quick
+ * queries get more turns: a few milliseconds of scheduling noise would swing their ratio.
  */
 async function interleavedMedians(
   runs: (() => Promise<number | undefined>)[],
-  times = RUNS,
+  minRuns = MIN_RUNS,
+  sampleMs = SAMPLE_MS,
 ): Promise<number[]> {
   for (const run of runs) await run();
   const samples = runs.map(() => [] as number[]);
-  for (let i = 0; i < times; i++) {
+  const started = performance.now();
+  for (let i = 0; i < MAX_RUNS && (i < minRuns || performance.now() - started < sampleMs); i++) {
     for (const [k, run] of runs.entries()) samples[k].push(await timed(run));
   }
   return samples.map(median);
 }
 
-/** Milliseconds until the whole answer has arrived; parsing it is the client's, and untimed. */
-async function askCoordinator(coordinator: ManagedProcess, sql: string, rows: number): Promise<number> {
+/**
+ * One keep-alive connection per coordinator, through node:http: undici's fetch spent ~1.7 ms
+ * of CPU per request in this process, which the timing would charge to the coordinator.
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+/** POSTs `body` and resolves when the last byte of the answer has arrived, with its milliseconds. */
+function post(url: URL, body: string): Promise<{ status: number; bytes: Buffer; ms: number }> {
   const started = performance.now();
-  const response = await fetch(`${coordinator.url}/query`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: sql }),
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (response) => {
+        const pieces: Buffer[] = [];
+        response.on('data', (piece: Buffer) => pieces.push(piece));
+        response.on('error', reject);
+        response.on('end', () => {
+          const ms = performance.now() - started;
+          resolve({ status: response.statusCode ?? 0, bytes: Buffer.concat(pieces), ms });
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
   });
-  const text = await response.text();
-  const ms = performance.now() - started;
-  const body = JSON.parse(text) as { results?: unknown[]; message?: string };
-  if (!response.ok) throw new Error(`coordinator answered ${response.status}: ${body.message}`);
+}
+
+/**
+ * Milliseconds until the whole answer has arrived, as bytes: single-node's side ends with its
+ * bytes too. Decoding and parsing them is the client's, and untimed.
+ */
+async function askCoordinator(coordinator: ManagedProcess, sql: string, rows: number): Promise<number> {
+  const { status, bytes, ms } = await post(new URL('/query', coordinator.url), JSON.stringify({ query: sql }));
+  const body = JSON.parse(bytes.toString('utf8')) as { results?: unknown[]; message?: string };
+  if (status !== 200) throw new Error(`coordinator answered ${status}: ${body.message}`);
   if (body.results?.length !== rows)
     throw new Error(`coordinator answered ${body.results?.length} rows where single-node DuckDB has ${rows}`);
   return ms;
@@ -156,7 +191,7 @@ export async function runCoordinatorBench(labels = 1_000_000): Promise<void> {
         () => askCoordinator(on, q.sql, rows),
       ]);
       // Slow, and no goal: fewer runs, apart from the others.
-      const [unpushed] = await interleavedMedians([() => askCoordinator(off, q.sql, rows)], 3);
+      const [unpushed] = await interleavedMedians([() => askCoordinator(off, q.sql, rows)], 3, 0);
       const ratio = coordinated / base;
       console.log(
         [

@@ -132,16 +132,22 @@ function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext): Catalo
 }
 
 /**
- * The reductions worth waiting for: a source narrowed by its own predicate or by an earlier
- * reduction, a target without a predicate of its own. Others would serialize the scans for
- * little: keys of a whole table rarely narrow anything.
+ * A scan that has a predicate of its own waits for its reduction's source only while the
+ * source has gathered at most this many rows: past it, the source's distinct keys would
+ * rarely fit a key filter (49,152 BIGINTs, MAX_SCAN_KEY_BYTES), and the filter would be only
+ * their range, so the scan goes at once instead. (A scan without a predicate always waits:
+ * unreduced, it would read its whole table.)
+ */
+const MAX_AWAITED_SOURCE_ROWS = 200_000;
+
+/**
+ * The reductions worth applying: those whose source is narrowed by its own predicate or by
+ * an earlier reduction. Keys of a whole table rarely narrow anything.
  */
 function useful(analysis: QueryAnalysis): SemiJoinReduction[] {
-  const filtered = new Set(analysis.tables.filter((t) => t.where).map((t) => t.table));
-  const narrowed = new Set(filtered);
+  const narrowed = new Set(analysis.tables.filter((t) => t.where).map((t) => t.table));
   return analysis.reductions.filter((r) => {
-    // A target with a predicate of its own is scanned at once, beside its source.
-    if (!narrowed.has(r.source) || filtered.has(r.table)) return false;
+    if (!narrowed.has(r.source)) return false;
     narrowed.add(r.table);
     return true;
   });
@@ -179,20 +185,33 @@ async function gatherAll(
   const targets = analysis.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
   const reductions = ctx.pushdown ? useful(analysis) : [];
   // Scans go out at once, except those reduced by keys of another table: they follow as soon
-  // as that table is in. The first failure cancels the others, and they must all have
-  // stopped using the connection before it is closed.
+  // as that table is in (or, for a scan with a predicate of its own, once it proves large).
+  // The first failure cancels the others, and they must all have stopped using the
+  // connection before it is closed.
   const gathers = new Map<string, Promise<GatherStats>>();
+  const large = new Map<string, Promise<void>>();
   const gather = async ({ plan, table }: (typeof targets)[number]): Promise<GatherStats> => {
+    let proveLarge = () => {};
+    large.set(plan.table, new Promise<void>((resolve) => (proveLarge = resolve)));
+    const own = { ...opts, onRows: (rows: number) => rows > MAX_AWAITED_SOURCE_ROWS && proveLarge() };
     const request = scanRequestFor(plan, table, ctx.pushdown);
     const reduction = reductions.find((r) => r.table === plan.table);
-    if (!reduction) return gatherInto(con, table, request, table.name, opts);
-    await gathers.get(reduction.source);
+    if (!reduction) return gatherInto(con, table, request, table.name, own);
+    const sourceIn = (gathers.get(reduction.source) as Promise<GatherStats>).then(() => true);
+    const sourceLarge = (large.get(reduction.source) as Promise<void>).then(() => false);
+    if (!(await Promise.race(plan.where ? [sourceIn, sourceLarge] : [sourceIn]))) {
+      const stats = await gatherInto(con, table, request, table.name, own);
+      return {
+        ...stats,
+        dynamic_filter: `none: ${reduction.source} passed ${MAX_AWAITED_SOURCE_ROWS} rows, too many keys to wait for`,
+      };
+    }
     const type = table.columns.find((c) => c.name === reduction.column)?.type ?? 'VARCHAR';
     const filter = await dynamicFilter(con, opts.serial, reduction, type);
     const wheres = [request.where, filter.where].filter((w) => w !== undefined);
     const where = wheres.length > 0 ? conjunction(wheres) : undefined;
     const reduced = { ...request, ...(where && { where }), ...(filter.keys && { keys: filter.keys }) };
-    const stats = await gatherInto(con, table, reduced, table.name, opts);
+    const stats = await gatherInto(con, table, reduced, table.name, own);
     return { ...stats, where: request.where, dynamic_filter: filter.description };
   };
   // In reduction order, so that every source is in the map before its target looks it up.

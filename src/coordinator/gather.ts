@@ -41,6 +41,8 @@ export interface GatherOptions {
   nc?: NatsConnection;
   idleTimeoutMs: number;
   signal: AbortSignal;
+  /** Called with the rows gathered so far, after each data frame. */
+  onRows?: (rows: number) => void;
 }
 
 function openScan(table: CatalogTable, request: ScanRequest, opts: GatherOptions): AsyncGenerator<Frame> {
@@ -126,6 +128,7 @@ export async function gatherFrames(
         await target.write(checkedData(columns, frame.columns, frame.rows, table.name), frame.rows);
         stats.rows += frame.rows;
         stats.frames++;
+        opts.onRows?.(stats.rows);
       } else if (frame.type === 'end') {
         stats.bytes = frame.bytes;
         stats.container_ms = roundMs(frame.ms);

@@ -1,0 +1,85 @@
+/**
+ * Dynamic filters on a join whose both sides have a predicate, at a scale where one side can
+ * outgrow a key filter: the other side waits for the keys of a small filtered side, and goes
+ * at once when that side proves large. Either way the answer is the oracle's.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type LocalCluster, type ManagedProcess, startLocalCluster } from '../../src/tools/local-cluster.js';
+import { singleNodeDuckDB } from '../../src/tools/single-node.js';
+import { canonicalRows, oracleAnswer } from '../helpers/oracle.js';
+
+interface TableStats {
+  table: string;
+  rows: number;
+  dynamic_filter?: string;
+}
+
+let cluster: LocalCluster;
+let coordinator: ManagedProcess;
+let oracle: DuckDBConnection;
+
+beforeAll(async () => {
+  // 250,000 rows in label_sublabels: more than a filtered side the other waits for.
+  cluster = await startLocalCluster({ labels: 50_000 });
+  coordinator = await cluster.startCoordinator();
+  oracle = await singleNodeDuckDB(cluster.sample.files);
+}, 240_000);
+
+afterAll(async () => {
+  oracle?.closeSync();
+  await cluster?.stop();
+});
+
+async function askAndCompare(sql: string): Promise<TableStats[]> {
+  const response = await fetch(`${coordinator.url}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: sql }),
+  });
+  const body = (await response.json()) as {
+    results: unknown[];
+    columns: string[];
+    message?: string;
+    stats: { tables: TableStats[] };
+  };
+  expect(response.status, body.message).toBe(200);
+  const expected = await oracleAnswer(oracle, sql);
+  expect(body.columns).toEqual(expected.columns);
+  expect(canonicalRows(body.columns, body.results, false)).toEqual(
+    canonicalRows(expected.columns, expected.rows, false),
+  );
+  return body.stats.tables;
+}
+
+const statsOf = (tables: TableStats[], name: string) => tables.find((t) => t.table === name) as TableStats;
+
+it('narrows a filtered side by the keys of a small filtered side', async () => {
+  const tables = await askAndCompare(`SELECT s.sublabel_id, s.sublabel_name, u.url
+    FROM label_sublabels s JOIN label_urls u ON s.label_id = u.label_id
+    WHERE s.sublabel_id % 100 = 0 AND u.url_id % 7 = 0`);
+  const sublabels = statsOf(tables, 'label_sublabels');
+  const urls = statsOf(tables, 'label_urls');
+  expect(sublabels.rows).toBe(2_500);
+  expect(urls.dynamic_filter).toMatch(/^IN \d+ keys of label_sublabels\.label_id$/);
+  // Without the keys, url_id % 7 = 0 alone keeps about 35,700 rows.
+  expect(urls.rows).toBeLessThan(5_000);
+});
+
+it('does not wait for the keys of a filtered side that proves large', async () => {
+  const tables = await askAndCompare(`SELECT s.sublabel_id, u.url_id
+    FROM label_sublabels s JOIN label_urls u ON s.label_id = u.label_id
+    WHERE s.sublabel_id > 10 AND u.url_id % 1000 = 0`);
+  const sublabels = statsOf(tables, 'label_sublabels');
+  const urls = statsOf(tables, 'label_urls');
+  expect(sublabels.rows).toBeGreaterThan(200_000);
+  expect(urls.dynamic_filter).toMatch(/^none: label_sublabels passed 200000 rows/);
+  expect(urls.rows).toBe(250);
+});
+
+it('still waits for a large side when the other has no predicate of its own', async () => {
+  const tables = await askAndCompare(`SELECT count(*) AS n, count(DISTINCT u.url) AS urls
+    FROM label_sublabels s JOIN label_urls u ON s.label_id = u.label_id
+    WHERE s.sublabel_id > 10`);
+  expect(statsOf(tables, 'label_urls').dynamic_filter).toMatch(/of label_sublabels\.label_id$/);
+});
