@@ -133,7 +133,10 @@ function post(url: URL, body: string): Promise<{ status: number; bytes: Buffer; 
  * bytes too. Decoding and parsing them is the client's, and untimed.
  */
 async function askCoordinator(coordinator: ManagedProcess, sql: string, rows: number): Promise<number> {
-  const { status, bytes, ms } = await post(new URL('/query', coordinator.url), JSON.stringify({ query: sql }));
+  const { status, bytes, ms } = await post(
+    new URL('/query', coordinator.url),
+    JSON.stringify({ query: sql }),
+  );
   const body = JSON.parse(bytes.toString('utf8')) as { results?: unknown[]; message?: string };
   if (status !== 200) throw new Error(`coordinator answered ${status}: ${body.message}`);
   if (body.results?.length !== rows)
