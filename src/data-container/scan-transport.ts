@@ -8,6 +8,7 @@ import { createInbox, type Msg, type NatsConnection, type Subscription } from '@
 import { QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decode, detectEncoding, type Encoding, encode } from '../protocol/codec.js';
+import { DataFrameEncoder, returnFrameBuffers } from '../protocol/data-frame-encoder.js';
 import {
   type ControlMessage,
   DEFAULT_ACK_TIMEOUT_MS,
@@ -71,6 +72,7 @@ class NatsFrameSink implements FrameSink {
   /** Highest data frame acked so far. */
   private acked = 0;
   private wake: (() => void) | undefined;
+  private readonly dataFrames: DataFrameEncoder;
 
   /** Half the server's max_payload leaves room for the DuckDB chunk that may overshoot the target. */
   get maxFrameBytes(): number | undefined {
@@ -86,6 +88,8 @@ class NatsFrameSink implements FrameSink {
     private readonly log: Logger,
   ) {
     this.window = request.window ?? DEFAULT_WINDOW;
+    // A frame's buffer is written again window + 1 frames later: by then it was acked.
+    this.dataFrames = new DataFrameEncoder(this.window + 1);
     this.ackTimeoutMs = request.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     this.subscription = nc.subscribe(this.control, { callback: (_err, m) => this.onControl(m) });
   }
@@ -93,10 +97,10 @@ class NatsFrameSink implements FrameSink {
   async send(frame: Frame): Promise<void> {
     if (frame.type === 'data') await this.waitForCredit(frame.seq);
     if (this.signal.aborted) return;
-    const bytes = encode(
-      frame.type === 'schema' ? { ...frame, control: this.control } : frame,
-      this.encoding,
-    );
+    const bytes =
+      this.encoding === 'msgpack' && frame.type === 'data' && frame.columns
+        ? this.dataFrames.encode({ ...frame, columns: frame.columns })
+        : encode(frame.type === 'schema' ? { ...frame, control: this.control } : frame, this.encoding);
     const maxPayload = this.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
     if (bytes.byteLength > maxPayload) {
       this.fail(
@@ -119,6 +123,15 @@ class NatsFrameSink implements FrameSink {
   close(): void {
     this.subscription.unsubscribe();
     this.wake?.();
+    const buffers = this.dataFrames.release();
+    // nats.js holds a frame's bytes until it has written them to the socket: once the server
+    // has answered a flush, it holds none of them. (Closed connection: left to the GC.)
+    if (buffers.length > 0 && !this.nc.isClosed()) {
+      this.nc.flush().then(
+        () => returnFrameBuffers(buffers),
+        () => undefined,
+      );
+    }
   }
 
   /** Data frame `seq` may go once every frame up to `seq - window` is acked. */

@@ -310,10 +310,14 @@ class ColumnBuilder {
     this.data.length = at;
   }
 
+  /**
+   * The column's bytes go out as Buffers, which msgpack writes as plain binary: a receiver
+   * decodes those as views of the message, where a typed array's extension is copied out.
+   */
   finish(): WireColumn {
-    const column: WireColumn = { data: this.data.bytes() };
+    const column: WireColumn = { data: asBuffer(this.data.bytes()) };
     if (this.layout.wire !== 'fixed') column.offsets = this.offsets.subarray(0, this.rows + 1);
-    if (this.hasNulls) column.nulls = (this.nulls as Uint8Array).subarray(0, this.rows);
+    if (this.hasNulls) column.nulls = asBuffer((this.nulls as Uint8Array).subarray(0, this.rows));
     return column;
   }
 

@@ -155,7 +155,9 @@ function tooLarge(maxRows: number): QueryError {
  * worker thread for each (~90 µs a chunk measured).
  */
 export function* materializedChunks(result: DuckDBMaterializedResult): Generator<DuckDBDataChunk> {
-  for (let k = 0; k < result.chunkCount; k++) yield result.getChunk(k);
+  // chunkCount is a native call each time it is read.
+  const count = result.chunkCount;
+  for (let k = 0; k < count; k++) yield result.getChunk(k);
 }
 
 /** The chunks of `source`, in order, to its end. */
