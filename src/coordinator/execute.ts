@@ -168,11 +168,12 @@ async function gatherAll(
   ctx: ExecutorContext,
   signal: AbortSignal,
   cancel: () => void,
+  maxRows?: number,
 ): Promise<Gathered> {
   const opts = { nc: ctx.nc, idleTimeoutMs: ctx.timeoutMs, signal, serial: new Serial() };
   const whole = wholeQueryTarget(analysis, ctx);
   if (whole) {
-    const pushed = new PushedResultTarget(con, PUSHED_RESULT, opts);
+    const pushed = new PushedResultTarget(con, PUSHED_RESULT, opts, maxRows);
     const stats = await gatherFrames(whole, { columns: [], query: sql }, opts, pushed);
     const select = stats.columns.map((name, i) => `c${i} AS ${quoteIdent(name)}`).join(', ');
     return {
@@ -237,6 +238,8 @@ export interface OpenOptions {
    * streamed join hands over many small ones, one thread round trip each.
    */
   materialize?: boolean;
+  /** A JSON answer's row cap: a query pushed whole stops gathering past it (413 at once). */
+  maxRows?: number;
 }
 
 /**
@@ -270,7 +273,15 @@ export async function openQuery(
   try {
     const analysis = await analyze(sql, ctx);
     const gatherStarted = performance.now();
-    const gathered = await gatherAll(con, sql, analysis, ctx, controller.signal, () => controller.abort());
+    const gathered = await gatherAll(
+      con,
+      sql,
+      analysis,
+      ctx,
+      controller.signal,
+      () => controller.abort(),
+      options.maxRows,
+    );
     const executeStarted = performance.now();
     const result =
       gathered.result ??

@@ -160,7 +160,8 @@ export function gatherInto(
 
 /** Names the table and where it is served in an error that does not say so already. */
 function inContext(err: unknown, table: CatalogTable): unknown {
-  if (!(err instanceof QueryError) || err.message.includes(table.name)) return err;
+  if (!(err instanceof QueryError) || err.kind === 'result_too_large' || err.message.includes(table.name))
+    return err;
   return new QueryError(err.kind, `table ${table.name} (served at ${table.location}): ${err.message}`);
 }
 

@@ -10,12 +10,12 @@ import { releasingChunks } from '../duckdb/chunk-memory.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { JsonRowWriter } from '../duckdb/json-rows.js';
 import { chunksOf, jsonValueConverter } from '../duckdb/json-values.js';
-import { QueryError } from '../errors.js';
+import type { QueryError } from '../errors.js';
 import { createApp, ErrorBody } from '../http/app.js';
 import type { Logger } from '../log.js';
 import { formatHeader, formatRows, type RowFormat } from '../scan-client/row-format.js';
 import { type ExecutorContext, type OpenQuery, openQuery, timeoutError } from './execute.js';
-import { jsonAnswerText } from './json-answer.js';
+import { jsonAnswerText, jsonAnswerTooLarge } from './json-answer.js';
 
 const QueryBody = z.object({
   query: z.string().min(1, 'query must be a non-empty SQL string').max(1_048_576),
@@ -65,13 +65,7 @@ const SMALL_ANSWER_ROWS = 2048;
 function rowsUnderCap(open: OpenQuery, maxRows: number): number {
   const rows = open.result.rowCount;
   if (rows === undefined) throw new Error('a JSON answer needs a materialized result');
-  if (rows > maxRows) {
-    throw new QueryError(
-      'result_too_large',
-      `the result has ${rows} rows, more than ${maxRows}, the cap of a JSON answer (--max-json-rows); ` +
-        'stream it instead with the header "Accept: application/x-ndjson" or "Accept: text/csv", or add a LIMIT',
-    );
-  }
+  if (rows > maxRows) throw jsonAnswerTooLarge(maxRows, rows);
   return rows;
 }
 
@@ -130,7 +124,10 @@ export async function buildCoordinatorApp(
     async (request, reply) => {
       const signal = clientGone(request, reply);
       const format = streamFormat(request);
-      const open = await openQuery(request.body.query, ctx, signal, { materialize: !format });
+      const open = await openQuery(request.body.query, ctx, signal, {
+        materialize: !format,
+        ...(!format && { maxRows: opts.maxJsonRows }),
+      });
       if (!format) {
         let whole: Buffer | undefined;
         try {

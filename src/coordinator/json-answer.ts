@@ -7,6 +7,7 @@
 import { releasingChunks } from '../duckdb/chunk-memory.js';
 import { JsonRowWriter } from '../duckdb/json-rows.js';
 import { chunksOf } from '../duckdb/json-values.js';
+import { QueryError } from '../errors.js';
 import { msSince } from '../timing.js';
 import type { OpenQuery } from './execute.js';
 
@@ -29,4 +30,14 @@ export async function* jsonAnswerText(open: OpenQuery): AsyncGenerator<Buffer> {
     stats: open.stats,
   };
   yield Buffer.from(`],${JSON.stringify(rest).slice(1)}`);
+}
+
+/** A JSON answer over its row cap (413): `rows` when the count is known, else "more than". */
+export function jsonAnswerTooLarge(maxRows: number, rows?: number): QueryError {
+  const size = rows === undefined ? `more than ${maxRows} rows` : `${rows} rows, more than ${maxRows}`;
+  return new QueryError(
+    'result_too_large',
+    `the result has ${size}, the cap of a JSON answer (--max-json-rows); ` +
+      'stream it instead with the header "Accept: application/x-ndjson" or "Accept: text/csv", or add a LIMIT',
+  );
 }

@@ -11,6 +11,7 @@ import { type ChunkSource, deduplicateNames } from '../duckdb/json-values.js';
 import { Lru } from '../lru.js';
 import type { ColumnSchema, WireColumn } from '../protocol/frames.js';
 import { type FrameTarget, type GatherOptions, TempTableTarget } from './gather.js';
+import { jsonAnswerTooLarge } from './json-answer.js';
 
 const MAX_HELD_ROWS = 100_000;
 
@@ -67,12 +68,16 @@ export class PushedResultTarget implements FrameTarget {
   private types: DuckDBType[] = [];
   private chunks: DuckDBDataChunk[] = [];
   private rows = 0;
+  /** Rows written, held or spilled. */
+  private gathered = 0;
   private spilled: TempTableTarget | undefined;
 
   constructor(
     private readonly con: DuckDBConnection,
     private readonly spillTable: string,
     private readonly opts: GatherOptions,
+    /** Past this many rows the gather fails at once (a JSON answer's cap). */
+    private readonly maxRows = Number.POSITIVE_INFINITY,
   ) {}
 
   async open(columns: ColumnSchema[]): Promise<void> {
@@ -82,6 +87,8 @@ export class PushedResultTarget implements FrameTarget {
   }
 
   async write(columns: WireColumn[], rows: number): Promise<void> {
+    this.gathered += rows;
+    if (this.gathered > this.maxRows) throw jsonAnswerTooLarge(this.maxRows);
     if (!this.spilled && this.rows + rows > MAX_HELD_ROWS) await this.spill();
     if (this.spilled) return this.spilled.write(columns, rows);
     writeWireColumns(

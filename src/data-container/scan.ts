@@ -1,17 +1,22 @@
 /**
  * Runs one scan request over a loaded table and emits its frames: schema, data…, end — or an
  * error frame. Plain scans read the table in rowid batches so that memory stays bounded
- * whatever the table's size; a pushed-down `query` is run whole (its results are small:
- * aggregates, top-N). Results are materialized, not streamed: a materialized result packs
- * the rows a predicate keeps into full chunks, where a streaming one hands over every
+ * whatever the table's size; each batch is materialized, not streamed: a materialized result
+ * packs the rows a predicate keeps into full chunks, where a streaming one hands over every
  * scanned vector, nearly empty under a selective predicate (one native round trip each);
- * without a predicate, streaming measured no faster here.
+ * without a predicate, streaming measured no faster here. A pushed-down `query` streams
+ * (planQuery).
  */
-import type { DuckDBConnection, DuckDBDataChunk, DuckDBMaterializedResult } from '@duckdb/node-api';
+import type {
+  DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBMaterializedResult,
+  DuckDBResult,
+} from '@duckdb/node-api';
 import { releasingChunks } from '../duckdb/chunk-memory.js';
 import { columnSchemaFor, FrameBuilder } from '../duckdb/columnar.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
-import { jsonValueConverter, materializedChunks } from '../duckdb/json-values.js';
+import { chunksOf, jsonValueConverter, materializedChunks } from '../duckdb/json-values.js';
 import { conjunction, quoteIdent } from '../duckdb/sql.js';
 import { assertPlainPredicate, assertReadOnlySelect } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
@@ -65,10 +70,10 @@ interface BatchedPlan extends PlanBase {
   batchSql(lo: number, hi: number, limit?: number): string;
 }
 
-/** A pushed-down query, already run. */
+/** A pushed-down query, started: its rows stream as DuckDB produces them. */
 interface QueryPlan extends PlanBase {
   kind: 'query';
-  result: DuckDBMaterializedResult;
+  result: DuckDBResult;
 }
 
 type ScanPlan = BatchedPlan | QueryPlan;
@@ -151,17 +156,22 @@ async function planScan(
   };
 }
 
-/** A whole SELECT over this table, checked read-only, and run. */
+/**
+ * A whole SELECT over this table, checked read-only, and started. Streamed, not
+ * materialized: its result may be far larger than the table (a self-join), and streaming
+ * holds only what the receiver has not taken yet, and stops when it cancels. (Most pushed
+ * queries are aggregates and top-Ns, whose result is one chunk either way.)
+ */
 async function planQuery(con: DuckDBConnection, table: LoadedTable, query: string): Promise<QueryPlan> {
   await assertReadOnlySelect(con, query, [table.name]);
-  // The result's own types tell whether it must run again with casts (rare).
-  const result = await con.run(query);
+  // The result's own types tell whether it must start again with casts (rare).
+  const result = await con.stream(query);
   const names = result.columnNames();
   const columns = result.columnTypes().map((t, i) => columnSchemaFor(names[i], t));
   const plan = { kind: 'query' as const, columns, display: query };
   if (!columns.some((c) => c.wire === 'text')) return { ...plan, result };
   const cast = `SELECT ${castList(columns)} FROM (${query}\n) AS q(${positional(columns.length)})`;
-  return { ...plan, result: await con.run(cast) };
+  return { ...plan, result: await con.stream(cast) };
 }
 
 /**
@@ -201,7 +211,7 @@ async function* batchedChunks(
 }
 
 function planChunks(con: DuckDBConnection, table: LoadedTable, plan: ScanPlan) {
-  return plan.kind === 'query' ? materializedChunks(plan.result) : batchedChunks(con, plan, table.rowCount);
+  return plan.kind === 'query' ? chunksOf(plan.result) : batchedChunks(con, plan, table.rowCount);
 }
 
 /**

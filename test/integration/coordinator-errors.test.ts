@@ -3,7 +3,7 @@
  * coordinator keeps serving. Also the answer formats (streamed ndjson/CSV, the JSON row cap)
  * and tables reached over HTTP through config.json.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -36,6 +36,11 @@ async function post(
 }
 
 const query = (target: ManagedProcess, sql: string) => post(target, JSON.stringify({ query: sql }));
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
 
 async function stillServes(target: ManagedProcess): Promise<void> {
   const answer = await query(target, 'SELECT count(*) AS n FROM labels');
@@ -117,6 +122,21 @@ describe('answer formats', () => {
       expect(over.status).toBe(413);
       expect(over.body.error).toBe('result_too_large');
     }
+  });
+
+  it('refuses a self cross join of a trillion rows at once, and its container keeps its memory', async () => {
+    // One table, so it runs whole in the container: streamed there, and cut at the cap here.
+    const rssBefore = await rssMb(cluster.containers.label_urls.child.pid as number);
+    const started = performance.now();
+    const over = await query(
+      coordinator,
+      'SELECT a.url, b.url FROM label_urls a, label_urls b, label_urls c',
+    );
+    expect(over.status).toBe(413);
+    expect(over.body.message).toMatch(/more than 1000 rows/);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(await rssMb(cluster.containers.label_urls.child.pid as number)).toBeLessThan(rssBefore + 200);
+    await stillServes(coordinator);
   });
 
   it('sends a small JSON answer whole, with its length', async () => {
