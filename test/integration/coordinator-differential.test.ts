@@ -7,6 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCluster, type ManagedProcess, startLocalCluster } from '../../src/tools/local-cluster.js';
 import { singleNodeDuckDB } from '../../src/tools/single-node.js';
+import { askCoordinator } from '../helpers/coordinator.js';
 import { canonicalRows, oracleAnswer } from '../helpers/oracle.js';
 import { DIFF_QUERIES } from './differential-queries.js';
 
@@ -16,18 +17,8 @@ let pushdownOff: ManagedProcess;
 let oracle: DuckDBConnection;
 
 async function ask(coordinator: ManagedProcess, sql: string) {
-  const response = await fetch(`${coordinator.url}/query`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: sql }),
-  });
-  const body = (await response.json()) as {
-    results: unknown[];
-    columns: string[];
-    message?: string;
-    stats?: unknown;
-  };
-  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${body.message}`);
+  const body = await askCoordinator(coordinator, sql);
+  if (body.status !== 200) throw new Error(`HTTP ${body.status}: ${body.message}`);
   return body;
 }
 

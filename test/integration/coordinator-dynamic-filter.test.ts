@@ -7,6 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type LocalCluster, type ManagedProcess, startLocalCluster } from '../../src/tools/local-cluster.js';
 import { singleNodeDuckDB } from '../../src/tools/single-node.js';
+import { askCoordinator } from '../helpers/coordinator.js';
 import { canonicalRows, oracleAnswer } from '../helpers/oracle.js';
 
 interface TableStats {
@@ -32,18 +33,8 @@ afterAll(async () => {
 });
 
 async function askAndCompare(sql: string): Promise<TableStats[]> {
-  const response = await fetch(`${coordinator.url}/query`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: sql }),
-  });
-  const body = (await response.json()) as {
-    results: unknown[];
-    columns: string[];
-    message?: string;
-    stats: { tables: TableStats[] };
-  };
-  expect(response.status, body.message).toBe(200);
+  const body = await askCoordinator<{ tables: TableStats[] }>(coordinator, sql);
+  expect(body.status, body.message).toBe(200);
   const expected = await oracleAnswer(oracle, sql);
   expect(body.columns).toEqual(expected.columns);
   expect(canonicalRows(body.columns, body.results, false)).toEqual(
