@@ -24,6 +24,7 @@ import { dynamicFilter } from './dynamic-filter.js';
 import type { CoordinatorEngine } from './engine.js';
 import { type GatherStats, gatherFrames, gatherInto } from './gather.js';
 import { PushedResultTarget } from './pushed-result.js';
+import { openPushedStream } from './pushed-stream.js';
 import { Serial } from './serial.js';
 
 export interface ExecutorContext {
@@ -159,6 +160,8 @@ interface Gathered {
   result?: ChunkSource;
   userSql: string;
   pushedWhole: boolean;
+  /** Releases what the result still holds at the containers (a streamed pushed query). */
+  close?: () => Promise<void>;
 }
 
 async function gatherAll(
@@ -168,12 +171,24 @@ async function gatherAll(
   ctx: ExecutorContext,
   signal: AbortSignal,
   cancel: () => void,
-  maxRows?: number,
+  options: OpenOptions,
 ): Promise<Gathered> {
   const opts = { nc: ctx.nc, idleTimeoutMs: ctx.timeoutMs, signal, serial: new Serial() };
   const whole = wholeQueryTarget(analysis, ctx);
+  if (whole && !options.materialize) {
+    const stream = await openPushedStream(con, opts.serial, whole, sql, opts);
+    if (stream) {
+      return {
+        stats: [stream.stats],
+        result: stream,
+        userSql: '',
+        pushedWhole: true,
+        close: () => stream.close(),
+      };
+    }
+  }
   if (whole) {
-    const pushed = new PushedResultTarget(con, PUSHED_RESULT, opts, maxRows);
+    const pushed = new PushedResultTarget(con, PUSHED_RESULT, opts, options.maxRows);
     const stats = await gatherFrames(whole, { columns: [], query: sql }, opts, pushed);
     const select = stats.columns.map((name, i) => `c${i} AS ${quoteIdent(name)}`).join(', ');
     return {
@@ -264,7 +279,9 @@ export async function openQuery(
   const con = await ctx.engine.connect();
   const onAbort = () => con.interrupt();
   controller.signal.addEventListener('abort', onAbort, { once: true });
+  let closeGathered: (() => Promise<void>) | undefined;
   const close = () => {
+    void closeGathered?.().catch(() => undefined);
     clearTimeout(timer);
     callerSignal.removeEventListener('abort', onCallerAbort);
     controller.signal.removeEventListener('abort', onAbort);
@@ -280,8 +297,9 @@ export async function openQuery(
       ctx,
       controller.signal,
       () => controller.abort(),
-      options.maxRows,
+      options,
     );
+    closeGathered = gathered.close;
     const executeStarted = performance.now();
     const result =
       gathered.result ??

@@ -45,7 +45,11 @@ export interface GatherOptions {
   onRows?: (rows: number) => void;
 }
 
-function openScan(table: CatalogTable, request: ScanRequest, opts: GatherOptions): AsyncGenerator<Frame> {
+export function openScan(
+  table: CatalogTable,
+  request: ScanRequest,
+  opts: GatherOptions,
+): AsyncGenerator<Frame> {
   const streamOptions = { idleTimeoutMs: opts.idleTimeoutMs, signal: opts.signal };
   if (table.transport === 'http') return openHttpScan(table.location, request, streamOptions);
   if (!opts.nc)
@@ -97,15 +101,9 @@ export interface FrameTarget {
   close(complete: boolean): Promise<void>;
 }
 
-/** Runs `request` against `table`'s container and hands its frames to `target`. */
-export async function gatherFrames(
-  table: CatalogTable,
-  request: ScanRequest,
-  opts: GatherOptions,
-  target: FrameTarget,
-): Promise<GatherStats> {
-  const started = performance.now();
-  const stats: GatherStats = {
+/** The stats of a scan of `table` before its first frame. */
+export function emptyStats(table: CatalogTable, request: ScanRequest): GatherStats {
+  return {
     table: table.name,
     transport: table.transport,
     source: table.location,
@@ -118,6 +116,17 @@ export async function gatherFrames(
     container_ms: 0,
     ms: 0,
   };
+}
+
+/** Runs `request` against `table`'s container and hands its frames to `target`. */
+export async function gatherFrames(
+  table: CatalogTable,
+  request: ScanRequest,
+  opts: GatherOptions,
+  target: FrameTarget,
+): Promise<GatherStats> {
+  const started = performance.now();
+  const stats = emptyStats(table, request);
   let columns: ColumnSchema[] | undefined;
   try {
     for await (const frame of openScan(table, request, opts)) {
@@ -159,13 +168,13 @@ export function gatherInto(
 }
 
 /** Names the table and where it is served in an error that does not say so already. */
-function inContext(err: unknown, table: CatalogTable): unknown {
+export function inContext(err: unknown, table: CatalogTable): unknown {
   if (!(err instanceof QueryError) || err.kind === 'result_too_large' || err.message.includes(table.name))
     return err;
   return new QueryError(err.kind, `table ${table.name} (served at ${table.location}): ${err.message}`);
 }
 
-function checkedData(
+export function checkedData(
   columns: ColumnSchema[] | undefined,
   wire: WireColumn[] | undefined,
   rows: number,

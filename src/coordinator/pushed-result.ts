@@ -18,7 +18,7 @@ const MAX_HELD_ROWS = 100_000;
 /** DuckDB types by their names, as schema frames carry them (few distinct ones recur). */
 const typesByName = new Lru<string, DuckDBType>(512);
 
-async function typesOf(con: DuckDBConnection, columns: ColumnSchema[]): Promise<DuckDBType[]> {
+export async function typesOf(con: DuckDBConnection, columns: ColumnSchema[]): Promise<DuckDBType[]> {
   const found = new Map<string, DuckDBType>();
   const missing: string[] = [];
   for (const name of new Set(columns.map((c) => c.type))) {

@@ -5,6 +5,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type LocalCluster,
@@ -13,9 +14,12 @@ import {
   startLocalCluster,
 } from '../../src/tools/local-cluster.js';
 import { S3_EMULATOR_ENV } from '../../src/tools/s3-emulator.js';
+import { singleNodeDuckDB } from '../../src/tools/single-node.js';
+import { canonicalRows, oracleAnswer } from '../helpers/oracle.js';
 
 let cluster: LocalCluster;
 let coordinator: ManagedProcess;
+let oracle: DuckDBConnection;
 
 interface Answer {
   status: number;
@@ -51,9 +55,11 @@ async function stillServes(target: ManagedProcess): Promise<void> {
 beforeAll(async () => {
   cluster = await startLocalCluster({ labels: 2_000 });
   coordinator = await cluster.startCoordinator(['--max-json-rows', '1000']);
+  oracle = await singleNodeDuckDB(cluster.sample.files);
 }, 240_000);
 
 afterAll(async () => {
+  oracle?.closeSync();
   await cluster?.stop();
 });
 
@@ -160,6 +166,54 @@ describe('answer formats', () => {
     const lines = (await response.text()).trimEnd().split('\n');
     expect(lines.length).toBe(cluster.sample.rows.label_urls);
     expect(Object.keys(JSON.parse(lines[0]))).toEqual(['url_id', 'url']);
+  });
+
+  it('streams a trillion-row pushed query as it runs, and stops its container when the client leaves', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${coordinator.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
+      body: JSON.stringify({ query: 'SELECT a.url_id, b.url FROM label_urls a, label_urls b, label_urls c' }),
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let bytes = 0;
+    while (bytes < 4 * 1024 * 1024) bytes += ((await reader.read()).value as Uint8Array).byteLength;
+    controller.abort();
+    const pid = cluster.containers.label_urls.child.pid as number;
+    const cpuTicks = async () => {
+      const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+      return Number(fields[11]) + Number(fields[12]);
+    };
+    // The cancel reaches the container, whose query stops: it soon uses no CPU.
+    let idle = false;
+    for (let i = 0; i < 40 && !idle; i++) {
+      const before = await cpuTicks();
+      await new Promise((r) => setTimeout(r, 250));
+      idle = (await cpuTicks()) - before <= 2;
+    }
+    expect(idle).toBe(true);
+    await stillServes(coordinator);
+  });
+
+  it('streams a pushed query whose columns travel as text, as the oracle has it', async () => {
+    const sql = `SELECT label_id, list(url_id ORDER BY url_id) AS ids, {'n': count(*)} AS s
+      FROM label_urls GROUP BY label_id ORDER BY label_id NULLS FIRST`;
+    const response = await fetch(`${coordinator.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
+      body: JSON.stringify({ query: sql }),
+    });
+    expect(response.status).toBe(200);
+    const rows = (await response.text())
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    const expected = await oracleAnswer(oracle, sql);
+    expect(canonicalRows(expected.columns, rows, true)).toEqual(
+      canonicalRows(expected.columns, expected.rows, true),
+    );
   });
 
   it('streams CSV with a header', async () => {
