@@ -86,13 +86,6 @@ export async function dynamicFilter(
   };
 }
 
-/** The filter of keys already in hand (read from the source's frames: frame-keys.ts). */
-export function keysFilter(keys: ScanKeys, reduction: SemiJoinReduction): DynamicFilter {
-  const described = `${reduction.source}.${reduction.sourceColumn}`;
-  if (keys.rows === 0) return { where: 'false', description: `no keys in ${described}` };
-  return { keys, description: `IN ${keys.rows} keys of ${described}` };
-}
-
 /** The keys as one wire column, or undefined when they take more than a request may carry. */
 function packKeys(result: DuckDBMaterializedResult, layout: WireLayout): WireColumn | undefined {
   const builder = new FrameBuilder([layout], MAX_SCAN_KEY_BYTES);

@@ -10,7 +10,7 @@ import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import type { ChunkSource } from '../duckdb/json-values.js';
 import { conjunction, quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
-import type { ScanKeys, ScanRequest } from '../protocol/frames.js';
+import type { ScanRequest } from '../protocol/frames.js';
 import { msSince, roundMs } from '../timing.js';
 import { AnalysisCache } from './analysis-cache.js';
 import {
@@ -20,10 +20,9 @@ import {
   type TableScanPlan,
 } from './analyze/index.js';
 import type { Catalog, CatalogTable } from './catalog.js';
-import { dynamicFilter, keysFilter } from './dynamic-filter.js';
+import { dynamicFilter } from './dynamic-filter.js';
 import type { CoordinatorEngine } from './engine.js';
-import { KeyTap } from './frame-keys.js';
-import { type FrameTarget, type GatherStats, gatherFrames, TempTableTarget } from './gather.js';
+import { type GatherStats, gatherFrames, gatherInto } from './gather.js';
 import { PushedResultTarget } from './pushed-result.js';
 import { openPushedStream } from './pushed-stream.js';
 import { Serial } from './serial.js';
@@ -155,8 +154,6 @@ function useful(analysis: QueryAnalysis): SemiJoinReduction[] {
   });
 }
 
-const LARGE: unique symbol = Symbol('source too large to wait for');
-
 interface Gathered {
   stats: GatherStats[];
   /** The answer, when it is in hand already (a pushed query's rows); else `userSql` gives it. */
@@ -209,51 +206,28 @@ async function gatherAll(
   // connection before it is closed.
   const gathers = new Map<string, Promise<GatherStats>>();
   const large = new Map<string, Promise<void>>();
-  const tapped = new Map<SemiJoinReduction, Promise<ScanKeys | undefined>>();
-  const columnType = (table: CatalogTable, column: string) =>
-    table.columns.find((c) => c.name === column)?.type ?? 'VARCHAR';
-  /** The TEMP table target of `table`, tapped for the keys of the reductions it is the source of. */
-  const targetFor = (table: CatalogTable, plan: TableScanPlan): FrameTarget => {
-    let target: FrameTarget = new TempTableTarget(con, table.name, opts);
-    for (const r of reductions.filter((r) => r.source === plan.table)) {
-      const reduced = targets.find((t) => t.plan.table === r.table)?.table as CatalogTable;
-      const tap = new KeyTap(target, r.sourceColumn, {
-        column: r.column,
-        type: columnType(reduced, r.column),
-      });
-      tapped.set(r, tap.keys);
-      target = tap;
-    }
-    return target;
-  };
   const gather = async ({ plan, table }: (typeof targets)[number]): Promise<GatherStats> => {
     let proveLarge = () => {};
     large.set(plan.table, new Promise<void>((resolve) => (proveLarge = resolve)));
     const own = { ...opts, onRows: (rows: number) => rows > MAX_AWAITED_SOURCE_ROWS && proveLarge() };
     const request = scanRequestFor(plan, table, ctx.pushdown);
     const reduction = reductions.find((r) => r.table === plan.table);
-    const target = targetFor(table, plan);
-    if (!reduction) return gatherFrames(table, request, own, target);
-    const keys = tapped.get(reduction) as Promise<ScanKeys | undefined>;
-    const sourceLarge = (large.get(reduction.source) as Promise<void>).then((): typeof LARGE => LARGE);
-    const ready = await Promise.race(plan.where ? [keys, sourceLarge] : [keys]);
-    if (ready === LARGE) {
-      const stats = await gatherFrames(table, request, own, target);
+    if (!reduction) return gatherInto(con, table, request, table.name, own);
+    const sourceIn = (gathers.get(reduction.source) as Promise<GatherStats>).then(() => true);
+    const sourceLarge = (large.get(reduction.source) as Promise<void>).then(() => false);
+    if (!(await Promise.race(plan.where ? [sourceIn, sourceLarge] : [sourceIn]))) {
+      const stats = await gatherInto(con, table, request, table.name, own);
       return {
         ...stats,
         dynamic_filter: `none: ${reduction.source} passed ${MAX_AWAITED_SOURCE_ROWS} rows, too many keys to wait for`,
       };
     }
-    // Keys read from the source's frames, or else (other types, too many) by SQL once it is in.
-    const filter = ready
-      ? keysFilter(ready, reduction)
-      : await (gathers.get(reduction.source) as Promise<GatherStats>).then(() =>
-          dynamicFilter(con, opts.serial, reduction, columnType(table, reduction.column)),
-        );
+    const type = table.columns.find((c) => c.name === reduction.column)?.type ?? 'VARCHAR';
+    const filter = await dynamicFilter(con, opts.serial, reduction, type);
     const wheres = [request.where, filter.where].filter((w) => w !== undefined);
     const where = wheres.length > 0 ? conjunction(wheres) : undefined;
     const reduced = { ...request, ...(where && { where }), ...(filter.keys && { keys: filter.keys }) };
-    const stats = await gatherFrames(table, reduced, own, target);
+    const stats = await gatherInto(con, table, reduced, table.name, own);
     return { ...stats, where: request.where, dynamic_filter: filter.description };
   };
   // In reduction order, so that every source is in the map before its target looks it up.

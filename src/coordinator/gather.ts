@@ -153,6 +153,20 @@ export async function gatherFrames(
   return stats;
 }
 
+/**
+ * Runs `request` against `table`'s container and loads the reply into TEMP table `target`.
+ * Column names in the TEMP table are the ones in the schema frame (the container's spelling).
+ */
+export function gatherInto(
+  con: DuckDBConnection,
+  table: CatalogTable,
+  request: ScanRequest,
+  target: string,
+  opts: GatherOptions,
+): Promise<GatherStats> {
+  return gatherFrames(table, request, opts, new TempTableTarget(con, target, opts));
+}
+
 /** Names the table and where it is served in an error that does not say so already. */
 export function inContext(err: unknown, table: CatalogTable): unknown {
   if (!(err instanceof QueryError) || err.kind === 'result_too_large' || err.message.includes(table.name))
