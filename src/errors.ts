@@ -9,6 +9,7 @@ export type ErrorKind =
   | 'unknown_column'
   | 'forbidden'
   | 'result_too_large'
+  | 'out_of_memory'
   | 'unavailable'
   | 'timeout'
   | 'cancelled'
@@ -22,6 +23,8 @@ const STATUS: Record<ErrorKind, number> = {
   unknown_column: 400,
   forbidden: 403,
   result_too_large: 413,
+  /** 507 Insufficient Storage: the server cannot hold what the request needs (not worth a retry). */
+  out_of_memory: 507,
   unavailable: 503,
   timeout: 504,
   cancelled: 499,

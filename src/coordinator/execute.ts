@@ -19,6 +19,7 @@ import {
   type SemiJoinReduction,
   type TableScanPlan,
 } from './analyze/index.js';
+import { runCapped } from './capped-result.js';
 import type { Catalog, CatalogTable } from './catalog.js';
 import { dynamicFilter } from './dynamic-filter.js';
 import type { CoordinatorEngine } from './engine.js';
@@ -253,8 +254,17 @@ export interface OpenOptions {
    * streamed join hands over many small ones, one thread round trip each.
    */
   materialize?: boolean;
-  /** A JSON answer's row cap: a query pushed whole stops gathering past it (413 at once). */
+  /**
+   * A JSON answer's row cap: a query pushed whole stops gathering past it, and any other
+   * computes at most one row more (413 at once).
+   */
   maxRows?: number;
+}
+
+/** The user's SQL run over the gathered tables: materialized (under the cap), or streamed. */
+function answerOf(con: DuckDBConnection, sql: string, options: OpenOptions): Promise<ChunkSource> {
+  if (!options.materialize) return con.stream(sql);
+  return options.maxRows === undefined ? con.run(sql) : runCapped(con, sql, options.maxRows);
 }
 
 /**
@@ -303,7 +313,7 @@ export async function openQuery(
     const executeStarted = performance.now();
     const result =
       gathered.result ??
-      (await (options.materialize ? con.run(gathered.userSql) : con.stream(gathered.userSql)).catch((err) => {
+      (await answerOf(con, gathered.userSql, options).catch((err) => {
         throw duckdbErrorToQueryError(err);
       }));
     const stats: QueryStats = {

@@ -60,12 +60,13 @@ const SMALL_ANSWER_ROWS = 2048;
 
 /**
  * The rows of a JSON answer, known to be under the cap before it starts, so that a result
- * over it still gets its 413: the result is materialized (openQuery's `materialize`).
+ * over it still gets its 413: the result is materialized (openQuery's `materialize`), at
+ * most one row past the cap.
  */
 function rowsUnderCap(open: OpenQuery, maxRows: number): number {
   const rows = open.result.rowCount;
   if (rows === undefined) throw new Error('a JSON answer needs a materialized result');
-  if (rows > maxRows) throw jsonAnswerTooLarge(maxRows, rows);
+  if (rows > maxRows) throw jsonAnswerTooLarge(maxRows);
   return rows;
 }
 

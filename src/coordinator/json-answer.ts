@@ -32,12 +32,11 @@ export async function* jsonAnswerText(open: OpenQuery): AsyncGenerator<Buffer> {
   yield Buffer.from(`],${JSON.stringify(rest).slice(1)}`);
 }
 
-/** A JSON answer over its row cap (413): `rows` when the count is known, else "more than". */
-export function jsonAnswerTooLarge(maxRows: number, rows?: number): QueryError {
-  const size = rows === undefined ? `more than ${maxRows} rows` : `${rows} rows, more than ${maxRows}`;
+/** A JSON answer over its row cap (413). */
+export function jsonAnswerTooLarge(maxRows: number): QueryError {
   return new QueryError(
     'result_too_large',
-    `the result has ${size}, the cap of a JSON answer (--max-json-rows); ` +
+    `the result has more than ${maxRows} rows, the cap of a JSON answer (--max-json-rows); ` +
       'stream it instead with the header "Accept: application/x-ndjson" or "Accept: text/csv", or add a LIMIT',
   );
 }

@@ -13,6 +13,14 @@ const KIND_BY_PREFIX: [RegExp, ErrorKind][] = [
 export function duckdbErrorToQueryError(err: unknown): QueryError {
   if (err instanceof QueryError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (/^Out of Memory Error/.test(message)) {
+    return new QueryError(
+      'out_of_memory',
+      `${message.trim()}: the query needs more memory than this DuckDB may use; narrow it, add a ` +
+        'LIMIT or an aggregate, or stream the answer ("Accept: application/x-ndjson"). The ' +
+        "coordinator's limit is --memory-limit (DUCKDB_MEMORY_LIMIT)",
+    );
+  }
   const kind = KIND_BY_PREFIX.find(([prefix]) => prefix.test(message))?.[1] ?? 'internal';
   return new QueryError(kind, message.trim());
 }

@@ -24,6 +24,8 @@ export interface ChunkSource {
   readonly rowCount?: number;
   /** The next chunk; null or an empty chunk at the end. */
   fetchChunk(): Promise<DuckDBDataChunk | null>;
+  /** The materialized result that holds the rows, when another object stands in for it. */
+  readonly materialized?: DuckDBMaterializedResult;
 }
 
 /** Names made unique as DuckDB's node API makes a result's: `a`, `a:1`, `a:2`. */
@@ -162,8 +164,9 @@ export function* materializedChunks(result: DuckDBMaterializedResult): Generator
 
 /** The chunks of `source`, in order, to its end. */
 export async function* chunksOf(source: ChunkSource): AsyncGenerator<DuckDBDataChunk> {
-  if (source instanceof DuckDBMaterializedResult) {
-    yield* materializedChunks(source);
+  const materialized = source instanceof DuckDBMaterializedResult ? source : source.materialized;
+  if (materialized) {
+    yield* materializedChunks(materialized);
     return;
   }
   for (

@@ -145,6 +145,21 @@ describe('answer formats', () => {
     await stillServes(coordinator);
   });
 
+  it('refuses a cross join of two tables at once, computing no more than the cap', async () => {
+    // Two tables, so the join runs here; 100 million rows would fill the machine first.
+    const rssBefore = await rssMb(coordinator.child.pid as number);
+    const started = performance.now();
+    const over = await query(
+      coordinator,
+      'SELECT u.url, s.sublabel_name FROM label_urls u, label_sublabels s',
+    );
+    expect(over.status).toBe(413);
+    expect(over.body.message).toMatch(/more than 1000 rows/);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(await rssMb(coordinator.child.pid as number)).toBeLessThan(rssBefore + 200);
+    await stillServes(coordinator);
+  });
+
   it('sends a small JSON answer whole, with its length', async () => {
     const small = await fetch(`${coordinator.url}/query`, {
       method: 'POST',
