@@ -119,6 +119,7 @@ export async function buildCoordinatorApp(
           413: ErrorBody,
           503: ErrorBody,
           504: ErrorBody,
+          507: ErrorBody,
         },
       },
     },
