@@ -118,6 +118,17 @@ export function emptyStats(table: CatalogTable, request: ScanRequest): GatherSta
   };
 }
 
+/** Adds a data frame's rows to `stats`, or an end frame's bytes and container time. */
+export function countFrame(stats: GatherStats, frame: Frame): void {
+  if (frame.type === 'data') {
+    stats.rows += frame.rows;
+    stats.frames++;
+  } else if (frame.type === 'end') {
+    stats.bytes = frame.bytes;
+    stats.container_ms = roundMs(frame.ms);
+  }
+}
+
 /** Runs `request` against `table`'s container and hands its frames to `target`. */
 export async function gatherFrames(
   table: CatalogTable,
@@ -135,12 +146,10 @@ export async function gatherFrames(
         await target.open(columns);
       } else if (frame.type === 'data') {
         await target.write(checkedData(columns, frame.columns, frame.rows, table.name), frame.rows);
-        stats.rows += frame.rows;
-        stats.frames++;
+        countFrame(stats, frame);
         opts.onRows?.(stats.rows);
-      } else if (frame.type === 'end') {
-        stats.bytes = frame.bytes;
-        stats.container_ms = roundMs(frame.ms);
+      } else {
+        countFrame(stats, frame);
       }
     }
   } catch (err) {

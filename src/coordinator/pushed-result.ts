@@ -67,9 +67,8 @@ export class PushedResultTarget implements FrameTarget {
   private columns: ColumnSchema[] = [];
   private types: DuckDBType[] = [];
   private chunks: DuckDBDataChunk[] = [];
-  private rows = 0;
   /** Rows written, held or spilled. */
-  private gathered = 0;
+  private rows = 0;
   private spilled: TempTableTarget | undefined;
 
   constructor(
@@ -87,9 +86,9 @@ export class PushedResultTarget implements FrameTarget {
   }
 
   async write(columns: WireColumn[], rows: number): Promise<void> {
-    this.gathered += rows;
-    if (this.gathered > this.maxRows) throw jsonAnswerTooLarge(this.maxRows);
-    if (!this.spilled && this.rows + rows > MAX_HELD_ROWS) await this.spill();
+    this.rows += rows;
+    if (this.rows > this.maxRows) throw jsonAnswerTooLarge(this.maxRows);
+    if (!this.spilled && this.rows > MAX_HELD_ROWS) await this.spill();
     if (this.spilled) return this.spilled.write(columns, rows);
     writeWireColumns(
       this.columns,
@@ -98,7 +97,6 @@ export class PushedResultTarget implements FrameTarget {
       () => DuckDBDataChunk.create(this.types),
       (chunk) => this.chunks.push(chunk),
     );
-    this.rows += rows;
   }
 
   async close(complete: boolean): Promise<void> {

@@ -8,10 +8,11 @@ import { type DuckDBConnection, DuckDBDataChunk, type DuckDBType } from '@duckdb
 import { writeWireColumns } from '../duckdb/columnar.js';
 import { type ChunkSource, deduplicateNames } from '../duckdb/json-values.js';
 import type { ColumnSchema, Frame, ScanRequest } from '../protocol/frames.js';
-import { msSince, roundMs } from '../timing.js';
+import { msSince } from '../timing.js';
 import type { CatalogTable } from './catalog.js';
 import {
   checkedData,
+  countFrame,
   emptyStats,
   type GatherOptions,
   type GatherStats,
@@ -44,11 +45,7 @@ class PushedStream implements ChunkSource {
       });
       if (next.done) return null;
       const frame = next.value;
-      if (frame.type === 'end') {
-        this.stats.bytes = frame.bytes;
-        this.stats.container_ms = roundMs(frame.ms);
-        this.stats.ms = msSince(this.started);
-      } else if (frame.type === 'data') {
+      if (frame.type === 'data') {
         const columns = checkedData(this.columns, frame.columns, frame.rows, this.table.name);
         writeWireColumns(
           this.columns,
@@ -57,9 +54,9 @@ class PushedStream implements ChunkSource {
           () => DuckDBDataChunk.create(this.types),
           (chunk) => this.pending.push(chunk),
         );
-        this.stats.rows += frame.rows;
-        this.stats.frames++;
       }
+      countFrame(this.stats, frame);
+      if (frame.type === 'end') this.stats.ms = msSince(this.started);
     }
     return this.pending.shift() as DuckDBDataChunk;
   }
