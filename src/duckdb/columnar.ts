@@ -269,7 +269,9 @@ class ColumnBuilder {
    * duckdb_string_t: a 4-byte length, then 12 inline bytes, or a 4-byte prefix and a pointer
    * into the vector's string heap. Long strings are copied out in runs (see readHeapRuns):
    * one native call per run instead of one per string. One pass sizes the output, so the
-   * copy loop writes straight into the buffer.
+   * copy loop writes straight into the buffer. Long strings that follow each other in the
+   * heap as in the output (a materialized result stores them in row order) are copied as
+   * one span: a copy per string cost more than the bytes it moved.
    */
   private appendStrings(vector: duckdb.Vector, count: number, validity: Uint8Array | null): void {
     const raw = duckdb.vector_get_data(vector, count * 16);
@@ -291,6 +293,11 @@ class ColumnBuilder {
     const buf = this.data.buf;
     const out = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let at = this.data.length;
+    // The span of long strings not copied yet: bytes [spanFrom, spanTo) of run spanRun, for output at spanAt.
+    let spanRun = -1;
+    let spanFrom = 0;
+    let spanTo = 0;
+    let spanAt = 0;
     for (let i = 0; i < count; i++) {
       if (isValid(validity, i)) {
         const len = words[i * 4];
@@ -300,13 +307,22 @@ class ColumnBuilder {
           out.setUint32(at + 8, words[i * 4 + 3], true);
         } else {
           const { runs, starts, runOf } = heap as HeapRuns;
-          const from = pointerAt(view, i * 16) - starts[runOf[i]];
-          buf.set(runs[runOf[i]].subarray(from, from + len), at);
+          const run = runOf[i];
+          const from = pointerAt(view, i * 16) - starts[run];
+          if (run !== spanRun || from !== spanTo || at !== spanAt + (spanTo - spanFrom)) {
+            if (spanRun >= 0) buf.set(runs[spanRun].subarray(spanFrom, spanTo), spanAt);
+            spanRun = run;
+            spanFrom = from;
+            spanAt = at;
+          }
+          spanTo = from + len;
         }
         at += len;
       }
       offsets[this.rows + i + 1] = at;
     }
+    // Inline strings wrote whole words past their end; the span's bytes land after them.
+    if (spanRun >= 0) buf.set((heap as HeapRuns).runs[spanRun].subarray(spanFrom, spanTo), spanAt);
     this.data.length = at;
   }
 

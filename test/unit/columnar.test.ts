@@ -110,6 +110,18 @@ it('keeps long strings from a heap that holds many runs', async () => {
   expect(diff).toBe(0);
 });
 
+it('copies long strings side by side in one span, between short, empty and NULL ones', async () => {
+  // Lengths cross the 12-byte inline limit in every pattern: spans start, grow and break.
+  const { diff, rows } = await roundTrip(
+    `SELECT i, CASE WHEN i % 17 = 0 THEN NULL WHEN i % 19 = 0 THEN ''
+                    ELSE repeat('é', ((i * 7) % 9)::INTEGER) || lpad(i::VARCHAR, ((i * 5) % 13)::INTEGER, '0') END AS s
+     FROM range(40000) t(i)`,
+    128 * 1024,
+  );
+  expect(rows).toBe(40000);
+  expect(diff).toBe(0);
+});
+
 it('reuses its buffers: NULLs of one frame never leak into the next', async () => {
   const { frames, diff, rows } = await roundTrip(
     `SELECT CASE WHEN i % 20000 < 50 THEN NULL ELSE i END AS a,
