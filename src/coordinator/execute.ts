@@ -10,7 +10,12 @@ import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import type { ChunkSource } from '../duckdb/json-values.js';
 import { conjunction, quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
-import type { ScanRequest } from '../protocol/frames.js';
+import {
+  DEFAULT_ACK_TIMEOUT_MS,
+  MAX_ACK_TIMEOUT_MS,
+  type ScanFilter,
+  type ScanRequest,
+} from '../protocol/frames.js';
 import { msSince, roundMs } from '../timing.js';
 import { AnalysisCache } from './analysis-cache.js';
 import {
@@ -21,7 +26,7 @@ import {
 } from './analyze/index.js';
 import { runCapped } from './capped-result.js';
 import type { Catalog, CatalogTable } from './catalog.js';
-import { dynamicFilter } from './dynamic-filter.js';
+import { type DynamicFilter, dynamicFilter } from './dynamic-filter.js';
 import type { CoordinatorEngine } from './engine.js';
 import { type GatherStats, gatherFrames, gatherInto } from './gather.js';
 import { PushedResultTarget } from './pushed-result.js';
@@ -142,6 +147,18 @@ function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext): Catalo
  */
 const MAX_AWAITED_SOURCE_ROWS = 200_000;
 
+function noFilter(source: string): string {
+  return `none: ${source} passed ${MAX_AWAITED_SOURCE_ROWS} rows, too many keys to wait for`;
+}
+
+/**
+ * How long a container waits for its awaited filter: as long as the query may take, since the
+ * filter's source may take that long to gather.
+ */
+function awaitedAckTimeout(queryTimeoutMs: number): number {
+  return Math.min(Math.max(queryTimeoutMs, DEFAULT_ACK_TIMEOUT_MS), MAX_ACK_TIMEOUT_MS);
+}
+
 /**
  * The reductions worth applying: those whose source is narrowed by its own predicate or by
  * an earlier reduction. Keys of a whole table rarely narrow anything.
@@ -216,15 +233,37 @@ async function gatherAll(
     if (!reduction) return gatherInto(con, table, request, table.name, own);
     const sourceIn = (gathers.get(reduction.source) as Promise<GatherStats>).then(() => true);
     const sourceLarge = (large.get(reduction.source) as Promise<void>).then(() => false);
+    const filterFor = async (): Promise<DynamicFilter> => {
+      const type = table.columns.find((c) => c.name === reduction.column)?.type ?? 'VARCHAR';
+      return dynamicFilter(con, opts.serial, reduction, type);
+    };
+    if (plan.where && table.transport === 'nats') {
+      // Asked at once: the container keeps its own predicate's rows while the keys are gathered.
+      const filter = Promise.race([sourceIn, sourceLarge]).then(
+        async (inHand) => (inHand ? filterFor() : undefined),
+        () => undefined,
+      );
+      const awaited = { ...request, awaitFilter: true, ackTimeoutMs: awaitedAckTimeout(ctx.timeoutMs) };
+      const message = filter.then(
+        (f): ScanFilter => ({
+          type: 'filter',
+          ...(f?.where && { where: f.where }),
+          ...(f?.keys && { keys: f.keys }),
+        }),
+        (): ScanFilter => ({ type: 'filter' }),
+      );
+      const stats = await gatherInto(con, table, awaited, table.name, { ...own, filter: message });
+      const applied = await filter.then(
+        (f) => f?.description ?? noFilter(reduction.source),
+        (err: unknown) => `none: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return { ...stats, dynamic_filter: applied };
+    }
     if (!(await Promise.race(plan.where ? [sourceIn, sourceLarge] : [sourceIn]))) {
       const stats = await gatherInto(con, table, request, table.name, own);
-      return {
-        ...stats,
-        dynamic_filter: `none: ${reduction.source} passed ${MAX_AWAITED_SOURCE_ROWS} rows, too many keys to wait for`,
-      };
+      return { ...stats, dynamic_filter: noFilter(reduction.source) };
     }
-    const type = table.columns.find((c) => c.name === reduction.column)?.type ?? 'VARCHAR';
-    const filter = await dynamicFilter(con, opts.serial, reduction, type);
+    const filter = await filterFor();
     const wheres = [request.where, filter.where].filter((w) => w !== undefined);
     const where = wheres.length > 0 ? conjunction(wheres) : undefined;
     const reduced = { ...request, ...(where && { where }), ...(filter.keys && { keys: filter.keys }) };

@@ -8,7 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { checkWireColumns, reusedChunk, writeWireColumns } from '../duckdb/columnar.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
-import type { ColumnSchema, Frame, ScanRequest, WireColumn } from '../protocol/frames.js';
+import type { ColumnSchema, Frame, ScanFilter, ScanRequest, WireColumn } from '../protocol/frames.js';
 import { openHttpScan } from '../scan-client/http-scan.js';
 import { openNatsScan } from '../scan-client/nats-scan.js';
 import { msSince, roundMs } from '../timing.js';
@@ -43,6 +43,8 @@ export interface GatherOptions {
   signal: AbortSignal;
   /** Called with the rows gathered so far, after each data frame. */
   onRows?: (rows: number) => void;
+  /** The filter a request with `awaitFilter` waits for (NATS only); it must not reject. */
+  filter?: Promise<ScanFilter>;
 }
 
 export function openScan(
@@ -54,7 +56,7 @@ export function openScan(
   if (table.transport === 'http') return openHttpScan(table.location, request, streamOptions);
   if (!opts.nc)
     throw new QueryError('unavailable', `table ${table.name} is served over NATS, but NATS is not connected`);
-  return openNatsScan(opts.nc, table.remoteName, request, streamOptions);
+  return openNatsScan(opts.nc, table.remoteName, request, { ...streamOptions, filter: opts.filter });
 }
 
 /** Column names in the TEMP table: the container's, or c0, c1… when a result may repeat names. */

@@ -15,6 +15,8 @@ import {
   DEFAULT_WINDOW,
   type Frame,
   type ParsedScanRequest,
+  type ScanFilter,
+  ScanFilterSchema,
 } from '../protocol/frames.js';
 import { executeScan, type FrameSink } from './scan.js';
 import { errorFrame, parseScanRequest } from './scan-request.js';
@@ -72,6 +74,9 @@ class NatsFrameSink implements FrameSink {
   /** Highest data frame acked so far. */
   private acked = 0;
   private wake: (() => void) | undefined;
+  /** The filter a request with awaitFilter waits for, once it has come. */
+  private filter: ScanFilter | undefined;
+  private onFilter: (() => void) | undefined;
   private readonly dataFrames: DataFrameEncoder;
 
   /** Half the server's max_payload leaves room for the DuckDB chunk that may overshoot the target. */
@@ -118,6 +123,29 @@ class NatsFrameSink implements FrameSink {
       this.log.warn('scan stopped: could not publish a frame', { seq: frame.seq, error: err });
       this.controller.abort(err);
     }
+  }
+
+  /** The `filter` control message; rejects after ackTimeoutMs without one, or when the scan stops. */
+  awaitFilter(): Promise<ScanFilter> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.onFilter = undefined;
+        reject(
+          new QueryError(
+            'timeout',
+            `no filter came on the control subject within ${this.ackTimeoutMs} ms of an awaitFilter request`,
+          ),
+        );
+      }, this.ackTimeoutMs);
+      this.onFilter = () => {
+        if (!this.filter && !this.signal.aborted) return;
+        clearTimeout(timer);
+        this.onFilter = undefined;
+        if (this.filter) resolve(this.filter);
+        else reject(this.signal.reason);
+      };
+      this.onFilter();
+    });
   }
 
   close(): void {
@@ -176,10 +204,19 @@ class NatsFrameSink implements FrameSink {
       this.acked = Math.max(this.acked, message.seq);
     } else if (message?.type === 'cancel') {
       this.controller.abort(new QueryError('cancelled', message.reason ?? 'cancelled by the receiver'));
+    } else if (message?.type === 'filter') {
+      const parsed = ScanFilterSchema.safeParse(message);
+      if (parsed.success) this.filter = parsed.data;
+      else {
+        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'filter'}: ${i.message}`);
+        // Sent after the schema frame, before any data frame.
+        this.fail(new QueryError('bad_request', `invalid scan filter: ${issues.join('; ')}`), 1);
+      }
     } else {
       this.log.warn('unknown scan control message ignored', { type: String(message?.type) });
       return;
     }
+    this.onFilter?.();
     this.wake?.();
   }
 

@@ -25,8 +25,10 @@ import {
   type ColumnSchema,
   type Frame,
   type ParsedScanRequest,
+  type ScanFilter,
   TARGET_FRAME_BYTES,
 } from '../protocol/frames.js';
+import { prefilter, type ScanSource } from './prefilter.js';
 import { loadScanKeys, SCAN_KEYS_TABLE } from './scan-keys.js';
 import { errorFrame } from './scan-request.js';
 import type { LoadedTable } from './table.js';
@@ -38,6 +40,8 @@ import type { LoadedTable } from './table.js';
  */
 export interface FrameSink {
   send(frame: Frame): Promise<void>;
+  /** The dynamic filter a request with `awaitFilter` waits for; only transports with a control channel have it. */
+  awaitFilter?(): Promise<ScanFilter>;
   /** Largest data frame the transport carries well; frames aim at the smaller of this and TARGET_FRAME_BYTES. */
   readonly maxFrameBytes?: number;
 }
@@ -66,6 +70,8 @@ interface PlanBase {
 /** A plain scan, read in rowid batches. */
 interface BatchedPlan extends PlanBase {
   kind: 'batched';
+  /** Rows of the table scanned: its rowids run 0..rows-1. */
+  rows: number;
   limit?: number;
   batchSql(lo: number, hi: number, limit?: number): string;
 }
@@ -79,7 +85,7 @@ interface QueryPlan extends PlanBase {
 type ScanPlan = BatchedPlan | QueryPlan;
 
 /** Resolves requested names to the table's own spelling (DuckDB names are case-insensitive). */
-function resolveColumns(table: LoadedTable, requested: string[]): string[] {
+function resolveColumns(table: ScanSource, requested: string[]): string[] {
   if (requested.length === 0) return table.columns.map((c) => c.name);
   const byLower = new Map(table.columns.map((c) => [c.name.toLowerCase(), c.name]));
   return requested.map((name) => {
@@ -115,13 +121,16 @@ function positional(count: number): string {
 
 async function planScan(
   con: DuckDBConnection,
-  table: LoadedTable,
+  table: ScanSource,
   request: ParsedScanRequest,
 ): Promise<ScanPlan> {
   if (request.query !== undefined) {
-    if (request.keys)
-      throw new QueryError('bad_request', 'keys filter a column scan; a query filters itself');
+    if (request.keys || request.awaitFilter)
+      throw new QueryError('bad_request', 'keys and filters narrow a column scan; a query filters itself');
     return planQuery(con, table, request.query);
+  }
+  if (request.keys && request.awaitFilter) {
+    throw new QueryError('bad_request', 'send keys either in the request or in the awaited filter, not both');
   }
   const names = resolveColumns(table, request.columns);
   if (request.where !== undefined) {
@@ -146,6 +155,7 @@ async function planScan(
   const display = `${select}${conditions.length ? ` WHERE ${conjunction(conditions)}` : ''}${limitText}`;
   return {
     kind: 'batched',
+    rows: table.rowCount,
     limit: request.limit,
     columns,
     display,
@@ -162,7 +172,7 @@ async function planScan(
  * holds only what the receiver has not taken yet, and stops when it cancels. (Most pushed
  * queries are aggregates and top-Ns, whose result is one chunk either way.)
  */
-async function planQuery(con: DuckDBConnection, table: LoadedTable, query: string): Promise<QueryPlan> {
+async function planQuery(con: DuckDBConnection, table: ScanSource, query: string): Promise<QueryPlan> {
   await assertReadOnlySelect(con, query, [table.name]);
   // The result's own types tell whether it must start again with casts (rare).
   const result = await con.stream(query);
@@ -178,11 +188,7 @@ async function planQuery(con: DuckDBConnection, table: LoadedTable, query: strin
  * A batched plan's chunks. Without a LIMIT, the next batch runs in DuckDB's threads while
  * this one is read; with one, each batch asks only for the rows still missing.
  */
-async function* batchedChunks(
-  con: DuckDBConnection,
-  plan: BatchedPlan,
-  tableRows: number,
-): AsyncGenerator<DuckDBDataChunk> {
+async function* batchedChunks(con: DuckDBConnection, plan: BatchedPlan): AsyncGenerator<DuckDBDataChunk> {
   let remaining = plan.limit;
   const batch = (lo: number, size: number) => con.run(plan.batchSql(lo, lo + size, remaining));
   // rowids of an in-memory table run 0..rowCount-1; one more batch would find nothing.
@@ -194,7 +200,7 @@ async function* batchedChunks(
       const result: DuckDBMaterializedResult = await next;
       const hi = lo + size;
       const following = nextSize(size, result);
-      const more = hi < tableRows;
+      const more = hi < plan.rows;
       next = more && remaining === undefined ? batch(hi, following) : undefined;
       next?.catch(() => undefined);
       yield* materializedChunks(result);
@@ -210,8 +216,49 @@ async function* batchedChunks(
   }
 }
 
-function planChunks(con: DuckDBConnection, table: LoadedTable, plan: ScanPlan) {
-  return plan.kind === 'query' ? chunksOf(plan.result) : batchedChunks(con, plan, table.rowCount);
+function planChunks(con: DuckDBConnection, plan: ScanPlan) {
+  return plan.kind === 'query' ? chunksOf(plan.result) : batchedChunks(con, plan);
+}
+
+/**
+ * The plan of a request with `awaitFilter`, once its filter has come: over the rows its own
+ * predicate kept meanwhile (prefilter.ts), or over the whole table where those were too many.
+ */
+async function planFiltered(
+  con: DuckDBConnection,
+  table: LoadedTable,
+  request: ParsedScanRequest,
+  awaitFilter: () => Promise<ScanFilter>,
+): Promise<ScanPlan> {
+  const { where } = request;
+  const kept =
+    where === undefined ? undefined : prefilter(con, table, resolveColumns(table, request.columns), where);
+  kept?.catch(() => undefined);
+  let filter: ScanFilter;
+  try {
+    filter = await awaitFilter();
+  } finally {
+    // The connection is the scan's: nothing else may run on it while the prefilter does.
+    await kept?.catch(() => undefined);
+  }
+  const source = await kept;
+  const narrowed = (from: ScanSource, wheres: (string | undefined)[]) => {
+    const all = wheres.filter((w) => w !== undefined);
+    return planScan(con, from, {
+      columns: request.columns,
+      limit: request.limit,
+      keys: filter.keys,
+      ...(all.length > 0 && { where: conjunction(all) }),
+    });
+  };
+  if (!source) return narrowed(table, [where, filter.where]);
+  try {
+    return await narrowed(source, [filter.where]);
+  } catch (err) {
+    // The filter reads a column the scan does not return, so the kept rows lack it.
+    if (!(err instanceof QueryError && err.kind === 'unknown_column')) throw err;
+    return narrowed(table, [where, filter.where]);
+  }
 }
 
 /**
@@ -231,12 +278,20 @@ export async function executeScan(
   signal.addEventListener('abort', onAbort);
   let emitter: FrameEmitter | undefined;
   try {
-    const plan = await planScan(con, table, request);
+    const awaitFilter = sink.awaitFilter?.bind(sink);
+    if (request.awaitFilter && !awaitFilter) {
+      throw new QueryError(
+        'bad_request',
+        'awaitFilter needs a scan over NATS: only there can the filter follow the request',
+      );
+    }
+    let plan = await planScan(con, table, request);
     // Sent before the rows are read: the receiver prepares for them meanwhile.
     await sink.send({ type: 'schema', seq: 0, columns: plan.columns, sql: plan.display });
+    if (request.awaitFilter && awaitFilter) plan = await planFiltered(con, table, request, awaitFilter);
     emitter = new FrameEmitter(sink, encoding, plan.columns);
     // Leaving the loop early ends the generator, which waits for DuckDB before the close below.
-    for await (const chunk of releasingChunks(planChunks(con, table, plan))) {
+    for await (const chunk of releasingChunks(planChunks(con, plan))) {
       await emitter.emit(chunk);
       if (signal.aborted) return;
     }

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 
 export const MAX_SCAN_LIMIT = Number.MAX_SAFE_INTEGER;
+export const MAX_ACK_TIMEOUT_MS = 600_000;
 /** Bytes of semi-join keys one request may carry: with the rest, far under NATS's 1 MiB max_payload. */
 export const MAX_SCAN_KEY_BYTES = 384 * 1024;
 
@@ -61,10 +62,16 @@ export const ScanRequestSchema = z
      * container (the coordinator pushes single-table queries down this way).
      */
     query: z.string().min(1).max(1_048_576).optional(),
+    /**
+     * A dynamic filter follows on the control subject (a `filter` message, NATS only): the
+     * sender runs `where` at once and sends rows only once the filter has arrived and
+     * narrowed them further. With `columns`, not with `query` or `keys`.
+     */
+    awaitFilter: z.boolean().optional(),
     /** Frames the sender may have in flight before it waits for an ack. */
     window: z.number().int().min(1).max(1024).optional(),
     /** Milliseconds the sender waits for an ack before it gives up on the receiver. */
-    ackTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+    ackTimeoutMs: z.number().int().min(100).max(MAX_ACK_TIMEOUT_MS).optional(),
   })
   .strict();
 
@@ -138,8 +145,23 @@ export interface ErrorFrame {
 
 export type Frame = SchemaFrame | DataFrame | EndFrame | ErrorFrame;
 
+/** The dynamic filter a request with `awaitFilter` waits for: keys as data, a predicate, or both (or neither: no narrowing). */
+export const ScanFilterSchema = z
+  .object({
+    type: z.literal('filter'),
+    where: z
+      .string()
+      .min(1)
+      .max(512 * 1024)
+      .optional(),
+    keys: ScanKeysSchema.optional(),
+  })
+  .strict();
+
+export type ScanFilter = z.input<typeof ScanFilterSchema>;
+
 /** Receiver → sender, on the schema frame's `control` subject. */
-export type ControlMessage = { type: 'ack'; seq: number } | { type: 'cancel'; reason?: string };
+export type ControlMessage = { type: 'ack'; seq: number } | { type: 'cancel'; reason?: string } | ScanFilter;
 
 export const DEFAULT_WINDOW = 8;
 export const DEFAULT_ACK_TIMEOUT_MS = 30_000;

@@ -7,17 +7,22 @@
 import { createInbox, type NatsConnection } from '@nats-io/transport-node';
 import { QueryError } from '../errors.js';
 import { encode } from '../protocol/codec.js';
-import type { ControlMessage, Frame, ScanRequest } from '../protocol/frames.js';
+import type { ControlMessage, Frame, ScanFilter, ScanRequest } from '../protocol/frames.js';
 import { subjectFor } from '../protocol/subjects.js';
 import { FrameSequence, type ScanStreamOptions, withIdleTimeout } from './scan-stream.js';
 
 const NO_RESPONDERS = 503;
 
+export interface NatsScanOptions extends ScanStreamOptions {
+  /** For a request with `awaitFilter`: the filter, sent once it is known and the sender's control subject is. */
+  filter?: Promise<ScanFilter>;
+}
+
 export async function* openNatsScan(
   nc: NatsConnection,
   table: string,
   request: ScanRequest,
-  options: ScanStreamOptions,
+  options: NatsScanOptions,
 ): AsyncGenerator<Frame> {
   const encoding = options.encoding ?? 'msgpack';
   const subject = subjectFor(table, 'scan');
@@ -51,7 +56,10 @@ export async function* openNatsScan(
         );
       }
       const frame = sequence.accept(next.value.data);
-      if (frame.type === 'schema') control = frame.control;
+      if (frame.type === 'schema') {
+        control = frame.control;
+        options.filter?.then(tell, () => undefined);
+      }
       yield frame;
       if (frame.type === 'data') tell({ type: 'ack', seq: frame.seq });
       if (frame.type === 'end') return;

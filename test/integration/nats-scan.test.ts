@@ -19,7 +19,7 @@ import { FrameBuilder, wireLayoutFor } from '../../src/duckdb/columnar.js';
 import { QueryError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { decode, encode } from '../../src/protocol/codec.js';
-import type { ErrorFrame, Frame, ScanRequest, WireColumn } from '../../src/protocol/frames.js';
+import type { ErrorFrame, Frame, ScanFilter, ScanRequest, WireColumn } from '../../src/protocol/frames.js';
 import { SERVICE_NAME } from '../../src/protocol/subjects.js';
 import { discoverTables } from '../../src/scan-client/discovery.js';
 import { openHttpScan } from '../../src/scan-client/http-scan.js';
@@ -93,6 +93,9 @@ async function packColumn(sql: string): Promise<{ rows: number; values: WireColu
 }
 
 const badOffsets = { data: new Uint8Array(3), offsets: new Int32Array([0, 2, 1]) };
+const KEYS_SQL = 'SELECT id FROM people WHERE id % 7 = 2';
+const FILTER_WHERE: ScanFilter = { type: 'filter', where: 'id BETWEEN 100 AND 30000' };
+const NONE: ScanFilter = { type: 'filter', where: 'false' };
 
 async function scanError(request: unknown): Promise<QueryError> {
   try {
@@ -176,6 +179,53 @@ describe('scan results equal DuckDB', () => {
     });
   }
 
+  // A filter that follows the request (awaitFilter): the rows of the request with that filter.
+  const awaited: [string, Partial<ScanRequest>, () => Promise<ScanFilter>, string | undefined][] = [
+    [
+      'keys',
+      { columns: ['id', 'name'], where: 'bucket < 40' },
+      async () => ({ type: 'filter', keys: { column: 'id', ...(await packColumn(KEYS_SQL)) } }),
+      `id IN (${KEYS_SQL})`,
+    ],
+    [
+      'a predicate',
+      { columns: ['name', 'day'], where: 'flag' },
+      async () => FILTER_WHERE,
+      FILTER_WHERE.where,
+    ],
+    ['nothing', { columns: ['score'], where: 'id % 3 = 1' }, async () => ({ type: 'filter' }), undefined],
+    [
+      'keys, without a predicate of its own',
+      { columns: [] },
+      async () => ({ type: 'filter', keys: { column: 'id', ...(await packColumn(KEYS_SQL)) } }),
+      `id IN (${KEYS_SQL})`,
+    ],
+    ['a filter that keeps nothing', { columns: ['id'], where: 'bucket = 1' }, async () => NONE, 'false'],
+  ];
+  for (const [name, rest, filter, filterWhere] of awaited) {
+    test(`a filter that follows the request: ${name}`, async () => {
+      // The filter comes late, as the keys of a table still being gathered would.
+      const late = new Promise<ScanFilter>((resolve) => setTimeout(() => resolve(filter()), 50));
+      const request: ScanRequest = { columns: [], ...rest, awaitFilter: true };
+      const scan = await collectScan(openNatsScan(nc, 'people', request, { ...IDLE, filter: late }));
+      const wheres = [rest.where, filterWhere].filter((w) => w !== undefined).map((w) => `(${w})`);
+      const where = wheres.length > 0 ? wheres.join(' AND ') : undefined;
+      expect(rowKeys(scan.rows)).toEqual(await expected(selectFor({ ...request, where })));
+      expect(scan.schema.map((c) => c.name)).toEqual(
+        request.columns?.length ? request.columns : people.columns.map((c) => c.name),
+      );
+    });
+  }
+
+  test('a filter that follows the request, with a limit', async () => {
+    const request: ScanRequest = { columns: ['id'], where: 'bucket < 40', limit: 25, awaitFilter: true };
+    const filter = Promise.resolve(FILTER_WHERE);
+    const scan = await collectScan(openNatsScan(nc, 'people', request, { ...IDLE, filter }));
+    const all = new Set(await expected(`SELECT id FROM people WHERE bucket < 40 AND ${FILTER_WHERE.where}`));
+    expect(scan.rows.length).toBe(25);
+    expect(rowKeys(scan.rows).every((key) => all.has(key))).toBe(true);
+  });
+
   test('JSON mode: rows of JSON values equal DuckDB', async () => {
     const request = { columns: ['id', 'big', 'day', 'name', 'flag'], where: 'id % 10 = 3' };
     const scan = await collectScan(openNatsScan(nc, 'people', request, { ...IDLE, encoding: 'json' }));
@@ -230,7 +280,7 @@ describe('bad input gets an error frame and the service keeps serving', () => {
     [
       'keys with a query',
       { query: 'SELECT 1 FROM people', keys: { column: 'id', rows: 0, values: { data: new Uint8Array(0) } } },
-      /keys filter a column scan/,
+      /narrow a column scan/,
     ],
     [
       'keys over the size limit',
@@ -246,6 +296,51 @@ describe('bad input gets an error frame and the service keeps serving', () => {
       if (message) expect(error.message).toMatch(message);
     });
   }
+
+  const badFilters: [string, Partial<ScanRequest>, unknown, RegExp][] = [
+    [
+      'a filter over another table',
+      {},
+      { type: 'filter', where: 'id IN (SELECT order_id FROM orders)' },
+      /./,
+    ],
+    ['a filter of the wrong shape', {}, { type: 'filter', where: 5 }, /invalid scan filter: where/],
+    [
+      'filter keys of an unknown column',
+      {},
+      { type: 'filter', keys: { column: 'nope', rows: 0, values: { data: new Uint8Array(0) } } },
+      /nope/,
+    ],
+    [
+      'keys both in the request and awaited',
+      { keys: { column: 'id', rows: 0, values: { data: new Uint8Array(0) } } },
+      { type: 'filter' },
+      /not both/,
+    ],
+  ];
+  for (const [name, rest, filter, message] of badFilters) {
+    test(name, async () => {
+      const request = { columns: ['id'], where: 'flag', awaitFilter: true, ...rest };
+      const scan = openNatsScan(nc, 'people', request, {
+        ...IDLE,
+        filter: Promise.resolve(filter as ScanFilter),
+      });
+      const error = await collectScan(scan).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(QueryError);
+      expect((error as QueryError).kind).not.toBe('unavailable');
+      expect((error as QueryError).message).toMatch(message);
+    });
+  }
+
+  test('a filter that never comes stops the scan after the ack timeout', async () => {
+    const request = { columns: ['id'], where: 'flag', awaitFilter: true, ackTimeoutMs: 300 };
+    const never = new Promise<ScanFilter>(() => undefined);
+    const error = await collectScan(openNatsScan(nc, 'people', request, { ...IDLE, filter: never })).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ kind: 'timeout' });
+    expect((error as QueryError).message).toMatch(/no filter came .* 300 ms/);
+  });
 
   test('keys in a JSON request are refused: typed arrays need msgpack', async () => {
     const payload = JSON.stringify({
@@ -439,6 +534,9 @@ describe('POST /scan', () => {
   });
 
   test('an unknown column is an error frame the client throws', async () => {
+    const awaiting = { columns: ['id'], awaitFilter: true };
+    const refused = await collectScan(openHttpScan(baseUrl, awaiting, IDLE)).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ kind: 'bad_request', message: expect.stringMatching(/NATS/) });
     const error = await collectScan(openHttpScan(baseUrl, { columns: ['nope'] }, IDLE)).catch((e) => e);
     expect(error).toMatchObject({ kind: 'unknown_column' });
   });

@@ -1,0 +1,51 @@
+/**
+ * The waiting half of a scan with `awaitFilter`: the coordinator asks at once for a join side
+ * whose dynamic filter (the other side's keys) is still being gathered. Meanwhile the
+ * container keeps the rows that pass the scan's own predicate in a TEMP table, so that once
+ * the filter arrives only those are filtered again: the two tables are scanned side by side
+ * instead of one after the other. Where the predicate would keep too many rows (estimated on
+ * the first row group), nothing is kept, and the table is scanned once the filter is in.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { quoteIdent } from '../duckdb/sql.js';
+import type { LoadedTable } from './table.js';
+
+/** What a scan reads: the loaded table, or the rows kept from it. */
+export type ScanSource = Pick<LoadedTable, 'name' | 'columns' | 'rowCount'>;
+
+const PREFILTERED_TABLE = '__prefiltered';
+/** Rows worth keeping: past this, filtering them again would not be much cheaper than a scan. */
+const MAX_PREFILTERED_ROWS = 1_000_000;
+/** One DuckDB row group: enough to estimate how many rows the predicate keeps. */
+const SAMPLE_ROWS = 122_880;
+
+/**
+ * The rows of `table` that pass `where` (checked already), as a TEMP table of `con` with the
+ * table's columns `columns`; undefined where they would be more than MAX_PREFILTERED_ROWS.
+ */
+export async function prefilter(
+  con: DuckDBConnection,
+  table: ScanSource,
+  columns: string[],
+  where: string,
+): Promise<ScanSource | undefined> {
+  if (table.name.toLowerCase() === PREFILTERED_TABLE) return undefined;
+  const from = quoteIdent(table.name);
+  const sample = Math.min(SAMPLE_ROWS, table.rowCount);
+  const counted = await con.runAndReadAll(
+    `SELECT count(*)::DOUBLE FROM ${from} WHERE rowid < ${sample} AND (${where})`,
+  );
+  const kept = Number(counted.getRows()[0][0]);
+  if (sample > 0 && (kept / sample) * table.rowCount > MAX_PREFILTERED_ROWS) return undefined;
+  const names = [...new Set(columns)];
+  const created = await con.runAndReadAll(
+    `CREATE TEMP TABLE ${PREFILTERED_TABLE} AS SELECT ${names.map(quoteIdent).join(', ')} FROM ${from} WHERE ${where}`,
+  );
+  return {
+    name: PREFILTERED_TABLE,
+    columns: names.map(
+      (name) => table.columns.find((c) => c.name === name) as LoadedTable['columns'][number],
+    ),
+    rowCount: Number(created.getRows()[0][0]),
+  };
+}
