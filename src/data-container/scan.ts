@@ -288,8 +288,9 @@ export async function executeScan(
     let plan = await planScan(con, table, request);
     // Sent before the rows are read: the receiver prepares for them meanwhile.
     await sink.send({ type: 'schema', seq: 0, columns: plan.columns, sql: plan.display });
-    if (request.awaitFilter && awaitFilter) plan = await planFiltered(con, table, request, awaitFilter);
     emitter = new FrameEmitter(sink, encoding, plan.columns);
+    // Same columns: the filter narrows rows only.
+    if (request.awaitFilter && awaitFilter) plan = await planFiltered(con, table, request, awaitFilter);
     // Leaving the loop early ends the generator, which waits for DuckDB before the close below.
     for await (const chunk of releasingChunks(planChunks(con, plan))) {
       await emitter.emit(chunk);
