@@ -241,7 +241,8 @@ async function planFiltered(
     // The connection is the scan's: nothing else may run on it while the prefilter does.
     await kept?.catch(() => undefined);
   }
-  const source = await kept;
+  // Without the kept rows (too many, or the prefilter failed) the table is scanned again.
+  const source = await kept?.catch(() => undefined);
   const narrowed = (from: ScanSource, wheres: (string | undefined)[]) => {
     const all = wheres.filter((w) => w !== undefined);
     return planScan(con, from, {

@@ -44,16 +44,18 @@ export const ScanKeysSchema = z
 
 export type ScanKeys = z.output<typeof ScanKeysSchema>;
 
+/** A predicate over the table's columns, as SQL. */
+const WhereSchema = z
+  .string()
+  .min(1)
+  .max(512 * 1024);
+
 export const ScanRequestSchema = z
   .object({
     /** Columns to return, in this order. Empty means every column. */
     columns: z.array(z.string().min(1).max(256)).max(4096).default([]),
     /** One SQL boolean expression over the table's columns. */
-    where: z
-      .string()
-      .min(1)
-      .max(512 * 1024)
-      .optional(),
+    where: WhereSchema.optional(),
     limit: z.number().int().min(0).max(MAX_SCAN_LIMIT).optional(),
     /** Only rows whose key column holds one of these keys (with `columns`, not with `query`). */
     keys: ScanKeysSchema.optional(),
@@ -149,11 +151,7 @@ export type Frame = SchemaFrame | DataFrame | EndFrame | ErrorFrame;
 export const ScanFilterSchema = z
   .object({
     type: z.literal('filter'),
-    where: z
-      .string()
-      .min(1)
-      .max(512 * 1024)
-      .optional(),
+    where: WhereSchema.optional(),
     keys: ScanKeysSchema.optional(),
   })
   .strict();
