@@ -14,6 +14,7 @@ import type { QueryError } from '../errors.js';
 import { createApp, ErrorBody } from '../http/app.js';
 import type { Logger } from '../log.js';
 import { formatHeader, formatRows, type RowFormat } from '../scan-client/row-format.js';
+import { msSince } from '../timing.js';
 import { type ExecutorContext, type OpenQuery, openQuery, timeoutError } from './execute.js';
 import { jsonAnswerText, jsonAnswerTooLarge } from './json-answer.js';
 
@@ -75,13 +76,20 @@ function rowsUnderCap(open: OpenQuery, maxRows: number): number {
  * ndjson gets a last line {"error", "message"}, and the response is cut so that no client
  * takes a partial result for a whole one.
  */
-async function* streamRows(open: OpenQuery, ctx: ExecutorContext, format: RowFormat, log: Logger) {
+async function* streamRows(
+  open: OpenQuery,
+  ctx: ExecutorContext,
+  format: RowFormat,
+  log: Logger,
+  streamed: { rows: number },
+) {
   const columns = open.result.deduplicatedColumnNames();
   const ndjson = format === 'ndjson' ? new JsonRowWriter(columns, 'lines') : undefined;
   try {
     yield formatHeader(format, columns);
     for await (const chunk of releasingChunks(chunksOf(open.result))) {
       yield ndjson ? ndjson.write(chunk) : formatRows(format, columns, chunk.convertRows(jsonValueConverter));
+      streamed.rows += chunk.rowCount;
     }
   } catch (err) {
     const error = readError(open, ctx, err);
@@ -152,13 +160,25 @@ export async function buildCoordinatorApp(
         answer.on('error', () => reply.raw.destroy());
         return reply.type('application/json; charset=utf-8').send(answer as never);
       }
-      const stream = Readable.from(streamRows(open, ctx, format, opts.log));
+      const streamed = { rows: 0 };
+      const stream = Readable.from(streamRows(open, ctx, format, opts.log, streamed));
       stream.on('error', () => reply.raw.destroy());
-      return reply
-        .header('x-source-tables', open.sourceTables.join(','))
-        .header('x-query-stats', JSON.stringify(open.stats))
-        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
-        .send(stream as never);
+      return (
+        reply
+          .header('x-source-tables', open.sourceTables.join(','))
+          .header('x-query-stats', JSON.stringify(open.stats))
+          // After the last row: the row count, the whole time, and the stats of scans that
+          // were still passing rows through when the headers left (a query pushed whole).
+          .trailer('x-query-summary', async () =>
+            JSON.stringify({
+              row_count: streamed.rows,
+              execution_time_ms: msSince(open.started),
+              stats: open.stats,
+            }),
+          )
+          .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+          .send(stream as never)
+      );
     },
   );
 

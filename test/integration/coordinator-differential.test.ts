@@ -3,6 +3,7 @@
  * containers, every query answers exactly as one DuckDB holding all the tables does — with
  * pushdown on and with pushdown off — and 32 concurrent queries each get their own answer.
  */
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCluster, type ManagedProcess, startLocalCluster } from '../../src/tools/local-cluster.js';
@@ -56,6 +57,44 @@ for (const mode of ['pushdown on', 'pushdown off'] as const) {
     );
   });
 }
+
+/** POSTs a query for ndjson through node:http, which (unlike fetch) hands over the trailers. */
+function streamWithTrailers(
+  url: string,
+  sql: string,
+): Promise<{ body: string; trailers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${url}/query`,
+      { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (piece: string) => (body += piece));
+        res.on('end', () => resolve({ body, trailers: res.trailers }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify({ query: sql }));
+  });
+}
+
+it('ends a streamed answer with a trailer: rows, time, and the stats of scans still running when the headers left', async () => {
+  for (const sql of [
+    'SELECT url_id, url FROM label_urls WHERE url_id <= 1000',
+    'SELECT l.name, u.url FROM labels l JOIN label_urls u ON l.label_id = u.label_id WHERE u.url_id <= 1000',
+  ]) {
+    const { body, trailers } = await streamWithTrailers(pushdownOn.url, sql);
+    const lines = body.trim().split('\n').length;
+    const summary = JSON.parse(String(trailers['x-query-summary']));
+    expect(summary.row_count).toBe(lines);
+    expect(summary.row_count).toBe((await oracleAnswer(oracle, sql)).rows.length);
+    expect(summary.execution_time_ms).toBeGreaterThan(0);
+    const scanned = summary.stats.tables.reduce((n: number, t: { rows: number }) => n + t.rows, 0);
+    expect(scanned).toBeGreaterThanOrEqual(summary.stats.pushed_whole ? lines : 1000);
+  }
+});
 
 it('streams a pushed result too large to hold in memory whole, repeated names and all', async () => {
   // A self-join of one table runs whole in its container; 122,500 rows pass the rows the
