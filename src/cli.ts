@@ -33,6 +33,11 @@ program
       .env('MAX_JSON_ROWS')
       .default('100000'),
   )
+  .addOption(
+    new Option('--memory-limit <size>', 'DuckDB memory_limit, e.g. 4GB (the table must fit)').env(
+      'DUCKDB_MEMORY_LIMIT',
+    ),
+  )
   .action(async (urls: string[], o) => {
     const opts = parseOptions(
       ServeOptionsSchema,
@@ -47,6 +52,7 @@ program
         shard: o.shard,
         queryTimeoutMs: o.queryTimeoutMs,
         maxJsonRows: o.maxJsonRows,
+        memoryLimit: o.memoryLimit,
       },
       'serve',
     );

@@ -24,6 +24,8 @@ export const ServeOptionsSchema = z.object({
   queryTimeoutMs: z.coerce.number().int().min(1).default(60_000),
   /** Rows one POST /query answer may hold. */
   maxJsonRows: z.coerce.number().int().min(1).default(100_000),
+  /** DuckDB memory_limit of the container, e.g. `4GB`: the table and the queries over it. */
+  memoryLimit: z.string().optional(),
 });
 export type ServeOptions = z.output<typeof ServeOptionsSchema>;
 

@@ -19,6 +19,8 @@ export interface LoadOptions {
   tableName: string;
   s3Endpoint?: string;
   shard: string;
+  /** DuckDB memory_limit (default: DuckDB's, 80% of the machine's or the cgroup's memory). */
+  memoryLimit?: string;
   log: Logger;
 }
 
@@ -81,6 +83,11 @@ function explainReadError(err: unknown, copies: LocalCopy[]): Error {
     /\bs3:\/\/\S+?(?=["\s]|$)/.exec(message)?.[0] ??
     copies.map((c) => c.object.url).join(', ');
   const lines = message.split('\n').map((l) => l.trim());
+  if (/^Out of Memory Error/.test(message)) {
+    return new Error(
+      `the table does not fit in this DuckDB's memory (reading ${where}): ${lines[0]}; raise --memory-limit (DUCKDB_MEMORY_LIMIT) or give the container more memory`,
+    );
+  }
   const csvLine = /CSV Error on Line: (\d+)/.exec(message)?.[1];
   if (csvLine) {
     const originalAt = lines.findIndex((l) => l.startsWith('Original Line:'));
@@ -184,6 +191,7 @@ export async function loadTable(opts: LoadOptions): Promise<LoadedTable> {
 
   const instance = await DuckDBInstance.create(':memory:');
   const con = await instance.connect();
+  if (opts.memoryLimit) await con.run(`SET memory_limit = ${quoteLiteral(opts.memoryLimit)}`);
   const scratch = await createScratchDir();
   const progress = startProgress(log, totalBytes, con);
   let loaded = false;

@@ -52,6 +52,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       tableName: opts.tableName,
       s3Endpoint: opts.s3Endpoint,
       shard: opts.shard,
+      memoryLimit: opts.memoryLimit,
       log,
     });
   } catch (err) {

@@ -18,7 +18,7 @@ export function duckdbErrorToQueryError(err: unknown): QueryError {
       'out_of_memory',
       `${message.trim()}: the query needs more memory than this DuckDB may use; narrow it, add a ` +
         'LIMIT or an aggregate, or stream the answer ("Accept: application/x-ndjson"). The ' +
-        "coordinator's limit is --memory-limit (DUCKDB_MEMORY_LIMIT)",
+        'limit of the coordinator and of each data container is their --memory-limit (DUCKDB_MEMORY_LIMIT)',
     );
   }
   const kind = KIND_BY_PREFIX.find(([prefix]) => prefix.test(message))?.[1] ?? 'internal';

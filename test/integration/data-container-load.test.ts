@@ -15,6 +15,7 @@ import {
   freePort,
   killChildren,
   type ServeProcess,
+  serveUntilExit,
   spawnServe,
   startServe,
   waitHealthy,
@@ -225,6 +226,23 @@ describe('serve loads tables from S3', () => {
       'SELECT count(DISTINCT id) AS ids, min(id) AS lo, max(id) AS hi FROM many',
     );
     expect(got.body.results).toEqual([{ ids: 2002, lo: 0, hi: 2001 }]);
+  });
+
+  it('keeps to its --memory-limit, and a table over it fails to load saying so', async () => {
+    const url = await object('limited/numbers.csv.gz', gzip(numberedCsv(0, 200_000)));
+    const serve = await startServe(
+      [...serveArgs([url], 'limited'), '--memory-limit', '300MB'],
+      S3_EMULATOR_ENV,
+    );
+    const setting = await query(serve, "SELECT current_setting('memory_limit') AS m FROM limited LIMIT 1");
+    expect(setting.body.results).toEqual([{ m: '286.1 MiB' }]);
+    serve.process.kill('SIGTERM');
+    const over = await serveUntilExit(serveArgs([url], 'limited'), {
+      ...S3_EMULATOR_ENV,
+      DUCKDB_MEMORY_LIMIT: '2MB',
+    });
+    expect(over.code).toBe(1);
+    expect(over.stderr).toMatch(/table does not fit .* raise --memory-limit \(DUCKDB_MEMORY_LIMIT\)/);
   });
 
   it('answers /health 503 and /query 503 while loading, before giving up on a dead endpoint', async () => {

@@ -225,7 +225,7 @@ describe('npm start (the demo)', () => {
 describe('a demo whose child dies at start', () => {
   it('prints that child’s output, exits non-zero and leaves no process', async () => {
     const port = await freePortBlock();
-    // The coordinator refuses a memory limit DuckDB cannot read, and exits.
+    // Every child refuses a memory limit DuckDB cannot read, and exits.
     const demo = spawn(process.execPath, [CLI, 'demo', '--port', String(port), '--rows', '500'], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, DUCKDB_MEMORY_LIMIT: 'plenty' },
@@ -241,7 +241,7 @@ describe('a demo whose child dies at start', () => {
     const code = await new Promise<number | null>((resolve) => demo.once('exit', resolve));
     clearInterval(watch);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/coordinator stopped \(exit code 1\); its last output:\n/);
+    expect(stderr).toMatch(/\S+ stopped \(exit code 1\); its last output:\n/);
     expect(seen.size).toBeGreaterThanOrEqual(4);
     expect([...seen].filter(alive)).toEqual([]);
   });
