@@ -76,7 +76,6 @@ class NatsFrameSink implements FrameSink {
   private wake: (() => void) | undefined;
   /** The filter a request with awaitFilter waits for, once it has come. */
   private filter: ScanFilter | undefined;
-  private onFilter: (() => void) | undefined;
   private readonly dataFrames: DataFrameEncoder;
 
   /** Half the server's max_payload leaves room for the DuckDB chunk that may overshoot the target. */
@@ -126,26 +125,17 @@ class NatsFrameSink implements FrameSink {
   }
 
   /** The `filter` control message; rejects after ackTimeoutMs without one, or when the scan stops. */
-  awaitFilter(): Promise<ScanFilter> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.onFilter = undefined;
-        reject(
-          new QueryError(
-            'timeout',
-            `no filter came on the control subject within ${this.ackTimeoutMs} ms of an awaitFilter request`,
-          ),
+  async awaitFilter(): Promise<ScanFilter> {
+    while (!this.filter && !this.signal.aborted) {
+      if (!(await this.nextControl())) {
+        throw new QueryError(
+          'timeout',
+          `no filter came on the control subject within ${this.ackTimeoutMs} ms of an awaitFilter request`,
         );
-      }, this.ackTimeoutMs);
-      this.onFilter = () => {
-        if (!this.filter && !this.signal.aborted) return;
-        clearTimeout(timer);
-        this.onFilter = undefined;
-        if (this.filter) resolve(this.filter);
-        else reject(this.signal.reason);
-      };
-      this.onFilter();
-    });
+      }
+    }
+    if (!this.filter) throw this.signal.reason;
+    return this.filter;
   }
 
   close(): void {
@@ -216,7 +206,6 @@ class NatsFrameSink implements FrameSink {
       this.log.warn('unknown scan control message ignored', { type: String(message?.type) });
       return;
     }
-    this.onFilter?.();
     this.wake?.();
   }
 
