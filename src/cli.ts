@@ -8,6 +8,9 @@ import {
   ScanCommandOptionsSchema,
   ServeOptionsSchema,
 } from './config.js';
+import { steadyHeapGrowth } from './heap-growth.js';
+
+steadyHeapGrowth();
 
 const program = new Command()
   .name('duckdb-s3-query')

@@ -10,11 +10,13 @@ import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { createHttpApp } from '../data-container/http.js';
 import { startTableService } from '../data-container/nats-service.js';
+import { steadyHeapGrowth } from '../heap-growth.js';
 import { createLogger } from '../log.js';
 import { benchTableSql, generatedTable } from './generated-table.js';
 import { RAW_SUBJECT, sendRaw } from './raw-nats.js';
 
 async function main(): Promise<void> {
+  steadyHeapGrowth();
   const { values } = parseArgs({
     options: {
       nats: { type: 'string' },

@@ -3,6 +3,7 @@
  * same run on the same machine. `npm run bench -- load|scan|coordinator` runs one part.
  */
 import { cpus, totalmem } from 'node:os';
+import { steadyHeapGrowth } from '../heap-growth.js';
 import { runCoordinatorBench } from './coordinator-bench.js';
 import { runLoadBench } from './load-bench.js';
 import { runScanBench } from './scan-bench.js';
@@ -14,6 +15,8 @@ const PARTS: Record<string, () => Promise<unknown>> = {
 };
 
 async function main(): Promise<void> {
+  // As in the processes measured, so that single-node's side (here) meets the same GC.
+  steadyHeapGrowth();
   const wanted = process.argv.slice(2);
   const parts = wanted.length > 0 ? wanted : Object.keys(PARTS);
   console.log(
