@@ -119,6 +119,8 @@ async function registerService(
   endpoint('scan', (msg) => serveNatsScan(nc, msg, table, log));
   endpoint('metadata', (msg) => msg.respond(JSON.stringify(tableMetadata(table))));
   endpoint('query', (msg) => answerQuery(nc, msg, table, limits));
+  // Registered means served: the server has the endpoints' subscriptions once it answers a flush.
+  await nc.flush();
 }
 
 /** `{"query": "SELECT ..."}` in, the same JSON as POST /query out (errors as service errors). */
