@@ -152,6 +152,18 @@ function noFilter(source: string): string {
 }
 
 /**
+ * A side whose own predicate keeps at most this many rows (as its container estimates) sends
+ * them at once instead of waiting for keys: sending them costs less than holding them until
+ * the keys come and filtering them again (the 1%-selective join's label_urls: 50,000 rows,
+ * ~15 ms less CPU in all), and the two scans no longer end one after the other.
+ */
+const SEND_AT_ONCE_ROWS = 100_000;
+
+function sentAtOnce(table: string): string {
+  return `none: ${table}'s own predicate keeps at most ${SEND_AT_ONCE_ROWS} rows, sent at once`;
+}
+
+/**
  * How long a container waits for its awaited filter: as long as the query may take, since the
  * filter's source may take that long to gather.
  */
@@ -232,27 +244,39 @@ async function gatherAll(
     const reduction = reductions.find((r) => r.table === plan.table);
     if (!reduction) return gatherInto(con, table, request, table.name, own);
     const sourceIn = (gathers.get(reduction.source) as Promise<GatherStats>).then(() => true);
+    // Its failure is the source's own, reported there; a scan sent at once may never look.
+    sourceIn.catch(() => undefined);
     const sourceLarge = (large.get(reduction.source) as Promise<void>).then(() => false);
     const filterFor = async (): Promise<DynamicFilter> => {
       const type = table.columns.find((c) => c.name === reduction.column)?.type ?? 'VARCHAR';
       return dynamicFilter(con, opts.serial, reduction, type);
     };
     if (plan.where && table.transport === 'nats') {
-      // Asked at once: the container keeps its own predicate's rows while the keys are gathered.
-      const filter = Promise.race([sourceIn, sourceLarge]).then(
-        async (inHand) => (inHand ? filterFor() : undefined),
-        () => undefined,
-      );
-      const awaited = { ...request, awaitFilter: true, ackTimeoutMs: awaitedAckTimeout(ctx.timeoutMs) };
-      const message = filter.then(
-        (f): ScanFilter => ({
-          type: 'filter',
-          ...(f?.where && { where: f.where }),
-          ...(f?.keys && { keys: f.keys }),
-        }),
-        (): ScanFilter => ({ type: 'filter' }),
-      );
+      // Asked at once: the container keeps its own predicate's rows while the keys are
+      // gathered, or sends them at once where they are few.
+      let filter: Promise<DynamicFilter | undefined> | undefined;
+      const message = (): Promise<ScanFilter> => {
+        filter = Promise.race([sourceIn, sourceLarge]).then(
+          async (inHand) => (inHand ? filterFor() : undefined),
+          () => undefined,
+        );
+        return filter.then(
+          (f): ScanFilter => ({
+            type: 'filter',
+            ...(f?.where && { where: f.where }),
+            ...(f?.keys && { keys: f.keys }),
+          }),
+          (): ScanFilter => ({ type: 'filter' }),
+        );
+      };
+      const awaited = {
+        ...request,
+        awaitFilter: true,
+        awaitFilterAbove: SEND_AT_ONCE_ROWS,
+        ackTimeoutMs: awaitedAckTimeout(ctx.timeoutMs),
+      };
       const stats = await gatherInto(con, table, awaited, table.name, { ...own, filter: message });
+      if (!filter) return { ...stats, dynamic_filter: sentAtOnce(plan.table) };
       const applied = await filter.then(
         (f) => f?.description ?? noFilter(reduction.source),
         (err: unknown) => `none: ${err instanceof Error ? err.message : String(err)}`,

@@ -43,8 +43,8 @@ export interface GatherOptions {
   signal: AbortSignal;
   /** Called with the rows gathered so far, after each data frame. */
   onRows?: (rows: number) => void;
-  /** The filter a request with `awaitFilter` waits for (NATS only); it must not reject. */
-  filter?: Promise<ScanFilter>;
+  /** Makes the filter a request with `awaitFilter` waits for (NATS only); it must not reject. */
+  filter?: () => Promise<ScanFilter>;
 }
 
 export function openScan(

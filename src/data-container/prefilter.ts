@@ -4,7 +4,8 @@
  * container keeps the rows that pass the scan's own predicate in a TEMP table, so that once
  * the filter arrives only those are filtered again: the two tables are scanned side by side
  * instead of one after the other. Where the predicate would keep too many rows (estimated on
- * the first row group), nothing is kept, and the table is scanned once the filter is in.
+ * the first row group), nothing is kept, and the table is scanned once the filter is in;
+ * where it keeps few (`awaitFilterAbove`), the scan does not wait at all.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdent } from '../duckdb/sql.js';
@@ -16,30 +17,39 @@ export type ScanSource = Pick<LoadedTable, 'name' | 'columns' | 'rowCount'>;
 const PREFILTERED_TABLE = '__prefiltered';
 /** Rows worth keeping: past this, filtering them again would not be much cheaper than a scan. */
 const MAX_PREFILTERED_ROWS = 1_000_000;
-/** One DuckDB row group: enough to estimate how many rows the predicate keeps. */
+/** One DuckDB row group: enough to estimate how many rows a predicate keeps. */
 const SAMPLE_ROWS = 122_880;
 
+/** Rows of `source` that `where` (checked already) keeps, estimated on its first row group. */
+export async function estimateRows(
+  con: DuckDBConnection,
+  source: Pick<ScanSource, 'name' | 'rowCount'>,
+  where: string,
+): Promise<number> {
+  const sample = Math.min(SAMPLE_ROWS, source.rowCount);
+  if (sample === 0) return 0;
+  const counted = await con.runAndReadAll(
+    `SELECT count(*)::DOUBLE FROM ${quoteIdent(source.name)} WHERE rowid < ${sample} AND (${where})`,
+  );
+  return (Number(counted.getRows()[0][0]) / sample) * source.rowCount;
+}
+
 /**
- * The rows of `table` that pass `where` (checked already), as a TEMP table of `con` with the
- * table's columns `columns`; undefined where they would be more than MAX_PREFILTERED_ROWS.
+ * The rows of `table` that pass `where` (checked already; `estimated` rows), as a TEMP table
+ * of `con` with the table's columns `columns`; undefined where they would be more than
+ * MAX_PREFILTERED_ROWS.
  */
 export async function prefilter(
   con: DuckDBConnection,
   table: ScanSource,
   columns: string[],
   where: string,
+  estimated: number,
 ): Promise<ScanSource | undefined> {
-  if (table.name.toLowerCase() === PREFILTERED_TABLE) return undefined;
-  const from = quoteIdent(table.name);
-  const sample = Math.min(SAMPLE_ROWS, table.rowCount);
-  const counted = await con.runAndReadAll(
-    `SELECT count(*)::DOUBLE FROM ${from} WHERE rowid < ${sample} AND (${where})`,
-  );
-  const kept = Number(counted.getRows()[0][0]);
-  if (sample > 0 && (kept / sample) * table.rowCount > MAX_PREFILTERED_ROWS) return undefined;
+  if (table.name.toLowerCase() === PREFILTERED_TABLE || estimated > MAX_PREFILTERED_ROWS) return undefined;
   const names = [...new Set(columns)];
   const created = await con.runAndReadAll(
-    `CREATE TEMP TABLE ${PREFILTERED_TABLE} AS SELECT ${names.map(quoteIdent).join(', ')} FROM ${from} WHERE ${where}`,
+    `CREATE TEMP TABLE ${PREFILTERED_TABLE} AS SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)} WHERE ${where}`,
   );
   return {
     name: PREFILTERED_TABLE,

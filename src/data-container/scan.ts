@@ -28,7 +28,7 @@ import {
   type ScanFilter,
   TARGET_FRAME_BYTES,
 } from '../protocol/frames.js';
-import { prefilter, type ScanSource } from './prefilter.js';
+import { estimateRows, prefilter, type ScanSource } from './prefilter.js';
 import { loadScanKeys, SCAN_KEYS_TABLE } from './scan-keys.js';
 import { errorFrame } from './scan-request.js';
 import type { LoadedTable } from './table.js';
@@ -47,10 +47,12 @@ export interface FrameSink {
 }
 
 /**
- * Rows a batch of a plain scan aims to return: bounds the memory a scan holds at once. The
- * first batch reads one DuckDB row group (FIRST_BATCH rowids) to sample the predicate's
- * selectivity; later ones read as many rowids as that says will return about ROWID_BATCH
- * rows, so a selective scan runs as two queries, the second over the rest of the table.
+ * Rows a batch of a plain scan aims to return: bounds the memory a scan holds at once. A
+ * filtered scan first estimates what its filter keeps on one DuckDB row group (estimateRows);
+ * if that says the whole scan returns at most ROWID_BATCH rows, it runs as one query
+ * with no rowid range (a 1%-selective scan of 5M rows: ~72 ms of CPU, against ~82 in two
+ * rowid batches, whose range filter alone costs ~5). Otherwise the first batch reads that row
+ * group and later ones as many rowids as its selectivity says will return about ROWID_BATCH rows.
  */
 const ROWID_BATCH = 1 << 20;
 const FIRST_BATCH = 122_880;
@@ -67,13 +69,16 @@ interface PlanBase {
   display: string;
 }
 
-/** A plain scan, read in rowid batches. */
+/** A plain scan, read in rowid batches, or in one query where it returns few rows. */
 interface BatchedPlan extends PlanBase {
   kind: 'batched';
-  /** Rows of the table scanned: its rowids run 0..rows-1. */
-  rows: number;
+  /** The table scanned: its rowids run 0..rowCount-1. */
+  source: ScanSource;
+  /** The rows' condition (predicate, keys); undefined where the scan keeps every row. */
+  filter?: string;
   limit?: number;
-  batchSql(lo: number, hi: number, limit?: number): string;
+  /** The scan over rowids [lo, hi), or over the whole table without them. */
+  batchSql(range?: { lo: number; hi: number }, limit?: number): string;
 }
 
 /** A pushed-down query, started: its rows stream as DuckDB produces them. */
@@ -150,17 +155,22 @@ async function planScan(
     await loadScanKeys(con, table.name, column, request.keys);
     conditions.push(`${quoteIdent(column)} IN (SELECT k FROM ${SCAN_KEYS_TABLE})`);
   }
-  const where = conditions.map((c) => ` AND (${c})`).join('');
+  const filter = conditions.length > 0 ? conjunction(conditions) : undefined;
   const limitText = request.limit !== undefined ? ` LIMIT ${request.limit}` : '';
-  const display = `${select}${conditions.length ? ` WHERE ${conjunction(conditions)}` : ''}${limitText}`;
+  const display = `${select}${filter ? ` WHERE ${filter}` : ''}${limitText}`;
+  const whereOf = (range?: { lo: number; hi: number }) => {
+    const all = [...(range ? [`rowid >= ${range.lo} AND rowid < ${range.hi}`] : []), ...conditions];
+    return all.length > 0 ? ` WHERE ${all.map((c) => `(${c})`).join(' AND ')}` : '';
+  };
   return {
     kind: 'batched',
-    rows: table.rowCount,
+    source: table,
+    filter,
     limit: request.limit,
     columns,
     display,
-    batchSql: (lo, hi, limit) =>
-      `SELECT ${casts} FROM (${select} WHERE rowid >= ${lo} AND rowid < ${hi}${where}${
+    batchSql: (range, limit) =>
+      `SELECT ${casts} FROM (${select}${whereOf(range)}${
         limit !== undefined ? ` LIMIT ${limit}` : ''
       }) AS q(${positional(names.length)})`,
   };
@@ -184,13 +194,23 @@ async function planQuery(con: DuckDBConnection, table: ScanSource, query: string
   return { ...plan, result: await con.stream(cast) };
 }
 
+/** Whether the whole scan should return at most ROWID_BATCH rows, judged by its first row group. */
+async function returnsFewRows(con: DuckDBConnection, plan: BatchedPlan): Promise<boolean> {
+  if (plan.source.rowCount <= ROWID_BATCH) return true;
+  return plan.filter !== undefined && (await estimateRows(con, plan.source, plan.filter)) <= ROWID_BATCH;
+}
+
 /**
  * A batched plan's chunks. Without a LIMIT, the next batch runs in DuckDB's threads while
  * this one is read; with one, each batch asks only for the rows still missing.
  */
 async function* batchedChunks(con: DuckDBConnection, plan: BatchedPlan): AsyncGenerator<DuckDBDataChunk> {
+  if (plan.limit === undefined && (await returnsFewRows(con, plan))) {
+    yield* materializedChunks(await con.run(plan.batchSql()));
+    return;
+  }
   let remaining = plan.limit;
-  const batch = (lo: number, size: number) => con.run(plan.batchSql(lo, lo + size, remaining));
+  const batch = (lo: number, size: number) => con.run(plan.batchSql({ lo, hi: lo + size }, remaining));
   // rowids of an in-memory table run 0..rowCount-1; one more batch would find nothing.
   let lo = 0;
   let size = FIRST_BATCH;
@@ -200,7 +220,7 @@ async function* batchedChunks(con: DuckDBConnection, plan: BatchedPlan): AsyncGe
       const result: DuckDBMaterializedResult = await next;
       const hi = lo + size;
       const following = nextSize(size, result);
-      const more = hi < plan.rows;
+      const more = hi < plan.source.rowCount;
       next = more && remaining === undefined ? batch(hi, following) : undefined;
       next?.catch(() => undefined);
       yield* materializedChunks(result);
@@ -229,10 +249,13 @@ async function planFiltered(
   table: LoadedTable,
   request: ParsedScanRequest,
   awaitFilter: () => Promise<ScanFilter>,
+  estimated: number,
 ): Promise<ScanPlan> {
   const { where } = request;
   const kept =
-    where === undefined ? undefined : prefilter(con, table, resolveColumns(table, request.columns), where);
+    where === undefined
+      ? undefined
+      : prefilter(con, table, resolveColumns(table, request.columns), where, estimated);
   kept?.catch(() => undefined);
   let filter: ScanFilter;
   try {
@@ -262,6 +285,16 @@ async function planFiltered(
   }
 }
 
+/** Rows the request's own predicate keeps (estimated); the whole table without one. */
+async function ownRows(
+  con: DuckDBConnection,
+  table: LoadedTable,
+  request: ParsedScanRequest,
+): Promise<number> {
+  if (request.where === undefined) return table.rowCount;
+  return estimateRows(con, table, request.where);
+}
+
 /**
  * Sends schema, data…, end — or an error frame — to `sink`. Never throws; stops sending at
  * once when `signal` aborts (the receiver went away or cancelled).
@@ -287,11 +320,19 @@ export async function executeScan(
       );
     }
     let plan = await planScan(con, table, request);
+    const own = request.awaitFilter ? await ownRows(con, table, request) : undefined;
+    const waits = own !== undefined && own > (request.awaitFilterAbove ?? -1);
     // Sent before the rows are read: the receiver prepares for them meanwhile.
-    await sink.send({ type: 'schema', seq: 0, columns: plan.columns, sql: plan.display });
+    await sink.send({
+      type: 'schema',
+      seq: 0,
+      columns: plan.columns,
+      sql: plan.display,
+      ...(request.awaitFilter && { awaitsFilter: waits }),
+    });
     emitter = new FrameEmitter(sink, encoding, plan.columns);
     // Same columns: the filter narrows rows only.
-    if (request.awaitFilter && awaitFilter) plan = await planFiltered(con, table, request, awaitFilter);
+    if (waits && awaitFilter) plan = await planFiltered(con, table, request, awaitFilter, own);
     // Leaving the loop early ends the generator, which waits for DuckDB before the close below.
     for await (const chunk of releasingChunks(planChunks(con, plan))) {
       await emitter.emit(chunk);

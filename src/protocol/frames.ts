@@ -70,6 +70,12 @@ export const ScanRequestSchema = z
      * narrowed them further. With `columns`, not with `query` or `keys`.
      */
     awaitFilter: z.boolean().optional(),
+    /**
+     * With `awaitFilter`: wait only where `where` keeps more rows than this (estimated on the
+     * first row group); fewer go at once, unfiltered, being cheaper to send than to hold and
+     * filter again. The schema frame's `awaitsFilter` says which it did.
+     */
+    awaitFilterAbove: z.number().int().min(0).optional(),
     /** Frames the sender may have in flight before it waits for an ack. */
     window: z.number().int().min(1).max(1024).optional(),
     /** Milliseconds the sender waits for an ack before it gives up on the receiver. */
@@ -116,6 +122,8 @@ export interface SchemaFrame {
   control?: string;
   /** The SQL the container ran, for stats and debugging. */
   sql: string;
+  /** On the answer to an `awaitFilter` request: whether the sender waits for the filter (see `awaitFilterAbove`). */
+  awaitsFilter?: boolean;
 }
 
 export interface DataFrame {

@@ -14,8 +14,11 @@ import { FrameSequence, type ScanStreamOptions, withIdleTimeout } from './scan-s
 const NO_RESPONDERS = 503;
 
 export interface NatsScanOptions extends ScanStreamOptions {
-  /** For a request with `awaitFilter`: the filter, sent once it is known and the sender's control subject is. */
-  filter?: Promise<ScanFilter>;
+  /**
+   * For a request with `awaitFilter`: makes the filter, sent once it is known and the
+   * sender's control subject is. Not called where the sender says it does not wait.
+   */
+  filter?: () => Promise<ScanFilter>;
 }
 
 export async function* openNatsScan(
@@ -58,7 +61,7 @@ export async function* openNatsScan(
       const frame = sequence.accept(next.value.data);
       if (frame.type === 'schema') {
         control = frame.control;
-        options.filter?.then(tell, () => undefined);
+        if (frame.awaitsFilter !== false) options.filter?.().then(tell, () => undefined);
       }
       yield frame;
       if (frame.type === 'data') tell({ type: 'ack', seq: frame.seq });

@@ -207,7 +207,7 @@ describe('scan results equal DuckDB', () => {
       // The filter comes late, as the keys of a table still being gathered would.
       const late = new Promise<ScanFilter>((resolve) => setTimeout(() => resolve(filter()), 50));
       const request: ScanRequest = { columns: [], ...rest, awaitFilter: true };
-      const scan = await collectScan(openNatsScan(nc, 'people', request, { ...IDLE, filter: late }));
+      const scan = await collectScan(openNatsScan(nc, 'people', request, { ...IDLE, filter: () => late }));
       const wheres = [rest.where, filterWhere].filter((w) => w !== undefined).map((w) => `(${w})`);
       const where = wheres.length > 0 ? wheres.join(' AND ') : undefined;
       expect(rowKeys(scan.rows)).toEqual(await expected(selectFor({ ...request, where })));
@@ -219,12 +219,37 @@ describe('scan results equal DuckDB', () => {
 
   test('a filter that follows the request, with a limit', async () => {
     const request: ScanRequest = { columns: ['id'], where: 'bucket < 40', limit: 25, awaitFilter: true };
-    const filter = Promise.resolve(FILTER_WHERE);
+    const filter = () => Promise.resolve(FILTER_WHERE);
     const scan = await collectScan(openNatsScan(nc, 'people', request, { ...IDLE, filter }));
     const all = new Set(await expected(`SELECT id FROM people WHERE bucket < 40 AND ${FILTER_WHERE.where}`));
     expect(scan.rows.length).toBe(25);
     expect(rowKeys(scan.rows).every((key) => all.has(key))).toBe(true);
   });
+
+  // awaitFilterAbove: the sender waits only where its own predicate keeps more rows than that.
+  for (const [above, waits] of [
+    [20_000, false],
+    [1_000, true],
+  ] as const) {
+    test(`a predicate keeping ~10,300 rows, awaitFilterAbove ${above}: waits ${waits}`, async () => {
+      const request: ScanRequest = {
+        columns: ['id', 'name'],
+        where: 'bucket < 20',
+        awaitFilter: true,
+        awaitFilterAbove: above,
+      };
+      let asked = false;
+      const filter = async () => {
+        asked = true;
+        return FILTER_WHERE;
+      };
+      const scan = await collectScan(openNatsScan(nc, 'people', request, { ...IDLE, filter }));
+      expect(scan.frames[0]).toMatchObject({ type: 'schema', awaitsFilter: waits });
+      expect(asked).toBe(waits);
+      const where = waits ? `bucket < 20 AND ${FILTER_WHERE.where}` : 'bucket < 20';
+      expect(rowKeys(scan.rows)).toEqual(await expected(selectFor({ ...request, where })));
+    });
+  }
 
   test('JSON mode: rows of JSON values equal DuckDB', async () => {
     const request = { columns: ['id', 'big', 'day', 'name', 'flag'], where: 'id % 10 = 3' };
@@ -323,7 +348,7 @@ describe('bad input gets an error frame and the service keeps serving', () => {
       const request = { columns: ['id'], where: 'flag', awaitFilter: true, ...rest };
       const scan = openNatsScan(nc, 'people', request, {
         ...IDLE,
-        filter: Promise.resolve(filter as ScanFilter),
+        filter: () => Promise.resolve(filter as ScanFilter),
       });
       const error = await collectScan(scan).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(QueryError);
@@ -335,9 +360,9 @@ describe('bad input gets an error frame and the service keeps serving', () => {
   test('a filter that never comes stops the scan after the ack timeout', async () => {
     const request = { columns: ['id'], where: 'flag', awaitFilter: true, ackTimeoutMs: 300 };
     const never = new Promise<ScanFilter>(() => undefined);
-    const error = await collectScan(openNatsScan(nc, 'people', request, { ...IDLE, filter: never })).catch(
-      (e: unknown) => e,
-    );
+    const error = await collectScan(
+      openNatsScan(nc, 'people', request, { ...IDLE, filter: () => never }),
+    ).catch((e: unknown) => e);
     expect(error).toMatchObject({ kind: 'timeout' });
     expect((error as QueryError).message).toMatch(/no filter came .* 300 ms/);
   });

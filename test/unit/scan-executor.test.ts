@@ -1,6 +1,6 @@
 /**
  * The scan executor over a table larger than one rowid batch: limits that end inside a later
- * batch, predicates, and the frame sequence every receiver checks.
+ * batch, predicates read in one query or in batches, and the frame sequence every receiver checks.
  */
 import { beforeAll, expect, it } from 'vitest';
 import { benchTableSql, generatedTable } from '../../src/bench/generated-table.js';
@@ -28,6 +28,9 @@ it.each([
   [{ columns: ['id'], limit: 1_048_577 }, 1_048_577],
   [{ columns: ['id', 'name'], where: 'id % 2 = 0', limit: 1_100_000 }, 1_100_000],
   [{ columns: ['amount'], where: 'id >= 2400000' }, 100_000],
+  // One query (the first row group says 1% of the table), then rowid batches (it says 50%).
+  [{ columns: ['id', 'name'], where: 'id % 100 = 7' }, 25_000],
+  [{ columns: ['id', 'name'], where: 'id % 2 = 1' }, 1_250_000],
   [{ columns: ['id'], limit: 0 }, 0],
 ])('%j gives %i rows in numbered frames', async (request, rows) => {
   const frames = await scan(request);
