@@ -4,7 +4,7 @@
  * container keeps the rows that pass the scan's own predicate in a TEMP table, so that once
  * the filter arrives only those are filtered again: the two tables are scanned side by side
  * instead of one after the other. Where the predicate would keep too many rows (estimated on
- * the first row group), nothing is kept, and the table is scanned once the filter is in;
+ * a sample of the table), nothing is kept, and the table is scanned once the filter is in;
  * where it keeps few (`awaitFilterAbove`), the scan does not wait at all.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -17,21 +17,28 @@ export type ScanSource = Pick<LoadedTable, 'name' | 'columns' | 'rowCount'>;
 const PREFILTERED_TABLE = '__prefiltered';
 /** Rows worth keeping: past this, filtering them again would not be much cheaper than a scan. */
 const MAX_PREFILTERED_ROWS = 1_000_000;
-/** One DuckDB row group: enough to estimate how many rows a predicate keeps. */
+/** About one DuckDB row group: enough to estimate how many rows a predicate keeps. */
 const SAMPLE_ROWS = 122_880;
 
-/** Rows of `source` that `where` (checked already) keeps, estimated on its first row group. */
+/**
+ * Rows of `source` that `where` (checked already) keeps, estimated on ~SAMPLE_ROWS rows drawn
+ * in whole vectors from all over the table (system sampling reads only those): the first rows
+ * alone would misjudge a table sorted by the predicate's column (`created_at > …` over
+ * time-ordered rows), and a scan sized on that would hold the whole table at once.
+ */
 export async function estimateRows(
   con: DuckDBConnection,
   source: Pick<ScanSource, 'name' | 'rowCount'>,
   where: string,
 ): Promise<number> {
-  const sample = Math.min(SAMPLE_ROWS, source.rowCount);
-  if (sample === 0) return 0;
+  if (source.rowCount === 0) return 0;
+  const percent = (SAMPLE_ROWS / source.rowCount) * 100;
+  const sample = percent < 100 ? ` TABLESAMPLE ${percent.toFixed(6)}% (system, 42)` : '';
   const counted = await con.runAndReadAll(
-    `SELECT count(*)::DOUBLE FROM ${quoteIdent(source.name)} WHERE rowid < ${sample} AND (${where})`,
+    `SELECT count(*) FILTER (WHERE kept)::DOUBLE, count(*)::DOUBLE FROM (SELECT (${where}) AS kept FROM ${quoteIdent(source.name)}${sample})`,
   );
-  return (Number(counted.getRows()[0][0]) / sample) * source.rowCount;
+  const [kept, seen] = counted.getRows()[0].map(Number);
+  return seen === 0 ? 0 : (kept / seen) * source.rowCount;
 }
 
 /**

@@ -47,19 +47,22 @@ export interface FrameSink {
 }
 
 /**
- * Rows a batch of a plain scan aims to return: bounds the memory a scan holds at once. A
- * filtered scan first estimates what its filter keeps on one DuckDB row group (estimateRows);
- * if that says the whole scan returns at most ROWID_BATCH rows, it runs as one query
- * with no rowid range (a 1%-selective scan of 5M rows: ~72 ms of CPU, against ~82 in two
- * rowid batches, whose range filter alone costs ~5). Otherwise the first batch reads that row
- * group and later ones as many rowids as its selectivity says will return about ROWID_BATCH rows.
+ * Rows a batch of a plain scan aims to return: bounds the memory a scan holds at once. A scan
+ * that keeps at most that many rows, as estimateRows judges its filter, runs as one query with
+ * no rowid range (a 1%-selective scan of 5M rows: ~72 ms of CPU, against ~82 in two rowid
+ * batches, whose range filter alone costs ~5). Others read rowid ranges: first one row group
+ * (its rows go out while the next range runs), then as many rowids as the last range's
+ * selectivity says will return about ROWID_BATCH rows, growing at most MAX_GROWTH× at a time,
+ * so that a sparse stretch of the table does not make the next range swallow a dense one whole.
  */
 const ROWID_BATCH = 1 << 20;
 const FIRST_BATCH = 122_880;
+const MAX_GROWTH = 4;
 
-function nextSize(size: number, result: DuckDBMaterializedResult): number {
-  const selectivity = Math.max(result.rowCount, 1) / size;
-  return Math.max(ROWID_BATCH, Math.ceil(ROWID_BATCH / selectivity));
+/** Rowids to read after a range of `span` rowids that kept `kept` rows. */
+function nextSpan(kept: number, span: number): number {
+  const forBatch = Math.max(ROWID_BATCH, Math.ceil((ROWID_BATCH * span) / Math.max(kept, 1)));
+  return Math.min(forBatch, span * MAX_GROWTH);
 }
 
 interface PlanBase {
@@ -194,10 +197,11 @@ async function planQuery(con: DuckDBConnection, table: ScanSource, query: string
   return { ...plan, result: await con.stream(cast) };
 }
 
-/** Whether the whole scan should return at most ROWID_BATCH rows, judged by its first row group. */
-async function returnsFewRows(con: DuckDBConnection, plan: BatchedPlan): Promise<boolean> {
-  if (plan.source.rowCount <= ROWID_BATCH) return true;
-  return plan.filter !== undefined && (await estimateRows(con, plan.source, plan.filter)) <= ROWID_BATCH;
+/** Rows the whole scan should return (exact where it keeps every row, or where the table is small). */
+async function expectedRows(con: DuckDBConnection, plan: BatchedPlan): Promise<number> {
+  const rows = plan.source.rowCount;
+  if (plan.filter === undefined || rows <= ROWID_BATCH) return rows;
+  return estimateRows(con, plan.source, plan.filter);
 }
 
 /**
@@ -205,11 +209,11 @@ async function returnsFewRows(con: DuckDBConnection, plan: BatchedPlan): Promise
  * this one is read; with one, each batch asks only for the rows still missing.
  */
 async function* batchedChunks(con: DuckDBConnection, plan: BatchedPlan): AsyncGenerator<DuckDBDataChunk> {
-  if (plan.limit === undefined && (await returnsFewRows(con, plan))) {
+  let remaining = plan.limit;
+  if (remaining === undefined && (await expectedRows(con, plan)) <= ROWID_BATCH) {
     yield* materializedChunks(await con.run(plan.batchSql()));
     return;
   }
-  let remaining = plan.limit;
   const batch = (lo: number, size: number) => con.run(plan.batchSql({ lo, hi: lo + size }, remaining));
   // rowids of an in-memory table run 0..rowCount-1; one more batch would find nothing.
   let lo = 0;
@@ -219,7 +223,7 @@ async function* batchedChunks(con: DuckDBConnection, plan: BatchedPlan): AsyncGe
     while (next) {
       const result: DuckDBMaterializedResult = await next;
       const hi = lo + size;
-      const following = nextSize(size, result);
+      const following = nextSpan(result.rowCount, size);
       const more = hi < plan.source.rowCount;
       next = more && remaining === undefined ? batch(hi, following) : undefined;
       next?.catch(() => undefined);

@@ -71,8 +71,8 @@ export const ScanRequestSchema = z
      */
     awaitFilter: z.boolean().optional(),
     /**
-     * With `awaitFilter`: wait only where `where` keeps more rows than this (estimated on the
-     * first row group); fewer go at once, unfiltered, being cheaper to send than to hold and
+     * With `awaitFilter`: wait only where `where` keeps more rows than this (estimated on a
+     * sample of the table); fewer go at once, unfiltered, being cheaper to send than to hold and
      * filter again. The schema frame's `awaitsFilter` says which it did.
      */
     awaitFilterAbove: z.number().int().min(0).optional(),
