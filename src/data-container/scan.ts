@@ -77,8 +77,8 @@ interface BatchedPlan extends PlanBase {
   kind: 'batched';
   /** The table scanned: its rowids run 0..rowCount-1. */
   source: ScanSource;
-  /** The rows' condition (predicate, keys); undefined where the scan keeps every row. */
-  filter?: string;
+  /** Rows the scan's condition (predicate, keys) keeps, estimated once; every row without one. */
+  keptRows(): Promise<number>;
   limit?: number;
   /** The scan over rowids [lo, hi), or over the whole table without them. */
   batchSql(range?: { lo: number; hi: number }, limit?: number): string;
@@ -165,10 +165,14 @@ async function planScan(
     const all = [...(range ? [`rowid >= ${range.lo} AND rowid < ${range.hi}`] : []), ...conditions];
     return all.length > 0 ? ` WHERE ${all.map((c) => `(${c})`).join(' AND ')}` : '';
   };
+  let kept: Promise<number> | undefined;
   return {
     kind: 'batched',
     source: table,
-    filter,
+    keptRows: () => {
+      kept ??= filter === undefined ? Promise.resolve(table.rowCount) : estimateRows(con, table, filter);
+      return kept;
+    },
     limit: request.limit,
     columns,
     display,
@@ -197,11 +201,10 @@ async function planQuery(con: DuckDBConnection, table: ScanSource, query: string
   return { ...plan, result: await con.stream(cast) };
 }
 
-/** Rows the whole scan should return (exact where it keeps every row, or where the table is small). */
-async function expectedRows(con: DuckDBConnection, plan: BatchedPlan): Promise<number> {
+/** At most the rows the whole scan returns: a small table's size needs no estimate. */
+function expectedRows(plan: BatchedPlan): Promise<number> {
   const rows = plan.source.rowCount;
-  if (plan.filter === undefined || rows <= ROWID_BATCH) return rows;
-  return estimateRows(con, plan.source, plan.filter);
+  return rows <= ROWID_BATCH ? Promise.resolve(rows) : plan.keptRows();
 }
 
 /**
@@ -210,7 +213,7 @@ async function expectedRows(con: DuckDBConnection, plan: BatchedPlan): Promise<n
  */
 async function* batchedChunks(con: DuckDBConnection, plan: BatchedPlan): AsyncGenerator<DuckDBDataChunk> {
   let remaining = plan.limit;
-  if (remaining === undefined && (await expectedRows(con, plan)) <= ROWID_BATCH) {
+  if (remaining === undefined && (await expectedRows(plan)) <= ROWID_BATCH) {
     yield* materializedChunks(await con.run(plan.batchSql()));
     return;
   }
@@ -289,16 +292,6 @@ async function planFiltered(
   }
 }
 
-/** Rows the request's own predicate keeps (estimated); the whole table without one. */
-async function ownRows(
-  con: DuckDBConnection,
-  table: LoadedTable,
-  request: ParsedScanRequest,
-): Promise<number> {
-  if (request.where === undefined) return table.rowCount;
-  return estimateRows(con, table, request.where);
-}
-
 /**
  * Sends schema, data…, end — or an error frame — to `sink`. Never throws; stops sending at
  * once when `signal` aborts (the receiver went away or cancelled).
@@ -324,7 +317,9 @@ export async function executeScan(
       );
     }
     let plan = await planScan(con, table, request);
-    const own = request.awaitFilter ? await ownRows(con, table, request) : undefined;
+    // With awaitFilter the plan is a column scan whose condition is the request's own predicate;
+    // its estimate is kept for the scan itself when it does not wait.
+    const own = request.awaitFilter && plan.kind === 'batched' ? await plan.keptRows() : undefined;
     const waits = own !== undefined && own > (request.awaitFilterAbove ?? -1);
     // Sent before the rows are read: the receiver prepares for them meanwhile.
     await sink.send({
