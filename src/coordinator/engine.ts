@@ -3,15 +3,20 @@
  * tables never leak between queries), external access off, a memory limit.
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { FreshConnections } from '../duckdb/fresh-connections.js';
 import { serializedSql } from '../duckdb/parse-tree.js';
 import { lockDown } from '../duckdb/sandbox.js';
 import { quoteLiteral } from '../duckdb/sql.js';
 
 export class CoordinatorEngine {
+  private readonly connections: FreshConnections;
+
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly parser: DuckDBConnection,
-  ) {}
+  ) {
+    this.connections = new FreshConnections(instance);
+  }
 
   static async create(memoryLimit?: string): Promise<CoordinatorEngine> {
     const instance = await DuckDBInstance.create(':memory:');
@@ -24,11 +29,13 @@ export class CoordinatorEngine {
   /** DuckDB's own parse tree of `sql` (json_serialize_sql), as the analyzer wants it. */
   parse = (sql: string): Promise<unknown> => serializedSql(this.parser, sql);
 
+  /** A fresh connection for one query (its TEMP tables are its own); the caller closes it. */
   connect(): Promise<DuckDBConnection> {
-    return this.instance.connect();
+    return this.connections.take();
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.connections.close();
     this.parser.closeSync();
     this.instance.closeSync();
   }

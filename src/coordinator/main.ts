@@ -88,7 +88,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
     catalog.stop();
     await app.close();
     await ctx.nc?.drain().catch(() => undefined);
-    engine.close();
+    await engine.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

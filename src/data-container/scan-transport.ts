@@ -68,7 +68,8 @@ class NatsFrameSink implements FrameSink {
   private readonly controller = new AbortController();
   readonly signal = this.controller.signal;
   private readonly control = createInbox();
-  private readonly subscription: Subscription;
+  /** Made with the schema frame that announces its subject. */
+  private subscription: Subscription | undefined;
   private readonly window: number;
   private readonly ackTimeoutMs: number;
   /** Highest data frame acked so far. */
@@ -77,6 +78,8 @@ class NatsFrameSink implements FrameSink {
   /** The filter a request with awaitFilter waits for, once it has come. */
   private filter: ScanFilter | undefined;
   private readonly dataFrames: DataFrameEncoder;
+  /** Frames sent but not yet published (see enqueue). */
+  private queued: { frame: Pick<Frame, 'type' | 'seq'>; bytes: Uint8Array }[] = [];
 
   /** Half the server's max_payload leaves room for the DuckDB chunk that may overshoot the target. */
   get maxFrameBytes(): number | undefined {
@@ -95,7 +98,6 @@ class NatsFrameSink implements FrameSink {
     // A frame's buffer is written again window + 1 frames later: by then it was acked.
     this.dataFrames = new DataFrameEncoder(this.window + 1);
     this.ackTimeoutMs = request.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
-    this.subscription = nc.subscribe(this.control, { callback: (_err, m) => this.onControl(m) });
   }
 
   async send(frame: Frame): Promise<void> {
@@ -116,11 +118,34 @@ class NatsFrameSink implements FrameSink {
       );
       return;
     }
-    try {
-      this.nc.publish(this.reply, bytes);
-    } catch (err) {
-      this.log.warn('scan stopped: could not publish a frame', { seq: frame.seq, error: err });
-      this.controller.abort(err);
+    this.enqueue(frame, bytes);
+  }
+
+  /**
+   * Frames made in one turn of the event loop are published together, at its end, and so
+   * leave in one write to the socket: a small result's schema, data and end frames wake
+   * nats-server and the receiver once, not three times (~0.3 ms each on an idle VM core).
+   */
+  private enqueue(frame: Pick<Frame, 'type' | 'seq'>, bytes: Uint8Array): void {
+    this.queued.push({ frame, bytes });
+    if (this.queued.length === 1) setImmediate(() => this.publishQueued());
+  }
+
+  private publishQueued(): void {
+    const queued = this.queued;
+    this.queued = [];
+    for (const { frame, bytes } of queued) {
+      try {
+        // Subscribed with the frame that announces the subject: the SUB leaves in the same write.
+        if (frame.type === 'schema') {
+          this.subscription = this.nc.subscribe(this.control, { callback: (_err, m) => this.onControl(m) });
+        }
+        this.nc.publish(this.reply, bytes);
+      } catch (err) {
+        this.log.warn('scan stopped: could not publish a frame', { seq: frame.seq, error: err });
+        this.controller.abort(err);
+        return;
+      }
     }
   }
 
@@ -139,7 +164,8 @@ class NatsFrameSink implements FrameSink {
   }
 
   close(): void {
-    this.subscription.unsubscribe();
+    this.publishQueued();
+    this.subscription?.unsubscribe();
     this.wake?.();
     const buffers = this.dataFrames.release();
     // nats.js holds a frame's bytes until it has written them to the socket: once the server
@@ -212,7 +238,8 @@ class NatsFrameSink implements FrameSink {
   /** Tells the receiver why the scan stops (as frame `seq`), then stops it. */
   private fail(err: QueryError, seq: number): void {
     this.log.warn('scan stopped', { error: err.message });
-    publishFrame(this.nc, this.reply, errorFrame(seq, err), this.encoding, this.log);
+    const frame = errorFrame(seq, err);
+    this.enqueue(frame, encode(frame, this.encoding));
     this.controller.abort(err);
     this.wake?.();
   }

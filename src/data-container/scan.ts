@@ -31,7 +31,7 @@ import {
 import { estimateRows, prefilter, type ScanSource } from './prefilter.js';
 import { loadScanKeys, SCAN_KEYS_TABLE } from './scan-keys.js';
 import { errorFrame } from './scan-request.js';
-import type { LoadedTable } from './table.js';
+import { connect, type LoadedTable } from './table.js';
 
 /**
  * Where frames go. `send` resolves when the next frame may follow (flow control lives here).
@@ -58,6 +58,9 @@ export interface FrameSink {
 const ROWID_BATCH = 1 << 20;
 const FIRST_BATCH = 122_880;
 const MAX_GROWTH = 4;
+
+/** A pushed query whose LIMIT is at most this (one DuckDB vector) is materialized, not streamed. */
+const SMALL_RESULT_ROWS = 2048;
 
 /** Rowids to read after a range of `span` rowids that kept `kept` rows. */
 function nextSpan(kept: number, span: number): number {
@@ -184,21 +187,25 @@ async function planScan(
 }
 
 /**
- * A whole SELECT over this table, checked read-only, and started. Streamed, not
- * materialized: its result may be far larger than the table (a self-join), and streaming
- * holds only what the receiver has not taken yet, and stops when it cancels. (Most pushed
- * queries are aggregates and top-Ns, whose result is one chunk either way.)
+ * A whole SELECT over this table, checked read-only, and started. Streamed: its result may be
+ * far larger than the table (a self-join), and streaming holds only what the receiver has
+ * not taken yet, and stops when it cancels. A result its LIMIT keeps within one vector is
+ * materialized instead, in one call into DuckDB where a stream takes five (parse, prepare,
+ * execute, fetch, the fetch that finds the end), each a round trip through libuv's thread
+ * pool; its frames then leave together. That is the quick top-N's case.
  */
 async function planQuery(con: DuckDBConnection, table: ScanSource, query: string): Promise<QueryPlan> {
-  await assertReadOnlySelect(con, query, [table.name]);
+  const { maxRows } = await assertReadOnlySelect(con, query, [table.name]);
+  const small = maxRows !== undefined && maxRows <= SMALL_RESULT_ROWS;
+  const start = (sql: string) => (small ? con.run(sql) : con.stream(sql));
   // The result's own types tell whether it must start again with casts (rare).
-  const result = await con.stream(query);
+  const result = await start(query);
   const names = result.columnNames();
   const columns = result.columnTypes().map((t, i) => columnSchemaFor(names[i], t));
   const plan = { kind: 'query' as const, columns, display: query };
   if (!columns.some((c) => c.wire === 'text')) return { ...plan, result };
   const cast = `SELECT ${castList(columns)} FROM (${query}\n) AS q(${positional(columns.length)})`;
-  return { ...plan, result: await con.stream(cast) };
+  return { ...plan, result: await start(cast) };
 }
 
 /** At most the rows the whole scan returns: a small table's size needs no estimate. */
@@ -304,7 +311,7 @@ export async function executeScan(
   signal: AbortSignal,
 ): Promise<void> {
   const started = performance.now();
-  const con = await table.instance.connect();
+  const con = await connect(table);
   const onAbort = () => con.interrupt();
   signal.addEventListener('abort', onAbort);
   let emitter: FrameEmitter | undefined;

@@ -1,5 +1,6 @@
 /** A table loaded into a data container's DuckDB: what scans, queries and metadata read. */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { FreshConnections } from '../duckdb/fresh-connections.js';
 
 export interface TableColumn {
   name: string;
@@ -27,7 +28,15 @@ export interface LoadedTable {
   shard: string;
 }
 
-/** A fresh connection for one request; the caller closes it (`closeSync`). */
+/** Per instance: a table's instance lives as long as the container. */
+const fresh = new WeakMap<DuckDBInstance, FreshConnections>();
+
+/** A fresh connection for one request, opened ahead; the caller closes it (`closeSync`). */
 export function connect(table: LoadedTable): Promise<DuckDBConnection> {
-  return table.instance.connect();
+  let connections = fresh.get(table.instance);
+  if (!connections) {
+    connections = new FreshConnections(table.instance);
+    fresh.set(table.instance, connections);
+  }
+  return connections.take();
 }

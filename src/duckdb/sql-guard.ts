@@ -69,14 +69,16 @@ async function parseStatements(con: DuckDBConnection, sql: string, offset = 0): 
  * deterministic), and repeated queries (dashboards, retries) then skip a parse of ~1 ms.
  * Long inputs are not kept: they seldom repeat and would hold memory.
  */
-const accepted = new Lru<string, true>(1024);
+const accepted = new Lru<string, object>(1024);
 const MAX_REMEMBERED_CHARS = 16 * 1024;
 
-async function onceAccepted(inputs: unknown[], check: () => Promise<void>): Promise<void> {
+async function onceAccepted<T extends object>(inputs: unknown[], check: () => Promise<T>): Promise<T> {
   const key = JSON.stringify(inputs);
-  if (accepted.get(key)) return;
-  await check();
-  if (key.length <= MAX_REMEMBERED_CHARS) accepted.set(key, true);
+  const known = accepted.get(key);
+  if (known) return known as T;
+  const facts = await check();
+  if (key.length <= MAX_REMEMBERED_CHARS) accepted.set(key, facts);
+  return facts;
 }
 
 function tablesText(allowed: string[], tableColumns?: Record<string, string[]>): string {
@@ -153,19 +155,34 @@ class QueryTreeChecker {
   }
 }
 
+/** What the check of a SELECT learned about it on the way. */
+export interface CheckedSelect {
+  /** The most rows its result can have, where its outermost LIMIT is a constant. */
+  maxRows?: number;
+}
+
+/** The constant of a query node's own `LIMIT n` (not `LIMIT n%`, not an expression). */
+function constantLimit(node: Node): number | undefined {
+  const modifiers = Array.isArray(node.modifiers) ? (node.modifiers as Node[]) : [];
+  const limit = modifiers.find((m) => m.type === 'LIMIT_MODIFIER')?.limit;
+  if (!isJsonObject(limit) || limit.class !== 'CONSTANT' || !isJsonObject(limit.value)) return undefined;
+  const value = Number(limit.value.value);
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
 /**
  * Throws a QueryError unless `sql` is exactly one SELECT that reads only `allowedTables`
  * (or CTEs it defines): 400 syntax_error with DuckDB's message and position, 403 forbidden
  * for other statements, several statements, table functions and file reads, 400
  * unknown_table naming the tables there are (with their columns when `tableColumns` has them).
  */
-export async function assertReadOnlySelect(
+export function assertReadOnlySelect(
   con: DuckDBConnection,
   sql: string,
   allowedTables: string[],
   tableColumns?: Record<string, string[]>,
-): Promise<void> {
-  await onceAccepted(['select', sql, allowedTables, tableColumns], () =>
+): Promise<CheckedSelect> {
+  return onceAccepted(['select', sql, allowedTables, tableColumns], () =>
     checkReadOnlySelect(con, sql, allowedTables, tableColumns),
   );
 }
@@ -175,13 +192,15 @@ async function checkReadOnlySelect(
   sql: string,
   allowedTables: string[],
   tableColumns?: Record<string, string[]>,
-): Promise<void> {
+): Promise<CheckedSelect> {
   const statements = await parseStatements(con, sql);
   if (statements.length === 0) throw new QueryError('bad_request', 'the query is empty');
   if (statements.length > 1) {
     throw new QueryError('forbidden', `send one SELECT at a time, not ${statements.length} statements`);
   }
   new QueryTreeChecker(allowedTables, tableColumns).check(statements[0], new Set());
+  const maxRows = constantLimit(statements[0]);
+  return maxRows === undefined ? {} : { maxRows };
 }
 
 /** The WHERE tree of `SELECT 1 FROM <table> WHERE <wrapped>`, if it has exactly that shape. */
@@ -275,7 +294,10 @@ export async function assertPlainPredicate(
   table: string,
   columns: string[],
 ): Promise<void> {
-  await onceAccepted(['where', where, table, columns], () => checkPlainPredicate(con, where, table, columns));
+  await onceAccepted(['where', where, table, columns], async () => {
+    await checkPlainPredicate(con, where, table, columns);
+    return {};
+  });
 }
 
 async function checkPlainPredicate(

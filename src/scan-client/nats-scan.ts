@@ -1,7 +1,7 @@
 /**
  * A scan over NATS, receiver side: publishes the request with its own inbox as reply subject
  * (requestMany's maxWait is a total deadline, so it is not used), yields schema, data...,
- * end in order, and acks each data frame once the consumer has taken it, so a slow consumer
+ * end in order, and acks data frames once the consumer has taken them, so a slow consumer
  * slows the sender instead of overflowing. Leaving early (return, throw, abort) sends cancel.
  */
 import { createInbox, type NatsConnection } from '@nats-io/transport-node';
@@ -37,6 +37,19 @@ export async function* openNatsScan(
   const tell = (message: ControlMessage) => {
     if (control && !nc.isClosed()) nc.publish(control, encode(message, encoding));
   };
+  // Acks are cumulative: one per turn of the event loop, for the last frame taken, sent at its
+  // end. Sent at once, each would be a write to the socket ahead of the frames already in
+  // hand (a small result's end frame waited ~0.2 ms behind its data frame's ack).
+  let taken = 0;
+  const ack = (seq: number) => {
+    if (taken === 0) {
+      setImmediate(() => {
+        if (!sequence.complete) tell({ type: 'ack', seq: taken });
+        taken = 0;
+      });
+    }
+    taken = seq;
+  };
   const idle = () =>
     new QueryError(
       'unavailable',
@@ -64,11 +77,17 @@ export async function* openNatsScan(
         if (frame.awaitsFilter !== false) options.filter?.().then(tell, () => undefined);
       }
       yield frame;
-      if (frame.type === 'data') tell({ type: 'ack', seq: frame.seq });
+      if (frame.type === 'data') ack(frame.seq);
       if (frame.type === 'end') return;
     }
   } finally {
-    subscription.unsubscribe();
-    if (!sequence.complete) tell({ type: 'cancel', reason: 'the receiver stopped' });
+    if (sequence.complete) {
+      // Nothing more can come: the UNSUB waits for the end of this turn, not to hold up the
+      // answer by a write to the socket.
+      setImmediate(() => subscription.unsubscribe());
+    } else {
+      subscription.unsubscribe();
+      tell({ type: 'cancel', reason: 'the receiver stopped' });
+    }
   }
 }

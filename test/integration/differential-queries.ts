@@ -228,6 +228,11 @@ const handWritten: DiffQuery[] = [
   },
   { sql: `SELECT label_id FROM labels WHERE random() < 2` },
   { sql: `SELECT * FROM labels ORDER BY label_id LIMIT 5 OFFSET 10`, ordered: true },
+  // A small pushed result whose columns travel as text and are cast back (materialized at the container).
+  {
+    sql: `SELECT label_id, [label_id, label_id * 2] AS pair, {'n': name} AS s FROM labels ORDER BY label_id DESC LIMIT 5`,
+    ordered: true,
+  },
   { sql: `SELECT name, count(*) FROM labels GROUP BY name HAVING count(*) > 1` },
   {
     sql: `SELECT * FROM label_sublabels WHERE sublabel_name IN (SELECT sublabel_name FROM label_sublabels GROUP BY 1 HAVING count(*) > 3) AND sublabel_id < 500`,

@@ -35,6 +35,11 @@ it.each([
   // Ids are sorted: the first ranges find nothing, and the next grow 4× at a time, not to the end at once.
   [{ columns: ['id'], where: 'id >= 1000000' }, 1_500_000],
   [{ columns: ['id'], limit: 0 }, 0],
+  // Pushed queries: a small LIMIT is materialized (also where a column travels as text), others stream.
+  [{ columns: [], query: 'SELECT id, name FROM bench ORDER BY amount DESC, id LIMIT 10' }, 10],
+  [{ columns: [], query: 'SELECT [id, id + 1] AS pair FROM bench ORDER BY id LIMIT 2048' }, 2048],
+  [{ columns: [], query: 'SELECT id FROM bench WHERE id % 1000 = 0 LIMIT 2049' }, 2049],
+  [{ columns: [], query: 'SELECT id FROM bench WHERE id % 1000 = 0' }, 2500],
 ])('%j gives %i rows in numbered frames', async (request, rows) => {
   const frames = await scan(request);
   expect(frames.map((f) => f.seq)).toEqual(frames.map((_, i) => i));

@@ -13,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => con.closeSync());
 
 /** The kind the check throws, or 'ok'. */
-async function kindOf(check: Promise<void>): Promise<string> {
+async function kindOf(check: Promise<unknown>): Promise<string> {
   return check.then(
     () => 'ok',
     (err: QueryError) => err.kind,
@@ -36,6 +36,21 @@ describe('assertReadOnlySelect', () => {
     'SELECT 1',
   ])('passes %s', async (sql) => {
     expect(await check(sql)).toBe('ok');
+  });
+
+  it.each([
+    ['SELECT * FROM labels ORDER BY label_id LIMIT 10', 10],
+    ['SELECT * FROM labels LIMIT 5 OFFSET 100', 5],
+    ['WITH a AS (SELECT * FROM labels LIMIT 3) SELECT * FROM a', undefined],
+    ['SELECT * FROM labels UNION ALL SELECT * FROM labels LIMIT 7', 7],
+    ['SELECT * FROM (SELECT * FROM labels LIMIT 2)', undefined],
+    ['SELECT * FROM labels LIMIT 10%', undefined],
+    ['SELECT * FROM labels LIMIT 5 + 5', undefined],
+    ['SELECT * FROM labels', undefined],
+  ])('knows the most rows of %s: %s', async (sql, rows) => {
+    expect((await assertReadOnlySelect(con, sql, ['labels'])).maxRows).toBe(rows);
+    // Again, from what the first check remembered.
+    expect((await assertReadOnlySelect(con, sql, ['labels'])).maxRows).toBe(rows);
   });
 
   it.each([
