@@ -166,7 +166,10 @@ export const ScanFilterSchema = z
 
 export type ScanFilter = z.input<typeof ScanFilterSchema>;
 
-/** Receiver → sender, on the schema frame's `control` subject. */
+/**
+ * Receiver → sender, on the schema frame's `control` subject. An ack is cumulative: it says
+ * every data frame up to `seq` was taken.
+ */
 export type ControlMessage = { type: 'ack'; seq: number } | { type: 'cancel'; reason?: string } | ScanFilter;
 
 export const DEFAULT_WINDOW = 8;
