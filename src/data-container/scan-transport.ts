@@ -75,8 +75,8 @@ class NatsFrameSink implements FrameSink {
   /** Highest data frame acked so far. */
   private acked = 0;
   private wake: (() => void) | undefined;
-  /** The filter a request with awaitFilter waits for, once it has come. */
-  private filter: ScanFilter | undefined;
+  /** The `filter` message, once it has come: checked only by a scan that waits for it. */
+  private filter: unknown;
   private readonly dataFrames: DataFrameEncoder;
   /** Frames sent but not yet published (see enqueue). */
   private queued: { frame: Pick<Frame, 'type' | 'seq'>; bytes: Uint8Array }[] = [];
@@ -149,7 +149,10 @@ class NatsFrameSink implements FrameSink {
     }
   }
 
-  /** The `filter` control message; rejects after ackTimeoutMs without one, or when the scan stops. */
+  /**
+   * The `filter` control message, checked; rejects after ackTimeoutMs without one, when the
+   * scan stops, or when it is not a valid filter.
+   */
   async awaitFilter(): Promise<ScanFilter> {
     while (!this.filter && !this.signal.aborted) {
       if (!(await this.nextControl())) {
@@ -160,7 +163,12 @@ class NatsFrameSink implements FrameSink {
       }
     }
     if (!this.filter) throw this.signal.reason;
-    return this.filter;
+    const parsed = ScanFilterSchema.safeParse(this.filter);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'filter'}: ${i.message}`);
+      throw new QueryError('bad_request', `invalid scan filter: ${issues.join('; ')}`);
+    }
+    return parsed.data;
   }
 
   close(): void {
@@ -221,13 +229,8 @@ class NatsFrameSink implements FrameSink {
     } else if (message?.type === 'cancel') {
       this.controller.abort(new QueryError('cancelled', message.reason ?? 'cancelled by the receiver'));
     } else if (message?.type === 'filter') {
-      const parsed = ScanFilterSchema.safeParse(message);
-      if (parsed.success) this.filter = parsed.data;
-      else {
-        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'filter'}: ${i.message}`);
-        // Sent after the schema frame, before any data frame.
-        this.fail(new QueryError('bad_request', `invalid scan filter: ${issues.join('; ')}`), 1);
-      }
+      // A scan that sends its rows at once (awaitsFilter: false) never reads it.
+      this.filter = message;
     } else {
       this.log.warn('unknown scan control message ignored', { type: String(message?.type) });
       return;

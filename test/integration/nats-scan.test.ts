@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { type AddressInfo, createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Svcm } from '@nats-io/services';
 import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
@@ -250,6 +251,30 @@ describe('scan results equal DuckDB', () => {
       expect(rowKeys(scan.rows)).toEqual(await expected(selectFor({ ...request, where })));
     });
   }
+
+  test('a filter reaching a sender that sends at once is ignored, whatever it holds', async () => {
+    // Every row kept, under awaitFilterAbove: no wait. Window 1 holds the sender mid-scan
+    // while the (invalid) filter arrives.
+    const request: ScanRequest = {
+      columns: [],
+      where: 'true',
+      awaitFilter: true,
+      awaitFilterAbove: 2 * ROWS,
+      window: 1,
+    };
+    const frames: Frame[] = [];
+    for await (const frame of openNatsScan(nc, 'people', request, IDLE)) {
+      frames.push(frame);
+      if (frame.type === 'schema') {
+        nc.publish(String(frame.control), encode({ type: 'filter', where: 5 }, 'msgpack'));
+        await nc.flush();
+        await sleep(100);
+      }
+    }
+    expect(frames[0]).toMatchObject({ type: 'schema', awaitsFilter: false });
+    expect(frames.filter((f) => f.type === 'data').length).toBeGreaterThan(1);
+    expect(frames.at(-1)).toMatchObject({ type: 'end', rows: ROWS });
+  });
 
   test('JSON mode: rows of JSON values equal DuckDB', async () => {
     const request = { columns: ['id', 'big', 'day', 'name', 'flag'], where: 'id % 10 = 3' };
