@@ -8,7 +8,7 @@ import type { ClusterConfig } from '../config.js';
 import type { TableColumn } from '../data-container/table.js';
 import type { Logger } from '../log.js';
 import { subjectFor } from '../protocol/subjects.js';
-import { discoverTables } from '../scan-client/discovery.js';
+import { type DiscoveredTable, discoverTables } from '../scan-client/discovery.js';
 
 export type Transport = 'nats' | 'http';
 
@@ -59,6 +59,22 @@ async function fetchHttpTable(name: string, entry: ClusterConfig['tables'][strin
   }
 }
 
+/**
+ * Containers that hold different parts of one table (different `--shard` labels) answer its
+ * subjects as one queue group: a scan would reach one part and miss the others' rows, so the
+ * table is refused rather than answered in part.
+ */
+function splitError(table: DiscoveredTable): { error: string } | undefined {
+  const shards = [...new Set(table.instances.map((i) => i.shard))].sort();
+  if (shards.length < 2) return undefined;
+  return {
+    error:
+      `its ${table.instances.length} data containers hold different parts of it (shards ${shards.join(', ')}), ` +
+      'and a scan reaches only one of them: serve each part as its own table (--table-name) and ' +
+      'UNION ALL them in SQL, or load the whole table in every container',
+  };
+}
+
 export class Catalog {
   private tables = new Map<string, CatalogTable>();
   private timer: NodeJS.Timeout | undefined;
@@ -96,6 +112,7 @@ export class Catalog {
           location: subjectFor(t.name, 'scan'),
           remoteName: t.name,
           instances: t.instances.length,
+          ...splitError(t),
         });
       }
     }
@@ -122,7 +139,7 @@ export class Catalog {
     }
     for (const [name, table] of next) {
       if (table.error && !this.tables.get(name)?.error)
-        this.log.warn('table unreachable', { table: name, error: table.error });
+        this.log.warn('table cannot be queried', { table: name, error: table.error });
     }
     this.tables = next;
   }

@@ -117,7 +117,7 @@ function reachable(plan: TableScanPlan, ctx: ExecutorContext): CatalogTable {
   const table = ctx.catalog.get(plan.table);
   if (!table) throw unknownTable(plan.table, ctx.catalog);
   if (table.error) {
-    throw new QueryError('unavailable', `table ${table.name} cannot be reached: ${table.error}`);
+    throw new QueryError('unavailable', `table ${table.name} cannot be queried: ${table.error}`);
   }
   return table;
 }

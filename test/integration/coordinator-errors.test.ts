@@ -7,6 +7,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatedTable } from '../../src/bench/generated-table.js';
+import { startTableService } from '../../src/data-container/nats-service.js';
+import { createLogger } from '../../src/log.js';
 import {
   type LocalCluster,
   type ManagedProcess,
@@ -321,6 +324,25 @@ describe('tables over HTTP from config.json, and containers that go away', () =>
     const health = await fetch(`${viaHttp.url}/health`);
     expect(health.status).toBe(200);
     await viaHttp.stop();
+  });
+
+  it('refuses a table whose containers hold different parts of it, rather than answer with one', async () => {
+    const parts = await Promise.all(
+      [0, 1].map((k) =>
+        generatedTable('split', `SELECT i AS id FROM range(${k * 100}, ${k * 100 + 100}) t(i)`, String(k)),
+      ),
+    );
+    const log = createLogger('split');
+    const services = await Promise.all(parts.map((part) => startTableService(part, cluster.nats.url, log)));
+    try {
+      await Promise.all(services.map((s) => s.ready));
+      const answer = await query(coordinator, 'SELECT count(*) FROM split');
+      expect(answer.status).toBe(503);
+      expect(answer.body.message).toMatch(/table split cannot be queried: .*shards 0, 1.*--table-name/);
+      await stillServes(coordinator);
+    } finally {
+      await Promise.all(services.map((s) => s.stop()));
+    }
   });
 
   it('answers 503 naming the table when its NATS container dies', async () => {

@@ -1,0 +1,170 @@
+/**
+ * Tables of every type `read_csv` infers, loaded from gzipped CSV in S3 and served over NATS:
+ * through the coordinator each query answers as one DuckDB holding the same files does, with
+ * pushdown on and off. Column names with spaces and capitals, text with commas, quotes,
+ * newlines and non-ASCII, integers past 2^53, NULLs in every column.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quoteLiteral } from '../../src/duckdb/sql.js';
+import { type ManagedProcess, startCliProcess } from '../../src/tools/local-cluster.js';
+import { type NatsServer, startNatsServer } from '../../src/tools/nats-server.js';
+import { S3_EMULATOR_ENV } from '../../src/tools/s3-emulator.js';
+import { singleNodeDuckDB } from '../../src/tools/single-node.js';
+import { askCoordinator } from '../helpers/coordinator.js';
+import { canonicalRows, oracleAnswer } from '../helpers/oracle.js';
+import { startTestS3, type TestS3 } from '../helpers/s3.js';
+
+const BUCKET = 'typed-data';
+
+/** Every column has NULLs; `txt` holds what CSV must quote. */
+const TYPED = `SELECT
+    i AS "Id",
+    CASE WHEN i % 9 = 0 THEN NULL ELSE 9007199254740993 + i * 7919 END AS "big num",
+    CASE WHEN i % 7 = 0 THEN NULL ELSE (i - 1500) / 8 END AS dec,
+    CASE WHEN i % 11 = 0 THEN NULL ELSE pow(10, (i % 17) - 6) * (i % 13 - 6) END AS dbl,
+    CASE WHEN i % 5 = 0 THEN NULL ELSE i % 3 = 0 END AS flag,
+    CASE WHEN i % 8 = 0 THEN NULL ELSE DATE '1969-12-25' + INTERVAL (i * 13) DAY END::DATE AS day,
+    CASE WHEN i % 6 = 0 THEN NULL ELSE TIME '00:00:01' + INTERVAL (i * 37) SECOND END AS tod,
+    CASE WHEN i % 10 = 0 THEN NULL ELSE TIMESTAMP '2024-02-28 23:59:59.123456' + INTERVAL (i * 3607) SECOND END AS ts,
+    CASE WHEN i % 12 = 0 THEN NULL ELSE TIMESTAMPTZ '2024-03-10 01:30:00+00' + INTERVAL (i * 911) SECOND END AS tstz,
+    CASE WHEN i % 4 = 0 THEN NULL ELSE md5(i::VARCHAR)::UUID END AS uid,
+    CASE i % 9
+      WHEN 0 THEN NULL WHEN 1 THEN 'with, comma ' || i WHEN 2 THEN 'with "quote" ' || i
+      WHEN 3 THEN 'multi' || chr(10) || 'line ' || i WHEN 4 THEN '日本語 é ' || i
+      WHEN 5 THEN '' WHEN 6 THEN 'NULL' ELSE ' spaced ' || (i % 31) END AS txt,
+    CASE WHEN i % 3 = 0 THEN NULL ELSE ['a', 'B', 'c'][i % 3 + 1] END AS "Mixed Case"
+  FROM range(3000) t(i)`;
+const OTHER = `SELECT i AS id, (i * 31) % 3100 - 10 AS typed_id,
+    CASE WHEN i % 4 = 0 THEN NULL ELSE ['x', 'y', 'z'][i % 3 + 1] END AS note
+  FROM range(5000) t(i)`;
+
+const QUERIES: { sql: string; ordered?: boolean }[] = [
+  { sql: 'SELECT * FROM typed' },
+  { sql: 'SELECT * FROM typed ORDER BY "Id" DESC LIMIT 25', ordered: true },
+  { sql: 'SELECT "big num", dec, dbl FROM typed WHERE "big num" > 9007199254740993 + 7919 * 1000' },
+  { sql: 'SELECT "Id", dbl FROM typed WHERE dbl BETWEEN -0.001 AND 0.001 OR dbl > 1e5' },
+  { sql: 'SELECT "Id", day, ts FROM typed WHERE day < DATE \'1971-01-01\' AND ts IS NOT NULL' },
+  { sql: 'SELECT "Id", tod FROM typed WHERE tod > TIME \'20:00:00\'' },
+  { sql: 'SELECT "Id", tstz FROM typed WHERE tstz >= TIMESTAMPTZ \'2024-03-20 00:00:00+00\'' },
+  { sql: 'SELECT "Id", flag FROM typed WHERE flag AND "Mixed Case" = \'B\'' },
+  { sql: 'SELECT "Id", flag FROM typed WHERE flag IS NULL' },
+  { sql: "SELECT \"Id\", txt FROM typed WHERE txt LIKE '%\"%' OR txt LIKE '%,%' OR txt ILIKE '%日本%'" },
+  { sql: "SELECT \"Id\", txt FROM typed WHERE txt = '' OR txt = 'NULL' OR txt IS NULL" },
+  { sql: 'SELECT "Id", txt FROM typed WHERE txt LIKE \'multi%\'' },
+  { sql: 'SELECT "Id", length(uid) AS n FROM typed WHERE uid IS NOT NULL AND "Id" < 40' },
+  {
+    sql: `SELECT "Mixed Case", count(*) AS n, count(flag) AS flags, sum("big num") AS big, avg(dec) AS dec,
+      min(day) AS first_day, max(ts) AS last_ts, max(tstz) AS last_tstz, min(tod) AS first_tod
+      FROM typed GROUP BY ALL`,
+  },
+  { sql: 'SELECT max(dbl), min(dbl), sum(dec), count(DISTINCT txt) FROM typed' },
+  { sql: 'SELECT day, count(*) AS n FROM typed GROUP BY day ORDER BY n DESC, day LIMIT 5', ordered: true },
+  {
+    sql: `SELECT t."Id", t.txt, o.note FROM typed t JOIN other o ON o.typed_id = t."Id"
+      WHERE o.note = 'x' AND t.flag`,
+  },
+  {
+    sql: `SELECT t."Mixed Case", o.note, count(*) AS n, sum(t.dbl) AS s FROM typed t
+      LEFT JOIN other o ON o.typed_id = t."Id" GROUP BY ALL`,
+  },
+  {
+    sql: `SELECT o.id, t.ts FROM other o LEFT JOIN typed t ON t."Id" = o.typed_id
+      WHERE t.ts IS NULL AND o.id < 200`,
+  },
+  {
+    sql: `SELECT t.* EXCLUDE (uid) FROM typed t WHERE t."Id" IN (SELECT typed_id FROM other WHERE note = 'z')
+      AND t.day IS NOT NULL`,
+  },
+  {
+    sql: 'SELECT "Id", txt, row_number() OVER (PARTITION BY "Mixed Case" ORDER BY "Id" DESC) AS r FROM typed QUALIFY r <= 3',
+  },
+  { sql: "SELECT [day, day + 1] AS days, {'t': ts, 'z': tstz} AS s FROM typed WHERE \"Id\" % 97 = 1" },
+  {
+    sql: 'SELECT "Id" FROM typed WHERE "Mixed Case" IS DISTINCT FROM \'a\' AND dec < 0 ORDER BY "Id"',
+    ordered: true,
+  },
+];
+
+let dir: string;
+let s3: TestS3;
+let nats: NatsServer;
+const processes: ManagedProcess[] = [];
+let pushdownOn: ManagedProcess;
+let pushdownOff: ManagedProcess;
+let oracle: DuckDBConnection;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'typed-'));
+  const files = { typed: join(dir, 'typed.csv.gz'), other: join(dir, 'other.csv.gz') };
+  const writer = await (await DuckDBInstance.create(':memory:')).connect();
+  for (const [table, sql] of [
+    ['typed', TYPED],
+    ['other', OTHER],
+  ] as const) {
+    await writer.run(`COPY (${sql}) TO ${quoteLiteral(files[table])} (HEADER, COMPRESSION gzip)`);
+  }
+  writer.closeSync();
+  s3 = await startTestS3();
+  await s3.createBucket(BUCKET);
+  nats = await startNatsServer();
+  for (const [table, file] of Object.entries(files)) {
+    const url = await s3.put(BUCKET, `${table}.csv.gz`, await readFile(file));
+    const args = ['serve', url, '--table-name', table, '--nats', nats.url, '--s3-endpoint', s3.endpoint];
+    processes.push(await startCliProcess(table, args, S3_EMULATOR_ENV));
+  }
+  [pushdownOn, pushdownOff] = await Promise.all([
+    startCliProcess('coordinator', ['coordinator', '--nats', nats.url]),
+    startCliProcess('coordinator', ['coordinator', '--nats', nats.url, '--no-pushdown']),
+  ]);
+  processes.push(pushdownOn, pushdownOff);
+  oracle = await singleNodeDuckDB(files);
+}, 120_000);
+
+afterAll(async () => {
+  oracle?.closeSync();
+  for (const p of processes.reverse()) await p.stop();
+  await nats?.dispose();
+  await s3?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+it('the containers hold the types read_csv infers', async () => {
+  const types = await oracle.runAndReadAll(
+    "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'typed'",
+  );
+  expect(types.getRows().map((r) => r[1])).toEqual([
+    'BIGINT',
+    'BIGINT',
+    'DOUBLE',
+    'DOUBLE',
+    'BOOLEAN',
+    'DATE',
+    'TIME',
+    'TIMESTAMP',
+    'TIMESTAMP WITH TIME ZONE',
+    'VARCHAR',
+    'VARCHAR',
+    'VARCHAR',
+  ]);
+});
+
+for (const mode of ['pushdown on', 'pushdown off'] as const) {
+  describe(`typed data, ${mode}`, () => {
+    it.each(QUERIES.map((q, i) => [i, q.sql.replace(/\s+/g, ' ').slice(0, 90), q] as const))(
+      '#%i %s',
+      async (_i, _label, query) => {
+        const expected = await oracleAnswer(oracle, query.sql);
+        const actual = await askCoordinator(mode === 'pushdown on' ? pushdownOn : pushdownOff, query.sql);
+        expect(actual.status, actual.message).toBe(200);
+        expect(actual.columns).toEqual(expected.columns);
+        expect(canonicalRows(actual.columns, actual.results, !!query.ordered)).toEqual(
+          canonicalRows(expected.columns, expected.rows, !!query.ordered),
+        );
+      },
+    );
+  });
+}
