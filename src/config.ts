@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { QueryError } from './errors.js';
 import { TABLE_NAME_PATTERN } from './protocol/subjects.js';
+import { issuesText } from './zod-issues.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 
@@ -105,7 +106,6 @@ export function parseOptions<T extends z.ZodTypeAny>(
 ): z.output<T> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'argument'}: ${i.message}`).join('; ');
-  process.stderr.write(`duckdb-s3-query ${command}: ${issues}\n`);
+  process.stderr.write(`duckdb-s3-query ${command}: ${issuesText(parsed.error, 'argument')}\n`);
   process.exit(2);
 }

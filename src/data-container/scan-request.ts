@@ -6,6 +6,7 @@
 import { asQueryError, QueryError } from '../errors.js';
 import { decode, type Encoding } from '../protocol/codec.js';
 import { type ErrorFrame, type ParsedScanRequest, ScanRequestSchema } from '../protocol/frames.js';
+import { issuesText } from '../zod-issues.js';
 
 /** Room for the largest valid request (a 1 MiB `query`) and its framing. */
 export const MAX_SCAN_REQUEST_BYTES = 1_100_000;
@@ -44,8 +45,7 @@ export function parseScanRequest(bytes: Uint8Array, encoding: Encoding): ParsedS
   }
   const parsed = ScanRequestSchema.safeParse(value);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`);
-    throw new QueryError('bad_request', `invalid scan request: ${issues.join('; ')}`);
+    throw new QueryError('bad_request', `invalid scan request: ${issuesText(parsed.error, 'request')}`);
   }
   return parsed.data;
 }

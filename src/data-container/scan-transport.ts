@@ -18,6 +18,7 @@ import {
   type ScanFilter,
   ScanFilterSchema,
 } from '../protocol/frames.js';
+import { issuesText } from '../zod-issues.js';
 import { executeScan, type FrameSink } from './scan.js';
 import { errorFrame, parseScanRequest } from './scan-request.js';
 import type { LoadedTable } from './table.js';
@@ -165,8 +166,7 @@ class NatsFrameSink implements FrameSink {
     if (!this.filter) throw this.signal.reason;
     const parsed = ScanFilterSchema.safeParse(this.filter);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'filter'}: ${i.message}`);
-      throw new QueryError('bad_request', `invalid scan filter: ${issues.join('; ')}`);
+      throw new QueryError('bad_request', `invalid scan filter: ${issuesText(parsed.error, 'filter')}`);
     }
     return parsed.data;
   }
