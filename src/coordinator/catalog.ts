@@ -122,9 +122,11 @@ export class Catalog {
         next.set(key, {
           ...before,
           instances: 0,
+          // Already gone: its message keeps the time since when. (A split table's error no longer applies.)
           error:
-            before.error ??
-            `no data container answers on ${before.location} since ${new Date().toISOString()}`,
+            before.instances === 0 && before.error
+              ? before.error
+              : `no data container answers on ${before.location} since ${new Date().toISOString()}`,
         });
       }
     }

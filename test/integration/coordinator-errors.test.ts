@@ -343,6 +343,15 @@ describe('tables over HTTP from config.json, and containers that go away', () =>
     } finally {
       await Promise.all(services.map((s) => s.stop()));
     }
+    // Once its containers are gone, it says so (the catalog refreshes every 5 s).
+    const deadline = Date.now() + 20_000;
+    let gone = await query(coordinator, 'SELECT count(*) FROM split');
+    while (!/no data container answers/.test(gone.body.message ?? '') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      gone = await query(coordinator, 'SELECT count(*) FROM split');
+    }
+    expect(gone.status).toBe(503);
+    expect(gone.body.message).toMatch(/table split cannot be queried: no data container answers/);
   });
 
   it('answers 503 naming the table when its NATS container dies', async () => {
