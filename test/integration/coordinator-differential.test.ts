@@ -5,11 +5,11 @@
  */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type LocalCluster, type ManagedProcess, startLocalCluster } from '../../src/tools/local-cluster.js';
 import { singleNodeDuckDB } from '../../src/tools/single-node.js';
 import { askCoordinator } from '../helpers/coordinator.js';
-import { canonicalRows, oracleAnswer } from '../helpers/oracle.js';
+import { canonicalRows, describeAgainstOracle, oracleAnswer } from '../helpers/oracle.js';
 import { DIFF_QUERIES } from './differential-queries.js';
 
 let cluster: LocalCluster;
@@ -41,22 +41,12 @@ it('has enough queries to mean something', () => {
   expect(DIFF_QUERIES.length).toBeGreaterThanOrEqual(150);
 });
 
-for (const mode of ['pushdown on', 'pushdown off'] as const) {
-  describe(`differential, ${mode}`, () => {
-    it.each(DIFF_QUERIES.map((q, i) => [i, q.sql.replace(/\s+/g, ' ').slice(0, 90), q] as const))(
-      '#%i %s',
-      async (_i, _label, query) => {
-        const coordinator = mode === 'pushdown on' ? pushdownOn : pushdownOff;
-        const expected = await oracleAnswer(oracle, query.sql);
-        const actual = await ask(coordinator, query.sql);
-        expect(actual.columns).toEqual(expected.columns);
-        expect(canonicalRows(actual.columns, actual.results, !!query.ordered)).toEqual(
-          canonicalRows(expected.columns, expected.rows, !!query.ordered),
-        );
-      },
-    );
-  });
-}
+describeAgainstOracle(
+  'differential',
+  DIFF_QUERIES,
+  { 'pushdown on': () => pushdownOn, 'pushdown off': () => pushdownOff },
+  () => oracle,
+);
 
 /** POSTs a query for ndjson through node:http, which (unlike fetch) hands over the trailers. */
 function streamWithTrailers(

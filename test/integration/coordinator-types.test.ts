@@ -8,14 +8,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { quoteLiteral } from '../../src/duckdb/sql.js';
 import { type ManagedProcess, startCliProcess } from '../../src/tools/local-cluster.js';
 import { type NatsServer, startNatsServer } from '../../src/tools/nats-server.js';
 import { S3_EMULATOR_ENV } from '../../src/tools/s3-emulator.js';
 import { singleNodeDuckDB } from '../../src/tools/single-node.js';
-import { askCoordinator } from '../helpers/coordinator.js';
-import { canonicalRows, oracleAnswer } from '../helpers/oracle.js';
+import { type DiffQuery, describeAgainstOracle } from '../helpers/oracle.js';
 import { startTestS3, type TestS3 } from '../helpers/s3.js';
 
 const BUCKET = 'typed-data';
@@ -42,7 +41,7 @@ const OTHER = `SELECT i AS id, (i * 31) % 3100 - 10 AS typed_id,
     CASE WHEN i % 4 = 0 THEN NULL ELSE ['x', 'y', 'z'][i % 3 + 1] END AS note
   FROM range(5000) t(i)`;
 
-const QUERIES: { sql: string; ordered?: boolean }[] = [
+const QUERIES: DiffQuery[] = [
   { sql: 'SELECT * FROM typed' },
   { sql: 'SELECT * FROM typed ORDER BY "Id" DESC LIMIT 25', ordered: true },
   { sql: 'SELECT "big num", dec, dbl FROM typed WHERE "big num" > 9007199254740993 + 7919 * 1000' },
@@ -152,19 +151,9 @@ it('the containers hold the types read_csv infers', async () => {
   ]);
 });
 
-for (const mode of ['pushdown on', 'pushdown off'] as const) {
-  describe(`typed data, ${mode}`, () => {
-    it.each(QUERIES.map((q, i) => [i, q.sql.replace(/\s+/g, ' ').slice(0, 90), q] as const))(
-      '#%i %s',
-      async (_i, _label, query) => {
-        const expected = await oracleAnswer(oracle, query.sql);
-        const actual = await askCoordinator(mode === 'pushdown on' ? pushdownOn : pushdownOff, query.sql);
-        expect(actual.status, actual.message).toBe(200);
-        expect(actual.columns).toEqual(expected.columns);
-        expect(canonicalRows(actual.columns, actual.results, !!query.ordered)).toEqual(
-          canonicalRows(expected.columns, expected.rows, !!query.ordered),
-        );
-      },
-    );
-  });
-}
+describeAgainstOracle(
+  'typed data',
+  QUERIES,
+  { 'pushdown on': () => pushdownOn, 'pushdown off': () => pushdownOff },
+  () => oracle,
+);

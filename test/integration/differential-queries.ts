@@ -3,10 +3,7 @@
  * DuckDB holding all three sample tables, and the answers must match. `ordered` marks queries
  * whose ORDER BY makes the order total, so that order is compared too.
  */
-export interface DiffQuery {
-  sql: string;
-  ordered?: boolean;
-}
+import type { DiffQuery } from '../helpers/oracle.js';
 
 const handWritten: DiffQuery[] = [
   // The seed's 3-way join and its relatives.
