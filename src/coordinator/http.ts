@@ -12,11 +12,13 @@ import { JsonRowWriter } from '../duckdb/json-rows.js';
 import { chunksOf, jsonValueConverter } from '../duckdb/json-values.js';
 import type { QueryError } from '../errors.js';
 import { createApp, ErrorBody } from '../http/app.js';
+import { headerJson } from '../http/header-json.js';
 import type { Logger } from '../log.js';
 import { formatHeader, formatRows, type RowFormat } from '../scan-client/row-format.js';
 import { msSince } from '../timing.js';
 import { type ExecutorContext, type OpenQuery, openQuery, timeoutError } from './execute.js';
 import { jsonAnswerText, jsonAnswerTooLarge } from './json-answer.js';
+import { registerConsole } from './ui/routes.js';
 
 const QueryBody = z.object({
   query: z.string().min(1, 'query must be a non-empty SQL string').max(1_048_576),
@@ -166,11 +168,12 @@ export async function buildCoordinatorApp(
       return (
         reply
           .header('x-source-tables', open.sourceTables.join(','))
-          .header('x-query-stats', JSON.stringify(open.stats))
+          .header('x-query-stats', headerJson(open.stats))
+          .header('x-query-columns', headerJson(open.result.deduplicatedColumnNames()))
           // After the last row: the row count, the whole time, and the stats of scans that
           // were still passing rows through when the headers left (a query pushed whole).
           .trailer('x-query-summary', async () =>
-            JSON.stringify({
+            headerJson({
               row_count: streamed.rows,
               execution_time_ms: msSince(open.started),
               stats: open.stats,
@@ -210,5 +213,6 @@ export async function buildCoordinatorApp(
     tables: ctx.catalog.list().length,
   }));
 
+  await registerConsole(app);
   return app;
 }
