@@ -4,7 +4,6 @@
  * baseline, timed to the same JSON text the coordinator's answer holds) and the coordinator
  * with pushdown off. The coordinator is timed until its whole answer has arrived.
  */
-import { readFile } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -13,6 +12,7 @@ import { JsonRowWriter } from '../duckdb/json-rows.js';
 import { chunksOf } from '../duckdb/json-values.js';
 import { type ManagedProcess, startLocalCluster } from '../tools/local-cluster.js';
 import { singleNodeDuckDB } from '../tools/single-node.js';
+import { peakRssMb } from './proc-stats.js';
 
 export interface BenchQuery {
   name: string;
@@ -155,12 +155,6 @@ async function singleNodeAnswer(con: DuckDBConnection, sql: string): Promise<num
     rows += chunk.rowCount;
   }
   return rows;
-}
-
-async function peakRssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return Math.round(kb / 1024);
 }
 
 export async function runCoordinatorBench(labels = 1_000_000): Promise<void> {

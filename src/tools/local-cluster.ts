@@ -98,8 +98,12 @@ export async function startCliProcess(
   return proc;
 }
 
-/** Sample data with `labels` rows (5× in the other tables), served over NATS. */
-export async function startLocalCluster(opts: { labels: number; seed?: number }): Promise<LocalCluster> {
+/** Sample data with `labels` rows (5× in the other tables), served over NATS; `serveArgs` go to every container. */
+export async function startLocalCluster(opts: {
+  labels: number;
+  seed?: number;
+  serveArgs?: string[];
+}): Promise<LocalCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'duckdb-s3-query-cluster-'));
   const started: { stop(): Promise<void> }[] = [];
   const stopAll = async () => {
@@ -118,7 +122,7 @@ export async function startLocalCluster(opts: { labels: number; seed?: number })
     await Promise.all(
       SAMPLE_TABLES.map(async (table) => {
         const args = ['serve', `s3://${BUCKET}/${table}.csv.gz`, '--table-name', table];
-        args.push('--nats', nats.url, '--s3-endpoint', s3.endpoint);
+        args.push('--nats', nats.url, '--s3-endpoint', s3.endpoint, ...(opts.serveArgs ?? []));
         const proc = await startCliProcess(table, args, S3_EMULATOR_ENV);
         started.push(proc);
         containers[table] = proc;
