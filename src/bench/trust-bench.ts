@@ -36,10 +36,8 @@ async function memoryUnderLoad(processes: ManagedProcess[], coordinator: Managed
   const statuses = await Promise.all(
     Array.from({ length: CONCURRENT }, (_, i) => post(coordinator, HEAVY_QUERIES[i % HEAVY_QUERIES.length])),
   );
-  const counts = statuses.reduce<Record<number, number>>(
-    (acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }),
-    {},
-  );
+  const counts: Record<number, number> = {};
+  for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1;
   console.log(
     `${CONCURRENT} concurrent heavy queries: ${((performance.now() - started) / 1000).toFixed(1)} s, statuses ${JSON.stringify(counts)}`,
   );

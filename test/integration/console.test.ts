@@ -136,7 +136,8 @@ it('cancels a running query, and the coordinator answers the next one', async ()
 });
 
 it('shows columns and predicates in any script (they travel in headers)', async () => {
-  const sql = "SELECT name AS \"名前\", category FROM labels WHERE name <> '日本語 ✓' ORDER BY label_id LIMIT 3";
+  const sql =
+    'SELECT name AS "名前", category FROM labels WHERE name <> \'日本語 ✓\' ORDER BY label_id LIMIT 3';
   const expected = await oracleAnswer(oracle, sql);
   const page = await openConsole(sql);
   expect(await finished(page)).toMatchObject({ kind: 'ok' });
