@@ -8,6 +8,7 @@ import type { ClusterConfig } from '../config.js';
 import type { TableColumn } from '../data-container/table.js';
 import type { Logger } from '../log.js';
 import { subjectFor } from '../protocol/subjects.js';
+import { onConnectionEvent } from '../scan-client/connection-events.js';
 import { type DiscoveredTable, discoverTables } from '../scan-client/discovery.js';
 
 export type Transport = 'nats' | 'http';
@@ -29,6 +30,8 @@ export interface CatalogTable {
 }
 
 const METADATA_TIMEOUT_MS = 3_000;
+/** After a reconnect, discovery runs at once and again after these delays. */
+const RECONNECT_REFRESHES_MS = [500, 1_500, 3_000];
 
 function baseUrl(entry: ClusterConfig['tables'][string]): string {
   const url = new URL(entry.url);
@@ -79,6 +82,7 @@ export class Catalog {
   private tables = new Map<string, CatalogTable>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  private stopWatching: (() => void) | undefined;
 
   constructor(
     private readonly config: ClusterConfig | undefined,
@@ -86,9 +90,16 @@ export class Catalog {
     private readonly log: Logger,
   ) {}
 
-  /** Discovery through `nc` from now on (a connection made after startup), refreshed at once. */
+  /**
+   * Discovery through `nc` from now on (a connection made after startup), refreshed at once,
+   * and again as soon as the connection comes back after a drop.
+   */
   attachNats(nc: NatsConnection): Promise<void> {
     this.nc = nc;
+    this.stopWatching?.();
+    this.stopWatching = onConnectionEvent(nc, (event) => {
+      if (event === 'reconnect') this.refreshAfterReconnect();
+    });
     return this.refresh();
   }
 
@@ -98,6 +109,20 @@ export class Catalog {
       this.refreshing = undefined;
     });
     return this.refreshing;
+  }
+
+  /**
+   * A refresh that starts after the one under way (begun while the connection was down, it
+   * saw nothing), then again a little later: containers come back on their own reconnect,
+   * which may follow ours.
+   */
+  private refreshAfterReconnect(): void {
+    const fresh = () =>
+      (this.refreshing ?? Promise.resolve())
+        .then(() => this.refresh())
+        .catch((err: unknown) => this.log.warn('catalog refresh failed', { error: err }));
+    void fresh();
+    for (const ms of RECONNECT_REFRESHES_MS) setTimeout(fresh, ms).unref();
   }
 
   private async load(): Promise<void> {
@@ -155,6 +180,7 @@ export class Catalog {
 
   stop(): void {
     clearInterval(this.timer);
+    this.stopWatching?.();
   }
 
   get(name: string): CatalogTable | undefined {

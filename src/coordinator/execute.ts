@@ -15,6 +15,7 @@ import {
   MAX_ACK_TIMEOUT_MS,
   type ScanFilter,
   type ScanRequest,
+  SILENCE_MS,
 } from '../protocol/frames.js';
 import { msSince, roundMs } from '../timing.js';
 import { AnalysisCache } from './analysis-cache.js';
@@ -203,7 +204,13 @@ async function gatherAll(
   cancel: () => void,
   options: OpenOptions,
 ): Promise<Gathered> {
-  const opts = { nc: ctx.nc, idleTimeoutMs: ctx.timeoutMs, signal, serial: new Serial() };
+  const opts = {
+    nc: ctx.nc,
+    idleTimeoutMs: Math.min(ctx.timeoutMs, SILENCE_MS),
+    deadline: performance.now() + ctx.timeoutMs,
+    signal,
+    serial: new Serial(),
+  };
   const whole = wholeQueryTarget(analysis, ctx);
   if (whole && !options.materialize) {
     const stream = await openPushedStream(con, opts.serial, whole, sql, opts);
@@ -400,7 +407,8 @@ export async function openQuery(
   } catch (err) {
     close();
     if (timedOut) throw timeoutError(ctx.timeoutMs);
-    if (controller.signal.aborted)
+    // Only the client's own going away is a 499: a failed scan cancels the others too.
+    if (callerSignal.aborted)
       throw new QueryError('cancelled', 'the client went away; the query was cancelled');
     throw err instanceof QueryError ? err : duckdbErrorToQueryError(err);
   }

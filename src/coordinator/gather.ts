@@ -39,7 +39,10 @@ export interface GatherOptions {
   /** Name the TEMP table's columns c0, c1… (a pushed query's result may repeat names). */
   positional?: boolean;
   nc?: NatsConnection;
+  /** Silence after which a container counts as gone (it heartbeats): SILENCE_MS. */
   idleTimeoutMs: number;
+  /** performance.now() at which the query's time is up: containers stop their work then. */
+  deadline?: number;
   signal: AbortSignal;
   /** Called with the rows gathered so far, after each data frame. */
   onRows?: (rows: number) => void;
@@ -52,7 +55,7 @@ export function openScan(
   request: ScanRequest,
   opts: GatherOptions,
 ): AsyncGenerator<Frame> {
-  const streamOptions = { idleTimeoutMs: opts.idleTimeoutMs, signal: opts.signal };
+  const streamOptions = { idleTimeoutMs: opts.idleTimeoutMs, deadline: opts.deadline, signal: opts.signal };
   if (table.transport === 'http') return openHttpScan(table.location, request, streamOptions);
   if (!opts.nc)
     throw new QueryError('unavailable', `table ${table.name} is served over NATS, but NATS is not connected`);

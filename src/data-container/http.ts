@@ -3,7 +3,7 @@
  * POST /scan, and the OpenAPI description at /docs and /docs/json. Every error is JSON
  * `{"error": kind, "message": ...}`; no request can take the server down.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { QueryError } from '../errors.js';
@@ -50,6 +50,15 @@ const HealthSchema = z.object({
   table: z.string(),
   rows: z.number().optional(),
 });
+
+/** Aborts when the client goes away before its answer is sent: its query stops. */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
 
 export async function createHttpApp(
   tableName: string,
@@ -109,14 +118,15 @@ export async function createHttpApp(
     {
       schema: {
         summary: 'Run one read-only SELECT over this table',
-        description: 'Body `{"query": "SELECT ..."}` (JSON; form or text bodies are read as JSON too).',
+        description:
+          'Body `{"query": "SELECT ..."}` (JSON; form or text bodies are read as JSON too). The query stops when the client disconnects, or after --query-timeout-ms (504).',
         body: QueryBodySchema,
         response: { 200: QueryAnswerSchema, ...errors },
       },
     },
-    (request) => runQuery(loaded(), request.body.query, limits),
+    (request, reply) => runQuery(loaded(), request.body.query, limits, { signal: clientGone(reply) }),
   );
 
-  registerScanRoute(app, getTable);
+  registerScanRoute(app, getTable, limits.timeoutMs);
   return app;
 }

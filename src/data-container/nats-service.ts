@@ -116,7 +116,7 @@ async function registerService(
         else handle(msg);
       },
     });
-  endpoint('scan', (msg) => serveNatsScan(nc, msg, table, log));
+  endpoint('scan', (msg) => serveNatsScan(nc, msg, table, log, limits.timeoutMs));
   endpoint('metadata', (msg) => msg.respond(JSON.stringify(tableMetadata(table))));
   endpoint('query', (msg) => answerQuery(nc, msg, table, limits));
   // Registered means served: the server has the endpoints' subscriptions once it answers a flush.
@@ -131,7 +131,8 @@ async function answerQuery(
   limits: QueryLimits,
 ): Promise<void> {
   try {
-    const answer = Buffer.from(JSON.stringify(await runQuery(table, queryOf(msg), limits)));
+    const { query, timeoutMs } = queryOf(msg);
+    const answer = Buffer.from(JSON.stringify(await runQuery(table, query, limits, { timeoutMs })));
     const maxPayload = nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
     if (answer.byteLength > maxPayload) {
       throw new QueryError(
@@ -146,16 +147,20 @@ async function answerQuery(
   }
 }
 
-function queryOf(msg: ServiceMsg): string {
+/** `{"query": "...", "timeoutMs"?: N}`: the SQL, and the requester's remaining time. */
+function queryOf(msg: ServiceMsg): { query: string; timeoutMs?: number } {
   let body: unknown;
   try {
     body = msg.json();
   } catch {
     body = undefined;
   }
-  const query = (body as { query?: unknown } | undefined)?.query;
+  const { query, timeoutMs } = (body ?? {}) as { query?: unknown; timeoutMs?: unknown };
   if (typeof query !== 'string' || query.length === 0) {
     throw new QueryError('bad_request', 'send {"query": "SELECT ... FROM <table>"} as JSON');
   }
-  return query;
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && (timeoutMs as number) > 0)) {
+    throw new QueryError('bad_request', 'timeoutMs, when given, must be a positive integer (milliseconds)');
+  }
+  return { query, timeoutMs: timeoutMs as number | undefined };
 }

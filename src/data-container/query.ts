@@ -3,6 +3,7 @@ import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { type JsonRow, resultToJson } from '../duckdb/json-values.js';
 import { assertReadOnlySelect } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
+import { interruptOnAbort } from './scan-liveness.js';
 import { connect, type LoadedTable } from './table.js';
 
 /** What one query may take: `serve --query-timeout-ms` and `--max-json-rows`. */
@@ -22,19 +23,34 @@ export interface QueryAnswer {
   source_tables: string[];
 }
 
+/** What stops one query early besides its own limits. */
+export interface QueryControl {
+  /** The caller went away (HTTP client disconnected). */
+  signal?: AbortSignal;
+  /** The requester's remaining time; the container's own timeout still bounds it. */
+  timeoutMs?: number;
+}
+
 /** Runs `sql`, one read-only SELECT over the table; failures are QueryErrors. */
 export async function runQuery(
   table: LoadedTable,
   sql: string,
   limits: QueryLimits = DEFAULT_QUERY_LIMITS,
+  control: QueryControl = {},
 ): Promise<QueryAnswer> {
   const started = performance.now();
   const con = await connect(table);
+  const timeoutMs = Math.min(control.timeoutMs ?? limits.timeoutMs, limits.timeoutMs);
+  const stop = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    con.interrupt();
-  }, limits.timeoutMs);
+    stop.abort();
+  }, timeoutMs);
+  const onCallerAbort = () => stop.abort();
+  control.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  if (control.signal?.aborted) stop.abort();
+  const stopInterrupting = interruptOnAbort(con, stop.signal);
   try {
     await assertReadOnlySelect(con, sql, [table.name], { [table.name]: table.columns.map((c) => c.name) });
     const { columns, rows } = await resultToJson(await con.stream(sql), limits.maxRows);
@@ -49,9 +65,12 @@ export async function runQuery(
     if (timedOut) {
       throw new QueryError(
         'timeout',
-        `the query ran longer than ${limits.timeoutMs} ms and was stopped; raise --query-timeout-ms (QUERY_TIMEOUT_MS) or narrow the query`,
+        timeoutMs < limits.timeoutMs
+          ? `the query ran past the requester's deadline of ${timeoutMs} ms and was stopped`
+          : `the query ran longer than ${limits.timeoutMs} ms and was stopped; raise --query-timeout-ms (QUERY_TIMEOUT_MS) or narrow the query`,
       );
     }
+    if (stop.signal.aborted) throw new QueryError('cancelled', 'the client went away; the query was stopped');
     if (err instanceof QueryError && err.kind === 'result_too_large') {
       throw new QueryError(
         'result_too_large',
@@ -61,6 +80,8 @@ export async function runQuery(
     throw duckdbErrorToQueryError(err);
   } finally {
     clearTimeout(timer);
+    control.signal?.removeEventListener('abort', onCallerAbort);
+    stopInterrupting();
     con.closeSync();
   }
 }

@@ -13,10 +13,15 @@ import { detectEncoding, type Encoding, encode } from '../protocol/codec.js';
 import { framePrefix, frameStreamContentType } from '../protocol/frame-stream.js';
 import type { Frame } from '../protocol/frames.js';
 import { executeScan } from './scan.js';
+import { Heartbeats, ScanDeadline } from './scan-liveness.js';
 import { errorFrame, MAX_SCAN_REQUEST_BYTES, parseScanRequest } from './scan-request.js';
 import type { LoadedTable } from './table.js';
 
-export function registerScanRoute(app: FastifyInstance, getTable: () => LoadedTable | undefined): void {
+export function registerScanRoute(
+  app: FastifyInstance,
+  getTable: () => LoadedTable | undefined,
+  queryTimeoutMs: number,
+): void {
   // Its own scope: any body reaches the handler as bytes (application/x-msgpack, JSON, or
   // anything else), so that a bad one is answered with an error frame, not a fastify error.
   app.register(async (scope) => {
@@ -44,12 +49,15 @@ export function registerScanRoute(app: FastifyInstance, getTable: () => LoadedTa
         schema: {
           summary: 'Scan the table: columns, where, limit',
           description:
-            'Body: {columns: string[], where?: string, limit?: number} as application/x-msgpack or JSON. ' +
+            'Body: {columns: string[], where?: string, limit?: number, query?: string, timeoutMs?: number, …} ' +
+            'as application/x-msgpack or JSON (README lists every field). ' +
             'Response: a stream of frames (schema, data..., end | error), each a 4-byte big-endian length ' +
-            'and the frame, encoded like the request.',
+            'and the frame, encoded like the request, with a heartbeat message whenever nothing was sent ' +
+            'for a second. The scan stops when the client disconnects, and at its deadline (timeoutMs, ' +
+            'bounded by --query-timeout-ms).',
         },
       },
-      (request, reply) => streamScan(request, reply, getTable()),
+      (request, reply) => streamScan(request, reply, getTable(), queryTimeoutMs),
     );
   });
 }
@@ -59,7 +67,12 @@ function requestEncoding(request: FastifyRequest): Encoding {
   return request.headers['content-type']?.includes('json') ? 'json' : 'msgpack';
 }
 
-async function streamScan(request: FastifyRequest, reply: FastifyReply, table: LoadedTable | undefined) {
+async function streamScan(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  table: LoadedTable | undefined,
+  queryTimeoutMs: number,
+) {
   if (!table) throw new QueryError('unavailable', 'the table is still loading; try again shortly');
   const bytes = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const encoding = detectEncoding(bytes);
@@ -71,10 +84,25 @@ async function streamScan(request: FastifyRequest, reply: FastifyReply, table: L
   res.on('close', () => {
     if (!res.writableFinished) controller.abort(new QueryError('cancelled', 'the client went away'));
   });
-  const sink = { send: (frame: Frame) => writeFrame(res, encode(frame, encoding), controller.signal) };
+  let nextSeq = 0;
+  const heartbeats = new Heartbeats(() => {
+    void writeFrame(res, encode({ type: 'heartbeat', seq: nextSeq }, encoding), controller.signal);
+  });
+  const send = (frame: Frame) => {
+    heartbeats.touch();
+    nextSeq = frame.seq + 1;
+    return writeFrame(res, encode(frame, encoding), controller.signal);
+  };
+  const deadline = new ScanDeadline(scanRequest.timeoutMs, queryTimeoutMs, (err) => {
+    if (controller.signal.aborted) return;
+    void send(errorFrame(nextSeq, err));
+    controller.abort(err);
+  });
   try {
-    await executeScan(table, scanRequest, encoding, sink, controller.signal);
+    await executeScan(table, scanRequest, encoding, { send }, controller.signal);
   } finally {
+    deadline.stop();
+    heartbeats.stop();
     res.end();
   }
 }

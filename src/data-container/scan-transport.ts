@@ -1,14 +1,18 @@
 /**
- * A scan over NATS, sender side. Frames go to the request's reply subject; the receiver acks
- * data frames on a control inbox announced in the schema frame. At most `window` data frames
- * travel beyond the last ack, so a slow reader throttles the scan instead of being cut off by
- * the server as a slow consumer. A cancel, or no ack for `ackTimeoutMs`, stops the scan.
+ * A scan over NATS, sender side. Frames go to the request's reply subject; the receiver
+ * sends acks, cancel and a dynamic filter to `duckdb.<table>.control.<id>`, which is
+ * subscribed before anything else happens, so a cancel is honoured from the moment the
+ * request arrives. At most `window` data frames travel beyond the last ack, so a slow reader
+ * throttles the scan instead of being cut off by the server as a slow consumer. A cancel,
+ * the deadline, or no ack for `ackTimeoutMs` stops the scan; heartbeats tell the receiver
+ * that a scan with nothing to send yet is alive.
  */
-import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io/transport-node';
 import { QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decode, detectEncoding, type Encoding, encode } from '../protocol/codec.js';
 import { DataFrameEncoder, returnFrameBuffers } from '../protocol/data-frame-encoder.js';
+import { splitFrame } from '../protocol/frame-parts.js';
 import {
   type ControlMessage,
   DEFAULT_ACK_TIMEOUT_MS,
@@ -18,8 +22,10 @@ import {
   type ScanFilter,
   ScanFilterSchema,
 } from '../protocol/frames.js';
+import { controlSubject } from '../protocol/subjects.js';
 import { issuesText } from '../zod-issues.js';
 import { executeScan, type FrameSink } from './scan.js';
+import { Heartbeats, ScanDeadline } from './scan-liveness.js';
 import { errorFrame, parseScanRequest } from './scan-request.js';
 import type { LoadedTable } from './table.js';
 
@@ -29,6 +35,7 @@ export async function serveNatsScan(
   msg: Msg,
   table: LoadedTable,
   log: Logger,
+  queryTimeoutMs: number,
 ): Promise<void> {
   const reply = msg.reply;
   if (!reply) {
@@ -40,52 +47,45 @@ export async function serveNatsScan(
   try {
     request = parseScanRequest(msg.data, encoding);
   } catch (err) {
-    publishFrame(nc, reply, errorFrame(0, err), encoding, log);
+    try {
+      nc.publish(reply, encode(errorFrame(0, err), encoding));
+    } catch (publishErr) {
+      log.warn('could not publish a scan error', { error: publishErr });
+    }
     return;
   }
-  const sink = new NatsFrameSink(nc, reply, encoding, request, log);
+  const sink = new NatsFrameSink(nc, reply, encoding, request, table.name, log);
+  const deadline = new ScanDeadline(request.timeoutMs, queryTimeoutMs, (err) => sink.fail(err));
   try {
     await executeScan(table, request, encoding, sink, sink.signal);
   } finally {
+    deadline.stop();
     sink.close();
-  }
-}
-
-function publishFrame(
-  nc: NatsConnection,
-  subject: string,
-  frame: Frame,
-  encoding: Encoding,
-  log: Logger,
-): void {
-  try {
-    nc.publish(subject, encode(frame, encoding));
-  } catch (err) {
-    log.warn('could not publish a scan frame', { subject, seq: frame.seq, error: err });
   }
 }
 
 class NatsFrameSink implements FrameSink {
   private readonly controller = new AbortController();
   readonly signal = this.controller.signal;
-  private readonly control = createInbox();
-  /** Made with the schema frame that announces its subject. */
-  private subscription: Subscription | undefined;
+  private readonly control: string;
+  private readonly subscription: Subscription;
   private readonly window: number;
   private readonly ackTimeoutMs: number;
   /** Highest data frame acked so far. */
   private acked = 0;
+  /** The next numbered frame's seq: every frame before it was sent (heartbeats say so). */
+  private nextSeq = 0;
   private wake: (() => void) | undefined;
   /** The `filter` message, once it has come: checked only by a scan that waits for it. */
   private filter: unknown;
   private readonly dataFrames: DataFrameEncoder;
-  /** Frames sent but not yet published (see enqueue). */
-  private queued: { frame: Pick<Frame, 'type' | 'seq'>; bytes: Uint8Array }[] = [];
+  /** Messages made but not yet published (see enqueue). */
+  private queued: { seq: number; bytes: Uint8Array }[] = [];
+  private readonly heartbeats: Heartbeats;
 
-  /** Half the server's max_payload leaves room for the DuckDB chunk that may overshoot the target. */
+  /** The server's max_payload (it counts headers; frames go without). */
   get maxFrameBytes(): number | undefined {
-    const maxPayload = this.nc.info?.max_payload;
-    return maxPayload ? Math.floor(maxPayload / 2) : undefined;
+    return this.nc.info?.max_payload;
   }
 
   constructor(
@@ -93,12 +93,23 @@ class NatsFrameSink implements FrameSink {
     private readonly reply: string,
     private readonly encoding: Encoding,
     request: ParsedScanRequest,
+    table: string,
     private readonly log: Logger,
   ) {
     this.window = request.window ?? DEFAULT_WINDOW;
     // A frame's buffer is written again window + 1 frames later: by then it was acked.
     this.dataFrames = new DataFrameEncoder(this.window + 1);
     this.ackTimeoutMs = request.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+    this.control = controlSubject(table, request.id ?? nuid.next());
+    // Before anything is sent: a receiver that has heard from us may cancel.
+    this.subscription = nc.subscribe(this.control, { callback: (_err, m) => this.onControl(m) });
+    this.heartbeats = new Heartbeats(() => this.publishEncoded(this.nextSeq, this.heartbeat()));
+    // A requester that chose the id knows the control subject: tell it at once that it may use it.
+    if (request.id !== undefined) this.enqueue(0, this.heartbeat());
+  }
+
+  private heartbeat(): Uint8Array {
+    return encode({ type: 'heartbeat', seq: this.nextSeq }, this.encoding);
   }
 
   async send(frame: Frame): Promise<void> {
@@ -108,45 +119,43 @@ class NatsFrameSink implements FrameSink {
       this.encoding === 'msgpack' && frame.type === 'data' && frame.columns
         ? this.dataFrames.encode({ ...frame, columns: frame.columns })
         : encode(frame.type === 'schema' ? { ...frame, control: this.control } : frame, this.encoding);
+    this.nextSeq = frame.seq + 1;
     const maxPayload = this.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
-    if (bytes.byteLength > maxPayload) {
-      this.fail(
-        new QueryError(
-          'internal',
-          `scan frame ${frame.seq} is ${bytes.byteLength} bytes, over the NATS server's max_payload of ${maxPayload}: the data container sized its frames wrong`,
-        ),
-        frame.seq,
-      );
+    if (bytes.byteLength <= maxPayload) {
+      this.enqueue(frame.seq, bytes);
       return;
     }
-    this.enqueue(frame, bytes);
+    // One row longer than a message: it goes in parts.
+    for (const part of splitFrame(bytes, frame.seq, this.encoding, maxPayload)) this.enqueue(frame.seq, part);
   }
 
   /**
-   * Frames made in one turn of the event loop are published together, at its end, and so
+   * Messages made in one turn of the event loop are published together, at its end, and so
    * leave in one write to the socket: a small result's schema, data and end frames wake
    * nats-server and the receiver once, not three times (~0.3 ms each on an idle VM core).
    */
-  private enqueue(frame: Pick<Frame, 'type' | 'seq'>, bytes: Uint8Array): void {
-    this.queued.push({ frame, bytes });
+  private enqueue(seq: number, bytes: Uint8Array): void {
+    this.heartbeats.touch();
+    this.queued.push({ seq, bytes });
     if (this.queued.length === 1) setImmediate(() => this.publishQueued());
   }
 
   private publishQueued(): void {
     const queued = this.queued;
     this.queued = [];
-    for (const { frame, bytes } of queued) {
-      try {
-        // Subscribed with the frame that announces the subject: the SUB leaves in the same write.
-        if (frame.type === 'schema') {
-          this.subscription = this.nc.subscribe(this.control, { callback: (_err, m) => this.onControl(m) });
-        }
-        this.nc.publish(this.reply, bytes);
-      } catch (err) {
-        this.log.warn('scan stopped: could not publish a frame', { seq: frame.seq, error: err });
-        this.controller.abort(err);
-        return;
-      }
+    for (const { seq, bytes } of queued) if (!this.publishEncoded(seq, bytes)) return;
+  }
+
+  /** Publishes at once (heartbeats, and queued messages in order); false when the scan stopped. */
+  private publishEncoded(seq: number, bytes: Uint8Array): boolean {
+    if (this.queued.length > 0) this.publishQueued();
+    try {
+      this.nc.publish(this.reply, bytes);
+      return true;
+    } catch (err) {
+      this.log.warn('scan stopped: could not publish a frame', { seq, error: err });
+      this.controller.abort(err);
+      return false;
     }
   }
 
@@ -172,8 +181,9 @@ class NatsFrameSink implements FrameSink {
   }
 
   close(): void {
+    this.heartbeats.stop();
     this.publishQueued();
-    this.subscription?.unsubscribe();
+    this.subscription.unsubscribe();
     this.wake?.();
     const buffers = this.dataFrames.release();
     // nats.js holds a frame's bytes until it has written them to the socket: once the server
@@ -195,7 +205,6 @@ class NatsFrameSink implements FrameSink {
             'timeout',
             `no ack from the receiver for ${this.ackTimeoutMs} ms after frame ${this.acked}; the scan stopped`,
           ),
-          seq,
         );
       }
     }
@@ -225,6 +234,14 @@ class NatsFrameSink implements FrameSink {
       return;
     }
     if (message?.type === 'ack' && typeof message.seq === 'number') {
+      // Only frames that were sent can be acked: a larger ack would open the window.
+      if (message.seq >= this.nextSeq) {
+        this.log.warn('scan ack beyond the frames sent refused', {
+          seq: message.seq,
+          sent: this.nextSeq - 1,
+        });
+        return;
+      }
       this.acked = Math.max(this.acked, message.seq);
     } else if (message?.type === 'cancel') {
       this.controller.abort(new QueryError('cancelled', message.reason ?? 'cancelled by the receiver'));
@@ -238,11 +255,11 @@ class NatsFrameSink implements FrameSink {
     this.wake?.();
   }
 
-  /** Tells the receiver why the scan stops (as frame `seq`), then stops it. */
-  private fail(err: QueryError, seq: number): void {
+  /** Tells the receiver why the scan stops (as the next frame), then stops it. */
+  fail(err: QueryError): void {
+    if (this.signal.aborted) return;
     this.log.warn('scan stopped', { error: err.message });
-    const frame = errorFrame(seq, err);
-    this.enqueue(frame, encode(frame, this.encoding));
+    this.enqueue(this.nextSeq, encode(errorFrame(this.nextSeq, err), this.encoding));
     this.controller.abort(err);
     this.wake?.();
   }

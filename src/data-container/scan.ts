@@ -30,6 +30,7 @@ import {
 } from '../protocol/frames.js';
 import { estimateRows, prefilter, type ScanSource } from './prefilter.js';
 import { loadScanKeys, SCAN_KEYS_TABLE } from './scan-keys.js';
+import { interruptOnAbort } from './scan-liveness.js';
 import { errorFrame } from './scan-request.js';
 import { connect, type LoadedTable } from './table.js';
 
@@ -42,7 +43,11 @@ export interface FrameSink {
   send(frame: Frame): Promise<void>;
   /** The dynamic filter a request with `awaitFilter` waits for; only transports with a control channel have it. */
   awaitFilter?(): Promise<ScanFilter>;
-  /** Largest data frame the transport carries well; frames aim at the smaller of this and TARGET_FRAME_BYTES. */
+  /**
+   * Largest message the transport carries (NATS: the server's max_payload). Frames aim at the
+   * smaller of this and TARGET_FRAME_BYTES and stay under it, but for a single row larger
+   * than a message, which the transport splits into parts (frames.ts).
+   */
   readonly maxFrameBytes?: number;
 }
 
@@ -312,8 +317,7 @@ export async function executeScan(
 ): Promise<void> {
   const started = performance.now();
   const con = await connect(table);
-  const onAbort = () => con.interrupt();
-  signal.addEventListener('abort', onAbort);
+  const stopInterrupting = interruptOnAbort(con, signal);
   let emitter: FrameEmitter | undefined;
   try {
     const awaitFilter = sink.awaitFilter?.bind(sink);
@@ -357,12 +361,20 @@ export async function executeScan(
     if (signal.aborted) return;
     await sink.send(errorFrame(emitter?.seq ?? 0, duckdbErrorToQueryError(err))).catch(() => undefined);
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    stopInterrupting();
     con.closeSync();
   }
 }
 
-/** Turns chunks into data frames of about TARGET_FRAME_BYTES, columnar or JSON rows. */
+/** What a data frame's encoding adds to its columns' bytes: keys, headers, lengths. */
+function frameOverhead(columns: number): number {
+  return 64 + 64 * columns;
+}
+
+/**
+ * Turns chunks into data frames of about TARGET_FRAME_BYTES, columnar or JSON rows, each
+ * within the transport's largest message: a chunk is cut by rows where it would not fit.
+ */
 class FrameEmitter {
   rows = 0;
   bytes = 0;
@@ -372,33 +384,44 @@ class FrameEmitter {
   private readonly builder: FrameBuilder | undefined;
   private jsonRows: unknown[][] = [];
   private jsonBytes = 0;
+  /** Bytes a frame aims at, and (but for one long row) never exceeds. */
   private readonly targetBytes: number;
+  private readonly limitBytes: number;
 
   constructor(
     private readonly sink: FrameSink,
     encoding: Encoding,
     columns: ColumnSchema[],
   ) {
-    this.targetBytes = Math.min(TARGET_FRAME_BYTES, sink.maxFrameBytes ?? TARGET_FRAME_BYTES);
+    // Without a message size (HTTP), frames still stay near the target.
+    const limit = (sink.maxFrameBytes ?? 2 * TARGET_FRAME_BYTES) - frameOverhead(columns.length);
+    this.limitBytes = Math.max(1, limit);
+    this.targetBytes = Math.min(TARGET_FRAME_BYTES, this.limitBytes);
     if (encoding === 'msgpack') {
       this.builder = new FrameBuilder(
         columns.map((c) => ({ wire: c.wire, width: c.width })),
         this.targetBytes,
+        this.limitBytes,
       );
     }
   }
 
   async emit(chunk: DuckDBDataChunk): Promise<void> {
     if (this.builder) {
-      this.builder.append(chunk);
-      if (this.builder.full) await this.flush();
+      for (let from = 0; from < chunk.rowCount; ) {
+        from += this.builder.append(chunk, from);
+        if (this.builder.full || from < chunk.rowCount) await this.flush();
+      }
       return;
     }
+    // JSON text grows on encoding (escapes, brackets, UTF-8): aim at half.
+    const budget = this.targetBytes / 2;
     for (const row of chunk.convertRows(jsonValueConverter)) {
+      const size = JSON.stringify(row).length;
+      if (this.jsonRows.length > 0 && this.jsonBytes + size > budget) await this.flush();
       this.jsonRows.push(row as unknown[]);
-      this.jsonBytes += JSON.stringify(row).length;
-      // JSON text grows on encoding (escapes, brackets): aim at half.
-      if (this.jsonBytes >= this.targetBytes / 2) await this.flush();
+      this.jsonBytes += size;
+      if (this.jsonBytes >= budget) await this.flush();
     }
   }
 

@@ -105,16 +105,17 @@ interface HeapRuns {
  * strings sit mostly side by side in the heap, so runs of them (sorted by address, merged
  * where the gap is under a page — memory between two mapped addresses less than a page
  * apart is mapped) are fetched with one get_data_from_pointer each. The pointer it reads is
- * written into a small buffer of our own, so the call reads only the runs' bytes.
+ * written into a small buffer of our own, so the call reads only the runs' bytes. Rows
+ * [from, to) of the vector.
  */
-function readHeapRuns(view: DataView, count: number, validity: Uint8Array | null): HeapRuns {
+function readHeapRuns(view: DataView, from: number, to: number, validity: Uint8Array | null): HeapRuns {
   const rows: number[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = from; i < to; i++) {
     if (isValid(validity, i) && view.getUint32(i * 16, true) > 12) rows.push(i);
   }
-  const result: HeapRuns = { runs: [], starts: [], runOf: new Int32Array(count) };
+  const result: HeapRuns = { runs: [], starts: [], runOf: new Int32Array(to) };
   if (rows.length === 0) return result;
-  const pointers = new Float64Array(count);
+  const pointers = new Float64Array(to);
   for (const i of rows) pointers[i] = pointerAt(view, i * 16);
   // A materialized result mostly lays its strings out in row order: sort only when not.
   if (!ascending(rows, pointers)) rows.sort((a, b) => pointers[a] - pointers[b]);
@@ -175,7 +176,7 @@ export function visitStrings(
   const validity = validityOf(vector, rows);
   const raw = duckdb.vector_get_data(vector, rows * 16);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const heap = readHeapRuns(view, rows, validity);
+  const heap = readHeapRuns(view, 0, rows, validity);
   const inline = asBuffer(raw);
   const runs = heap.runs.map(asBuffer);
   for (let i = 0; i < rows; i++) {
@@ -209,6 +210,15 @@ function stringWords(raw: Uint8Array): Uint32Array {
   return new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength >> 2);
 }
 
+/** One column of one chunk, read from DuckDB once for measuring and appending its rows. */
+interface ChunkColumn {
+  vector: duckdb.Vector;
+  validity: Uint8Array | null;
+  /** varlen/text: the chunk's duckdb_string_t structs, and their 32-bit words. */
+  raw?: Uint8Array;
+  words?: Uint32Array;
+}
+
 /**
  * Accumulates one column of a frame from successive DuckDB chunks. Its buffers are reused
  * from frame to frame, so what `finish()` returns is valid only until the next append.
@@ -235,32 +245,58 @@ class ColumnBuilder {
     );
   }
 
-  /** Appends rows [0, count) of `vector`. */
-  appendVector(vector: duckdb.Vector, count: number): void {
+  /** Column `vector` of a chunk of `count` rows, read for `bytesOf` and `appendRows`. */
+  read(vector: duckdb.Vector, count: number): ChunkColumn {
     const validity = validityOf(vector, count);
+    if (this.layout.wire === 'fixed') return { vector, validity };
+    const raw = duckdb.vector_get_data(vector, count * 16);
+    return { vector, validity, raw, words: stringWords(raw) };
+  }
+
+  /** Bytes rows [from, to) add to the frame, NULL bytes aside. */
+  bytesOf(column: ChunkColumn, from: number, to: number): number {
+    if (this.layout.wire === 'fixed') return (to - from) * (this.layout.width as number);
+    const words = column.words as Uint32Array;
+    let total = (to - from) * 4;
+    for (let i = from; i < to; i++) if (isValid(column.validity, i)) total += words[i * 4];
+    return total;
+  }
+
+  /** Bytes row `row` adds to the frame, its NULL byte aside. */
+  rowBytes(column: ChunkColumn, row: number): number {
+    if (this.layout.wire === 'fixed') return this.layout.width as number;
+    return 4 + (isValid(column.validity, row) ? (column.words as Uint32Array)[row * 4] : 0);
+  }
+
+  /** Appends rows [from, to) of the chunk `column` was read from. */
+  appendRows(column: ChunkColumn, from: number, to: number): void {
+    const count = to - from;
+    const { validity } = column;
     if (this.hasNulls)
       this.nulls = grown(this.nulls as Uint8Array, this.rows + count, (n) => new Uint8Array(n));
-    if (validity) this.markNulls(validity, count);
+    if (validity) this.markNulls(validity, from, to);
     if (this.layout.wire === 'fixed') {
-      this.data.append(duckdb.vector_get_data(vector, count * (this.layout.width as number)));
+      const width = this.layout.width as number;
+      const bytes = duckdb.vector_get_data(column.vector, to * width);
+      this.data.append(from === 0 ? bytes : bytes.subarray(from * width));
     } else {
-      this.appendStrings(vector, count, validity);
+      this.appendStrings(column, from, to);
     }
     this.rows += count;
   }
 
-  private markNulls(validity: Uint8Array, count: number): void {
-    for (let i = 0; i < count; i++) {
+  private markNulls(validity: Uint8Array, from: number, to: number): void {
+    for (let i = from; i < to; i++) {
       if (!isValid(validity, i)) {
         if (!this.hasNulls) {
           this.nulls = grown(
             this.nulls ?? new Uint8Array(0),
-            Math.max(this.rows + count, 8192),
+            Math.max(this.rows + to - from, 8192),
             (n) => new Uint8Array(n),
           );
           this.hasNulls = true;
         }
-        (this.nulls as Uint8Array)[this.rows + i] = 1;
+        (this.nulls as Uint8Array)[this.rows + i - from] = 1;
       }
     }
   }
@@ -273,20 +309,23 @@ class ColumnBuilder {
    * heap as in the output (a materialized result stores them in row order) are copied as
    * one span: a copy per string cost more than the bytes it moved.
    */
-  private appendStrings(vector: duckdb.Vector, count: number, validity: Uint8Array | null): void {
-    const raw = duckdb.vector_get_data(vector, count * 16);
-    const words = stringWords(raw);
+  private appendStrings(column: ChunkColumn, from: number, to: number): void {
+    const { validity } = column;
+    const raw = column.raw as Uint8Array;
+    const words = column.words as Uint32Array;
     let total = 0;
     let anyLong = false;
-    for (let i = 0; i < count; i++) {
+    for (let i = from; i < to; i++) {
       if (!isValid(validity, i)) continue;
       const len = words[i * 4];
       total += len;
       if (len > 12) anyLong = true;
     }
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    const heap = anyLong ? readHeapRuns(view, count, validity) : undefined;
-    this.offsets = grown(this.offsets, this.rows + count + 1, (n) => new Int32Array(n));
+    const heap = anyLong ? readHeapRuns(view, from, to, validity) : undefined;
+    // Row i of the chunk is row `base + i` of the frame.
+    const base = this.rows - from;
+    this.offsets = grown(this.offsets, this.rows + to - from + 1, (n) => new Int32Array(n));
     const offsets = this.offsets;
     // 12 bytes of slack: an inline string is written as its three whole words.
     this.data.reserve(total + 12);
@@ -298,7 +337,7 @@ class ColumnBuilder {
     let spanFrom = 0;
     let spanTo = 0;
     let spanAt = 0;
-    for (let i = 0; i < count; i++) {
+    for (let i = from; i < to; i++) {
       if (isValid(validity, i)) {
         const len = words[i * 4];
         if (len <= 12) {
@@ -308,18 +347,18 @@ class ColumnBuilder {
         } else {
           const { runs, starts, runOf } = heap as HeapRuns;
           const run = runOf[i];
-          const from = pointerAt(view, i * 16) - starts[run];
-          if (run !== spanRun || from !== spanTo || at !== spanAt + (spanTo - spanFrom)) {
+          const start = pointerAt(view, i * 16) - starts[run];
+          if (run !== spanRun || start !== spanTo || at !== spanAt + (spanTo - spanFrom)) {
             if (spanRun >= 0) buf.set(runs[spanRun].subarray(spanFrom, spanTo), spanAt);
             spanRun = run;
-            spanFrom = from;
+            spanFrom = start;
             spanAt = at;
           }
-          spanTo = from + len;
+          spanTo = start + len;
         }
         at += len;
       }
-      offsets[this.rows + i + 1] = at;
+      offsets[base + i + 1] = at;
     }
     // Inline strings wrote whole words past their end; the span's bytes land after them.
     if (spanRun >= 0) buf.set((heap as HeapRuns).runs[spanRun].subarray(spanFrom, spanTo), spanAt);
@@ -353,7 +392,9 @@ class ColumnBuilder {
 const MAX_INITIAL_ROWS = 2048;
 
 /**
- * Packs successive DuckDB chunks into frames of about `targetBytes`. The buffers are reused:
+ * Packs successive DuckDB chunks into frames of about `targetBytes`, and never over
+ * `limitBytes` but for a single row larger than that (the transport splits such a frame):
+ * a chunk that would take the frame over the limit is cut by rows. The buffers are reused:
  * a frame from `take()` must be encoded (or copied) before the next `append`.
  */
 export class FrameBuilder {
@@ -365,6 +406,7 @@ export class FrameBuilder {
   constructor(
     layouts: WireLayout[],
     private readonly targetBytes: number,
+    private readonly limitBytes = Number.POSITIVE_INFINITY,
   ) {
     // Rows of a frame if every value took 8 bytes: buffers start near their final size.
     const rows = Math.min(Math.ceil(targetBytes / Math.max(8, 8 * layouts.length)), MAX_INITIAL_ROWS);
@@ -382,16 +424,43 @@ export class FrameBuilder {
     return this.byteLength >= this.targetBytes;
   }
 
-  /** Appends the first `count` rows of `chunk` (all when omitted). */
-  append(chunk: DuckDBDataChunk, count = chunk.rowCount): void {
+  /**
+   * Appends rows of `chunk` from row `from` on: all of them where the frame stays within its
+   * limit, else as many as fill it to its target (at least one into an empty frame). Returns
+   * how many it took; the caller takes the frame and appends the rest to the next.
+   */
+  append(chunk: DuckDBDataChunk, from = 0): number {
+    const count = chunk.rowCount;
     if (this.taken) {
       for (const b of this.builders) b.clear();
       this.taken = false;
     }
-    for (let c = 0; c < this.builders.length; c++) {
-      this.builders[c].appendVector(rawVector(chunk, c), count);
+    const columns = this.builders.map((b, c) => b.read(rawVector(chunk, c), count));
+    let to = count;
+    if (this.limitBytes !== Number.POSITIVE_INFINITY) {
+      const current = this.byteLength;
+      // A NULL byte per value, counted whether or not the column has NULLs.
+      let rest = (count - from) * this.builders.length;
+      for (let c = 0; c < columns.length; c++) rest += this.builders[c].bytesOf(columns[c], from, count);
+      if (current + rest > this.limitBytes)
+        to = from + this.rowsWithin(columns, from, count, this.targetBytes - current);
     }
-    this.rows += count;
+    for (let c = 0; c < columns.length; c++) this.builders[c].appendRows(columns[c], from, to);
+    this.rows += to - from;
+    return to - from;
+  }
+
+  /** Rows of [from, count) whose bytes fit in `budget`; at least one when the frame is empty. */
+  private rowsWithin(columns: ChunkColumn[], from: number, count: number, budget: number): number {
+    let used = 0;
+    let row = from;
+    for (; row < count; row++) {
+      let bytes = this.builders.length;
+      for (let c = 0; c < columns.length; c++) bytes += this.builders[c].rowBytes(columns[c], row);
+      if (used + bytes > budget) break;
+      used += bytes;
+    }
+    return row === from && this.rows === 0 ? 1 : row - from;
   }
 
   /** The accumulated columns, views of the builder's buffers (valid until the next append). */

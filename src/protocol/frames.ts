@@ -6,6 +6,19 @@
  * Data frames are columnar. Binary mode (msgpack) carries raw little-endian column bytes
  * exactly as DuckDB holds them, so nothing is converted on either side; JSON mode (for
  * `nats req` by hand) carries rows of JSON-safe values instead.
+ *
+ * Around the numbered frames, two kinds of message that are not frames of their own:
+ * - `heartbeat` `{seq}`: the sender is alive and has sent every frame before `seq`. A request
+ *   with an `id` gets one at once (its control subject is subscribed by then), and every
+ *   sender sends one whenever it has sent nothing for HEARTBEAT_MS, so a receiver that hears
+ *   nothing for SILENCE_MS knows the sender is gone, first frame or not.
+ * - `part` `{seq, at, of, bytes | base64}`: a frame larger than one message (NATS's
+ *   max_payload) travels as consecutive parts of its encoded bytes, `[at, at + length)` of
+ *   `of`; the receiver joins them and reads frame `seq`. Rows are packed by bytes, so only a
+ *   frame holding one very long value (or a very long schema or error) is ever split.
+ *
+ * Control (NATS only) goes to `duckdb.<table>.control.<id>` (subjects.ts): acks, cancel and a
+ * dynamic filter, honoured from the moment the request arrives.
  */
 import { z } from 'zod';
 
@@ -50,8 +63,21 @@ const WhereSchema = z
   .min(1)
   .max(512 * 1024);
 
+/** A scan id becomes a subject token: letters, digits, `_` and `-` only. */
+export const SCAN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const MAX_SCAN_TIMEOUT_MS = 24 * 3600_000;
+
 export const ScanRequestSchema = z
   .object({
+    /**
+     * Chosen by the requester (random, e.g. a nuid): the sender listens for control messages on
+     * `duckdb.<table>.control.<id>` from the moment the request arrives, and acknowledges it
+     * at once with a heartbeat. Without one the sender picks an id and names the subject in
+     * the schema frame's `control`.
+     */
+    id: z.string().regex(SCAN_ID_PATTERN, 'id must be 1-64 letters, digits, _ or -').optional(),
+    /** Milliseconds the requester will wait in all: the sender stops the scan then (and at its own --query-timeout-ms). */
+    timeoutMs: z.number().int().min(1).max(MAX_SCAN_TIMEOUT_MS).optional(),
     /** Columns to return, in this order. Empty means every column. */
     columns: z.array(z.string().min(1).max(256)).max(4096).default([]),
     /** One SQL boolean expression over the table's columns. */
@@ -118,7 +144,7 @@ export interface SchemaFrame {
   type: 'schema';
   seq: 0;
   columns: ColumnSchema[];
-  /** Where the receiver sends acks and cancel (NATS only). */
+  /** Where the receiver sends acks and cancel (NATS only): `duckdb.<table>.control.<id>`. */
   control?: string;
   /** The SQL the container ran, for stats and debugging. */
   sql: string;
@@ -155,6 +181,27 @@ export interface ErrorFrame {
 
 export type Frame = SchemaFrame | DataFrame | EndFrame | ErrorFrame;
 
+/** Not a frame: the sender is alive, and frames 0..seq-1 were sent before this (see above). */
+export interface HeartbeatMessage {
+  type: 'heartbeat';
+  seq: number;
+}
+
+/** Not a frame: bytes [at, at + length) of frame `seq`'s encoding, `of` bytes in all (see above). */
+export interface PartMessage {
+  type: 'part';
+  seq: number;
+  at: number;
+  of: number;
+  /** msgpack. */
+  bytes?: Uint8Array;
+  /** JSON. */
+  base64?: string;
+}
+
+/** Everything a sender puts on the reply subject. */
+export type ReplyMessage = Frame | HeartbeatMessage | PartMessage;
+
 /** The dynamic filter a request with `awaitFilter` waits for: keys as data, a predicate, or both (or neither: no narrowing). */
 export const ScanFilterSchema = z
   .object({
@@ -167,12 +214,17 @@ export const ScanFilterSchema = z
 export type ScanFilter = z.input<typeof ScanFilterSchema>;
 
 /**
- * Receiver → sender, on the schema frame's `control` subject. An ack is cumulative: it says
- * every data frame up to `seq` was taken.
+ * Receiver → sender, on the control subject. An ack is cumulative: it says every data frame
+ * up to `seq` was taken; an ack beyond the frames sent is refused (ignored), so it cannot
+ * open the window.
  */
 export type ControlMessage = { type: 'ack'; seq: number } | { type: 'cancel'; reason?: string } | ScanFilter;
 
 export const DEFAULT_WINDOW = 8;
 export const DEFAULT_ACK_TIMEOUT_MS = 30_000;
+/** A sender that has sent nothing for this long sends a heartbeat. */
+export const HEARTBEAT_MS = 1_000;
+/** A receiver that hears nothing for this long (a few heartbeats) fails the scan: the sender is gone. */
+export const SILENCE_MS = 5_000;
 /** Data frames aim at this many payload bytes; far under NATS's default 1 MiB max_payload. */
 export const TARGET_FRAME_BYTES = 512 * 1024;

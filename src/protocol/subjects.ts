@@ -15,3 +15,11 @@ export const TABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 export function isValidTableName(name: string): boolean {
   return TABLE_NAME_PATTERN.test(name);
 }
+
+/**
+ * Where the receiver of scan `id` sends acks, cancel and a dynamic filter. Under `duckdb.>`
+ * like every subject of the system, so NATS permissions can confine it.
+ */
+export function controlSubject(table: string, id: string): string {
+  return `duckdb.${table}.control.${id}`;
+}

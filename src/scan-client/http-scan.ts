@@ -7,7 +7,7 @@ import { QueryError } from '../errors.js';
 import { encode } from '../protocol/codec.js';
 import { FRAME_STREAM_CONTENT_TYPE, FrameSplitter } from '../protocol/frame-stream.js';
 import type { Frame, ScanRequest } from '../protocol/frames.js';
-import { FrameSequence, type ScanStreamOptions, withIdleTimeout } from './scan-stream.js';
+import { FrameSequence, type ScanStreamOptions, withDeadline, withIdleTimeout } from './scan-stream.js';
 
 export async function* openHttpScan(
   baseUrl: string,
@@ -31,7 +31,7 @@ export async function* openHttpScan(
       fetch(url, {
         method: 'POST',
         headers: { 'content-type': encoding === 'json' ? 'application/json' : 'application/x-msgpack' },
-        body: encode(request, encoding),
+        body: encode(withDeadline(request, options.deadline), encoding),
         signal: controller.signal,
       }),
     ).catch((err: unknown) => {
@@ -58,6 +58,7 @@ export async function* openHttpScan(
       }
       for (const bytes of splitter.push(chunk.value)) {
         const frame = sequence.accept(bytes);
+        if (!frame) continue;
         yield frame;
         if (frame.type === 'end') return;
       }

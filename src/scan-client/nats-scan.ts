@@ -2,14 +2,18 @@
  * A scan over NATS, receiver side: publishes the request with its own inbox as reply subject
  * (requestMany's maxWait is a total deadline, so it is not used), yields schema, data...,
  * end in order, and acks data frames once the consumer has taken them, so a slow consumer
- * slows the sender instead of overflowing. Leaving early (return, throw, abort) sends cancel.
+ * slows the sender instead of overflowing. The request carries a random id, so the control
+ * subject is known from the start: leaving early (return, throw, abort) sends cancel there,
+ * whether or not the first frame came. Silence past the idle timeout (the sender heartbeats)
+ * or a dropped connection fails the scan at once with `unavailable`.
  */
-import { createInbox, type NatsConnection } from '@nats-io/transport-node';
+import { createInbox, type Msg, type NatsConnection, nuid } from '@nats-io/transport-node';
 import { QueryError } from '../errors.js';
 import { encode } from '../protocol/codec.js';
 import type { ControlMessage, Frame, ScanFilter, ScanRequest } from '../protocol/frames.js';
-import { subjectFor } from '../protocol/subjects.js';
-import { FrameSequence, type ScanStreamOptions, withIdleTimeout } from './scan-stream.js';
+import { controlSubject, subjectFor } from '../protocol/subjects.js';
+import { connectedWithin, onConnectionEvent } from './connection-events.js';
+import { FrameSequence, type ScanStreamOptions, withDeadline, withIdleTimeout } from './scan-stream.js';
 
 const NO_RESPONDERS = 503;
 
@@ -29,13 +33,18 @@ export async function* openNatsScan(
 ): AsyncGenerator<Frame> {
   const encoding = options.encoding ?? 'msgpack';
   const subject = subjectFor(table, 'scan');
+  const id = nuid.next();
+  const control = controlSubject(table, id);
   const inbox = createInbox();
   const subscription = nc.subscribe(inbox);
   const messages = subscription[Symbol.asyncIterator]();
   const sequence = new FrameSequence(`table "${table}"`, encoding);
-  let control: string | undefined;
   const tell = (message: ControlMessage) => {
-    if (control && !nc.isClosed()) nc.publish(control, encode(message, encoding));
+    try {
+      if (!nc.isClosed()) nc.publish(control, encode(message, encoding));
+    } catch {
+      // The connection is going: the sender's deadline and ack timeout stop the scan.
+    }
   };
   // Acks are cumulative: one per turn of the event loop, for the last frame taken, sent at its
   // end. Sent at once, each would be a write to the socket ahead of the frames already in
@@ -55,14 +64,40 @@ export async function* openNatsScan(
       'unavailable',
       `the data container of table "${table}" sent nothing for ${options.idleTimeoutMs} ms (on ${subject}); it may have stopped`,
     );
+  let dropped: () => void = () => undefined;
+  const drop = new Promise<never>((_, reject) => {
+    dropped = () =>
+      reject(
+        new QueryError('unavailable', `the NATS connection dropped during the scan of table "${table}"`),
+      );
+  });
+  drop.catch(() => undefined);
+  // The message asked for and not come yet, when the loop stops waiting for it.
+  let waiting: Promise<IteratorResult<Msg>> | undefined;
+  const stopWatching = onConnectionEvent(nc, (event) => event === 'disconnect' && dropped());
   try {
+    if (!(await connectedWithin(nc, options.idleTimeoutMs))) {
+      throw new QueryError(
+        'unavailable',
+        `cannot scan table "${table}": the NATS connection is down (reconnecting)`,
+      );
+    }
     try {
-      nc.publish(subject, encode(request, encoding), { reply: inbox });
+      nc.publish(subject, encode({ ...withDeadline(request, options.deadline), id }, encoding), {
+        reply: inbox,
+      });
     } catch (err) {
       throw new QueryError('unavailable', `cannot send the scan of "${table}": ${(err as Error).message}`);
     }
     for (;;) {
-      const next = await withIdleTimeout(messages.next(), options.idleTimeoutMs, options.signal, idle);
+      waiting = messages.next();
+      const next = await withIdleTimeout(
+        Promise.race([waiting, drop]),
+        options.idleTimeoutMs,
+        options.signal,
+        idle,
+      );
+      waiting = undefined;
       if (next.done)
         throw new QueryError('unavailable', `the NATS connection closed during the scan of "${table}"`);
       if (next.value.headers?.code === NO_RESPONDERS) {
@@ -72,22 +107,47 @@ export async function* openNatsScan(
         );
       }
       const frame = sequence.accept(next.value.data);
-      if (frame.type === 'schema') {
-        control = frame.control;
-        if (frame.awaitsFilter !== false) options.filter?.().then(tell, () => undefined);
-      }
+      if (!frame) continue;
+      if (frame.type === 'schema' && frame.awaitsFilter !== false)
+        options.filter?.().then(tell, () => undefined);
       yield frame;
       if (frame.type === 'data') ack(frame.seq);
       if (frame.type === 'end') return;
     }
   } finally {
+    stopWatching();
     if (sequence.complete) {
       // Nothing more can come: the UNSUB waits for the end of this turn, not to hold up the
       // answer by a write to the socket.
       setImmediate(() => subscription.unsubscribe());
     } else {
-      subscription.unsubscribe();
-      tell({ type: 'cancel', reason: 'the receiver stopped' });
+      const cancel = () => tell({ type: 'cancel', reason: 'the receiver stopped' });
+      cancel();
+      if (sequence.heard) subscription.unsubscribe();
+      else void cancelOnceHeard(waiting ?? messages.next(), subscription, options.idleTimeoutMs, cancel);
     }
   }
+}
+
+/**
+ * A cancel sent before the sender has said anything may reach its control subject before the
+ * sender subscribes it: said again when the sender's first message comes (it subscribes
+ * before it sends anything), or given up after `ms`.
+ */
+async function cancelOnceHeard(
+  first: Promise<IteratorResult<unknown>>,
+  subscription: { unsubscribe(): void },
+  ms: number,
+  cancel: () => void,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const heard = await Promise.race([
+    first.then((m) => !m.done),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]).catch(() => false);
+  clearTimeout(timer);
+  if (heard) cancel();
+  subscription.unsubscribe();
 }

@@ -2,14 +2,19 @@
  * What every scan receiver checks, whatever the transport: frames come numbered 0, 1, 2...,
  * schema first, and an end frame whose counts match what arrived closes the stream. A gap,
  * a late frame, or silence for longer than the idle timeout is an error, never a short result.
+ * Heartbeats are taken as signs of life (and say which frames were sent before them); the
+ * parts of a frame too large for one message are joined here.
  */
 import { type ErrorKind, errorKindStatus, QueryError } from '../errors.js';
 import { decode, type Encoding } from '../protocol/codec.js';
-import type { Frame } from '../protocol/frames.js';
+import { PartJoiner } from '../protocol/frame-parts.js';
+import type { Frame, ReplyMessage, ScanRequest } from '../protocol/frames.js';
 
 export interface ScanStreamOptions {
-  /** Fail when no frame arrives for this long. */
+  /** Fail when nothing (frame or heartbeat) arrives for this long: SILENCE_MS, or less. */
   idleTimeoutMs: number;
+  /** performance.now() past which the requester no longer waits: sent as the request's `timeoutMs`. */
+  deadline?: number;
   signal?: AbortSignal;
   /** msgpack (columnar data frames) by default; JSON gets rows of JSON values. */
   encoding?: Encoding;
@@ -28,25 +33,62 @@ export class FrameSequence {
     private readonly encoding: Encoding,
   ) {}
 
-  /** The frame in `bytes`, checked; an error frame is thrown as the QueryError it carries. */
-  accept(bytes: Uint8Array): Frame {
-    let frame: Frame;
+  /** A message came from the sender: its heartbeat, or a frame or part of one. */
+  heard = false;
+  private readonly parts = new PartJoiner();
+
+  /**
+   * The frame in `bytes`, checked; undefined for a heartbeat or a part of a frame not yet
+   * complete. An error frame is thrown as the QueryError it carries.
+   */
+  accept(bytes: Uint8Array): Frame | undefined {
+    let message: ReplyMessage;
     try {
-      frame = decode(bytes, this.encoding) as Frame;
+      message = decode(bytes, this.encoding) as ReplyMessage;
     } catch (err) {
       throw new QueryError(
         'protocol_error',
         `unreadable scan frame from ${this.source}: ${(err as Error).message}`,
       );
     }
-    if (
-      typeof frame !== 'object' ||
-      frame === null ||
-      typeof frame.type !== 'string' ||
-      typeof frame.seq !== 'number'
-    ) {
+    this.heard = true;
+    if (!isMessage(message))
       throw new QueryError('protocol_error', `malformed scan frame from ${this.source}`);
+    if (message.type === 'heartbeat') {
+      // Everything sent before it has arrived (one sender, one subject: NATS keeps the order).
+      if (message.seq !== this.expected || this.parts.pending) throw this.lost(message.seq);
+      return undefined;
     }
+    if (message.type !== 'part') return this.check(message);
+    let joined: unknown;
+    try {
+      joined = this.parts.add(message, this.encoding);
+    } catch (err) {
+      throw new QueryError('protocol_error', `scan of ${this.source}: ${(err as Error).message}`);
+    }
+    if (joined === undefined) return undefined;
+    if (
+      !isMessage(joined) ||
+      joined.seq !== message.seq ||
+      joined.type === 'part' ||
+      joined.type === 'heartbeat'
+    ) {
+      throw new QueryError(
+        'protocol_error',
+        `scan of ${this.source}: the parts of frame ${message.seq} make no frame`,
+      );
+    }
+    return this.check(joined);
+  }
+
+  private lost(seq: number): QueryError {
+    return new QueryError(
+      'protocol_error',
+      `scan of ${this.source}: the sender had sent ${seq} frames where ${this.expected} arrived; frames were lost, so the result would be incomplete`,
+    );
+  }
+
+  private check(frame: Frame): Frame {
     if (frame.type === 'error') {
       this.complete = true;
       const kind = errorKindStatus(frame.error as ErrorKind) ? (frame.error as ErrorKind) : 'internal';
@@ -85,6 +127,16 @@ export class FrameSequence {
  * `next`, unless `ms` pass first (then `onIdle()` is thrown) or `signal` aborts (then a
  * `cancelled` QueryError).
  */
+function isMessage(value: unknown): value is ReplyMessage {
+  const message = value as ReplyMessage | null;
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    typeof message.type === 'string' &&
+    typeof message.seq === 'number'
+  );
+}
+
 export function withIdleTimeout<T>(
   next: Promise<T>,
   ms: number,
@@ -94,7 +146,9 @@ export function withIdleTimeout<T>(
   if (signal?.aborted) return Promise.reject(cancelled(signal));
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => settle(() => reject(cancelled(signal)));
-    const timer = setTimeout(() => settle(() => reject(onIdle())), ms);
+    // Checked once more after the poll phase: when this process's own event loop was held up,
+    // a message may be waiting in the socket while the timer fires first.
+    const timer = setTimeout(() => setImmediate(() => settle(() => reject(onIdle()))), ms);
     const settle = (fn: () => void) => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -111,4 +165,10 @@ export function withIdleTimeout<T>(
 function cancelled(signal: AbortSignal | undefined): QueryError {
   const reason = signal?.reason;
   return reason instanceof QueryError ? reason : new QueryError('cancelled', 'the scan was cancelled');
+}
+
+/** The request with the requester's remaining time (`timeoutMs`), when it has a deadline. */
+export function withDeadline(request: ScanRequest, deadline: number | undefined): ScanRequest {
+  if (deadline === undefined) return request;
+  return { ...request, timeoutMs: Math.max(1, Math.round(deadline - performance.now())) };
 }
