@@ -4,7 +4,7 @@
  * travel beyond the last ack, so a slow reader throttles the scan instead of being cut off by
  * the server as a slow consumer. A cancel, or no ack for `ackTimeoutMs`, stops the scan.
  */
-import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io/transport-node';
 import { QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decode, detectEncoding, type Encoding, encode } from '../protocol/codec.js';
@@ -43,7 +43,9 @@ export async function serveNatsScan(
     publishFrame(nc, reply, errorFrame(0, err), encoding, log);
     return;
   }
-  const sink = new NatsFrameSink(nc, reply, encoding, request, log);
+  // Under the table's own subjects, which only its containers may subscribe to (deploy/nats).
+  const control = `${msg.subject.replace(/\.scan$/, '')}.control.${nuid.next()}`;
+  const sink = new NatsFrameSink(nc, reply, encoding, request, log, control);
   try {
     await executeScan(table, request, encoding, sink, sink.signal);
   } finally {
@@ -68,7 +70,6 @@ function publishFrame(
 class NatsFrameSink implements FrameSink {
   private readonly controller = new AbortController();
   readonly signal = this.controller.signal;
-  private readonly control = createInbox();
   /** Made with the schema frame that announces its subject. */
   private subscription: Subscription | undefined;
   private readonly window: number;
@@ -94,6 +95,7 @@ class NatsFrameSink implements FrameSink {
     private readonly encoding: Encoding,
     request: ParsedScanRequest,
     private readonly log: Logger,
+    private readonly control: string,
   ) {
     this.window = request.window ?? DEFAULT_WINDOW;
     // A frame's buffer is written again window + 1 frames later: by then it was acked.

@@ -4,8 +4,9 @@
  * end in order, and acks data frames once the consumer has taken them, so a slow consumer
  * slows the sender instead of overflowing. Leaving early (return, throw, abort) sends cancel.
  */
-import { createInbox, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { QueryError } from '../errors.js';
+import { newInbox } from '../nats/connect.js';
 import { encode } from '../protocol/codec.js';
 import type { ControlMessage, Frame, ScanFilter, ScanRequest } from '../protocol/frames.js';
 import { subjectFor } from '../protocol/subjects.js';
@@ -29,7 +30,7 @@ export async function* openNatsScan(
 ): AsyncGenerator<Frame> {
   const encoding = options.encoding ?? 'msgpack';
   const subject = subjectFor(table, 'scan');
-  const inbox = createInbox();
+  const inbox = newInbox(nc);
   const subscription = nc.subscribe(inbox);
   const messages = subscription[Symbol.asyncIterator]();
   const sequence = new FrameSequence(`table "${table}"`, encoding);
