@@ -3,12 +3,13 @@
 import { Command, Option } from 'commander';
 import {
   CoordinatorOptionsSchema,
-  natsUrlFrom,
+  natsOptionsFrom,
   parseOptions,
   ScanCommandOptionsSchema,
   ServeOptionsSchema,
 } from './config.js';
 import { steadyHeapGrowth } from './heap-growth.js';
+import { addNatsFlags } from './nats/flags.js';
 
 steadyHeapGrowth();
 
@@ -23,7 +24,10 @@ program
   .requiredOption('--table-name <name>', 'the table name queries use')
   .option('--port <port>', 'HTTP port', '8000')
   .option('--host <host>', 'HTTP bind address', '0.0.0.0')
-  .option('--nats <url>', 'NATS server to register with (default: $NATS_URL)')
+  .option(
+    '--nats <url>',
+    'NATS server(s) to register with, nats://[user:password@]host:4222 (default: $NATS_URL)',
+  )
   .option('--s3-endpoint <url>', 'S3-compatible endpoint (default: $AWS_ENDPOINT_URL_S3 / $AWS_ENDPOINT_URL)')
   .option('--shard <label>', 'shard label for NATS discovery', '0')
   .addOption(
@@ -49,7 +53,7 @@ program
         tableName: o.tableName,
         port: o.port,
         host: o.host,
-        nats: natsUrlFrom(o.nats),
+        nats: natsOptionsFrom(o),
         s3Endpoint:
           o.s3Endpoint ?? (process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined),
         shard: o.shard,
@@ -69,7 +73,10 @@ program
   .option('--config <path>', 'config.json naming tables reached over HTTP')
   .option('--port <port>', 'HTTP port', '8000')
   .option('--host <host>', 'HTTP bind address', '0.0.0.0')
-  .option('--nats <url>', 'NATS server for discovery and scans (default: $NATS_URL)')
+  .option(
+    '--nats <url>',
+    'NATS server(s) for discovery and scans, nats://[user:password@]host:4222 (default: $NATS_URL)',
+  )
   .addOption(new Option('--timeout-ms <ms>', 'per-query timeout').env('QUERY_TIMEOUT_MS').default('60000'))
   .addOption(
     new Option('--max-json-rows <n>', 'row cap of a JSON answer').env('MAX_JSON_ROWS').default('100000'),
@@ -83,7 +90,7 @@ program
         config: o.config,
         port: o.port,
         host: o.host,
-        nats: natsUrlFrom(o.nats),
+        nats: natsOptionsFrom(o),
         timeoutMs: o.timeoutMs,
         maxJsonRows: o.maxJsonRows,
         memoryLimit: o.memoryLimit,
@@ -119,7 +126,7 @@ program
         where: o.where,
         limit: o.limit,
         format: o.format,
-        nats: natsUrlFrom(o.nats) ?? 'nats://127.0.0.1:4222',
+        nats: natsOptionsFrom(o, 'nats://127.0.0.1:4222'),
         timeoutMs: o.timeoutMs,
       },
       'scan',
@@ -137,6 +144,10 @@ program
     const { runDemo } = await import('./demo/demo.js');
     await runDemo({ port: Number(o.port), rows: Number(o.rows) });
   });
+
+for (const command of program.commands.filter((c) => ['serve', 'coordinator', 'scan'].includes(c.name()))) {
+  addNatsFlags(command);
+}
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`duckdb-s3-query: ${err instanceof Error ? err.message : String(err)}\n`);

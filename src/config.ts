@@ -10,6 +10,29 @@ import { issuesText } from './zod-issues.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 
+/** How a process reaches NATS (src/nats/connect.ts): server URL(s), credentials, TLS, inbox. */
+export const NatsOptionsSchema = z.object({
+  /** `nats://[user:password@]host:4222`, several comma-separated. */
+  url: z.string().min(1),
+  token: z.string().min(1).optional(),
+  /** A creds file (user JWT and nkey seed). */
+  creds: z.string().min(1).optional(),
+  /** A file holding a user nkey seed (SU…). */
+  nkey: z.string().min(1).optional(),
+  tlsCa: z.string().min(1).optional(),
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  /** Reply subjects of this process; default `_INBOX_<role>` (coordinator, serve, scan). */
+  inboxPrefix: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/,
+      'an inbox prefix is subject tokens without wildcards, e.g. _INBOX_coordinator',
+    )
+    .optional(),
+});
+export type NatsOptions = z.output<typeof NatsOptionsSchema>;
+
 export const ServeOptionsSchema = z.object({
   urls: z.array(z.string().min(1)).min(1, 'give at least one s3:// URL'),
   tableName: z
@@ -17,7 +40,7 @@ export const ServeOptionsSchema = z.object({
     .regex(TABLE_NAME_PATTERN, 'a table name is a letter or _ then letters, digits or _ (at most 63)'),
   port: port.default(8000),
   host: z.string().default('0.0.0.0'),
-  nats: z.string().optional(),
+  nats: NatsOptionsSchema.optional(),
   s3Endpoint: z.string().optional(),
   /** Shard label published in the NATS service metadata (several containers may serve parts). */
   shard: z.string().default('0'),
@@ -34,7 +57,7 @@ export const CoordinatorOptionsSchema = z.object({
   config: z.string().optional(),
   port: port.default(8000),
   host: z.string().default('0.0.0.0'),
-  nats: z.string().optional(),
+  nats: NatsOptionsSchema.optional(),
   /** Per-query deadline. */
   timeoutMs: z.coerce.number().int().min(1).default(60_000),
   /** Rows a JSON answer may hold; larger results must be streamed (ndjson/csv). */
@@ -52,7 +75,7 @@ export const ScanCommandOptionsSchema = z.object({
   where: z.string().optional(),
   limit: z.coerce.number().int().min(0).optional(),
   format: z.enum(['ndjson', 'csv']).default('ndjson'),
-  nats: z.string().optional(),
+  nats: NatsOptionsSchema,
   timeoutMs: z.coerce.number().int().min(1).default(30_000),
 });
 export type ScanCommandOptions = z.output<typeof ScanCommandOptionsSchema>;
@@ -96,6 +119,28 @@ export async function readClusterConfig(path: string): Promise<ClusterConfig> {
 /** Flag, else NATS_URL, else none. */
 export function natsUrlFrom(flag: string | undefined): string | undefined {
   return flag ?? (process.env.NATS_URL || undefined);
+}
+
+/**
+ * A command's NATS options from its flags (commander applies the NATS_* env fallbacks, see
+ * src/nats/flags.ts): none without a URL.
+ */
+export function natsOptionsFrom(
+  o: Record<string, unknown>,
+  defaultUrl?: string,
+): Partial<Record<keyof NatsOptions, unknown>> | undefined {
+  const url = natsUrlFrom(o.nats as string | undefined) ?? defaultUrl;
+  if (!url) return undefined;
+  return {
+    url,
+    token: o.natsToken,
+    creds: o.natsCreds,
+    nkey: o.natsNkey,
+    tlsCa: o.natsTlsCa,
+    tlsCert: o.natsTlsCert,
+    tlsKey: o.natsTlsKey,
+    inboxPrefix: o.natsInboxPrefix,
+  };
 }
 
 /** Parses command options or exits with one line naming what is wrong. */

@@ -7,11 +7,11 @@
  * JSON line `{"ready": true, ...}` on stdout once it serves.
  */
 import { parseArgs } from 'node:util';
-import { connect } from '@nats-io/transport-node';
 import { createHttpApp } from '../data-container/http.js';
 import { startTableService } from '../data-container/nats-service.js';
 import { steadyHeapGrowth } from '../heap-growth.js';
 import { createLogger } from '../log.js';
+import { connectNats } from '../nats/connect.js';
 import { benchTableSql, generatedTable } from './generated-table.js';
 import { RAW_SUBJECT, sendRaw } from './raw-nats.js';
 
@@ -28,13 +28,14 @@ async function main(): Promise<void> {
   if (!values.nats) throw new Error('--nats URL is required');
   const log = createLogger('bench-server');
   const table = await generatedTable(values.table, benchTableSql(Number(values.rows)));
-  const service = await startTableService(table, values.nats, log);
+  const nats = { url: values.nats };
+  const service = await startTableService(table, nats, log);
   await service.ready;
   if (values['http-port']) {
     const app = await createHttpApp(table.name, () => table, log);
     await app.listen({ port: Number(values['http-port']), host: '127.0.0.1' });
   }
-  const nc = await connect({ servers: values.nats, name: 'bench raw sender' });
+  const nc = await connectNats(nats, { role: 'bench', name: 'bench raw sender', log });
   nc.subscribe(RAW_SUBJECT, { callback: (_err, msg) => void sendRaw(nc, msg) });
   await nc.flush();
   process.stdout.write(`${JSON.stringify({ ready: true, rows: table.rowCount })}\n`);

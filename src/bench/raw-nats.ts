@@ -3,7 +3,8 @@
  * to a receiver, with just enough flow control (acks every few messages) that the server
  * never drops the receiver as a slow consumer.
  */
-import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { newInbox } from '../nats/connect.js';
 
 export const RAW_SUBJECT = 'bench.raw';
 export const RAW_MESSAGE_BYTES = 1024 * 1024;
@@ -39,8 +40,8 @@ export async function sendRaw(nc: NatsConnection, msg: Msg): Promise<void> {
 
 /** Receiver: asks the sender for `messages` 1 MiB messages; resolves with the ms they took. */
 export async function receiveRaw(nc: NatsConnection, messages: number): Promise<number> {
-  const inbox = createInbox();
-  const ack = createInbox();
+  const inbox = newInbox(nc);
+  const ack = newInbox(nc);
   const subscription = nc.subscribe(inbox);
   await nc.flush();
   const started = performance.now();

@@ -11,8 +11,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { DEFAULT_QUERY_LIMITS } from '../data-container/query.js';
+import { connectNats } from '../nats/connect.js';
 import { openNatsScan } from '../scan-client/nats-scan.js';
 import { freePort, startNatsServer } from '../tools/nats-server.js';
 import { RAW_MESSAGE_BYTES, receiveRaw } from './raw-nats.js';
@@ -123,7 +124,7 @@ export async function runScanBench(rows = 5_000_000): Promise<ScanBenchResult> {
       `scan bench: generating ${rows} rows (BIGINT, BIGINT, VARCHAR) in a data container process\n`,
     );
     child = await startBenchServer(nats.url, rows, httpPort);
-    const receiver = await connect({ servers: nats.url, name: 'scan bench receiver' });
+    const receiver = await connectNats({ url: nats.url }, { role: 'bench', name: 'scan bench receiver' });
     nc = receiver;
     await timeScan(receiver, 200_000);
     await receiveRaw(receiver, 8);

@@ -7,9 +7,10 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { ClusterConfig } from '../config.js';
 import type { TableColumn } from '../data-container/table.js';
 import type { Logger } from '../log.js';
+import { discoverTrustedTables } from '../nats/trusted-discovery.js';
 import { subjectFor } from '../protocol/subjects.js';
 import { onConnectionEvent } from '../scan-client/connection-events.js';
-import { type DiscoveredTable, discoverTables } from '../scan-client/discovery.js';
+import type { DiscoveredTable } from '../scan-client/discovery.js';
 
 export type Transport = 'nats' | 'http';
 
@@ -128,7 +129,7 @@ export class Catalog {
   private async load(): Promise<void> {
     const next = new Map<string, CatalogTable>();
     if (this.nc && !this.nc.isClosed()) {
-      for (const t of await discoverTables(this.nc).catch(() => [])) {
+      for (const t of await discoverTrustedTables(this.nc).catch(() => [])) {
         next.set(t.name.toLowerCase(), {
           name: t.name,
           columns: t.columns,

@@ -1,8 +1,9 @@
 /** `duckdb-s3-query coordinator`: wires config, NATS, the catalog, DuckDB and HTTP together. */
 import { setTimeout as delay } from 'node:timers/promises';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { type CoordinatorOptions, readClusterConfig } from '../config.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { type CoordinatorOptions, type NatsOptions, readClusterConfig } from '../config.js';
 import { createLogger } from '../log.js';
+import { connectNats as connectToNats, redactNatsUrl } from '../nats/connect.js';
 import { AnalysisCache } from './analysis-cache.js';
 import { Catalog } from './catalog.js';
 import { CoordinatorEngine } from './engine.js';
@@ -18,17 +19,19 @@ const FIRST_NATS_WAIT_MS = 3_000;
  * then the coordinator serves its config.json tables and its health; NATS tables appear as
  * soon as it connects, so the start order of a deployment does not matter.
  */
-async function connectNats(url: string, log: ReturnType<typeof createLogger>): Promise<NatsConnection> {
-  const waiting = setTimeout(() => log.warn('waiting for NATS; retrying', { url }), 2_000);
-  const nc = await connect({
-    servers: url,
+async function connectNats(nats: NatsOptions, log: ReturnType<typeof createLogger>): Promise<NatsConnection> {
+  const waiting = setTimeout(
+    () => log.warn('waiting for NATS; retrying', { url: redactNatsUrl(nats.url) }),
+    2_000,
+  );
+  const nc = await connectToNats(nats, {
+    role: 'coordinator',
     name: 'duckdb-s3-query-coordinator',
-    waitOnFirstConnect: true,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 1_000,
+    log,
+    connection: { waitOnFirstConnect: true },
   })
     .catch((err: Error) => {
-      throw new Error(`cannot connect to NATS at ${url} (${err.message}); fix --nats / NATS_URL`);
+      throw new Error(`${err.message}; fix --nats / NATS_URL and the --nats-* options`);
     })
     .finally(() => clearTimeout(waiting));
   log.info('connected to NATS', { server: nc.getServer() });
@@ -51,7 +54,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
   const ctx: ExecutorContext = {
     engine,
     catalog,
-    natsUrl: opts.nats,
+    natsUrl: opts.nats && redactNatsUrl(opts.nats.url),
     analyses: new AnalysisCache(),
     timeoutMs: opts.timeoutMs,
     pushdown: opts.pushdown,

@@ -5,9 +5,12 @@
  * back with it; a container started while NATS is down keeps trying until it is up.
  */
 import { type ServiceMsg, Svcm } from '@nats-io/services';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsOptions } from '../config.js';
 import { asQueryError, QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { connectNats, redactNatsUrl } from '../nats/connect.js';
+import { instanceSubject } from '../nats/trusted-discovery.js';
 import { QUEUE_GROUP, SERVICE_NAME, SERVICE_VERSION, subjectFor } from '../protocol/subjects.js';
 import { tableMetadata } from './metadata.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits, runQuery } from './query.js';
@@ -28,14 +31,14 @@ const MAX_RETRY_MS = 5_000;
 
 export async function startTableService(
   table: LoadedTable,
-  natsUrl: string,
+  nats: NatsOptions,
   log: Logger,
   limits: QueryLimits = DEFAULT_QUERY_LIMITS,
 ): Promise<TableService> {
   const stopping = new AbortController();
   let nc: NatsConnection | undefined;
   const ready = (async () => {
-    nc = await connectUntilUp(natsUrl, `duckdb-table ${table.name}`, log, stopping.signal);
+    nc = await connectUntilUp(nats, `duckdb-table ${table.name}`, log, stopping.signal);
     if (!nc) return;
     logStatus(nc, log);
     await registerService(nc, table, log, limits);
@@ -54,18 +57,27 @@ export async function startTableService(
 
 /** connect() fails at once when no server listens: try again with backoff until one does. */
 async function connectUntilUp(
-  url: string,
+  nats: NatsOptions,
   name: string,
   log: Logger,
   signal: AbortSignal,
 ): Promise<NatsConnection | undefined> {
   for (let wait = FIRST_RETRY_MS, attempt = 1; !signal.aborted; attempt++) {
     try {
-      const nc = await connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+      const nc = await connectNats(nats, {
+        role: 'serve',
+        name,
+        log,
+        connection: { reconnectTimeWait: 500 },
+      });
       if (!signal.aborted) return nc;
       await nc.close();
     } catch (err) {
-      if (attempt === 1) log.warn('NATS not reachable yet, retrying in the background', { url, error: err });
+      if (attempt === 1)
+        log.warn('NATS not reachable yet, retrying in the background', {
+          url: redactNatsUrl(nats.url),
+          error: err,
+        });
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, wait);
         signal.addEventListener('abort', () => {
@@ -119,6 +131,11 @@ async function registerService(
   endpoint('scan', (msg) => serveNatsScan(nc, msg, table, log, limits.timeoutMs));
   endpoint('metadata', (msg) => msg.respond(JSON.stringify(tableMetadata(table))));
   endpoint('query', (msg) => answerQuery(nc, msg, table, limits));
+  // Proves to discovery that this instance serves this table (src/nats/trusted-discovery.ts).
+  service.addEndpoint('instance', {
+    subject: instanceSubject(table.name, service.info().id),
+    handler: (err, msg) => err || msg.respond(JSON.stringify(tableMetadata(table))),
+  });
   // Registered means served: the server has the endpoints' subscriptions once it answers a flush.
   await nc.flush();
 }

@@ -5,6 +5,7 @@
  */
 import type { ServeOptions } from '../config.js';
 import { createLogger } from '../log.js';
+import { redactNatsUrl } from '../nats/redact.js';
 import { createHttpApp } from './http.js';
 import { loadTable } from './load.js';
 import type { TableService } from './nats-service.js';
@@ -68,6 +69,8 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     table: table.name,
     rows: table.rowCount,
     http: `http://${opts.host}:${opts.port} (/query /metadata /scan /docs)`,
-    nats: opts.nats ? `${opts.nats} (duckdb.${table.name}.scan|metadata|query)` : undefined,
+    nats: opts.nats
+      ? `${redactNatsUrl(opts.nats.url)} (duckdb.${table.name}.scan|metadata|query)`
+      : undefined,
   });
 }

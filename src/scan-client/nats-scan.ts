@@ -7,8 +7,9 @@
  * whether or not the first frame came. Silence past the idle timeout (the sender heartbeats)
  * or a dropped connection fails the scan at once with `unavailable`.
  */
-import { createInbox, type Msg, type NatsConnection, nuid } from '@nats-io/transport-node';
+import { type Msg, type NatsConnection, nuid } from '@nats-io/transport-node';
 import { QueryError } from '../errors.js';
+import { newInbox } from '../nats/connect.js';
 import { encode } from '../protocol/codec.js';
 import type { ControlMessage, Frame, ScanFilter, ScanRequest } from '../protocol/frames.js';
 import { controlSubject, subjectFor } from '../protocol/subjects.js';
@@ -35,7 +36,7 @@ export async function* openNatsScan(
   const subject = subjectFor(table, 'scan');
   const id = nuid.next();
   const control = controlSubject(table, id);
-  const inbox = createInbox();
+  const inbox = newInbox(nc);
   const subscription = nc.subscribe(inbox);
   const messages = subscription[Symbol.asyncIterator]();
   const sequence = new FrameSequence(`table "${table}"`, encoding);

@@ -3,9 +3,10 @@
  * or CSV; errors go to stderr and the exit code is 1.
  */
 import { once } from 'node:events';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { ScanCommandOptions } from '../config.js';
 import { asQueryError, QueryError } from '../errors.js';
+import { connectNats } from '../nats/connect.js';
 import { openNatsScan } from './nats-scan.js';
 import { formatHeader, formatRows } from './row-format.js';
 
@@ -16,8 +17,12 @@ export async function runScanCommand(opts: ScanCommandOptions): Promise<void> {
   stdout.on('error', () => reader.abort(new QueryError('cancelled', 'stdout closed')));
   let nc: NatsConnection | undefined;
   try {
-    nc = await connect({ servers: opts.nats, name: 'duckdb-s3-query scan' }).catch((err: Error) => {
-      throw new QueryError('unavailable', `cannot reach NATS at ${opts.nats}: ${err.message}`);
+    nc = await connectNats(opts.nats, {
+      role: 'scan',
+      name: 'duckdb-s3-query scan',
+      connection: { maxReconnectAttempts: 10 },
+    }).catch((err: Error) => {
+      throw new QueryError('unavailable', err.message);
     });
     const request = { columns: opts.columns, where: opts.where, limit: opts.limit };
     const options = { idleTimeoutMs: opts.timeoutMs, signal: reader.signal, encoding: 'json' as const };

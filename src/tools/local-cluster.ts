@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, type NatsServer, startNatsServer } from './nats-server.js';
+import { freePort, type NatsServer, type NatsServerOptions, startNatsServer } from './nats-server.js';
 import { S3_EMULATOR_CREDENTIALS, S3_EMULATOR_ENV, type S3Emulator, startS3Emulator } from './s3-emulator.js';
 import { createS3Client, uploadFiles } from './s3-upload.js';
 import { SAMPLE_TABLES, type SampleData, writeSampleData } from './sample-data.js';
@@ -98,12 +98,20 @@ export async function startCliProcess(
   return proc;
 }
 
-/** Sample data with `labels` rows (5× in the other tables), served over NATS; `serveArgs` go to every container. */
-export async function startLocalCluster(opts: {
+export interface LocalClusterOptions {
   labels: number;
   seed?: number;
+  /** Extra arguments for every data container, e.g. --memory-limit. */
   serveArgs?: string[];
-}): Promise<LocalCluster> {
+  /** The nats-server's own options (e.g. deploy/nats/permissions.conf and its passwords). */
+  natsServer?: NatsServerOptions;
+  /** The NATS URL a process gets (e.g. with its user's credentials): `who` is a table or `coordinator`. */
+  natsUrl?: (who: string, serverUrl: string) => string;
+}
+
+/** Sample data with `labels` rows (5× in the other tables), served over NATS. */
+export async function startLocalCluster(opts: LocalClusterOptions): Promise<LocalCluster> {
+  const natsUrl = opts.natsUrl ?? ((_who: string, serverUrl: string) => serverUrl);
   const dir = await mkdtemp(join(tmpdir(), 'duckdb-s3-query-cluster-'));
   const started: { stop(): Promise<void> }[] = [];
   const stopAll = async () => {
@@ -116,13 +124,19 @@ export async function startLocalCluster(opts: {
     started.push({ stop: () => s3.close() });
     const client = createS3Client({ endpoint: s3.endpoint, credentials: S3_EMULATOR_CREDENTIALS });
     await uploadFiles(client, { bucket: BUCKET, prefix: '' }, Object.values(sample.files));
-    const nats = await startNatsServer();
+    const nats = await startNatsServer(opts.natsServer);
     started.push({ stop: () => nats.dispose() });
     const containers: Record<string, ManagedProcess> = {};
     await Promise.all(
       SAMPLE_TABLES.map(async (table) => {
         const args = ['serve', `s3://${BUCKET}/${table}.csv.gz`, '--table-name', table];
-        args.push('--nats', nats.url, '--s3-endpoint', s3.endpoint, ...(opts.serveArgs ?? []));
+        args.push(
+          '--nats',
+          natsUrl(table, nats.url),
+          '--s3-endpoint',
+          s3.endpoint,
+          ...(opts.serveArgs ?? []),
+        );
         const proc = await startCliProcess(table, args, S3_EMULATOR_ENV);
         started.push(proc);
         containers[table] = proc;
@@ -135,7 +149,12 @@ export async function startLocalCluster(opts: {
       nats,
       containers,
       startCoordinator: async (extraArgs = []) => {
-        const proc = await startCliProcess('coordinator', ['coordinator', '--nats', nats.url, ...extraArgs]);
+        const proc = await startCliProcess('coordinator', [
+          'coordinator',
+          '--nats',
+          natsUrl('coordinator', nats.url),
+          ...extraArgs,
+        ]);
         started.push(proc);
         return proc;
       },

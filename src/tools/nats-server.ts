@@ -1,14 +1,15 @@
 /**
  * A local nats-server child process (tests, benchmarks) on a free port, that can be stopped
  * and started again on the SAME port (so clients reconnect to it), optionally with a small
- * max_payload or max_pending. Uses /usr/sbin/nats-server or the one on PATH.
+ * max_payload or max_pending, a permissions file (deploy/nats/permissions.conf) and more
+ * config (TLS, other auth). Uses /usr/sbin/nats-server or the one on PATH.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 export interface NatsServer {
   url: string;
@@ -27,6 +28,12 @@ export interface NatsServerOptions {
   maxPending?: number;
   /** Leave it stopped (to test clients started while NATS is down). */
   stopped?: boolean;
+  /** A config file to include (copied beside the server's own: nats-server includes relative paths only). */
+  include?: string;
+  /** More config lines, e.g. a `tls {…}` or `authorization {…}` block. */
+  config?: string[];
+  /** Environment of the server, for `$VARIABLES` of the config (passwords). */
+  env?: Record<string, string>;
 }
 
 function natsServerBinary(): string {
@@ -75,6 +82,11 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const lines = [`listen: 127.0.0.1:${port}`];
   if (options.maxPayload) lines.push(`max_payload: ${options.maxPayload}`);
   if (options.maxPending) lines.push(`max_pending: ${options.maxPending}`);
+  if (options.include) {
+    await copyFile(options.include, join(dir, basename(options.include)));
+    lines.push(`include ./${basename(options.include)}`);
+  }
+  lines.push(...(options.config ?? []));
   await writeFile(configPath, `${lines.join('\n')}\n`);
   let child: ChildProcess | undefined;
 
@@ -89,7 +101,10 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const start = async () => {
     if (child) return;
     let output = '';
-    const spawned = spawn(natsServerBinary(), ['-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const spawned = spawn(natsServerBinary(), ['-c', configPath], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...options.env },
+    });
     spawned.stderr?.on('data', (d: Buffer) => {
       output = (output + d.toString()).slice(-4000);
     });

@@ -333,7 +333,9 @@ describe('tables over HTTP from config.json, and containers that go away', () =>
       ),
     );
     const log = createLogger('split');
-    const services = await Promise.all(parts.map((part) => startTableService(part, cluster.nats.url, log)));
+    const services = await Promise.all(
+      parts.map((part) => startTableService(part, { url: cluster.nats.url }, log)),
+    );
     try {
       await Promise.all(services.map((s) => s.ready));
       const answer = await query(coordinator, 'SELECT count(*) FROM split');

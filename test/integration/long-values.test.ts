@@ -71,7 +71,7 @@ for (const maxPayload of [undefined, 64 * 1024]) {
     let nc: NatsConnection;
     beforeAll(async () => {
       server = await startNatsServer({ maxPayload });
-      service = await startTableService(texts, server.url, log);
+      service = await startTableService(texts, { url: server.url }, log);
       await service.ready;
       nc = await connect({ servers: server.url });
     });
@@ -158,7 +158,8 @@ describe('through a coordinator', () => {
   let coordinator: ManagedProcess;
   beforeAll(async () => {
     server = await startNatsServer({ maxPayload: 256 * 1024 });
-    for (const table of [texts, owners]) services.push(await startTableService(table, server.url, log));
+    for (const table of [texts, owners])
+      services.push(await startTableService(table, { url: server.url }, log));
     await Promise.all(services.map((s) => s.ready));
     coordinator = await startCliProcess('coordinator', ['coordinator', '--nats', server.url], {
       LOG_LEVEL: 'silent',

@@ -45,7 +45,7 @@ async function client(url: string): Promise<NatsConnection> {
 }
 
 async function service(table: LoadedTable, url: string): Promise<TableService> {
-  const started = await startTableService(table, url, log);
+  const started = await startTableService(table, { url }, log);
   cleanup.push(() => started.stop());
   return started;
 }

@@ -53,7 +53,7 @@ beforeAll(async () => {
   server = await startNatsServer({ maxPayload: 4 * 1024 * 1024 });
   [people, orders] = await Promise.all([generatedTable('people', PEOPLE), generatedTable('orders', ORDERS)]);
   for (const table of [people, people, orders])
-    services.push(await startTableService(table, server.url, log));
+    services.push(await startTableService(table, { url: server.url }, log));
   await Promise.all(services.map((s) => s.ready));
   nc = await connect({ servers: server.url });
 });
@@ -430,7 +430,7 @@ describe('bad input gets an error frame and the service keeps serving', () => {
 
   test('a small max_payload cuts the scan into more frames, not into an error', async () => {
     const small = await startNatsServer({ maxPayload: 64 * 1024 });
-    const service = await startTableService(people, small.url, log);
+    const service = await startTableService(people, { url: small.url }, log);
     const client = await connect({ servers: small.url });
     try {
       await service.ready;

@@ -158,7 +158,7 @@ describe('in-process container', () => {
   let nc: NatsConnection;
   beforeAll(async () => {
     table = await generatedTable('spin', benchTableSql(200_000));
-    service = await startTableService(table, server.url, log, { timeoutMs: 60_000, maxRows: 1000 });
+    service = await startTableService(table, { url: server.url }, log, { timeoutMs: 60_000, maxRows: 1000 });
     await service.ready;
     nc = await connect({ servers: server.url });
   });

@@ -112,6 +112,22 @@ function resolveEntrypoint(dockerfile: string, entrypoint: string[]): string[] {
   return exec![1].split(' ');
 }
 
+/** deploy/nats/permissions.conf: its users and the environment variable holding each password. */
+const PERMISSIONS = readFileSync(join(ROOT, 'deploy', 'nats', 'permissions.conf'), 'utf8');
+const natsUsers = new Map(
+  [...PERMISSIONS.matchAll(/\{ user: (\w+), password: \$(\w+),/g)].map((m) => [m[1], m[2]] as const),
+);
+const passwordEnv = Object.fromEntries([...natsUsers.values()].map((v) => [v, 'test-password']));
+/** The NATS user of a sample table's containers, and its password variable. */
+function tableUser(table: string): { user: string; variable: string } {
+  const user = `serve_${table}`;
+  expect(natsUsers.get(user), `deploy/nats/permissions.conf has user ${user}`).toBe(
+    `NATS_SERVE_${table.toUpperCase()}_PASSWORD`,
+  );
+  expect(PERMISSIONS).toContain(`subscribe: { allow: ["duckdb.${table}.>"`);
+  return { user, variable: natsUsers.get(user)! };
+}
+
 const images = imagesFromDockerfiles();
 const healthcheckScript = 'dist/tools/healthcheck.js';
 
@@ -151,9 +167,29 @@ describe('docker-compose.yml', () => {
         const table = run.flags.get('--table-name') as string;
         expect(isValidTableName(table), name).toBe(true);
         expect(run.positionals, name).toEqual([`s3://sample-data/${table}.csv.gz`]);
-        expect(run.flags.get('--nats')).toBe('nats://nats:4222');
+        // Logged in as the table's own NATS user (the password stays out of the command line).
+        expect(run.flags.has('--nats'), name).toBe(false);
+        const { user, variable } = tableUser(table);
+        expect(service.environment.NATS_URL).toMatch(
+          new RegExp(`^nats://${user}:\\$\\{${variable}(:-[\\w-]+)?\\}@nats:4222$`),
+        );
       }
     }
+    expect(services.coordinator.environment.NATS_URL).toMatch(
+      /^nats:\/\/coordinator:\$\{NATS_COORDINATOR_PASSWORD(:-[\w-]+)?\}@nats:4222$/,
+    );
+  });
+
+  it('runs NATS with deploy/nats/permissions.conf and a password for every user', () => {
+    const nats = services.nats;
+    expect(nats.command.join(' ')).toContain('--config /etc/nats/nats.conf');
+    expect(nats.volumes).toEqual(
+      expect.arrayContaining([
+        './deploy/nats/single.conf:/etc/nats/nats.conf:ro',
+        './deploy/nats/permissions.conf:/etc/nats/permissions.conf:ro',
+      ]),
+    );
+    expect(Object.keys(nats.environment).sort()).toEqual([...natsUsers.values()].sort());
   });
 
   it('serves every sample table, and the coordinator, on container port 8000 with /health checks', () => {
@@ -245,13 +281,37 @@ describe('deploy/k8s', () => {
       .map((d) => {
         const container = containersOf(d)[0];
         const run = checkInvocation([...images.get('duckdb-s3-query')!, ...container.args]);
-        expect(run.flags.get('--nats')).toBe('nats://nats:4222');
+        const { user, variable } = tableUser(run.flags.get('--table-name') as string);
+        expectNatsLogin(container, user, variable);
         expect(run.positionals[0]).toMatch(/^s3:\/\//);
         expect(d.spec.replicas).toBeGreaterThan(1);
         expect(container.envFrom).toEqual([{ secretRef: { name: secret.metadata.name } }]);
         return run.flags.get('--table-name');
       });
     expect(tables.sort()).toEqual([...SAMPLE_TABLES].sort());
+  });
+
+  /** NATS_URL names the user, its password comes from the Secret nats-users. */
+  function expectNatsLogin(container: Yaml, user: string, variable: string): void {
+    const env = new Map<string, Yaml>(container.env.map((e: Yaml) => [e.name, e]));
+    expect(env.get('NATS_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'nats-users', key: variable });
+    expect(env.get('NATS_URL').value).toBe(`nats://${user}:$(NATS_PASSWORD)@nats:4222`);
+    const secret = byKind('Secret').find((s) => s.metadata.name === 'nats-users');
+    expect(Object.keys(secret.stringData)).toContain(variable);
+  }
+
+  it('runs NATS with deploy/nats/permissions.conf, and the coordinator logs in as its user', () => {
+    const map = byKind('ConfigMap').find((c) => c.metadata.name === 'nats-config');
+    expect(map.data['permissions.conf']).toBe(PERMISSIONS);
+    expect(map.data['nats.conf']).toMatch(/^include \.\/permissions\.conf$/m);
+    const [nats] = byKind('StatefulSet');
+    expect(containersOf(nats)[0].envFrom).toEqual([{ secretRef: { name: 'nats-users' } }]);
+    const secret = byKind('Secret').find((s) => s.metadata.name === 'nats-users');
+    expect(Object.keys(secret.stringData).sort()).toEqual([...natsUsers.values()].sort());
+    const coordinator = deployments.find(
+      (d) => imageName(containersOf(d)[0].image) === 'duckdb-distributed-query',
+    );
+    expectNatsLogin(containersOf(coordinator)[0], 'coordinator', 'NATS_COORDINATOR_PASSWORD');
   });
 
   it('probes /health on the code port and sets resources on every container', () => {
@@ -305,10 +365,14 @@ describe('deploy/nats', () => {
     (p) => existsSync(p),
   );
 
-  it.skipIf(!natsServer)('every node config is valid for nats-server -t', () => {
+  it.skipIf(!natsServer)('every node config is valid for nats-server -t (given the passwords)', () => {
     const dir = join(ROOT, 'deploy', 'nats');
-    for (const file of ['nats-1.conf', 'nats-2.conf', 'nats-3.conf']) {
-      const run = spawnSync(natsServer!, ['-t', '-c', file], { cwd: dir, encoding: 'utf8' });
+    for (const file of ['nats-1.conf', 'nats-2.conf', 'nats-3.conf', 'single.conf']) {
+      const run = spawnSync(natsServer!, ['-t', '-c', file], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, ...passwordEnv },
+      });
       expect(run.status, `${file}: ${run.stdout}${run.stderr}`).toBe(0);
       expect(run.stdout + run.stderr).toContain('is valid');
     }
