@@ -1,8 +1,11 @@
 /** `duckdb-s3-query coordinator`: wires config, NATS, the catalog, DuckDB and HTTP together. */
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { loadApiKeys } from '../auth/api-keys.js';
+import { withContainerKeys } from '../auth/container-keys.js';
 import { type CoordinatorOptions, readClusterConfig } from '../config.js';
 import { createLogger } from '../log.js';
+import { redactUrl } from '../redact.js';
 import { AnalysisCache } from './analysis-cache.js';
 import { Catalog } from './catalog.js';
 import { CoordinatorEngine } from './engine.js';
@@ -19,7 +22,7 @@ const FIRST_NATS_WAIT_MS = 3_000;
  * soon as it connects, so the start order of a deployment does not matter.
  */
 async function connectNats(url: string, log: ReturnType<typeof createLogger>): Promise<NatsConnection> {
-  const waiting = setTimeout(() => log.warn('waiting for NATS; retrying', { url }), 2_000);
+  const waiting = setTimeout(() => log.warn('waiting for NATS; retrying', { url: redactUrl(url) }), 2_000);
   const nc = await connect({
     servers: url,
     name: 'duckdb-s3-query-coordinator',
@@ -28,7 +31,7 @@ async function connectNats(url: string, log: ReturnType<typeof createLogger>): P
     reconnectTimeWait: 1_000,
   })
     .catch((err: Error) => {
-      throw new Error(`cannot connect to NATS at ${url} (${err.message}); fix --nats / NATS_URL`);
+      throw new Error(`cannot connect to NATS at ${redactUrl(url)} (${err.message}); fix --nats / NATS_URL`);
     })
     .finally(() => clearTimeout(waiting));
   log.info('connected to NATS', { server: nc.getServer() });
@@ -42,7 +45,8 @@ async function connectNats(url: string, log: ReturnType<typeof createLogger>): P
 
 export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
   const log = createLogger('coordinator');
-  const config = opts.config ? await readClusterConfig(opts.config) : undefined;
+  const apiKeys = await loadApiKeys(opts.apiKeys);
+  const config = opts.config ? withContainerKeys(await readClusterConfig(opts.config), apiKeys) : undefined;
   if (!config && !opts.nats) {
     throw new Error('nothing to query: give --config config.json, or --nats URL (or NATS_URL) for discovery');
   }
@@ -71,7 +75,11 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
   if (early) await attach(early);
   else await catalog.refresh();
   catalog.start(CATALOG_REFRESH_MS);
-  const app = await buildCoordinatorApp(ctx, { maxJsonRows: opts.maxJsonRows, log });
+  const app = await buildCoordinatorApp(ctx, {
+    maxJsonRows: opts.maxJsonRows,
+    log,
+    security: { apiKeys, auditSql: opts.auditSql },
+  });
   await app.listen({ port: opts.port, host: opts.host });
   log.info('coordinator listening', {
     url: `http://${opts.host}:${opts.port}`,
@@ -81,6 +89,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
         .map((t) => `${t.name}(${t.transport})`)
         .join(',') || 'none yet',
     pushdown: opts.pushdown,
+    api_keys: apiKeys ? apiKeys.count : 'none: anyone who reaches this port may query (--api-keys)',
   });
   if (connecting && !early) void connecting.then(attach);
   const shutdown = async (signal: string) => {

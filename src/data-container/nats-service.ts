@@ -9,6 +9,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { asQueryError, QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { QUEUE_GROUP, SERVICE_NAME, SERVICE_VERSION, subjectFor } from '../protocol/subjects.js';
+import { msSince } from '../timing.js';
 import { tableMetadata } from './metadata.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits, runQuery } from './query.js';
 import { serveNatsScan } from './scan-transport.js';
@@ -116,7 +117,16 @@ async function registerService(
         else handle(msg);
       },
     });
-  endpoint('scan', (msg) => serveNatsScan(nc, msg, table, log));
+  endpoint('scan', (msg) => {
+    const started = performance.now();
+    return serveNatsScan(nc, msg, table, log).finally(() =>
+      log.info('scan served', {
+        subject: msg.subject,
+        request_bytes: msg.data.byteLength,
+        ms: msSince(started),
+      }),
+    );
+  });
   endpoint('metadata', (msg) => msg.respond(JSON.stringify(tableMetadata(table))));
   endpoint('query', (msg) => answerQuery(nc, msg, table, limits));
   // Registered means served: the server has the endpoints' subscriptions once it answers a flush.

@@ -3,8 +3,10 @@
  * ready (and the NATS service when --nats is set). A load that fails ends the process with
  * one line saying what and where, so it never serves a wrong or partial table.
  */
+import { loadApiKeys } from '../auth/api-keys.js';
 import type { ServeOptions } from '../config.js';
 import { createLogger } from '../log.js';
+import { redactUrl } from '../redact.js';
 import { createHttpApp } from './http.js';
 import { loadTable } from './load.js';
 import type { TableService } from './nats-service.js';
@@ -21,7 +23,9 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   let service: TableService | undefined;
 
   const limits = { timeoutMs: opts.queryTimeoutMs, maxRows: opts.maxJsonRows };
-  const app = await createHttpApp(opts.tableName, () => table, log, limits);
+  const apiKeys = await loadApiKeys(opts.apiKeys);
+  const security = { apiKeys, auditSql: opts.auditSql };
+  const app = await createHttpApp(opts.tableName, () => table, log, limits, security);
   try {
     await app.listen({ port: opts.port, host: opts.host });
   } catch (err) {
@@ -30,6 +34,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   }
   log.info('HTTP listening; /health answers 503 until the table is loaded', {
     url: `http://${opts.host}:${opts.port}`,
+    api_keys: apiKeys ? apiKeys.count : 'none: anyone who reaches this port may query (--api-keys)',
   });
 
   let stopping = false;
@@ -68,6 +73,6 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     table: table.name,
     rows: table.rowCount,
     http: `http://${opts.host}:${opts.port} (/query /metadata /scan /docs)`,
-    nats: opts.nats ? `${opts.nats} (duckdb.${table.name}.scan|metadata|query)` : undefined,
+    nats: opts.nats ? `${redactUrl(opts.nats)} (duckdb.${table.name}.scan|metadata|query)` : undefined,
   });
 }
