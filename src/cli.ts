@@ -10,8 +10,21 @@ import {
 } from './config.js';
 import { steadyHeapGrowth } from './heap-growth.js';
 import { addNatsFlags } from './nats/flags.js';
+import { redactSecrets } from './redact.js';
 
 steadyHeapGrowth();
+
+/** The HTTP guards of `serve` and `coordinator` (src/http/auth.ts, src/http/audit.ts). */
+const apiKeysOption = () =>
+  new Option(
+    '--api-keys <file>',
+    'require Authorization: Bearer <key> on every request but GET /health; FILE holds one key per line (default: $API_KEYS, comma-separated)',
+  );
+const auditSqlOption = () =>
+  new Option('--audit-sql <mode>', "the query audit line's SQL: text (and hash), or hash only")
+    .choices(['text', 'hash'])
+    .env('AUDIT_SQL')
+    .default('text');
 
 const program = new Command()
   .name('duckdb-s3-query')
@@ -45,6 +58,8 @@ program
       'DUCKDB_MEMORY_LIMIT',
     ),
   )
+  .addOption(apiKeysOption())
+  .addOption(auditSqlOption())
   .action(async (urls: string[], o) => {
     const opts = parseOptions(
       ServeOptionsSchema,
@@ -60,6 +75,8 @@ program
         queryTimeoutMs: o.queryTimeoutMs,
         maxJsonRows: o.maxJsonRows,
         memoryLimit: o.memoryLimit,
+        apiKeys: o.apiKeys,
+        auditSql: o.auditSql,
       },
       'serve',
     );
@@ -83,6 +100,8 @@ program
   )
   .addOption(new Option('--memory-limit <size>', 'DuckDB memory_limit, e.g. 8GB').env('DUCKDB_MEMORY_LIMIT'))
   .option('--no-pushdown', 'fetch whole tables instead of pushing filters and projections down')
+  .addOption(apiKeysOption())
+  .addOption(auditSqlOption())
   .action(async (o) => {
     const opts = parseOptions(
       CoordinatorOptionsSchema,
@@ -95,6 +114,8 @@ program
         maxJsonRows: o.maxJsonRows,
         memoryLimit: o.memoryLimit,
         pushdown: o.pushdown,
+        apiKeys: o.apiKeys,
+        auditSql: o.auditSql,
       },
       'coordinator',
     );
@@ -139,10 +160,15 @@ program
   .command('demo')
   .description('sample data in an embedded S3 server, three data containers and a coordinator on :8000')
   .option('--port <port>', 'coordinator port', '8000')
+  .option(
+    '--host <host>',
+    'bind address of the coordinator and data containers (0.0.0.0: every interface)',
+    '127.0.0.1',
+  )
   .option('--rows <n>', 'rows in labels (the other tables get 5x)', '100000')
   .action(async (o) => {
     const { runDemo } = await import('./demo/demo.js');
-    await runDemo({ port: Number(o.port), rows: Number(o.rows) });
+    await runDemo({ port: Number(o.port), host: String(o.host), rows: Number(o.rows) });
   });
 
 for (const command of program.commands.filter((c) => ['serve', 'coordinator', 'scan'].includes(c.name()))) {
@@ -150,6 +176,8 @@ for (const command of program.commands.filter((c) => ['serve', 'coordinator', 's
 }
 
 program.parseAsync().catch((err: unknown) => {
-  process.stderr.write(`duckdb-s3-query: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(
+    `duckdb-s3-query: ${redactSecrets(err instanceof Error ? err.message : String(err))}\n`,
+  );
   process.exit(1);
 });

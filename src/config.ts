@@ -6,9 +6,14 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { QueryError } from './errors.js';
 import { TABLE_NAME_PATTERN } from './protocol/subjects.js';
+import { redactSecrets } from './redact.js';
 import { issuesText } from './zod-issues.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
+/** `--api-keys FILE`: one key per line; without it API_KEYS, else no keys (src/auth/api-keys.ts). */
+const apiKeysFile = z.string().min(1).optional();
+/** What the audit line keeps of a query's SQL: the text and its hash, or the hash only. */
+const auditSql = z.enum(['text', 'hash']).default('text');
 
 /** How a process reaches NATS (src/nats/connect.ts): server URL(s), credentials, TLS, inbox. */
 export const NatsOptionsSchema = z.object({
@@ -50,6 +55,8 @@ export const ServeOptionsSchema = z.object({
   maxJsonRows: z.coerce.number().int().min(1).default(100_000),
   /** DuckDB memory_limit of the container, e.g. `4GB`: the table and the queries over it. */
   memoryLimit: z.string().optional(),
+  apiKeys: apiKeysFile,
+  auditSql,
 });
 export type ServeOptions = z.output<typeof ServeOptionsSchema>;
 
@@ -66,6 +73,8 @@ export const CoordinatorOptionsSchema = z.object({
   memoryLimit: z.string().optional(),
   /** Turn off filter/projection pushdown (for comparison and debugging). */
   pushdown: z.boolean().default(true),
+  apiKeys: apiKeysFile,
+  auditSql,
 });
 export type CoordinatorOptions = z.output<typeof CoordinatorOptionsSchema>;
 
@@ -88,6 +97,13 @@ export const ClusterConfigSchema = z.object({
       url: z.string().url(),
       port: z.number().int().min(1).max(65_535).optional(),
       table_name: z.string().regex(TABLE_NAME_PATTERN).optional(),
+      /** The API key the coordinator sends this container (else api_key_env's, else its own first). */
+      api_key: z.string().min(1).optional(),
+      /** An environment variable holding that key, to keep it out of the file. */
+      api_key_env: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+        .optional(),
     }),
   ),
 });
@@ -151,6 +167,8 @@ export function parseOptions<T extends z.ZodTypeAny>(
 ): z.output<T> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
-  process.stderr.write(`duckdb-s3-query ${command}: ${issuesText(parsed.error, 'argument')}\n`);
+  process.stderr.write(
+    `duckdb-s3-query ${command}: ${redactSecrets(issuesText(parsed.error, 'argument'))}\n`,
+  );
   process.exit(2);
 }

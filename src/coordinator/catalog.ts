@@ -4,6 +4,8 @@
  * Refreshed in the background, and on demand when a query names a table not seen yet.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
+import { bearerHeader } from '../auth/api-keys.js';
+import { containerRefusedKey } from '../auth/container-keys.js';
 import type { ClusterConfig } from '../config.js';
 import type { TableColumn } from '../data-container/table.js';
 import type { Logger } from '../log.js';
@@ -26,6 +28,8 @@ export interface CatalogTable {
   remoteName: string;
   /** NATS instances serving it (replicas), 1 for HTTP. */
   instances: number;
+  /** The API key sent to its HTTP data container (config.json, src/auth/container-keys.ts). */
+  apiKey?: string;
   /** Set when a config.json table's container did not answer its last metadata request. */
   error?: string;
 }
@@ -50,11 +54,14 @@ async function fetchHttpTable(name: string, entry: ClusterConfig['tables'][strin
     location,
     remoteName: entry.table_name ?? name,
     instances: 1,
+    apiKey: entry.api_key,
   };
   try {
     const response = await fetch(`${location}/metadata`, {
+      headers: bearerHeader(entry.api_key),
       signal: AbortSignal.timeout(METADATA_TIMEOUT_MS),
     });
+    if (response.status === 401) return { ...base, error: containerRefusedKey(location, !!entry.api_key) };
     if (!response.ok) return { ...base, error: `${location}/metadata answered ${response.status}` };
     const meta = (await response.json()) as { columns: TableColumn[]; row_count: number };
     return { ...base, columns: meta.columns, rowCount: meta.row_count };

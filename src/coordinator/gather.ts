@@ -56,7 +56,8 @@ export function openScan(
   opts: GatherOptions,
 ): AsyncGenerator<Frame> {
   const streamOptions = { idleTimeoutMs: opts.idleTimeoutMs, deadline: opts.deadline, signal: opts.signal };
-  if (table.transport === 'http') return openHttpScan(table.location, request, streamOptions);
+  if (table.transport === 'http')
+    return openHttpScan(table.location, request, { ...streamOptions, apiKey: table.apiKey });
   if (!opts.nc)
     throw new QueryError('unavailable', `table ${table.name} is served over NATS, but NATS is not connected`);
   return openNatsScan(opts.nc, table.remoteName, request, { ...streamOptions, filter: opts.filter });

@@ -11,7 +11,8 @@ import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { JsonRowWriter } from '../duckdb/json-rows.js';
 import { chunksOf, jsonValueConverter } from '../duckdb/json-values.js';
 import type { QueryError } from '../errors.js';
-import { createApp, ErrorBody } from '../http/app.js';
+import { createApp, ErrorBody, type HttpSecurity } from '../http/app.js';
+import { auditQuery } from '../http/audit.js';
 import { headerJson } from '../http/header-json.js';
 import type { Logger } from '../log.js';
 import { formatHeader, formatRows, type RowFormat } from '../scan-client/row-format.js';
@@ -105,13 +106,14 @@ async function* streamRows(
 
 export async function buildCoordinatorApp(
   ctx: ExecutorContext,
-  opts: { maxJsonRows: number; log: Logger },
+  opts: { maxJsonRows: number; log: Logger; security?: HttpSecurity },
 ): Promise<FastifyInstance> {
   const app = await createApp({
     title: 'duckdb-s3-query coordinator',
     description:
       'SQL across tables served by DuckDB data containers; scans are pushed down and gathered here.',
     log: opts.log,
+    security: opts.security,
   });
   const typed = app.withTypeProvider<ZodTypeProvider>();
 
@@ -140,6 +142,7 @@ export async function buildCoordinatorApp(
         materialize: !format,
         ...(!format && { maxRows: opts.maxJsonRows }),
       });
+      const streamed = auditQuery(request, open);
       if (!format) {
         let whole: Buffer | undefined;
         try {
@@ -162,7 +165,6 @@ export async function buildCoordinatorApp(
         answer.on('error', () => reply.raw.destroy());
         return reply.type('application/json; charset=utf-8').send(answer as never);
       }
-      const streamed = { rows: 0 };
       const stream = Readable.from(streamRows(open, ctx, format, opts.log, streamed));
       stream.on('error', () => reply.raw.destroy());
       return (

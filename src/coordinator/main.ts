@@ -1,6 +1,8 @@
 /** `duckdb-s3-query coordinator`: wires config, NATS, the catalog, DuckDB and HTTP together. */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { loadApiKeys } from '../auth/api-keys.js';
+import { withContainerKeys } from '../auth/container-keys.js';
 import { type CoordinatorOptions, type NatsOptions, readClusterConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { connectNats as connectToNats, redactNatsUrl } from '../nats/connect.js';
@@ -45,7 +47,8 @@ async function connectNats(nats: NatsOptions, log: ReturnType<typeof createLogge
 
 export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
   const log = createLogger('coordinator');
-  const config = opts.config ? await readClusterConfig(opts.config) : undefined;
+  const apiKeys = await loadApiKeys(opts.apiKeys);
+  const config = opts.config ? withContainerKeys(await readClusterConfig(opts.config), apiKeys) : undefined;
   if (!config && !opts.nats) {
     throw new Error('nothing to query: give --config config.json, or --nats URL (or NATS_URL) for discovery');
   }
@@ -74,7 +77,11 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
   if (early) await attach(early);
   else await catalog.refresh();
   catalog.start(CATALOG_REFRESH_MS);
-  const app = await buildCoordinatorApp(ctx, { maxJsonRows: opts.maxJsonRows, log });
+  const app = await buildCoordinatorApp(ctx, {
+    maxJsonRows: opts.maxJsonRows,
+    log,
+    security: { apiKeys, auditSql: opts.auditSql },
+  });
   await app.listen({ port: opts.port, host: opts.host });
   log.info('coordinator listening', {
     url: `http://${opts.host}:${opts.port}`,
@@ -84,6 +91,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
         .map((t) => `${t.name}(${t.transport})`)
         .join(',') || 'none yet',
     pushdown: opts.pushdown,
+    api_keys: apiKeys ? apiKeys.count : 'none: anyone who reaches this port may query (--api-keys)',
   });
   if (connecting && !early) void connecting.then(attach);
   const shutdown = async (signal: string) => {

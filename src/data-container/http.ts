@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { QueryError } from '../errors.js';
-import { createApp, ErrorBody } from '../http/app.js';
+import { createApp, ErrorBody, type HttpSecurity } from '../http/app.js';
 import type { Logger } from '../log.js';
 import { tableMetadata } from './metadata.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits, runQuery } from './query.js';
@@ -65,11 +65,13 @@ export async function createHttpApp(
   getTable: () => LoadedTable | undefined,
   log: Logger,
   limits: QueryLimits = DEFAULT_QUERY_LIMITS,
+  security?: HttpSecurity,
 ): Promise<FastifyInstance> {
   const app = await createApp({
     title: `duckdb-s3-query data container (${tableName})`,
     description: 'One table loaded from S3 into DuckDB, served over HTTP and NATS.',
     log,
+    security,
   });
 
   const loaded = (): LoadedTable => {
@@ -119,7 +121,7 @@ export async function createHttpApp(
       schema: {
         summary: 'Run one read-only SELECT over this table',
         description:
-          'Body `{"query": "SELECT ..."}` (JSON; form or text bodies are read as JSON too). The query stops when the client disconnects, or after --query-timeout-ms (504).',
+          'Body `{"query": "SELECT ..."}` as JSON, or the SQL itself as `application/sql`. The query stops when the client disconnects, or after --query-timeout-ms (504).',
         body: QueryBodySchema,
         response: { 200: QueryAnswerSchema, ...errors },
       },

@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { connectNats, redactNatsUrl } from '../nats/connect.js';
 import { instanceSubject } from '../nats/trusted-discovery.js';
 import { QUEUE_GROUP, SERVICE_NAME, SERVICE_VERSION, subjectFor } from '../protocol/subjects.js';
+import { msSince } from '../timing.js';
 import { tableMetadata } from './metadata.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits, runQuery } from './query.js';
 import { serveNatsScan } from './scan-transport.js';
@@ -128,7 +129,16 @@ async function registerService(
         else handle(msg);
       },
     });
-  endpoint('scan', (msg) => serveNatsScan(nc, msg, table, log, limits.timeoutMs));
+  endpoint('scan', (msg) => {
+    const started = performance.now();
+    return serveNatsScan(nc, msg, table, log, limits.timeoutMs).finally(() =>
+      log.info('scan served', {
+        subject: msg.subject,
+        request_bytes: msg.data.byteLength,
+        ms: msSince(started),
+      }),
+    );
+  });
   endpoint('metadata', (msg) => msg.respond(JSON.stringify(tableMetadata(table))));
   endpoint('query', (msg) => answerQuery(nc, msg, table, limits));
   // Proves to discovery that this instance serves this table (src/nats/trusted-discovery.ts).

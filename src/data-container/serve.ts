@@ -3,6 +3,7 @@
  * ready (and the NATS service when --nats is set). A load that fails ends the process with
  * one line saying what and where, so it never serves a wrong or partial table.
  */
+import { loadApiKeys } from '../auth/api-keys.js';
 import type { ServeOptions } from '../config.js';
 import { createLogger } from '../log.js';
 import { redactNatsUrl } from '../nats/redact.js';
@@ -22,7 +23,9 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   let service: TableService | undefined;
 
   const limits = { timeoutMs: opts.queryTimeoutMs, maxRows: opts.maxJsonRows };
-  const app = await createHttpApp(opts.tableName, () => table, log, limits);
+  const apiKeys = await loadApiKeys(opts.apiKeys);
+  const security = { apiKeys, auditSql: opts.auditSql };
+  const app = await createHttpApp(opts.tableName, () => table, log, limits, security);
   try {
     await app.listen({ port: opts.port, host: opts.host });
   } catch (err) {
@@ -31,6 +34,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   }
   log.info('HTTP listening; /health answers 503 until the table is loaded', {
     url: `http://${opts.host}:${opts.port}`,
+    api_keys: apiKeys ? apiKeys.count : 'none: anyone who reaches this port may query (--api-keys)',
   });
 
   let stopping = false;

@@ -15,6 +15,16 @@ export interface BannerInfo {
   coordinator: string;
   labels: string;
   nats?: string;
+  /** Where the coordinator and data containers listen. */
+  host: string;
+}
+
+/** Who can reach the demo: it has no API keys, so say so when it is open beyond this machine. */
+function reach(host: string): string {
+  if (host === '127.0.0.1' || host === 'localhost' || host === '::1') {
+    return `Listening on ${host} only: nothing outside this machine can reach the demo (--host 0.0.0.0 opens it, without API keys).`;
+  }
+  return `Listening on ${host}: anyone who reaches it can query the demo, which has no API keys.`;
 }
 
 function table(rows: BannerRow[]): string {
@@ -46,6 +56,8 @@ export function banner(info: BannerInfo): string {
     `duckdb-s3-query demo ready in ${info.seconds.toFixed(1)} s, ${info.transport}`,
     '',
     table(info.rows),
+    '',
+    reach(info.host),
     '',
     `API docs: http://${info.coordinator}/docs`,
     '',

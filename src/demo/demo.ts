@@ -2,7 +2,8 @@
  * `duckdb-s3-query demo` (`npm start`): sample data in an S3 emulator, three data containers
  * and a coordinator, as child processes on loopback. Over NATS when NATS_URL is set or a
  * nats-server binary is found (then started here), else over HTTP with a generated
- * config.json. SIGINT/SIGTERM stop every child (process groups) and remove the temp folder.
+ * config.json. SIGINT, SIGTERM, SIGHUP or the end of its parent stop every child (process
+ * groups) and remove the temp folder. Everything listens on 127.0.0.1 unless --host says otherwise.
  */
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { S3_EMULATOR_CREDENTIALS, S3_EMULATOR_ENV } from '../tools/s3-emulator.j
 import { createS3Client, uploadFiles } from '../tools/s3-upload.js';
 import { SAMPLE_TABLES, type SampleData, type SampleTable, writeSampleData } from '../tools/sample-data.js';
 import { type BannerRow, banner } from './banner.js';
+import { onDemoEnd } from './lifetime.js';
 import { pickPort, portIsFree } from './ports.js';
 import { httpStatus, queryAnswers } from './probes.js';
 import { Supervisor } from './supervisor.js';
@@ -22,6 +24,8 @@ import { Supervisor } from './supervisor.js';
 export interface DemoOptions {
   /** The coordinator's port; the data containers take the next three when free. */
   port: number;
+  /** Where the coordinator and data containers listen (the S3 emulator and NATS: loopback only). */
+  host: string;
   /** Rows in labels; label_sublabels and label_urls get 5x. */
   rows: number;
 }
@@ -73,6 +77,12 @@ async function choosePorts(coordinator: number, withNats: boolean): Promise<Port
 
 const anyAnswer = (url: string) => async () => (await httpStatus(url)) > 0;
 const healthy = (base: string) => async () => (await httpStatus(`${base}/health`)) === 200;
+
+/** How a URL reaches a server bound to `host`: loopback for "every interface", IPv6 in brackets. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
 
 async function startS3(sup: Supervisor, dir: string, port: number): Promise<BannerRow> {
   const args = [
@@ -136,25 +146,16 @@ function startTables(
   data: SampleData,
   ports: Ports,
   natsArgs: string[],
+  host: string,
 ): Promise<BannerRow[]> {
   return Promise.all(
     SAMPLE_TABLES.map(async (table, i) => {
       const port = ports.tables[table];
-      const args = [
-        CLI,
-        'serve',
-        urls[i],
-        '--table-name',
-        table,
-        '--port',
-        String(port),
-        '--host',
-        '127.0.0.1',
-      ];
+      const args = [CLI, 'serve', urls[i], '--table-name', table, '--port', String(port), '--host', host];
       args.push('--s3-endpoint', `http://127.0.0.1:${ports.s3}`, ...natsArgs);
       const env = { ...process.env, ...S3_EMULATOR_ENV };
       const child = await sup.start('table', { name: table, command: process.execPath, args, env });
-      const base = `http://127.0.0.1:${port}`;
+      const base = `http://${urlHost(host)}:${port}`;
       await sup.waitFor(child, `${base}/health answers 200`, healthy(base), LOAD_TIMEOUT_MS);
       return { what: table, where: base, pid: child.pid, note: `${urls[i]}, ${data.rows[table]} rows` };
     }),
@@ -162,11 +163,10 @@ function startTables(
 }
 
 /** The seed's config.json naming the three data containers, for a coordinator without NATS. */
-async function writeClusterConfig(dir: string, ports: Ports): Promise<string> {
+async function writeClusterConfig(dir: string, ports: Ports, host: string): Promise<string> {
+  const url = `http://${urlHost(host)}`;
   const config: ClusterConfig = {
-    tables: Object.fromEntries(
-      SAMPLE_TABLES.map((t) => [t, { url: 'http://127.0.0.1', port: ports.tables[t], table_name: t }]),
-    ),
+    tables: Object.fromEntries(SAMPLE_TABLES.map((t) => [t, { url, port: ports.tables[t], table_name: t }])),
   };
   const path = join(dir, 'config.json');
   await writeFile(path, `${JSON.stringify(config, null, 2)}\n`);
@@ -174,10 +174,15 @@ async function writeClusterConfig(dir: string, ports: Ports): Promise<string> {
 }
 
 /** The coordinator; resolves once it answers a query on every table. */
-async function startCoordinator(sup: Supervisor, port: number, extraArgs: string[]): Promise<BannerRow> {
-  const args = [CLI, 'coordinator', '--port', String(port), '--host', '127.0.0.1', ...extraArgs];
+async function startCoordinator(
+  sup: Supervisor,
+  port: number,
+  host: string,
+  extraArgs: string[],
+): Promise<BannerRow> {
+  const args = [CLI, 'coordinator', '--port', String(port), '--host', host, ...extraArgs];
   const child = await sup.start('coordinator', { name: 'coordinator', command: process.execPath, args });
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://${urlHost(host)}:${port}`;
   await sup.waitFor(child, `${base}/health answers 200`, healthy(base), START_TIMEOUT_MS);
   for (const table of SAMPLE_TABLES) {
     const counts = () => queryAnswers(base, `SELECT count(*) FROM ${table}`);
@@ -204,15 +209,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     stopAll().finally(() => process.exit(code));
   };
   let signalled = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    // A second Ctrl-C must not kill the demo before its children are gone.
-    process.on(signal, () => {
-      if (signalled) return;
-      signalled = true;
-      log.info(`${signal}: stopping every process of the demo`);
-      exitAfterStop(0);
-    });
-  }
+  onDemoEnd((reason) => {
+    signalled = true;
+    log.info(`${reason}: stopping every process of the demo`);
+    exitAfterStop(0);
+  });
 
   try {
     log.info('generating sample data', { labels: opts.rows, dir });
@@ -224,22 +225,24 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const urls = await uploadSampleData(data, ports.s3);
     const natsArgs = natsUrl ? ['--nats', natsUrl] : [];
     log.info('starting data containers', { transport: natsUrl ? 'nats' : 'http' });
-    const tables = await startTables(sup, urls, data, ports, natsArgs);
-    const config = natsUrl ? undefined : await writeClusterConfig(dir, ports);
-    const coordinator = await startCoordinator(sup, opts.port, [
+    const tables = await startTables(sup, urls, data, ports, natsArgs, opts.host);
+    const config = natsUrl ? undefined : await writeClusterConfig(dir, ports, opts.host);
+    const coordinator = await startCoordinator(sup, opts.port, opts.host, [
       ...natsArgs,
       ...(config ? ['--config', config] : []),
     ]);
     coordinator.note = config ? `config ${config}` : 'tables found by NATS discovery';
 
+    const shownHost = urlHost(opts.host) === '127.0.0.1' ? 'localhost' : urlHost(opts.host);
     process.stdout.write(
       banner({
         seconds: (performance.now() - startedAt) / 1000,
         transport: natsUrl ? `over NATS (${natsUrl})` : 'over HTTP (no nats-server found, NATS_URL unset)',
         rows: [...infra, ...tables, coordinator],
-        coordinator: `localhost:${opts.port}`,
-        labels: `localhost:${ports.tables.labels}`,
+        coordinator: `${shownHost}:${opts.port}`,
+        labels: `${shownHost}:${ports.tables.labels}`,
         nats: natsUrl,
+        host: opts.host,
       }),
     );
     sup.failed.signal.addEventListener('abort', () => {

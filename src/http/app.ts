@@ -1,11 +1,19 @@
 /**
  * The fastify setup both servers share: zod schemas as the type provider, OpenAPI at
  * /docs/json with a UI at /docs, and every error as `{"error": kind, "message": ...}` with a
- * fitting status, so that no request can take a server down.
+ * fitting status, so that no request can take a server down. Also the guards every request
+ * passes: API keys (when configured), JSON-only bodies, and an audit line per query.
  */
+import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -13,9 +21,21 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { ApiKeys } from '../auth/api-keys.js';
 import { QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { roundMs } from '../timing.js';
+import { type AuditSql, auditQueries } from './audit.js';
+import { BEARER_SCHEME, requireApiKeys } from './auth.js';
+import { acceptJsonAndSqlBodies, SQL_CONTENT_TYPE } from './content-types.js';
+import { logRequests } from './request-log.js';
+
+/** Who may call, and what the audit line keeps (`--api-keys`/API_KEYS, `--audit-sql`). */
+export interface HttpSecurity {
+  apiKeys?: ApiKeys;
+  auditSql: AuditSql;
+}
+
+const OPEN: HttpSecurity = { auditSql: 'text' };
 
 export const ErrorBody = z.object({
   error: z.string().describe('what kind of failure, e.g. syntax_error, unknown_table, forbidden'),
@@ -25,12 +45,12 @@ export const ErrorBody = z.object({
 const FORMAT_HINT = 'send JSON like {"query": "SELECT 1"}; see /docs';
 
 /** A one-line, actionable message for fastify's own request errors. */
-function requestErrorMessage(err: FastifyError): string {
+function requestErrorMessage(err: FastifyError, request: FastifyRequest): string {
   switch (err.code) {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return `the request body is empty; ${FORMAT_HINT}`;
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return `unsupported content type: send the body as JSON (Content-Type: application/json); ${FORMAT_HINT}`;
+      return `unsupported content type ${JSON.stringify(request.headers['content-type'] ?? '')}: send the body as JSON (Content-Type: application/json), or raw SQL to POST /query as ${SQL_CONTENT_TYPE}; ${FORMAT_HINT}`;
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return `the request body is not valid JSON (${err.message}); ${FORMAT_HINT}`;
     default:
@@ -42,19 +62,24 @@ export async function createApp(opts: {
   title: string;
   description: string;
   log: Logger;
+  security?: HttpSecurity;
 }): Promise<FastifyInstance> {
+  const security = opts.security ?? OPEN;
   // forceCloseConnections: a client that dropped a finished stream must not hold up close().
-  const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024, forceCloseConnections: true });
+  // fastify's own lines (and request.log) go to our pino; the request lines are ours, below.
+  const app = Fastify({
+    loggerInstance: opts.log.pino as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomUUID(),
+    bodyLimit: 8 * 1024 * 1024,
+    forceCloseConnections: true,
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-
-  // `curl -d '{"query": ...}'` sends form encoding: read such bodies as JSON too.
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(
-    ['text/plain', 'application/x-www-form-urlencoded'],
-    { parseAs: 'string' },
-    app.getDefaultJsonParser('error', 'error'),
-  );
+  acceptJsonAndSqlBodies(app);
+  // Before the key check, so that refused queries get their audit line too.
+  auditQueries(app, opts.log.child('audit'), security.auditSql);
+  if (security.apiKeys) requireApiKeys(app, security.apiKeys, opts.log);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof QueryError) {
@@ -68,9 +93,10 @@ export async function createApp(opts: {
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      return reply
-        .status(status === 415 ? 400 : status)
-        .send({ error: 'bad_request', message: requestErrorMessage(err) });
+      return reply.status(status).send({
+        error: status === 415 ? 'unsupported_media_type' : 'bad_request',
+        message: requestErrorMessage(err, request),
+      });
     }
     opts.log.error('request failed', { method: request.method, url: request.url, error: err.message });
     return reply.status(500).send({ error: 'internal', message: err.message });
@@ -80,22 +106,30 @@ export async function createApp(opts: {
       .status(404)
       .send({ error: 'not_found', message: `no route ${request.method} ${request.url}; see /docs` }),
   );
-  app.addHook('onResponse', (request, reply, done) => {
-    if (request.url !== '/health') {
-      opts.log.info('request', {
-        method: request.method,
-        url: request.url,
-        status: reply.statusCode,
-        ms: roundMs(reply.elapsedTime),
-      });
-    }
-    done();
-  });
+  logRequests(app, opts.log);
 
   // Swagger first: routes registered before it are left out of the spec.
   await app.register(swagger, {
-    openapi: { info: { title: opts.title, description: opts.description, version: '0.1.0' } },
-    transform: jsonSchemaTransform,
+    openapi: {
+      info: { title: opts.title, description: opts.description, version: '0.1.0' },
+      components: {
+        securitySchemes: {
+          [BEARER_SCHEME]: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'An API key, needed on every request but GET /health when the server runs with --api-keys or API_KEYS',
+          },
+        },
+      },
+      security: [{ [BEARER_SCHEME]: [] }],
+    },
+    transform: (route) => {
+      const transformed = jsonSchemaTransform(route);
+      // The health probe is open to all.
+      if (route.url === '/health') return { ...transformed, schema: { ...transformed.schema, security: [] } };
+      return transformed;
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   return app;

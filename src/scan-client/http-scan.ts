@@ -3,6 +3,8 @@
  * openNatsScan. The response body is read only as fast as the consumer takes frames, so TCP
  * backpressure slows the sender; leaving early aborts the request, which stops the scan.
  */
+import { bearerHeader } from '../auth/api-keys.js';
+import { containerRefusedKey } from '../auth/container-keys.js';
 import { QueryError } from '../errors.js';
 import { encode } from '../protocol/codec.js';
 import { FRAME_STREAM_CONTENT_TYPE, FrameSplitter } from '../protocol/frame-stream.js';
@@ -12,7 +14,7 @@ import { FrameSequence, type ScanStreamOptions, withDeadline, withIdleTimeout } 
 export async function* openHttpScan(
   baseUrl: string,
   request: ScanRequest,
-  options: ScanStreamOptions,
+  options: ScanStreamOptions & { apiKey?: string },
 ): AsyncGenerator<Frame> {
   const encoding = options.encoding ?? 'msgpack';
   const url = `${baseUrl.replace(/\/+$/, '')}/scan`;
@@ -30,7 +32,10 @@ export async function* openHttpScan(
     const response = await wait(
       fetch(url, {
         method: 'POST',
-        headers: { 'content-type': encoding === 'json' ? 'application/json' : 'application/x-msgpack' },
+        headers: {
+          'content-type': encoding === 'json' ? 'application/json' : 'application/x-msgpack',
+          ...bearerHeader(options.apiKey),
+        },
         body: encode(withDeadline(request, options.deadline), encoding),
         signal: controller.signal,
       }),
@@ -39,6 +44,8 @@ export async function* openHttpScan(
       const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
       throw new QueryError('unavailable', `cannot reach ${url}: ${cause}`);
     });
+    if (response.status === 401)
+      throw new QueryError('unavailable', containerRefusedKey(url, !!options.apiKey));
     if (!response.body || !response.headers.get('content-type')?.startsWith(FRAME_STREAM_CONTENT_TYPE)) {
       const text = (await response.text().catch(() => '')).slice(0, 300);
       throw new QueryError(

@@ -158,7 +158,7 @@ describe('serve loads tables from S3', () => {
     });
     expect(meta.load_time_ms).toBeGreaterThan(0);
     expect(Number.isNaN(Date.parse(String(meta.timestamp)))).toBe(false);
-    expect(serve.stderr()).toMatch(/table loaded .*rows=3000/);
+    expect(serve.stderr()).toMatch(/"rows":3000,.*"msg":"table loaded"/);
   });
 
   it('several URLs, a plain CSV and a prefix glob make one table, in order', async () => {
@@ -279,6 +279,6 @@ describe('serve loads tables from S3', () => {
     );
     await serve.stop();
     expect(await serve.exited).toBe(0);
-    expect(serve.stderr()).toMatch(/shutting down signal=SIGTERM/);
+    expect(serve.stderr()).toMatch(/"signal":"SIGTERM","msg":"shutting down"/);
   });
 });

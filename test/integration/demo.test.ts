@@ -3,7 +3,7 @@
  * against a started demo, and SIGINT leaves no process of it behind.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -244,5 +244,62 @@ describe('a demo whose child dies at start', () => {
     expect(stderr).toMatch(/\S+ stopped \(exit code 1\); its last output:\n/);
     expect(seen.size).toBeGreaterThanOrEqual(4);
     expect([...seen].filter(alive)).toEqual([]);
+  });
+});
+
+/** The demo started by `command` (it or a shell above it), once its banner is out. */
+async function readyDemo(command: string, args: string[]) {
+  const started = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  started.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-50_000);
+  });
+  await new Promise<void>((resolve, reject) => {
+    started.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.includes('Ctrl-C stops everything.')) resolve();
+    });
+    started.once('exit', (code) =>
+      reject(new Error(`demo exited (${code}) before it was ready:\n${stderr}`)),
+    );
+  });
+  const dir = /"dir":"([^"]+)"/.exec(stderr)?.[1];
+  expect(dir, stderr).toMatch(/duckdb-s3-query-demo-/);
+  return { started, stdout, dir: dir!, processes: descendants(started.pid!) };
+}
+
+async function gone(pids: number[], timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  return pids.filter(alive);
+}
+
+describe('a demo whose terminal or parent goes away', () => {
+  it('stops every process and removes its files on SIGHUP', async () => {
+    const port = await freePortBlock();
+    const demo = await readyDemo(process.execPath, [CLI, 'demo', '--port', String(port), '--rows', '500']);
+    expect(demo.stdout).toMatch(/Listening on 127\.0\.0\.1 only/);
+    expect(demo.processes.length).toBeGreaterThanOrEqual(5);
+    expect(existsSync(demo.dir)).toBe(true);
+    const exited = new Promise((resolve) => demo.started.once('exit', resolve));
+    demo.started.kill('SIGHUP');
+    expect(await exited).toBe(0);
+    expect(await gone(demo.processes, 1_000)).toEqual([]);
+    for (const pid of demo.processes) expect(() => process.kill(-pid, 0)).toThrow();
+    expect(existsSync(demo.dir)).toBe(false);
+  });
+
+  it('stops every process and removes its files when its parent dies', async () => {
+    const port = await freePortBlock();
+    // A shell that waits for the demo, as npm does; SIGKILL leaves the demo an orphan.
+    const demo = await readyDemo('/bin/sh', [
+      '-c',
+      `"${process.execPath}" "${CLI}" demo --port ${port} --rows 500; exit 0`,
+    ]);
+    demo.started.kill('SIGKILL');
+    const left = await gone(demo.processes, 20_000);
+    expect(left, `still running: ${left.join(', ')}`).toEqual([]);
+    expect(existsSync(demo.dir)).toBe(false);
   });
 });
