@@ -15,6 +15,8 @@ import { createApp, ErrorBody } from '../http/app.js';
 import type { Logger } from '../log.js';
 import { formatHeader, formatRows, type RowFormat } from '../scan-client/row-format.js';
 import { msSince } from '../timing.js';
+import { sendArrowAnswer } from './answer/arrow.js';
+import { type AnswerFormat, answerFormat } from './answer/formats.js';
 import { type ExecutorContext, type OpenQuery, openQuery, timeoutError } from './execute.js';
 import { jsonAnswerText, jsonAnswerTooLarge } from './json-answer.js';
 
@@ -34,12 +36,9 @@ const QueryAnswer = z
   })
   .loose();
 
-const STREAM_TYPES: Record<string, RowFormat> = { 'application/x-ndjson': 'ndjson', 'text/csv': 'csv' };
-
-function streamFormat(request: FastifyRequest): RowFormat | undefined {
-  const accept = String(request.headers.accept ?? '');
-  for (const [type, format] of Object.entries(STREAM_TYPES)) if (accept.includes(type)) return format;
-  return undefined;
+/** The streamed text format asked for, or none (JSON or Arrow). */
+function streamFormat(format: AnswerFormat): RowFormat | undefined {
+  return format === 'ndjson' || format === 'csv' ? format : undefined;
 }
 
 /** Aborts when the client goes away before the answer is complete. */
@@ -118,12 +117,13 @@ export async function buildCoordinatorApp(
     {
       schema: {
         description:
-          'Run one read-only SQL query. JSON answer by default (capped rows); `Accept: application/x-ndjson` or `text/csv` streams every row.',
+          'Run one read-only SQL query. JSON answer by default (capped rows); `Accept: application/x-ndjson`, `text/csv` or `application/vnd.apache.arrow.stream` streams every row.',
         body: QueryBody,
         response: {
           200: QueryAnswer,
           400: ErrorBody,
           403: ErrorBody,
+          406: ErrorBody,
           413: ErrorBody,
           503: ErrorBody,
           504: ErrorBody,
@@ -132,12 +132,14 @@ export async function buildCoordinatorApp(
       },
     },
     async (request, reply) => {
+      const answer = answerFormat(request.headers.accept);
       const signal = clientGone(request, reply);
-      const format = streamFormat(request);
+      const format = streamFormat(answer);
       const open = await openQuery(request.body.query, ctx, signal, {
-        materialize: !format,
-        ...(!format && { maxRows: opts.maxJsonRows }),
+        materialize: answer === 'json',
+        ...(answer === 'json' && { maxRows: opts.maxJsonRows }),
       });
+      if (answer === 'arrow') return sendArrowAnswer(reply, open);
       if (!format) {
         let whole: Buffer | undefined;
         try {

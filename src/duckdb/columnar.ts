@@ -362,9 +362,11 @@ export class FrameBuilder {
   private taken = false;
   rows = 0;
 
+  /** `vectors`: the chunk column each layout reads (default: the layout's own position). */
   constructor(
     layouts: WireLayout[],
     private readonly targetBytes: number,
+    private readonly vectors?: number[],
   ) {
     // Rows of a frame if every value took 8 bytes: buffers start near their final size.
     const rows = Math.min(Math.ceil(targetBytes / Math.max(8, 8 * layouts.length)), MAX_INITIAL_ROWS);
@@ -389,7 +391,7 @@ export class FrameBuilder {
       this.taken = false;
     }
     for (let c = 0; c < this.builders.length; c++) {
-      this.builders[c].appendVector(rawVector(chunk, c), count);
+      this.builders[c].appendVector(rawVector(chunk, this.vectors?.[c] ?? c), count);
     }
     this.rows += count;
   }

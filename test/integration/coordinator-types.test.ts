@@ -8,12 +8,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { tableFromIPC } from 'apache-arrow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARROW_STREAM_TYPE } from '../../src/arrow/arrow-stream.js';
 import { quoteLiteral } from '../../src/duckdb/sql.js';
 import { type ManagedProcess, startCliProcess } from '../../src/tools/local-cluster.js';
 import { type NatsServer, startNatsServer } from '../../src/tools/nats-server.js';
 import { S3_EMULATOR_ENV } from '../../src/tools/s3-emulator.js';
 import { singleNodeDuckDB } from '../../src/tools/single-node.js';
+import { arrowRows, oracleRows } from '../helpers/arrow.js';
 import { type DiffQuery, describeAgainstOracle } from '../helpers/oracle.js';
 import { startTestS3, type TestS3 } from '../helpers/s3.js';
 
@@ -157,3 +160,78 @@ describeAgainstOracle(
   { 'pushdown on': () => pushdownOn, 'pushdown off': () => pushdownOff },
   () => oracle,
 );
+
+/** Every type the Arrow answer maps, computed in the coordinator over the gathered tables. */
+const ARROW_TYPES = `SELECT t.*, o.note,
+    t."big num"::DECIMAL(38,2) AS d38, t.dbl::DECIMAL(18,6) AS d18, (t."Id" % 1000 - 500)::DECIMAL(9,2) AS d9,
+    (t."Id" % 100 - 50)::DECIMAL(4,1) AS d4, t.uid::UUID AS u, (t."big num" * -3)::HUGEINT AS h,
+    t."Id"::INTEGER AS i32, (t."Id" - 1500)::SMALLINT AS i16, (t."Id" % 100 - 50)::TINYINT AS i8,
+    t."Id"::UBIGINT AS u64, (t."Id" % 200)::UTINYINT AS u8, t.dbl::FLOAT AS f32, t.ts::TIMESTAMP_NS AS tns,
+    t.ts::TIMESTAMP_MS AS tms, t.ts::TIMESTAMP_S AS tsec, to_days(t."Id"::INTEGER) + to_microseconds(t."Id" - 7) AS iv,
+    [t.day, t.day + 1] AS days, {'t': t.ts, 'n': t."Id"} AS s, encode(t.txt) AS b
+  FROM typed t LEFT JOIN other o ON o.typed_id = t."Id"`;
+
+async function askArrow(coordinator: ManagedProcess, sql: string): Promise<Response> {
+  return fetch(`${coordinator.url}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: ARROW_STREAM_TYPE },
+    body: JSON.stringify({ query: sql }),
+  });
+}
+
+describe('Arrow answers', () => {
+  it.each([
+    ['every type, gathered and computed here', ARROW_TYPES],
+    ['a whole table, pushed whole', 'SELECT * FROM typed'],
+    ['no rows', 'SELECT * FROM typed WHERE "Id" < 0'],
+  ])('%s: the oracle’s values, exactly typed', async (_label, sql) => {
+    const response = await askArrow(pushdownOn, sql);
+    expect(response.status, await response.clone().text()).toBe(200);
+    expect(response.headers.get('content-type')).toBe(ARROW_STREAM_TYPE);
+    const table = tableFromIPC(new Uint8Array(await response.arrayBuffer()));
+    const expected = await oracleRows(oracle, sql);
+    expect(table.schema.fields.map((f) => f.name)).toEqual(expected.columns);
+    expect(arrowRows(table).sort()).toEqual(expected.rows.sort());
+    const types = Object.fromEntries(table.schema.fields.map((f) => [f.name, String(f.type)]));
+    expect(types['big num']).toBe('Int64');
+    expect(types.tstz).toBe('Timestamp<MICROSECOND, UTC>');
+    if (sql === ARROW_TYPES) {
+      expect(types).toMatchObject({
+        d38: 'Decimal[38e+2]',
+        d4: 'Decimal[4e+1]',
+        day: 'Date32<DAY>',
+        tod: 'Time64<MICROSECOND>',
+        ts: 'Timestamp<MICROSECOND>',
+        tns: 'Timestamp<NANOSECOND>',
+        flag: 'Bool',
+        dbl: 'Float64',
+        f32: 'Float32',
+        i8: 'Int8',
+        u8: 'Uint8',
+        iv: 'Interval<MONTH_DAY_NANO>',
+        u: 'Utf8',
+        b: 'Binary',
+      });
+    }
+  });
+
+  it('answers 406 naming the formats to an Accept it cannot meet; */* and none get JSON', async () => {
+    const ask = (accept?: string) =>
+      fetch(`${pushdownOn.url}/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(accept !== undefined && { accept }) },
+        body: JSON.stringify({ query: 'SELECT count(*) AS n FROM typed' }),
+      });
+    const refused = await ask('application/xml');
+    expect(refused.status).toBe(406);
+    const body = (await refused.json()) as { error: string; message: string };
+    expect(body.error).toBe('not_acceptable');
+    for (const type of ['application/json', 'application/x-ndjson', 'text/csv', ARROW_STREAM_TYPE])
+      expect(body.message).toContain(type);
+    for (const accept of ['*/*', undefined, 'application/json', 'text/html, */*;q=0.8']) {
+      const answer = await ask(accept);
+      expect(answer.status, String(accept)).toBe(200);
+      expect(((await answer.json()) as { results: unknown }).results).toEqual([{ n: 3000 }]);
+    }
+  });
+});
