@@ -4,23 +4,27 @@
  * pushdown on and off. Column names with spaces and capitals, text with commas, quotes,
  * newlines and non-ASCII, integers past 2^53, NULLs in every column.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARROW_STREAM_TYPE } from '../../src/arrow/arrow-stream.js';
+import type { JsonRow } from '../../src/duckdb/json-values.js';
 import { quoteLiteral } from '../../src/duckdb/sql.js';
 import { type ManagedProcess, startCliProcess } from '../../src/tools/local-cluster.js';
 import { type NatsServer, startNatsServer } from '../../src/tools/nats-server.js';
 import { S3_EMULATOR_ENV } from '../../src/tools/s3-emulator.js';
 import { singleNodeDuckDB } from '../../src/tools/single-node.js';
 import { arrowRows, oracleRows } from '../helpers/arrow.js';
-import { type DiffQuery, describeAgainstOracle } from '../helpers/oracle.js';
+import { canonicalRows, type DiffQuery, describeAgainstOracle, oracleAnswer } from '../helpers/oracle.js';
 import { startTestS3, type TestS3 } from '../helpers/s3.js';
 
 const BUCKET = 'typed-data';
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 
 /** Every column has NULLs; `txt` holds what CSV must quote. */
 const TYPED = `SELECT
@@ -233,5 +237,78 @@ describe('Arrow answers', () => {
       expect(answer.status, String(accept)).toBe(200);
       expect(((await answer.json()) as { results: unknown }).results).toEqual([{ n: 3000 }]);
     }
+  });
+});
+
+/** `scan typed --format <format>` over the test's NATS: its stdout. */
+async function scanOutput(format: string): Promise<Buffer> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [CLI, 'scan', 'typed', '--format', format, '--nats', nats.url],
+    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+  );
+  return stdout;
+}
+
+/** RFC 4180 records (quoted fields may hold commas, quotes and newlines). */
+function csvRecords(text: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"' && field === '' && text[i - 1] !== '"') {
+      let j = i + 1;
+      for (;;) {
+        const k = text.indexOf('"', j);
+        if (text[k + 1] === '"') j = k + 2;
+        else {
+          field = text.slice(i + 1, k).replaceAll('""', '"');
+          i = k;
+          break;
+        }
+      }
+    } else if (ch === ',') {
+      record.push(field);
+      field = '';
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+      i++;
+    } else field += ch;
+  }
+  return records;
+}
+
+describe('scan --format', () => {
+  it('ndjson: the oracle’s rows as the JSON answer writes them', async () => {
+    const lines = (await scanOutput('ndjson')).toString('utf8').trimEnd().split('\n');
+    const expected = await oracleAnswer(oracle, 'SELECT * FROM typed');
+    const rows = lines.map((line) => JSON.parse(line));
+    expect(Object.keys(rows[0])).toEqual(expected.columns);
+    expect(canonicalRows(expected.columns, rows, false)).toEqual(
+      canonicalRows(expected.columns, expected.rows, false),
+    );
+  });
+
+  it('csv: a header, then the oracle’s values as text', async () => {
+    const [header, ...records] = csvRecords((await scanOutput('csv')).toString('utf8'));
+    const expected = await oracleAnswer(oracle, 'SELECT * FROM typed');
+    expect(header).toEqual(expected.columns);
+    const text = (v: unknown) => (v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+    const wanted = expected.rows.map((r) =>
+      expected.columns.map((c) => text((r as JsonRow)[c])).join('\u0001'),
+    );
+    expect(records.map((r) => r.join('\u0001')).sort()).toEqual(wanted.sort());
+  });
+
+  it('arrow: an Arrow IPC stream of the oracle’s values, exactly typed', async () => {
+    const table = tableFromIPC(new Uint8Array(await scanOutput('arrow')));
+    const expected = await oracleRows(oracle, 'SELECT * FROM typed');
+    expect(table.schema.fields.map((f) => f.name)).toEqual(expected.columns);
+    expect(arrowRows(table).sort()).toEqual(expected.rows.sort());
+    expect(String(table.schema.fields[1].type)).toBe('Int64');
   });
 });
