@@ -13,12 +13,14 @@ import { chunksOf, jsonValueConverter } from '../duckdb/json-values.js';
 import type { QueryError } from '../errors.js';
 import { createApp, ErrorBody } from '../http/app.js';
 import type { Logger } from '../log.js';
+import { registerMetricsRoute, watchDuckDBMemory } from '../metrics/registry.js';
 import { formatHeader, formatRows, type RowFormat } from '../scan-client/row-format.js';
 import { msSince } from '../timing.js';
 import { sendArrowAnswer } from './answer/arrow.js';
 import { type AnswerFormat, answerFormat } from './answer/formats.js';
 import { type ExecutorContext, type OpenQuery, openQuery, timeoutError } from './execute.js';
 import { jsonAnswerText, jsonAnswerTooLarge } from './json-answer.js';
+import { QueryRegistry, registerQueryRoutes } from './queries.js';
 
 const QueryBody = z.object({
   query: z.string().min(1, 'query must be a non-empty SQL string').max(1_048_576),
@@ -111,6 +113,10 @@ export async function buildCoordinatorApp(
     log: opts.log,
   });
   const typed = app.withTypeProvider<ZodTypeProvider>();
+  const queries = new QueryRegistry();
+  registerQueryRoutes(app, queries);
+  registerMetricsRoute(app);
+  watchDuckDBMemory(() => ctx.engine.connect());
 
   typed.post(
     '/query',
@@ -133,20 +139,24 @@ export async function buildCoordinatorApp(
     },
     async (request, reply) => {
       const answer = answerFormat(request.headers.accept);
-      const signal = clientGone(request, reply);
+      const running = queries.enter(request.body.query, answer, clientGone(request, reply));
+      reply.raw.once('close', () => running.leave(reply.statusCode, reply.raw.writableFinished));
+      reply.header('x-query-id', running.id);
       const format = streamFormat(answer);
-      const open = await openQuery(request.body.query, ctx, signal, {
+      const open = await openQuery(request.body.query, ctx, running.signal, {
         materialize: answer === 'json',
         ...(answer === 'json' && { maxRows: opts.maxJsonRows }),
+        progress: running.progress,
       });
-      if (answer === 'arrow') return sendArrowAnswer(reply, open);
+      running.stats = open.stats;
+      if (answer === 'arrow') return sendArrowAnswer(reply, open, running);
       if (!format) {
         let whole: Buffer | undefined;
         try {
           // A small answer goes out whole, with its length: streaming it costs more than it saves.
           if (rowsUnderCap(open, opts.maxJsonRows) <= SMALL_ANSWER_ROWS) {
             const pieces: Buffer[] = [];
-            for await (const piece of jsonAnswerText(open)) pieces.push(piece);
+            for await (const piece of jsonAnswerText(open, running.id)) pieces.push(piece);
             whole = Buffer.concat(pieces);
           }
         } catch (err) {
@@ -157,13 +167,12 @@ export async function buildCoordinatorApp(
           open.close();
           return reply.type('application/json; charset=utf-8').send(whole as never);
         }
-        const answer = Readable.from(jsonAnswerText(open));
+        const answer = Readable.from(jsonAnswerText(open, running.id));
         answer.on('close', () => open.close());
         answer.on('error', () => reply.raw.destroy());
         return reply.type('application/json; charset=utf-8').send(answer as never);
       }
-      const streamed = { rows: 0 };
-      const stream = Readable.from(streamRows(open, ctx, format, opts.log, streamed));
+      const stream = Readable.from(streamRows(open, ctx, format, opts.log, running));
       stream.on('error', () => reply.raw.destroy());
       return (
         reply
@@ -173,7 +182,7 @@ export async function buildCoordinatorApp(
           // were still passing rows through when the headers left (a query pushed whole).
           .trailer('x-query-summary', async () =>
             JSON.stringify({
-              row_count: streamed.rows,
+              row_count: running.rows,
               execution_time_ms: msSince(open.started),
               stats: open.stats,
             }),

@@ -103,12 +103,13 @@ class ArrowBatches {
 }
 
 /** The answer's bytes, batch by batch. */
-export async function* arrowAnswer(result: ChunkSource): AsyncGenerator<Buffer> {
+export async function* arrowAnswer(result: ChunkSource, sent: { rows: number }): AsyncGenerator<Buffer> {
   const names = result.deduplicatedColumnNames();
   let batches: ArrowBatches | undefined;
   for await (const chunk of releasingChunks(chunksOf(result))) {
     batches ??= new ArrowBatches(names, typesOf(result, chunk) as DuckDBType[]);
     const bytes = batches.append(chunk);
+    sent.rows += chunk.rowCount;
     if (bytes) yield bytes;
   }
   if (!batches) {
@@ -119,8 +120,8 @@ export async function* arrowAnswer(result: ChunkSource): AsyncGenerator<Buffer> 
 }
 
 /** Sends the open query's rows as an Arrow stream; the query is closed when the stream ends. */
-export function sendArrowAnswer(reply: FastifyReply, open: OpenQuery): FastifyReply {
-  const stream = Readable.from(arrowAnswer(open.result));
+export function sendArrowAnswer(reply: FastifyReply, open: OpenQuery, sent: { rows: number }): FastifyReply {
+  const stream = Readable.from(arrowAnswer(open.result, sent));
   stream.on('close', () => open.close());
   // A failure midway cuts the response: a client never takes part of a stream for all of it.
   stream.on('error', () => reply.raw.destroy());
