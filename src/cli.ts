@@ -130,7 +130,7 @@ program
   .option('--columns <a,b>', 'comma-separated columns (default: all)')
   .option('--where <sql>', 'a SQL predicate over the table')
   .option('--limit <n>', 'at most this many rows')
-  .option('--format <format>', 'ndjson or csv', 'ndjson')
+  .option('--format <format>', 'ndjson, csv or arrow (an Arrow IPC stream)', 'ndjson')
   .option('--nats <url>', 'NATS server (default: $NATS_URL, else nats://127.0.0.1:4222)')
   .option('--timeout-ms <ms>', 'give up when no frame arrives for this long', '30000')
   .action(async (table: string, o) => {

@@ -83,7 +83,7 @@ export const ScanCommandOptionsSchema = z.object({
   columns: z.array(z.string().min(1)).default([]),
   where: z.string().optional(),
   limit: z.coerce.number().int().min(0).optional(),
-  format: z.enum(['ndjson', 'csv']).default('ndjson'),
+  format: z.enum(['ndjson', 'csv', 'arrow']).default('ndjson'),
   nats: NatsOptionsSchema,
   timeoutMs: z.coerce.number().int().min(1).default(30_000),
 });

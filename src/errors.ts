@@ -8,6 +8,8 @@ export type ErrorKind =
   | 'unknown_table'
   | 'unknown_column'
   | 'forbidden'
+  | 'not_found'
+  | 'not_acceptable'
   | 'result_too_large'
   | 'out_of_memory'
   | 'unavailable'
@@ -22,6 +24,8 @@ const STATUS: Record<ErrorKind, number> = {
   unknown_table: 400,
   unknown_column: 400,
   forbidden: 403,
+  not_found: 404,
+  not_acceptable: 406,
   result_too_large: 413,
   /** 507 Insufficient Storage: the server cannot hold what the request needs (not worth a retry). */
   out_of_memory: 507,

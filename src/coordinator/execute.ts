@@ -246,7 +246,13 @@ async function gatherAll(
   const gather = async ({ plan, table }: (typeof targets)[number]): Promise<GatherStats> => {
     let proveLarge = () => {};
     large.set(plan.table, new Promise<void>((resolve) => (proveLarge = resolve)));
-    const own = { ...opts, onRows: (rows: number) => rows > MAX_AWAITED_SOURCE_ROWS && proveLarge() };
+    const own = {
+      ...opts,
+      onRows: (rows: number) => {
+        options.progress?.(plan.table, rows);
+        if (rows > MAX_AWAITED_SOURCE_ROWS) proveLarge();
+      },
+    };
     const request = scanRequestFor(plan, table, ctx.pushdown);
     const reduction = reductions.find((r) => r.table === plan.table);
     if (!reduction) return gatherInto(con, table, request, table.name, own);
@@ -329,6 +335,8 @@ export interface OpenOptions {
    * computes at most one row more (413 at once).
    */
   maxRows?: number;
+  /** Told the rows gathered so far from a table, after each data frame (GET /queries). */
+  progress?: (table: string, rows: number) => void;
 }
 
 /** The user's SQL run over the gathered tables: materialized (under the cap), or streamed. */
@@ -354,7 +362,7 @@ export async function openQuery(
     timedOut = true;
     controller.abort();
   }, ctx.timeoutMs);
-  const onCallerAbort = () => controller.abort();
+  const onCallerAbort = () => controller.abort(callerSignal.reason);
   callerSignal.addEventListener('abort', onCallerAbort, { once: true });
   const con = await ctx.engine.connect();
   const onAbort = () => con.interrupt();
@@ -407,9 +415,14 @@ export async function openQuery(
   } catch (err) {
     close();
     if (timedOut) throw timeoutError(ctx.timeoutMs);
-    // Only the client's own going away is a 499: a failed scan cancels the others too.
-    if (callerSignal.aborted)
-      throw new QueryError('cancelled', 'the client went away; the query was cancelled');
+    // Only a cancel or the client's own going away is a 499: a failed scan cancels the others too.
+    if (callerSignal.aborted) {
+      // A cancel (DELETE /queries/<id>) says so; otherwise the client went away.
+      const reason = callerSignal.reason;
+      throw reason instanceof QueryError
+        ? reason
+        : new QueryError('cancelled', 'the client went away; the query was cancelled');
+    }
     throw err instanceof QueryError ? err : duckdbErrorToQueryError(err);
   }
 }

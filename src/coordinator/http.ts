@@ -15,10 +15,14 @@ import { createApp, ErrorBody, type HttpSecurity } from '../http/app.js';
 import { auditQuery } from '../http/audit.js';
 import { headerJson } from '../http/header-json.js';
 import type { Logger } from '../log.js';
+import { registerMetricsRoute, watchDuckDBMemory } from '../metrics/registry.js';
 import { formatHeader, formatRows, type RowFormat } from '../scan-client/row-format.js';
 import { msSince } from '../timing.js';
+import { sendArrowAnswer } from './answer/arrow.js';
+import { type AnswerFormat, answerFormat } from './answer/formats.js';
 import { type ExecutorContext, type OpenQuery, openQuery, timeoutError } from './execute.js';
 import { jsonAnswerText, jsonAnswerTooLarge } from './json-answer.js';
+import { QueryRegistry, registerQueryRoutes } from './queries.js';
 import { registerConsole } from './ui/routes.js';
 
 const QueryBody = z.object({
@@ -37,12 +41,9 @@ const QueryAnswer = z
   })
   .loose();
 
-const STREAM_TYPES: Record<string, RowFormat> = { 'application/x-ndjson': 'ndjson', 'text/csv': 'csv' };
-
-function streamFormat(request: FastifyRequest): RowFormat | undefined {
-  const accept = String(request.headers.accept ?? '');
-  for (const [type, format] of Object.entries(STREAM_TYPES)) if (accept.includes(type)) return format;
-  return undefined;
+/** The streamed text format asked for, or none (JSON or Arrow). */
+function streamFormat(format: AnswerFormat): RowFormat | undefined {
+  return format === 'ndjson' || format === 'csv' ? format : undefined;
 }
 
 /** Aborts when the client goes away before the answer is complete. */
@@ -116,18 +117,23 @@ export async function buildCoordinatorApp(
     security: opts.security,
   });
   const typed = app.withTypeProvider<ZodTypeProvider>();
+  const queries = new QueryRegistry();
+  registerQueryRoutes(app, queries);
+  registerMetricsRoute(app);
+  watchDuckDBMemory(() => ctx.engine.connect());
 
   typed.post(
     '/query',
     {
       schema: {
         description:
-          'Run one read-only SQL query. JSON answer by default (capped rows); `Accept: application/x-ndjson` or `text/csv` streams every row.',
+          'Run one read-only SQL query. JSON answer by default (capped rows); `Accept: application/x-ndjson`, `text/csv` or `application/vnd.apache.arrow.stream` streams every row.',
         body: QueryBody,
         response: {
           200: QueryAnswer,
           400: ErrorBody,
           403: ErrorBody,
+          406: ErrorBody,
           413: ErrorBody,
           503: ErrorBody,
           504: ErrorBody,
@@ -136,20 +142,26 @@ export async function buildCoordinatorApp(
       },
     },
     async (request, reply) => {
-      const signal = clientGone(request, reply);
-      const format = streamFormat(request);
-      const open = await openQuery(request.body.query, ctx, signal, {
-        materialize: !format,
-        ...(!format && { maxRows: opts.maxJsonRows }),
+      const answer = answerFormat(request.headers.accept);
+      const running = queries.enter(request.body.query, answer, clientGone(request, reply));
+      reply.raw.once('close', () => running.leave(reply.statusCode, reply.raw.writableFinished));
+      reply.header('x-query-id', running.id);
+      const format = streamFormat(answer);
+      const open = await openQuery(request.body.query, ctx, running.signal, {
+        materialize: answer === 'json',
+        ...(answer === 'json' && { maxRows: opts.maxJsonRows }),
+        progress: running.progress,
       });
-      const streamed = auditQuery(request, open);
+      auditQuery(request, running, open);
+      running.stats = open.stats;
+      if (answer === 'arrow') return sendArrowAnswer(reply, open, running);
       if (!format) {
         let whole: Buffer | undefined;
         try {
           // A small answer goes out whole, with its length: streaming it costs more than it saves.
           if (rowsUnderCap(open, opts.maxJsonRows) <= SMALL_ANSWER_ROWS) {
             const pieces: Buffer[] = [];
-            for await (const piece of jsonAnswerText(open)) pieces.push(piece);
+            for await (const piece of jsonAnswerText(open, running.id)) pieces.push(piece);
             whole = Buffer.concat(pieces);
           }
         } catch (err) {
@@ -160,12 +172,12 @@ export async function buildCoordinatorApp(
           open.close();
           return reply.type('application/json; charset=utf-8').send(whole as never);
         }
-        const answer = Readable.from(jsonAnswerText(open));
+        const answer = Readable.from(jsonAnswerText(open, running.id));
         answer.on('close', () => open.close());
         answer.on('error', () => reply.raw.destroy());
         return reply.type('application/json; charset=utf-8').send(answer as never);
       }
-      const stream = Readable.from(streamRows(open, ctx, format, opts.log, streamed));
+      const stream = Readable.from(streamRows(open, ctx, format, opts.log, running));
       stream.on('error', () => reply.raw.destroy());
       return (
         reply
@@ -176,7 +188,7 @@ export async function buildCoordinatorApp(
           // were still passing rows through when the headers left (a query pushed whole).
           .trailer('x-query-summary', async () =>
             headerJson({
-              row_count: streamed.rows,
+              row_count: running.rows,
               execution_time_ms: msSince(open.started),
               stats: open.stats,
             }),

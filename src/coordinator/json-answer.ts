@@ -11,8 +11,8 @@ import { QueryError } from '../errors.js';
 import { msSince } from '../timing.js';
 import type { OpenQuery } from './execute.js';
 
-/** The answer's bytes: results, columns, row_count, execution_time_ms, timestamp, source_tables, stats. */
-export async function* jsonAnswerText(open: OpenQuery): AsyncGenerator<Buffer> {
+/** The answer's bytes: results, columns, row_count, execution_time_ms, timestamp, source_tables, stats, query_id. */
+export async function* jsonAnswerText(open: OpenQuery, queryId?: string): AsyncGenerator<Buffer> {
   const columns = open.result.deduplicatedColumnNames();
   yield Buffer.from('{"results":[');
   const writer = new JsonRowWriter(columns, 'array');
@@ -28,6 +28,7 @@ export async function* jsonAnswerText(open: OpenQuery): AsyncGenerator<Buffer> {
     timestamp: new Date().toISOString(),
     source_tables: open.sourceTables,
     stats: open.stats,
+    ...(queryId && { query_id: queryId }),
   };
   yield Buffer.from(`],${JSON.stringify(rest).slice(1)}`);
 }

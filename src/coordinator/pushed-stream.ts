@@ -38,6 +38,10 @@ class PushedStream implements ChunkSource {
     return deduplicateNames(this.columns.map((c) => c.name));
   }
 
+  columnTypes(): DuckDBType[] {
+    return this.types;
+  }
+
   async fetchChunk(): Promise<DuckDBDataChunk | null> {
     while (this.pending.length === 0) {
       const next = await this.frames.next().catch((err: unknown) => {

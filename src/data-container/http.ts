@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { QueryError } from '../errors.js';
 import { createApp, ErrorBody, type HttpSecurity } from '../http/app.js';
 import type { Logger } from '../log.js';
+import { registerMetricsRoute } from '../metrics/registry.js';
 import { tableMetadata } from './metadata.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits, runQuery } from './query.js';
 import { registerScanRoute } from './scan-http.js';
@@ -130,5 +131,6 @@ export async function createHttpApp(
   );
 
   registerScanRoute(app, getTable, limits.timeoutMs);
+  registerMetricsRoute(app);
   return app;
 }

@@ -20,6 +20,7 @@ import { chunksOf, jsonValueConverter, materializedChunks } from '../duckdb/json
 import { conjunction, quoteIdent } from '../duckdb/sql.js';
 import { assertPlainPredicate, assertReadOnlySelect } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
+import { observeScan } from '../metrics/container.js';
 import type { Encoding } from '../protocol/codec.js';
 import {
   type ColumnSchema,
@@ -316,6 +317,7 @@ export async function executeScan(
   signal: AbortSignal,
 ): Promise<void> {
   const started = performance.now();
+  const observed = observeScan(table.name);
   const con = await connect(table);
   const stopInterrupting = interruptOnAbort(con, signal);
   let emitter: FrameEmitter | undefined;
@@ -357,10 +359,12 @@ export async function executeScan(
       frames: emitter.frames,
       ms: performance.now() - started,
     });
+    observed.ok(emitter.rows, emitter.bytes);
   } catch (err) {
     if (signal.aborted) return;
     await sink.send(errorFrame(emitter?.seq ?? 0, duckdbErrorToQueryError(err))).catch(() => undefined);
   } finally {
+    observed.done(signal.aborted);
     stopInterrupting();
     con.closeSync();
   }

@@ -6,11 +6,14 @@
 import { loadApiKeys } from '../auth/api-keys.js';
 import type { ServeOptions } from '../config.js';
 import { createLogger } from '../log.js';
+import { observeTableLoaded } from '../metrics/container.js';
+import { watchDuckDBMemory } from '../metrics/registry.js';
 import { redactNatsUrl } from '../nats/redact.js';
 import { createHttpApp } from './http.js';
 import { loadTable } from './load.js';
 import type { TableService } from './nats-service.js';
 import type { LoadedTable } from './table.js';
+import { connect } from './table.js';
 
 function oneLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
@@ -64,6 +67,9 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     log.error(`cannot load table ${opts.tableName}: ${oneLine(err)}`);
     process.exit(1);
   }
+  observeTableLoaded(table.name, table.rowCount, table.loadTimeMs);
+  const loaded = table;
+  watchDuckDBMemory(() => connect(loaded));
   if (opts.nats) {
     // Imported only when asked for: the NATS client is memory a plain HTTP container can skip.
     const { startTableService } = await import('./nats-service.js');

@@ -403,10 +403,12 @@ export class FrameBuilder {
   private taken = false;
   rows = 0;
 
+  /** `vectors`: the chunk column each layout reads (default: the layout's own position). */
   constructor(
     layouts: WireLayout[],
     private readonly targetBytes: number,
     private readonly limitBytes = Number.POSITIVE_INFINITY,
+    private readonly vectors?: number[],
   ) {
     // Rows of a frame if every value took 8 bytes: buffers start near their final size.
     const rows = Math.min(Math.ceil(targetBytes / Math.max(8, 8 * layouts.length)), MAX_INITIAL_ROWS);
@@ -435,7 +437,7 @@ export class FrameBuilder {
       for (const b of this.builders) b.clear();
       this.taken = false;
     }
-    const columns = this.builders.map((b, c) => b.read(rawVector(chunk, c), count));
+    const columns = this.builders.map((b, c) => b.read(rawVector(chunk, this.vectors?.[c] ?? c), count));
     let to = count;
     if (this.limitBytes !== Number.POSITIVE_INFINITY) {
       const current = this.byteLength;

@@ -7,6 +7,7 @@ import {
   type DuckDBDataChunk,
   DuckDBMaterializedResult,
   type DuckDBResultReader,
+  type DuckDBType,
   DuckDBTypeId,
   type DuckDBValueConverter,
   JsonDuckDBValueConverter,
@@ -20,6 +21,8 @@ export type JsonRow = Record<string, JsonValue>;
 /** What answers are read from: a DuckDB result, or chunks built here (a pushed query's rows). */
 export interface ChunkSource {
   deduplicatedColumnNames(): string[];
+  /** Its column types, where known before the first chunk (an empty result's Arrow schema needs them). */
+  columnTypes?(): DuckDBType[];
   /** Its rows, when known before reading: a materialized result, or rows in hand. */
   readonly rowCount?: number;
   /** The next chunk; null or an empty chunk at the end. */

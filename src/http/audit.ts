@@ -13,12 +13,14 @@ import { roundMs } from '../timing.js';
 
 export type AuditSql = 'text' | 'hash';
 
-/** What the handler knows of a running query; `rows` counts rows streamed so far. */
+/** What the handler knows of a running query: its id, and `rows` streamed so far. */
 export interface AuditedQuery {
-  rows: number;
+  readonly id: string;
+  readonly rows: number;
 }
 
-interface QueryFacts extends AuditedQuery {
+interface QueryFacts {
+  query: AuditedQuery;
   tables: string[];
   /** Rows of a materialized answer, known before it is sent. */
   rowCount: () => number | undefined;
@@ -30,17 +32,13 @@ declare module 'fastify' {
   }
 }
 
-/**
- * Attaches the query's tables and row count to the request's audit line; the returned
- * object's `rows` is for the handler to count streamed rows in.
- */
+/** Attaches the running query and its tables to the request's audit line. */
 export function auditQuery(
   request: FastifyRequest,
-  query: { sourceTables: string[]; result: { readonly rowCount?: number } },
-): AuditedQuery {
-  const facts: QueryFacts = { tables: query.sourceTables, rows: 0, rowCount: () => query.result.rowCount };
-  request.queryAudit = facts;
-  return facts;
+  running: AuditedQuery,
+  open: { sourceTables: string[]; result: { readonly rowCount?: number } },
+): void {
+  request.queryAudit = { query: running, tables: open.sourceTables, rowCount: () => open.result.rowCount };
 }
 
 export function sqlHash(sql: string): string {
@@ -67,13 +65,13 @@ export function auditQueries(app: FastifyInstance, log: Logger, mode: AuditSql):
     const facts = request.queryAudit;
     const socketBytes = request.raw.socket?.bytesWritten;
     log.info('query', {
-      query_id: request.id,
+      query_id: facts?.query.id ?? request.id,
       client: request.ip,
       key_id: request.apiKeyId,
       sql_hash: sql === undefined ? undefined : sqlHash(sql),
       sql: mode === 'text' ? sql : undefined,
       tables: facts?.tables,
-      rows: facts ? (facts.rowCount() ?? facts.rows) : undefined,
+      rows: facts ? (facts.rowCount() ?? facts.query.rows) : undefined,
       bytes: socketBytes === undefined ? undefined : socketBytes - (bytesBefore.get(request) ?? 0),
       status: reply.statusCode,
       ms: roundMs(reply.elapsedTime),

@@ -4,6 +4,8 @@
  * so the same (labels, seed) always gives the same files. The data carries what queries trip
  * over: NULLs, unicode, commas and quotes inside values, label ids without a label, BIGINTs
  * beyond 2^53, duplicate keys, and ~1% of names containing 'test' (the seed's example filter).
+ * The seed's own columns are all there: its example join reaches `label_urls` through
+ * `sublabel_id` (1% NULL), as well as through `label_id`.
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -91,7 +93,10 @@ function urlsQuery(n: number): string {
       WHEN h(i, 'url') % 100 = 1 THEN 'https://example.com/search?q=a,b&tag="test"&id=' || (i + 1)
       WHEN h(i, 'url') % 100 = 2 THEN 'https://例え.jp/ラベル/' || (i + 1)
       ELSE 'https://example.com/labels/' || (h(i, 'label_urls:lid') % ${n} + 1) || '/urls/' || (i + 1)
-    END AS url
+    END AS url,
+    CASE WHEN h(i, 'label_urls:sid') % 100 = 0 THEN NULL
+      ELSE (h(i, 'label_urls:sid') % ${n * FAN_OUT})::BIGINT + 1
+    END AS sublabel_id
   FROM range(${n * FAN_OUT}) t(i)`;
 }
 

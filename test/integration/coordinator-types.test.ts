@@ -4,20 +4,27 @@
  * pushdown on and off. Column names with spaces and capitals, text with commas, quotes,
  * newlines and non-ASCII, integers past 2^53, NULLs in every column.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { tableFromIPC } from 'apache-arrow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARROW_STREAM_TYPE } from '../../src/arrow/arrow-stream.js';
+import type { JsonRow } from '../../src/duckdb/json-values.js';
 import { quoteLiteral } from '../../src/duckdb/sql.js';
 import { type ManagedProcess, startCliProcess } from '../../src/tools/local-cluster.js';
 import { type NatsServer, startNatsServer } from '../../src/tools/nats-server.js';
 import { S3_EMULATOR_ENV } from '../../src/tools/s3-emulator.js';
 import { singleNodeDuckDB } from '../../src/tools/single-node.js';
-import { type DiffQuery, describeAgainstOracle } from '../helpers/oracle.js';
+import { arrowRows, oracleRows } from '../helpers/arrow.js';
+import { canonicalRows, type DiffQuery, describeAgainstOracle, oracleAnswer } from '../helpers/oracle.js';
 import { startTestS3, type TestS3 } from '../helpers/s3.js';
 
 const BUCKET = 'typed-data';
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 
 /** Every column has NULLs; `txt` holds what CSV must quote. */
 const TYPED = `SELECT
@@ -157,3 +164,151 @@ describeAgainstOracle(
   { 'pushdown on': () => pushdownOn, 'pushdown off': () => pushdownOff },
   () => oracle,
 );
+
+/** Every type the Arrow answer maps, computed in the coordinator over the gathered tables. */
+const ARROW_TYPES = `SELECT t.*, o.note,
+    t."big num"::DECIMAL(38,2) AS d38, t.dbl::DECIMAL(18,6) AS d18, (t."Id" % 1000 - 500)::DECIMAL(9,2) AS d9,
+    (t."Id" % 100 - 50)::DECIMAL(4,1) AS d4, t.uid::UUID AS u, (t."big num" * -3)::HUGEINT AS h,
+    t."Id"::INTEGER AS i32, (t."Id" - 1500)::SMALLINT AS i16, (t."Id" % 100 - 50)::TINYINT AS i8,
+    t."Id"::UBIGINT AS u64, (t."Id" % 200)::UTINYINT AS u8, t.dbl::FLOAT AS f32, t.ts::TIMESTAMP_NS AS tns,
+    t.ts::TIMESTAMP_MS AS tms, t.ts::TIMESTAMP_S AS tsec, to_days(t."Id"::INTEGER) + to_microseconds(t."Id" - 7) AS iv,
+    [t.day, t.day + 1] AS days, {'t': t.ts, 'n': t."Id"} AS s, encode(t.txt) AS b
+  FROM typed t LEFT JOIN other o ON o.typed_id = t."Id"`;
+
+async function askArrow(coordinator: ManagedProcess, sql: string): Promise<Response> {
+  return fetch(`${coordinator.url}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: ARROW_STREAM_TYPE },
+    body: JSON.stringify({ query: sql }),
+  });
+}
+
+describe('Arrow answers', () => {
+  it.each([
+    ['every type, gathered and computed here', ARROW_TYPES],
+    ['a whole table, pushed whole', 'SELECT * FROM typed'],
+    ['no rows', 'SELECT * FROM typed WHERE "Id" < 0'],
+  ])('%s: the oracle’s values, exactly typed', async (_label, sql) => {
+    const response = await askArrow(pushdownOn, sql);
+    expect(response.status, await response.clone().text()).toBe(200);
+    expect(response.headers.get('content-type')).toBe(ARROW_STREAM_TYPE);
+    const table = tableFromIPC(new Uint8Array(await response.arrayBuffer()));
+    const expected = await oracleRows(oracle, sql);
+    expect(table.schema.fields.map((f) => f.name)).toEqual(expected.columns);
+    expect(arrowRows(table).sort()).toEqual(expected.rows.sort());
+    const types = Object.fromEntries(table.schema.fields.map((f) => [f.name, String(f.type)]));
+    expect(types['big num']).toBe('Int64');
+    expect(types.tstz).toBe('Timestamp<MICROSECOND, UTC>');
+    if (sql === ARROW_TYPES) {
+      expect(types).toMatchObject({
+        d38: 'Decimal[38e+2]',
+        d4: 'Decimal[4e+1]',
+        day: 'Date32<DAY>',
+        tod: 'Time64<MICROSECOND>',
+        ts: 'Timestamp<MICROSECOND>',
+        tns: 'Timestamp<NANOSECOND>',
+        flag: 'Bool',
+        dbl: 'Float64',
+        f32: 'Float32',
+        i8: 'Int8',
+        u8: 'Uint8',
+        iv: 'Interval<MONTH_DAY_NANO>',
+        u: 'Utf8',
+        b: 'Binary',
+      });
+    }
+  });
+
+  it('answers 406 naming the formats to an Accept it cannot meet; */* and none get JSON', async () => {
+    const ask = (accept?: string) =>
+      fetch(`${pushdownOn.url}/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(accept !== undefined && { accept }) },
+        body: JSON.stringify({ query: 'SELECT count(*) AS n FROM typed' }),
+      });
+    const refused = await ask('application/xml');
+    expect(refused.status).toBe(406);
+    const body = (await refused.json()) as { error: string; message: string };
+    expect(body.error).toBe('not_acceptable');
+    for (const type of ['application/json', 'application/x-ndjson', 'text/csv', ARROW_STREAM_TYPE])
+      expect(body.message).toContain(type);
+    for (const accept of ['*/*', undefined, 'application/json', 'text/html, */*;q=0.8']) {
+      const answer = await ask(accept);
+      expect(answer.status, String(accept)).toBe(200);
+      expect(((await answer.json()) as { results: unknown }).results).toEqual([{ n: 3000 }]);
+    }
+  });
+});
+
+/** `scan typed --format <format>` over the test's NATS: its stdout. */
+async function scanOutput(format: string): Promise<Buffer> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [CLI, 'scan', 'typed', '--format', format, '--nats', nats.url],
+    { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+  );
+  return stdout;
+}
+
+/** RFC 4180 records (quoted fields may hold commas, quotes and newlines). */
+function csvRecords(text: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"' && field === '' && text[i - 1] !== '"') {
+      let j = i + 1;
+      for (;;) {
+        const k = text.indexOf('"', j);
+        if (text[k + 1] === '"') j = k + 2;
+        else {
+          field = text.slice(i + 1, k).replaceAll('""', '"');
+          i = k;
+          break;
+        }
+      }
+    } else if (ch === ',') {
+      record.push(field);
+      field = '';
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+      i++;
+    } else field += ch;
+  }
+  return records;
+}
+
+describe('scan --format', () => {
+  it('ndjson: the oracle’s rows as the JSON answer writes them', async () => {
+    const lines = (await scanOutput('ndjson')).toString('utf8').trimEnd().split('\n');
+    const expected = await oracleAnswer(oracle, 'SELECT * FROM typed');
+    const rows = lines.map((line) => JSON.parse(line));
+    expect(Object.keys(rows[0])).toEqual(expected.columns);
+    expect(canonicalRows(expected.columns, rows, false)).toEqual(
+      canonicalRows(expected.columns, expected.rows, false),
+    );
+  });
+
+  it('csv: a header, then the oracle’s values as text', async () => {
+    const [header, ...records] = csvRecords((await scanOutput('csv')).toString('utf8'));
+    const expected = await oracleAnswer(oracle, 'SELECT * FROM typed');
+    expect(header).toEqual(expected.columns);
+    const text = (v: unknown) => (v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+    const wanted = expected.rows.map((r) =>
+      expected.columns.map((c) => text((r as JsonRow)[c])).join('\u0001'),
+    );
+    expect(records.map((r) => r.join('\u0001')).sort()).toEqual(wanted.sort());
+  });
+
+  it('arrow: an Arrow IPC stream of the oracle’s values, exactly typed', async () => {
+    const table = tableFromIPC(new Uint8Array(await scanOutput('arrow')));
+    const expected = await oracleRows(oracle, 'SELECT * FROM typed');
+    expect(table.schema.fields.map((f) => f.name)).toEqual(expected.columns);
+    expect(arrowRows(table).sort()).toEqual(expected.rows.sort());
+    expect(String(table.schema.fields[1].type)).toBe('Int64');
+  });
+});

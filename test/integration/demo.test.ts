@@ -4,10 +4,13 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portIsFree } from '../../src/demo/ports.js';
+import { startCliProcess } from '../../src/tools/local-cluster.js';
 import { SAMPLE_TABLES } from '../../src/tools/sample-data.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -120,6 +123,31 @@ function readmeCurlCommands(): CurlCommand[] {
   return commands;
 }
 
+/**
+ * The seed README's curl examples, verbatim (its `docker run` comments aside): they must
+ * answer unchanged against the demo's sample tables.
+ */
+const SEED_CURL_EXAMPLES = [
+  `curl -X POST http://localhost:8000/query \\
+  -H "Content-Type: application/json" \\
+  -d '{
+    "query": "SELECT * FROM labels LIMIT 5"
+  }'`,
+  `curl -X POST http://localhost:8000/query \\
+  -H "Content-Type: application/json" \\
+  -d '{
+    "query": "SELECT l.label_id, l.name, ls.sublabel_id, lu.url FROM labels l JOIN label_sublabels ls ON l.label_id = ls.label_id JOIN label_urls lu ON ls.sublabel_id = lu.sublabel_id WHERE l.name LIKE '\\''%test%'\\''"
+  }'`,
+  'curl http://localhost:8001/metadata',
+  'curl http://localhost:8000/',
+];
+
+/** Runs a shell command line with bash, as a user pastes it. */
+async function sh(command: string): Promise<string> {
+  const { stdout } = await promisify(execFile)('bash', ['-c', command]);
+  return stdout;
+}
+
 describe('npm start (the demo)', () => {
   let demo: ChildProcess;
   let port: number;
@@ -190,6 +218,50 @@ describe('npm start (the demo)', () => {
       } else if (path === '/docs') {
         expect(res.headers.get('content-type')).toContain('text/html');
       }
+    }
+  });
+
+  it("answers the seed's curl examples unchanged", async () => {
+    const labelsPort = /labels\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)![1];
+    const [single, join, metadata, tables] = await Promise.all(
+      SEED_CURL_EXAMPLES.map((command) =>
+        sh(
+          command
+            .replace('localhost:8000', `127.0.0.1:${port}`)
+            .replace('localhost:8001', `127.0.0.1:${labelsPort}`),
+        ),
+      ),
+    );
+    expect(JSON.parse(single).results).toHaveLength(5);
+    const joined = JSON.parse(join);
+    expect(joined.columns).toEqual(['label_id', 'name', 'sublabel_id', 'url']);
+    expect(joined.results.length).toBeGreaterThan(0);
+    for (const row of joined.results) expect(row.name).toContain('test');
+    expect(joined.source_tables.sort()).toEqual(['label_sublabels', 'label_urls', 'labels']);
+    expect(JSON.parse(metadata)).toMatchObject({ view_name: 'labels', row_count: ROWS });
+    for (const table of SAMPLE_TABLES) expect(tables).toContain(`"${table}"`);
+  });
+
+  it("reaches the demo's containers over HTTP with the repository's config.json", async () => {
+    const config = JSON.parse(readFileSync(join(ROOT, 'config.json'), 'utf8'));
+    expect(Object.keys(config.tables).sort()).toEqual([...SAMPLE_TABLES].sort());
+    // The demo's containers take the ports after the coordinator's, as config.json's follow 8000.
+    for (const [table, entry] of Object.entries<{ url: string; port: number }>(config.tables)) {
+      const served = new RegExp(`${table}\\s+http://127\\.0\\.0\\.1:(\\d+)`).exec(stdout)![1];
+      entry.port = Number(served);
+      entry.url = 'http://127.0.0.1';
+      expect(Number(served) - port).toBe(SAMPLE_TABLES.indexOf(table as never) + 1);
+    }
+    const file = join(await mkdtemp(join(tmpdir(), 'config-')), 'config.json');
+    await writeFile(file, JSON.stringify(config));
+    const coordinator = await startCliProcess('coordinator', ['coordinator', '--config', file]);
+    try {
+      const joined = JSON.parse(
+        await sh(SEED_CURL_EXAMPLES[1].replace('localhost:8000', `127.0.0.1:${coordinator.port}`)),
+      );
+      expect(joined.results.length).toBeGreaterThan(0);
+    } finally {
+      await coordinator.stop();
     }
   });
 

@@ -6,7 +6,10 @@
 import type { DiffQuery } from '../helpers/oracle.js';
 
 const handWritten: DiffQuery[] = [
-  // The seed's 3-way join and its relatives.
+  // The seed's 3-way join (verbatim: urls reached through sublabel_id) and its relatives.
+  {
+    sql: `SELECT l.label_id, l.name, ls.sublabel_id, lu.url FROM labels l JOIN label_sublabels ls ON l.label_id = ls.label_id JOIN label_urls lu ON ls.sublabel_id = lu.sublabel_id WHERE l.name LIKE '%test%'`,
+  },
   {
     sql: `SELECT l.label_id, l.name, s.sublabel_name, u.url FROM labels l
           JOIN label_sublabels s ON l.label_id = s.label_id
@@ -250,7 +253,7 @@ function perTable(): DiffQuery[] {
       cols: ['sublabel_id', 'label_id', 'sublabel_name'],
       text: 'sublabel_name',
     },
-    label_urls: { key: 'url_id', cols: ['url_id', 'label_id', 'url'], text: 'url' },
+    label_urls: { key: 'url_id', cols: ['url_id', 'label_id', 'url', 'sublabel_id'], text: 'url' },
   };
   const out: DiffQuery[] = [];
   for (const [t, { key, cols, text }] of Object.entries(tables)) {

@@ -54,6 +54,7 @@ describe('writeSampleData', () => {
       'label_urls.url_id': 'BIGINT',
       'label_urls.label_id': 'BIGINT',
       'label_urls.url': 'VARCHAR',
+      'label_urls.sublabel_id': 'BIGINT',
     });
   });
 
@@ -100,5 +101,14 @@ describe('writeSampleData', () => {
       JOIN read_csv('${data.files.label_urls}') lu ON l.label_id = lu.label_id
       WHERE l.name LIKE '%test%'`);
     expect(n).toBeGreaterThan(100);
+  });
+
+  it("gives the seed's own join, label_urls by sublabel_id, rows", async () => {
+    const [{ n }] = await query(`SELECT count(*)::INTEGER AS n
+      FROM read_csv('${data.files.labels}') l
+      JOIN read_csv('${data.files.label_sublabels}') ls ON l.label_id = ls.label_id
+      JOIN read_csv('${data.files.label_urls}') lu ON ls.sublabel_id = lu.sublabel_id
+      WHERE l.name LIKE '%test%'`);
+    expect(n).toBeGreaterThan(20);
   });
 });
