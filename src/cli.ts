@@ -133,9 +133,11 @@ program
   .description('sample data in an embedded S3 server, three data containers and a coordinator on :8000')
   .option('--port <port>', 'coordinator port', '8000')
   .option('--rows <n>', 'rows in labels (the other tables get 5x)', '100000')
+  .option('--tpch <sf>', 'serve the 8 TPC-H tables at this scale factor instead (e.g. 0.1)')
   .action(async (o) => {
     const { runDemo } = await import('./demo/demo.js');
-    await runDemo({ port: Number(o.port), rows: Number(o.rows) });
+    const tpch = o.tpch === undefined ? undefined : Number(o.tpch);
+    await runDemo({ port: Number(o.port), rows: Number(o.rows), tpch });
   });
 
 program.parseAsync().catch((err: unknown) => {

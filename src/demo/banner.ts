@@ -15,6 +15,8 @@ export interface BannerInfo {
   coordinator: string;
   labels: string;
   nats?: string;
+  /** Instead of the sample tables' examples (TPC-H has its own). */
+  examples?: string[];
 }
 
 function table(rows: BannerRow[]): string {
@@ -37,7 +39,7 @@ function table(rows: BannerRow[]): string {
 }
 
 export function banner(info: BannerInfo): string {
-  const examples = [
+  const examples = info.examples ?? [
     ...curlExamples({ coordinator: info.coordinator, labels: info.labels }),
     ...(info.nats ? natsExamples(info.nats) : []),
   ];

@@ -13,17 +13,16 @@ import type { ClusterConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { S3_EMULATOR_CREDENTIALS, S3_EMULATOR_ENV } from '../tools/s3-emulator.js';
 import { createS3Client, uploadFiles } from '../tools/s3-upload.js';
-import { SAMPLE_TABLES, type SampleData, type SampleTable, writeSampleData } from '../tools/sample-data.js';
 import { type BannerRow, banner } from './banner.js';
+import { checkDataset, type DemoData, type DemoDataset, datasetTables, writeDataset } from './dataset.js';
+import { tpchCurlExamples } from './examples.js';
 import { pickPort, portIsFree } from './ports.js';
 import { httpStatus, queryAnswers } from './probes.js';
 import { Supervisor } from './supervisor.js';
 
-export interface DemoOptions {
-  /** The coordinator's port; the data containers take the next three when free. */
+export interface DemoOptions extends DemoDataset {
+  /** The coordinator's port; the data containers take the next ones when free. */
   port: number;
-  /** Rows in labels; label_sublabels and label_urls get 5x. */
-  rows: number;
 }
 
 const BUCKET = 'sample-data';
@@ -35,7 +34,7 @@ const LOAD_TIMEOUT_MS = 600_000;
 
 interface Ports {
   coordinator: number;
-  tables: Record<SampleTable, number>;
+  tables: Record<string, number>;
   s3: number;
   /** Only when the demo starts its own nats-server. */
   nats?: { client: number; monitor: number };
@@ -55,15 +54,14 @@ function findNatsServer(): string | undefined {
   return undefined;
 }
 
-/** The coordinator's port, the next three for the tables, 9000 for S3, 4222/8222 for NATS, when free. */
-async function choosePorts(coordinator: number, withNats: boolean): Promise<Ports> {
+/** The coordinator's port, the next ones for the tables, 9000 for S3, 4222/8222 for NATS, when free. */
+async function choosePorts(coordinator: number, names: readonly string[], withNats: boolean): Promise<Ports> {
   if (!(await portIsFree(coordinator))) {
     throw new Error(`port ${coordinator} is in use: stop what listens there or pick another with --port`);
   }
   const taken = new Set([coordinator]);
-  const tables = {} as Record<SampleTable, number>;
-  for (const [i, table] of SAMPLE_TABLES.entries())
-    tables[table] = await pickPort(coordinator + 1 + i, taken);
+  const tables: Record<string, number> = {};
+  for (const [i, table] of names.entries()) tables[table] = await pickPort(coordinator + 1 + i, taken);
   const s3 = await pickPort(9000, taken);
   const nats = withNats
     ? { client: await pickPort(4222, taken), monitor: await pickPort(8222, taken) }
@@ -113,17 +111,13 @@ async function startNats(
   };
 }
 
-async function uploadSampleData(data: SampleData, s3Port: number): Promise<string[]> {
+async function uploadData(data: DemoData, s3Port: number): Promise<string[]> {
   const client = createS3Client({
     endpoint: `http://127.0.0.1:${s3Port}`,
     credentials: S3_EMULATOR_CREDENTIALS,
   });
   try {
-    return await uploadFiles(
-      client,
-      { bucket: BUCKET, prefix: '' },
-      SAMPLE_TABLES.map((t) => data.files[t]),
-    );
+    return await uploadFiles(client, { bucket: BUCKET, prefix: '' }, Object.values(data.files));
   } finally {
     client.destroy();
   }
@@ -133,12 +127,12 @@ async function uploadSampleData(data: SampleData, s3Port: number): Promise<strin
 function startTables(
   sup: Supervisor,
   urls: string[],
-  data: SampleData,
+  data: DemoData,
   ports: Ports,
   natsArgs: string[],
 ): Promise<BannerRow[]> {
   return Promise.all(
-    SAMPLE_TABLES.map(async (table, i) => {
+    Object.keys(data.files).map(async (table, i) => {
       const port = ports.tables[table];
       const args = [
         CLI,
@@ -161,11 +155,14 @@ function startTables(
   );
 }
 
-/** The seed's config.json naming the three data containers, for a coordinator without NATS. */
+/** The seed's config.json naming the data containers, for a coordinator without NATS. */
 async function writeClusterConfig(dir: string, ports: Ports): Promise<string> {
   const config: ClusterConfig = {
     tables: Object.fromEntries(
-      SAMPLE_TABLES.map((t) => [t, { url: 'http://127.0.0.1', port: ports.tables[t], table_name: t }]),
+      Object.keys(ports.tables).map((t) => [
+        t,
+        { url: 'http://127.0.0.1', port: ports.tables[t], table_name: t },
+      ]),
     ),
   };
   const path = join(dir, 'config.json');
@@ -174,12 +171,17 @@ async function writeClusterConfig(dir: string, ports: Ports): Promise<string> {
 }
 
 /** The coordinator; resolves once it answers a query on every table. */
-async function startCoordinator(sup: Supervisor, port: number, extraArgs: string[]): Promise<BannerRow> {
+async function startCoordinator(
+  sup: Supervisor,
+  port: number,
+  tables: readonly string[],
+  extraArgs: string[],
+): Promise<BannerRow> {
   const args = [CLI, 'coordinator', '--port', String(port), '--host', '127.0.0.1', ...extraArgs];
   const child = await sup.start('coordinator', { name: 'coordinator', command: process.execPath, args });
   const base = `http://127.0.0.1:${port}`;
   await sup.waitFor(child, `${base}/health answers 200`, healthy(base), START_TIMEOUT_MS);
-  for (const table of SAMPLE_TABLES) {
+  for (const table of tables) {
     const counts = () => queryAnswers(base, `SELECT count(*) FROM ${table}`);
     await sup.waitFor(child, `it can query ${table}`, counts, START_TIMEOUT_MS);
   }
@@ -187,12 +189,13 @@ async function startCoordinator(sup: Supervisor, port: number, extraArgs: string
 }
 
 export async function runDemo(opts: DemoOptions): Promise<void> {
-  if (!Number.isSafeInteger(opts.rows) || opts.rows < 1) throw new Error('--rows must be a positive integer');
+  checkDataset(opts);
   if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65_535)
     throw new Error('--port must be 1-65535');
   const natsFromEnv = process.env.NATS_URL || undefined;
   const natsServer = natsFromEnv ? undefined : findNatsServer();
-  const ports = await choosePorts(opts.port, natsServer !== undefined);
+  const tableNames = datasetTables(opts);
+  const ports = await choosePorts(opts.port, tableNames, natsServer !== undefined);
   const natsUrl = natsFromEnv ?? (ports.nats ? `nats://127.0.0.1:${ports.nats.client}` : undefined);
 
   const log = createLogger('demo');
@@ -215,18 +218,21 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   }
 
   try {
-    log.info('generating sample data', { labels: opts.rows, dir });
+    log.info(
+      'generating data',
+      opts.tpch === undefined ? { labels: opts.rows, dir } : { tpch: opts.tpch, dir },
+    );
     const [data, ...infra] = await Promise.all([
-      writeSampleData(join(dir, 'data'), { labels: opts.rows }),
+      writeDataset(join(dir, 'data'), opts),
       startS3(sup, join(dir, 's3'), ports.s3),
       ...(natsServer && ports.nats ? [startNats(sup, natsServer, ports.nats)] : []),
     ]);
-    const urls = await uploadSampleData(data, ports.s3);
+    const urls = await uploadData(data, ports.s3);
     const natsArgs = natsUrl ? ['--nats', natsUrl] : [];
     log.info('starting data containers', { transport: natsUrl ? 'nats' : 'http' });
     const tables = await startTables(sup, urls, data, ports, natsArgs);
     const config = natsUrl ? undefined : await writeClusterConfig(dir, ports);
-    const coordinator = await startCoordinator(sup, opts.port, [
+    const coordinator = await startCoordinator(sup, opts.port, tableNames, [
       ...natsArgs,
       ...(config ? ['--config', config] : []),
     ]);
@@ -240,6 +246,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         coordinator: `localhost:${opts.port}`,
         labels: `localhost:${ports.tables.labels}`,
         nats: natsUrl,
+        examples: opts.tpch === undefined ? undefined : tpchCurlExamples(`localhost:${opts.port}`),
       }),
     );
     sup.failed.signal.addEventListener('abort', () => {
