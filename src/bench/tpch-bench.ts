@@ -83,7 +83,8 @@ export async function runTpchBench(args: string[] = []): Promise<void> {
       .map(([t, n]) => `${t} ${n}`)
       .join(', ')} (${fresh ? 'generated' : 'cached'} in ${data.files.lineitem.replace(/\/[^/]*$/, '')}) ==`,
   );
-  const cluster = await startCluster(data.files);
+  // Loading SF 1's line items takes minutes on a busy machine.
+  const cluster = await startCluster(data.files, { loadTimeoutMs: 1_800_000 });
   try {
     const coordinator = await cluster.startCoordinator([
       '--max-json-rows',

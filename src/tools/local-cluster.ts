@@ -106,7 +106,7 @@ export async function startLocalCluster(opts: { labels: number; seed?: number })
   const dir = await mkdtemp(join(tmpdir(), 'duckdb-s3-query-cluster-'));
   try {
     const sample = await writeSampleData(join(dir, 'data'), { labels: opts.labels, seed: opts.seed });
-    return { ...(await startCluster(sample.files, dir)), sample };
+    return { ...(await startCluster(sample.files, { dir })), sample };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
@@ -115,10 +115,14 @@ export async function startLocalCluster(opts: { labels: number; seed?: number })
 
 /**
  * `files` (table name → gzipped CSV) uploaded to an S3 emulator and served over NATS, one
- * container per table. `dir` (a fresh temp dir when absent) is removed by stop().
+ * container per table, each given `loadTimeoutMs` to load. `dir` (a fresh temp dir when
+ * absent) is removed by stop().
  */
-export async function startCluster(files: Record<string, string>, dir?: string): Promise<Cluster> {
-  const root = dir ?? (await mkdtemp(join(tmpdir(), 'duckdb-s3-query-cluster-')));
+export async function startCluster(
+  files: Record<string, string>,
+  opts: { dir?: string; loadTimeoutMs?: number } = {},
+): Promise<Cluster> {
+  const root = opts.dir ?? (await mkdtemp(join(tmpdir(), 'duckdb-s3-query-cluster-')));
   const started: { stop(): Promise<void> }[] = [];
   const stopAll = async () => {
     for (const p of started.reverse()) await p.stop().catch(() => undefined);
@@ -150,7 +154,7 @@ export async function startCluster(files: Record<string, string>, dir?: string):
           '--s3-endpoint',
           s3.endpoint,
         ];
-        const proc = await startCliProcess(table, args, S3_EMULATOR_ENV);
+        const proc = await startCliProcess(table, args, S3_EMULATOR_ENV, opts.loadTimeoutMs);
         started.push(proc);
         containers[table] = proc;
       }),

@@ -31,7 +31,7 @@ let oracle: DuckDBConnection;
 beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tpch-test-'));
   data = await writeTpchData(join(dir, 'data'), SF);
-  cluster = await startCluster(data.files, dir);
+  cluster = await startCluster(data.files, { dir });
   [pushdownOn, pushdownOff, oracle] = await Promise.all([
     cluster.startCoordinator(),
     cluster.startCoordinator(['--no-pushdown']),
