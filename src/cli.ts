@@ -166,9 +166,11 @@ program
     '127.0.0.1',
   )
   .option('--rows <n>', 'rows in labels (the other tables get 5x)', '100000')
+  .option('--tpch <sf>', 'serve the 8 TPC-H tables at this scale factor instead (e.g. 0.1)')
   .action(async (o) => {
     const { runDemo } = await import('./demo/demo.js');
-    await runDemo({ port: Number(o.port), host: String(o.host), rows: Number(o.rows) });
+    const tpch = o.tpch === undefined ? undefined : Number(o.tpch);
+    await runDemo({ port: Number(o.port), host: String(o.host), rows: Number(o.rows), tpch });
   });
 
 for (const command of program.commands.filter((c) => ['serve', 'coordinator', 'scan'].includes(c.name()))) {

@@ -82,7 +82,7 @@ function median(times: number[]): number {
  * memory, idle threads winding down) that would otherwise land on one side only. Quick
  * queries get more turns: a few milliseconds of scheduling noise would swing their ratio.
  */
-async function interleavedMedians(
+export async function interleavedMedians(
   runs: (() => Promise<number | undefined>)[],
   minRuns = MIN_RUNS,
   sampleMs = SAMPLE_MS,
@@ -103,7 +103,7 @@ async function interleavedMedians(
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
 /** POSTs `body` and resolves when the last byte of the answer has arrived, with its milliseconds. */
-function post(url: URL, body: string): Promise<{ status: number; bytes: Buffer; ms: number }> {
+export function post(url: URL, body: string): Promise<{ status: number; bytes: Buffer; ms: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const request = httpRequest(
@@ -145,7 +145,7 @@ async function askCoordinator(coordinator: ManagedProcess, sql: string, rows: nu
 }
 
 /** Single-node DuckDB's answer: the query, then the same JSON text the coordinator writes. */
-async function singleNodeAnswer(con: DuckDBConnection, sql: string): Promise<number> {
+export async function singleNodeAnswer(con: DuckDBConnection, sql: string): Promise<number> {
   const result = await con.run(sql);
   const columns = result.deduplicatedColumnNames();
   const writer = new JsonRowWriter(columns, 'array');

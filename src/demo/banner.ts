@@ -17,6 +17,8 @@ export interface BannerInfo {
   nats?: string;
   /** Where the coordinator and data containers listen. */
   host: string;
+  /** Instead of the sample tables' examples (TPC-H has its own). */
+  examples?: string[];
 }
 
 /** Who can reach the demo: it has no API keys, so say so when it is open beyond this machine. */
@@ -47,7 +49,7 @@ function table(rows: BannerRow[]): string {
 }
 
 export function banner(info: BannerInfo): string {
-  const examples = [
+  const examples = info.examples ?? [
     ...curlExamples({ coordinator: info.coordinator, labels: info.labels }),
     ...(info.nats ? natsExamples(info.nats) : []),
   ];

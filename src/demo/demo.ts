@@ -14,20 +14,19 @@ import type { ClusterConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { S3_EMULATOR_CREDENTIALS, S3_EMULATOR_ENV } from '../tools/s3-emulator.js';
 import { createS3Client, uploadFiles } from '../tools/s3-upload.js';
-import { SAMPLE_TABLES, type SampleData, type SampleTable, writeSampleData } from '../tools/sample-data.js';
 import { type BannerRow, banner } from './banner.js';
+import { checkDataset, type DemoData, type DemoDataset, datasetTables, writeDataset } from './dataset.js';
+import { tpchCurlExamples } from './examples.js';
 import { onDemoEnd } from './lifetime.js';
 import { pickPort, portIsFree } from './ports.js';
 import { httpStatus, queryAnswers } from './probes.js';
 import { Supervisor } from './supervisor.js';
 
-export interface DemoOptions {
-  /** The coordinator's port; the data containers take the next three when free. */
+export interface DemoOptions extends DemoDataset {
+  /** The coordinator's port; the data containers take the next ones when free. */
   port: number;
   /** Where the coordinator and data containers listen (the S3 emulator and NATS: loopback only). */
   host: string;
-  /** Rows in labels; label_sublabels and label_urls get 5x. */
-  rows: number;
 }
 
 const BUCKET = 'sample-data';
@@ -39,7 +38,7 @@ const LOAD_TIMEOUT_MS = 600_000;
 
 interface Ports {
   coordinator: number;
-  tables: Record<SampleTable, number>;
+  tables: Record<string, number>;
   s3: number;
   /** Only when the demo starts its own nats-server. */
   nats?: { client: number; monitor: number };
@@ -59,15 +58,14 @@ function findNatsServer(): string | undefined {
   return undefined;
 }
 
-/** The coordinator's port, the next three for the tables, 9000 for S3, 4222/8222 for NATS, when free. */
-async function choosePorts(coordinator: number, withNats: boolean): Promise<Ports> {
+/** The coordinator's port, the next ones for the tables, 9000 for S3, 4222/8222 for NATS, when free. */
+async function choosePorts(coordinator: number, names: readonly string[], withNats: boolean): Promise<Ports> {
   if (!(await portIsFree(coordinator))) {
     throw new Error(`port ${coordinator} is in use: stop what listens there or pick another with --port`);
   }
   const taken = new Set([coordinator]);
-  const tables = {} as Record<SampleTable, number>;
-  for (const [i, table] of SAMPLE_TABLES.entries())
-    tables[table] = await pickPort(coordinator + 1 + i, taken);
+  const tables: Record<string, number> = {};
+  for (const [i, table] of names.entries()) tables[table] = await pickPort(coordinator + 1 + i, taken);
   const s3 = await pickPort(9000, taken);
   const nats = withNats
     ? { client: await pickPort(4222, taken), monitor: await pickPort(8222, taken) }
@@ -123,17 +121,13 @@ async function startNats(
   };
 }
 
-async function uploadSampleData(data: SampleData, s3Port: number): Promise<string[]> {
+async function uploadData(data: DemoData, s3Port: number): Promise<string[]> {
   const client = createS3Client({
     endpoint: `http://127.0.0.1:${s3Port}`,
     credentials: S3_EMULATOR_CREDENTIALS,
   });
   try {
-    return await uploadFiles(
-      client,
-      { bucket: BUCKET, prefix: '' },
-      SAMPLE_TABLES.map((t) => data.files[t]),
-    );
+    return await uploadFiles(client, { bucket: BUCKET, prefix: '' }, Object.values(data.files));
   } finally {
     client.destroy();
   }
@@ -143,13 +137,13 @@ async function uploadSampleData(data: SampleData, s3Port: number): Promise<strin
 function startTables(
   sup: Supervisor,
   urls: string[],
-  data: SampleData,
+  data: DemoData,
   ports: Ports,
   natsArgs: string[],
   host: string,
 ): Promise<BannerRow[]> {
   return Promise.all(
-    SAMPLE_TABLES.map(async (table, i) => {
+    Object.keys(data.files).map(async (table, i) => {
       const port = ports.tables[table];
       const args = [CLI, 'serve', urls[i], '--table-name', table, '--port', String(port), '--host', host];
       args.push('--s3-endpoint', `http://127.0.0.1:${ports.s3}`, ...natsArgs);
@@ -162,11 +156,13 @@ function startTables(
   );
 }
 
-/** The seed's config.json naming the three data containers, for a coordinator without NATS. */
+/** The seed's config.json naming the data containers, for a coordinator without NATS. */
 async function writeClusterConfig(dir: string, ports: Ports, host: string): Promise<string> {
   const url = `http://${urlHost(host)}`;
   const config: ClusterConfig = {
-    tables: Object.fromEntries(SAMPLE_TABLES.map((t) => [t, { url, port: ports.tables[t], table_name: t }])),
+    tables: Object.fromEntries(
+      Object.keys(ports.tables).map((t) => [t, { url, port: ports.tables[t], table_name: t }]),
+    ),
   };
   const path = join(dir, 'config.json');
   await writeFile(path, `${JSON.stringify(config, null, 2)}\n`);
@@ -178,13 +174,14 @@ async function startCoordinator(
   sup: Supervisor,
   port: number,
   host: string,
+  tables: readonly string[],
   extraArgs: string[],
 ): Promise<BannerRow> {
   const args = [CLI, 'coordinator', '--port', String(port), '--host', host, ...extraArgs];
   const child = await sup.start('coordinator', { name: 'coordinator', command: process.execPath, args });
   const base = `http://${urlHost(host)}:${port}`;
   await sup.waitFor(child, `${base}/health answers 200`, healthy(base), START_TIMEOUT_MS);
-  for (const table of SAMPLE_TABLES) {
+  for (const table of tables) {
     const counts = () => queryAnswers(base, `SELECT count(*) FROM ${table}`);
     await sup.waitFor(child, `it can query ${table}`, counts, START_TIMEOUT_MS);
   }
@@ -192,12 +189,13 @@ async function startCoordinator(
 }
 
 export async function runDemo(opts: DemoOptions): Promise<void> {
-  if (!Number.isSafeInteger(opts.rows) || opts.rows < 1) throw new Error('--rows must be a positive integer');
+  checkDataset(opts);
   if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65_535)
     throw new Error('--port must be 1-65535');
   const natsFromEnv = process.env.NATS_URL || undefined;
   const natsServer = natsFromEnv ? undefined : findNatsServer();
-  const ports = await choosePorts(opts.port, natsServer !== undefined);
+  const tableNames = datasetTables(opts);
+  const ports = await choosePorts(opts.port, tableNames, natsServer !== undefined);
   const natsUrl = natsFromEnv ?? (ports.nats ? `nats://127.0.0.1:${ports.nats.client}` : undefined);
 
   const log = createLogger('demo');
@@ -216,18 +214,21 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   });
 
   try {
-    log.info('generating sample data', { labels: opts.rows, dir });
+    log.info(
+      'generating data',
+      opts.tpch === undefined ? { labels: opts.rows, dir } : { tpch: opts.tpch, dir },
+    );
     const [data, ...infra] = await Promise.all([
-      writeSampleData(join(dir, 'data'), { labels: opts.rows }),
+      writeDataset(join(dir, 'data'), opts),
       startS3(sup, join(dir, 's3'), ports.s3),
       ...(natsServer && ports.nats ? [startNats(sup, natsServer, ports.nats)] : []),
     ]);
-    const urls = await uploadSampleData(data, ports.s3);
+    const urls = await uploadData(data, ports.s3);
     const natsArgs = natsUrl ? ['--nats', natsUrl] : [];
     log.info('starting data containers', { transport: natsUrl ? 'nats' : 'http' });
     const tables = await startTables(sup, urls, data, ports, natsArgs, opts.host);
     const config = natsUrl ? undefined : await writeClusterConfig(dir, ports, opts.host);
-    const coordinator = await startCoordinator(sup, opts.port, opts.host, [
+    const coordinator = await startCoordinator(sup, opts.port, opts.host, tableNames, [
       ...natsArgs,
       ...(config ? ['--config', config] : []),
     ]);
@@ -243,6 +244,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
         labels: `${shownHost}:${ports.tables.labels}`,
         nats: natsUrl,
         host: opts.host,
+        examples: opts.tpch === undefined ? undefined : tpchCurlExamples(`localhost:${opts.port}`),
       }),
     );
     sup.failed.signal.addEventListener('abort', () => {

@@ -51,3 +51,19 @@ export function natsExamples(nats: string): string[] {
     `node dist/cli.js scan labels --columns label_id,name --where "name LIKE '%test%'" --limit 3 --nats ${nats}`,
   ];
 }
+
+/** With `--tpch`: the tables, a count, TPC-H Q3 (3 tables, filters on two), the distributed plan's stats. */
+export function tpchCurlExamples(coordinator: string): string[] {
+  return [
+    `curl -s http://${coordinator}/`,
+    postQuery(coordinator, 'SELECT count(*) AS lineitems FROM lineitem'),
+    postQuery(
+      coordinator,
+      'SELECT l_orderkey, sum(l_extendedprice * (1 - l_discount)) AS revenue, o_orderdate, o_shippriority ' +
+        'FROM customer, orders, lineitem ' +
+        "WHERE c_mktsegment = 'BUILDING' AND c_custkey = o_custkey AND l_orderkey = o_orderkey " +
+        "AND o_orderdate < DATE '1995-03-15' AND l_shipdate > DATE '1995-03-15' " +
+        'GROUP BY l_orderkey, o_orderdate, o_shippriority ORDER BY revenue DESC, o_orderdate LIMIT 10',
+    ),
+  ];
+}

@@ -1,7 +1,7 @@
 /**
- * A whole system on one machine, from real parts: an S3 emulator holding the sample tables,
- * a nats-server, one `serve` process per table and `coordinator` processes. Used by the
- * integration tests and the benchmark.
+ * A whole system on one machine, from real parts: an S3 emulator holding the tables (the
+ * sample tables, or any gzipped CSV files), a nats-server, one `serve` process per table and
+ * `coordinator` processes. Used by the integration tests and the benchmarks.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, type NatsServer, type NatsServerOptions, startNatsServer } from './nats-server.js';
 import { S3_EMULATOR_CREDENTIALS, S3_EMULATOR_ENV, type S3Emulator, startS3Emulator } from './s3-emulator.js';
 import { createS3Client, uploadFiles } from './s3-upload.js';
-import { SAMPLE_TABLES, type SampleData, writeSampleData } from './sample-data.js';
+import { type SampleData, writeSampleData } from './sample-data.js';
 
 // From src/tools (tests run TypeScript) and dist/tools alike, the built CLI is <root>/dist/cli.js.
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli.js');
@@ -26,9 +26,8 @@ export interface ManagedProcess {
   stop(): Promise<void>;
 }
 
-export interface LocalCluster {
+export interface Cluster {
   dir: string;
-  sample: SampleData;
   s3: S3Emulator;
   nats: NatsServer;
   containers: Record<string, ManagedProcess>;
@@ -36,6 +35,10 @@ export interface LocalCluster {
   /** Stops `proc` with the cluster (for processes started beside it). */
   adopt(proc: ManagedProcess): ManagedProcess;
   stop(): Promise<void>;
+}
+
+export interface LocalCluster extends Cluster {
+  sample: SampleData;
 }
 
 /** Resolves when `<url>/health` answers 200; throws with the process's output if it exits first. */
@@ -98,9 +101,7 @@ export async function startCliProcess(
   return proc;
 }
 
-export interface LocalClusterOptions {
-  labels: number;
-  seed?: number;
+export interface ClusterOptions {
   /** Extra arguments for every data container, e.g. --memory-limit. */
   serveArgs?: string[];
   /** The nats-server's own options (e.g. deploy/nats/permissions.conf and its passwords). */
@@ -109,42 +110,64 @@ export interface LocalClusterOptions {
   natsUrl?: (who: string, serverUrl: string) => string;
 }
 
+export interface LocalClusterOptions extends ClusterOptions {
+  labels: number;
+  seed?: number;
+}
+
 /** Sample data with `labels` rows (5× in the other tables), served over NATS. */
 export async function startLocalCluster(opts: LocalClusterOptions): Promise<LocalCluster> {
-  const natsUrl = opts.natsUrl ?? ((_who: string, serverUrl: string) => serverUrl);
   const dir = await mkdtemp(join(tmpdir(), 'duckdb-s3-query-cluster-'));
+  try {
+    const sample = await writeSampleData(join(dir, 'data'), { labels: opts.labels, seed: opts.seed });
+    return { ...(await startCluster(sample.files, { ...opts, dir })), sample };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * `files` (table name → gzipped CSV) uploaded to an S3 emulator and served over NATS, one
+ * container per table, each given `loadTimeoutMs` to load. `dir` (a fresh temp dir when
+ * absent) is removed by stop().
+ */
+export async function startCluster(
+  files: Record<string, string>,
+  opts: ClusterOptions & { dir?: string; loadTimeoutMs?: number } = {},
+): Promise<Cluster> {
+  const natsUrl = opts.natsUrl ?? ((_who: string, serverUrl: string) => serverUrl);
+  const root = opts.dir ?? (await mkdtemp(join(tmpdir(), 'duckdb-s3-query-cluster-')));
   const started: { stop(): Promise<void> }[] = [];
   const stopAll = async () => {
     for (const p of started.reverse()) await p.stop().catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
   };
   try {
-    const sample = await writeSampleData(join(dir, 'data'), { labels: opts.labels, seed: opts.seed });
-    const s3 = await startS3Emulator({ directory: join(dir, 's3'), buckets: [BUCKET] });
+    const s3 = await startS3Emulator({ directory: join(root, 's3'), buckets: [BUCKET] });
     started.push({ stop: () => s3.close() });
     const client = createS3Client({ endpoint: s3.endpoint, credentials: S3_EMULATOR_CREDENTIALS });
-    await uploadFiles(client, { bucket: BUCKET, prefix: '' }, Object.values(sample.files));
+    const tables = Object.keys(files);
+    const urls = await uploadFiles(
+      client,
+      { bucket: BUCKET, prefix: '' },
+      tables.map((t) => files[t]),
+    );
+    client.destroy();
     const nats = await startNatsServer(opts.natsServer);
     started.push({ stop: () => nats.dispose() });
     const containers: Record<string, ManagedProcess> = {};
     await Promise.all(
-      SAMPLE_TABLES.map(async (table) => {
-        const args = ['serve', `s3://${BUCKET}/${table}.csv.gz`, '--table-name', table];
-        args.push(
-          '--nats',
-          natsUrl(table, nats.url),
-          '--s3-endpoint',
-          s3.endpoint,
-          ...(opts.serveArgs ?? []),
-        );
-        const proc = await startCliProcess(table, args, S3_EMULATOR_ENV);
+      tables.map(async (table, i) => {
+        const args = ['serve', urls[i], '--table-name', table, '--nats', natsUrl(table, nats.url)];
+        args.push('--s3-endpoint', s3.endpoint, ...(opts.serveArgs ?? []));
+        const proc = await startCliProcess(table, args, S3_EMULATOR_ENV, opts.loadTimeoutMs);
         started.push(proc);
         containers[table] = proc;
       }),
     );
     return {
-      dir,
-      sample,
+      dir: root,
       s3,
       nats,
       containers,

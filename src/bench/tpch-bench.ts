@@ -1,0 +1,159 @@
+/**
+ * `npm run bench -- tpch [--sf 1] [--runs 3]`: the 22 TPC-H queries through the coordinator
+ * (one data container per table, over NATS) beside single-node DuckDB holding the same files,
+ * in alternating turns (medians). Per query: rows, both times, their ratio, the rows and bytes
+ * the scans moved over NATS (the answer's `stats`), and the rows a perfect pushdown of the
+ * query's filters and join keys would move (src/tools/tpch/queries.ts `perfect`), per table.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { Command } from 'commander';
+import { type ManagedProcess, startCluster } from '../tools/local-cluster.js';
+import { singleNodeDuckDB } from '../tools/single-node.js';
+import { cachedTpchData } from '../tools/tpch/cache.js';
+import { type TpchQuery, tpchQueries } from '../tools/tpch/queries.js';
+import { interleavedMedians, post, singleNodeAnswer } from './coordinator-bench.js';
+
+interface Moved {
+  rows: number;
+  bytes: number;
+  /** Rows per table name. */
+  tables: Record<string, number>;
+}
+
+interface ScanStats {
+  table: string;
+  rows: number;
+  bytes: number;
+}
+
+/** Milliseconds until the whole answer arrived, and what its scans moved. */
+async function viaCoordinator(coordinator: ManagedProcess, sql: string, rows: number) {
+  const { status, bytes, ms } = await post(
+    new URL('/query', coordinator.url),
+    JSON.stringify({ query: sql }),
+  );
+  const body = JSON.parse(bytes.toString('utf8')) as {
+    results?: unknown[];
+    message?: string;
+    stats?: { tables: ScanStats[] };
+  };
+  if (status !== 200) throw new Error(`coordinator answered ${status}: ${body.message}`);
+  if (body.results?.length !== rows)
+    throw new Error(`coordinator answered ${body.results?.length} rows where single-node DuckDB has ${rows}`);
+  const moved: Moved = { rows: 0, bytes: 0, tables: {} };
+  for (const scan of body.stats?.tables ?? []) {
+    moved.rows += scan.rows;
+    moved.bytes += scan.bytes;
+    moved.tables[scan.table] = (moved.tables[scan.table] ?? 0) + scan.rows;
+  }
+  return { ms, moved };
+}
+
+/** The perfect pushdown's rows per table name (references of one table added up). */
+async function perfectRows(con: DuckDBConnection, query: TpchQuery): Promise<Record<string, number>> {
+  const [row] = (await con.runAndReadAll(query.perfect)).getRowObjectsJson();
+  const perTable: Record<string, number> = {};
+  for (const [label, n] of Object.entries(row)) {
+    const table = label.split(' ')[0];
+    perTable[table] = (perTable[table] ?? 0) + Number(n);
+  }
+  return perTable;
+}
+
+const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0);
+const count = (n: number) =>
+  n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(0)}k` : String(n);
+
+function perTable(moved: Record<string, number>, perfect: Record<string, number>): string {
+  const tables = [...new Set([...Object.keys(perfect), ...Object.keys(moved)])];
+  return tables.map((t) => `${t} ${count(moved[t] ?? 0)}/${count(perfect[t] ?? 0)}`).join(', ');
+}
+
+export async function runTpchBench(args: string[] = []): Promise<void> {
+  const o = new Command()
+    .option('--sf <n>', 'scale factor', Number, 1)
+    .option('--runs <n>', 'timed turns per side after a warm-up', Number, 3)
+    .allowUnknownOption()
+    .parse(args, { from: 'user' })
+    .opts<{ sf: number; runs: number }>();
+  const setupStarted = performance.now();
+  const { data, fresh } = await cachedTpchData(o.sf);
+  console.log(
+    `\n== TPC-H SF ${o.sf}: ${Object.entries(data.rows)
+      .map(([t, n]) => `${t} ${n}`)
+      .join(', ')} (${fresh ? 'generated' : 'cached'} in ${data.files.lineitem.replace(/\/[^/]*$/, '')}) ==`,
+  );
+  // Loading SF 1's line items takes minutes on a busy machine.
+  const cluster = await startCluster(data.files, { loadTimeoutMs: 1_800_000 });
+  try {
+    const coordinator = await cluster.startCoordinator([
+      '--max-json-rows',
+      '10000000',
+      '--timeout-ms',
+      '600000',
+    ]);
+    const baseline = await singleNodeDuckDB(data.files);
+    console.log(
+      `setup (data, upload, load 8 containers): ${((performance.now() - setupStarted) / 1000).toFixed(1)} s`,
+    );
+    console.log(
+      [
+        'query',
+        'rows',
+        'single-node ms',
+        'coordinator ms',
+        'ratio',
+        'rows moved',
+        'MB moved',
+        'perfect rows',
+        'moved/perfect',
+        'per table: moved/perfect',
+      ].join(' | '),
+    );
+    const ratios: number[] = [];
+    for (const query of tpchQueries(o.sf)) {
+      const perfect = await perfectRows(baseline, query);
+      let rows = 0;
+      let moved: Moved = { rows: 0, bytes: 0, tables: {} };
+      const [single, coordinated] = await interleavedMedians(
+        [
+          async () => {
+            rows = await singleNodeAnswer(baseline, query.sql);
+            return undefined;
+          },
+          async () => {
+            const answer = await viaCoordinator(coordinator, query.sql, rows);
+            moved = answer.moved;
+            return answer.ms;
+          },
+        ],
+        o.runs,
+        0,
+      );
+      const ratio = coordinated / single;
+      ratios.push(ratio);
+      console.log(
+        [
+          `Q${query.id}`,
+          rows,
+          single.toFixed(0),
+          coordinated.toFixed(0),
+          `${ratio.toFixed(2)}x`,
+          moved.rows,
+          (moved.bytes / 1e6).toFixed(1),
+          sum(perfect),
+          `${(moved.rows / Math.max(1, sum(perfect))).toFixed(2)}x`,
+          perTable(moved.tables, perfect),
+        ].join(' | '),
+      );
+    }
+    const geomean = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length);
+    const worst = ratios.indexOf(Math.max(...ratios));
+    console.log(
+      `geometric mean of coordinator / single-node: ${geomean.toFixed(2)}x; max ${ratios[worst].toFixed(2)}x (Q${worst + 1})`,
+    );
+    baseline.closeSync();
+  } finally {
+    await cluster.stop();
+  }
+}
