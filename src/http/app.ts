@@ -35,6 +35,7 @@ export interface HttpSecurity {
   auditSql: AuditSql;
 }
 
+/** Apps built without options (tests, benches): no keys, the SQL text in audit lines. */
 const OPEN: HttpSecurity = { auditSql: 'text' };
 
 export const ErrorBody = z.object({

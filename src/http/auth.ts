@@ -1,7 +1,7 @@
 /**
  * API keys on HTTP: with keys configured, every request but `GET /health` (which probes of
- * orchestrators send without credentials) needs `Authorization: Bearer <key>`; anything else
- * is 401 before its body is read. The verified key's id is kept on the request for the audit line.
+ * orchestrators send without credentials) and the console's static files needs
+ * `Authorization: Bearer <key>`; anything else is 401 before its body is read. The verified key's id is kept on the request for the audit line.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ApiKeys, bearerKey } from '../auth/api-keys.js';
@@ -12,6 +12,10 @@ declare module 'fastify' {
     /** The id of the API key the request came with (set when the server has keys). */
     apiKeyId?: string;
   }
+  interface FastifyContextConfig {
+    /** Served without a key: the route holds no data (the console's static files). */
+    public?: boolean;
+  }
 }
 
 export const BEARER_SCHEME = 'bearerAuth';
@@ -19,7 +23,8 @@ export const BEARER_SCHEME = 'bearerAuth';
 const HOW_TO =
   "send the header `Authorization: Bearer <key>` with a key from the server's --api-keys file or API_KEYS";
 
-function isHealthProbe(request: FastifyRequest): boolean {
+function isPublic(request: FastifyRequest): boolean {
+  if (request.routeOptions.config?.public) return true;
   return (request.method === 'GET' || request.method === 'HEAD') && request.routeOptions.url === '/health';
 }
 
@@ -37,7 +42,7 @@ function refusal(request: FastifyRequest, keys: ApiKeys): string | undefined {
 
 export function requireApiKeys(app: FastifyInstance, keys: ApiKeys, log: Logger): void {
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (isHealthProbe(request)) return;
+    if (isPublic(request)) return;
     const message = refusal(request, keys);
     if (message === undefined) return;
     log.warn('unauthorized request', { method: request.method, url: request.url, client: request.ip });

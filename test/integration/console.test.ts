@@ -4,6 +4,8 @@
  * with single-node DuckDB's.
  */
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -145,6 +147,26 @@ it('shows columns and predicates in any script (they travel in headers)', async 
   expect(await gridRows(page)).toBe(expected.rows.length);
   await page.click('[data-tab="stats"]');
   await expect.poll(() => page.locator('#stats').textContent()).toContain('日本語 ✓');
+  await page.close();
+});
+
+it('asks for the API key a coordinator wants, then lists its tables and runs queries with it', async () => {
+  const key = 'console-test-key-0123456789';
+  const keyFile = join(cluster.dir, 'console-api-keys');
+  await writeFile(keyFile, `${key}\n`);
+  const guarded = await cluster.startCoordinator(['--api-keys', keyFile]);
+  const page = await browser.newPage();
+  const asked: string[] = [];
+  page.on('dialog', (dialog) => {
+    asked.push(dialog.message());
+    void dialog.accept(key);
+  });
+  await page.goto(new URL('/ui?q=SELECT%20count(*)%20AS%20n%20FROM%20labels', guarded.url).href);
+  await expect.poll(() => page.locator('#tables summary').allTextContents()).toContain('labels');
+  expect(asked.join('\n')).toMatch(/API key/);
+  expect(await finished(page)).toMatchObject({ kind: 'ok' });
+  const expected = await oracleAnswer(oracle, 'SELECT count(*) AS n FROM labels');
+  expect(await rowCells(page, 0)).toEqual([String((expected.rows[0] as { n: unknown }).n)]);
   await page.close();
 });
 

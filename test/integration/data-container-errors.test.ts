@@ -14,9 +14,20 @@ function csv(header: string, rows: number, row: (i: number) => string): string {
   return `${[header, ...Array.from({ length: rows }, (_, i) => row(i))].join('\n')}\n`;
 }
 
-/** The lines that report the failure (not the INFO progress lines before it). */
+/**
+ * The lines that report the failure (not the info progress lines before it), log lines as
+ * `level [component] msg`; a usage error is a plain line.
+ */
 function failureLines(stderr: string): string[] {
-  return stderr.split('\n').filter((line) => line.trim() && !/ INFO /.test(line));
+  return stderr
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => {
+      if (!line.startsWith('{')) return line;
+      const entry = JSON.parse(line) as { level: string; component: string; msg: string };
+      return `${entry.level} [${entry.component}] ${entry.msg}`;
+    })
+    .filter((line) => !line.startsWith('info '));
 }
 
 describe.concurrent('serve refuses to serve what it cannot load', () => {
@@ -49,7 +60,7 @@ describe.concurrent('serve refuses to serve what it cannot load', () => {
     expect(result.code).toBe(1);
     const lines = failureLines(result.stderr);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/ERROR \[serve:broken\] cannot load table broken: /);
+    expect(lines[0]).toMatch(/^error \[serve:broken\] cannot load table broken: /);
     return lines[0];
   }
 

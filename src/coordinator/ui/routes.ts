@@ -38,7 +38,7 @@ export async function registerConsole(app: FastifyInstance): Promise<void> {
     }
     return { status: 200, body, type: ASSETS[name] };
   };
-  const routeOptions = { schema: { hide: true } };
+  const routeOptions = { schema: { hide: true }, config: { public: true } };
   app.get('/ui', routeOptions, (_request, reply) => {
     const answer = send('index.html');
     return reply
