@@ -126,6 +126,19 @@ describe('the system on deploy/nats/permissions.conf', () => {
     await expectAnswerAsOracle(sql);
   });
 
+  it('shows no password in logs or answers', async () => {
+    const listing = await (await fetch(`${coordinator.url}/`)).text();
+    const outputs = [
+      listing,
+      coordinator.output(),
+      ...Object.values(cluster.containers).map((c) => c.output()),
+    ];
+    expect(coordinator.output()).toMatch(/connected to NATS/);
+    for (const text of outputs) {
+      for (const password of Object.values(passwords)) expect(text).not.toContain(password);
+    }
+  });
+
   describe.each(ROGUES)('a rogue %s', (_what, user, role) => {
     it('cannot read the rows of tables or replies it has no business with', async () => {
       const r = await rogue(user, role);
