@@ -23,7 +23,8 @@ const PERMISSIONS = join(import.meta.dirname, '..', '..', 'deploy', 'nats', 'per
 /** nats-server user of each process, as deploy/nats/permissions.conf names them. */
 const USERS = ['coordinator', 'scan', 'serve_labels', 'serve_label_sublabels', 'serve_label_urls'] as const;
 type User = (typeof USERS)[number];
-const passwords = Object.fromEntries(USERS.map((u) => [u, randomBytes(12).toString('hex')])) as Record<
+// nats-server parses a variable's value as config: a password starting with a digit is read as a number.
+const passwords = Object.fromEntries(USERS.map((u) => [u, `pw${randomBytes(12).toString('hex')}`])) as Record<
   User,
   string
 >;
