@@ -9,7 +9,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsOptions } from '../config.js';
 import { asQueryError, QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { connectNats, redactNatsUrl } from '../nats/connect.js';
+import { connectNats, NatsOptionsError, redactNatsUrl } from '../nats/connect.js';
 import { instanceSubject } from '../nats/trusted-discovery.js';
 import { QUEUE_GROUP, SERVICE_NAME, SERVICE_VERSION, subjectFor } from '../protocol/subjects.js';
 import { msSince } from '../timing.js';
@@ -74,6 +74,7 @@ async function connectUntilUp(
       if (!signal.aborted) return nc;
       await nc.close();
     } catch (err) {
+      if (err instanceof NatsOptionsError) throw err;
       if (attempt === 1)
         log.warn('NATS not reachable yet, retrying in the background', {
           url: redactNatsUrl(nats.url),

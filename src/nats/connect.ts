@@ -37,6 +37,9 @@ export interface ConnectNatsOptions {
   >;
 }
 
+/** The options themselves are wrong (a file missing, half a TLS pair, a bad URL): trying again cannot help. */
+export class NatsOptionsError extends Error {}
+
 /** The inbox prefix of each connection made here, for newInbox(). */
 const inboxPrefixes = new WeakMap<NatsConnection, string>();
 
@@ -51,11 +54,12 @@ export function newInbox(nc: NatsConnection): string {
 
 export async function connectNats(nats: NatsOptions, options: ConnectNatsOptions): Promise<NatsConnection> {
   const inboxPrefix = inboxPrefixFor(nats, options.role);
+  const settings = await connectionOptions(nats);
   const nc = await connect({
     maxReconnectAttempts: -1,
     reconnectTimeWait: 1_000,
     ...options.connection,
-    ...(await connectionOptions(nats)),
+    ...settings,
     name: options.name,
     inboxPrefix,
   }).catch((err: Error) => {
@@ -75,16 +79,16 @@ export async function connectionOptions(nats: NatsOptions): Promise<NodeConnecti
   if (nats.nkey) {
     const seed = new TextDecoder().decode(await readSecret(nats.nkey, '--nats-nkey', 'NATS_NKEY')).trim();
     if (!/^SU[A-Z2-7]+$/.test(seed)) {
-      throw new Error(
+      throw new NatsOptionsError(
         `--nats-nkey ${nats.nkey} holds no user nkey seed (a line starting SU…); make one with nk -gen user`,
       );
     }
     authenticators.push(nkeyAuthenticator(new TextEncoder().encode(seed)));
   }
   if (nats.tlsCert && !nats.tlsKey)
-    throw new Error('--nats-tls-cert needs --nats-tls-key (NATS_TLS_KEY) too');
+    throw new NatsOptionsError('--nats-tls-cert needs --nats-tls-key (NATS_TLS_KEY) too');
   if (nats.tlsKey && !nats.tlsCert)
-    throw new Error('--nats-tls-key needs --nats-tls-cert (NATS_TLS_CERT) too');
+    throw new NatsOptionsError('--nats-tls-key needs --nats-tls-cert (NATS_TLS_CERT) too');
   const wantsTls = nats.tlsCa || nats.tlsCert || servers.some((s) => s.startsWith('tls://'));
   return {
     servers,
@@ -124,19 +128,23 @@ export function parseNatsUrl(url: string): { servers: string[]; user?: string; p
     try {
       parsed = new URL(/^[a-z]+:\/\//i.test(part) ? part : `nats://${part}`);
     } catch {
-      throw new Error(`${redactNatsUrl(part)} is not a NATS URL; write nats://[user:password@]host:4222`);
+      throw new NatsOptionsError(
+        `${redactNatsUrl(part)} is not a NATS URL; write nats://[user:password@]host:4222`,
+      );
     }
     const user = parsed.username ? decodeURIComponent(parsed.username) : undefined;
     const pass = parsed.password ? decodeURIComponent(parsed.password) : undefined;
     if (user !== undefined) {
       if (credentials && (credentials.user !== user || credentials.pass !== pass)) {
-        throw new Error('the NATS URLs carry different credentials; give one user for every server');
+        throw new NatsOptionsError(
+          'the NATS URLs carry different credentials; give one user for every server',
+        );
       }
       credentials = { user, pass };
     }
     servers.push(`${parsed.protocol}//${parsed.host}`);
   }
-  if (servers.length === 0) throw new Error('no NATS server given; write nats://host:4222');
+  if (servers.length === 0) throw new NatsOptionsError('no NATS server given; write nats://host:4222');
   return { servers, ...credentials };
 }
 
@@ -155,7 +163,7 @@ async function readSecret(path: string, flag: string, env: string): Promise<Uint
   try {
     return await readFile(path);
   } catch (err) {
-    throw new Error(
+    throw new NatsOptionsError(
       `cannot read ${flag} ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}); fix ${flag} / ${env}`,
     );
   }

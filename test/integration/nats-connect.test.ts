@@ -32,7 +32,7 @@ async function roundTrip(nats: NatsOptions): Promise<void> {
   const nc = await connectNats(nats, {
     role: 'scan',
     name: 'connect test',
-    connection: { maxReconnectAttempts: 0 },
+    connection: { maxReconnectAttempts: 0, timeout: 3_000 },
   });
   try {
     nc.subscribe('ping', {

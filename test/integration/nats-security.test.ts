@@ -23,7 +23,8 @@ const PERMISSIONS = join(import.meta.dirname, '..', '..', 'deploy', 'nats', 'per
 /** nats-server user of each process, as deploy/nats/permissions.conf names them. */
 const USERS = ['coordinator', 'scan', 'serve_labels', 'serve_label_sublabels', 'serve_label_urls'] as const;
 type User = (typeof USERS)[number];
-const passwords = Object.fromEntries(USERS.map((u) => [u, randomBytes(12).toString('hex')])) as Record<
+// nats-server parses a variable's value as config: a password starting with a digit is read as a number.
+const passwords = Object.fromEntries(USERS.map((u) => [u, `pw${randomBytes(12).toString('hex')}`])) as Record<
   User,
   string
 >;
@@ -124,6 +125,19 @@ describe('the system on deploy/nats/permissions.conf', () => {
     'SELECT s.sublabel_name, l.name FROM label_sublabels s JOIN labels l ON s.label_id = l.label_id WHERE l.label_id < 50',
   ])('answers as the oracle: %s', async (sql) => {
     await expectAnswerAsOracle(sql);
+  });
+
+  it('shows no password in logs or answers', async () => {
+    const listing = await (await fetch(`${coordinator.url}/`)).text();
+    const outputs = [
+      listing,
+      coordinator.output(),
+      ...Object.values(cluster.containers).map((c) => c.output()),
+    ];
+    expect(coordinator.output()).toMatch(/connected to NATS/);
+    for (const text of outputs) {
+      for (const password of Object.values(passwords)) expect(text).not.toContain(password);
+    }
   });
 
   describe.each(ROGUES)('a rogue %s', (_what, user, role) => {
