@@ -31,9 +31,23 @@ export function redactSecrets(text: string): string {
     .replace(BEARER, `$1${REDACTED}`);
 }
 
-/** A URL (or a comma-separated list of them, as NATS takes) fit to log. */
+/** `host`-first userinfo of a scheme-less NATS server (`user:pass@host:4222`). */
+const BARE_USERINFO = /^(\s*)([^\s/@:]+(?::[^\s/@]*)?)@/;
+
+/** A URL (or a comma-separated list of them, as NATS takes, with or without a scheme) fit to log. */
 export function redactUrl(url: string): string;
 export function redactUrl(url: string | undefined): string | undefined;
 export function redactUrl(url: string | undefined): string | undefined {
-  return url === undefined ? undefined : redactSecrets(url);
+  if (url === undefined) return undefined;
+  return url
+    .split(',')
+    .map((part) =>
+      part.includes('://')
+        ? redactSecrets(part)
+        : part.replace(
+            BARE_USERINFO,
+            (_m, space: string, userinfo: string) => `${space}${redactUserinfo(userinfo)}@`,
+          ),
+    )
+    .join(',');
 }

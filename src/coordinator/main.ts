@@ -5,7 +5,8 @@ import { loadApiKeys } from '../auth/api-keys.js';
 import { withContainerKeys } from '../auth/container-keys.js';
 import { type CoordinatorOptions, type NatsOptions, readClusterConfig } from '../config.js';
 import { createLogger } from '../log.js';
-import { connectNats as connectToNats, redactNatsUrl } from '../nats/connect.js';
+import { connectNats as connectToNats } from '../nats/connect.js';
+import { redactUrl } from '../redact.js';
 import { AnalysisCache } from './analysis-cache.js';
 import { Catalog } from './catalog.js';
 import { CoordinatorEngine } from './engine.js';
@@ -23,7 +24,7 @@ const FIRST_NATS_WAIT_MS = 3_000;
  */
 async function connectNats(nats: NatsOptions, log: ReturnType<typeof createLogger>): Promise<NatsConnection> {
   const waiting = setTimeout(
-    () => log.warn('waiting for NATS; retrying', { url: redactNatsUrl(nats.url) }),
+    () => log.warn('waiting for NATS; retrying', { url: redactUrl(nats.url) }),
     2_000,
   );
   const nc = await connectToNats(nats, {
@@ -57,7 +58,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
   const ctx: ExecutorContext = {
     engine,
     catalog,
-    natsUrl: opts.nats && redactNatsUrl(opts.nats.url),
+    natsUrl: opts.nats && redactUrl(opts.nats.url),
     analyses: new AnalysisCache(),
     timeoutMs: opts.timeoutMs,
     pushdown: opts.pushdown,

@@ -9,9 +9,10 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsOptions } from '../config.js';
 import { asQueryError, QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { connectNats, NatsOptionsError, redactNatsUrl } from '../nats/connect.js';
+import { connectNats, NatsOptionsError } from '../nats/connect.js';
 import { instanceSubject } from '../nats/trusted-discovery.js';
 import { QUEUE_GROUP, SERVICE_NAME, SERVICE_VERSION, subjectFor } from '../protocol/subjects.js';
+import { redactUrl } from '../redact.js';
 import { msSince } from '../timing.js';
 import { tableMetadata } from './metadata.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits, runQuery } from './query.js';
@@ -77,7 +78,7 @@ async function connectUntilUp(
       if (err instanceof NatsOptionsError) throw err;
       if (attempt === 1)
         log.warn('NATS not reachable yet, retrying in the background', {
-          url: redactNatsUrl(nats.url),
+          url: redactUrl(nats.url),
           error: err,
         });
       await new Promise<void>((resolve) => {

@@ -8,7 +8,7 @@ import type { ServeOptions } from '../config.js';
 import { createLogger } from '../log.js';
 import { observeTableLoaded } from '../metrics/container.js';
 import { watchDuckDBMemory } from '../metrics/registry.js';
-import { redactNatsUrl } from '../nats/redact.js';
+import { redactUrl } from '../redact.js';
 import { createHttpApp } from './http.js';
 import { loadTable } from './load.js';
 import type { TableService } from './nats-service.js';
@@ -79,8 +79,6 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     table: table.name,
     rows: table.rowCount,
     http: `http://${opts.host}:${opts.port} (/query /metadata /scan /docs)`,
-    nats: opts.nats
-      ? `${redactNatsUrl(opts.nats.url)} (duckdb.${table.name}.scan|metadata|query)`
-      : undefined,
+    nats: opts.nats ? `${redactUrl(opts.nats.url)} (duckdb.${table.name}.scan|metadata|query)` : undefined,
   });
 }

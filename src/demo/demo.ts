@@ -12,7 +12,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterConfig } from '../config.js';
 import { createLogger } from '../log.js';
-import { redactNatsUrl } from '../nats/redact.js';
+import { redactUrl } from '../redact.js';
 import { S3_EMULATOR_CREDENTIALS, S3_EMULATOR_ENV } from '../tools/s3-emulator.js';
 import { createS3Client, uploadFiles } from '../tools/s3-upload.js';
 import { type BannerRow, banner } from './banner.js';
@@ -240,12 +240,12 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       banner({
         seconds: (performance.now() - startedAt) / 1000,
         transport: natsUrl
-          ? `over NATS (${redactNatsUrl(natsUrl)})`
+          ? `over NATS (${redactUrl(natsUrl)})`
           : 'over HTTP (no nats-server found, NATS_URL unset)',
         rows: [...infra, ...tables, coordinator],
         coordinator: `${shownHost}:${opts.port}`,
         labels: `${shownHost}:${ports.tables.labels}`,
-        nats: natsUrl && redactNatsUrl(natsUrl),
+        nats: natsUrl && redactUrl(natsUrl),
         host: opts.host,
         examples: opts.tpch === undefined ? undefined : tpchCurlExamples(`localhost:${opts.port}`),
       }),

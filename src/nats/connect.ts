@@ -3,7 +3,7 @@
  * the URL, a token, a creds file, an nkey seed file, TLS with a CA and a client certificate,
  * an inbox prefix per role (so that NATS permissions can confine who reads and writes whose
  * replies), and reconnect settings. Secrets never reach a log line or an error message:
- * show a URL only through redactNatsUrl().
+ * show a URL only through redactUrl().
  */
 import { readFile } from 'node:fs/promises';
 import {
@@ -17,9 +17,7 @@ import {
 } from '@nats-io/transport-node';
 import type { NatsOptions } from '../config.js';
 import type { Logger } from '../log.js';
-import { redactNatsUrl } from './redact.js';
-
-export { redactNatsUrl };
+import { redactUrl } from '../redact.js';
 
 /** Who connects: its inbox prefix is `_INBOX_<role>` unless the options name another. */
 export type NatsRole = 'coordinator' | 'serve' | 'scan' | 'bench';
@@ -63,7 +61,7 @@ export async function connectNats(nats: NatsOptions, options: ConnectNatsOptions
     name: options.name,
     inboxPrefix,
   }).catch((err: Error) => {
-    throw new Error(`cannot connect to NATS at ${redactNatsUrl(nats.url)}: ${redactNatsUrl(err.message)}`);
+    throw new Error(`cannot connect to NATS at ${redactUrl(nats.url)}: ${redactUrl(err.message)}`);
   });
   inboxPrefixes.set(nc, inboxPrefix);
   if (options.log) reportErrors(nc, options.log);
@@ -129,7 +127,7 @@ export function parseNatsUrl(url: string): { servers: string[]; user?: string; p
       parsed = new URL(/^[a-z]+:\/\//i.test(part) ? part : `nats://${part}`);
     } catch {
       throw new NatsOptionsError(
-        `${redactNatsUrl(part)} is not a NATS URL; write nats://[user:password@]host:4222`,
+        `${redactUrl(part)} is not a NATS URL; write nats://[user:password@]host:4222`,
       );
     }
     const user = parsed.username ? decodeURIComponent(parsed.username) : undefined;
@@ -153,7 +151,7 @@ function reportErrors(nc: NatsConnection, log: Logger): void {
     for await (const status of nc.status()) {
       if (status.type === 'error') {
         // A permission violation: the deployment's NATS permissions and this role disagree.
-        log.warn('NATS server error', { error: redactNatsUrl(status.error.message) });
+        log.warn('NATS server error', { error: redactUrl(status.error.message) });
       }
     }
   })();

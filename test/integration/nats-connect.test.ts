@@ -13,7 +13,7 @@ import { connect, nkeys } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsOptions } from '../../src/config.js';
 import { connectNats, newInbox, parseNatsUrl } from '../../src/nats/connect.js';
-import { redactNatsUrl } from '../../src/nats/redact.js';
+import { redactUrl } from '../../src/redact.js';
 import { type NatsServer, startNatsServer } from '../helpers/nats.js';
 import { CLI, killChildren, spawnNode, waitForStderr } from '../helpers/processes.js';
 
@@ -64,11 +64,11 @@ describe('NATS URLs', () => {
     });
     expect(parseNatsUrl('127.0.0.1:4222')).toEqual({ servers: ['nats://127.0.0.1:4222'] });
     expect(() => parseNatsUrl('nats://u:a@x:1,nats://v:b@y:2')).toThrow(/different credentials/);
-    expect(redactNatsUrl('nats://u:secret@a:4222,tls://tok@b:4222')).toBe(
-      'nats://u:***@a:4222,tls://***@b:4222',
+    expect(redactUrl('nats://u:secret@a:4222,tls://tok@b:4222')).toBe(
+      'nats://u:[redacted]@a:4222,tls://[redacted]@b:4222',
     );
-    expect(redactNatsUrl('u:secret@a:4222')).toBe('u:***@a:4222');
-    expect(redactNatsUrl('nats://a:4222')).toBe('nats://a:4222');
+    expect(redactUrl('u:secret@a:4222')).toBe('u:[redacted]@a:4222');
+    expect(redactUrl('nats://a:4222')).toBe('nats://a:4222');
   });
 });
 
