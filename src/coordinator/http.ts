@@ -6,17 +6,19 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Admission } from '../admission.js';
 import { releasingChunks } from '../duckdb/chunk-memory.js';
-import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
+import { duckdbErrorToQueryError, withFollowableHints } from '../duckdb/duckdb-errors.js';
 import { JsonRowWriter } from '../duckdb/json-rows.js';
 import { chunksOf, jsonValueConverter } from '../duckdb/json-values.js';
-import type { QueryError } from '../errors.js';
+import { PROBE_TIMEOUT_MS, type QueryPathProbe } from '../duckdb/probe.js';
+import { publicError, QueryError } from '../errors.js';
 import { createApp, ErrorBody } from '../http/app.js';
 import type { Logger } from '../log.js';
 import { formatHeader, formatRows, type RowFormat } from '../scan-client/row-format.js';
 import { msSince } from '../timing.js';
 import { type ExecutorContext, type OpenQuery, openQuery, timeoutError } from './execute.js';
-import { jsonAnswerText, jsonAnswerTooLarge } from './json-answer.js';
+import { jsonAnswerBytes, jsonAnswerTooLarge } from './json-answer.js';
 
 const QueryBody = z.object({
   query: z.string().min(1, 'query must be a non-empty SQL string').max(1_048_576),
@@ -52,29 +54,21 @@ function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
   return controller.signal;
 }
 
-function readError(open: OpenQuery, ctx: ExecutorContext, err: unknown): QueryError {
-  return open.timedOut() ? timeoutError(ctx.timeoutMs) : duckdbErrorToQueryError(err);
-}
-
-/** Rows of a JSON answer sent in one piece rather than streamed: one DuckDB vector. */
-const SMALL_ANSWER_ROWS = 2048;
-
 /**
- * The rows of a JSON answer, known to be under the cap before it starts, so that a result
- * over it still gets its 413: the result is materialized (openQuery's `materialize`), at
- * most one row past the cap.
+ * Why a stream stopped early: its deadline, the process shutting down, or DuckDB's own error.
+ * (An interrupted DuckDB stream can also just end, as if complete: `stopped` tells that apart.)
  */
-function rowsUnderCap(open: OpenQuery, maxRows: number): number {
-  const rows = open.result.rowCount;
-  if (rows === undefined) throw new Error('a JSON answer needs a materialized result');
-  if (rows > maxRows) throw jsonAnswerTooLarge(maxRows);
-  return rows;
+function readError(open: OpenQuery, ctx: ExecutorContext, stopped: AbortSignal, err?: unknown): QueryError {
+  if (open.timedOut()) return timeoutError(ctx.timeoutMs);
+  if (stopped.aborted) return new QueryError('cancelled', 'the query was stopped before its last row');
+  return duckdbErrorToQueryError(err);
 }
 
 /**
  * Rows as they come out of DuckDB. A failure after the first byte cannot change the status:
- * ndjson gets a last line {"error", "message"}, and the response is cut so that no client
- * takes a partial result for a whole one.
+ * ndjson gets a last line {"error", "message"}, then the stream fails, and the response is
+ * cut without its terminating chunk or summary trailer, so that no client takes a partial
+ * result for a whole one.
  */
 async function* streamRows(
   open: OpenQuery,
@@ -82,6 +76,7 @@ async function* streamRows(
   format: RowFormat,
   log: Logger,
   streamed: { rows: number },
+  stopped: AbortSignal,
 ) {
   const columns = open.result.deduplicatedColumnNames();
   const ndjson = format === 'ndjson' ? new JsonRowWriter(columns, 'lines') : undefined;
@@ -91,9 +86,10 @@ async function* streamRows(
       yield ndjson ? ndjson.write(chunk) : formatRows(format, columns, chunk.convertRows(jsonValueConverter));
       streamed.rows += chunk.rowCount;
     }
+    if (open.timedOut() || stopped.aborted) throw readError(open, ctx, stopped);
   } catch (err) {
-    const error = readError(open, ctx, err);
-    log.warn('streamed query failed after its first rows', { error: error.message });
+    const error = readError(open, ctx, stopped, err);
+    log.warn('streamed query failed after its first rows', { error: error.message, rows: streamed.rows });
     if (format === 'ndjson') yield `${JSON.stringify(error.toJSON())}\n`;
     throw error;
   } finally {
@@ -101,9 +97,46 @@ async function* streamRows(
   }
 }
 
+/**
+ * A JSON answer's rows are known to be under the cap before it starts, so that a result over
+ * it still gets its 413: the result is materialized (openQuery's `materialize`), at most one
+ * row past the cap.
+ */
+function rowsUnderCap(open: OpenQuery, maxRows: number): void {
+  const rows = open.result.rowCount;
+  if (rows === undefined) throw new Error('a JSON answer needs a materialized result');
+  if (rows > maxRows) throw jsonAnswerTooLarge(maxRows);
+}
+
+/**
+ * What the client gets of a failure: a shutdown says so (503, to try again elsewhere); an
+ * internal failure is logged here with the request's id and answered with that id only.
+ */
+function failure(err: unknown, id: string, opts: CoordinatorHttpOptions): QueryError {
+  if (opts.admission.closed.aborted) {
+    return new QueryError('unavailable', 'this coordinator is shutting down; send the query again', {
+      retryAfterSeconds: 1,
+    });
+  }
+  const error = publicError(err, id);
+  if (error !== err) {
+    opts.log.error('query failed', { id, error: err instanceof Error ? err.message : String(err) });
+  }
+  return withFollowableHints(error);
+}
+
+export interface CoordinatorHttpOptions {
+  maxJsonRows: number;
+  maxJsonBytes: number;
+  log: Logger;
+  admission: Admission;
+  /** Whether the coordinator's DuckDB still answers, for /health. */
+  probe: QueryPathProbe;
+}
+
 export async function buildCoordinatorApp(
   ctx: ExecutorContext,
-  opts: { maxJsonRows: number; log: Logger },
+  opts: CoordinatorHttpOptions,
 ): Promise<FastifyInstance> {
   const app = await createApp({
     title: 'duckdb-s3-query coordinator',
@@ -118,13 +151,14 @@ export async function buildCoordinatorApp(
     {
       schema: {
         description:
-          'Run one read-only SQL query. JSON answer by default (capped rows); `Accept: application/x-ndjson` or `text/csv` streams every row.',
+          'Run one read-only SQL query. JSON answer by default (capped in rows and bytes: 413 beyond); `Accept: application/x-ndjson` or `text/csv` streams every row. A streamed answer that fails midway (timeout, a scan that fails) is cut: no terminating chunk and no `x-query-summary` trailer, so every HTTP client sees a transfer error; ndjson gets a last line `{"error", "message"}` first. A full query queue is 503 `overloaded` with Retry-After.',
         body: QueryBody,
         response: {
           200: QueryAnswer,
           400: ErrorBody,
           403: ErrorBody,
           413: ErrorBody,
+          500: ErrorBody,
           503: ErrorBody,
           504: ErrorBody,
           507: ErrorBody,
@@ -132,36 +166,33 @@ export async function buildCoordinatorApp(
       },
     },
     async (request, reply) => {
-      const signal = clientGone(request, reply);
+      // Stopped when the client leaves or the process shuts down.
+      const stopped = AbortSignal.any([clientGone(request, reply), opts.admission.closed]);
+      const turn = await opts.admission.enter(ctx.timeoutMs, stopped);
+      reply.raw.once('close', turn.release);
+      // The wait for a turn counts against the query's deadline.
+      const own = { ...ctx, timeoutMs: Math.max(1, Math.round(ctx.timeoutMs - turn.waitedMs)) };
       const format = streamFormat(request);
-      const open = await openQuery(request.body.query, ctx, signal, {
+      const fail = (err: unknown) => failure(err, String(request.id), opts);
+      const open = await openQuery(request.body.query, own, stopped, {
         materialize: !format,
         ...(!format && { maxRows: opts.maxJsonRows }),
+      }).catch((err: unknown) => {
+        throw fail(err);
       });
       if (!format) {
-        let whole: Buffer | undefined;
         try {
-          // A small answer goes out whole, with its length: streaming it costs more than it saves.
-          if (rowsUnderCap(open, opts.maxJsonRows) <= SMALL_ANSWER_ROWS) {
-            const pieces: Buffer[] = [];
-            for await (const piece of jsonAnswerText(open)) pieces.push(piece);
-            whole = Buffer.concat(pieces);
-          }
-        } catch (err) {
-          open.close();
-          throw err;
-        }
-        if (whole) {
-          open.close();
+          rowsUnderCap(open, opts.maxJsonRows);
+          const whole = await jsonAnswerBytes(open, opts.maxJsonBytes);
           return reply.type('application/json; charset=utf-8').send(whole as never);
+        } catch (err) {
+          throw fail(err);
+        } finally {
+          open.close();
         }
-        const answer = Readable.from(jsonAnswerText(open));
-        answer.on('close', () => open.close());
-        answer.on('error', () => reply.raw.destroy());
-        return reply.type('application/json; charset=utf-8').send(answer as never);
       }
       const streamed = { rows: 0 };
-      const stream = Readable.from(streamRows(open, ctx, format, opts.log, streamed));
+      const stream = Readable.from(streamRows(open, own, format, opts.log, streamed, stopped));
       stream.on('error', () => reply.raw.destroy());
       return (
         reply
@@ -169,6 +200,7 @@ export async function buildCoordinatorApp(
           .header('x-query-stats', JSON.stringify(open.stats))
           // After the last row: the row count, the whole time, and the stats of scans that
           // were still passing rows through when the headers left (a query pushed whole).
+          // Never after a failure: the response is cut before it (streamRows).
           .trailer('x-query-summary', async () =>
             JSON.stringify({
               row_count: streamed.rows,
@@ -205,10 +237,28 @@ export async function buildCoordinatorApp(
     }),
   );
 
-  typed.get('/health', { schema: { description: 'Liveness: 200 while the coordinator serves.' } }, () => ({
-    status: 'ok',
-    tables: ctx.catalog.list().length,
-  }));
+  typed.get(
+    '/health',
+    {
+      schema: {
+        description:
+          '200 while the coordinator serves; 503 when its query path is stuck (a trivial DuckDB query does not finish within 2 s). Says how many queries run and wait.',
+      },
+    },
+    async (_request, reply) => {
+      const answers = await opts.probe.answers();
+      const body = {
+        status: answers ? 'ok' : 'stuck',
+        tables: ctx.catalog.list().length,
+        queries: opts.admission.counts(),
+      };
+      if (answers) return body;
+      return reply.status(503).send({
+        ...body,
+        message: `a trivial DuckDB query did not finish within ${PROBE_TIMEOUT_MS} ms: the query path is stuck`,
+      });
+    },
+  );
 
   return app;
 }

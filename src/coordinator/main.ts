@@ -1,8 +1,11 @@
 /** `duckdb-s3-query coordinator`: wires config, NATS, the catalog, DuckDB and HTTP together. */
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Admission } from '../admission.js';
 import { type CoordinatorOptions, readClusterConfig } from '../config.js';
+import { QueryPathProbe } from '../duckdb/probe.js';
 import { createLogger } from '../log.js';
+import { onShutdown } from '../shutdown.js';
 import { AnalysisCache } from './analysis-cache.js';
 import { Catalog } from './catalog.js';
 import { CoordinatorEngine } from './engine.js';
@@ -46,7 +49,11 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
   if (!config && !opts.nats) {
     throw new Error('nothing to query: give --config config.json, or --nats URL (or NATS_URL) for discovery');
   }
-  const engine = await CoordinatorEngine.create(opts.memoryLimit);
+  const engine = await CoordinatorEngine.create({ memoryLimit: opts.memoryLimit, spill: opts });
+  const admission = new Admission({
+    maxRunning: opts.maxConcurrentQueries,
+    maxQueued: opts.maxQueuedQueries,
+  });
   const catalog = new Catalog(config, undefined, log);
   const ctx: ExecutorContext = {
     engine,
@@ -71,7 +78,13 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
   if (early) await attach(early);
   else await catalog.refresh();
   catalog.start(CATALOG_REFRESH_MS);
-  const app = await buildCoordinatorApp(ctx, { maxJsonRows: opts.maxJsonRows, log });
+  const app = await buildCoordinatorApp(ctx, {
+    maxJsonRows: opts.maxJsonRows,
+    maxJsonBytes: opts.maxJsonBytes,
+    log,
+    admission,
+    probe: new QueryPathProbe(() => engine.connect()),
+  });
   await app.listen({ port: opts.port, host: opts.host });
   log.info('coordinator listening', {
     url: `http://${opts.host}:${opts.port}`,
@@ -83,14 +96,11 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
     pushdown: opts.pushdown,
   });
   if (connecting && !early) void connecting.then(attach);
-  const shutdown = async (signal: string) => {
-    log.info('shutting down', { signal });
+  onShutdown(log, async () => {
+    admission.close();
     catalog.stop();
     await app.close();
     await ctx.nc?.drain().catch(() => undefined);
     await engine.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  });
 }

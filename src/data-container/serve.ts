@@ -3,8 +3,11 @@
  * ready (and the NATS service when --nats is set). A load that fails ends the process with
  * one line saying what and where, so it never serves a wrong or partial table.
  */
+
+import { Admission } from '../admission.js';
 import type { ServeOptions } from '../config.js';
 import { createLogger } from '../log.js';
+import { onShutdown } from '../shutdown.js';
 import { createHttpApp } from './http.js';
 import { loadTable } from './load.js';
 import type { TableService } from './nats-service.js';
@@ -21,7 +24,11 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   let service: TableService | undefined;
 
   const limits = { timeoutMs: opts.queryTimeoutMs, maxRows: opts.maxJsonRows };
-  const app = await createHttpApp(opts.tableName, () => table, log, limits);
+  const admission = new Admission({
+    maxRunning: opts.maxConcurrentQueries,
+    maxQueued: opts.maxQueuedQueries,
+  });
+  const app = await createHttpApp(opts.tableName, () => table, log, limits, admission);
   try {
     await app.listen({ port: opts.port, host: opts.host });
   } catch (err) {
@@ -32,19 +39,13 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     url: `http://${opts.host}:${opts.port}`,
   });
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) process.exit(1); // a second signal: do not wait
-    stopping = true;
-    log.info('shutting down', { signal });
+  onShutdown(log, async () => {
+    admission.close();
     await service
       ?.stop()
       .catch((err: unknown) => log.warn('NATS service stop failed', { error: oneLine(err) }));
     await app.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  });
 
   try {
     table = await loadTable({
@@ -53,6 +54,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       s3Endpoint: opts.s3Endpoint,
       shard: opts.shard,
       memoryLimit: opts.memoryLimit,
+      spill: opts,
       log,
     });
   } catch (err) {

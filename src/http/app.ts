@@ -13,7 +13,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { QueryError } from '../errors.js';
+import { kindForStatus, publicError, QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { roundMs } from '../timing.js';
 
@@ -58,8 +58,10 @@ export async function createApp(opts: {
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof QueryError) {
-      if (err.status >= 500) opts.log.warn('request failed', { url: request.url, error: err.message });
-      return reply.status(err.status).send(err.toJSON());
+      if (err.status >= 500)
+        opts.log.warn('request failed', { id: request.id, url: request.url, error: err.message });
+      if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
+      return reply.status(err.status).send(publicError(err, String(request.id)).toJSON());
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
       return reply
@@ -70,10 +72,15 @@ export async function createApp(opts: {
     if (status >= 400 && status < 500) {
       return reply
         .status(status === 415 ? 400 : status)
-        .send({ error: 'bad_request', message: requestErrorMessage(err) });
+        .send({ error: kindForStatus(status), message: requestErrorMessage(err) });
     }
-    opts.log.error('request failed', { method: request.method, url: request.url, error: err.message });
-    return reply.status(500).send({ error: 'internal', message: err.message });
+    opts.log.error('request failed', {
+      id: request.id,
+      method: request.method,
+      url: request.url,
+      error: err.message,
+    });
+    return reply.status(500).send(publicError(err, String(request.id)).toJSON());
   });
   app.setNotFoundHandler((request, reply) =>
     reply
