@@ -125,6 +125,17 @@ function failure(err: unknown, id: string, opts: CoordinatorHttpOptions): QueryE
   return withFollowableHints(error);
 }
 
+/**
+ * JSON for a header or trailer: HTTP field values are Latin-1, so everything past ASCII (a
+ * column named `nପ` in the stats) is written as a JSON \u escape, which reads back the same.
+ */
+function headerJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 export interface CoordinatorHttpOptions {
   maxJsonRows: number;
   maxJsonBytes: number;
@@ -197,12 +208,12 @@ export async function buildCoordinatorApp(
       return (
         reply
           .header('x-source-tables', open.sourceTables.join(','))
-          .header('x-query-stats', JSON.stringify(open.stats))
+          .header('x-query-stats', headerJson(open.stats))
           // After the last row: the row count, the whole time, and the stats of scans that
           // were still passing rows through when the headers left (a query pushed whole).
           // Never after a failure: the response is cut before it (streamRows).
           .trailer('x-query-summary', async () =>
-            JSON.stringify({
+            headerJson({
               row_count: streamed.rows,
               execution_time_ms: msSince(open.started),
               stats: open.stats,

@@ -7,7 +7,7 @@
  * process that died or a /health that is not 200. Exits 1 when there is a finding.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Packr } from 'msgpackr';
+import { decode, detectEncoding, encode } from '../protocol/codec.js';
 import { startLocalCluster } from './local-cluster.js';
 
 const SEEDS = [
@@ -103,7 +103,6 @@ class Fuzzer {
   readonly tried: Record<string, number> = {};
   readonly outcomes: Record<string, number> = {};
   readonly findings: Finding[] = [];
-  private readonly packr = new Packr({ moreTypes: true });
 
   constructor(private readonly random: () => number) {}
 
@@ -171,7 +170,7 @@ class Fuzzer {
       request.where =
         this.random() < 0.5 ? this.mutatedSql() : `label_id > ${this.int(100)}${this.pick(FRAGMENTS)}`;
     for (let n = this.int(3); n > 0; n--) request[this.pick(SCAN_FIELDS)] = this.randomValue();
-    let bytes: Uint8Array = this.packr.pack(request);
+    let bytes: Uint8Array = encode(request, 'msgpack');
     const roll = this.random();
     if (roll < 0.15) bytes = bytes.subarray(0, this.int(bytes.length));
     else if (roll < 0.3) {
@@ -219,12 +218,11 @@ class Fuzzer {
     const target = 'nats scan';
     try {
       const reply = await nc.request(`duckdb.${table}.scan`, bytes, { timeout: 10_000 });
-      let frame: { type?: string; error?: string; message?: string };
-      try {
-        frame = this.packr.unpack(reply.data) as typeof frame;
-      } catch {
-        frame = JSON.parse(new TextDecoder().decode(reply.data)) as typeof frame;
-      }
+      const frame = decode(reply.data, detectEncoding(reply.data)) as {
+        type?: string;
+        error?: string;
+        message?: string;
+      };
       const outcome = frame.type === 'error' ? `error ${frame.error}` : String(frame.type);
       this.count(target, outcome);
       if (frame.error === 'internal' || frame.error === 'protocol_error')
