@@ -8,7 +8,13 @@ import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalCluster, type ManagedProcess, startLocalCluster } from '../../src/tools/local-cluster.js';
+import {
+  type LocalCluster,
+  type ManagedProcess,
+  startCliProcess,
+  startLocalCluster,
+} from '../../src/tools/local-cluster.js';
+import { S3_EMULATOR_ENV } from '../../src/tools/s3-emulator.js';
 
 let cluster: LocalCluster;
 
@@ -95,6 +101,47 @@ describe('admission control', () => {
       await Promise.allSettled(burning);
       await coordinator.stop();
     }
+  });
+});
+
+describe("a data container's POST /query", () => {
+  it('runs one query at a time with --max-concurrent-queries 1 and refuses one more with 503 and Retry-After', async () => {
+    const container = cluster.adopt(
+      await startCliProcess(
+        'bounded-urls',
+        [
+          'serve',
+          's3://sample-data/label_urls.csv.gz',
+          '--table-name',
+          'label_urls',
+          '--s3-endpoint',
+          cluster.s3.endpoint,
+          '--max-concurrent-queries',
+          '1',
+          '--max-queued-queries',
+          '0',
+          '--query-timeout-ms',
+          '3000',
+        ],
+        S3_EMULATOR_ENV,
+      ),
+    );
+    const heavy = query(
+      container,
+      'SELECT count(*) FROM label_urls a, label_urls b, label_urls c WHERE a.url < c.url',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const health = (await (await fetch(`${container.url}/health`)).json()) as {
+      queries: { running: number };
+    };
+    expect(health.queries.running).toBe(1);
+    const refused = await query(container, 'SELECT 1 AS one FROM label_urls LIMIT 1');
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toBe('overloaded');
+    expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    expect((await heavy).status).toBe(504);
+    expect((await query(container, 'SELECT count(*) AS n FROM label_urls')).status).toBe(200);
+    await container.stop();
   });
 });
 
