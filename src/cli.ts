@@ -25,12 +25,38 @@ const auditSqlOption = () =>
     .choices(['text', 'hash'])
     .env('AUDIT_SQL')
     .default('text');
+/** Flags of the limits on a process's work, the same for `serve` and `coordinator` (defaults: config.ts). */
+const workLimitOptions = () => [
+  new Option(
+    '--max-concurrent-queries <n>',
+    'queries run at once (default: the cores, at most UV_THREADPOOL_SIZE - 2)',
+  ).env('MAX_CONCURRENT_QUERIES'),
+  new Option('--max-queued-queries <n>', 'queries that may wait for a turn; more get 503 (default 128)').env(
+    'MAX_QUEUED_QUERIES',
+  ),
+  new Option(
+    '--temp-directory <dir>',
+    "where DuckDB spills (a directory of the process's own is made in it; default: the OS temp dir)",
+  ).env('DUCKDB_TEMP_DIRECTORY'),
+  new Option('--max-temp-directory-size <size>', 'most DuckDB may spill, e.g. 10GiB (the default)').env(
+    'DUCKDB_MAX_TEMP_DIRECTORY_SIZE',
+  ),
+];
+
+function workLimitValues(o: Record<string, unknown>) {
+  return {
+    maxConcurrentQueries: o.maxConcurrentQueries,
+    maxQueuedQueries: o.maxQueuedQueries,
+    tempDirectory: o.tempDirectory,
+    maxTempDirectorySize: o.maxTempDirectorySize,
+  };
+}
 
 const program = new Command()
   .name('duckdb-s3-query')
   .description('Distributed SQL over gzipped CSV tables in S3, served by DuckDB data containers over NATS');
 
-program
+const serve = program
   .command('serve')
   .description('a data container: load one table from S3 into DuckDB and serve it over HTTP (and NATS)')
   .argument('<s3-urls...>', 's3://bucket/key.csv.gz, several URLs, or a prefix glob s3://bucket/dir/*.csv.gz')
@@ -77,6 +103,7 @@ program
         memoryLimit: o.memoryLimit,
         apiKeys: o.apiKeys,
         auditSql: o.auditSql,
+        ...workLimitValues(o),
       },
       'serve',
     );
@@ -84,7 +111,7 @@ program
     await runServe(opts);
   });
 
-program
+const coordinator = program
   .command('coordinator')
   .description('the distributed query server: SQL over HTTP, scans scattered to data containers')
   .option('--config <path>', 'config.json naming tables reached over HTTP')
@@ -99,6 +126,9 @@ program
     new Option('--max-json-rows <n>', 'row cap of a JSON answer').env('MAX_JSON_ROWS').default('100000'),
   )
   .addOption(new Option('--memory-limit <size>', 'DuckDB memory_limit, e.g. 8GB').env('DUCKDB_MEMORY_LIMIT'))
+  .addOption(
+    new Option('--max-json-bytes <n>', 'byte cap of a JSON answer (default 64 MiB)').env('MAX_JSON_BYTES'),
+  )
   .option('--no-pushdown', 'fetch whole tables instead of pushing filters and projections down')
   .addOption(apiKeysOption())
   .addOption(auditSqlOption())
@@ -116,12 +146,17 @@ program
         pushdown: o.pushdown,
         apiKeys: o.apiKeys,
         auditSql: o.auditSql,
+        maxJsonBytes: o.maxJsonBytes,
+        ...workLimitValues(o),
       },
       'coordinator',
     );
     const { runCoordinator } = await import('./coordinator/main.js');
     await runCoordinator(opts);
   });
+
+for (const command of [serve, coordinator])
+  for (const option of workLimitOptions()) command.addOption(option);
 
 program
   .command('scan')

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { defaultMaxRunning } from './admission.js';
 import { QueryError } from './errors.js';
 import { TABLE_NAME_PATTERN } from './protocol/subjects.js';
 import { redactSecrets } from './redact.js';
@@ -38,6 +39,23 @@ export const NatsOptionsSchema = z.object({
 });
 export type NatsOptions = z.output<typeof NatsOptionsSchema>;
 
+/** A DuckDB size such as 10GiB, 500MB or 1TB. */
+const size = z
+  .string()
+  .regex(/^\s*\d+(\.\d+)?\s*([KMGT]i?B|B|bytes)?\s*$/i, 'a size such as 500MB, 10GiB or 1TB');
+
+/** What bounds the work of a process: concurrency (admission.ts) and disk spill (duckdb/spill.ts). */
+const workLimits = {
+  /** Queries that run at once; more wait in the queue. */
+  maxConcurrentQueries: z.coerce.number().int().min(1).default(defaultMaxRunning),
+  /** Queries that may wait for a turn; beyond them a query gets 503 `overloaded` with Retry-After. */
+  maxQueuedQueries: z.coerce.number().int().min(0).default(128),
+  /** Where DuckDB spills: a directory of this process's own is made under it, and removed at exit. */
+  tempDirectory: z.string().min(1).optional(),
+  /** DuckDB's max_temp_directory_size: past it a query fails with 507 `out_of_temp_space`. */
+  maxTempDirectorySize: size.default('10GiB'),
+};
+
 export const ServeOptionsSchema = z.object({
   urls: z.array(z.string().min(1)).min(1, 'give at least one s3:// URL'),
   tableName: z
@@ -57,6 +75,7 @@ export const ServeOptionsSchema = z.object({
   memoryLimit: z.string().optional(),
   apiKeys: apiKeysFile,
   auditSql,
+  ...workLimits,
 });
 export type ServeOptions = z.output<typeof ServeOptionsSchema>;
 
@@ -69,12 +88,19 @@ export const CoordinatorOptionsSchema = z.object({
   timeoutMs: z.coerce.number().int().min(1).default(60_000),
   /** Rows a JSON answer may hold; larger results must be streamed (ndjson/csv). */
   maxJsonRows: z.coerce.number().int().min(1).default(100_000),
+  /** Bytes a JSON answer may take (64 MiB); larger results must be streamed. */
+  maxJsonBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024 * 1024),
   /** DuckDB memory_limit of the coordinator, e.g. `8GB`. */
   memoryLimit: z.string().optional(),
   /** Turn off filter/projection pushdown (for comparison and debugging). */
   pushdown: z.boolean().default(true),
   apiKeys: apiKeysFile,
   auditSql,
+  ...workLimits,
 });
 export type CoordinatorOptions = z.output<typeof CoordinatorOptionsSchema>;
 

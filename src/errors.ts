@@ -10,9 +10,12 @@ export type ErrorKind =
   | 'forbidden'
   | 'not_found'
   | 'not_acceptable'
+  | 'request_too_large'
   | 'result_too_large'
   | 'out_of_memory'
+  | 'out_of_temp_space'
   | 'unavailable'
+  | 'overloaded'
   | 'timeout'
   | 'cancelled'
   | 'protocol_error'
@@ -26,10 +29,17 @@ const STATUS: Record<ErrorKind, number> = {
   forbidden: 403,
   not_found: 404,
   not_acceptable: 406,
+  /** The request body itself is over its limit. */
+  request_too_large: 413,
+  /** The answer is over the cap of its format. */
   result_too_large: 413,
   /** 507 Insufficient Storage: the server cannot hold what the request needs (not worth a retry). */
   out_of_memory: 507,
+  /** The query would spill more to disk than --max-temp-directory-size allows. */
+  out_of_temp_space: 507,
   unavailable: 503,
+  /** Every query slot and the queue are taken; the answer carries Retry-After. */
+  overloaded: 503,
   timeout: 504,
   cancelled: 499,
   protocol_error: 502,
@@ -39,12 +49,15 @@ const STATUS: Record<ErrorKind, number> = {
 export class QueryError extends Error {
   readonly kind: ErrorKind;
   readonly status: number;
+  /** Seconds a client should wait before it tries again (the `Retry-After` header), where that helps. */
+  readonly retryAfterSeconds?: number;
 
-  constructor(kind: ErrorKind, message: string) {
+  constructor(kind: ErrorKind, message: string, opts: { retryAfterSeconds?: number } = {}) {
     super(message);
     this.name = 'QueryError';
     this.kind = kind;
     this.status = STATUS[kind];
+    if (opts.retryAfterSeconds !== undefined) this.retryAfterSeconds = opts.retryAfterSeconds;
   }
 
   toJSON(): { error: ErrorKind; message: string } {
@@ -61,4 +74,25 @@ export function asQueryError(err: unknown): QueryError {
 
 export function errorKindStatus(kind: ErrorKind): number {
   return STATUS[kind];
+}
+
+/** The kind of a 4xx that fastify itself answered (a body too large, a route that is not there). */
+export function kindForStatus(status: number): ErrorKind {
+  if (status === 404) return 'not_found';
+  if (status === 413) return 'request_too_large';
+  return 'bad_request';
+}
+
+/**
+ * What a client may see of a failure: a QueryError the user can act on as it is; anything
+ * else (a bug, an internal message naming files or threads) as a generic 500 naming `id`,
+ * with the detail left to the caller's log.
+ */
+export function publicError(err: unknown, id: string): QueryError {
+  const error = asQueryError(err);
+  if (error.kind !== 'internal') return error;
+  return new QueryError(
+    'internal',
+    `the server failed on this request (id ${id}); the details are in its log under that id`,
+  );
 }

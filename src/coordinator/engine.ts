@@ -1,12 +1,15 @@
 /**
  * The coordinator's own DuckDB: one in-memory instance, a connection per query (so TEMP
- * tables never leak between queries), external access off, a memory limit.
+ * tables never leak between queries), external access off, a memory limit and a spill cap.
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { FreshConnections } from '../duckdb/fresh-connections.js';
 import { serializedSql } from '../duckdb/parse-tree.js';
 import { lockDown } from '../duckdb/sandbox.js';
+import { limitSpill, type SpillLimits } from '../duckdb/spill.js';
 import { quoteLiteral } from '../duckdb/sql.js';
+import { assertNoServerFunctions } from '../duckdb/sql-guard.js';
+import { assertCleanSqlText } from '../duckdb/sql-text.js';
 
 export class CoordinatorEngine {
   private readonly connections: FreshConnections;
@@ -18,16 +21,26 @@ export class CoordinatorEngine {
     this.connections = new FreshConnections(instance);
   }
 
-  static async create(memoryLimit?: string): Promise<CoordinatorEngine> {
+  static async create(opts: { memoryLimit?: string; spill: SpillLimits }): Promise<CoordinatorEngine> {
     const instance = await DuckDBInstance.create(':memory:');
     const con = await instance.connect();
-    if (memoryLimit) await con.run(`SET memory_limit = ${quoteLiteral(memoryLimit)}`);
+    if (opts.memoryLimit) await con.run(`SET memory_limit = ${quoteLiteral(opts.memoryLimit)}`);
+    await limitSpill(con, opts.spill);
     await lockDown(con);
     return new CoordinatorEngine(instance, con);
   }
 
-  /** DuckDB's own parse tree of `sql` (json_serialize_sql), as the analyzer wants it. */
-  parse = (sql: string): Promise<unknown> => serializedSql(this.parser, sql);
+  /**
+   * DuckDB's own parse tree of `sql` (json_serialize_sql), as the analyzer wants it. Every
+   * query passes here first: text DuckDB would misread (a NUL) and functions that tell about
+   * the server (its settings hold its directories) are refused before any analysis.
+   */
+  parse = async (sql: string): Promise<unknown> => {
+    assertCleanSqlText(sql);
+    const tree = await serializedSql(this.parser, sql);
+    assertNoServerFunctions(tree);
+    return tree;
+  };
 
   /** A fresh connection for one query (its TEMP tables are its own); the caller closes it. */
   connect(): Promise<DuckDBConnection> {

@@ -3,7 +3,6 @@
  * a fresh connection → run the user's SQL there unchanged → drop the connection.
  * A timeout or a client that goes away aborts the scans at the containers and interrupts DuckDB.
  */
-import { hostname } from 'node:os';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
@@ -46,8 +45,8 @@ export interface ExecutorContext {
   pushdown: boolean;
 }
 
+/** What an answer tells of how it was made; nothing of the host (no name, pid or path). */
 export interface QueryStats {
-  coordinator: string;
   pushdown: boolean;
   /** The whole query ran in one data container. */
   pushed_whole: boolean;
@@ -69,7 +68,6 @@ export interface OpenQuery {
   close(): void;
 }
 
-const COORDINATOR = `${hostname()}:${process.pid}`;
 /** The pushed-down result of a whole query is gathered under this TEMP name. */
 const PUSHED_RESULT = '__pushed_result';
 
@@ -395,7 +393,6 @@ export async function openQuery(
         throw duckdbErrorToQueryError(err);
       }));
     const stats: QueryStats = {
-      coordinator: COORDINATOR,
       pushdown: ctx.pushdown,
       pushed_whole: gathered.pushedWhole,
       parser: analysis.parser,

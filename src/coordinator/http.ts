@@ -6,11 +6,13 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Admission } from '../admission.js';
 import { releasingChunks } from '../duckdb/chunk-memory.js';
-import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
+import { duckdbErrorToQueryError, withFollowableHints } from '../duckdb/duckdb-errors.js';
 import { JsonRowWriter } from '../duckdb/json-rows.js';
 import { chunksOf, jsonValueConverter } from '../duckdb/json-values.js';
-import type { QueryError } from '../errors.js';
+import { PROBE_TIMEOUT_MS, type QueryPathProbe } from '../duckdb/probe.js';
+import { publicError, QueryError } from '../errors.js';
 import { createApp, ErrorBody, type HttpSecurity } from '../http/app.js';
 import { auditQuery } from '../http/audit.js';
 import { headerJson } from '../http/header-json.js';
@@ -21,7 +23,7 @@ import { msSince } from '../timing.js';
 import { sendArrowAnswer } from './answer/arrow.js';
 import { type AnswerFormat, answerFormat } from './answer/formats.js';
 import { type ExecutorContext, type OpenQuery, openQuery, timeoutError } from './execute.js';
-import { jsonAnswerText, jsonAnswerTooLarge } from './json-answer.js';
+import { jsonAnswerBytes, jsonAnswerTooLarge } from './json-answer.js';
 import { QueryRegistry, registerQueryRoutes } from './queries.js';
 import { registerConsole } from './ui/routes.js';
 
@@ -56,29 +58,21 @@ function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
   return controller.signal;
 }
 
-function readError(open: OpenQuery, ctx: ExecutorContext, err: unknown): QueryError {
-  return open.timedOut() ? timeoutError(ctx.timeoutMs) : duckdbErrorToQueryError(err);
-}
-
-/** Rows of a JSON answer sent in one piece rather than streamed: one DuckDB vector. */
-const SMALL_ANSWER_ROWS = 2048;
-
 /**
- * The rows of a JSON answer, known to be under the cap before it starts, so that a result
- * over it still gets its 413: the result is materialized (openQuery's `materialize`), at
- * most one row past the cap.
+ * Why a stream stopped early: its deadline, the process shutting down, or DuckDB's own error.
+ * (An interrupted DuckDB stream can also just end, as if complete: `stopped` tells that apart.)
  */
-function rowsUnderCap(open: OpenQuery, maxRows: number): number {
-  const rows = open.result.rowCount;
-  if (rows === undefined) throw new Error('a JSON answer needs a materialized result');
-  if (rows > maxRows) throw jsonAnswerTooLarge(maxRows);
-  return rows;
+function readError(open: OpenQuery, ctx: ExecutorContext, stopped: AbortSignal, err?: unknown): QueryError {
+  if (open.timedOut()) return timeoutError(ctx.timeoutMs);
+  if (stopped.aborted) return new QueryError('cancelled', 'the query was stopped before its last row');
+  return duckdbErrorToQueryError(err);
 }
 
 /**
  * Rows as they come out of DuckDB. A failure after the first byte cannot change the status:
- * ndjson gets a last line {"error", "message"}, and the response is cut so that no client
- * takes a partial result for a whole one.
+ * ndjson gets a last line {"error", "message"}, then the stream fails, and the response is
+ * cut without its terminating chunk or summary trailer, so that no client takes a partial
+ * result for a whole one.
  */
 async function* streamRows(
   open: OpenQuery,
@@ -86,6 +80,7 @@ async function* streamRows(
   format: RowFormat,
   log: Logger,
   streamed: { rows: number },
+  stopped: AbortSignal,
 ) {
   const columns = open.result.deduplicatedColumnNames();
   const ndjson = format === 'ndjson' ? new JsonRowWriter(columns, 'lines') : undefined;
@@ -95,9 +90,10 @@ async function* streamRows(
       yield ndjson ? ndjson.write(chunk) : formatRows(format, columns, chunk.convertRows(jsonValueConverter));
       streamed.rows += chunk.rowCount;
     }
+    if (open.timedOut() || stopped.aborted) throw readError(open, ctx, stopped);
   } catch (err) {
-    const error = readError(open, ctx, err);
-    log.warn('streamed query failed after its first rows', { error: error.message });
+    const error = readError(open, ctx, stopped, err);
+    log.warn('streamed query failed after its first rows', { error: error.message, rows: streamed.rows });
     if (format === 'ndjson') yield `${JSON.stringify(error.toJSON())}\n`;
     throw error;
   } finally {
@@ -105,9 +101,47 @@ async function* streamRows(
   }
 }
 
+/**
+ * A JSON answer's rows are known to be under the cap before it starts, so that a result over
+ * it still gets its 413: the result is materialized (openQuery's `materialize`), at most one
+ * row past the cap.
+ */
+function rowsUnderCap(open: OpenQuery, maxRows: number): void {
+  const rows = open.result.rowCount;
+  if (rows === undefined) throw new Error('a JSON answer needs a materialized result');
+  if (rows > maxRows) throw jsonAnswerTooLarge(maxRows);
+}
+
+/**
+ * What the client gets of a failure: a shutdown says so (503, to try again elsewhere); an
+ * internal failure is logged here with the request's id and answered with that id only.
+ */
+function failure(err: unknown, id: string, opts: CoordinatorHttpOptions): QueryError {
+  if (opts.admission.closed.aborted) {
+    return new QueryError('unavailable', 'this coordinator is shutting down; send the query again', {
+      retryAfterSeconds: 1,
+    });
+  }
+  const error = publicError(err, id);
+  if (error !== err) {
+    opts.log.error('query failed', { id, error: err instanceof Error ? err.message : String(err) });
+  }
+  return withFollowableHints(error);
+}
+
+export interface CoordinatorHttpOptions {
+  maxJsonRows: number;
+  maxJsonBytes: number;
+  log: Logger;
+  security?: HttpSecurity;
+  admission: Admission;
+  /** Whether the coordinator's DuckDB still answers, for /health. */
+  probe: QueryPathProbe;
+}
+
 export async function buildCoordinatorApp(
   ctx: ExecutorContext,
-  opts: { maxJsonRows: number; log: Logger; security?: HttpSecurity },
+  opts: CoordinatorHttpOptions,
 ): Promise<FastifyInstance> {
   const app = await createApp({
     title: 'duckdb-s3-query coordinator',
@@ -127,7 +161,7 @@ export async function buildCoordinatorApp(
     {
       schema: {
         description:
-          'Run one read-only SQL query. JSON answer by default (capped rows); `Accept: application/x-ndjson`, `text/csv` or `application/vnd.apache.arrow.stream` streams every row.',
+          'Run one read-only SQL query. JSON answer by default (capped in rows and bytes: 413 beyond); `Accept: application/x-ndjson`, `text/csv` or `application/vnd.apache.arrow.stream` streams every row. A streamed answer that fails midway (timeout, a scan that fails) is cut: no terminating chunk and no `x-query-summary` trailer, so every HTTP client sees a transfer error; ndjson gets a last line `{"error", "message"}` first. A full query queue is 503 `overloaded` with Retry-After.',
         body: QueryBody,
         response: {
           200: QueryAnswer,
@@ -135,6 +169,7 @@ export async function buildCoordinatorApp(
           403: ErrorBody,
           406: ErrorBody,
           413: ErrorBody,
+          500: ErrorBody,
           503: ErrorBody,
           504: ErrorBody,
           507: ErrorBody,
@@ -143,41 +178,41 @@ export async function buildCoordinatorApp(
     },
     async (request, reply) => {
       const answer = answerFormat(request.headers.accept);
-      const running = queries.enter(request.body.query, answer, clientGone(request, reply));
+      // Stopped when the client leaves, the query is cancelled, or the process shuts down.
+      const stopped = AbortSignal.any([clientGone(request, reply), opts.admission.closed]);
+      const running = queries.enter(request.body.query, answer, stopped);
       reply.raw.once('close', () => running.leave(reply.statusCode, reply.raw.writableFinished));
       reply.header('x-query-id', running.id);
+      const fail = (err: unknown) => failure(err, running.id, opts);
+      const turn = await opts.admission.enter(ctx.timeoutMs, running.signal).catch((err: unknown) => {
+        throw fail(err);
+      });
+      reply.raw.once('close', turn.release);
+      // The wait for a turn counts against the query's deadline.
+      const own = { ...ctx, timeoutMs: Math.max(1, Math.round(ctx.timeoutMs - turn.waitedMs)) };
       const format = streamFormat(answer);
-      const open = await openQuery(request.body.query, ctx, running.signal, {
+      const open = await openQuery(request.body.query, own, running.signal, {
         materialize: answer === 'json',
         ...(answer === 'json' && { maxRows: opts.maxJsonRows }),
         progress: running.progress,
+      }).catch((err: unknown) => {
+        throw fail(err);
       });
       auditQuery(request, running, open);
       running.stats = open.stats;
       if (answer === 'arrow') return sendArrowAnswer(reply, open, running);
       if (!format) {
-        let whole: Buffer | undefined;
         try {
-          // A small answer goes out whole, with its length: streaming it costs more than it saves.
-          if (rowsUnderCap(open, opts.maxJsonRows) <= SMALL_ANSWER_ROWS) {
-            const pieces: Buffer[] = [];
-            for await (const piece of jsonAnswerText(open, running.id)) pieces.push(piece);
-            whole = Buffer.concat(pieces);
-          }
-        } catch (err) {
-          open.close();
-          throw err;
-        }
-        if (whole) {
-          open.close();
+          rowsUnderCap(open, opts.maxJsonRows);
+          const whole = await jsonAnswerBytes(open, opts.maxJsonBytes, running.id);
           return reply.type('application/json; charset=utf-8').send(whole as never);
+        } catch (err) {
+          throw fail(err);
+        } finally {
+          open.close();
         }
-        const answer = Readable.from(jsonAnswerText(open, running.id));
-        answer.on('close', () => open.close());
-        answer.on('error', () => reply.raw.destroy());
-        return reply.type('application/json; charset=utf-8').send(answer as never);
       }
-      const stream = Readable.from(streamRows(open, ctx, format, opts.log, running));
+      const stream = Readable.from(streamRows(open, own, format, opts.log, running, running.signal));
       stream.on('error', () => reply.raw.destroy());
       return (
         reply
@@ -186,6 +221,7 @@ export async function buildCoordinatorApp(
           .header('x-query-columns', headerJson(open.result.deduplicatedColumnNames()))
           // After the last row: the row count, the whole time, and the stats of scans that
           // were still passing rows through when the headers left (a query pushed whole).
+          // Never after a failure: the response is cut before it (streamRows).
           .trailer('x-query-summary', async () =>
             headerJson({
               row_count: running.rows,
@@ -222,10 +258,28 @@ export async function buildCoordinatorApp(
     }),
   );
 
-  typed.get('/health', { schema: { description: 'Liveness: 200 while the coordinator serves.' } }, () => ({
-    status: 'ok',
-    tables: ctx.catalog.list().length,
-  }));
+  typed.get(
+    '/health',
+    {
+      schema: {
+        description:
+          '200 while the coordinator serves; 503 when its query path is stuck (a trivial DuckDB query does not finish within 2 s). Says how many queries run and wait.',
+      },
+    },
+    async (_request, reply) => {
+      const answers = await opts.probe.answers();
+      const body = {
+        status: answers ? 'ok' : 'stuck',
+        tables: ctx.catalog.list().length,
+        queries: opts.admission.counts(),
+      };
+      if (answers) return body;
+      return reply.status(503).send({
+        ...body,
+        message: `a trivial DuckDB query did not finish within ${PROBE_TIMEOUT_MS} ms: the query path is stuck`,
+      });
+    },
+  );
 
   await registerConsole(app);
   return app;

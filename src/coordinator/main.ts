@@ -1,12 +1,15 @@
 /** `duckdb-s3-query coordinator`: wires config, NATS, the catalog, DuckDB and HTTP together. */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { Admission } from '../admission.js';
 import { loadApiKeys } from '../auth/api-keys.js';
 import { withContainerKeys } from '../auth/container-keys.js';
 import { type CoordinatorOptions, type NatsOptions, readClusterConfig } from '../config.js';
+import { QueryPathProbe } from '../duckdb/probe.js';
 import { createLogger } from '../log.js';
 import { connectNats as connectToNats } from '../nats/connect.js';
 import { redactUrl } from '../redact.js';
+import { onShutdown } from '../shutdown.js';
 import { AnalysisCache } from './analysis-cache.js';
 import { Catalog } from './catalog.js';
 import { CoordinatorEngine } from './engine.js';
@@ -53,7 +56,11 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
   if (!config && !opts.nats) {
     throw new Error('nothing to query: give --config config.json, or --nats URL (or NATS_URL) for discovery');
   }
-  const engine = await CoordinatorEngine.create(opts.memoryLimit);
+  const engine = await CoordinatorEngine.create({ memoryLimit: opts.memoryLimit, spill: opts });
+  const admission = new Admission({
+    maxRunning: opts.maxConcurrentQueries,
+    maxQueued: opts.maxQueuedQueries,
+  });
   const catalog = new Catalog(config, undefined, log);
   const ctx: ExecutorContext = {
     engine,
@@ -80,8 +87,11 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
   catalog.start(CATALOG_REFRESH_MS);
   const app = await buildCoordinatorApp(ctx, {
     maxJsonRows: opts.maxJsonRows,
+    maxJsonBytes: opts.maxJsonBytes,
     log,
     security: { apiKeys, auditSql: opts.auditSql },
+    admission,
+    probe: new QueryPathProbe(() => engine.connect()),
   });
   await app.listen({ port: opts.port, host: opts.host });
   log.info('coordinator listening', {
@@ -95,14 +105,11 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
     api_keys: apiKeys ? apiKeys.count : 'none: anyone who reaches this port may query (--api-keys)',
   });
   if (connecting && !early) void connecting.then(attach);
-  const shutdown = async (signal: string) => {
-    log.info('shutting down', { signal });
+  onShutdown(log, async () => {
+    admission.close();
     catalog.stop();
     await app.close();
     await ctx.nc?.drain().catch(() => undefined);
     await engine.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  });
 }

@@ -6,6 +6,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Admission } from '../admission.js';
+import { PROBE_TIMEOUT_MS, QueryPathProbe } from '../duckdb/probe.js';
 import { QueryError } from '../errors.js';
 import { createApp, ErrorBody, type HttpSecurity } from '../http/app.js';
 import type { Logger } from '../log.js';
@@ -13,7 +15,7 @@ import { registerMetricsRoute } from '../metrics/registry.js';
 import { tableMetadata } from './metadata.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits, runQuery } from './query.js';
 import { registerScanRoute } from './scan-http.js';
-import type { LoadedTable } from './table.js';
+import { connect, type LoadedTable } from './table.js';
 
 const ErrorSchema = ErrorBody;
 
@@ -47,9 +49,14 @@ const MetadataSchema = z.object({
 });
 
 const HealthSchema = z.object({
-  status: z.enum(['ok', 'loading']),
+  status: z.enum(['ok', 'loading', 'stuck']),
   table: z.string(),
   rows: z.number().optional(),
+  queries: z
+    .object({ running: z.number(), queued: z.number(), max_running: z.number(), max_queued: z.number() })
+    .optional()
+    .describe('POST /query requests running and waiting for a turn'),
+  message: z.string().optional(),
 });
 
 /** Aborts when the client goes away before its answer is sent: its query stops. */
@@ -67,6 +74,7 @@ export async function createHttpApp(
   log: Logger,
   limits: QueryLimits = DEFAULT_QUERY_LIMITS,
   security?: HttpSecurity,
+  admission?: Admission,
 ): Promise<FastifyInstance> {
   const app = await createApp({
     title: `duckdb-s3-query data container (${tableName})`,
@@ -75,6 +83,7 @@ export async function createHttpApp(
     security,
   });
 
+  let probe: QueryPathProbe | undefined;
   const loaded = (): LoadedTable => {
     const table = getTable();
     if (!table) throw new QueryError('unavailable', `table ${tableName} is still loading; try again shortly`);
@@ -86,6 +95,7 @@ export async function createHttpApp(
     413: ErrorSchema,
     500: ErrorSchema,
     503: ErrorSchema,
+    507: ErrorSchema,
     504: ErrorSchema,
   };
   const routes = app.withTypeProvider<ZodTypeProvider>();
@@ -94,14 +104,24 @@ export async function createHttpApp(
     '/health',
     {
       schema: {
-        summary: 'Ready once the table is loaded (503 while loading)',
+        summary:
+          'Ready once the table is loaded (503 while loading, and when a trivial DuckDB query does not finish within 2 s)',
         response: { 200: HealthSchema, 503: HealthSchema },
       },
     },
     async (_request, reply) => {
       const table = getTable();
-      if (table) return { status: 'ok' as const, table: table.name, rows: table.rowCount };
-      return reply.status(503).send({ status: 'loading', table: tableName });
+      if (!table) return reply.status(503).send({ status: 'loading', table: tableName });
+      const queries = admission?.counts();
+      probe ??= new QueryPathProbe(() => connect(table));
+      if (await probe.answers())
+        return { status: 'ok' as const, table: table.name, rows: table.rowCount, queries };
+      return reply.status(503).send({
+        status: 'stuck',
+        table: table.name,
+        queries,
+        message: `a trivial DuckDB query did not finish within ${PROBE_TIMEOUT_MS} ms: the query path is stuck`,
+      });
     },
   );
 
@@ -127,7 +147,19 @@ export async function createHttpApp(
         response: { 200: QueryAnswerSchema, ...errors },
       },
     },
-    (request, reply) => runQuery(loaded(), request.body.query, limits, { signal: clientGone(reply) }),
+    async (request, reply) => {
+      const table = loaded();
+      const left = clientGone(reply);
+      if (!admission) return runQuery(table, request.body.query, limits, { signal: left });
+      const turn = await admission.enter(limits.timeoutMs, AbortSignal.any([left, admission.closed]));
+      try {
+        // The wait for a turn counts against the query's deadline.
+        const timeoutMs = Math.max(1, Math.round(limits.timeoutMs - turn.waitedMs));
+        return await runQuery(table, request.body.query, { ...limits, timeoutMs }, { signal: left });
+      } finally {
+        turn.release();
+      }
+    },
   );
 
   registerScanRoute(app, getTable, limits.timeoutMs);

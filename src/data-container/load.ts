@@ -7,6 +7,7 @@
 import { rm } from 'node:fs/promises';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { lockDown } from '../duckdb/sandbox.js';
+import { limitSpill, type SpillLimits } from '../duckdb/spill.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import type { Logger } from '../log.js';
 import { isValidTableName } from '../protocol/subjects.js';
@@ -19,6 +20,8 @@ export interface LoadOptions {
   tableName: string;
   s3Endpoint?: string;
   shard: string;
+  /** Where and how much DuckDB may spill (default: DuckDB's own, `.tmp` up to 90% of the disk). */
+  spill?: SpillLimits;
   /** DuckDB memory_limit (default: DuckDB's, 80% of the machine's or the cgroup's memory). */
   memoryLimit?: string;
   log: Logger;
@@ -192,6 +195,7 @@ export async function loadTable(opts: LoadOptions): Promise<LoadedTable> {
   const instance = await DuckDBInstance.create(':memory:');
   const con = await instance.connect();
   if (opts.memoryLimit) await con.run(`SET memory_limit = ${quoteLiteral(opts.memoryLimit)}`);
+  if (opts.spill) await limitSpill(con, opts.spill);
   const scratch = await createScratchDir();
   const progress = startProgress(log, totalBytes, con);
   let loaded = false;

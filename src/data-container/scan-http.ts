@@ -36,7 +36,7 @@ export function registerScanRoute(
       const error =
         err instanceof QueryError
           ? err
-          : new QueryError(err.statusCode === 413 ? 'bad_request' : 'internal', err.message);
+          : new QueryError(err.statusCode === 413 ? 'request_too_large' : 'internal', err.message);
       const frame = encode(errorFrame(0, error), encoding);
       return reply
         .code(err.statusCode ?? error.status)

@@ -18,7 +18,7 @@ import { columnSchemaFor, FrameBuilder } from '../duckdb/columnar.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { chunksOf, jsonValueConverter, materializedChunks } from '../duckdb/json-values.js';
 import { conjunction, quoteIdent } from '../duckdb/sql.js';
-import { assertPlainPredicate, assertReadOnlySelect } from '../duckdb/sql-guard.js';
+import { assertReadOnlySelect, checkedPredicate } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
 import { observeScan } from '../metrics/container.js';
 import type { Encoding } from '../protocol/codec.js';
@@ -101,6 +101,18 @@ interface QueryPlan extends PlanBase {
 
 type ScanPlan = BatchedPlan | QueryPlan;
 
+/** `where` as checked and written anew by the guard: the only form spliced into SQL. */
+function checkedWhere(con: DuckDBConnection, table: ScanSource, where: string | undefined) {
+  return where === undefined
+    ? Promise.resolve(undefined)
+    : checkedPredicate(
+        con,
+        where,
+        table.name,
+        table.columns.map((c) => c.name),
+      );
+}
+
 /** Resolves requested names to the table's own spelling (DuckDB names are case-insensitive). */
 function resolveColumns(table: ScanSource, requested: string[]): string[] {
   if (requested.length === 0) return table.columns.map((c) => c.name);
@@ -150,18 +162,11 @@ async function planScan(
     throw new QueryError('bad_request', 'send keys either in the request or in the awaited filter, not both');
   }
   const names = resolveColumns(table, request.columns);
-  if (request.where !== undefined) {
-    await assertPlainPredicate(
-      con,
-      request.where,
-      table.name,
-      table.columns.map((c) => c.name),
-    );
-  }
+  const where = await checkedWhere(con, table, request.where);
   const select = `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`;
   const columns = await describeOutput(con, select);
   const casts = castList(columns);
-  const conditions = request.where === undefined ? [] : [request.where];
+  const conditions = where === undefined ? [] : [where];
   if (request.keys) {
     const [column] = resolveColumns(table, [request.keys.column]);
     await loadScanKeys(con, table.name, column, request.keys);
@@ -271,7 +276,7 @@ async function planFiltered(
   awaitFilter: () => Promise<ScanFilter>,
   estimated: number,
 ): Promise<ScanPlan> {
-  const { where } = request;
+  const where = await checkedWhere(con, table, request.where);
   const kept =
     where === undefined
       ? undefined
@@ -286,6 +291,8 @@ async function planFiltered(
   }
   // Without the kept rows (too many, or the prefilter failed) the table is scanned again.
   const source = await kept?.catch(() => undefined);
+  // Checked alone before it is joined to another predicate, so that it cannot escape its parentheses.
+  const filterWhere = await checkedWhere(con, table, filter.where);
   const narrowed = (from: ScanSource, wheres: (string | undefined)[]) => {
     const all = wheres.filter((w) => w !== undefined);
     return planScan(con, from, {
@@ -295,13 +302,13 @@ async function planFiltered(
       ...(all.length > 0 && { where: conjunction(all) }),
     });
   };
-  if (!source) return narrowed(table, [where, filter.where]);
+  if (!source) return narrowed(table, [where, filterWhere]);
   try {
-    return await narrowed(source, [filter.where]);
+    return await narrowed(source, [filterWhere]);
   } catch (err) {
     // The filter reads a column the scan does not return, so the kept rows lack it.
     if (!(err instanceof QueryError && err.kind === 'unknown_column')) throw err;
-    return narrowed(table, [where, filter.where]);
+    return narrowed(table, [where, filterWhere]);
   }
 }
 

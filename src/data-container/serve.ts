@@ -3,12 +3,14 @@
  * ready (and the NATS service when --nats is set). A load that fails ends the process with
  * one line saying what and where, so it never serves a wrong or partial table.
  */
+import { Admission } from '../admission.js';
 import { loadApiKeys } from '../auth/api-keys.js';
 import type { ServeOptions } from '../config.js';
 import { createLogger } from '../log.js';
 import { observeTableLoaded } from '../metrics/container.js';
 import { watchDuckDBMemory } from '../metrics/registry.js';
 import { redactUrl } from '../redact.js';
+import { onShutdown } from '../shutdown.js';
 import { createHttpApp } from './http.js';
 import { loadTable } from './load.js';
 import type { TableService } from './nats-service.js';
@@ -28,7 +30,11 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const limits = { timeoutMs: opts.queryTimeoutMs, maxRows: opts.maxJsonRows };
   const apiKeys = await loadApiKeys(opts.apiKeys);
   const security = { apiKeys, auditSql: opts.auditSql };
-  const app = await createHttpApp(opts.tableName, () => table, log, limits, security);
+  const admission = new Admission({
+    maxRunning: opts.maxConcurrentQueries,
+    maxQueued: opts.maxQueuedQueries,
+  });
+  const app = await createHttpApp(opts.tableName, () => table, log, limits, security, admission);
   try {
     await app.listen({ port: opts.port, host: opts.host });
   } catch (err) {
@@ -40,19 +46,13 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     api_keys: apiKeys ? apiKeys.count : 'none: anyone who reaches this port may query (--api-keys)',
   });
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) process.exit(1); // a second signal: do not wait
-    stopping = true;
-    log.info('shutting down', { signal });
+  onShutdown(log, async () => {
+    admission.close();
     await service
       ?.stop()
       .catch((err: unknown) => log.warn('NATS service stop failed', { error: oneLine(err) }));
     await app.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  });
 
   try {
     table = await loadTable({
@@ -61,6 +61,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       s3Endpoint: opts.s3Endpoint,
       shard: opts.shard,
       memoryLimit: opts.memoryLimit,
+      spill: opts,
       log,
     });
   } catch (err) {

@@ -11,6 +11,7 @@ import { isJsonObject, type JsonObject } from '../json-object.js';
 import { Lru } from '../lru.js';
 import { serializedSql } from './parse-tree.js';
 import { quoteIdent } from './sql.js';
+import { assertCleanSqlText } from './sql-text.js';
 
 type Node = JsonObject;
 
@@ -35,6 +36,34 @@ function isTableRef(node: Node): boolean {
 const TABLE_REFS_ALLOWED = new Set(['SUBQUERY', 'JOIN', 'EXPRESSION_LIST', 'EMPTY', 'EMPTY_FROM', 'PIVOT']);
 const QUALIFIERS_ALLOWED = new Set(['', 'main', 'memory', 'temp']);
 const SELECT_LIKE = new Set(['SELECT', 'WITH', 'FROM', 'VALUES', 'TABLE', '(']);
+
+/**
+ * Functions that tell about the server rather than the data (settings, which hold its
+ * directories; files; the catalog of the instance; SQL run from a string): refused in any
+ * query, whatever the lockdown would let through.
+ */
+const SERVER_FUNCTIONS =
+  /^(current_setting|getenv|current_query|glob|sniff_csv|query|query_table|which_secret|json_execute_serialized_sql|(duckdb|pragma|read|parquet|iceberg|delta)_\w+)$/i;
+
+function refuseServerFunction(node: Node): void {
+  if (node.class !== 'FUNCTION' || typeof node.function_name !== 'string') return;
+  if (!SERVER_FUNCTIONS.test(node.function_name)) return;
+  throw new QueryError(
+    'forbidden',
+    `${node.function_name}() is not allowed: it reads the server's settings, files or catalog, not the data`,
+  );
+}
+
+/** Throws 403 `forbidden` where a parse tree (json_serialize_sql) calls a SERVER_FUNCTIONS function. */
+export function assertNoServerFunctions(value: unknown): void {
+  if (Array.isArray(value)) {
+    for (const item of value) assertNoServerFunctions(item);
+    return;
+  }
+  if (!isJsonObject(value)) return;
+  refuseServerFunction(value);
+  for (const child of Object.values(value)) assertNoServerFunctions(child);
+}
 
 /** The first keyword of `sql`, past comments, for a message. */
 function leadingKeyword(sql: string): string {
@@ -102,6 +131,7 @@ class QueryTreeChecker {
       return;
     }
     if (!isJsonObject(value)) return;
+    refuseServerFunction(value);
     if (isQueryNode(value)) this.checkQueryNode(value, scope);
     else if (isTableRef(value) && value.type === 'BASE_TABLE') this.checkBaseTable(value, scope);
     else if (isTableRef(value) && !TABLE_REFS_ALLOWED.has(String(value.type))) throw this.refused(value);
@@ -143,6 +173,7 @@ class QueryTreeChecker {
 
   private refused(ref: Node): QueryError {
     if (ref.type === 'TABLE_FUNCTION') {
+      if (isJsonObject(ref.function)) refuseServerFunction(ref.function);
       const fn = isJsonObject(ref.function) ? String(ref.function.function_name) : 'table function';
       return new QueryError(
         'forbidden',
@@ -176,12 +207,13 @@ function constantLimit(node: Node): number | undefined {
  * for other statements, several statements, table functions and file reads, 400
  * unknown_table naming the tables there are (with their columns when `tableColumns` has them).
  */
-export function assertReadOnlySelect(
+export async function assertReadOnlySelect(
   con: DuckDBConnection,
   sql: string,
   allowedTables: string[],
   tableColumns?: Record<string, string[]>,
 ): Promise<CheckedSelect> {
+  assertCleanSqlText(sql);
   return onceAccepted(['select', sql, allowedTables, tableColumns], () =>
     checkReadOnlySelect(con, sql, allowedTables, tableColumns),
   );
@@ -203,11 +235,13 @@ async function checkReadOnlySelect(
   return maxRows === undefined ? {} : { maxRows };
 }
 
-/** The WHERE tree of `SELECT 1 FROM <table> WHERE <wrapped>`, if it has exactly that shape. */
+/** The WHERE tree of `SELECT * FROM <table> WHERE <where>`, if the statement has exactly that shape. */
 function predicateTree(statements: Node[], table: string): Node {
   const node = statements.length === 1 ? statements[0] : undefined;
   const from = node?.from_table as Node | undefined;
-  const empty = (v: unknown) => v === null || v === undefined || (Array.isArray(v) && v.length === 0);
+  const star = (node?.select_list as Node[] | undefined)?.[0];
+  const empty = (v: unknown) =>
+    v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0);
   const plain =
     node?.type === 'SELECT_NODE' &&
     empty(node.modifiers) &&
@@ -219,8 +253,18 @@ function predicateTree(statements: Node[], table: string): Node {
     empty(node.sample) &&
     from?.type === 'BASE_TABLE' &&
     from.table_name === table &&
-    !from.alias &&
+    empty(from.schema_name) &&
+    empty(from.catalog_name) &&
+    empty(from.alias) &&
+    empty(from.sample) &&
     (node.select_list as unknown[]).length === 1 &&
+    star?.class === 'STAR' &&
+    empty(star.relation_name) &&
+    empty(star.exclude_list) &&
+    empty(star.replace_list) &&
+    empty(star.rename_list) &&
+    empty(star.expr) &&
+    star.columns === false &&
     isJsonObject(node.where_clause);
   if (!plain) {
     throw new QueryError(
@@ -252,6 +296,7 @@ function checkPredicateNode(
   if (isQueryNode(value) || isTableRef(value) || value.class === 'SUBQUERY') {
     throw new QueryError('forbidden', 'a where predicate may not hold a subquery or read another table');
   }
+  refuseServerFunction(value);
   if (value.class === 'LAMBDA') {
     const params = new Set([...lambdaParams, ...columnRefNames(value.lhs)]);
     checkPredicateNode(value.expr, table, columns, params);
@@ -277,48 +322,61 @@ function checkPredicateNode(
   for (const child of Object.values(value)) checkPredicateNode(child, table, columns, lambdaParams);
 }
 
-function withoutLocations(tree: Node): string {
-  return JSON.stringify(tree, (key, v) => (key === 'query_location' ? undefined : v));
-}
-
 /**
- * Throws a QueryError unless `where` is one boolean expression over `table`'s `columns`:
- * no subquery, other table, table function or second statement, nothing escaping the
- * expression. It must parse the same wrapped as `(\n<where>\n)` and as `(<where>)`, so a
- * caller may embed it either way: a `)` cannot close the parenthesis early and a trailing
- * `--` comment cannot swallow what follows it.
+ * `where` checked as ONE boolean expression over `table`'s `columns`, and written anew from
+ * its parse tree: the text to splice. It is parsed inside `SELECT * FROM <table> WHERE
+ * <where>`, which must be exactly one statement of exactly that shape (so `id < 0) OR (id > 0`
+ * or a trailing `LIMIT` cannot pass), with no subquery, other table, or function that reads
+ * files or settings. What comes back is DuckDB's own rendering of the checked tree
+ * (`json_deserialize_sql`), fully parenthesized, never the caller's text: a comment or an
+ * unbalanced quote in the input cannot reach the statement it is spliced into.
  */
-export async function assertPlainPredicate(
+export async function checkedPredicate(
   con: DuckDBConnection,
   where: string,
   table: string,
   columns: string[],
-): Promise<void> {
-  await onceAccepted(['where', where, table, columns], async () => {
-    await checkPlainPredicate(con, where, table, columns);
-    return {};
-  });
+): Promise<string> {
+  assertCleanSqlText(where, 'the where predicate');
+  const { text } = await onceAccepted(['where', where, table, columns], async () => ({
+    text: await rewrittenPredicate(con, where, table, columns),
+  }));
+  return text;
 }
 
-async function checkPlainPredicate(
+async function rewrittenPredicate(
   con: DuckDBConnection,
   where: string,
   table: string,
   columns: string[],
-): Promise<void> {
-  const prefix = `SELECT 1 FROM ${quoteIdent(table)} WHERE `;
-  const tree = predicateTree(await parseStatements(con, `${prefix}(\n${where}\n)`, prefix.length + 2), table);
+): Promise<string> {
+  const prefix = `SELECT * FROM ${quoteIdent(table)} WHERE `;
+  const statements = await parseStatements(con, `${prefix}${where}`, prefix.length);
+  const tree = predicateTree(statements, table);
   checkPredicateNode(tree, table, columns, new Set());
-  let inline: Node | undefined;
+  // DuckDB's own round trip of the same text: its tree, which was just checked, written out.
+  const written = await deserializedSql(con, `${prefix}${where}`);
+  const at = written.indexOf(' WHERE ');
+  const text = at < 0 ? '' : written.slice(at + ' WHERE '.length);
+  // Written anew, it must pass the same check again (one plain expression over the table's
+  // columns), else it is not spliced. (Its tree may differ in constant types: 1e12 is
+  // written 1000000000000.0.)
+  const again = text ? await parseStatements(con, `${prefix}${text}`).catch(() => []) : [];
   try {
-    inline = predicateTree(await parseStatements(con, `${prefix}(${where})`, prefix.length + 1), table);
+    checkPredicateNode(predicateTree(again, table), table, columns, new Set());
   } catch {
-    // Reported below.
-  }
-  if (!inline || withoutLocations(inline) !== withoutLocations(tree)) {
     throw new QueryError(
-      'syntax_error',
-      'a where predicate must read the same on one line: remove the -- comment at its end',
+      'bad_request',
+      'this where predicate does not read back as one expression once written out by DuckDB; write it more plainly',
     );
   }
+  return text;
+}
+
+async function deserializedSql(con: DuckDBConnection, sql: string): Promise<string> {
+  const reader = await con.runAndReadAll(
+    'SELECT json_deserialize_sql(json_serialize_sql($1::VARCHAR)::JSON)',
+    [sql],
+  );
+  return String(reader.getRows()[0][0]);
 }

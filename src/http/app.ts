@@ -22,7 +22,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiKeys } from '../auth/api-keys.js';
-import { QueryError } from '../errors.js';
+import { kindForStatus, publicError, QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type AuditSql, auditQueries } from './audit.js';
 import { BEARER_SCHEME, requireApiKeys } from './auth.js';
@@ -84,8 +84,10 @@ export async function createApp(opts: {
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof QueryError) {
-      if (err.status >= 500) opts.log.warn('request failed', { url: request.url, error: err.message });
-      return reply.status(err.status).send(err.toJSON());
+      if (err.status >= 500)
+        opts.log.warn('request failed', { id: request.id, url: request.url, error: err.message });
+      if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
+      return reply.status(err.status).send(publicError(err, String(request.id)).toJSON());
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
       return reply
@@ -95,12 +97,17 @@ export async function createApp(opts: {
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       return reply.status(status).send({
-        error: status === 415 ? 'unsupported_media_type' : 'bad_request',
+        error: status === 415 ? 'unsupported_media_type' : kindForStatus(status),
         message: requestErrorMessage(err, request),
       });
     }
-    opts.log.error('request failed', { method: request.method, url: request.url, error: err.message });
-    return reply.status(500).send({ error: 'internal', message: err.message });
+    opts.log.error('request failed', {
+      id: request.id,
+      method: request.method,
+      url: request.url,
+      error: err.message,
+    });
+    return reply.status(500).send(publicError(err, String(request.id)).toJSON());
   });
   app.setNotFoundHandler((request, reply) =>
     reply

@@ -578,7 +578,8 @@ describe('POST /scan', () => {
       const bytes = Buffer.from(await response.arrayBuffer());
       const frame = decode(bytes.subarray(4), type === 'application/json' ? 'json' : 'msgpack');
       expect(bytes.readUInt32BE(0)).toBe(bytes.length - 4);
-      expect(frame).toMatchObject({ type: 'error', error: 'bad_request' });
+      const kind = response.status === 413 ? 'request_too_large' : 'bad_request';
+      expect(frame).toMatchObject({ type: 'error', error: kind });
     }
   });
 

@@ -1,7 +1,8 @@
 /** The SQL guard against DuckDB's own parser: what passes, what is refused, and how. */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertPlainPredicate, assertReadOnlySelect } from '../../src/duckdb/sql-guard.js';
+import { assertReadOnlySelect, checkedPredicate } from '../../src/duckdb/sql-guard.js';
+import { assertCleanSqlText } from '../../src/duckdb/sql-text.js';
 import type { QueryError } from '../../src/errors.js';
 
 let con: DuckDBConnection;
@@ -74,6 +75,10 @@ describe('assertReadOnlySelect', () => {
     ['DESCRIBE labels', 'forbidden'],
     ['SHOW TABLES', 'forbidden'],
     ['  -- nothing', 'bad_request'],
+    ["SELECT current_setting('temp_directory')", 'forbidden'],
+    ['SELECT * FROM duckdb_settings()', 'forbidden'],
+    ['SELECT (SELECT count(*) FROM duckdb_temporary_files())', 'forbidden'],
+    ['SELECT count(*) FROM labels\u0000 WHERE label_id = 1', 'bad_request'],
   ])('refuses %s as %s', async (sql, kind) => {
     expect(await check(sql)).toBe(kind);
   });
@@ -97,9 +102,9 @@ describe('assertReadOnlySelect', () => {
   });
 });
 
-describe('assertPlainPredicate', () => {
+describe('checkedPredicate', () => {
   const columns = ['label_id', 'name', 's', 'l'];
-  const check = (where: string) => kindOf(assertPlainPredicate(con, where, 'labels', columns));
+  const check = (where: string) => kindOf(checkedPredicate(con, where, 'labels', columns));
 
   it.each([
     'label_id = 1',
@@ -110,6 +115,7 @@ describe('assertPlainPredicate', () => {
     'list_any_value(list_filter(l, x -> x > 1)) = 2',
     "label_id = 1 -- a comment\n OR name = 'x'",
     'label_id = 1 /* a comment */',
+    'label_id = 1 --',
   ])('passes %s', async (where) => {
     expect(await check(where)).toBe('ok');
   });
@@ -119,22 +125,51 @@ describe('assertPlainPredicate', () => {
     ['other.label_id = 1', 'unknown_column'],
     ['label_id IN (SELECT 1)', 'forbidden'],
     ['EXISTS (SELECT * FROM labels)', 'forbidden'],
-    ['1 = 1) UNION SELECT 1 FROM labels WHERE (1 = 1', 'forbidden'],
-    ['1 = 1) GROUP BY (label_id', 'forbidden'],
-    ['1 = 1); DROP TABLE labels; SELECT (1', 'forbidden'],
-    ['1 = 1; DROP TABLE x', 'syntax_error'],
+    ["current_setting('temp_directory') = 'x'", 'forbidden'],
+    ["len(getenv('HOME')) > 0", 'forbidden'],
+    ['label_id < 0) OR (label_id > 0', 'syntax_error'],
+    ['1 = 1) UNION SELECT 1 FROM labels WHERE (1 = 1', 'syntax_error'],
+    ['1 = 1 UNION SELECT * FROM labels', 'forbidden'],
+    ['1 = 1 LIMIT 5', 'forbidden'],
+    ['1 = 1 ORDER BY label_id', 'forbidden'],
+    ['1 = 1 GROUP BY label_id', 'forbidden'],
+    ['1 = 1; DROP TABLE x', 'forbidden'],
+    ['1 = 1; SELECT 2', 'forbidden'],
     ['1 = 1) --', 'syntax_error'],
-    ['1 = 1) LIMIT 5 --', 'syntax_error'],
-    ['1 = 1 --', 'syntax_error'],
     ["name = 'x' /*", 'syntax_error'],
+    ['label_id = 1\u0000 OR true', 'bad_request'],
+    ['label_id = 1 \u0001OR true', 'bad_request'],
     ['', 'syntax_error'],
   ])('refuses %j as %s', async (where, kind) => {
     expect(await check(where)).toBe(kind);
   });
 
+  it.each([
+    ["name LIKE '%x%' -- the rest", `("name" ~~ '%x%')`],
+    ['label_id < 3 OR label_id > 5', '((label_id < 3) OR (label_id > 5))'],
+    ["name = 'it''s'", `("name" = 'it''s')`],
+  ])('splices %j only as DuckDB writes it: %s', async (where, text) => {
+    expect(await checkedPredicate(con, where, 'labels', columns)).toBe(text);
+  });
+
   it('lists the columns of the table for an unknown one', async () => {
-    await expect(assertPlainPredicate(con, 'nope > 1', 'labels', ['a', 'b'])).rejects.toThrow(
+    await expect(checkedPredicate(con, 'nope > 1', 'labels', ['a', 'b'])).rejects.toThrow(
       'column nope does not exist in table labels; its columns are: a, b',
     );
+  });
+});
+
+describe('SQL text', () => {
+  it.each([
+    ['SELECT count(*) FROM labels\u0000 WHERE label_id = 1', /NUL character \(U\+0000\) at character 28/],
+    ["SELECT 'a\u0000b'", /NUL/],
+    ['SELECT 1\u001b', /control character U\+001B at character 9/],
+    ['SELECT\u0085 1', /U\+0085/],
+  ])('refuses %j', async (sql, message) => {
+    await expect(assertReadOnlySelect(con, sql, ['labels'])).rejects.toThrow(message);
+  });
+
+  it('lets control characters, tabs and line breaks stand in string literals and as spacing', async () => {
+    expect(assertCleanSqlText("SELECT\t'\u0001', $$\u0002$$,\r\n'it''s\u0003'")).toBeUndefined();
   });
 });
