@@ -69,13 +69,59 @@ function perTable(moved: Record<string, number>, perfect: Record<string, number>
   return tables.map((t) => `${t} ${count(moved[t] ?? 0)}/${count(perfect[t] ?? 0)}`).join(', ');
 }
 
+/** Times one query on both sides and prints its row; its ratio. */
+async function measure(
+  query: TpchQuery,
+  baseline: DuckDBConnection,
+  coordinator: ManagedProcess,
+  runs: number,
+): Promise<number> {
+  const perfect = await perfectRows(baseline, query);
+  let rows = 0;
+  let moved: Moved = { rows: 0, bytes: 0, tables: {} };
+  const [single, coordinated] = await interleavedMedians(
+    [
+      async () => {
+        rows = await singleNodeAnswer(baseline, query.sql);
+        return undefined;
+      },
+      async () => {
+        const answer = await viaCoordinator(coordinator, query.sql, rows);
+        moved = answer.moved;
+        return answer.ms;
+      },
+    ],
+    runs,
+    0,
+  );
+  const ratio = coordinated / single;
+  console.log(
+    [
+      `Q${query.id}`,
+      rows,
+      single.toFixed(0),
+      coordinated.toFixed(0),
+      `${ratio.toFixed(2)}x`,
+      moved.rows,
+      (moved.bytes / 1e6).toFixed(1),
+      sum(perfect),
+      `${(moved.rows / Math.max(1, sum(perfect))).toFixed(2)}x`,
+      perTable(moved.tables, perfect),
+    ].join(' | '),
+  );
+  return ratio;
+}
+
 export async function runTpchBench(args: string[] = []): Promise<void> {
   const o = new Command()
     .option('--sf <n>', 'scale factor', Number, 1)
     .option('--runs <n>', 'timed turns per side after a warm-up', Number, 3)
+    .option('--queries <ids>', 'only these queries, e.g. 3,5,19 (default: all 22)')
     .allowUnknownOption()
     .parse(args, { from: 'user' })
-    .opts<{ sf: number; runs: number }>();
+    .opts<{ sf: number; runs: number; queries?: string }>();
+  const only = o.queries?.split(',').map(Number);
+  const queries = tpchQueries(o.sf).filter((q) => !only || only.includes(q.id));
   const setupStarted = performance.now();
   const { data, fresh } = await cachedTpchData(o.sf);
   console.log(
@@ -110,47 +156,18 @@ export async function runTpchBench(args: string[] = []): Promise<void> {
         'per table: moved/perfect',
       ].join(' | '),
     );
-    const ratios: number[] = [];
-    for (const query of tpchQueries(o.sf)) {
-      const perfect = await perfectRows(baseline, query);
-      let rows = 0;
-      let moved: Moved = { rows: 0, bytes: 0, tables: {} };
-      const [single, coordinated] = await interleavedMedians(
-        [
-          async () => {
-            rows = await singleNodeAnswer(baseline, query.sql);
-            return undefined;
-          },
-          async () => {
-            const answer = await viaCoordinator(coordinator, query.sql, rows);
-            moved = answer.moved;
-            return answer.ms;
-          },
-        ],
-        o.runs,
-        0,
-      );
-      const ratio = coordinated / single;
-      ratios.push(ratio);
-      console.log(
-        [
-          `Q${query.id}`,
-          rows,
-          single.toFixed(0),
-          coordinated.toFixed(0),
-          `${ratio.toFixed(2)}x`,
-          moved.rows,
-          (moved.bytes / 1e6).toFixed(1),
-          sum(perfect),
-          `${(moved.rows / Math.max(1, sum(perfect))).toFixed(2)}x`,
-          perTable(moved.tables, perfect),
-        ].join(' | '),
-      );
+    const ratios: { id: number; ratio: number }[] = [];
+    for (const query of queries) {
+      const ratio = await measure(query, baseline, coordinator, o.runs).catch((err: Error) => {
+        console.log(`Q${query.id} | failed: ${err.message}`);
+        return undefined;
+      });
+      if (ratio !== undefined) ratios.push({ id: query.id, ratio });
     }
-    const geomean = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length);
-    const worst = ratios.indexOf(Math.max(...ratios));
+    const geomean = Math.exp(ratios.reduce((a, r) => a + Math.log(r.ratio), 0) / ratios.length);
+    const worst = ratios.reduce((a, b) => (b.ratio > a.ratio ? b : a));
     console.log(
-      `geometric mean of coordinator / single-node: ${geomean.toFixed(2)}x; max ${ratios[worst].toFixed(2)}x (Q${worst + 1})`,
+      `geometric mean of coordinator / single-node over ${ratios.length} queries: ${geomean.toFixed(2)}x; max ${worst.ratio.toFixed(2)}x (Q${worst.id})`,
     );
     baseline.closeSync();
   } finally {
