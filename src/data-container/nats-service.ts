@@ -52,7 +52,8 @@ export async function startTableService(
     stop: async () => {
       stopping.abort();
       await ready.catch(() => undefined);
-      if (nc && !nc.isClosed()) await nc.drain();
+      // Drain fails on a connection that is down: closed then.
+      if (nc && !nc.isClosed()) await nc.drain().catch(() => nc?.close());
     },
   };
 }

@@ -217,6 +217,22 @@ interface ChunkColumn {
   /** varlen/text: the chunk's duckdb_string_t structs, and their 32-bit words. */
   raw?: Uint8Array;
   words?: Uint32Array;
+  /** varlen/text: bytes of all the chunk's strings, and whether any is stored out of line. */
+  stringBytes?: number;
+  anyLong?: boolean;
+}
+
+/** Bytes of the strings of rows [from, to), and whether any is longer than 12 (out of line). */
+function stringSpan(words: Uint32Array, validity: Uint8Array | null, from: number, to: number) {
+  let bytes = 0;
+  let anyLong = false;
+  for (let i = from; i < to; i++) {
+    if (validity && !isValid(validity, i)) continue;
+    const len = words[i * 4];
+    bytes += len;
+    if (len > 12) anyLong = true;
+  }
+  return { bytes, anyLong };
 }
 
 /**
@@ -250,16 +266,19 @@ class ColumnBuilder {
     const validity = validityOf(vector, count);
     if (this.layout.wire === 'fixed') return { vector, validity };
     const raw = duckdb.vector_get_data(vector, count * 16);
-    return { vector, validity, raw, words: stringWords(raw) };
+    const words = stringWords(raw);
+    const { bytes, anyLong } = stringSpan(words, validity, 0, count);
+    return { vector, validity, raw, words, stringBytes: bytes, anyLong };
   }
 
-  /** Bytes rows [from, to) add to the frame, NULL bytes aside. */
-  bytesOf(column: ChunkColumn, from: number, to: number): number {
+  /** Bytes rows [from, to) of a chunk of `count` add to the frame, NULL bytes aside. */
+  bytesOf(column: ChunkColumn, from: number, to: number, count: number): number {
     if (this.layout.wire === 'fixed') return (to - from) * (this.layout.width as number);
-    const words = column.words as Uint32Array;
-    let total = (to - from) * 4;
-    for (let i = from; i < to; i++) if (isValid(column.validity, i)) total += words[i * 4];
-    return total;
+    const strings =
+      from === 0 && to === count
+        ? (column.stringBytes as number)
+        : stringSpan(column.words as Uint32Array, column.validity, from, to).bytes;
+    return (to - from) * 4 + strings;
   }
 
   /** Bytes row `row` adds to the frame, its NULL byte aside. */
@@ -313,14 +332,10 @@ class ColumnBuilder {
     const { validity } = column;
     const raw = column.raw as Uint8Array;
     const words = column.words as Uint32Array;
-    let total = 0;
-    let anyLong = false;
-    for (let i = from; i < to; i++) {
-      if (!isValid(validity, i)) continue;
-      const len = words[i * 4];
-      total += len;
-      if (len > 12) anyLong = true;
-    }
+    const whole = from === 0 && to * 16 === raw.byteLength;
+    const { bytes: total, anyLong } = whole
+      ? { bytes: column.stringBytes as number, anyLong: column.anyLong as boolean }
+      : stringSpan(words, validity, from, to);
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const heap = anyLong ? readHeapRuns(view, from, to, validity) : undefined;
     // Row i of the chunk is row `base + i` of the frame.
@@ -443,7 +458,8 @@ export class FrameBuilder {
       const current = this.byteLength;
       // A NULL byte per value, counted whether or not the column has NULLs.
       let rest = (count - from) * this.builders.length;
-      for (let c = 0; c < columns.length; c++) rest += this.builders[c].bytesOf(columns[c], from, count);
+      for (let c = 0; c < columns.length; c++)
+        rest += this.builders[c].bytesOf(columns[c], from, count, count);
       if (current + rest > this.limitBytes)
         to = from + this.rowsWithin(columns, from, count, this.targetBytes - current);
     }

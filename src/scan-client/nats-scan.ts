@@ -65,17 +65,15 @@ export async function* openNatsScan(
       'unavailable',
       `the data container of table "${table}" sent nothing for ${options.idleTimeoutMs} ms (on ${subject}); it may have stopped`,
     );
-  let dropped: () => void = () => undefined;
-  const drop = new Promise<never>((_, reject) => {
-    dropped = () =>
-      reject(
-        new QueryError('unavailable', `the NATS connection dropped during the scan of table "${table}"`),
-      );
+  // A dropped connection ends the subscription, so that the loop stops waiting at once.
+  let dropped = false;
+  const stopWatching = onConnectionEvent(nc, (event) => {
+    if (event !== 'disconnect') return;
+    dropped = true;
+    subscription.unsubscribe();
   });
-  drop.catch(() => undefined);
   // The message asked for and not come yet, when the loop stops waiting for it.
   let waiting: Promise<IteratorResult<Msg>> | undefined;
-  const stopWatching = onConnectionEvent(nc, (event) => event === 'disconnect' && dropped());
   try {
     if (!(await connectedWithin(nc, options.idleTimeoutMs))) {
       throw new QueryError(
@@ -92,15 +90,15 @@ export async function* openNatsScan(
     }
     for (;;) {
       waiting = messages.next();
-      const next = await withIdleTimeout(
-        Promise.race([waiting, drop]),
-        options.idleTimeoutMs,
-        options.signal,
-        idle,
-      );
+      const next = await withIdleTimeout(waiting, options.idleTimeoutMs, options.signal, idle);
       waiting = undefined;
-      if (next.done)
-        throw new QueryError('unavailable', `the NATS connection closed during the scan of "${table}"`);
+      if (next.done) {
+        const what = dropped ? 'dropped' : 'closed';
+        throw new QueryError(
+          'unavailable',
+          `the NATS connection ${what} during the scan of table "${table}"`,
+        );
+      }
       if (next.value.headers?.code === NO_RESPONDERS) {
         throw new QueryError(
           'unavailable',

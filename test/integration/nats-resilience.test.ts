@@ -14,7 +14,8 @@ import type { LoadedTable } from '../../src/data-container/table.js';
 import { QueryError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { openNatsScan } from '../../src/scan-client/nats-scan.js';
-import { startCliProcess } from '../../src/tools/local-cluster.js';
+import { type ManagedProcess, startCliProcess } from '../../src/tools/local-cluster.js';
+import { askCoordinator } from '../helpers/coordinator.js';
 import { collectScan } from '../helpers/frames.js';
 import { type NatsServer, startNatsServer } from '../helpers/nats.js';
 
@@ -191,4 +192,69 @@ test('a coordinator started while NATS is down serves at once and finds tables o
     answer = await ask();
   }
   expect(answer.body.results?.[0].n).toBe(wide.rowCount);
+});
+
+async function coordinatorOn(server: NatsServer): Promise<ManagedProcess> {
+  const coordinator = await startCliProcess('coordinator', ['coordinator', '--nats', server.url], {
+    LOG_LEVEL: 'silent',
+  });
+  cleanup.push(() => coordinator.stop());
+  return coordinator;
+}
+
+test('a scan in flight when the NATS connection drops fails at once with a named 503', async () => {
+  const server = await natsServer();
+  await (await service(wide, server.url)).ready;
+  const nc = await client(server.url);
+  let stoppedAt = 0;
+  const error = await (async () => {
+    for await (const frame of openNatsScan(nc, 'wide', { columns: [] }, { idleTimeoutMs: 20_000 })) {
+      if (frame.type === 'data' && !stoppedAt) {
+        stoppedAt = performance.now();
+        await server.stop();
+      }
+    }
+  })().catch((e: unknown) => e);
+  expect(error).toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/dropped.*"wide"/) });
+  expect(performance.now() - stoppedAt).toBeLessThan(3_000);
+});
+
+test('a query running when nats-server goes down is a 503, not a 499 nor a hang', async () => {
+  const server = await natsServer();
+  await (await service(wide, server.url)).ready;
+  const coordinator = await coordinatorOn(server);
+  const asked = askCoordinator(coordinator, 'SELECT count(*) AS n FROM wide a, wide b, wide c');
+  await new Promise((r) => setTimeout(r, 1_500));
+  await server.stop();
+  const stoppedAt = performance.now();
+  const answer = await asked;
+  expect(answer.status).toBe(503);
+  expect(answer.message).toMatch(/wide/);
+  expect(performance.now() - stoppedAt).toBeLessThan(5_000);
+});
+
+test('right after nats-server restarts, a query succeeds or fails fast, and succeeds within seconds', async () => {
+  const server = await natsServer();
+  await (await service(wide, server.url)).ready;
+  const coordinator = await coordinatorOn(server);
+  const sql = 'SELECT count(*) AS n FROM wide';
+  expect((await askCoordinator(coordinator, sql)).status).toBe(200);
+  await server.stop();
+  await new Promise((r) => setTimeout(r, 3_000));
+  await server.start();
+  const restartedAt = performance.now();
+  const first = await askCoordinator<unknown>(coordinator, sql);
+  expect(performance.now() - restartedAt).toBeLessThan(6_000);
+  if (first.status !== 200) {
+    expect(first.status).toBe(503);
+    expect(first.message).toMatch(/wide|NATS/);
+  }
+  let answer = first;
+  while (answer.status !== 200 && performance.now() - restartedAt < 20_000) {
+    await new Promise((r) => setTimeout(r, 250));
+    answer = await askCoordinator(coordinator, sql);
+  }
+  expect(answer.results).toEqual([{ n: wide.rowCount }]);
+  // The catalog looked again as soon as the connection was back, not at its next round.
+  expect(performance.now() - restartedAt).toBeLessThan(6_000);
 });

@@ -46,7 +46,8 @@ const SOURCE = `SELECT
   ('blob' || i)::BLOB AS bl
 FROM range(12345) t(i)`;
 
-async function roundTrip(sql: string, targetBytes: number) {
+/** With `limitBytes`, chunks are cut by rows as a scan cuts them; every frame but a one-row one stays within it. */
+async function roundTrip(sql: string, targetBytes: number, limitBytes?: number) {
   await con.run(`CREATE OR REPLACE TABLE src AS ${sql}`);
   const source = await con.run('SELECT * FROM src');
   const names = source.columnNames();
@@ -59,11 +60,20 @@ async function roundTrip(sql: string, targetBytes: number) {
     )
     .join(', ');
   const result = await con.run(`SELECT ${select} FROM src`);
-  const builder = new FrameBuilder(layouts, targetBytes);
+  const builder = new FrameBuilder(layouts, targetBytes, limitBytes);
   const frames: Uint8Array[] = [];
+  const take = () => {
+    const bytes = builder.byteLength;
+    const frame = builder.take();
+    if (limitBytes !== undefined && frame.rows > 1) expect(bytes).toBeLessThanOrEqual(limitBytes);
+    frames.push(encode(frame, 'msgpack'));
+  };
   for (let k = 0; k < result.chunkCount; k++) {
-    builder.append(result.getChunk(k));
-    if (builder.full) frames.push(encode(builder.take(), 'msgpack'));
+    const chunk = result.getChunk(k);
+    for (let from = 0; from < chunk.rowCount; ) {
+      from += builder.append(chunk, from);
+      if (builder.full || from < chunk.rowCount) take();
+    }
   }
   if (builder.rows > 0) frames.push(encode(builder.take(), 'msgpack'));
 
@@ -131,6 +141,19 @@ it('reuses its buffers: NULLs of one frame never leak into the next', async () =
   );
   expect(rows).toBe(60000);
   expect(frames).toBeGreaterThan(10);
+  expect(diff).toBe(0);
+});
+
+it('cuts chunks by rows to stay within a byte limit, a row longer than it alone in its frame', async () => {
+  const { frames, diff, rows } = await roundTrip(
+    `SELECT i, CASE WHEN i % 11 = 0 THEN NULL ELSE repeat('x', CASE WHEN i % 997 = 5 THEN 70000 ELSE 600 END) END AS s,
+            [i] AS l
+     FROM range(9000) t(i)`,
+    16 * 1024,
+    32 * 1024,
+  );
+  expect(rows).toBe(9000);
+  expect(frames).toBeGreaterThan(9000 / 40);
   expect(diff).toBe(0);
 });
 
