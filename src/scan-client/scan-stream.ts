@@ -26,16 +26,15 @@ export class FrameSequence {
   private frames = 0;
   /** An end or error frame arrived: the sender is done. */
   complete = false;
+  /** A message came from the sender: its heartbeat, or a frame or part of one. */
+  heard = false;
+  private readonly parts = new PartJoiner();
 
   /** `source` names the sender in messages, e.g. `table "labels"`. */
   constructor(
     private readonly source: string,
     private readonly encoding: Encoding,
   ) {}
-
-  /** A message came from the sender: its heartbeat, or a frame or part of one. */
-  heard = false;
-  private readonly parts = new PartJoiner();
 
   /**
    * The frame in `bytes`, checked; undefined for a heartbeat or a part of a frame not yet
