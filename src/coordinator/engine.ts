@@ -4,7 +4,7 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { FreshConnections } from '../duckdb/fresh-connections.js';
-import { serializedSql } from '../duckdb/parse-tree.js';
+import { deserializedSql, serializedSql } from '../duckdb/parse-tree.js';
 import { lockDown } from '../duckdb/sandbox.js';
 import { quoteLiteral } from '../duckdb/sql.js';
 
@@ -28,6 +28,9 @@ export class CoordinatorEngine {
 
   /** DuckDB's own parse tree of `sql` (json_serialize_sql), as the analyzer wants it. */
   parse = (sql: string): Promise<unknown> => serializedSql(this.parser, sql);
+
+  /** SQL text of parse trees (json_deserialize_sql), as the analyzer prints pushed filters. */
+  print = (trees: string[]): Promise<(string | undefined)[]> => deserializedSql(this.parser, trees);
 
   /** A fresh connection for one query (its TEMP tables are its own); the caller closes it. */
   connect(): Promise<DuckDBConnection> {

@@ -50,7 +50,8 @@ export interface QueryStats {
   pushdown: boolean;
   /** The whole query ran in one data container. */
   pushed_whole: boolean;
-  parser: QueryAnalysis['parser'];
+  /** why filters stayed in the coordinator, where the analysis knows */
+  not_pushed: string[];
   tables: GatherStats[];
   analyze_ms: number;
   gather_ms: number;
@@ -90,7 +91,7 @@ async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryAnalysis
     const key = AnalysisCache.key(sql, catalog);
     const cached = ctx.analyses.get(key);
     if (cached) return cached;
-    const analysis = await analyzeQuery(sql, catalog, ctx.engine.parse, {
+    const analysis = await analyzeQuery(sql, catalog, ctx.engine, {
       wholeQueriesRunWhole: ctx.pushdown,
     });
     ctx.analyses.set(key, analysis);
@@ -383,7 +384,7 @@ export async function openQuery(
       coordinator: COORDINATOR,
       pushdown: ctx.pushdown,
       pushed_whole: gathered.pushedWhole,
-      parser: analysis.parser,
+      not_pushed: analysis.notes,
       tables: gathered.stats,
       analyze_ms: roundMs(gatherStarted - started),
       gather_ms: roundMs(executeStarted - gatherStarted),
