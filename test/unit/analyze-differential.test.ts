@@ -392,6 +392,144 @@ const FIXED: Case[] = [
 ];
 
 /** Join-heavy queries for semi-join reductions: chains, outer joins, NULL and duplicate keys. */
+/** The shapes people write (issue 15): each pushes, and never changes a result. */
+const SHAPES: Case[] = [
+  {
+    sql: `SELECT l.name, u.url FROM labels l JOIN label_urls u USING (label_id) WHERE label_id > 2`,
+    push: ['labels', 'label_urls'],
+  },
+  {
+    sql: `SELECT label_id, l.name, u.url FROM labels l LEFT JOIN label_urls u USING (label_id) WHERE label_id < 5`,
+    push: ['labels'],
+    noPush: ['label_urls'],
+  },
+  {
+    sql: `SELECT label_id, l.name FROM labels l RIGHT JOIN label_urls u USING (label_id) WHERE label_id < 5`,
+    noPush: ['labels'],
+  },
+  {
+    sql: `SELECT label_id, u.url FROM labels l FULL JOIN label_urls u USING (label_id) WHERE label_id IS NULL`,
+    noPush: ['labels', 'label_urls'],
+  },
+  { sql: `SELECT * FROM labels NATURAL JOIN label_urls WHERE label_id = 3`, push: ['labels', 'label_urls'] },
+  {
+    sql: `WITH l AS (SELECT * FROM labels) SELECT l.name, u.url FROM l JOIN label_urls u ON l.label_id = u.label_id
+          WHERE l.name LIKE '%test%'`,
+    push: ['labels'],
+    reduce: ['labels>label_urls'],
+  },
+  {
+    sql: `WITH l AS (SELECT label_id AS id, upper(name) AS n FROM labels)
+          SELECT a.id, b.id FROM l a JOIN l b ON a.id = b.id WHERE a.id > 5 AND b.n = 'PLAIN'`,
+    push: ['labels'],
+  },
+  {
+    sql: `WITH l AS (SELECT * FROM labels) SELECT name FROM l WHERE category = 'film'
+          UNION ALL SELECT name FROM l WHERE label_id = 1`,
+    push: ['labels'],
+  },
+  {
+    sql: `WITH l AS (SELECT * FROM labels) SELECT name FROM l WHERE category = 'film' UNION ALL SELECT name FROM l`,
+    noPush: ['labels'],
+  },
+  {
+    sql: `WITH a AS (SELECT * FROM labels WHERE category <> 'art'), b AS (SELECT label_id, name FROM a)
+          SELECT * FROM b JOIN label_urls u ON b.label_id = u.label_id WHERE b.label_id < 4`,
+    push: ['labels', 'label_urls'],
+  },
+  {
+    sql: `SELECT * FROM (SELECT label_id, name FROM labels ORDER BY label_id LIMIT 3) t WHERE t.label_id > 1`,
+    noPush: ['labels'],
+  },
+  {
+    sql: `SELECT * FROM (SELECT category, count(*) AS n FROM labels GROUP BY category) t WHERE category = 'film'`,
+    noPush: ['labels'],
+  },
+  {
+    sql: `SELECT * FROM (SELECT label_id, row_number() OVER (ORDER BY label_id) AS rn FROM labels) t WHERE label_id > 3`,
+    noPush: ['labels'],
+  },
+  {
+    sql: `SELECT * FROM (SELECT DISTINCT category FROM labels) t WHERE category = 'film'`,
+    push: ['labels'],
+  },
+  {
+    sql: `SELECT * FROM (SELECT l.label_id, u.url FROM labels l LEFT JOIN label_urls u ON u.label_id = l.label_id) t
+          WHERE t.url LIKE 'http%' AND t.label_id > 0`,
+    push: ['labels'],
+    noPush: ['label_urls'],
+  },
+  {
+    sql: `SELECT l.category, count(*) FROM labels l JOIN label_urls u ON l.label_id = u.label_id
+          WHERE l.category = 'film' GROUP BY ALL`,
+    push: ['labels'],
+    reduce: ['labels>label_urls'],
+  },
+  {
+    sql: `SELECT l.name, u.url FROM labels l JOIN label_urls u ON l.label_id = u.label_id WHERE l.category = 'film'
+          QUALIFY row_number() OVER (PARTITION BY l.label_id ORDER BY u.url) = 1`,
+    push: ['labels'],
+    reduce: ['labels>label_urls'],
+  },
+  {
+    sql: `SELECT u.url FROM label_urls u WHERE u.label_id IN (SELECT label_id FROM labels WHERE category = 'film')`,
+    reduce: ['labels>label_urls'],
+  },
+  {
+    sql: `SELECT u.url FROM label_urls u WHERE u.label_id NOT IN (SELECT label_id FROM labels WHERE category = 'film')`,
+    noReduce: ['label_urls'],
+  },
+  {
+    sql: `SELECT l.name FROM labels l WHERE l.category = 'music'
+          AND EXISTS (SELECT 1 FROM label_urls u WHERE u.label_id = l.label_id AND u.url LIKE 'http%')`,
+    push: ['labels', 'label_urls'],
+  },
+  {
+    sql: `SELECT l.name FROM labels l WHERE l.category = 'music'
+          AND NOT EXISTS (SELECT 1 FROM label_urls u WHERE u.label_id = l.label_id)`,
+    reduce: ['labels>label_urls'],
+    noReduce: ['labels'],
+  },
+  {
+    sql: `SELECT l.name, (SELECT count(*) FROM label_sublabels s WHERE s.label_id = l.label_id) AS n
+          FROM labels l WHERE l.category = 'music'`,
+    reduce: ['labels>label_sublabels'],
+  },
+  {
+    sql: `SELECT u.url FROM label_urls u WHERE EXISTS (SELECT count(*) FROM labels l WHERE l.label_id = u.label_id)`,
+    noReduce: ['label_urls'],
+  },
+  {
+    sql: `SELECT l.name, u.url FROM labels l, label_urls u WHERE l.label_id = u.label_id AND l.label_id = 3`,
+    push: ['labels', 'label_urls'],
+  },
+  {
+    sql: `SELECT l.name, u.url FROM labels l LEFT JOIN label_urls u ON l.label_id = u.label_id WHERE l.label_id = 3`,
+    push: ['labels'],
+    noPush: ['label_urls'],
+  },
+  {
+    sql: `SELECT l.name, u.url FROM labels l, label_urls u
+          WHERE (l.label_id = u.label_id AND l.category = 'music' AND u.url LIKE 'http:%')
+             OR (l.label_id = u.label_id AND l.category = 'film' AND u.url LIKE '%.org')`,
+    push: ['labels', 'label_urls'],
+    reduce: ['labels>label_urls'],
+  },
+  {
+    sql: `SELECT l.name, u.url FROM labels l, label_urls u
+          WHERE (l.category = 'music' AND u.url LIKE 'http:%') OR l.label_id = u.label_id`,
+    noPush: ['labels', 'label_urls'],
+  },
+  {
+    sql: `SELECT * FROM labels WHERE label_id::VARCHAR::DATE IS NULL OR DATE '2024-01-31' + INTERVAL 1 MONTH > DATE '2024-02-01'`,
+  },
+  {
+    sql: `SELECT s.sublabel_name FROM label_sublabels s JOIN labels l ON s.label_id = l.label_id
+          WHERE DATE '1995-01-01' + INTERVAL 3 MONTH > DATE '1995-03-01' + (l.label_id % 40)::INTEGER AND l.category = 'music'`,
+    push: ['labels'],
+  },
+];
+
 const REDUCTIONS: Case[] = [
   {
     sql: `SELECT l.label_id, l.name, s.sublabel_name, u.url FROM labels l JOIN label_sublabels s ON l.label_id = s.label_id
@@ -839,6 +977,7 @@ async function runPushed(
 // ANALYZE_SEED=<n> ANALYZE_RANDOM=<count> explores other random cases (count of each kind).
 const cases = [
   ...FIXED,
+  ...SHAPES,
   ...REDUCTIONS,
   ...generated(),
   ...randomCases(Number(process.env.ANALYZE_RANDOM ?? 200), Number(process.env.ANALYZE_SEED ?? 20240314)),

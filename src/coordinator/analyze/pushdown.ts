@@ -84,16 +84,17 @@ export class SelectPushdown {
     const out: Expr[] = [];
     for (const c of conjuncts) {
       out.push(c);
-      if (c.k !== 'op' || !c.or || c.args.length < 2) continue;
-      const branches = c.args.map((b) => splitAnd(b));
-      const keysOf = (b: Expr[]) => new Set(b.map((x) => treeKey(x.raw)));
-      const others = branches.slice(1).map(keysOf);
-      const shared = branches[0].filter(
-        (x) => x.raw !== undefined && others.every((k) => k.has(treeKey(x.raw))),
-      );
-      out.push(...this.expand(shared));
+      if (c.k === 'op' && c.or) out.push(...this.expand(this.shared(c.args)));
     }
     return out;
+  }
+
+  /** The conjuncts every branch of an OR holds. */
+  private shared(branches: Expr[]): Expr[] {
+    if (branches.length < 2) return [];
+    const [first, ...rest] = branches.map((b) => splitAnd(b));
+    const others = rest.map((b) => new Set(b.map((x) => treeKey(x.raw))));
+    return first.filter((x) => x.raw !== undefined && others.every((k) => k.has(treeKey(x.raw))));
   }
 
   /** Filters for `targets` from the conjuncts (an OR gives each target its own OR). */
@@ -108,7 +109,13 @@ export class SelectPushdown {
         continue;
       }
       if (c.k !== 'op' || !c.or) continue;
-      const branches = c.args.map((b) => splitAnd(b).map((x) => this.filter(x)));
+      // What every branch shares is a conjunct of its own (expand): each branch's rest here.
+      const shared = new Set(this.shared(c.args).map((x) => treeKey(x.raw)));
+      const branches = c.args.map((b) =>
+        splitAnd(b)
+          .filter((x) => !shared.has(treeKey(x.raw)))
+          .map((x) => this.filter(x)),
+      );
       for (const t of targets) {
         const parts = branches.map((b) => b.filter((x) => x?.target === t).map((x) => x!.tree));
         if (parts.every((p) => p.length > 0)) add(t, or(parts.map(and)));

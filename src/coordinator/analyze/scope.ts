@@ -568,6 +568,19 @@ export class Resolver {
 
   /** The column of an enclosing query's FROM that a qualified reference denotes (correlation). */
   outerSource(parts: string[], scope: Scope): Source | undefined {
+    if (parts.length === 1) {
+      // Unqualified: DuckDB binds it in the nearest query whose FROM has it.
+      const n = parts[0];
+      if (scope.uncertain || scope.using.has(n) || scope.bindings.some((b) => b.outputs?.includes(n)))
+        return undefined;
+      for (let s = scope.parent; s; s = s.parent) {
+        if (s.uncertain || s.using.has(n)) return undefined;
+        const having = s.bindings.filter((b) => b.outputs?.includes(n));
+        if (having.length === 0) continue;
+        return having.length === 1 && having[0].target ? this.sourceOf(having[0].target, n) : undefined;
+      }
+      return undefined;
+    }
     if (parts.length !== 2 || scope.bindings.some((b) => b.name === parts[0])) return undefined;
     for (let s = scope.parent; s; s = s.parent) {
       const found = s.bindings.filter((b) => b.name === parts[0]);
