@@ -81,7 +81,7 @@ function unknownTable(name: string, catalog: Catalog): QueryError {
   );
 }
 
-async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryAnalysis> {
+export async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryAnalysis> {
   const run = async () => {
     const catalog = ctx.catalog.list().map((t) => ({
       name: t.name,
@@ -132,7 +132,7 @@ function scanRequestFor(plan: TableScanPlan, table: CatalogTable, pushdown: bool
 }
 
 /** The one table of a query that reads a single table, when its container can run it whole. */
-function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext): CatalogTable | undefined {
+export function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext): CatalogTable | undefined {
   if (!ctx.pushdown || !analysis.pushWhole || analysis.tables.length !== 1) return undefined;
   const table = reachable(analysis.tables[0], ctx);
   // The SQL names the table as users know it; the container must know it by the same name.
@@ -176,7 +176,7 @@ function awaitedAckTimeout(queryTimeoutMs: number): number {
  * The reductions worth applying: those whose source is narrowed by its own predicate or by
  * an earlier reduction. Keys of a whole table rarely narrow anything.
  */
-function useful(analysis: QueryAnalysis): SemiJoinReduction[] {
+export function useful(analysis: QueryAnalysis): SemiJoinReduction[] {
   const narrowed = new Set(analysis.tables.filter((t) => t.where).map((t) => t.table));
   return analysis.reductions.filter((r) => {
     if (!narrowed.has(r.source)) return false;

@@ -16,10 +16,12 @@ import type { Logger } from '../log.js';
 import { formatHeader, formatRows, type RowFormat } from '../scan-client/row-format.js';
 import { msSince } from '../timing.js';
 import { type ExecutorContext, type OpenQuery, openQuery, timeoutError } from './execute.js';
+import { explainQuery, explainRequest } from './explain.js';
 import { jsonAnswerText, jsonAnswerTooLarge } from './json-answer.js';
 
 const QueryBody = z.object({
   query: z.string().min(1, 'query must be a non-empty SQL string').max(1_048_576),
+  explain: z.boolean().optional().describe('answer the distributed plan instead of running the query'),
 });
 
 const QueryAnswer = z
@@ -133,6 +135,8 @@ export async function buildCoordinatorApp(
     },
     async (request, reply) => {
       const signal = clientGone(request, reply);
+      const explain = explainRequest(request.body.query, request.body.explain);
+      if (explain) return explainQuery(explain, ctx, signal);
       const format = streamFormat(request);
       const open = await openQuery(request.body.query, ctx, signal, {
         materialize: !format,
