@@ -219,6 +219,13 @@ export class SelectPushdown {
     const conjuncts = this.expand(splitAnd(e));
     const open = this.placement.where;
     this.place(conjuncts, open);
+    for (const c of conjuncts) {
+      const t = this.filter(c)?.target;
+      if (t && !open.has(t)) {
+        const name = t.kind === 'use' ? t.binding : t.derived.name;
+        this.resolver.note(`a WHERE filter on ${name} stays above the outer join that NULL-extends it`);
+      }
+    }
     this.factsOf(conjuncts);
     const pairs = conjuncts.map((c) => this.equality(c)).filter((p) => p !== undefined);
     this.reducers(pairs, open, open);
