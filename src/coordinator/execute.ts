@@ -87,6 +87,7 @@ export async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryA
       name: t.name,
       columns: t.columns.map((c) => c.name),
       types: t.columns.map((c) => c.type),
+      rows: t.rowCount,
     }));
     const key = AnalysisCache.key(sql, catalog);
     const cached = ctx.analyses.get(key);

@@ -105,7 +105,11 @@ export async function analyzeQuery(
     const i = entry?.columns.indexOf(column) ?? -1;
     return entry?.types && entry.types.length === entry.columns.length && i >= 0 ? entry.types[i] : undefined;
   };
-  const reductions = chooseReductions(tables, typedCandidates(reductionCandidates(resolved), typeOf));
+  const reductions = chooseReductions(
+    tables,
+    typedCandidates(reductionCandidates(resolved), typeOf),
+    (t) => byName.get(t)?.rows,
+  );
   return { tables, pushWhole, reductions, references, notes: resolved.notes };
 }
 

@@ -5,6 +5,8 @@ export interface TableCatalogEntry {
   columns: string[];
   /** DuckDB type names, parallel to `columns`; without them, no semi-join reduction */
   types?: string[];
+  /** its row count, where known: the smaller tables' keys are gathered first */
+  rows?: number;
 }
 
 /** What one table's scan is offered (every part of a split table gets the same). */

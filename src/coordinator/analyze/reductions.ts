@@ -84,18 +84,25 @@ function lexLess(a: number[], b: number[]): boolean {
  * a time: among the unplaced tables a placed one can reduce, the one with the best source (a
  * source with a pushed predicate, then one itself reduced, then any; ties to the earlier table,
  * tables with a pushed predicate first); when none, the next unplaced table, unreduced (tables
- * with a pushed predicate first, then those no candidate could reduce anyway).
+ * with a pushed predicate first, then those no candidate could reduce anyway; among equals,
+ * the smallest table by `rows`, where known: its keys narrow the larger ones).
  */
 export function chooseReductions(
   tables: TableScanPlan[],
   candidates: SemiJoinReduction[],
+  rows: (table: string) => number | undefined = () => undefined,
 ): SemiJoinReduction[] {
   const filtered = new Set(tables.filter((t) => t.where !== undefined).map((t) => t.table));
   const targets = new Set(candidates.map((r) => r.table));
   const rootRank = (t: TableScanPlan) => (filtered.has(t.table) ? 0 : targets.has(t.table) ? 2 : 1);
   const order = tables
     .map((t, i) => ({ t, i }))
-    .sort((a, b) => rootRank(a.t) - rootRank(b.t) || a.i - b.i)
+    .sort(
+      (a, b) =>
+        rootRank(a.t) - rootRank(b.t) ||
+        (rows(a.t.table) ?? Number.POSITIVE_INFINITY) - (rows(b.t.table) ?? Number.POSITIVE_INFINITY) ||
+        a.i - b.i,
+    )
     .map((x) => x.t);
   const placed: string[] = [];
   const reduced = new Set<string>();
