@@ -264,6 +264,14 @@ const plannerShapes: DiffQuery[] = [
     sql: `SELECT * FROM (SELECT label_id, name FROM labels ORDER BY label_id LIMIT 20) t WHERE t.label_id > 10`,
   },
   {
+    sql: `WITH u AS (SELECT label_id, name AS text FROM labels UNION ALL SELECT label_id, url FROM label_urls)
+          SELECT * FROM u WHERE u.label_id < 30 AND u.text LIKE '%test%'`,
+  },
+  {
+    sql: `SELECT * FROM (SELECT label_id::VARCHAR AS k FROM labels UNION ALL SELECT url FROM label_urls) t
+          WHERE t.k < '5' AND t.k > '49'`,
+  },
+  {
     sql: `SELECT * FROM (SELECT category, count(*) AS n FROM labels GROUP BY category) t WHERE category = 'books'`,
   },
   {

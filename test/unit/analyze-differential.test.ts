@@ -328,7 +328,7 @@ const FIXED: Case[] = [
   { sql: "SELECT label_id FROM labels EXCEPT SELECT label_id FROM label_urls WHERE url LIKE 'http%'" },
   {
     sql: 'SELECT * FROM (SELECT label_id FROM labels UNION ALL SELECT label_id FROM label_urls) t WHERE label_id = 1',
-    noPush: ['labels', 'label_urls'],
+    push: ['labels', 'label_urls'],
   },
   { sql: 'SELECT name FROM labels UNION ALL BY NAME SELECT url AS name, label_id FROM label_urls' },
   // windows and aggregates
@@ -436,6 +436,25 @@ const SHAPES: Case[] = [
     sql: `WITH a AS (SELECT * FROM labels WHERE category <> 'art'), b AS (SELECT label_id, name FROM a)
           SELECT * FROM b JOIN label_urls u ON b.label_id = u.label_id WHERE b.label_id < 4`,
     push: ['labels', 'label_urls'],
+  },
+  {
+    sql: `WITH u AS (SELECT label_id, name FROM labels WHERE category = 'music' UNION ALL SELECT label_id, sublabel_name FROM label_sublabels)
+          SELECT * FROM u WHERE u.label_id < 5`,
+    push: ['labels', 'label_sublabels'],
+  },
+  {
+    sql: `WITH u AS (SELECT label_id::VARCHAR AS k FROM labels UNION ALL SELECT url FROM label_urls)
+          SELECT * FROM u WHERE k < '5'`,
+    noPush: ['label_urls'],
+  },
+  {
+    sql: `SELECT * FROM (SELECT label_id FROM labels UNION ALL SELECT label_id FROM label_urls LIMIT 5) t
+          WHERE t.label_id > 1`,
+    noPush: ['labels', 'label_urls'],
+  },
+  {
+    sql: `SELECT * FROM (SELECT name FROM labels UNION SELECT url FROM label_urls) t WHERE t.name LIKE 'http%'`,
+    noPush: ['labels', 'label_urls'],
   },
   {
     sql: `SELECT * FROM (SELECT label_id, name FROM labels ORDER BY label_id LIMIT 3) t WHERE t.label_id > 1`,

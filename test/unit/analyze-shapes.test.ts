@@ -130,6 +130,17 @@ describe('CTEs and derived tables', () => {
     expect(a.notes).toContain('filters on t stay above its LIMIT');
   });
 
+  it('goes into each branch of a UNION ALL whose columns have one type', async () => {
+    const a =
+      await an(`WITH u AS (SELECT label_id, name FROM labels UNION ALL SELECT label_id, url FROM label_urls)
+      SELECT * FROM u WHERE label_id = 3 AND name LIKE 'h%'`);
+    expect(where(a, 'labels')).toBe(`((label_id = 3) AND ("name" ~~ 'h%'))`);
+    expect(where(a, 'label_urls')).toBe(`((label_id = 3) AND (url ~~ 'h%'))`);
+    const mixed = await an(`SELECT * FROM (SELECT label_id FROM labels UNION ALL SELECT url FROM label_urls) t
+      WHERE t.label_id < '5'`);
+    expect(where(mixed, 'labels')).toBeUndefined();
+  });
+
   it('goes through a chain of CTEs', async () => {
     const a = await an(`WITH a AS (SELECT * FROM labels), b AS (SELECT label_id, name FROM a)
       SELECT * FROM b WHERE b.label_id = 7`);

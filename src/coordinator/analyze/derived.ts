@@ -4,7 +4,9 @@
  * A filter on a derived table's (or CTE reference's) output columns is pushed into its body
  * when the body lets a filter through: a SELECT whose rows are its FROM's rows that pass its
  * WHERE, projected (DISTINCT allowed), with no LIMIT/OFFSET, DISTINCT ON, QUALIFY, SAMPLE,
- * GROUP BY, aggregate or window (`barriers`), and not a set operation or recursive CTE. Then
+ * GROUP BY, aggregate or window (`barriers`), or each such SELECT of a UNION ALL (whose rows
+ * are its branches' rows, the output columns matched by position); not through another set
+ * operation or a recursive CTE. Then
  * each output row comes from one row of each FROM target not NULL-extended (`open`), and an
  * output column that is a bare column of that target has that row's value. So a filter over
  * such columns of one target T, false on a row of T, is false on every output row made from
@@ -23,16 +25,22 @@
 import type { Reducer, Source, Target } from './scope.js';
 import { and, columnNames, or, renameColumns, type Tree } from './trees.js';
 
+/** One SELECT of a derived table's body (a UNION ALL has one per branch). */
+export interface Body {
+  /** output column (lower-case) → the bare column of a FROM target of the SELECT it is */
+  columns: Map<string, Source>;
+  /** why no filter goes through (empty: filters go through) */
+  barriers: string[];
+  /** the targets of the SELECT's FROM that are never NULL-extended */
+  open: Set<Target>;
+}
+
 export interface Derived {
   /** the CTE name or the subquery's alias, for notes */
   name: string;
   outputs: string[] | null;
-  /** output column (lower-case) → the bare column of a FROM target of the body it is */
-  columns: Map<string, Source>;
-  /** why no filter goes through the body (empty: filters go through) */
-  barriers: string[];
-  /** the targets of the body's FROM that are never NULL-extended */
-  open: Set<Target>;
+  /** the body's SELECTs: one, or each branch of a UNION ALL (a filter holds for each) */
+  bodies: Body[];
   refs: DerivedRef[];
 }
 
@@ -52,7 +60,7 @@ export function columnSpelling(s: Source): string {
 }
 
 /** A reference's filters, grouped by the body target they map to (those that map to one). */
-function mappedFilters(d: Derived, ref: DerivedRef): Map<Target, Tree[]> {
+function mappedFilters(d: Body, ref: DerivedRef): Map<Target, Tree[]> {
   const out = new Map<Target, Tree[]>();
   for (const f of ref.filters) {
     const sources = [...columnNames(f)].map((n) => d.columns.get(n));
@@ -77,21 +85,23 @@ export function pushIntoBodies(all: Derived[], note: (text: string) => void): vo
   for (const d of [...all].reverse()) {
     if (d.refs.length === 0) continue;
     const wanted = d.refs.some((r) => r.filters.length > 0 || r.reducers.length > 0);
-    if (d.barriers.length > 0) {
-      if (wanted) note(`filters on ${d.name} stay above its ${d.barriers[0]}`);
-      continue;
-    }
-    const perRef = d.refs.map((r) => mappedFilters(d, r));
-    for (const target of perRef[0].keys()) {
-      if (!perRef.every((m) => m.has(target))) continue;
-      target.filters.push(or(perRef.map((m) => and(m.get(target)!))));
-    }
-    const [first, ...rest] = d.refs;
-    for (const r of first.reducers) {
-      const inner = d.columns.get(r.column);
-      if (!inner || !d.open.has(inner.target)) continue;
-      if (!rest.every((o) => o.reducers.some((x) => reducerKey(x) === reducerKey(r)))) continue;
-      inner.target.reducers.push({ ...r, column: inner.column });
+    for (const body of d.bodies) {
+      if (body.barriers.length > 0) {
+        if (wanted) note(`filters on ${d.name} stay above its ${body.barriers[0]}`);
+        continue;
+      }
+      const perRef = d.refs.map((r) => mappedFilters(body, r));
+      for (const target of perRef[0].keys()) {
+        if (!perRef.every((m) => m.has(target))) continue;
+        target.filters.push(or(perRef.map((m) => and(m.get(target)!))));
+      }
+      const [first, ...rest] = d.refs;
+      for (const r of first.reducers) {
+        const inner = body.columns.get(r.column);
+        if (!inner || !body.open.has(inner.target)) continue;
+        if (!rest.every((o) => o.reducers.some((x) => reducerKey(x) === reducerKey(r)))) continue;
+        inner.target.reducers.push({ ...r, column: inner.column });
+      }
     }
   }
 }
@@ -99,6 +109,14 @@ export function pushIntoBodies(all: Derived[], note: (text: string) => void): vo
 /** The base-table column a source's values are values of, through derived tables. */
 export function baseColumn(s: Source): { use: Extract<Target, { kind: 'use' }>; column: string } | undefined {
   if (s.target.kind === 'use') return s.target.renamed ? undefined : { use: s.target, column: s.column };
-  const inner = s.target.derived.columns.get(s.column);
+  // Through one SELECT only: a UNION ALL's values come from several tables.
+  const bodies = s.target.derived.bodies;
+  const inner = bodies.length === 1 ? bodies[0].columns.get(s.column) : undefined;
   return inner && baseColumn(inner);
+}
+
+/** The catalog type of a source's base column, where known. */
+export function sourceType(s: Source): string | undefined {
+  const base = baseColumn(s);
+  return base?.use.table.types.get(base.column);
 }

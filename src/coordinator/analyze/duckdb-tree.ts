@@ -270,9 +270,14 @@ class DuckDbLowering {
       const q = this.opaqueSelect(this.generic(node));
       return { ...q, ctes };
     }
+    // A filter on the output of a UNION ALL is a filter on each branch; not so past a LIMIT, or
+    // through the deduplication of UNION / INTERSECT / EXCEPT (rows equal there may differ in
+    // ways a filter sees), or BY NAME (columns matched by name).
+    const barriers = modifierBarriers(node.modifiers);
+    if (kind !== 'UNION' || node.setop_all !== true || byName) barriers.push('set operation');
     let acc = this.query(branches[0]);
     for (let i = 1; i < branches.length; i++) {
-      acc = { k: 'setop', ctes: [], left: acc, right: this.query(branches[i]), byName, other: [] };
+      acc = { k: 'setop', ctes: [], left: acc, right: this.query(branches[i]), byName, other: [], barriers };
     }
     if (acc.k === 'setop') {
       acc.ctes = ctes;

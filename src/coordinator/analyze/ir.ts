@@ -105,6 +105,8 @@ export type Query =
       other: Expr[];
       /** A recursive CTE's body: `recursiveName` is visible in the right branch only. */
       recursiveName?: string;
+      /** Why a filter on the output cannot go into the branches (all but UNION ALL, LIMIT…). */
+      barriers?: string[];
     };
 
 /** `SELECT * FROM <from>`, as both lowerings build for shapes that only read their source. */

@@ -20,7 +20,7 @@
  *   row whose k matches no row of o's table passes that WHERE for no outer row, so it changes
  *   no evaluation of the subquery: a reducer of s by o, whatever kind of subquery it is.
  */
-import { baseColumn, columnSpelling } from './derived.js';
+import { baseColumn, columnSpelling, sourceType } from './derived.js';
 import type { Expr, From } from './ir.js';
 import { conjunctUse, type Placement, splitAnd } from './predicates.js';
 import type { QueryInfo, Resolver, Scope, Source, Target } from './scope.js';
@@ -40,11 +40,6 @@ function sourceKey(s: Source, ids: Map<Target, number>): string {
 }
 
 const FLOATING = /^(FLOAT|REAL|DOUBLE|FLOAT4|FLOAT8)$/i;
-
-function typeOf(s: Source): string | undefined {
-  const base = baseColumn(s);
-  return base?.use.table.types.get(base.column);
-}
 
 export class SelectPushdown {
   /** equalities between two columns of targets never NULL-extended, for the inference */
@@ -291,8 +286,8 @@ export class SelectPushdown {
     };
     const members = new Map<string, Source>();
     for (const [a, b] of this.equalities) {
-      const ta = typeOf(a);
-      if (!ta || FLOATING.test(ta) || ta !== typeOf(b)) continue;
+      const ta = sourceType(a);
+      if (!ta || FLOATING.test(ta) || ta !== sourceType(b)) continue;
       const ka = sourceKey(a, ids);
       const kb = sourceKey(b, ids);
       members.set(ka, a);

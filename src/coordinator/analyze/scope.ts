@@ -7,7 +7,7 @@
  * of a derived table or CTE (whose filters are pushed on into its body at the end, derived.ts).
  */
 import { QueryError } from '../../errors.js';
-import type { Derived, DerivedRef } from './derived.js';
+import { type Body, type Derived, type DerivedRef, sourceType } from './derived.js';
 import { PURE_TABLE_FUNCTIONS } from './functions.js';
 import type { Expr, From, Query } from './ir.js';
 import { place } from './predicates.js';
@@ -89,6 +89,8 @@ export interface QueryInfo {
   scalarAggregate: boolean;
   /** WHERE equalities between a column of its own FROM and one of an enclosing query */
   correlations: { inner: Source; outer: Source }[];
+  /** a UNION ALL: the infos of its SELECTs, in order */
+  branches?: QueryInfo[];
 }
 
 interface CteEnv {
@@ -201,15 +203,29 @@ export class Resolver {
 
   private newDerived(name: string, info: QueryInfo, aliases: string[] | undefined): Derived {
     const outputs = applyAliases(info.outputs, aliases);
-    const columns = new Map<string, Source>();
-    if (outputs !== null) {
-      outputs.forEach((o, i) => {
-        const s = info.sources[i];
-        // A name given twice is ambiguous outside: never mapped.
-        if (s && outputs.indexOf(o) === outputs.lastIndexOf(o)) columns.set(o, s);
-      });
+    const bodies = (info.branches ?? [info]).map((b): Body => {
+      const columns = new Map<string, Source>();
+      if (outputs !== null && b.outputs?.length === outputs.length) {
+        outputs.forEach((o, i) => {
+          const s = b.sources[i];
+          // A name given twice is ambiguous outside: never mapped.
+          if (s && outputs.indexOf(o) === outputs.lastIndexOf(o)) columns.set(o, s);
+        });
+      }
+      return { columns, barriers: b.barriers, open: b.open };
+    });
+    // A UNION ALL's output has the type its branches' columns are cast to: a filter goes into
+    // the branches only where they all have that one type already.
+    if (bodies.length > 1) {
+      for (const o of outputs ?? []) {
+        const types = bodies.map((b) => {
+          const s = b.columns.get(o);
+          return s && sourceType(s);
+        });
+        if (types.some((t) => t === undefined || t !== types[0])) for (const b of bodies) b.columns.delete(o);
+      }
     }
-    const d: Derived = { name, outputs, columns, barriers: info.barriers, open: info.open, refs: [] };
+    const d: Derived = { name, outputs, bodies, refs: [] };
     this.derived.push(d);
     return d;
   }
@@ -234,9 +250,7 @@ export class Resolver {
       const recursive: Derived = {
         name: q.recursiveName ?? '',
         outputs: left.outputs,
-        columns: new Map(),
-        barriers: ['recursion'],
-        open: new Set(),
+        bodies: [{ columns: new Map(), barriers: ['recursion'], open: new Set() }],
         refs: [],
       };
       const rightEnv: Env = q.recursiveName
@@ -248,6 +262,7 @@ export class Resolver {
       let outputs = left.outputs;
       if (q.byName)
         outputs = left.outputs && right.outputs && [...new Set([...left.outputs, ...right.outputs])];
+      const barriers = q.recursiveName ? ['recursion'] : (q.barriers ?? ['set operation']);
       return {
         outputs,
         sources: [],
@@ -255,6 +270,9 @@ export class Resolver {
         open: new Set(),
         scalarAggregate: false,
         correlations: [],
+        ...(barriers.length === 0 && {
+          branches: [...(left.branches ?? [left]), ...(right.branches ?? [right])],
+        }),
       };
     }
 
@@ -326,7 +344,7 @@ export class Resolver {
 
   private sourceOf(target: Target, column: string): Source | undefined {
     if (target.kind === 'use') return target.renamed ? undefined : { target, column };
-    return target.derived.columns.has(column) ? { target, column } : undefined;
+    return target.derived.outputs?.includes(column) ? { target, column } : undefined;
   }
 
   private from(
