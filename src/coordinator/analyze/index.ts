@@ -21,7 +21,7 @@
  *   ON conjuncts on the preserved side of an outer join; anything of FULL, ASOF, POSITIONAL,
  *   SEMI, ANTI joins;
  * - filters through a derived table or CTE with LIMIT, DISTINCT ON, QUALIFY, SAMPLE, GROUP BY,
- *   aggregates, windows, set operations or recursion (they go to the outside only);
+ *   aggregates, windows, set operations but UNION ALL, or recursion (they stay outside);
  * - unqualified columns that more than one FROM item may hold, or when a FROM item's columns
  *   are unknown (table functions, PIVOT, `SELECT *` of them);
  * - subqueries, aggregates, windows, parameters, volatile functions inside a filter;
