@@ -1,7 +1,8 @@
 /**
  * Analyses of recent queries, so that a repeated query (dashboards, retries) skips parsing.
  * An analysis depends only on the SQL text and the tables' columns and types, so the key
- * holds both: a table that changes shape can never reuse a stale plan.
+ * holds both: a table that changes shape can never reuse a stale plan. (Row counts only order
+ * the semi-join reductions, and any order is valid: they stay out of the key.)
  */
 import { Lru } from '../lru.js';
 import type { QueryAnalysis, TableCatalogEntry } from './analyze/index.js';

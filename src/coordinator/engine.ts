@@ -4,7 +4,7 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { FreshConnections } from '../duckdb/fresh-connections.js';
-import { serializedSql } from '../duckdb/parse-tree.js';
+import { deserializedSql, serializedSql } from '../duckdb/parse-tree.js';
 import { lockDown } from '../duckdb/sandbox.js';
 import { limitSpill, type SpillLimits } from '../duckdb/spill.js';
 import { quoteLiteral } from '../duckdb/sql.js';
@@ -41,6 +41,9 @@ export class CoordinatorEngine {
     assertNoServerFunctions(tree);
     return tree;
   };
+
+  /** SQL text of parse trees (json_deserialize_sql), as the analyzer prints pushed filters. */
+  print = (trees: string[]): Promise<(string | undefined)[]> => deserializedSql(this.parser, trees);
 
   /** A fresh connection for one query (its TEMP tables are its own); the caller closes it. */
   connect(): Promise<DuckDBConnection> {

@@ -50,7 +50,8 @@ export interface QueryStats {
   pushdown: boolean;
   /** The whole query ran in one data container. */
   pushed_whole: boolean;
-  parser: QueryAnalysis['parser'];
+  /** why filters stayed in the coordinator, where the analysis knows */
+  not_pushed: string[];
   tables: GatherStats[];
   analyze_ms: number;
   gather_ms: number;
@@ -79,17 +80,18 @@ function unknownTable(name: string, catalog: Catalog): QueryError {
   );
 }
 
-async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryAnalysis> {
+export async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryAnalysis> {
   const run = async () => {
     const catalog = ctx.catalog.list().map((t) => ({
       name: t.name,
       columns: t.columns.map((c) => c.name),
       types: t.columns.map((c) => c.type),
+      rows: t.rowCount,
     }));
     const key = AnalysisCache.key(sql, catalog);
     const cached = ctx.analyses.get(key);
     if (cached) return cached;
-    const analysis = await analyzeQuery(sql, catalog, ctx.engine.parse, {
+    const analysis = await analyzeQuery(sql, catalog, ctx.engine, {
       wholeQueriesRunWhole: ctx.pushdown,
     });
     ctx.analyses.set(key, analysis);
@@ -130,7 +132,7 @@ function scanRequestFor(plan: TableScanPlan, table: CatalogTable, pushdown: bool
 }
 
 /** The one table of a query that reads a single table, when its container can run it whole. */
-function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext): CatalogTable | undefined {
+export function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext): CatalogTable | undefined {
   if (!ctx.pushdown || !analysis.pushWhole || analysis.tables.length !== 1) return undefined;
   const table = reachable(analysis.tables[0], ctx);
   // The SQL names the table as users know it; the container must know it by the same name.
@@ -174,7 +176,7 @@ function awaitedAckTimeout(queryTimeoutMs: number): number {
  * The reductions worth applying: those whose source is narrowed by its own predicate or by
  * an earlier reduction. Keys of a whole table rarely narrow anything.
  */
-function useful(analysis: QueryAnalysis): SemiJoinReduction[] {
+export function useful(analysis: QueryAnalysis): SemiJoinReduction[] {
   const narrowed = new Set(analysis.tables.filter((t) => t.where).map((t) => t.table));
   return analysis.reductions.filter((r) => {
     if (!narrowed.has(r.source)) return false;
@@ -395,7 +397,7 @@ export async function openQuery(
     const stats: QueryStats = {
       pushdown: ctx.pushdown,
       pushed_whole: gathered.pushedWhole,
-      parser: analysis.parser,
+      not_pushed: analysis.notes,
       tables: gathered.stats,
       analyze_ms: roundMs(gatherStarted - started),
       gather_ms: roundMs(executeStarted - gatherStarted),

@@ -23,12 +23,14 @@ import { msSince } from '../timing.js';
 import { sendArrowAnswer } from './answer/arrow.js';
 import { type AnswerFormat, answerFormat } from './answer/formats.js';
 import { type ExecutorContext, type OpenQuery, openQuery, timeoutError } from './execute.js';
+import { explainQuery, explainRequest } from './explain.js';
 import { jsonAnswerBytes, jsonAnswerTooLarge } from './json-answer.js';
 import { QueryRegistry, registerQueryRoutes } from './queries.js';
 import { registerConsole } from './ui/routes.js';
 
 const QueryBody = z.object({
   query: z.string().min(1, 'query must be a non-empty SQL string').max(1_048_576),
+  explain: z.boolean().optional().describe('answer the distributed plan instead of running the query'),
 });
 
 const QueryAnswer = z
@@ -190,6 +192,11 @@ export async function buildCoordinatorApp(
       reply.raw.once('close', turn.release);
       // The wait for a turn counts against the query's deadline.
       const own = { ...ctx, timeoutMs: Math.max(1, Math.round(ctx.timeoutMs - turn.waitedMs)) };
+      const explain = explainRequest(request.body.query, request.body.explain);
+      if (explain)
+        return explainQuery(explain, own, running.signal).catch((err: unknown) => {
+          throw fail(err);
+        });
       const format = streamFormat(answer);
       const open = await openQuery(request.body.query, own, running.signal, {
         materialize: answer === 'json',

@@ -244,6 +244,84 @@ const handWritten: DiffQuery[] = [
   },
 ];
 
+/** The shapes people write (issue 15), each pushed through DuckDB's own tree. */
+const plannerShapes: DiffQuery[] = [
+  {
+    sql: `SELECT l.label_id, l.name, u.url FROM labels l JOIN label_urls u USING (label_id) WHERE l.name LIKE '%test%'`,
+  },
+  { sql: `SELECT label_id, u.url FROM labels l LEFT JOIN label_urls u USING (label_id) WHERE label_id < 50` },
+  {
+    sql: `SELECT label_id, l.name FROM labels l RIGHT JOIN label_urls u USING (label_id) WHERE label_id < 50`,
+  },
+  { sql: `SELECT label_id, u.url FROM labels l FULL JOIN label_urls u USING (label_id) WHERE label_id < 50` },
+  { sql: `SELECT count(*) FROM label_sublabels NATURAL JOIN label_urls WHERE label_id < 100` },
+  {
+    sql: `WITH l AS (SELECT * FROM labels) SELECT l.label_id, l.name, u.url FROM l
+          JOIN label_urls u ON l.label_id = u.label_id WHERE l.name LIKE '%test%'`,
+  },
+  {
+    sql: `WITH l AS (SELECT label_id AS id, name FROM labels WHERE category <> 'toys')
+          SELECT a.id, b.name FROM l a JOIN l b ON a.id = b.id WHERE a.id < 40 AND b.name LIKE 'label%'`,
+  },
+  {
+    sql: `SELECT * FROM (SELECT label_id, name FROM labels ORDER BY label_id LIMIT 20) t WHERE t.label_id > 10`,
+  },
+  {
+    sql: `WITH u AS (SELECT label_id, name AS text FROM labels UNION ALL SELECT label_id, url FROM label_urls)
+          SELECT * FROM u WHERE u.label_id < 30 AND u.text LIKE '%test%'`,
+  },
+  {
+    sql: `SELECT * FROM (SELECT label_id::VARCHAR AS k FROM labels UNION ALL SELECT url FROM label_urls) t
+          WHERE t.k < '5' AND t.k > '49'`,
+  },
+  {
+    sql: `SELECT * FROM (SELECT category, count(*) AS n FROM labels GROUP BY category) t WHERE category = 'books'`,
+  },
+  {
+    sql: `SELECT u.url_id, u.url FROM label_urls u
+          WHERE u.label_id IN (SELECT label_id FROM labels WHERE name LIKE '%test%')`,
+  },
+  {
+    sql: `SELECT u.url_id FROM label_urls u WHERE u.label_id NOT IN (SELECT label_id FROM labels WHERE label_id > 20)`,
+  },
+  {
+    sql: `SELECT l.label_id FROM labels l WHERE l.category = 'books'
+          AND EXISTS (SELECT 1 FROM label_urls u WHERE u.label_id = l.label_id AND u.url LIKE 'https%')`,
+  },
+  {
+    sql: `SELECT l.label_id FROM labels l WHERE l.name LIKE '%test%'
+          AND NOT EXISTS (SELECT 1 FROM label_sublabels s WHERE s.label_id = l.label_id)`,
+  },
+  {
+    sql: `SELECT l.label_id, (SELECT count(*) FROM label_urls u WHERE u.label_id = l.label_id) AS n
+          FROM labels l WHERE l.name LIKE '%test%'`,
+  },
+  {
+    sql: `SELECT l.label_id, l.name, count(*) AS n FROM labels l JOIN label_urls u ON l.label_id = u.label_id
+          WHERE l.name LIKE '%test%' GROUP BY ALL`,
+  },
+  {
+    sql: `SELECT l.label_id, u.url FROM labels l JOIN label_urls u ON l.label_id = u.label_id WHERE l.name LIKE '%test%'
+          QUALIFY row_number() OVER (PARTITION BY l.label_id ORDER BY u.url_id) = 1`,
+  },
+  {
+    sql: `SELECT count(*) FROM labels l, label_urls u WHERE l.label_id = u.label_id AND l.label_id BETWEEN 5 AND 60`,
+  },
+  {
+    sql: `SELECT count(*) FROM labels l, label_urls u
+          WHERE (l.label_id = u.label_id AND l.category = 'books' AND u.url LIKE 'https%')
+             OR (l.label_id = u.label_id AND l.category = 'toys' AND u.url_id % 2 = 0)`,
+  },
+  {
+    sql: `SELECT count(*) FROM labels WHERE created_at >= TIMESTAMP '2021-01-01' + INTERVAL 3 MONTH
+          AND created_at < DATE '2021-01-01' + INTERVAL '1' YEAR`,
+  },
+  {
+    sql: `SELECT l.category, count(*) FROM labels l JOIN label_urls u ON l.label_id = u.label_id
+          WHERE l.created_at < DATE '2020-06-01' - INTERVAL 10 DAY GROUP BY l.category`,
+  },
+];
+
 /** Single-table shapes over every table and column, to cover the pushdown of each type. */
 function perTable(): DiffQuery[] {
   const tables: Record<string, { key: string; cols: string[]; text: string }> = {
@@ -303,4 +381,4 @@ function joinMatrix(): DiffQuery[] {
   return out;
 }
 
-export const DIFF_QUERIES: DiffQuery[] = [...handWritten, ...perTable(), ...joinMatrix()];
+export const DIFF_QUERIES: DiffQuery[] = [...handWritten, ...plannerShapes, ...perTable(), ...joinMatrix()];

@@ -1,6 +1,7 @@
 /** Shared fixtures for the analyzer tests: a real DuckDB for `json_serialize_sql`, the sample catalog. */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import type { ParseWithDuckDb, TableCatalogEntry } from '../../src/coordinator/analyze/index.js';
+import type { DuckDbSql, ParseWithDuckDb, TableCatalogEntry } from '../../src/coordinator/analyze/index.js';
+import { deserializedSql } from '../../src/duckdb/parse-tree.js';
 
 export const CATALOG: TableCatalogEntry[] = [
   { name: 'labels', columns: ['label_id', 'name', 'category'], types: ['BIGINT', 'VARCHAR', 'VARCHAR'] },
@@ -15,6 +16,8 @@ export const CATALOG: TableCatalogEntry[] = [
 export async function openParser(): Promise<{
   con: DuckDBConnection;
   parse: ParseWithDuckDb;
+  /** DuckDB's parser both ways, as the analyzer takes it */
+  duck: DuckDbSql;
   close: () => void;
 }> {
   const instance = await DuckDBInstance.create(':memory:');
@@ -23,9 +26,11 @@ export async function openParser(): Promise<{
     const reader = await con.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR) AS j', [sql]);
     return JSON.parse(String(reader.getRows()[0][0]));
   };
+  const duck: DuckDbSql = { parse, print: (trees) => deserializedSql(con, trees) };
   return {
     con,
     parse,
+    duck,
     close: () => {
       con.closeSync();
       instance.closeSync();

@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   analyzeQuery,
-  type ParseWithDuckDb,
+  type DuckDbSql,
   type QueryAnalysis,
   type TableCatalogEntry,
   type TableScanPlan,
@@ -10,17 +10,17 @@ import {
 import { QueryError } from '../../src/errors.js';
 import { CATALOG, openParser } from './analyze-helpers.js';
 
-let parse: ParseWithDuckDb;
+let duck: DuckDbSql;
 let con: DuckDBConnection;
 let close: () => void;
 
 beforeAll(async () => {
-  ({ parse, con, close } = await openParser());
+  ({ duck, con, close } = await openParser());
 });
 afterAll(() => close());
 
 function an(sql: string, catalog: TableCatalogEntry[] = CATALOG): Promise<QueryAnalysis> {
-  return analyzeQuery(sql, catalog, parse);
+  return analyzeQuery(sql, catalog, duck);
 }
 
 function plan(a: QueryAnalysis, table: string): TableScanPlan {
@@ -65,7 +65,7 @@ describe('tables read', () => {
     const a = await an(
       'WITH labels AS (SELECT label_id FROM labels WHERE label_id > 2) SELECT * FROM labels',
     );
-    expect(a.tables).toEqual([{ table: 'labels', columns: ['label_id'], where: '(label_id > (2))' }]);
+    expect(a.tables).toEqual([{ table: 'labels', columns: ['label_id'], where: '(label_id > 2)' }]);
     expect(a.pushWhole).toBe(true);
   });
 
@@ -111,10 +111,9 @@ describe('tables read', () => {
         SELECT s.sublabel_id, r.depth + 1 FROM r JOIN label_sublabels s ON s.label_id = r.id WHERE r.depth < 3)
       SELECT * FROM r`);
     expect(a.tables).toEqual([
-      { table: 'labels', columns: ['label_id', 'category'], where: "(category = ('x'))" },
+      { table: 'labels', columns: ['label_id', 'category'], where: "(category = 'x')" },
       { table: 'label_sublabels', columns: ['label_id', 'sublabel_id'] },
     ]);
-    expect(a.parser).toBe('pgsql-ast-parser');
   });
 
   it('lets a subquery alias shadow a table name', async () => {
@@ -127,8 +126,9 @@ describe('tables read', () => {
     expect(await an('SELECT 1 + 1 AS two')).toEqual({
       tables: [],
       pushWhole: false,
-      parser: 'pgsql-ast-parser',
       reductions: [],
+      references: [],
+      notes: [],
     });
     expect((await an('SELECT * FROM range(3)')).tables).toEqual([]);
   });
@@ -158,9 +158,7 @@ describe('columns needed', () => {
   it('keeps catalog order and spelling', async () => {
     const catalog = [{ name: 'Labels', columns: ['Label_ID', 'Name', 'Category'] }];
     const a = await an('SELECT category, NAME FROM labels WHERE "name" = \'x\'', catalog);
-    expect(a.tables).toEqual([
-      { table: 'Labels', columns: ['Name', 'Category'], where: '("Name" = (\'x\'))' },
-    ]);
+    expect(a.tables).toEqual([{ table: 'Labels', columns: ['Name', 'Category'], where: '("Name" = \'x\')' }]);
   });
 
   it('needs every column for * and t.* (only of t)', async () => {
@@ -181,7 +179,6 @@ describe('columns needed', () => {
     ]) {
       const a = await an(sql);
       expect(a.tables, sql).toEqual([{ table: 'labels', columns: ALL_LABELS }]);
-      expect(a.parser, sql).toBe('duckdb');
     }
   });
 
@@ -255,7 +252,6 @@ describe('columns needed', () => {
   it('needs every column of a PIVOT source and of a table with renamed columns', async () => {
     const a = await an("SELECT * FROM labels PIVOT (count(*) FOR category IN ('x', 'y'))");
     expect(a.tables).toEqual([{ table: 'labels', columns: ALL_LABELS }]);
-    expect(a.parser).toBe('duckdb');
     const b = await an('SELECT t.a FROM labels AS t(a, b, c) WHERE t.b = 1');
     expect(b.tables).toEqual([{ table: 'labels', columns: ALL_LABELS }]);
   });
@@ -267,10 +263,9 @@ describe('predicate pushdown', () => {
       JOIN label_sublabels s ON l.label_id = s.label_id
       JOIN label_urls u ON l.label_id = u.label_id
       WHERE l.name LIKE '%test%' AND u.url ILIKE 'http%' AND s.sublabel_id > 10`);
-    expect(a.parser).toBe('pgsql-ast-parser');
-    expect(plan(a, 'labels').where).toBe("(name LIKE ('%test%'))");
-    expect(plan(a, 'label_urls').where).toBe("(url ILIKE ('http%'))");
-    expect(plan(a, 'label_sublabels').where).toBe('(sublabel_id > (10))');
+    expect(plan(a, 'labels').where).toBe(`("name" ~~ '%test%')`);
+    expect(plan(a, 'label_urls').where).toBe("(url ~~* 'http%')");
+    expect(plan(a, 'label_sublabels').where).toBe('(sublabel_id > 10)');
   });
 
   it('never pushes WHERE to the null-supplying side of an outer join', async () => {
@@ -278,12 +273,12 @@ describe('predicate pushdown', () => {
       "SELECT * FROM labels l LEFT JOIN label_urls u ON l.label_id = u.label_id WHERE u.url IS NULL AND l.category = 'x'",
     );
     expect(plan(left, 'label_urls').where).toBeUndefined();
-    expect(plan(left, 'labels').where).toBe("(category = ('x'))");
+    expect(plan(left, 'labels').where).toBe("(category = 'x')");
     const right = await an(
       "SELECT * FROM labels l RIGHT JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'a' AND u.url = 'b'",
     );
     expect(plan(right, 'labels').where).toBeUndefined();
-    expect(plan(right, 'label_urls').where).toBe("(url = ('b'))");
+    expect(plan(right, 'label_urls').where).toBe("(url = 'b')");
     const full = await an(
       "SELECT * FROM labels l FULL JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'a' AND u.url = 'b'",
     );
@@ -295,12 +290,12 @@ describe('predicate pushdown', () => {
     const a = await an(
       "SELECT * FROM labels l LEFT JOIN label_urls u ON l.label_id = u.label_id AND u.url LIKE 'h%' AND l.name = 'a'",
     );
-    expect(plan(a, 'label_urls').where).toBe("(url LIKE ('h%'))");
+    expect(plan(a, 'label_urls').where).toBe("(url ~~ 'h%')");
     expect(plan(a, 'labels').where).toBeUndefined();
     const r = await an(
       "SELECT * FROM labels l RIGHT JOIN label_urls u ON l.label_id = u.label_id AND u.url LIKE 'h%' AND l.name = 'a'",
     );
-    expect(plan(r, 'labels').where).toBe("(name = ('a'))");
+    expect(plan(r, 'labels').where).toBe(`("name" = 'a')`);
     expect(plan(r, 'label_urls').where).toBeUndefined();
     const f = await an(
       "SELECT * FROM labels l FULL JOIN label_urls u ON l.label_id = u.label_id AND u.url = 'h'",
@@ -312,25 +307,25 @@ describe('predicate pushdown', () => {
     const a = await an(
       "SELECT * FROM labels l JOIN label_urls u ON l.label_id = u.label_id AND u.url = 'x' AND l.name = 'y'",
     );
-    expect(plan(a, 'label_urls').where).toBe("(url = ('x'))");
-    expect(plan(a, 'labels').where).toBe("(name = ('y'))");
+    expect(plan(a, 'label_urls').where).toBe("(url = 'x')");
+    expect(plan(a, 'labels').where).toBe(`("name" = 'y')`);
     const b = await an(`SELECT * FROM labels l LEFT JOIN label_urls u ON l.label_id = u.label_id
       JOIN label_sublabels s ON s.label_id = l.label_id AND u.url = 'x' AND s.sublabel_id = 1`);
     expect(plan(b, 'label_urls').where).toBeUndefined();
-    expect(plan(b, 'label_sublabels').where).toBe('(sublabel_id = (1))');
+    expect(plan(b, 'label_sublabels').where).toBe('(sublabel_id = 1)');
   });
 
   it('ORs the filters of every use of a self-joined table', async () => {
     const a = await an(
       "SELECT * FROM labels a JOIN labels b ON a.label_id = b.label_id WHERE a.category = 'x' AND b.name LIKE 'n%'",
     );
-    expect(plan(a, 'labels').where).toBe("(category = ('x')) OR (name LIKE ('n%'))");
+    expect(plan(a, 'labels').where).toBe(`(category = 'x') OR ("name" ~~ 'n%')`);
     const same = await an("SELECT * FROM labels a, labels b WHERE a.category = 'x' AND b.category = 'x'");
-    expect(plan(same, 'labels').where).toBe("(category = ('x'))");
+    expect(plan(same, 'labels').where).toBe("(category = 'x')");
     const sub = await an(
       "SELECT * FROM labels a, labels b WHERE a.category = 'x' AND a.name = 'n' AND b.category = 'x'",
     );
-    expect(plan(sub, 'labels').where).toBe("(category = ('x'))");
+    expect(plan(sub, 'labels').where).toBe("(category = 'x')");
   });
 
   it('pushes nothing for a table when one of its uses is unfiltered', async () => {
@@ -351,9 +346,9 @@ describe('predicate pushdown', () => {
         AND EXISTS (SELECT 1 FROM label_urls u WHERE u.label_id = l.label_id AND u.url LIKE '%.org')
       UNION
       SELECT name FROM labels WHERE category = 'b'`);
-    expect(plan(a, 'labels').where).toBe("(category = ('a')) OR (category = ('b'))");
-    expect(plan(a, 'label_sublabels').where).toBe('(sublabel_id > (100))');
-    expect(plan(a, 'label_urls').where).toBe("(url LIKE ('%.org'))");
+    expect(plan(a, 'labels').where).toBe("(category = 'a') OR (category = 'b')");
+    expect(plan(a, 'label_sublabels').where).toBe('(sublabel_id > 100)');
+    expect(plan(a, 'label_urls').where).toBe("(url ~~ '%.org')");
   });
 
   it('does not push a conjunct of an outer query into a derived table', async () => {
@@ -379,7 +374,7 @@ describe('predicate pushdown', () => {
   it('does not push a conjunct that references an outer query', async () => {
     const a = await an(`SELECT * FROM labels l WHERE EXISTS (SELECT 1 FROM label_urls u
       WHERE u.label_id = l.label_id AND u.url = l.name AND u.url <> '')`);
-    expect(plan(a, 'label_urls').where).toBe("(url != (''))");
+    expect(plan(a, 'label_urls').where).toBe("(url != '')");
     const b = await an("SELECT * FROM labels l WHERE EXISTS (SELECT 1 FROM label_urls u WHERE name = 'x')");
     expect(plan(b, 'label_urls').where).toBeUndefined();
   });
@@ -389,35 +384,30 @@ describe('predicate pushdown', () => {
       "SELECT (SELECT count(*) FROM label_urls u WHERE l.category = 'music' AND u.url LIKE 'h%') FROM labels l",
     );
     expect(plan(a, 'labels').where).toBeUndefined();
-    expect(plan(a, 'label_urls').where).toBe("(url LIKE ('h%'))");
+    expect(plan(a, 'label_urls').where).toBe("(url ~~ 'h%')");
   });
 
   it('does not push constants that JSON numbers cannot hold exactly', async () => {
     const a = await an('SELECT * FROM labels WHERE label_id = 9007199254740993 AND name IS NOT NULL');
-    expect(plan(a, 'labels').where).toBe('(name IS NOT NULL)');
+    expect(plan(a, 'labels').where).toBe('("name" IS NOT NULL)');
   });
 
-  it('gives long SQL projections only (pgsql-ast-parser is slow on it)', async () => {
+  it('pushes long SQL too', async () => {
     const list = Array.from({ length: 3000 }, (_, i) => i).join(', ');
     const a = await an(`SELECT name FROM labels WHERE label_id IN (${list})`);
-    expect(a).toEqual({
-      tables: [{ table: 'labels', columns: ['label_id', 'name'] }],
-      pushWhole: true,
-      parser: 'duckdb',
-      reductions: [],
-    });
+    expect(plan(a, 'labels').where).toBe(`(label_id IN (${list}))`);
   });
 
   it('resolves unqualified columns only when exactly one table of the FROM has them', async () => {
     const a = await an(
       "SELECT * FROM labels l JOIN label_urls u ON l.label_id = u.label_id WHERE url = 'x' AND label_id = 1",
     );
-    expect(plan(a, 'label_urls').where).toBe("(url = ('x'))");
+    expect(plan(a, 'label_urls').where).toBe("(url = 'x')");
     expect(plan(a, 'labels').where).toBeUndefined();
     const b = await an("SELECT * FROM labels, (SELECT 1 AS name) s WHERE name = 'x'");
     expect(plan(b, 'labels').where).toBeUndefined();
     const c = await an("SELECT * FROM labels, (SELECT 1 AS other) s WHERE name = 'x'");
-    expect(plan(c, 'labels').where).toBe("(name = ('x'))");
+    expect(plan(c, 'labels').where).toBe(`("name" = 'x')`);
   });
 
   it('does not push a select alias used in WHERE', async () => {
@@ -429,7 +419,7 @@ describe('predicate pushdown', () => {
     const a = await an(
       'SELECT * FROM labels l LEFT JOIN label_urls u ON l.label_id = u.label_id WHERE 1 = 0',
     );
-    expect(plan(a, 'labels').where).toBe('((1) = (0))');
+    expect(plan(a, 'labels').where).toBe('(1 = 0)');
     expect(plan(a, 'label_urls').where).toBeUndefined();
   });
 
@@ -438,30 +428,37 @@ describe('predicate pushdown', () => {
       await an(`SELECT l.name, (SELECT max(sublabel_id) FROM label_sublabels s WHERE s.label_id = l.label_id AND s.sublabel_name IS NOT NULL)
       FROM labels l, LATERAL (SELECT url FROM label_urls u WHERE u.label_id = l.label_id AND u.url LIKE 'h%' LIMIT 1) x`);
     expect(plan(a, 'label_sublabels').where).toBe('(sublabel_name IS NOT NULL)');
-    expect(plan(a, 'label_urls').where).toBe("(url LIKE ('h%'))");
+    expect(plan(a, 'label_urls').where).toBe("(url ~~ 'h%')");
   });
 
-  it('falls back to projections only for DuckDB-only syntax', async () => {
+  it('pushes through DuckDB-only syntax', async () => {
     const cases = [
       "SELECT * EXCLUDE (category) FROM labels WHERE name = 'x'",
       "SELECT name FROM labels WHERE name = 'x' QUALIFY row_number() OVER (ORDER BY label_id) = 1",
       "SELECT category, count(*) FROM labels WHERE name = 'x' GROUP BY ALL",
       "FROM labels SELECT name WHERE name = 'x'",
       "SELECT [1, 2] AS l, name FROM labels WHERE name = 'x'",
-      "SELECT name FROM labels WHERE list_contains([1,2], label_id) AND name = 'x'",
+      "SELECT name FROM labels WHERE name = 'x' INTERSECT SELECT name FROM labels WHERE name = 'x'",
+      "SELECT name FROM labels WHERE name = 'x' UNION BY NAME SELECT name FROM labels WHERE name = 'x'",
+    ];
+    for (const sql of cases) expect(plan(await an(sql), 'labels').where, sql).toBe(`("name" = 'x')`);
+    const tryCast = await an("SELECT name FROM labels WHERE TRY_CAST(name AS INT) = 1 AND name = 'x'");
+    expect(plan(tryCast, 'labels').where).toBe(`(TRY_CAST("name" AS INTEGER) = 1) AND ("name" = 'x')`);
+  });
+
+  it('pushes nothing where the lowering does not model the query, and says why', async () => {
+    const cases = [
       "SELECT * FROM labels l ASOF JOIN label_urls u ON l.label_id >= u.label_id WHERE l.name = 'x'",
       "SELECT * FROM labels POSITIONAL JOIN label_urls WHERE name = 'x'",
       "SELECT * FROM labels l SEMI JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'x'",
-      "SELECT * FROM labels WHERE name = 'x' INTERSECT SELECT * FROM labels",
-      "SELECT name FROM labels WHERE name = 'x' UNION BY NAME SELECT url AS name FROM label_urls",
       "SELECT * FROM labels WHERE name = 'x' USING SAMPLE 50%",
       "SELECT * FROM labels TABLESAMPLE 50% WHERE name = 'x'",
-      "SELECT name FROM labels WHERE TRY_CAST(name AS INT) = 1 AND name = 'x'",
+      "SELECT name FROM labels WHERE list_transform([1], q -> q + 1) = [2] AND name = 'x'",
     ];
     for (const sql of cases) {
       const a = await an(sql);
-      expect(a.parser, sql).toBe('duckdb');
       for (const t of a.tables) expect(t.where, sql).toBeUndefined();
+      expect(a.notes.join(), sql).toMatch(/no filter pushed/);
     }
   });
 
@@ -471,7 +468,7 @@ describe('predicate pushdown', () => {
       'SELECT count(*) FROM t WHERE "order" = 1 AND "mixed case" LIKE \'a%\' AND x IS NULL',
       catalog,
     );
-    expect(a.tables[0].where).toBe('("order" = (1)) AND ("Mixed Case" LIKE (\'a%\')) AND (x IS NULL)');
+    expect(a.tables[0].where).toBe('("order" = 1) AND ("Mixed Case" ~~ \'a%\') AND (x IS NULL)');
     expect(a.tables[0].columns).toEqual(['order', 'Mixed Case', 'x']);
   });
 });
@@ -489,12 +486,11 @@ const SEED = `SELECT l.label_id, l.name, s.sublabel_name, u.url FROM labels l
 describe('semi-join reductions', () => {
   it('reduces both joined tables of the seed query by the filtered labels', async () => {
     const a = await an(SEED);
-    expect(a.parser).toBe('pgsql-ast-parser');
     expect(a.reductions).toEqual([
       { table: 'label_sublabels', column: 'label_id', source: 'labels', sourceColumn: 'label_id' },
       { table: 'label_urls', column: 'label_id', source: 'labels', sourceColumn: 'label_id' },
     ]);
-    expect(plan(a, 'labels').where).toBe("(name LIKE ('%test%'))");
+    expect(plan(a, 'labels').where).toBe(`("name" ~~ '%test%')`);
   });
 
   it('reduces with WHERE equalities of comma joins, either operand order', async () => {
@@ -623,7 +619,7 @@ describe('semi-join reductions', () => {
     expect(await reductions(other)).toEqual(['label_urls.label_id>labels.label_id']);
   });
 
-  it('looks into CTE bodies and subqueries, not through CTE references, derived tables or correlation', async () => {
+  it('looks into CTE bodies and subqueries, and through CTE references, derived tables and correlation', async () => {
     expect(
       await reductions(`WITH x AS (SELECT u.* FROM label_urls u JOIN labels l ON l.label_id = u.label_id
         WHERE l.name LIKE '%test%') SELECT * FROM x JOIN x y ON x.url = y.url`),
@@ -631,16 +627,34 @@ describe('semi-join reductions', () => {
     expect(
       await reductions(`SELECT * FROM labels l WHERE EXISTS (SELECT 1 FROM label_urls u
         JOIN label_sublabels s ON s.label_id = u.label_id WHERE u.label_id = l.label_id AND s.sublabel_id > 2)`),
-    ).toEqual(['label_sublabels.label_id>label_urls.label_id']);
+    ).toEqual(['label_sublabels.label_id>label_urls.label_id', 'label_urls.label_id>labels.label_id']);
     for (const sql of [
       "WITH m AS (SELECT * FROM labels WHERE category = 'x') SELECT * FROM m JOIN label_urls u ON m.label_id = u.label_id",
       "SELECT * FROM (SELECT * FROM labels WHERE category = 'x') m JOIN label_urls u ON m.label_id = u.label_id",
       "SELECT * FROM labels l WHERE l.name = 'x' AND EXISTS (SELECT 1 FROM label_urls u WHERE u.label_id = l.label_id)",
-      "SELECT * FROM labels l WHERE l.name = 'x' AND l.label_id IN (SELECT label_id FROM label_urls)",
-      `SELECT l.name, x.url FROM labels l, LATERAL (SELECT url FROM label_urls u WHERE u.label_id = l.label_id) x
-        WHERE l.name = 'x'`,
       `SELECT l.name, (SELECT count(*) FROM label_urls u WHERE u.label_id = l.label_id) FROM labels l
         WHERE l.name = 'x'`,
+      "SELECT * FROM labels l JOIN label_urls u USING (label_id) WHERE l.name = 'x'",
+      "SELECT * FROM labels l NATURAL JOIN label_urls u WHERE l.name = 'x'",
+    ]) {
+      expect(await reductions(sql), sql).toEqual(['labels.label_id>label_urls.label_id']);
+    }
+    expect(
+      await reductions(
+        "SELECT * FROM label_urls u WHERE u.label_id IN (SELECT label_id FROM labels WHERE name = 'x')",
+      ),
+    ).toEqual(['labels.label_id>label_urls.label_id']);
+    for (const sql of [
+      // labels has its own filter: reducing it by a whole table gains nothing.
+      "SELECT * FROM labels l WHERE l.name = 'x' AND l.label_id IN (SELECT label_id FROM label_urls)",
+      // A LATERAL subquery in FROM is not a subquery expression: no correlation reducer.
+      `SELECT l.name, x.url FROM labels l, LATERAL (SELECT url FROM label_urls u WHERE u.label_id = l.label_id) x
+        WHERE l.name = 'x'`,
+      // An aggregate without GROUP BY makes a row even over no rows: EXISTS is then always true.
+      `SELECT * FROM label_urls u WHERE EXISTS (SELECT count(*) FROM labels l WHERE l.label_id = u.label_id
+        AND l.name = 'x')`,
+      // Through a LIMIT a filter would change which rows are kept.
+      "SELECT * FROM (SELECT * FROM label_urls LIMIT 5) u JOIN labels l ON l.label_id = u.label_id WHERE l.name = 'x'",
     ]) {
       expect(await reductions(sql), sql).toEqual([]);
     }
@@ -654,8 +668,6 @@ describe('semi-join reductions', () => {
       "SELECT * FROM labels l JOIN label_urls u ON l.label_id >= u.label_id WHERE l.name = 'x'",
       "SELECT * FROM labels l JOIN label_urls u ON l.label_id = u.label_id OR u.url IS NULL WHERE l.name = 'x'",
       "SELECT * FROM labels l JOIN label_urls u ON (l.label_id, l.name) = (u.label_id, u.url) WHERE l.name = 'x'",
-      "SELECT * FROM labels l JOIN label_urls u USING (label_id) WHERE l.name = 'x'",
-      "SELECT * FROM labels l NATURAL JOIN label_urls u WHERE l.name = 'x'",
       "SELECT * FROM labels AS l(a, b, c) JOIN label_urls u ON l.a = u.label_id WHERE l.b = 'x'",
     ]) {
       expect(await reductions(sql), sql).toEqual([]);
@@ -678,19 +690,25 @@ describe('semi-join reductions', () => {
     expect(await reductions(sql, spelled)).toEqual(['labels.label_id>label_urls.label_id']);
   });
 
-  it('gives none for DuckDB-only syntax', async () => {
+  it('reduces through DuckDB-only syntax of the SELECT itself', async () => {
     for (const sql of [
       `SELECT * EXCLUDE (url) FROM labels l JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'x'`,
       `SELECT * FROM labels l JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'x'
         QUALIFY row_number() OVER (ORDER BY u.url) = 1`,
+      `SELECT l.label_id FROM labels l JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'x'
+        INTERSECT SELECT label_id FROM labels`,
+    ]) {
+      expect(await reductions(sql), sql).toEqual(['labels.label_id>label_urls.label_id']);
+    }
+  });
+
+  it('gives none for joins it does not model', async () => {
+    for (const sql of [
       "SELECT * FROM labels l SEMI JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'x'",
       "SELECT * FROM labels l ANTI JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'x'",
       'SELECT * FROM labels l ASOF JOIN label_urls u ON l.label_id = u.label_id AND l.label_id >= u.label_id',
-      `SELECT l.label_id FROM labels l JOIN label_urls u ON l.label_id = u.label_id WHERE l.name = 'x'
-        INTERSECT SELECT label_id FROM label_urls`,
     ]) {
       const a = await an(sql);
-      expect(a.parser, sql).toBe('duckdb');
       expect(a.reductions, sql).toEqual([]);
     }
   });
@@ -768,7 +786,7 @@ break', 'a'), (NULL, 'null id', 'z'), (8, '2020-01-02', 'd')) v(label_id, name, 
       const a = await an(`SELECT * FROM labels WHERE ${p}`);
       if (plan(a, 'labels').where !== undefined) pushed.push(p);
     }
-    // The forms pgsql-ast-parser reads like DuckDB are pushed.
+    // The common forms are pushed.
     for (const p of [
       "name LIKE '%test%'",
       "name ILIKE 'IT''S'",

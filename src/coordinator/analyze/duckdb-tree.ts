@@ -4,7 +4,7 @@
  * DuckDB's tree is the authority on what the SQL means: it decides syntax errors, refuses
  * non-SELECT statements, names every table reference. Shapes not known here are lowered
  * generically (every nested expression and table reference is still found) and flagged as
- * exotic, which turns predicate pushdown off for the query.
+ * exotic, which turns filter pushdown off for the query.
  */
 import { QueryError } from '../../errors.js';
 import { isJsonObject, type JsonObject } from '../../json-object.js';
@@ -116,6 +116,25 @@ const SELECT_KEYS = new Set([
   'qualify',
 ]);
 
+/** LIMIT / OFFSET and DISTINCT ON: a filter applied before them would change what they keep. */
+function modifierBarriers(mods: unknown): string[] {
+  const out: string[] = [];
+  for (const m of Array.isArray(mods) ? mods : []) {
+    if (!isJsonObject(m)) continue;
+    if (m.type === 'LIMIT_MODIFIER' || m.type === 'LIMIT_PERCENT_MODIFIER') out.push('LIMIT');
+    if (m.type === 'DISTINCT_MODIFIER' && !isEmpty(m.distinct_on_targets)) out.push('DISTINCT ON');
+  }
+  return out;
+}
+
+/** 'aggregate' / 'window function' for each such call in an expression, subqueries not entered. */
+function aggregatesAndWindows(e: Expr): string[] {
+  if (e.k === 'fn' && e.window) return ['window function'];
+  if (e.k === 'fn' && e.agg) return ['aggregate'];
+  if (e.k === 'sub' || !('args' in e)) return [];
+  return e.args.flatMap(aggregatesAndWindows);
+}
+
 class DuckDbLowering {
   readonly exotic: string[] = [];
 
@@ -180,27 +199,33 @@ class DuckDbLowering {
     for (const item of Array.isArray(node.select_list) ? node.select_list : []) {
       if (isJsonObject(item)) select.push({ expr: this.expr(item), alias: lower(item.alias) });
     }
+    const barriers = modifierBarriers(node.modifiers);
     const other: Expr[] = [...this.modifiers(node.modifiers)];
     other.push(...this.generic(node.group_expressions));
     if (isJsonObject(node.having)) other.push(this.expr(node.having));
+    // QUALIFY and GROUP BY ALL only act after the WHERE: they change no filter of the FROM.
     if (isJsonObject(node.qualify)) {
-      this.flag('QUALIFY');
+      barriers.push('QUALIFY');
       other.push(this.expr(node.qualify));
     }
-    if (!isEmpty(node.sample)) this.flag('SAMPLE');
+    if (!isEmpty(node.sample)) {
+      this.flag('SAMPLE');
+      barriers.push('SAMPLE');
+    }
     const handling = str(node.aggregate_handling);
-    if (handling !== undefined && handling !== 'STANDARD_HANDLING')
-      this.flag(`aggregate handling ${handling}`);
     for (const [key, value] of Object.entries(node)) {
       if (SELECT_KEYS.has(key) || key === 'query_location' || isEmpty(value)) continue;
       this.flag(`SELECT_NODE.${key}`);
       other.push(...this.generic(value));
     }
-    const grouped =
+    const groupBy =
       (Array.isArray(node.group_expressions) && node.group_expressions.length > 0) ||
-      isJsonObject(node.having) ||
       (handling !== undefined && handling !== 'STANDARD_HANDLING');
-    return { k: 'select', ctes, from, where, select, other, grouped };
+    const grouped = groupBy || isJsonObject(node.having);
+    if (grouped) barriers.push('GROUP BY');
+    const computes = [...select.map((s) => s.expr), ...other].flatMap(aggregatesAndWindows);
+    if (computes.length > 0) barriers.push(computes[0]);
+    return { k: 'select', ctes, from, where, select, other, grouped, groupBy, barriers };
   }
 
   private modifiers(mods: unknown): Expr[] {
@@ -236,7 +261,6 @@ class DuckDbLowering {
     const ctes = this.ctes(node.cte_map);
     const kind = str(node.setop_type) ?? '';
     const byName = kind.includes('BY_NAME');
-    if (kind !== 'UNION') this.flag(`set operation ${kind}`);
     let branches: JsonObject[] = [];
     if (isJsonObject(node.left) && isJsonObject(node.right)) branches = [node.left, node.right];
     else if (Array.isArray(node.children)) branches = node.children.filter(isJsonObject);
@@ -246,9 +270,14 @@ class DuckDbLowering {
       const q = this.opaqueSelect(this.generic(node));
       return { ...q, ctes };
     }
+    // A filter on the output of a UNION ALL is a filter on each branch; not so past a LIMIT, or
+    // through the deduplication of UNION / INTERSECT / EXCEPT (rows equal there may differ in
+    // ways a filter sees), or BY NAME (columns matched by name).
+    const barriers = modifierBarriers(node.modifiers);
+    if (kind !== 'UNION' || node.setop_all !== true || byName) barriers.push('set operation');
     let acc = this.query(branches[0]);
     for (let i = 1; i < branches.length; i++) {
-      acc = { k: 'setop', ctes: [], left: acc, right: this.query(branches[i]), byName, other: [] };
+      acc = { k: 'setop', ctes: [], left: acc, right: this.query(branches[i]), byName, other: [], barriers };
     }
     if (acc.k === 'setop') {
       acc.ctes = ctes;
@@ -369,7 +398,6 @@ class DuckDbLowering {
       }
     }
     const natural = refType === 'NATURAL';
-    if (natural) this.flag('NATURAL JOIN');
     return {
       k: 'join',
       type,
@@ -400,6 +428,8 @@ class DuckDbLowering {
           query: sub ? this.query(sub) : this.emptySelect(),
           exists: kind === 'EXISTS' || kind === 'NOT_EXISTS',
           args: isJsonObject(e.child) ? [this.expr(e.child)] : [],
+          kind,
+          compare: str(e.comparison_type),
           raw: e,
         };
       }
@@ -432,7 +462,8 @@ class DuckDbLowering {
         return { k: 'param', raw: e };
       case 'CONJUNCTION': {
         const args = this.generic(e.children);
-        return e.type === 'CONJUNCTION_AND' ? { k: 'and', args, raw: e } : { k: 'op', args, raw: e };
+        if (e.type === 'CONJUNCTION_AND') return { k: 'and', args, raw: e };
+        return { k: 'op', args, or: e.type === 'CONJUNCTION_OR', raw: e };
       }
       case 'CONSTANT':
         return { k: 'op', args: [], raw: e };
@@ -511,41 +542,7 @@ export function lowerDuckDb(node: JsonObject): Lowered {
   return { query, exotic: l.exotic };
 }
 
-let unsafe = 0;
-
-/**
- * A stable text form of a DuckDB expression tree, for comparing two parses: locations and the
- * top-level alias dropped, identifiers lower-cased, keys sorted. With `stripQualifiers`, column
- * references keep only their last name (`l.name` → `name`).
- */
-export function canonicalExpr(e: unknown, stripQualifiers = false): string {
-  const norm = (x: unknown, top: boolean): unknown => {
-    // JSON.parse rounds integers beyond 2^53: two different constants could read the same, so
-    // such a number never compares equal to anything.
-    if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) return `unsafe#${++unsafe}`;
-    if (Array.isArray(x)) return x.map((y) => norm(y, false));
-    if (!isJsonObject(x)) return x;
-    const out: JsonObject = {};
-    for (const key of Object.keys(x).sort()) {
-      if (key === 'query_location') continue;
-      if (top && key === 'alias') continue;
-      let value = x[key];
-      if (key === 'column_names' && Array.isArray(value)) {
-        const names = value.map((n) => (typeof n === 'string' ? n.toLowerCase() : n));
-        value = stripQualifiers ? names.slice(-1) : names;
-      } else if ((key === 'function_name' || key === 'relation_name') && typeof value === 'string') {
-        value = value.toLowerCase();
-      } else {
-        value = norm(value, false);
-      }
-      out[key] = value;
-    }
-    return out;
-  };
-  return JSON.stringify(norm(e, true));
-}
-
-/** The select-list expressions of a parsed `SELECT e1, e2, …` (for cross-checking printed conjuncts). */
+/** The select-list expressions of a parsed `SELECT e1, e2, …` (for checking printed filters). */
 export function selectListOf(tree: unknown): unknown[] | undefined {
   if (!isJsonObject(tree) || tree.error === true || !Array.isArray(tree.statements)) return undefined;
   if (tree.statements.length !== 1) return undefined;

@@ -1,11 +1,10 @@
 /**
- * A small query IR that both parse trees (DuckDB's `json_serialize_sql` and pgsql-ast-parser's
- * AST) are lowered to, so that scoping, column needs and pushdown are worked out by one piece
- * of code (scope.ts) whichever parser read the SQL.
+ * A small query IR that DuckDB's parse tree (`json_serialize_sql`) is lowered to, so that
+ * scoping, column needs and pushdown are worked out on a few node kinds (scope.ts).
  *
  * Identifiers are lower-cased (DuckDB resolves names case-insensitively). `raw` keeps the
- * node of the source tree the IR node came from: DuckDB JSON or a pgsql-ast-parser Expr,
- * used to print and cross-check pushed predicates.
+ * DuckDB node the IR node came from: pushed filters are that node, rewritten and printed by
+ * DuckDB itself (`json_deserialize_sql`).
  */
 
 export type Expr =
@@ -17,8 +16,12 @@ export type Expr =
    * columns of the select list.
    */
   | { k: 'star'; relation?: string; orderAll?: boolean; raw?: unknown }
-  /** A subquery expression; `args` are the operands outside it (`x IN (...)`). */
-  | { k: 'sub'; query: Query; exists: boolean; args: Expr[]; raw?: unknown }
+  /**
+   * A subquery expression; `args` are the operands outside it (`x IN (...)`). `kind`: DuckDB's
+   * subquery_type (SCALAR, EXISTS, NOT_EXISTS, ANY…); `compare`: ANY's comparison (`IN` is
+   * ANY with COMPARE_EQUAL).
+   */
+  | { k: 'sub'; query: Query; exists: boolean; args: Expr[]; kind?: string; compare?: string; raw?: unknown }
   /** A function call; `agg`: aggregate (by name, DISTINCT, FILTER, ORDER BY); `window`: OVER. */
   | { k: 'fn'; name: string; args: Expr[]; agg: boolean; window: boolean; raw?: unknown }
   | { k: 'lambda'; args: Expr[]; raw?: unknown }
@@ -26,9 +29,10 @@ export type Expr =
   | { k: 'and'; args: Expr[]; raw?: unknown }
   /**
    * Any other construct both parsers agree on: comparisons, operators, casts, CASE, constants.
-   * `eq`: a plain `a = b` comparison (not `IS NOT DISTINCT FROM`, not `==`), `args` its operands.
+   * `eq`: a plain `a = b` comparison (not `IS NOT DISTINCT FROM`, not `==`), `args` its operands;
+   * `or`: an OR, `args` its branches.
    */
-  | { k: 'op'; args: Expr[]; eq?: boolean; raw?: unknown }
+  | { k: 'op'; args: Expr[]; eq?: boolean; or?: boolean; raw?: unknown }
   /** A construct the lowering does not know: its columns count, it is never pushed. */
   | { k: 'opaque'; args: Expr[]; raw?: unknown };
 
@@ -84,6 +88,13 @@ export type Query =
       other: Expr[];
       /** GROUP BY / HAVING present (a `*` under EXISTS then still matters). */
       grouped: boolean;
+      /** GROUP BY (or GROUP BY ALL) present: an aggregate then makes a row per group, not one. */
+      groupBy?: boolean;
+      /**
+       * Why a filter on this SELECT's output cannot be applied to its FROM instead (LIMIT,
+       * DISTINCT ON, QUALIFY, SAMPLE, aggregates, windows); empty when it can.
+       */
+      barriers?: string[];
     }
   | {
       k: 'setop';
@@ -94,6 +105,8 @@ export type Query =
       other: Expr[];
       /** A recursive CTE's body: `recursiveName` is visible in the right branch only. */
       recursiveName?: string;
+      /** Why a filter on the output cannot go into the branches (all but UNION ALL, LIMIT…). */
+      barriers?: string[];
     };
 
 /** `SELECT * FROM <from>`, as both lowerings build for shapes that only read their source. */
@@ -101,9 +114,9 @@ export function selectStar(from: From, ctes: Cte[] = []): Query {
   return { k: 'select', ctes, from, select: [{ expr: { k: 'star' } }], other: [], grouped: false };
 }
 
-/** The lowering's result: the query, plus why the tree may hold syntax pgsql-ast-parser misreads. */
+/** The lowering's result: the query, plus the constructs it does not model. */
 export interface Lowered {
   query: Query;
-  /** DuckDB-only constructs seen (ASOF, PIVOT, lambdas…); non-empty means: no predicate pushdown. */
+  /** Constructs not modelled (ASOF, PIVOT, lambdas…); non-empty means: no filter pushdown. */
   exotic: string[];
 }

@@ -44,7 +44,7 @@ export function place<U>(from: From, useOf: (f: From) => U | undefined): Placeme
   const onSource = new Map<From, Set<U>>();
   type Entry = { use: U; nullable: boolean };
   const collect = (f: From): Entry[] => {
-    if (f.k === 'table') {
+    if (f.k === 'table' || f.k === 'subquery') {
       const u = useOf(f);
       return u === undefined ? [] : [{ use: u, nullable: false }];
     }

@@ -17,30 +17,21 @@
  * - of the ON of a LEFT join, U on its right side, not NULL-extended below the join, V on its
  *   left side (RIGHT: mirrored): the right-side rows removed never matched, and a LEFT join
  *   drops unmatched right rows (the left rows keep their matches, or their lack of one).
- * Not derived: USING and NATURAL joins, `IS NOT DISTINCT FROM` (it matches NULLs), anything
- * but two bare columns, columns of an outer query (correlation, LATERAL), FULL/ASOF/POSITIONAL/
- * SEMI/ANTI joins, renamed uses, T = S (a self-join cannot be gathered before itself).
- * A use of T without such an equality (in a derived table, a CTE body, a set-operation branch,
- * a subquery without S) means no reduction of T. A reduction also needs the same catalog type
+ * USING and NATURAL joins count as their ON equalities; IN, EXISTS and correlated subqueries
+ * give reducers too (pushdown.ts says why), and derived tables and CTEs pass a reference's
+ * reducers into their body (derived.ts). Not derived: `IS NOT DISTINCT FROM` (it matches
+ * NULLs), anything but two bare columns, FULL/ASOF/POSITIONAL/SEMI/ANTI joins, renamed uses,
+ * T = S (a self-join cannot be gathered before itself).
+ * A use of T without such an equality (in a set-operation branch, a body with a LIMIT or an
+ * aggregate, a subquery without S) means no reduction of T. A reduction also needs the same catalog type
  * on both columns: IN with implicit casts may compare differently than the join does.
  *
  * Each reduction is valid whatever was gathered before: the argument above only uses the S
  * table's current rows. So reductions chain (S itself reduced earlier), and any subset of the
  * list, applied in order, is valid too (the coordinator may skip one whose source is large).
  */
-import type { TableScanPlan } from './index.js';
+import type { SemiJoinReduction, TableScanPlan } from './plan.js';
 import type { Resolution } from './scope.js';
-
-export interface SemiJoinReduction {
-  /** catalog table whose scan may be reduced */
-  table: string;
-  /** its column (catalog spelling) */
-  column: string;
-  /** another catalog table, gathered first */
-  source: string;
-  /** its column (catalog spelling) */
-  sourceColumn: string;
-}
 
 function key(r: SemiJoinReduction): string {
   return JSON.stringify([r.table, r.column, r.source, r.sourceColumn]);
@@ -71,20 +62,16 @@ export function reductionCandidates(res: Resolution): Map<string, SemiJoinReduct
   return out;
 }
 
-/** Those of the two readings' candidates both allow, with equal known types on both columns. */
-export function agreedCandidates(
-  a: Map<string, SemiJoinReduction>,
-  b: Map<string, SemiJoinReduction>,
+/** The candidates with equal known types on both columns. */
+export function typedCandidates(
+  candidates: Map<string, SemiJoinReduction>,
   typeOf: (table: string, column: string) => string | undefined,
 ): SemiJoinReduction[] {
   const norm = (t: string | undefined) => t?.replace(/\s+/g, '').toUpperCase();
-  return [...a]
-    .filter(([k]) => b.has(k))
-    .map(([, r]) => r)
-    .filter((r) => {
-      const t = norm(typeOf(r.table, r.column));
-      return !!t && t === norm(typeOf(r.source, r.sourceColumn));
-    });
+  return [...candidates.values()].filter((r) => {
+    const t = norm(typeOf(r.table, r.column));
+    return !!t && t === norm(typeOf(r.source, r.sourceColumn));
+  });
 }
 
 function lexLess(a: number[], b: number[]): boolean {
@@ -97,18 +84,25 @@ function lexLess(a: number[], b: number[]): boolean {
  * a time: among the unplaced tables a placed one can reduce, the one with the best source (a
  * source with a pushed predicate, then one itself reduced, then any; ties to the earlier table,
  * tables with a pushed predicate first); when none, the next unplaced table, unreduced (tables
- * with a pushed predicate first, then those no candidate could reduce anyway).
+ * with a pushed predicate first, then those no candidate could reduce anyway; among equals,
+ * the smallest table by `rows`, where known: its keys narrow the larger ones).
  */
 export function chooseReductions(
   tables: TableScanPlan[],
   candidates: SemiJoinReduction[],
+  rows: (table: string) => number | undefined = () => undefined,
 ): SemiJoinReduction[] {
   const filtered = new Set(tables.filter((t) => t.where !== undefined).map((t) => t.table));
   const targets = new Set(candidates.map((r) => r.table));
   const rootRank = (t: TableScanPlan) => (filtered.has(t.table) ? 0 : targets.has(t.table) ? 2 : 1);
   const order = tables
     .map((t, i) => ({ t, i }))
-    .sort((a, b) => rootRank(a.t) - rootRank(b.t) || a.i - b.i)
+    .sort(
+      (a, b) =>
+        rootRank(a.t) - rootRank(b.t) ||
+        (rows(a.t.table) ?? Number.POSITIVE_INFINITY) - (rows(b.t.table) ?? Number.POSITIVE_INFINITY) ||
+        a.i - b.i,
+    )
     .map((x) => x.t);
   const placed: string[] = [];
   const reduced = new Set<string>();

@@ -1,28 +1,30 @@
 /**
  * Name resolution over the IR: which catalog tables are read (CTE names and aliases shadow
- * them in their scope), the columns each needs, and for every SELECT the WHERE/ON conjuncts
- * that are candidates for pushdown to one of its table uses.
+ * them in their scope), the columns each needs, and for every table reference the filters
+ * (pushdown.ts decides which) and semi-join reducers that may go to its scan.
+ *
+ * A FROM item is a target when filters may be pushed to it: a base-table use, or a reference
+ * of a derived table or CTE (whose filters are pushed on into its body at the end, derived.ts).
  */
 import { QueryError } from '../../errors.js';
+import { type Body, type Derived, type DerivedRef, sourceType } from './derived.js';
 import { PURE_TABLE_FUNCTIONS } from './functions.js';
 import type { Expr, From, Query } from './ir.js';
-import { conjunctUse, place, splitAnd } from './predicates.js';
+import { place } from './predicates.js';
+import { SelectPushdown } from './pushdown.js';
+import type { Tree } from './trees.js';
 
 export interface CatalogTable {
   name: string;
   columns: string[];
   /** lower-case column name → the table's spelling */
   byLower: Map<string, string>;
-}
-
-export interface Conjunct {
-  expr: Expr;
-  /** 'where' or 'on:<join type>' */
-  clause: string;
-  scope: Scope;
+  /** lower-case column name → its DuckDB type, where known */
+  types: Map<string, string>;
 }
 
 export interface Use {
+  kind: 'use';
   id: number;
   table: CatalogTable;
   /** the name it is referred to by: its alias, else the table name (lower-case) */
@@ -32,17 +34,25 @@ export interface Use {
   renamed: boolean;
   /** on the null-supplying side of an outer join of its FROM */
   nullable: boolean;
-  /** conjuncts that may be pushed to this use's scan */
-  conjuncts: Conjunct[];
+  /** filters over the table's columns (catalog spelling) that may be pushed to this use's scan */
+  filters: Tree[];
   /**
-   * Equalities `this.column = source.sourceColumn` of this use's SELECT that keep, of this
-   * use's rows, only those matching a row of the source use (reductions.ts has the rules).
+   * Equalities `this.column = source.sourceColumn` that keep, of this use's rows, only those
+   * matching a row of the source use (reductions.ts has the rules).
    */
   reducers: Reducer[];
 }
 
+export type Target = Use | DerivedRef;
+
+/** A column of a target: a catalog column of a use (lower-case), or an output of a derived table. */
+export interface Source {
+  target: Target;
+  column: string;
+}
+
 export interface Reducer {
-  /** lower-case column of the reduced use */
+  /** lower-case column of the reduced target */
   column: string;
   source: Use;
   /** lower-case column of the source use */
@@ -51,7 +61,7 @@ export interface Reducer {
 
 interface Binding {
   name: string;
-  use?: Use;
+  target?: Target;
   /** lower-case output column names; null when not known */
   outputs: string[] | null;
 }
@@ -59,25 +69,34 @@ interface Binding {
 export class Scope {
   readonly bindings: Binding[] = [];
   readonly uses: Use[] = [];
+  /** `USING (k)` columns of this FROM: the column an unqualified `k` denotes, or null when none */
+  readonly using = new Map<string, Source | null>();
   uncertain = false;
-  private cachedKey?: string;
 
   constructor(readonly parent: Scope | null) {}
+}
 
-  /** The tables and bindings of this SELECT's FROM, to tell scopes apart across two parses. */
-  key(): string {
-    this.cachedKey ??= this.uses
-      .map((u) => `${u.table.name.toLowerCase()}:${u.binding}`)
-      .sort()
-      .join(',');
-    return this.cachedKey;
-  }
+/** What a query gives its reader: its output columns and where each comes from. */
+export interface QueryInfo {
+  outputs: string[] | null;
+  /** parallel to outputs: a bare column of a target of the query's own FROM, else undefined */
+  sources: (Source | undefined)[];
+  /** why a filter on the output may not go into the FROM (empty: it may) */
+  barriers: string[];
+  /** the targets of its FROM a WHERE filter may go to */
+  open: Set<Target>;
+  /** an aggregate without GROUP BY: one row even when no row passes the WHERE */
+  scalarAggregate: boolean;
+  /** WHERE equalities between a column of its own FROM and one of an enclosing query */
+  correlations: { inner: Source; outer: Source }[];
+  /** a UNION ALL: the infos of its SELECTs, in order */
+  branches?: QueryInfo[];
 }
 
 interface CteEnv {
   name: string;
-  /** The CTE's output columns; its body is walked on first reference (DuckDB binds no other). */
-  outputs: () => string[] | null;
+  /** The CTE's info; its body is walked on first reference (DuckDB binds no other). */
+  derived: () => Derived | null;
   parent: CteEnv | null;
 }
 
@@ -93,13 +112,16 @@ export interface Need {
 
 export interface Resolution {
   uses: Use[];
-  conjuncts: Conjunct[];
   /** per catalog table name */
   needs: Map<string, Need>;
   /** catalog table names in order of first reference */
   tables: string[];
   /** a table function or other non-table source: the query cannot run in one container */
   mixedSources: boolean;
+  /** derived tables and CTEs, in the order their bodies were walked */
+  derived: Derived[];
+  /** why some filters stayed in the coordinator */
+  notes: string[];
 }
 
 function looksLikeFile(name: string): boolean {
@@ -112,13 +134,6 @@ function applyAliases(outputs: string[] | null, aliases: string[] | undefined): 
   return [...aliases, ...outputs.slice(aliases.length)];
 }
 
-/** The two column references of a plain `a = b` between bare columns, else undefined. */
-function columnEquality(e: Expr): [string[], string[]] | undefined {
-  if (e.k !== 'op' || !e.eq || e.args.length !== 2) return undefined;
-  const [a, b] = e.args;
-  return a.k === 'col' && b.k === 'col' ? [a.parts, b.parts] : undefined;
-}
-
 function containsStar(e: Expr): boolean {
   if (e.k === 'star') return true;
   if (e.k === 'sub') return e.args.some(containsStar);
@@ -129,21 +144,29 @@ function containsStar(e: Expr): boolean {
 export class Resolver {
   private readonly catalog = new Map<string, CatalogTable>();
   private readonly uses: Use[] = [];
-  private readonly conjuncts: Conjunct[] = [];
   private readonly needs = new Map<string, Need>();
   private readonly tables: string[] = [];
   private readonly names = new Set<string>();
+  private readonly derived: Derived[] = [];
+  readonly notes: string[] = [];
   private mixedSources = false;
+  /** the info of each subquery expression walked */
+  readonly subqueries = new Map<Query, QueryInfo>();
 
   /** `strict`: throw the user's errors (unknown table/column, forbidden source). */
   constructor(
-    catalog: { name: string; columns: string[] }[],
+    catalog: { name: string; columns: string[]; types?: string[] }[],
     private readonly strict: boolean,
   ) {
     for (const t of catalog) {
       const byLower = new Map<string, string>();
-      for (const c of t.columns) byLower.set(c.toLowerCase(), c);
-      this.catalog.set(t.name.toLowerCase(), { name: t.name, columns: t.columns, byLower });
+      const types = new Map<string, string>();
+      t.columns.forEach((c, i) => {
+        byLower.set(c.toLowerCase(), c);
+        const type = t.types?.[i];
+        if (type !== undefined && t.types?.length === t.columns.length) types.set(c.toLowerCase(), type);
+      });
+      this.catalog.set(t.name.toLowerCase(), { name: t.name, columns: t.columns, byLower, types });
     }
   }
 
@@ -156,11 +179,16 @@ export class Resolver {
     }
     return {
       uses: this.uses,
-      conjuncts: this.conjuncts,
       needs: this.needs,
       tables: this.tables,
       mixedSources: this.mixedSources,
+      derived: this.derived,
+      notes: this.notes,
     };
+  }
+
+  note(text: string): void {
+    if (!this.notes.includes(text)) this.notes.push(text);
   }
 
   private need(t: CatalogTable): Need {
@@ -173,81 +201,98 @@ export class Resolver {
     return n;
   }
 
-  private query(q: Query, outer: Env, exists: boolean): string[] | null {
+  private newDerived(name: string, info: QueryInfo, aliases: string[] | undefined): Derived {
+    const outputs = applyAliases(info.outputs, aliases);
+    const bodies = (info.branches ?? [info]).map((b): Body => {
+      const columns = new Map<string, Source>();
+      if (outputs !== null && b.outputs?.length === outputs.length) {
+        outputs.forEach((o, i) => {
+          const s = b.sources[i];
+          // A name given twice is ambiguous outside: never mapped.
+          if (s && outputs.indexOf(o) === outputs.lastIndexOf(o)) columns.set(o, s);
+        });
+      }
+      return { columns, barriers: b.barriers, open: b.open };
+    });
+    // A UNION ALL's output has the type its branches' columns are cast to: a filter goes into
+    // the branches only where they all have that one type already.
+    if (bodies.length > 1) {
+      for (const o of outputs ?? []) {
+        const types = bodies.map((b) => {
+          const s = b.columns.get(o);
+          return s && sourceType(s);
+        });
+        if (types.some((t) => t === undefined || t !== types[0])) for (const b of bodies) b.columns.delete(o);
+      }
+    }
+    const d: Derived = { name, outputs, bodies, refs: [] };
+    this.derived.push(d);
+    return d;
+  }
+
+  query(q: Query, outer: Env, exists: boolean, correlated = false): QueryInfo {
     let env = outer;
     for (const cte of q.ctes) {
       const defined = env;
-      let outputs: string[] | null | undefined;
+      let derived: Derived | null | undefined;
       const lazy = () => {
-        if (outputs === undefined) {
-          outputs = null; // a reference from inside its own body (not recursive) binds nothing
-          outputs = applyAliases(this.query(cte.query, defined, false), cte.columnAliases);
+        if (derived === undefined) {
+          derived = null; // a reference from inside its own body (not recursive) binds nothing
+          const info = this.query(cte.query, defined, false);
+          derived = this.newDerived(cte.name, info, cte.columnAliases);
         }
-        return outputs;
+        return derived;
       };
-      env = { ctes: { name: cte.name, outputs: lazy, parent: env.ctes }, scope: env.scope };
+      env = { ctes: { name: cte.name, derived: lazy, parent: env.ctes }, scope: env.scope };
     }
     if (q.k === 'setop') {
       const left = this.query(q.left, env, false);
+      const recursive: Derived = {
+        name: q.recursiveName ?? '',
+        outputs: left.outputs,
+        bodies: [{ columns: new Map(), barriers: ['recursion'], open: new Set() }],
+        refs: [],
+      };
       const rightEnv: Env = q.recursiveName
-        ? { ctes: { name: q.recursiveName, outputs: () => left, parent: env.ctes }, scope: env.scope }
+        ? { ctes: { name: q.recursiveName, derived: () => recursive, parent: env.ctes }, scope: env.scope }
         : env;
       const right = this.query(q.right, rightEnv, false);
       const scope = new Scope(env.scope);
       for (const e of q.other) this.expr(e, scope, env);
-      if (!q.byName) return left;
-      return left === null || right === null ? null : [...new Set([...left, ...right])];
+      let outputs = left.outputs;
+      if (q.byName)
+        outputs = left.outputs && right.outputs && [...new Set([...left.outputs, ...right.outputs])];
+      const barriers = q.recursiveName ? ['recursion'] : (q.barriers ?? ['set operation']);
+      return {
+        outputs,
+        sources: [],
+        barriers: ['set operation'],
+        open: new Set(),
+        scalarAggregate: false,
+        correlations: [],
+        ...(barriers.length === 0 && {
+          branches: [...(left.branches ?? [left]), ...(right.branches ?? [right])],
+        }),
+      };
     }
 
     const scope = new Scope(env.scope);
-    const useOf = new Map<From, Use>();
+    const targetOf = new Map<From, Target>();
     const joins: Extract<From, { k: 'join' }>[] = [];
-    this.from(q.from, scope, env, useOf, joins);
-    const placement = place(q.from, (f) => useOf.get(f));
-    for (const u of placement.nullable) u.nullable = true;
+    this.from(q.from, scope, env, targetOf, joins);
+    const placement = place(q.from, (f) => targetOf.get(f));
+    for (const t of placement.nullable) t.nullable = true;
 
-    const candidates = (expr: Expr | undefined, clause: string, targets: Set<Use>) => {
-      for (const c of splitAnd(expr)) {
-        const conj: Conjunct = { expr: c, clause, scope };
-        this.conjuncts.push(conj);
-        if (targets.size === 0) continue;
-        const use = conjunctUse(c, (parts) => this.localUse(parts, scope));
-        if (use === undefined) continue;
-        for (const t of use === null ? targets : [use])
-          if (targets.has(t) && !t.renamed) t.conjuncts.push(conj);
-      }
-    };
+    const pushdown = new SelectPushdown(this, scope, placement, correlated);
     for (const j of joins) {
-      candidates(j.on, `on:${j.type}`, placement.on.get(j) ?? new Set());
+      pushdown.usingJoin(j, targetOf);
+      pushdown.on(j);
       if (j.on) this.expr(j.on, scope, env);
     }
-    candidates(q.where, 'where', placement.where);
+    // Subqueries are walked before the WHERE's filters are placed: IN / EXISTS use their info.
     if (q.where) this.expr(q.where, scope, env);
-
-    // Equalities that reduce one use by another: WHERE between two preserved uses; ON with
-    // the reduced use where ON conjuncts may be pushed and the source on a side the ON keeps.
-    const reducers = (expr: Expr | undefined, targets: Set<Use>, sources: Set<Use>) => {
-      for (const c of splitAnd(expr)) {
-        const pair = columnEquality(c);
-        if (!pair) continue;
-        const [a, b] = pair.map((parts) => ({ parts, use: this.localUse(parts, scope) }));
-        if (!a.use || !b.use || a.use === b.use) continue;
-        for (const [t, s] of [
-          [a, b],
-          [b, a],
-        ]) {
-          if (!t.use || !s.use || !targets.has(t.use) || !sources.has(s.use) || s.use.nullable) continue;
-          t.use.reducers.push({
-            column: t.parts[t.parts.length - 1],
-            source: s.use,
-            sourceColumn: s.parts[s.parts.length - 1],
-          });
-        }
-      }
-    };
-    for (const j of joins)
-      reducers(j.on, placement.on.get(j) ?? new Set(), placement.onSource.get(j) ?? new Set());
-    reducers(q.where, placement.where, placement.where);
+    pushdown.where(q.where);
+    pushdown.finish();
 
     for (const item of q.select) {
       // `EXISTS (SELECT * FROM t WHERE …)`: the select list does not matter, only the rows.
@@ -257,39 +302,65 @@ export class Resolver {
     for (const e of q.other) this.expr(e, scope, env);
 
     const outputs: string[] = [];
+    const sources: (Source | undefined)[] = [];
+    const info = (o: string[] | null): QueryInfo => ({
+      outputs: o,
+      sources,
+      barriers: q.barriers ?? [],
+      open: placement.where,
+      scalarAggregate: !q.groupBy && (q.barriers ?? []).some((b) => b === 'aggregate' || b === 'GROUP BY'),
+      correlations: pushdown.correlations,
+    });
     for (const item of q.select) {
-      if (item.alias) outputs.push(item.alias);
-      else if (item.expr.k === 'col') outputs.push(item.expr.parts[item.expr.parts.length - 1]);
-      else if (item.expr.k === 'star') {
+      if (item.expr.k === 'col') {
+        outputs.push(item.alias ?? item.expr.parts[item.expr.parts.length - 1]);
+        sources.push(this.localSource(item.expr.parts, scope));
+      } else if (item.alias) {
+        outputs.push(item.alias);
+        sources.push(undefined);
+      } else if (item.expr.k === 'star') {
         const rel = item.expr.relation;
         const bindings = rel ? scope.bindings.filter((b) => b.name === rel) : scope.bindings;
         for (const b of bindings) {
-          if (b.outputs === null) return null;
-          outputs.push(...b.outputs);
+          if (b.outputs === null) return info(null);
+          for (const o of b.outputs) {
+            outputs.push(o);
+            sources.push(b.target && this.sourceOf(b.target, o));
+          }
         }
-      } else if (containsStar(item.expr)) return null;
-      else if (item.expr.k === 'fn' && item.expr.args.length === 0) outputs.push(item.expr.name);
+        // `*` of a USING join shows the USING column once: the positions no longer line up.
+        if (!rel && scope.using.size > 0) sources.fill(undefined);
+      } else if (containsStar(item.expr)) return info(null);
+      else if (item.expr.k === 'fn' && item.expr.args.length === 0) {
+        outputs.push(item.expr.name);
+        sources.push(undefined);
+      }
       // Other expressions are named after their SQL text (`lower(x)`, `count_star()`): never a
       // plain identifier, so they cannot capture an unqualified column name. A keyword function
       // (`current_date`) is named after itself.
     }
-    return outputs;
+    return info(outputs);
+  }
+
+  private sourceOf(target: Target, column: string): Source | undefined {
+    if (target.kind === 'use') return target.renamed ? undefined : { target, column };
+    return target.derived.outputs?.includes(column) ? { target, column } : undefined;
   }
 
   private from(
     f: From,
     scope: Scope,
     env: Env,
-    useOf: Map<From, Use>,
+    targetOf: Map<From, Target>,
     joins: Extract<From, { k: 'join' }>[],
   ): void {
     switch (f.k) {
       case 'table':
-        this.table(f, scope, env, useOf);
+        this.table(f, scope, env, targetOf);
         return;
       case 'join': {
-        this.from(f.left, scope, env, useOf, joins);
-        this.from(f.right, scope, env, useOf, joins);
+        this.from(f.left, scope, env, targetOf, joins);
+        this.from(f.right, scope, env, targetOf, joins);
         joins.push(f);
         for (const u of f.using ?? []) this.names.add(u);
         if (f.natural) {
@@ -298,8 +369,8 @@ export class Resolver {
               mark(x.left);
               mark(x.right);
             } else {
-              const u = useOf.get(x);
-              if (u) this.need(u.table).all = true;
+              const t = targetOf.get(x);
+              if (t?.kind === 'use') this.need(t.table).all = true;
             }
           };
           mark(f);
@@ -307,8 +378,9 @@ export class Resolver {
         return;
       }
       case 'subquery': {
-        const outputs = applyAliases(this.query(f.query, { ctes: env.ctes, scope }, false), f.columnAliases);
-        this.bind(scope, { name: f.alias ?? '', outputs });
+        const info = this.query(f.query, { ctes: env.ctes, scope }, false);
+        const d = this.newDerived(f.alias ?? '(subquery)', info, f.columnAliases);
+        this.bindDerived(scope, f.alias ?? '', d, targetOf, f);
         return;
       }
       case 'values': {
@@ -340,6 +412,13 @@ export class Resolver {
     }
   }
 
+  private bindDerived(scope: Scope, name: string, d: Derived, targetOf: Map<From, Target>, f: From): void {
+    const ref: DerivedRef = { kind: 'ref', derived: d, filters: [], reducers: [], nullable: false };
+    d.refs.push(ref);
+    targetOf.set(f, ref);
+    this.bind(scope, { name, target: ref, outputs: d.outputs });
+  }
+
   private bind(scope: Scope, b: Binding): void {
     scope.bindings.push(b);
     if (b.outputs === null) scope.uncertain = true;
@@ -349,11 +428,16 @@ export class Resolver {
     return [...this.catalog.values()].map((t) => t.name).join(', ') || 'none';
   }
 
-  private table(f: Extract<From, { k: 'table' }>, scope: Scope, env: Env, useOf: Map<From, Use>): void {
+  private table(f: Extract<From, { k: 'table' }>, scope: Scope, env: Env, targetOf: Map<From, Target>): void {
     if (f.schema === undefined && f.catalog === undefined) {
       for (let c = env.ctes; c; c = c.parent) {
         if (c.name === f.name) {
-          this.bind(scope, { name: f.alias ?? f.name, outputs: applyAliases(c.outputs(), f.columnAliases) });
+          const d = c.derived();
+          const name = f.alias ?? f.name;
+          // Columns renamed at the reference: its filters are not mapped into the body.
+          if (d === null || (f.columnAliases?.length ?? 0) > 0)
+            this.bind(scope, { name, outputs: applyAliases(d?.outputs ?? null, f.columnAliases) });
+          else this.bindDerived(scope, name, d, targetOf, f);
           return;
         }
       }
@@ -370,22 +454,23 @@ export class Resolver {
       throw new QueryError('unknown_table', `Table "${shown}" does not exist. Tables: ${this.tableList()}`);
     }
     const use: Use = {
+      kind: 'use',
       id: this.uses.length,
       table: t,
       binding: f.alias ?? f.name,
       scope,
       renamed: !!f.columnAliases && f.columnAliases.length > 0,
       nullable: false,
-      conjuncts: [],
+      filters: [],
       reducers: [],
     };
     this.uses.push(use);
-    useOf.set(f, use);
+    targetOf.set(f, use);
     scope.uses.push(use);
     const need = this.need(t);
     const outputs = t.columns.map((c) => c.toLowerCase());
     if (use.renamed) need.all = true;
-    this.bind(scope, { name: use.binding, use, outputs: applyAliases(outputs, f.columnAliases) });
+    this.bind(scope, { name: use.binding, target: use, outputs: applyAliases(outputs, f.columnAliases) });
   }
 
   private lookup(name: string, scope: Scope | null): Binding | undefined {
@@ -404,10 +489,12 @@ export class Resolver {
       case 'star':
         if (!e.orderAll) this.star(e.relation, scope);
         return;
-      case 'sub':
+      case 'sub': {
         for (const a of e.args) this.expr(a, scope, env);
-        this.query(e.query, { ctes: env.ctes, scope }, e.exists);
+        const info = this.query(e.query, { ctes: env.ctes, scope }, e.exists, true);
+        this.subqueries.set(e.query, info);
         return;
+      }
       case 'param':
         return;
       default:
@@ -423,13 +510,13 @@ export class Resolver {
     }
     const b = this.lookup(parts[0], scope);
     if (b) {
-      if (b.use) this.useColumn(b.use, parts[1], parts[0]);
+      if (b.target?.kind === 'use') this.useColumn(b.target, parts[1], parts[0]);
       return;
     }
     if (parts.length >= 3 && parts[0] === 'main') {
       const b2 = this.lookup(parts[1], scope);
-      if (b2?.use && b2.use.table.name.toLowerCase() === parts[1]) {
-        this.useColumn(b2.use, parts[2], parts[1]);
+      if (b2?.target?.kind === 'use' && b2.target.table.name.toLowerCase() === parts[1]) {
+        this.useColumn(b2.target, parts[2], parts[1]);
         return;
       }
     }
@@ -462,23 +549,23 @@ export class Resolver {
   private star(relation: string | undefined, scope: Scope): void {
     if (relation) {
       const b = this.lookup(relation, scope);
-      if (b?.use) this.need(b.use.table).all = true;
+      if (b?.target?.kind === 'use') this.need(b.target.table).all = true;
       else if (!b) this.names.add(relation);
       return;
     }
     for (const u of scope.uses) this.need(u.table).all = true;
   }
 
-  /** The use of this SELECT's FROM that a column reference certainly denotes, if any. */
-  private localUse(parts: string[], scope: Scope): Use | undefined {
+  /** The column of a target of this SELECT's FROM that a column reference certainly denotes. */
+  localSource(parts: string[], scope: Scope): Source | undefined {
     if (parts.length === 1) {
       const n = parts[0];
+      if (scope.using.has(n)) return scope.using.get(n) ?? undefined;
       if (scope.uncertain) return undefined;
       if (scope.bindings.some((b) => b.name === n)) return undefined;
       const having = scope.bindings.filter((b) => b.outputs?.includes(n));
-      if (having.length !== 1) return undefined;
-      const use = having[0].use;
-      return use && !use.renamed ? use : undefined;
+      if (having.length !== 1 || !having[0].target) return undefined;
+      return this.sourceOf(having[0].target, n);
     }
     let binding: string;
     let col: string;
@@ -490,10 +577,35 @@ export class Resolver {
       return undefined;
     }
     const found = scope.bindings.filter((b) => b.name === binding);
-    if (found.length !== 1) return undefined;
-    const use = found[0].use;
-    if (!use || use.renamed || !use.table.byLower.has(col)) return undefined;
-    if (parts.length === 3 && use.table.name.toLowerCase() !== binding) return undefined;
-    return use;
+    if (found.length !== 1 || !found[0].target || !found[0].outputs?.includes(col)) return undefined;
+    const target = found[0].target;
+    if (parts.length === 3 && (target.kind !== 'use' || target.table.name.toLowerCase() !== binding))
+      return undefined;
+    return this.sourceOf(target, col);
+  }
+
+  /** The column of an enclosing query's FROM that a qualified reference denotes (correlation). */
+  outerSource(parts: string[], scope: Scope): Source | undefined {
+    if (parts.length === 1) {
+      // Unqualified: DuckDB binds it in the nearest query whose FROM has it.
+      const n = parts[0];
+      if (scope.uncertain || scope.using.has(n) || scope.bindings.some((b) => b.outputs?.includes(n)))
+        return undefined;
+      for (let s = scope.parent; s; s = s.parent) {
+        if (s.uncertain || s.using.has(n)) return undefined;
+        const having = s.bindings.filter((b) => b.outputs?.includes(n));
+        if (having.length === 0) continue;
+        return having.length === 1 && having[0].target ? this.sourceOf(having[0].target, n) : undefined;
+      }
+      return undefined;
+    }
+    if (parts.length !== 2 || scope.bindings.some((b) => b.name === parts[0])) return undefined;
+    for (let s = scope.parent; s; s = s.parent) {
+      const found = s.bindings.filter((b) => b.name === parts[0]);
+      if (found.length === 0) continue;
+      if (found.length !== 1 || !found[0].target || !found[0].outputs?.includes(parts[1])) return undefined;
+      return this.sourceOf(found[0].target, parts[1]);
+    }
+    return undefined;
   }
 }

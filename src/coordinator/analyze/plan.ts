@@ -1,0 +1,62 @@
+/** The analysis's result: the typed plan the executor and EXPLAIN read. */
+
+export interface TableCatalogEntry {
+  name: string;
+  columns: string[];
+  /** DuckDB type names, parallel to `columns`; without them, no semi-join reduction */
+  types?: string[];
+  /** its row count, where known: the smaller tables' keys are gathered first */
+  rows?: number;
+}
+
+/** What one table's scan is offered (every part of a split table gets the same). */
+export interface TableScanPlan {
+  /** the catalog table name */
+  table: string;
+  /** catalog column names needed, in catalog order; every column when the query needs them all */
+  columns: string[];
+  /**
+   * A DuckDB boolean expression over the table's columns (unqualified), safe to push: DuckDB's
+   * print of a checked tree (print.ts); absent when none.
+   */
+  where?: string;
+}
+
+/** One reference of a table in the query (EXPLAIN shows them). */
+export interface ReferencePlan {
+  table: string;
+  /** its alias, else the table name (lower-case) */
+  binding: string;
+  /** the AND of the filters this reference allows, printed; absent when none */
+  filter?: string;
+}
+
+export interface SemiJoinReduction {
+  /** catalog table whose scan may be reduced */
+  table: string;
+  /** its column (catalog spelling) */
+  column: string;
+  /** another catalog table, gathered first */
+  source: string;
+  /** its column (catalog spelling) */
+  sourceColumn: string;
+}
+
+export interface QueryAnalysis {
+  /** each distinct catalog table the query reads (not CTE names), once, in order of first reference */
+  tables: TableScanPlan[];
+  /** every table reference is the same single table: the whole SQL may run in that table's container */
+  pushWhole: boolean;
+  /**
+   * Semi-join reductions, to apply in this order (each source listed before it is reduced):
+   * gather `source` first, then fetch `table` with its `where` AND `column IN (the distinct
+   * sourceColumn values gathered)`, or any weaker filter (`column BETWEEN min AND max`). Each
+   * is valid whatever was applied before it, so skipping some keeps the rest valid. The rules
+   * are in reductions.ts.
+   */
+  reductions: SemiJoinReduction[];
+  /** every table reference, with the filter it allows */
+  references: ReferencePlan[];
+  /** why filters stayed in the coordinator, where the analysis knows */
+  notes: string[];
+}

@@ -1,0 +1,211 @@
+/**
+ * EXPLAIN: the distributed plan of a query, without running it (`EXPLAIN <query>`, or
+ * `{"query": …, "explain": true}`): per table, where it is served, the columns and filter
+ * its scan is offered, the dynamic filter that narrows it and which scan it waits for; per
+ * table reference, the filter it allows; what runs whole in a container; and DuckDB's own
+ * plan of the SQL the coordinator runs over the gathered tables. `EXPLAIN ANALYZE` runs the
+ * query and adds, per scan, the rows, bytes and milliseconds it took.
+ *
+ * The answer has the /query JSON shape: one result row per step, and the whole plan under
+ * `plan`.
+ */
+import { quoteIdent } from '../duckdb/sql.js';
+import { QueryError } from '../errors.js';
+import { msSince } from '../timing.js';
+import type { QueryAnalysis } from './analyze/index.js';
+import {
+  analyze,
+  type ExecutorContext,
+  openQuery,
+  type QueryStats,
+  useful,
+  wholeQueryTarget,
+} from './execute.js';
+
+export interface ExplainRequest {
+  /** the query without its EXPLAIN prefix */
+  sql: string;
+  analyze: boolean;
+}
+
+/** Leading blanks and SQL comments. */
+const LEAD = String.raw`(?:\s+|--[^\n]*(?:\n|$)|/\*[\s\S]*?\*/)*`;
+const PREFIX = new RegExp(String.raw`^${LEAD}EXPLAIN\b${LEAD}(ANALY[SZ]E\b)?`, 'i');
+
+/** The EXPLAIN a request asks for, if any: an `EXPLAIN [ANALYZE]` prefix or the `explain` flag. */
+export function explainRequest(query: string, flag?: boolean): ExplainRequest | undefined {
+  const m = PREFIX.exec(query);
+  if (!m) return flag ? { sql: query, analyze: false } : undefined;
+  const sql = query.slice(m[0].length);
+  if (sql.trim() === '') {
+    throw new QueryError('syntax_error', 'EXPLAIN needs a query to explain: EXPLAIN SELECT …');
+  }
+  return { sql, analyze: m[1] !== undefined };
+}
+
+/** A type, not an interface: the answer's rows are records. */
+export type ExplainStep = {
+  step: number;
+  runs: 'container' | 'coordinator';
+  table: string | null;
+  served_from: string | null;
+  columns: string | null;
+  filter: string | null;
+  limit: number | null;
+  dynamic_filter: string | null;
+  /** the scan whose keys this one waits for */
+  after: string | null;
+  detail: string | null;
+  rows?: number;
+  bytes?: number;
+  ms?: number;
+};
+
+export type ExplainAnswer = {
+  results: ExplainStep[];
+  columns: string[];
+  row_count: number;
+  execution_time_ms: number;
+  timestamp: string;
+  source_tables: string[];
+  stats: Record<string, unknown>;
+  plan: {
+    query: string;
+    pushdown: boolean;
+    pushed_whole: boolean;
+    references: QueryAnalysis['references'];
+    reductions: QueryAnalysis['reductions'];
+    not_pushed: string[];
+    coordinator_plan: string;
+  };
+};
+
+/** DuckDB's plan of the user's SQL over empty TEMP tables shaped like the gathered ones. */
+async function coordinatorPlan(sql: string, analysis: QueryAnalysis, ctx: ExecutorContext): Promise<string> {
+  const con = await ctx.engine.connect();
+  try {
+    for (const plan of analysis.tables) {
+      const table = ctx.catalog.get(plan.table);
+      if (!table) continue;
+      const cols = table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
+      await con.run(`CREATE TEMP TABLE ${quoteIdent(table.name)} (${cols})`);
+    }
+    const reader = await con.runAndReadAll(`EXPLAIN ${sql}`);
+    return reader
+      .getRows()
+      .map((r) => String(r[1]))
+      .join('\n');
+  } catch (err) {
+    return `(DuckDB could not plan it: ${err instanceof Error ? err.message : String(err)})`;
+  } finally {
+    con.closeSync();
+  }
+}
+
+function stepsOf(analysis: QueryAnalysis, ctx: ExecutorContext, coordinatorPlanText: string): ExplainStep[] {
+  const steps: ExplainStep[] = [];
+  const whole = wholeQueryTarget(analysis, ctx);
+  const base = { limit: null, dynamic_filter: null, after: null, detail: null };
+  if (whole) {
+    steps.push({
+      ...base,
+      step: 1,
+      runs: 'container',
+      table: whole.name,
+      served_from: `${whole.transport} ${whole.location}`,
+      columns: null,
+      filter: null,
+      detail: 'the whole query runs in this container; the coordinator passes its rows on',
+    });
+    return steps;
+  }
+  const reductions = ctx.pushdown ? useful(analysis) : [];
+  const reduced = new Map(reductions.map((r) => [r.table, r]));
+  // Scans that wait for keys come after their sources, as execute.ts sends them.
+  const ordered = [
+    ...analysis.tables.filter((t) => !reduced.has(t.table)),
+    ...reductions.flatMap((r) => analysis.tables.filter((t) => t.table === r.table)),
+  ];
+  for (const plan of ordered) {
+    const table = ctx.catalog.get(plan.table);
+    const r = reduced.get(plan.table);
+    steps.push({
+      ...base,
+      step: steps.length + 1,
+      runs: 'container',
+      table: plan.table,
+      served_from: table ? `${table.transport} ${table.location}` : null,
+      columns: ctx.pushdown ? plan.columns.join(', ') : '*',
+      filter: (ctx.pushdown && plan.where) || null,
+      dynamic_filter: r ? `${r.column} IN (keys of ${r.source}.${r.sourceColumn})` : null,
+      after: r ? r.source : null,
+    });
+  }
+  steps.push({
+    ...base,
+    step: steps.length + 1,
+    runs: 'coordinator',
+    table: null,
+    served_from: null,
+    columns: null,
+    filter: null,
+    detail: coordinatorPlanText,
+  });
+  return steps;
+}
+
+/** Adds what each scan took (EXPLAIN ANALYZE) from the stats of a run. */
+function withRun(steps: ExplainStep[], stats: QueryStats): ExplainStep[] {
+  return steps.map((s) => {
+    if (s.runs === 'coordinator') return { ...s, ms: stats.execute_ms };
+    const g = stats.tables.find((t) => t.table === s.table);
+    if (!g) return s;
+    return {
+      ...s,
+      rows: g.rows,
+      bytes: g.bytes,
+      ms: g.ms,
+      dynamic_filter: g.dynamic_filter ?? s.dynamic_filter,
+    };
+  });
+}
+
+export async function explainQuery(
+  request: ExplainRequest,
+  ctx: ExecutorContext,
+  signal: AbortSignal,
+): Promise<ExplainAnswer> {
+  const started = performance.now();
+  const analysis = await analyze(request.sql, ctx);
+  let steps = stepsOf(analysis, ctx, await coordinatorPlan(request.sql, analysis, ctx));
+  let stats: Record<string, unknown> = {};
+  if (request.analyze) {
+    const open = await openQuery(request.sql, ctx, signal, { materialize: true });
+    try {
+      const rowCount = open.result.rowCount ?? 0;
+      steps = withRun(steps, open.stats);
+      stats = { ...open.stats, result_rows: rowCount };
+    } finally {
+      open.close();
+    }
+  }
+  const columns = Object.keys(steps[0] ?? {});
+  return {
+    results: steps,
+    columns,
+    row_count: steps.length,
+    execution_time_ms: msSince(started),
+    timestamp: new Date().toISOString(),
+    source_tables: analysis.tables.map((t) => t.table),
+    stats,
+    plan: {
+      query: request.sql,
+      pushdown: ctx.pushdown,
+      pushed_whole: !!wholeQueryTarget(analysis, ctx),
+      references: analysis.references,
+      reductions: ctx.pushdown ? useful(analysis) : [],
+      not_pushed: analysis.notes,
+      coordinator_plan: steps.find((s) => s.runs === 'coordinator')?.detail ?? '',
+    },
+  };
+}
