@@ -76,6 +76,11 @@ program
   )
   .addOption(new Option('--memory-limit <size>', 'DuckDB memory_limit, e.g. 8GB').env('DUCKDB_MEMORY_LIMIT'))
   .option('--no-pushdown', 'fetch whole tables instead of pushing filters and projections down')
+  .addOption(new Option('--pg-port <port>', 'Postgres wire protocol port (psql, JDBC, …)').env('PG_PORT'))
+  .addOption(
+    new Option('--pg-tls-cert <file>', 'PEM certificate for TLS on the Postgres port').env('PG_TLS_CERT'),
+  )
+  .addOption(new Option('--pg-tls-key <file>', 'PEM key for TLS on the Postgres port').env('PG_TLS_KEY'))
   .action(async (o) => {
     const opts = parseOptions(
       CoordinatorOptionsSchema,
@@ -88,6 +93,9 @@ program
         maxJsonRows: o.maxJsonRows,
         memoryLimit: o.memoryLimit,
         pushdown: o.pushdown,
+        pgPort: o.pgPort,
+        pgTlsCert: o.pgTlsCert,
+        pgTlsKey: o.pgTlsKey,
       },
       'coordinator',
     );

@@ -43,6 +43,11 @@ export const CoordinatorOptionsSchema = z.object({
   memoryLimit: z.string().optional(),
   /** Turn off filter/projection pushdown (for comparison and debugging). */
   pushdown: z.boolean().default(true),
+  /** The Postgres wire protocol's port; none: no Postgres port. */
+  pgPort: port.optional(),
+  /** PEM certificate and key files for TLS on the Postgres port (both or neither). */
+  pgTlsCert: z.string().optional(),
+  pgTlsKey: z.string().optional(),
 });
 export type CoordinatorOptions = z.output<typeof CoordinatorOptionsSchema>;
 

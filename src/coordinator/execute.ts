@@ -26,6 +26,7 @@ import {
 } from './analyze/index.js';
 import { runCapped } from './capped-result.js';
 import type { Catalog, CatalogTable } from './catalog.js';
+import { catalogAnswer } from './catalog-sql.js';
 import { type DynamicFilter, dynamicFilter } from './dynamic-filter.js';
 import type { CoordinatorEngine } from './engine.js';
 import { type GatherStats, gatherFrames, gatherInto } from './gather.js';
@@ -340,6 +341,8 @@ export async function openQuery(
   callerSignal: AbortSignal,
   options: OpenOptions = {},
 ): Promise<OpenQuery> {
+  const fromCatalog = await catalogAnswer(sql, ctx, callerSignal, options);
+  if (fromCatalog) return fromCatalog;
   const started = performance.now();
   const controller = new AbortController();
   let timedOut = false;

@@ -8,6 +8,7 @@ import { Catalog } from './catalog.js';
 import { CoordinatorEngine } from './engine.js';
 import type { ExecutorContext } from './execute.js';
 import { buildCoordinatorApp } from './http.js';
+import { startPgPort } from './pg-wire/start.js';
 
 const CATALOG_REFRESH_MS = 5_000;
 /** How long startup waits for NATS before HTTP opens without it. */
@@ -82,10 +83,12 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
         .join(',') || 'none yet',
     pushdown: opts.pushdown,
   });
+  const pg = await startPgPort(ctx, opts, log);
   if (connecting && !early) void connecting.then(attach);
   const shutdown = async (signal: string) => {
     log.info('shutting down', { signal });
     catalog.stop();
+    await pg?.close();
     await app.close();
     await ctx.nc?.drain().catch(() => undefined);
     await engine.close();
