@@ -19,7 +19,9 @@ const PG_MACROS = [
   'CREATE MACRO pg_backend_pid() AS 0',
   `CREATE MACRO pg_encoding_to_char(id) AS 'UTF8'`,
   'CREATE MACRO pg_relation_is_publishable(id) AS false',
-  'CREATE MACRO pg_get_expr(expr, relation, pretty) AS NULL',
+  'CREATE MACRO pg_get_statisticsobjdef_columns(id) AS NULL',
+  'CREATE MACRO array_upper(list, dimension) AS len(list)',
+  'CREATE MACRO pg_get_expr(expr, relation) AS NULL, (expr, relation, pretty) AS NULL',
 ];
 
 /** Names of the macros above: a query that calls one is answered here. */

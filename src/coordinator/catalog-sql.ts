@@ -32,15 +32,20 @@ const COMPAT_RELATION = new RegExp(
 const PG_SPELLINGS: [RegExp, string][] = [
   [/OPERATOR\s*\(\s*pg_catalog\s*\.\s*([~!<>=]+)\s*\)/gi, '$1'],
   [/\s+COLLATE\s+pg_catalog\s*\.\s*"?default"?/gi, ''],
-  [/::\s*(pg_catalog\s*\.\s*)?(regclass|regtype|regproc)\b/gi, '::BIGINT'],
+  [/::\s*(pg_catalog\s*\.\s*)?(regclass|regtype|regproc|regnamespace)\b/gi, '::BIGINT'],
   [/::\s*pg_catalog\s*\.\s*/gi, '::'],
   [COMPAT_RELATION, '$1 compat_$2()'],
+  // psql's publication footer indexes an array by a generate_series row, a value in Postgres.
+  [/\bprattrs\[s\]/g, 'prattrs[s.generate_series]'],
   [/\bpg_catalog\s*\.\s*(?=\w+\s*\()/gi, ''],
 ];
 
 export function pgCompatible(sql: string): string {
   return PG_SPELLINGS.reduce((text, [pattern, replacement]) => text.replace(pattern, replacement), sql);
 }
+
+/** Functions only the mirror has: a query calling one is answered there. */
+const MIRROR_ONLY = new Set([...PG_MACRO_NAMES, ...COMPAT_RELATIONS.map((r) => `compat_${r}`)]);
 
 type Node = { [key: string]: unknown };
 
@@ -66,7 +71,7 @@ function readsSystemCatalog(tree: unknown, ctx: ExecutorContext): boolean {
       else if ((!schema || schema === 'main') && ctx.catalog.get(table)) return false;
     } else if (node.class === 'FUNCTION') {
       const name = String(node.function_name ?? '').toLowerCase();
-      if (PG_MACRO_NAMES.includes(name) || String(node.schema ?? '') === 'pg_catalog') system = true;
+      if (MIRROR_ONLY.has(name) || String(node.schema ?? '') === 'pg_catalog') system = true;
     }
   }
   return system;

@@ -1,8 +1,10 @@
 /**
- * The coordinator's Postgres port (`--pg-port`). pg-gateway reads the byte stream into
- * messages, negotiates TLS (SSLRequest) when a certificate is given and parses the startup
- * message; a PgSession answers everything after it. A CancelRequest arrives on a
- * connection of its own and is matched to its session by the key sent at startup.
+ * The coordinator's Postgres port (`--pg-port`). pg-gateway negotiates TLS (SSLRequest) when
+ * a certificate is given and parses the startup message; then it is detached and the
+ * session reads the messages that follow: pg-gateway 0.2.4 slices the second and later
+ * messages of one read wrongly (`subarray(start, length)`), and drivers pipeline
+ * Parse/Bind/Describe/Execute/Sync in one write. A CancelRequest arrives on a connection of
+ * its own and is matched to its session by the key sent at startup.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { PostgresConnection } from 'pg-gateway';
@@ -26,6 +28,20 @@ export interface PgServer {
   close(): Promise<void>;
 }
 
+/** Calls `onMessage` with each whole message (type byte, length, body) of the byte stream. */
+function framer(onMessage: (message: Buffer) => void): (data: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0);
+  return (data) => {
+    pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
+    while (pending.length >= 5) {
+      const end = 1 + pending.readUInt32BE(1);
+      if (pending.length < end) break;
+      onMessage(pending.subarray(0, end));
+      pending = pending.subarray(end);
+    }
+  };
+}
+
 function serve(
   socket: Socket,
   ctx: ExecutorContext,
@@ -46,13 +62,18 @@ function serve(
         socket.end();
         return true;
       }
-      session?.receive(readFrontendMessage(data));
-      return true;
+      return false;
     },
     onStartup(state) {
-      session = new PgSession(() => connection.socket, ctx, opts.log, opts.verifyPassword);
-      sessions.set(session.processId, session);
-      session.start(state.clientInfo?.parameters ?? { user: '' });
+      const current = connection.detach();
+      const started = new PgSession(() => current, ctx, opts.log, opts.verifyPassword);
+      session = started;
+      sessions.set(started.processId, started);
+      current.on(
+        'data',
+        framer((message) => started.receive(readFrontendMessage(message))),
+      );
+      started.start(state.clientInfo?.parameters ?? { user: '' });
       return true;
     },
   });
