@@ -82,7 +82,7 @@ function median(times: number[]): number {
  * memory, idle threads winding down) that would otherwise land on one side only. Quick
  * queries get more turns: a few milliseconds of scheduling noise would swing their ratio.
  */
-async function interleavedMedians(
+export async function interleavedMedians(
   runs: (() => Promise<number | undefined>)[],
   minRuns = MIN_RUNS,
   sampleMs = SAMPLE_MS,
@@ -132,7 +132,11 @@ function post(url: URL, body: string): Promise<{ status: number; bytes: Buffer; 
  * Milliseconds until the whole answer has arrived, as bytes: single-node's side ends with its
  * bytes too. Decoding and parsing them is the client's, and untimed.
  */
-async function askCoordinator(coordinator: ManagedProcess, sql: string, rows: number): Promise<number> {
+export async function askCoordinator(
+  coordinator: ManagedProcess,
+  sql: string,
+  rows: number,
+): Promise<number> {
   const { status, bytes, ms } = await post(
     new URL('/query', coordinator.url),
     JSON.stringify({ query: sql }),

@@ -1,17 +1,19 @@
 /**
  * `npm run bench`: every figure the issues ask for, each beside its baseline measured in the
- * same run on the same machine. `npm run bench -- load|scan|coordinator` runs one part.
+ * same run on the same machine. `npm run bench -- load|scan|coordinator|pg` runs one part.
  */
 import { cpus, totalmem } from 'node:os';
 import { steadyHeapGrowth } from '../heap-growth.js';
 import { runCoordinatorBench } from './coordinator-bench.js';
 import { runLoadBench } from './load-bench.js';
+import { runPgBench } from './pg-bench.js';
 import { runScanBench } from './scan-bench.js';
 
 const PARTS: Record<string, () => Promise<unknown>> = {
   load: () => runLoadBench(),
   scan: () => runScanBench(),
   coordinator: () => runCoordinatorBench(),
+  pg: () => runPgBench(),
 };
 
 async function main(): Promise<void> {

@@ -117,7 +117,8 @@ function substitute(node: unknown, values: (string | null)[], casts: (string | u
         `parameter $${String(n.identifier)} has no value: ${values.length} were bound`,
       );
     }
-    return constant(values[index], casts[index]);
+    // The parameter's alias (`$1 AS s`) stays the column's name.
+    return { ...constant(values[index], casts[index]), alias: n.alias ?? '' };
   }
   const out: Node = {};
   // query_location is a uint64 that JSON numbers cannot carry back; DuckDB does without it.

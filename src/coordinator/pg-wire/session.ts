@@ -224,7 +224,9 @@ export class PgSession {
     if (statements.length === 0) this.send(backend.emptyQueryResponse());
     try {
       for (const sql of statements) {
+        // The unnamed portal, where a CancelRequest finds it.
         const portal = this.newPortal({ sql, declared: [] }, sql, []);
+        this.portals.set('', portal);
         try {
           if (portal.session?.kind !== 'set' && portal.session?.kind !== 'transaction') {
             await this.startPortal(portal);
@@ -233,6 +235,7 @@ export class PgSession {
           await this.execute(portal, 0);
         } finally {
           this.closePortal(portal);
+          this.portals.delete('');
         }
       }
     } catch (err) {
