@@ -73,6 +73,8 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
   else await catalog.refresh();
   catalog.start(CATALOG_REFRESH_MS);
   const app = await buildCoordinatorApp(ctx, { maxJsonRows: opts.maxJsonRows, log });
+  // Before HTTP, so that a healthy coordinator has its Postgres port open too.
+  const pg = await startPgPort(ctx, opts, log);
   await app.listen({ port: opts.port, host: opts.host });
   log.info('coordinator listening', {
     url: `http://${opts.host}:${opts.port}`,
@@ -83,7 +85,6 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
         .join(',') || 'none yet',
     pushdown: opts.pushdown,
   });
-  const pg = await startPgPort(ctx, opts, log);
   if (connecting && !early) void connecting.then(attach);
   const shutdown = async (signal: string) => {
     log.info('shutting down', { signal });

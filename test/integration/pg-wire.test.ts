@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
@@ -226,6 +227,46 @@ describe('psql', () => {
     const expected = await oracleText(sql);
     expect(stdout.trim().split('\n')).toEqual(expected.rows.map((r) => r.map((v) => v ?? '').join(',')));
   });
+});
+
+describe('TLS', () => {
+  it('switches to TLS when the coordinator has a certificate', async () => {
+    const key = join(cluster.dir, 'pg.key');
+    const cert = join(cluster.dir, 'pg.crt');
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+    ]);
+    const port = await freePort();
+    await cluster.startCoordinator(['--pg-port', String(port), '--pg-tls-cert', cert, '--pg-tls-key', key]);
+    const secure = new pg.Client({
+      host: '127.0.0.1',
+      port,
+      user: 'tester',
+      ssl: { rejectUnauthorized: false },
+    });
+    await secure.connect();
+    try {
+      const stream = (secure as unknown as { connection: { stream: { encrypted?: boolean } } }).connection
+        .stream;
+      expect(stream.encrypted).toBe(true);
+      const answer = await secure.query('SELECT count(*) AS n FROM labels');
+      expect(answer.rows).toEqual([{ n: '2000' }]);
+    } finally {
+      await secure.end();
+    }
+  }, 120_000);
 });
 
 describe('catalog statements over HTTP', () => {
