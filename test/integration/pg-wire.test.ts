@@ -11,9 +11,12 @@ import { promisify } from 'node:util';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExecutorContext } from '../../src/coordinator/execute.js';
 import { OID, pgTypeOf } from '../../src/coordinator/pg-wire/pg-types.js';
+import { startPgServer } from '../../src/coordinator/pg-wire/server.js';
 import { columnEncoder } from '../../src/coordinator/pg-wire/values.js';
 import { chunksOf } from '../../src/duckdb/json-values.js';
+import { createLogger } from '../../src/log.js';
 import { type LocalCluster, type ManagedProcess, startLocalCluster } from '../../src/tools/local-cluster.js';
 import { freePort } from '../../src/tools/nats-server.js';
 import { singleNodeDuckDB } from '../../src/tools/single-node.js';
@@ -226,6 +229,31 @@ describe('psql', () => {
     const { stdout } = await psql('-A', '-t', '-F', ',', '-c', sql);
     const expected = await oracleText(sql);
     expect(stdout.trim().split('\n')).toEqual(expected.rows.map((r) => r.map((v) => v ?? '').join(',')));
+  });
+});
+
+describe('passwords', () => {
+  it('admits a password the verifier accepts and refuses others with 28P01', async () => {
+    // Authentication comes before any query: the session needs no executor for it.
+    const server = await startPgServer({} as ExecutorContext, {
+      port: 0,
+      host: '127.0.0.1',
+      log: createLogger('pg-test'),
+      verifyPassword: (password) => (password === 'key-1' ? { keyId: 'k1' } : undefined),
+    });
+    try {
+      const connectWith = async (password: string) => {
+        const c = new pg.Client({ host: '127.0.0.1', port: server.port, user: 'tester', password });
+        await c.connect();
+        const answer = await c.query('SHOW TimeZone');
+        await c.end();
+        return answer.rows;
+      };
+      expect(await connectWith('key-1')).toEqual([{ TimeZone: 'UTC' }]);
+      await expect(connectWith('wrong')).rejects.toMatchObject({ code: '28P01' });
+    } finally {
+      await server.close();
+    }
   });
 });
 
