@@ -132,6 +132,11 @@ const coordinator = program
   .option('--no-pushdown', 'fetch whole tables instead of pushing filters and projections down')
   .addOption(apiKeysOption())
   .addOption(auditSqlOption())
+  .addOption(new Option('--pg-port <port>', 'Postgres wire protocol port (psql, JDBC, …)').env('PG_PORT'))
+  .addOption(
+    new Option('--pg-tls-cert <file>', 'PEM certificate for TLS on the Postgres port').env('PG_TLS_CERT'),
+  )
+  .addOption(new Option('--pg-tls-key <file>', 'PEM key for TLS on the Postgres port').env('PG_TLS_KEY'))
   .action(async (o) => {
     const opts = parseOptions(
       CoordinatorOptionsSchema,
@@ -148,6 +153,9 @@ const coordinator = program
         auditSql: o.auditSql,
         maxJsonBytes: o.maxJsonBytes,
         ...workLimitValues(o),
+        pgPort: o.pgPort,
+        pgTlsCert: o.pgTlsCert,
+        pgTlsKey: o.pgTlsKey,
       },
       'coordinator',
     );

@@ -101,6 +101,11 @@ export const CoordinatorOptionsSchema = z.object({
   apiKeys: apiKeysFile,
   auditSql,
   ...workLimits,
+  /** The Postgres wire protocol's port; none: no Postgres port. */
+  pgPort: port.optional(),
+  /** PEM certificate and key files for TLS on the Postgres port (both or neither). */
+  pgTlsCert: z.string().optional(),
+  pgTlsKey: z.string().optional(),
 });
 export type CoordinatorOptions = z.output<typeof CoordinatorOptionsSchema>;
 

@@ -132,7 +132,11 @@ export function post(url: URL, body: string): Promise<{ status: number; bytes: B
  * Milliseconds until the whole answer has arrived, as bytes: single-node's side ends with its
  * bytes too. Decoding and parsing them is the client's, and untimed.
  */
-async function askCoordinator(coordinator: ManagedProcess, sql: string, rows: number): Promise<number> {
+export async function askCoordinator(
+  coordinator: ManagedProcess,
+  sql: string,
+  rows: number,
+): Promise<number> {
   const { status, bytes, ms } = await post(
     new URL('/query', coordinator.url),
     JSON.stringify({ query: sql }),

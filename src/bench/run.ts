@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: every figure the issues ask for, each beside its baseline measured in the
- * same run on the same machine. `npm run bench -- load|scan|coordinator|trust` runs one part;
+ * same run on the same machine. `npm run bench -- load|scan|coordinator|trust|pg` runs one part;
  * `npm run bench -- tpch [--sf 1]` (not run by default: minutes at SF 1) the TPC-H queries.
  */
 import { cpus, totalmem } from 'node:os';
 import { steadyHeapGrowth } from '../heap-growth.js';
 import { runCoordinatorBench } from './coordinator-bench.js';
 import { runLoadBench } from './load-bench.js';
+import { runPgBench } from './pg-bench.js';
 import { runScanBench } from './scan-bench.js';
 import { runTpchBench } from './tpch-bench.js';
 import { runTrustBench } from './trust-bench.js';
@@ -22,6 +23,7 @@ const PARTS: Record<string, () => Promise<unknown>> = {
   coordinator: () => runCoordinatorBench(),
   trust: () => runTrustBench(),
   tpch: () => runTpchBench(options),
+  pg: () => runPgBench(),
 };
 const ON_REQUEST = new Set(['tpch']);
 

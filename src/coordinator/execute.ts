@@ -5,6 +5,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { Admission } from '../admission.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import type { ChunkSource } from '../duckdb/json-values.js';
 import { conjunction, quoteIdent } from '../duckdb/sql.js';
@@ -26,6 +27,7 @@ import {
 } from './analyze/index.js';
 import { runCapped } from './capped-result.js';
 import type { Catalog, CatalogTable } from './catalog.js';
+import { catalogAnswer } from './catalog-sql.js';
 import { type DynamicFilter, dynamicFilter } from './dynamic-filter.js';
 import type { CoordinatorEngine } from './engine.js';
 import { type GatherStats, gatherFrames, gatherInto } from './gather.js';
@@ -43,6 +45,8 @@ export interface ExecutorContext {
   natsUrl?: string;
   timeoutMs: number;
   pushdown: boolean;
+  /** Bounds the queries that run at once, whatever door they came through (HTTP, Postgres). */
+  admission?: Admission;
 }
 
 /** What an answer tells of how it was made; nothing of the host (no name, pid or path). */
@@ -355,6 +359,8 @@ export async function openQuery(
   callerSignal: AbortSignal,
   options: OpenOptions = {},
 ): Promise<OpenQuery> {
+  const fromCatalog = await catalogAnswer(sql, ctx, callerSignal, options);
+  if (fromCatalog) return fromCatalog;
   const started = performance.now();
   const controller = new AbortController();
   let timedOut = false;

@@ -15,6 +15,7 @@ import { Catalog } from './catalog.js';
 import { CoordinatorEngine } from './engine.js';
 import type { ExecutorContext } from './execute.js';
 import { buildCoordinatorApp } from './http.js';
+import { startPgPort } from './pg-wire/start.js';
 
 const CATALOG_REFRESH_MS = 5_000;
 /** How long startup waits for NATS before HTTP opens without it. */
@@ -69,6 +70,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
     analyses: new AnalysisCache(),
     timeoutMs: opts.timeoutMs,
     pushdown: opts.pushdown,
+    admission,
   };
   const attach = async (nc: NatsConnection) => {
     ctx.nc = nc;
@@ -93,6 +95,8 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
     admission,
     probe: new QueryPathProbe(() => engine.connect()),
   });
+  // Before HTTP, so that a healthy coordinator has its Postgres port open too.
+  const pg = await startPgPort(ctx, opts, log, apiKeys && ((key) => apiKeys.verify(key)));
   await app.listen({ port: opts.port, host: opts.host });
   log.info('coordinator listening', {
     url: `http://${opts.host}:${opts.port}`,
@@ -108,6 +112,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
   onShutdown(log, async () => {
     admission.close();
     catalog.stop();
+    await pg?.close();
     await app.close();
     await ctx.nc?.drain().catch(() => undefined);
     await engine.close();

@@ -41,6 +41,8 @@ interface Ports {
   coordinator: number;
   tables: Record<string, number>;
   s3: number;
+  /** The coordinator's Postgres port: 5432 when free. */
+  pg: number;
   /** Only when the demo starts its own nats-server. */
   nats?: { client: number; monitor: number };
 }
@@ -68,10 +70,11 @@ async function choosePorts(coordinator: number, names: readonly string[], withNa
   const tables: Record<string, number> = {};
   for (const [i, table] of names.entries()) tables[table] = await pickPort(coordinator + 1 + i, taken);
   const s3 = await pickPort(9000, taken);
+  const pg = await pickPort(5432, taken);
   const nats = withNats
     ? { client: await pickPort(4222, taken), monitor: await pickPort(8222, taken) }
     : undefined;
-  return { coordinator, tables, s3, nats };
+  return { coordinator, tables, s3, pg, nats };
 }
 
 const anyAnswer = (url: string) => async () => (await httpStatus(url)) > 0;
@@ -232,8 +235,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const coordinator = await startCoordinator(sup, opts.port, opts.host, tableNames, [
       ...natsArgs,
       ...(config ? ['--config', config] : []),
+      '--pg-port',
+      String(ports.pg),
     ]);
-    coordinator.note = config ? `config ${config}` : 'tables found by NATS discovery';
+    coordinator.note = `${config ? `config ${config}` : 'tables found by NATS discovery'}; postgres: psql -h localhost -p ${ports.pg} -U demo`;
 
     const shownHost = urlHost(opts.host) === '127.0.0.1' ? 'localhost' : urlHost(opts.host);
     process.stdout.write(

@@ -1,0 +1,168 @@
+/**
+ * The Postgres protocol's messages past startup: frontend messages read with pg-protocol's
+ * BufferReader, backend messages written with its Writer (pg-gateway handles the startup,
+ * TLS and the byte stream's framing).
+ */
+import { BufferReader } from 'pg-protocol/dist/buffer-reader.js';
+import { Writer } from 'pg-protocol/dist/buffer-writer.js';
+import type { PgType } from './pg-types.js';
+import type { Cell } from './values.js';
+
+export type FrontendMessage =
+  | { type: 'query'; sql: string }
+  | { type: 'parse'; name: string; sql: string; paramTypes: number[] }
+  | {
+      type: 'bind';
+      portal: string;
+      statement: string;
+      paramFormats: number[];
+      params: (Buffer | null)[];
+      resultFormats: number[];
+    }
+  | { type: 'describe'; target: 'S' | 'P'; name: string }
+  | { type: 'execute'; portal: string; maxRows: number }
+  | { type: 'close'; target: 'S' | 'P'; name: string }
+  | { type: 'sync' }
+  | { type: 'flush' }
+  | { type: 'terminate' }
+  | { type: 'password'; password: string }
+  | { type: 'unsupported'; code: string };
+
+function repeat<T>(count: number, read: () => T): T[] {
+  return Array.from({ length: count }, read);
+}
+
+/** One whole frontend message (type byte, length, body); its bytes are copied out. */
+export function readFrontendMessage(data: Uint8Array): FrontendMessage {
+  const reader = new BufferReader();
+  reader.setBuffer(0, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  const code = String.fromCharCode(reader.byte());
+  reader.int32();
+  switch (code) {
+    case 'Q':
+      return { type: 'query', sql: reader.cstring() };
+    case 'P': {
+      const name = reader.cstring();
+      const sql = reader.cstring();
+      return { type: 'parse', name, sql, paramTypes: repeat(reader.int16(), () => reader.uint32()) };
+    }
+    case 'B': {
+      const portal = reader.cstring();
+      const statement = reader.cstring();
+      const paramFormats = repeat(reader.int16(), () => reader.int16());
+      const params = repeat(reader.int16(), () => {
+        const length = reader.int32();
+        return length < 0 ? null : Buffer.from(reader.bytes(length));
+      });
+      const resultFormats = repeat(reader.int16(), () => reader.int16());
+      return { type: 'bind', portal, statement, paramFormats, params, resultFormats };
+    }
+    case 'D':
+      return { type: 'describe', target: reader.string(1) as 'S' | 'P', name: reader.cstring() };
+    case 'E':
+      return { type: 'execute', portal: reader.cstring(), maxRows: reader.int32() };
+    case 'C':
+      return { type: 'close', target: reader.string(1) as 'S' | 'P', name: reader.cstring() };
+    case 'S':
+      return { type: 'sync' };
+    case 'H':
+      return { type: 'flush' };
+    case 'X':
+      return { type: 'terminate' };
+    case 'p':
+      return { type: 'password', password: reader.cstring() };
+    default:
+      return { type: 'unsupported', code };
+  }
+}
+
+/** A CancelRequest (sent on a connection of its own, before any startup). */
+export function readCancelRequest(data: Uint8Array): { processId: number; secret: number } | undefined {
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (b.length !== 16 || b.readInt32BE(0) !== 16 || b.readInt32BE(4) !== 80877102) return undefined;
+  return { processId: b.readInt32BE(8), secret: b.readInt32BE(12) };
+}
+
+const code = (c: string) => c.charCodeAt(0);
+
+export const backend = {
+  authenticationOk: () => new Writer().addInt32(0).flush(code('R')),
+  authenticationCleartextPassword: () => new Writer().addInt32(3).flush(code('R')),
+  parameterStatus: (name: string, value: string) =>
+    new Writer().addCString(name).addCString(value).flush(code('S')),
+  backendKeyData: (processId: number, secret: number) =>
+    new Writer().addInt32(processId).addInt32(secret).flush(code('K')),
+  readyForQuery: (status: 'I' | 'T' | 'E') => new Writer().addString(status).flush(code('Z')),
+  parseComplete: () => new Writer().flush(code('1')),
+  bindComplete: () => new Writer().flush(code('2')),
+  closeComplete: () => new Writer().flush(code('3')),
+  noData: () => new Writer().flush(code('n')),
+  emptyQueryResponse: () => new Writer().flush(code('I')),
+  portalSuspended: () => new Writer().flush(code('s')),
+  commandComplete: (tag: string) => new Writer().addCString(tag).flush(code('C')),
+  parameterDescription(oids: number[]): Buffer {
+    const w = new Writer().addInt16(oids.length);
+    for (const oid of oids) w.addInt32(oid);
+    return w.flush(code('t'));
+  },
+  rowDescription(fields: { name: string; type: PgType; format: 0 | 1 }[]): Buffer {
+    const w = new Writer().addInt16(fields.length);
+    for (const f of fields) {
+      w.addCString(f.name).addInt32(0).addInt16(0).addInt32(f.type.oid).addInt16(f.type.size);
+      w.addInt32(f.type.modifier).addInt16(f.format);
+    }
+    return w.flush(code('T'));
+  },
+  /** `severity` FATAL ends the connection; ERROR ends the statement. */
+  errorResponse(fields: {
+    severity: 'ERROR' | 'FATAL';
+    code: string;
+    message: string;
+    hint?: string;
+  }): Buffer {
+    const w = new Writer();
+    w.addString('S').addCString(fields.severity).addString('V').addCString(fields.severity);
+    w.addString('C').addCString(fields.code).addString('M').addCString(fields.message);
+    if (fields.hint) w.addString('H').addCString(fields.hint);
+    w.addCString('');
+    return w.flush(code('E'));
+  },
+};
+
+/** DataRow messages for rows `from`..`to` of encoded columns, in one buffer. */
+export function dataRows(columns: Cell[][], from: number, to: number): Buffer {
+  let size = 0;
+  for (let r = from; r < to; r++) {
+    size += 7;
+    for (const column of columns) {
+      const v = column[r];
+      size += 4 + (v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+    }
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let r = from; r < to; r++) {
+    const start = at;
+    out[at] = 0x44; // 'D'
+    at += 5;
+    out.writeInt16BE(columns.length, at);
+    at += 2;
+    for (const column of columns) {
+      const v = column[r];
+      if (v === null) {
+        out.writeInt32BE(-1, at);
+        at += 4;
+      } else if (typeof v === 'string') {
+        const length = out.write(v, at + 4);
+        out.writeInt32BE(length, at);
+        at += 4 + length;
+      } else {
+        out.writeInt32BE(v.length, at);
+        v.copy(out, at + 4);
+        at += 4 + v.length;
+      }
+    }
+    out.writeInt32BE(at - start - 1, start + 1);
+  }
+  return out;
+}
