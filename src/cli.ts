@@ -134,7 +134,13 @@ program
   .option('--port <port>', 'coordinator port', '8000')
   .option('--rows <n>', 'rows in labels (the other tables get 5x)', '100000')
   .action(async (o) => {
-    const { runDemo } = await import('./demo/demo.js');
+    // The demo's S3 emulator (s3rver) is a dev dependency: not in the production images.
+    const { runDemo } = await import('./demo/demo.js').catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ERR_MODULE_NOT_FOUND' || !err.message.includes('s3rver')) throw err;
+      throw new Error(
+        'the demo needs the development dependencies (s3rver): run `npm ci`, not `npm ci --omit=dev`',
+      );
+    });
     await runDemo({ port: Number(o.port), rows: Number(o.rows) });
   });
 
