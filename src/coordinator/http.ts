@@ -167,10 +167,10 @@ export async function buildCoordinatorApp(
           open.close();
           return reply.type('application/json; charset=utf-8').send(whole as never);
         }
-        const answer = Readable.from(jsonAnswerText(open, running.id));
-        answer.on('close', () => open.close());
-        answer.on('error', () => reply.raw.destroy());
-        return reply.type('application/json; charset=utf-8').send(answer as never);
+        const body = Readable.from(jsonAnswerText(open, running.id));
+        body.on('close', () => open.close());
+        body.on('error', () => reply.raw.destroy());
+        return reply.type('application/json; charset=utf-8').send(body as never);
       }
       const stream = Readable.from(streamRows(open, ctx, format, opts.log, running));
       stream.on('error', () => reply.raw.destroy());
