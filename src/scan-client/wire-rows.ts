@@ -17,7 +17,7 @@ const NULL_JSON = 'null';
 
 /** `bytes` as an `Int32Array`, copied when not 4-byte aligned. */
 function int32s(bytes: Uint8Array): Int32Array {
-  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes); // a copy: Buffer#slice would be a view
   return new Int32Array(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength >> 2);
 }
 
@@ -54,7 +54,7 @@ function cellOf(schema: ColumnSchema, column: WireColumn, layout: Layout): Cell 
     case 'TINYINT': {
       const Type =
         schema.type === 'INTEGER' ? Int32Array : schema.type === 'SMALLINT' ? Int16Array : Int8Array;
-      const aligned = data.byteOffset % Type.BYTES_PER_ELEMENT === 0 ? data : data.slice();
+      const aligned = data.byteOffset % Type.BYTES_PER_ELEMENT === 0 ? data : new Uint8Array(data);
       const values = new Type(
         aligned.buffer as ArrayBuffer,
         aligned.byteOffset,
@@ -63,7 +63,7 @@ function cellOf(schema: ColumnSchema, column: WireColumn, layout: Layout): Cell 
       return orNull((out, row) => writeText(out, String(values[row])));
     }
     case 'DOUBLE': {
-      const aligned = data.byteOffset % 8 === 0 ? data : data.slice();
+      const aligned = data.byteOffset % 8 === 0 ? data : new Uint8Array(data);
       const values = new Float64Array(
         aligned.buffer as ArrayBuffer,
         aligned.byteOffset,
