@@ -211,7 +211,13 @@ program
   .option('--rows <n>', 'rows in labels (the other tables get 5x)', '100000')
   .option('--tpch <sf>', 'serve the 8 TPC-H tables at this scale factor instead (e.g. 0.1)')
   .action(async (o) => {
-    const { runDemo } = await import('./demo/demo.js');
+    // The demo's S3 emulator (s3rver) is a dev dependency: not in the production images.
+    const { runDemo } = await import('./demo/demo.js').catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ERR_MODULE_NOT_FOUND' || !err.message.includes('s3rver')) throw err;
+      throw new Error(
+        'the demo needs the development dependencies (s3rver): run `npm ci`, not `npm ci --omit=dev`',
+      );
+    });
     const tpch = o.tpch === undefined ? undefined : Number(o.tpch);
     await runDemo({ port: Number(o.port), host: String(o.host), rows: Number(o.rows), tpch });
   });

@@ -46,7 +46,11 @@ function throughput(rows: number, bytes: number, ms: number): Throughput {
   return { rows, bytes, ms, rowsPerSecond: (rows / ms) * 1000, mbPerSecond: bytes / 1e6 / (ms / 1000) };
 }
 
-async function startBenchServer(natsUrl: string, rows: number, httpPort: number): Promise<ChildProcess> {
+export async function startBenchServer(
+  natsUrl: string,
+  rows: number,
+  httpPort: number,
+): Promise<ChildProcess> {
   const script = fileURLToPath(new URL('./bench-server.js', import.meta.url));
   const child = spawn(
     process.execPath,
@@ -67,7 +71,7 @@ async function startBenchServer(natsUrl: string, rows: number, httpPort: number)
 }
 
 /** All rows of the table over NATS (msgpack frames), counting the bytes this connection received. */
-async function timeScan(nc: NatsConnection, limit?: number): Promise<Throughput> {
+export async function timeScan(nc: NatsConnection, limit?: number): Promise<Throughput> {
   const before = nc.stats().inBytes;
   const started = performance.now();
   let rows = 0;

@@ -7,7 +7,7 @@
 import { type DuckDBConnection, DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
 import { writeWireColumns } from '../duckdb/columnar.js';
 import { type ChunkSource, deduplicateNames } from '../duckdb/json-values.js';
-import type { ColumnSchema, Frame, ScanRequest } from '../protocol/frames.js';
+import type { ColumnSchema, Frame, ScanRequest, WireColumn } from '../protocol/frames.js';
 import { msSince } from '../timing.js';
 import type { CatalogTable } from './catalog.js';
 import {
@@ -40,6 +40,30 @@ class PushedStream implements ChunkSource {
 
   columnTypes(): DuckDBType[] {
     return this.types;
+  }
+
+  /** The columns as the container sent them (an Arrow answer is written from its frames as they are). */
+  wireSchema(): ColumnSchema[] {
+    return this.columns;
+  }
+
+  /** The next data frame's columns, checked, instead of chunks; null at the end. */
+  async nextWireFrame(): Promise<{ rows: number; columns: WireColumn[] } | null> {
+    for (;;) {
+      const next = await this.frames.next().catch((err: unknown) => {
+        throw inContext(err, this.table);
+      });
+      if (next.done) return null;
+      const frame = next.value;
+      countFrame(this.stats, frame);
+      if (frame.type === 'end') this.stats.ms = msSince(this.started);
+      if (frame.type === 'data') {
+        return {
+          rows: frame.rows,
+          columns: checkedData(this.columns, frame.columns, frame.rows, this.table.name),
+        };
+      }
+    }
   }
 
   async fetchChunk(): Promise<DuckDBDataChunk | null> {

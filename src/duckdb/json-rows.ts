@@ -29,7 +29,7 @@ const HEX = Buffer.from('0123456789abcdef');
 const NULL_TEXT = Buffer.from('null');
 
 /** JSON text as UTF-8 bytes, in a ByteBuilder of its own (its bytes are handed out whole). */
-class JsonBytes extends ByteBuilder {
+export class JsonBytes extends ByteBuilder {
   /** Makes room for `extra` more bytes and returns the buffer to write them into. */
   private room(extra: number): Uint8Array {
     this.reserve(extra);

@@ -37,7 +37,7 @@ const QUOTE = 0x22;
 const CSV_SPECIAL = new Set([QUOTE, 0x2c, 0x0d, 0x0a]);
 
 /** One CSV field from UTF-8 bytes `source[from, to)`, quoted (with quotes doubled) where csvField would. */
-function writeCsvBytes(out: ByteBuilder, source: Uint8Array, from: number, to: number): void {
+export function writeCsvBytes(out: ByteBuilder, source: Uint8Array, from: number, to: number): void {
   let special = false;
   for (let i = from; i < to && !special; i++) special = CSV_SPECIAL.has(source[i]);
   if (!special) {
@@ -84,7 +84,7 @@ function writeByte(out: ByteBuilder, b: number): void {
 }
 
 /** Text as UTF-8: ASCII (numbers, dates) byte by byte, anything else through Buffer. */
-function writeText(out: ByteBuilder, text: string): void {
+export function writeText(out: ByteBuilder, text: string): void {
   out.reserve(text.length * 3);
   const buf = out.buf;
   let at = out.length;
@@ -108,8 +108,10 @@ export class CsvRowWriter {
 
   write(chunk: DuckDBDataChunk): Buffer {
     const cells = Array.from({ length: chunk.columnCount }, (_, c) => csvCell(chunk, c));
-    const out = new ByteBuilder(Math.max(this.lastBytes, chunk.rowCount * 32));
-    for (let row = 0; row < chunk.rowCount; row++) {
+    // rowCount is a native call: read once.
+    const rows = chunk.rowCount;
+    const out = new ByteBuilder(Math.max(this.lastBytes, rows * 32));
+    for (let row = 0; row < rows; row++) {
       for (let c = 0; c < cells.length; c++) {
         if (c > 0) writeByte(out, 0x2c);
         cells[c](out, row);

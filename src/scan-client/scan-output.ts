@@ -1,7 +1,8 @@
 /**
  * What `scan --format` writes from a scan's columnar frames, with no row objects on the way:
- * NDJSON and CSV put each frame's columns into DuckDB chunks (one memcpy per fixed-width
- * column) and write them as the coordinator writes answers (JsonRowWriter, CsvRowWriter);
+ * NDJSON and CSV straight from the wire columns where every type allows (wire-rows.ts), else
+ * through DuckDB chunks (one memcpy per fixed-width column) written as the coordinator
+ * writes answers (JsonRowWriter, CsvRowWriter);
  * Arrow turns each frame into a record batch. Nested values travel as text, as DuckDB
  * prints them.
  */
@@ -12,6 +13,7 @@ import { reusedChunk, writeWireColumns } from '../duckdb/columnar.js';
 import { JsonRowWriter } from '../duckdb/json-rows.js';
 import type { ColumnSchema, WireColumn } from '../protocol/frames.js';
 import { CsvRowWriter, formatHeader } from './row-format.js';
+import { wireRowWriter } from './wire-rows.js';
 
 export type ScanFormat = 'ndjson' | 'csv' | 'arrow';
 
@@ -65,14 +67,16 @@ export async function frameWriter(
 ): Promise<{ writer: FrameWriter; start: Buffer }> {
   if (format === 'arrow')
     return { writer: new ArrowWriter(new ArrowStreamEncoder(columns)), start: Buffer.alloc(0) };
+  const names = columns.map((c) => c.name);
+  const start = Buffer.from(formatHeader(format, names));
+  const direct = wireRowWriter(format, columns);
+  if (direct) return { writer: { data: direct, end: () => Buffer.alloc(0) }, start };
   const instance = await DuckDBInstance.create(':memory:');
   const con = await instance.connect();
   try {
     // Text columns hold DuckDB's text of the value: VARCHAR here.
     const types = (await typesOf(con, columns)).map((t, i) => (columns[i].wire === 'text' ? VARCHAR : t));
-    const names = columns.map((c) => c.name);
     const rows = format === 'csv' ? new CsvRowWriter() : new JsonRowWriter(names, 'lines');
-    const start = Buffer.from(formatHeader(format, names));
     return { writer: new TextWriter(columns, types, rows), start };
   } finally {
     con.closeSync();

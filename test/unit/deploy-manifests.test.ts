@@ -152,7 +152,7 @@ describe('docker-compose.yml', () => {
 
   it('names only images the Dockerfiles build, each built from its Dockerfile', () => {
     for (const [name, service] of Object.entries(services)) {
-      if (service.image.startsWith('nats:')) continue;
+      if (service.image.startsWith('nats:') || service.image.startsWith('minio/minio:')) continue;
       expect(images.has(service.image), `${name}: ${service.image}`).toBe(true);
       const dockerfile = readFileSync(join(ROOT, service.build.context, service.build.dockerfile), 'utf8');
       expect(dockerfile).toContain(`org.opencontainers.image.title="${service.image}"`);
@@ -211,13 +211,22 @@ describe('docker-compose.yml', () => {
     expect(services.coordinator.ports).toEqual([`${PORT}:${PORT}`]);
   });
 
-  it('the S3 emulator is checked on its own port, and the sample data job uploads to it', () => {
-    const s3 = checkInvocation([...services.s3.entrypoint, ...services.s3.command]);
-    const port = s3.flags.get('--port');
-    expect(services.s3.environment.HEALTHCHECK_URL).toBe(`http://127.0.0.1:${port}/`);
+  it('the sample data goes to MinIO, with the credentials the data containers use', () => {
+    expect(services.s3.image).toMatch(/^minio\/minio:/);
+    const port = services.s3.command[services.s3.command.indexOf('--address') + 1].replace(':', '');
+    expect(services.s3.ports).toContain(`${port}:${port}`);
+    expect(services.s3.healthcheck.test).toEqual(['CMD', 'mc', 'ready', 'local']);
     const job = checkInvocation([...services['sample-data'].entrypoint, ...services['sample-data'].command]);
     expect(job.flags.get('--s3-endpoint')).toBe(`http://s3:${port}`);
-    expect(job.flags.get('--upload')).toBe(`s3://${s3.flags.get('--bucket')}`);
+    expect(job.flags.get('--upload')).toBe('s3://sample-data');
+    for (const name of ['sample-data', ...SAMPLE_TABLES]) {
+      expect(services[name].environment.AWS_ACCESS_KEY_ID, name).toBe(
+        services.s3.environment.MINIO_ROOT_USER,
+      );
+      expect(services[name].environment.AWS_SECRET_ACCESS_KEY, name).toBe(
+        services.s3.environment.MINIO_ROOT_PASSWORD,
+      );
+    }
   });
 
   it('starts in order: data after NATS and the upload, the coordinator after the tables', () => {

@@ -103,8 +103,36 @@ class ArrowBatches {
   }
 }
 
+/** A result that can hand over its rows as wire columns: a query pushed whole, as its container sent them. */
+interface WireFrames {
+  wireSchema(): ColumnSchema[];
+  nextWireFrame(): Promise<{ rows: number; columns: WireColumn[] } | null>;
+}
+
+function hasWireFrames(result: ChunkSource): result is ChunkSource & WireFrames {
+  return typeof (result as Partial<WireFrames>).nextWireFrame === 'function';
+}
+
+/** Each frame a record batch, with no DuckDB chunk between. */
+async function* arrowOfFrames(
+  result: ChunkSource & WireFrames,
+  sent: { rows: number },
+): AsyncGenerator<Buffer> {
+  const names = result.deduplicatedColumnNames();
+  const encoder = new ArrowStreamEncoder(result.wireSchema().map((c, i) => ({ ...c, name: names[i] })));
+  for (let frame = await result.nextWireFrame(); frame; frame = await result.nextWireFrame()) {
+    yield encoder.batch(frame.rows, frame.columns);
+    sent.rows += frame.rows;
+  }
+  yield encoder.end();
+}
+
 /** The answer's bytes, batch by batch. */
 export async function* arrowAnswer(result: ChunkSource, sent: { rows: number }): AsyncGenerator<Buffer> {
+  if (hasWireFrames(result)) {
+    yield* arrowOfFrames(result, sent);
+    return;
+  }
   const names = result.deduplicatedColumnNames();
   let batches: ArrowBatches | undefined;
   for await (const chunk of releasingChunks(chunksOf(result))) {
