@@ -182,7 +182,7 @@ export async function buildCoordinatorApp(
       const answer = answerFormat(request.headers.accept);
       // Stopped when the client leaves, the query is cancelled, or the process shuts down.
       const stopped = AbortSignal.any([clientGone(request, reply), opts.admission.closed]);
-      const running = queries.enter(request.body.query, answer, stopped);
+      const running = queries.enter(String(request.id), request.body.query, answer, stopped);
       reply.raw.once('close', () => running.leave(reply.statusCode, reply.raw.writableFinished));
       reply.header('x-query-id', running.id);
       const fail = (err: unknown) => failure(err, running.id, opts);

@@ -5,7 +5,6 @@
  * scans are cancelled at the containers and DuckDB is interrupted), as Trino's
  * `DELETE /v1/query/<id>` and ClickHouse's `KILL QUERY` do.
  */
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -16,7 +15,6 @@ import type { QueryStats } from './execute.js';
 
 /** One running query, as the handler that runs it updates it. */
 export class RunningQuery {
-  readonly id = `q_${randomUUID()}`;
   readonly started = new Date();
   /** Rows gathered so far from each table it reads. */
   readonly gathered = new Map<string, number>();
@@ -29,6 +27,8 @@ export class RunningQuery {
   readonly signal: AbortSignal;
 
   constructor(
+    /** The request's id (fastify's, a UUID): the same in the answer, the headers and the audit line. */
+    readonly id: string,
     readonly sql: string,
     /** Its answer format (the metrics' kind). */
     readonly kind: string,
@@ -73,8 +73,8 @@ export class QueryRegistry {
   private readonly running = new Map<string, RunningQuery>();
 
   /** Registers a query; `leave()` must follow when its answer is done. */
-  enter(sql: string, kind: string, clientGone: AbortSignal): RunningQuery {
-    const query: RunningQuery = new RunningQuery(sql, kind, clientGone, () => {
+  enter(id: string, sql: string, kind: string, clientGone: AbortSignal): RunningQuery {
+    const query: RunningQuery = new RunningQuery(id, sql, kind, clientGone, () => {
       this.running.delete(query.id);
       runningQueries.set(this.running.size);
     });

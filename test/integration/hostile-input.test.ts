@@ -190,14 +190,20 @@ describe('SQL text', () => {
 
 describe('HTTP', () => {
   it.each([
-    ['XML', '<query>SELECT 1</query>', { 'content-type': 'application/xml' }, 400],
-    ['bad JSON', '{"query": "SELECT 1"', { 'content-type': 'application/json' }, 400],
-    ['JSON of the wrong shape', '{"query": ["SELECT 1"]}', { 'content-type': 'application/json' }, 400],
-    ['no body', '', { 'content-type': 'application/json' }, 400],
-  ])('%s → %i', async (_what, body, headers, status) => {
+    ['XML', '<query>SELECT 1</query>', { 'content-type': 'application/xml' }, 415, 'unsupported_media_type'],
+    ['bad JSON', '{"query": "SELECT 1"', { 'content-type': 'application/json' }, 400, 'bad_request'],
+    [
+      'JSON of the wrong shape',
+      '{"query": ["SELECT 1"]}',
+      { 'content-type': 'application/json' },
+      400,
+      'bad_request',
+    ],
+    ['no body', '', { 'content-type': 'application/json' }, 400, 'bad_request'],
+  ])('%s → %i', async (_what, body, headers, status, kind) => {
     const answer = await post(coordinator, body, headers);
     expect(answer.status).toBe(status);
-    expect(answer.body.error).toBe('bad_request');
+    expect(answer.body.error).toBe(kind);
   });
 
   it('refuses a body over the limit as 413 request_too_large', async () => {
