@@ -195,6 +195,28 @@ export function visitStrings(
   }
 }
 
+/** Where each string of a VARCHAR column lies: `sources[row]` (null for NULL) from `froms[row]` to `tos[row]`. */
+export interface StringSpans {
+  sources: (Buffer | null)[];
+  froms: Int32Array;
+  tos: Int32Array;
+}
+
+/** The spans of rows [0, rows) of VARCHAR column `column` (visitStrings, kept for writing row by row). */
+export function stringSpans(chunk: DuckDBDataChunk, column: number, rows: number): StringSpans {
+  const spans: StringSpans = {
+    sources: new Array(rows),
+    froms: new Int32Array(rows),
+    tos: new Int32Array(rows),
+  };
+  visitStrings(chunk, column, rows, (row, source, from, to) => {
+    spans.sources[row] = source;
+    spans.froms[row] = from;
+    spans.tos[row] = to;
+  });
+  return spans;
+}
+
 /** Rows [0, rows) of VARCHAR column `column` of `chunk` as strings (null for NULL), read in bulk. */
 export function readStringColumn(chunk: DuckDBDataChunk, column: number, rows: number): (string | null)[] {
   const out: (string | null)[] = new Array(rows);

@@ -7,7 +7,7 @@
  */
 import { type DuckDBDataChunk, DuckDBTypeId } from '@duckdb/node-api';
 import { ByteBuilder } from '../byte-builder.js';
-import { visitStrings } from './columnar.js';
+import { stringSpans } from './columnar.js';
 import { columnValues, type JsonValue } from './json-values.js';
 
 const QUOTE = 0x22;
@@ -104,14 +104,7 @@ type CellWriter = (out: JsonBytes, row: number) => void;
 function cellWriter(chunk: DuckDBDataChunk, column: number): CellWriter {
   const rows = chunk.rowCount;
   if (chunk.getColumnVector(column).type.typeId === DuckDBTypeId.VARCHAR) {
-    const sources: (Buffer | null)[] = new Array(rows);
-    const froms = new Int32Array(rows);
-    const tos = new Int32Array(rows);
-    visitStrings(chunk, column, rows, (row, source, from, to) => {
-      sources[row] = source;
-      froms[row] = from;
-      tos[row] = to;
-    });
+    const { sources, froms, tos } = stringSpans(chunk, column, rows);
     return (out, row) => {
       const source = sources[row];
       if (source) out.jsonString(source, froms[row], tos[row]);

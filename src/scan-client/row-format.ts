@@ -1,7 +1,7 @@
 /** Rows of JSON values as text: ndjson (one object per row) or CSV with a header (RFC 4180). */
 import { type DuckDBDataChunk, DuckDBTypeId } from '@duckdb/node-api';
 import { ByteBuilder } from '../byte-builder.js';
-import { visitStrings } from '../duckdb/columnar.js';
+import { stringSpans } from '../duckdb/columnar.js';
 import { columnValues } from '../duckdb/json-values.js';
 
 export type RowFormat = 'ndjson' | 'csv';
@@ -60,15 +60,7 @@ type CsvCell = (out: ByteBuilder, row: number) => void;
 
 function csvCell(chunk: DuckDBDataChunk, column: number): CsvCell {
   if (chunk.getColumnVector(column).type.typeId === DuckDBTypeId.VARCHAR) {
-    const rows = chunk.rowCount;
-    const sources: (Buffer | null)[] = new Array(rows);
-    const froms = new Int32Array(rows);
-    const tos = new Int32Array(rows);
-    visitStrings(chunk, column, rows, (row, source, from, to) => {
-      sources[row] = source;
-      froms[row] = from;
-      tos[row] = to;
-    });
+    const { sources, froms, tos } = stringSpans(chunk, column, chunk.rowCount);
     return (out, row) => {
       const source = sources[row];
       if (source) writeCsvBytes(out, source, froms[row], tos[row]);
