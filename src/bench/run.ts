@@ -1,14 +1,16 @@
 /**
  * `npm run bench`: every figure the issues ask for, each beside its baseline measured in the
- * same run on the same machine. `npm run bench -- load|scan|coordinator|trust|pg` runs one part;
+ * same run on the same machine. `npm run bench -- load|scan|coordinator|trust|pg|arrow|formats` runs one part;
  * `npm run bench -- tpch [--sf 1]` (not run by default: minutes at SF 1) the TPC-H queries.
  */
 import { cpus, totalmem } from 'node:os';
 import { steadyHeapGrowth } from '../heap-growth.js';
+import { runArrowAnswerBench } from './arrow-answer.js';
 import { runCoordinatorBench } from './coordinator-bench.js';
 import { runLoadBench } from './load-bench.js';
 import { runPgBench } from './pg-bench.js';
 import { runScanBench } from './scan-bench.js';
+import { runScanFormats } from './scan-formats.js';
 import { runTpchBench } from './tpch-bench.js';
 import { runTrustBench } from './trust-bench.js';
 
@@ -24,6 +26,8 @@ const PARTS: Record<string, () => Promise<unknown>> = {
   trust: () => runTrustBench(),
   tpch: () => runTpchBench(options),
   pg: () => runPgBench(),
+  arrow: () => runArrowAnswerBench(),
+  formats: () => runScanFormats(),
 };
 const ON_REQUEST = new Set(['tpch']);
 
