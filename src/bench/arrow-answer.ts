@@ -1,7 +1,7 @@
 /**
  * A 1M-row answer received and decoded in the client: as JSON (`response.json()`) and as an
  * Arrow stream (`tableFromIPC`), from the same coordinator over the sample tables
- * (label_urls has 5 rows per label). Best of three each; a script to run by hand:
+ * (label_urls has 5 rows per label). Best of three each: `npm run bench -- arrow`, or
  *
  *   node dist/bench/arrow-answer.js [rows]
  */
@@ -27,14 +27,23 @@ async function timed(run: () => Promise<number>): Promise<{ ms: number; rows: nu
 export async function runArrowAnswerBench(rows = 1_000_000): Promise<void> {
   const cluster = await startLocalCluster({ labels: Math.ceil(rows / 5) });
   try {
-    const coordinator = await cluster.startCoordinator(['--max-json-rows', String(rows)]);
+    // The JSON answer of 1M rows is over the default caps (rows and 64 MiB).
+    const coordinator = await cluster.startCoordinator([
+      '--max-json-rows',
+      String(rows),
+      '--max-json-bytes',
+      String(2 ** 30),
+    ]);
     const sql = `SELECT url_id, label_id, url, sublabel_id FROM label_urls LIMIT ${rows}`;
-    const ask = (accept: string) =>
-      fetch(`${coordinator.url}/query`, {
+    const ask = async (accept: string) => {
+      const response = await fetch(`${coordinator.url}/query`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept },
         body: JSON.stringify({ query: sql }),
       });
+      if (!response.ok) throw new Error(`${accept} answer: HTTP ${response.status} ${await response.text()}`);
+      return response;
+    };
     const json = await timed(async () => {
       const answer = (await (await ask('application/json')).json()) as { results: unknown[] };
       return answer.results.length;
