@@ -61,7 +61,7 @@ export function banner(info: BannerInfo): string {
     '',
     reach(info.host),
     '',
-    `API docs: http://${info.coordinator}/docs`,
+    `Console: http://${info.coordinator}/ui    API docs: http://${info.coordinator}/docs`,
     '',
     'Try:',
     '',
