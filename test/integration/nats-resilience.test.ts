@@ -1,11 +1,3 @@
-/**
- * Scans when things go wrong, against a real nats-server: a slow reader, a data container
- * killed mid-scan, nats-server restarted, a data container or a coordinator started while
- * NATS is down.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterEach, beforeAll, expect, test } from 'vitest';
 import { generatedTable } from '../../src/bench/generated-table.js';
@@ -15,6 +7,7 @@ import { QueryError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { openNatsScan } from '../../src/scan-client/nats-scan.js';
 import { type ManagedProcess, startCliProcess } from '../../src/tools/local-cluster.js';
+import { startBenchServer } from '../helpers/bench-server.js';
 import { askCoordinator } from '../helpers/coordinator.js';
 import { collectScan } from '../helpers/frames.js';
 import { type NatsServer, startNatsServer } from '../helpers/nats.js';
@@ -102,19 +95,7 @@ test('a slow reader of a large scan gets every row and is never cut off', async 
 
 test('killing the data container mid-scan fails the reader within its idle timeout', async () => {
   const server = await natsServer();
-  const script = new URL('../../dist/bench/bench-server.js', import.meta.url).pathname;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [script, '--nats', server.url, '--table', 'victim', '--rows', '3000000'],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent' } },
-  );
-  cleanup.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-  });
-  for await (const line of createInterface({ input: child.stdout! })) if (line.includes('"ready"')) break;
+  const { child } = await startBenchServer(server.url, 'victim', 3_000_000, cleanup);
   const nc = await client(server.url);
   const idleTimeoutMs = 1_500;
   let rows = 0;

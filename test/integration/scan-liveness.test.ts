@@ -1,14 +1,4 @@
-/**
- * Scans that must not hang or run away, against a real nats-server: a container killed
- * mid-query is named in a 503 within seconds (it heartbeats; silence means gone), never a
- * 504 at the timeout nor a 499 to a client that is still there; a cancel or a deadline
- * stops the container's DuckDB (its CPU goes idle), even before the first frame; a rogue ack
- * cannot open the window; POST /query stops when its client leaves.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, createInbox, type NatsConnection, nuid } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -22,9 +12,10 @@ import type { ReplyMessage } from '../../src/protocol/frames.js';
 import { controlSubject } from '../../src/protocol/subjects.js';
 import { openNatsScan } from '../../src/scan-client/nats-scan.js';
 import { type ManagedProcess, startCliProcess } from '../../src/tools/local-cluster.js';
+import { type BenchServer, startBenchServer } from '../helpers/bench-server.js';
 import { askCoordinator } from '../helpers/coordinator.js';
 import { collectScan } from '../helpers/frames.js';
-import { freePort, type NatsServer, startNatsServer } from '../helpers/nats.js';
+import { type NatsServer, startNatsServer } from '../helpers/nats.js';
 
 const log = createLogger('test');
 /** Runs for hours: the cross product of three copies of a table. */
@@ -44,28 +35,9 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-interface BenchServer {
-  child: ChildProcess;
-  httpUrl: string;
-}
-
-/** A data container in its own process (dist/bench/bench-server.js: id, amount, name). */
-async function benchServer(table: string, rows: number): Promise<BenchServer> {
-  const script = new URL('../../dist/bench/bench-server.js', import.meta.url).pathname;
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [script, '--nats', server.url, '--table', table, '--rows', String(rows), '--http-port', String(port)],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent' } },
-  );
-  cleanup.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-  });
-  for await (const line of createInterface({ input: child.stdout! })) if (line.includes('"ready"')) break;
-  return { child, httpUrl: `http://127.0.0.1:${port}` };
+/** A data container in its own process. */
+function benchServer(table: string, rows: number): Promise<BenchServer> {
+  return startBenchServer(server.url, table, rows, cleanup);
 }
 
 async function coordinator(timeoutMs: number): Promise<ManagedProcess> {
