@@ -46,7 +46,7 @@ export interface ExecutorContext {
   timeoutMs: number;
   pushdown: boolean;
   /** Bounds the queries that run at once, whatever door they came through (HTTP, Postgres). */
-  admission?: Admission;
+  admission: Admission;
 }
 
 /** What an answer tells of how it was made; nothing of the host (no name, pid or path). */

@@ -6,7 +6,6 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Admission } from '../admission.js';
 import { releasingChunks } from '../duckdb/chunk-memory.js';
 import { duckdbErrorToQueryError, withFollowableHints } from '../duckdb/duckdb-errors.js';
 import { JsonRowWriter } from '../duckdb/json-rows.js';
@@ -118,8 +117,8 @@ function rowsUnderCap(open: OpenQuery, maxRows: number): void {
  * What the client gets of a failure: a shutdown says so (503, to try again elsewhere); an
  * internal failure is logged here with the request's id and answered with that id only.
  */
-function failure(err: unknown, id: string, opts: CoordinatorHttpOptions): QueryError {
-  if (opts.admission.closed.aborted) {
+function failure(err: unknown, id: string, ctx: ExecutorContext, opts: CoordinatorHttpOptions): QueryError {
+  if (ctx.admission.closed.aborted) {
     return new QueryError('unavailable', 'this coordinator is shutting down; send the query again', {
       retryAfterSeconds: 1,
     });
@@ -136,7 +135,6 @@ export interface CoordinatorHttpOptions {
   maxJsonBytes: number;
   log: Logger;
   security?: HttpSecurity;
-  admission: Admission;
   /** Whether the coordinator's DuckDB still answers, for /health. */
   probe: QueryPathProbe;
 }
@@ -181,12 +179,12 @@ export async function buildCoordinatorApp(
     async (request, reply) => {
       const answer = answerFormat(request.headers.accept);
       // Stopped when the client leaves, the query is cancelled, or the process shuts down.
-      const stopped = AbortSignal.any([clientGone(request, reply), opts.admission.closed]);
+      const stopped = AbortSignal.any([clientGone(request, reply), ctx.admission.closed]);
       const running = queries.enter(String(request.id), request.body.query, answer, stopped);
       reply.raw.once('close', () => running.leave(reply.statusCode, reply.raw.writableFinished));
       reply.header('x-query-id', running.id);
-      const fail = (err: unknown) => failure(err, running.id, opts);
-      const turn = await opts.admission.enter(ctx.timeoutMs, running.signal).catch((err: unknown) => {
+      const fail = (err: unknown) => failure(err, running.id, ctx, opts);
+      const turn = await ctx.admission.enter(ctx.timeoutMs, running.signal).catch((err: unknown) => {
         throw fail(err);
       });
       reply.raw.once('close', turn.release);
@@ -278,7 +276,7 @@ export async function buildCoordinatorApp(
       const body = {
         status: answers ? 'ok' : 'stuck',
         tables: ctx.catalog.list().length,
-        queries: opts.admission.counts(),
+        queries: ctx.admission.counts(),
       };
       if (answers) return body;
       return reply.status(503).send({

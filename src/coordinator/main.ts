@@ -7,6 +7,7 @@ import { withContainerKeys } from '../auth/container-keys.js';
 import { type CoordinatorOptions, type NatsOptions, readClusterConfig } from '../config.js';
 import { QueryPathProbe } from '../duckdb/probe.js';
 import { createLogger } from '../log.js';
+import { observeQueue } from '../metrics/coordinator.js';
 import { connectNats as connectToNats } from '../nats/connect.js';
 import { redactUrl } from '../redact.js';
 import { onShutdown } from '../shutdown.js';
@@ -62,6 +63,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
     maxRunning: opts.maxConcurrentQueries,
     maxQueued: opts.maxQueuedQueries,
   });
+  observeQueue(admission);
   const catalog = new Catalog(config, undefined, log);
   const ctx: ExecutorContext = {
     engine,
@@ -92,7 +94,6 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
     maxJsonBytes: opts.maxJsonBytes,
     log,
     security: { apiKeys, auditSql: opts.auditSql },
-    admission,
     probe: new QueryPathProbe(() => engine.connect()),
   });
   // Before HTTP, so that a healthy coordinator has its Postgres port open too.

@@ -33,11 +33,16 @@ export const runningQueries = new Gauge({
   help: 'Queries running now',
 });
 
-/** Queries waiting to start: 0 until admission control sets it. */
-export const queueDepth = new Gauge({
-  name: 'duckdb_s3_query_queue_depth',
-  help: 'Queries waiting for admission',
-});
+/** Queries waiting for a turn, read from admission control whenever /metrics is scraped. */
+export function observeQueue(admission: { counts(): { queued: number } }): void {
+  new Gauge({
+    name: 'duckdb_s3_query_queue_depth',
+    help: 'Queries waiting for admission',
+    collect() {
+      this.set(admission.counts().queued);
+    },
+  });
+}
 
 export type QueryStatus = 'ok' | 'error' | 'cancelled';
 

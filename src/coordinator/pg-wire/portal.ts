@@ -59,9 +59,9 @@ export class RunningQuery {
     fallbackTypes: () => Promise<DuckDBType[] | undefined>,
   ): Promise<RunningQuery> {
     // A turn like POST /query's; the wait counts against the query's deadline.
-    const turn = await ctx.admission?.enter(ctx.timeoutMs, signal);
-    const release = turn?.release ?? (() => undefined);
-    const own = turn ? { ...ctx, timeoutMs: Math.max(1, Math.round(ctx.timeoutMs - turn.waitedMs)) } : ctx;
+    const turn = await ctx.admission.enter(ctx.timeoutMs, signal);
+    const release = turn.release;
+    const own = { ...ctx, timeoutMs: Math.max(1, Math.round(ctx.timeoutMs - turn.waitedMs)) };
     const open = await openQuery(sql, own, signal).catch((err: unknown) => {
       release();
       throw err;
