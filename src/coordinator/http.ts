@@ -3,7 +3,7 @@
  * CSV when the client asks with Accept), GET / (reachable tables), GET /health, /docs.
  */
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { releasingChunks } from '../duckdb/chunk-memory.js';
@@ -14,6 +14,7 @@ import { PROBE_TIMEOUT_MS, type QueryPathProbe } from '../duckdb/probe.js';
 import { publicError, QueryError } from '../errors.js';
 import { createApp, ErrorBody, type HttpSecurity } from '../http/app.js';
 import { auditQuery } from '../http/audit.js';
+import { clientGone } from '../http/client-gone.js';
 import { headerJson } from '../http/header-json.js';
 import type { Logger } from '../log.js';
 import { registerMetricsRoute, watchDuckDBMemory } from '../metrics/registry.js';
@@ -47,16 +48,6 @@ const QueryAnswer = z
 /** The streamed text format asked for, or none (JSON or Arrow). */
 function streamFormat(format: AnswerFormat): RowFormat | undefined {
   return format === 'ndjson' || format === 'csv' ? format : undefined;
-}
-
-/** Aborts when the client goes away before the answer is complete. */
-function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
-  });
-  request.raw.on('aborted', () => controller.abort());
-  return controller.signal;
 }
 
 /**

@@ -3,13 +3,14 @@
  * POST /scan, and the OpenAPI description at /docs and /docs/json. Every error is JSON
  * `{"error": kind, "message": ...}`; no request can take the server down.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Admission } from '../admission.js';
 import { PROBE_TIMEOUT_MS, QueryPathProbe } from '../duckdb/probe.js';
 import { QueryError } from '../errors.js';
 import { createApp, ErrorBody, type HttpSecurity } from '../http/app.js';
+import { clientGone } from '../http/client-gone.js';
 import type { Logger } from '../log.js';
 import { registerMetricsRoute } from '../metrics/registry.js';
 import { tableMetadata } from './metadata.js';
@@ -58,15 +59,6 @@ const HealthSchema = z.object({
     .describe('POST /query requests running and waiting for a turn'),
   message: z.string().optional(),
 });
-
-/** Aborts when the client goes away before its answer is sent: its query stops. */
-function clientGone(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
-  });
-  return controller.signal;
-}
 
 export async function createHttpApp(
   tableName: string,
@@ -149,7 +141,7 @@ export async function createHttpApp(
     },
     async (request, reply) => {
       const table = loaded();
-      const left = clientGone(reply);
+      const left = clientGone(request, reply);
       if (!admission) return runQuery(table, request.body.query, limits, { signal: left });
       const turn = await admission.enter(limits.timeoutMs, AbortSignal.any([left, admission.closed]));
       try {
