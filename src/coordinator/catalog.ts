@@ -10,6 +10,7 @@ import type { ClusterConfig } from '../config.js';
 import type { TableColumn } from '../data-container/table.js';
 import type { Logger } from '../log.js';
 import { discoverTrustedTables } from '../nats/trusted-discovery.js';
+import type { ColumnRange } from '../protocol/shards.js';
 import { subjectFor } from '../protocol/subjects.js';
 import { onConnectionEvent } from '../scan-client/connection-events.js';
 import type { DiscoveredTable } from '../scan-client/discovery.js';
@@ -32,6 +33,22 @@ export interface CatalogTable {
   apiKey?: string;
   /** Set when a config.json table's container did not answer its last metadata request. */
   error?: string;
+  /** For a table split into parts (NATS only): every part, in index order. */
+  parts?: CatalogPart[];
+}
+
+/** One part of a split table (protocol/shards.ts). */
+export interface CatalogPart {
+  index: number;
+  /** Its scan subject, `duckdb.<table>.<I>.scan`. */
+  subject: string;
+  /** Live replicas serving it. */
+  instances: number;
+  rowCount: number;
+  /** The replicas' data version (they agree, or the table is refused). */
+  version: string;
+  /** Per column, its range in this part, for pruning; a column left out has no known range. */
+  columnRanges: Record<string, ColumnRange | null>;
 }
 
 const METADATA_TIMEOUT_MS = 3_000;
