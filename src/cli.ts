@@ -168,12 +168,13 @@ for (const command of [serve, coordinator])
 
 program
   .command('scan')
-  .description('a direct scan of one table over NATS, printed to stdout')
+  .description('a direct scan of one table over NATS (every part of a split table), printed to stdout')
   .argument('<table>', 'table name')
   .option('--columns <a,b>', 'comma-separated columns (default: all)')
   .option('--where <sql>', 'a SQL predicate over the table')
   .option('--limit <n>', 'at most this many rows')
   .option('--format <format>', 'ndjson, csv or arrow (an Arrow IPC stream)', 'ndjson')
+  .option('--shard <i>', 'read part I (0-based) of a split table alone (default: every part)')
   .option('--nats <url>', 'NATS server (default: $NATS_URL, else nats://127.0.0.1:4222)')
   .option('--timeout-ms <ms>', 'give up when no frame arrives for this long', '30000')
   .action(async (table: string, o) => {
@@ -190,6 +191,7 @@ program
         where: o.where,
         limit: o.limit,
         format: o.format,
+        shard: o.shard,
         nats: natsOptionsFrom(o, 'nats://127.0.0.1:4222'),
         timeoutMs: o.timeoutMs,
       },

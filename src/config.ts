@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { defaultMaxRunning } from './admission.js';
 import { QueryError } from './errors.js';
+import { MAX_SHARDS } from './protocol/shards.js';
 import { TABLE_NAME_PATTERN } from './protocol/subjects.js';
 import { redactSecrets } from './redact.js';
 import { issuesText } from './zod-issues.js';
@@ -115,6 +116,13 @@ export const ScanCommandOptionsSchema = z.object({
   where: z.string().optional(),
   limit: z.coerce.number().int().min(0).optional(),
   format: z.enum(['ndjson', 'csv', 'arrow']).default('ndjson'),
+  /** Read this part (0-based) of a split table alone; without it, every part. */
+  shard: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_SHARDS - 1)
+    .optional(),
   nats: NatsOptionsSchema,
   timeoutMs: z.coerce.number().int().min(1).default(30_000),
 });
