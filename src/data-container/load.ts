@@ -11,9 +11,10 @@ import { limitSpill, type SpillLimits } from '../duckdb/spill.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import type { Logger } from '../log.js';
 import { isValidTableName } from '../protocol/subjects.js';
+import type { TableColumn } from '../protocol/table-metadata.js';
 import { createScratchDir, downloadAll, type LocalCopy, MiB, type ObjectFormat } from './download.js';
 import { createS3Source, resolveObjects } from './s3-source.js';
-import type { LoadedTable, TableColumn } from './table.js';
+import type { LoadedTable } from './table.js';
 
 export interface LoadOptions {
   urls: string[];

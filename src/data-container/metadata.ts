@@ -1,5 +1,6 @@
 /** What a data container says about its table: GET /metadata and the NATS `metadata` endpoint. */
-import type { LoadedTable, TableColumn } from './table.js';
+import type { TableColumn } from '../protocol/table-metadata.js';
+import type { LoadedTable } from './table.js';
 
 /** The seed's /metadata shape (DESIGN.md, HTTP), plus the objects, shard and every URL. */
 export interface TableMetadata {

@@ -1,12 +1,7 @@
 /** A table loaded into a data container's DuckDB: what scans, queries and metadata read. */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { FreshConnections } from '../duckdb/fresh-connections.js';
-
-export interface TableColumn {
-  name: string;
-  /** DuckDB type as DESCRIBE prints it, e.g. BIGINT, VARCHAR, DECIMAL(18,3). */
-  type: string;
-}
+import type { TableColumn } from '../protocol/table-metadata.js';
 
 export interface LoadedTable {
   /** The table's name; also the name of the persistent DuckDB table `main.<name>`. */
