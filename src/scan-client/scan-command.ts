@@ -17,27 +17,25 @@ import { openNatsScan } from './nats-scan.js';
 import { type FrameWriter, frameWriter } from './scan-output.js';
 
 /**
- * The scan subjects of `table`: every part's when it is split (part 0's metadata says into
- * how many), else the table's own.
+ * The scan subjects of `table`: every part's when it is split (any container of it says into
+ * how many parts on the table's metadata subject), else the table's own.
  */
 async function scanSubjects(nc: NatsConnection, table: string, timeoutMs: number): Promise<string[]> {
-  let count: unknown;
+  const metadata = subjectFor(table, 'metadata');
+  let shard: unknown;
   try {
-    const reply = await nc.request(partSubject(table, 0, 'metadata'), '', { timeout: timeoutMs });
-    count = reply.json<{ shard?: { count?: unknown } }>()?.shard?.count;
+    shard = (await nc.request(metadata, '', { timeout: timeoutMs })).json<{ shard?: unknown }>()?.shard;
   } catch (err) {
+    // Nobody serves it: the scan says so.
     if (err instanceof RequestError && err.isNoResponders()) return [subjectFor(table, 'scan')];
     throw new QueryError(
       'unavailable',
-      `cannot ask ${partSubject(table, 0, 'metadata')} whether table "${table}" is split: ${(err as Error).message}`,
+      `cannot ask ${metadata} whether table "${table}" is split: ${(err as Error).message}`,
     );
   }
-  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
-    throw new QueryError(
-      'protocol_error',
-      `${partSubject(table, 0, 'metadata')} answered without its shard count (shard.count)`,
-    );
-  }
+  // A container older than split tables says no shard, or a label: a whole table.
+  const count = (shard as { count?: unknown } | undefined)?.count;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count <= 1) return [subjectFor(table, 'scan')];
   return Array.from({ length: count }, (_, i) => partSubject(table, i, 'scan'));
 }
 
