@@ -13,13 +13,14 @@
  */
 import { type NatsConnection, RequestError } from '@nats-io/transport-node';
 import type { TableColumn } from '../data-container/table.js';
+import { type ShardSpec, shardLabel } from '../protocol/shards.js';
 import { isValidTableName } from '../protocol/subjects.js';
 import { type DiscoveredTable, discoverTables } from '../scan-client/discovery.js';
 
 /** What an instance endpoint answers: the table's metadata (data-container/metadata.ts). */
 interface InstanceMetadata {
   view_name: string;
-  shard: string;
+  shard: ShardSpec;
   columns: TableColumn[];
   row_count: number;
 }
@@ -75,7 +76,7 @@ export async function discoverTrustedTables(nc: NatsConnection): Promise<Discove
       rowCount: 0,
       instances: [],
     };
-    table.instances.push({ id, shard: metadata.shard, rowCount: metadata.row_count });
+    table.instances.push({ id, shard: shardLabel(metadata.shard), rowCount: metadata.row_count });
     tables.set(metadata.view_name, table);
   }
   for (const table of tables.values()) {
@@ -108,7 +109,8 @@ async function askInstance(
     const metadata = reply.json<InstanceMetadata>();
     const ok =
       metadata?.view_name === table &&
-      typeof metadata.shard === 'string' &&
+      Number.isInteger(metadata.shard?.index) &&
+      Number.isInteger(metadata.shard?.count) &&
       Array.isArray(metadata.columns) &&
       typeof metadata.row_count === 'number';
     return ok ? metadata : undefined;

@@ -329,7 +329,10 @@ describe('tables over HTTP from config.json, and containers that go away', () =>
   it('refuses a table whose containers hold different parts of it, rather than answer with one', async () => {
     const parts = await Promise.all(
       [0, 1].map((k) =>
-        generatedTable('split', `SELECT i AS id FROM range(${k * 100}, ${k * 100 + 100}) t(i)`, String(k)),
+        generatedTable('split', `SELECT i AS id FROM range(${k * 100}, ${k * 100 + 100}) t(i)`, {
+          index: k,
+          count: 2,
+        }),
       ),
     );
     const log = createLogger('split');
@@ -340,7 +343,7 @@ describe('tables over HTTP from config.json, and containers that go away', () =>
       await Promise.all(services.map((s) => s.ready));
       const answer = await query(coordinator, 'SELECT count(*) FROM split');
       expect(answer.status).toBe(503);
-      expect(answer.body.message).toMatch(/table split cannot be queried: .*shards 0, 1.*--table-name/);
+      expect(answer.body.message).toMatch(/table split cannot be queried: .*shards 0\/2, 1\/2.*--table-name/);
       await stillServes(coordinator);
     } finally {
       await Promise.all(services.map((s) => s.stop()));
