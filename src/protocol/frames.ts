@@ -170,6 +170,8 @@ export interface EndFrame {
   bytes: number;
   frames: number;
   ms: number;
+  /** The NATS micro service instance id of the container that served it (not over HTTP). */
+  instance?: string;
 }
 
 export interface ErrorFrame {
