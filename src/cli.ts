@@ -68,7 +68,10 @@ const serve = program
     'NATS server(s) to register with, nats://[user:password@]host:4222 (default: $NATS_URL)',
   )
   .option('--s3-endpoint <url>', 'S3-compatible endpoint (default: $AWS_ENDPOINT_URL_S3 / $AWS_ENDPOINT_URL)')
-  .option('--shard <label>', 'shard label for NATS discovery', '0')
+  .option(
+    '--shard <I/N>',
+    'serve part I (0-based) of N: containers given the same URLs split the objects; default the whole table',
+  )
   .addOption(
     new Option('--query-timeout-ms <ms>', 'deadline of one POST /query answer')
       .env('QUERY_TIMEOUT_MS')
