@@ -49,6 +49,7 @@ const files = new Map<string, string>();
 /** Containers of `events` part I; part 0 has two replicas. */
 const events: ServeProcess[][] = [[], [], []];
 let sparse: ServeProcess;
+let sparseWhole: ServeProcess;
 let vacant: ServeProcess;
 
 async function put(key: string, csv: string): Promise<string> {
@@ -91,7 +92,7 @@ async function serviceInfos(table?: string): Promise<Map<string, Record<string, 
     .client({ strategy: 'stall', stall: 500, maxWait: 5_000 })
     .info('duckdb-table');
   for await (const info of answers)
-    if (!table || info.metadata?.table === table) infos.set(info.id, info.metadata);
+    if (!table || info.metadata?.table === table) infos.set(info.id, info.metadata ?? {});
   return infos;
 }
 
@@ -109,16 +110,24 @@ beforeAll(async () => {
     from += rows;
   }
   // `sparse` part 1 of 2 holds only the header-only object; `vacant` part 2 of 3 holds nothing.
-  sparseUrls = [await put('sparse/big.csv', eventsCsv(0, 500)), await put('sparse/empty.csv', `${HEADER}\n`)];
+  // Listed first, the header-only object must not decide the types (as it did before parts).
+  sparseUrls = [
+    await put('sparse/0-empty.csv', `${HEADER}\n`),
+    await put('sparse/1-big.csv', eventsCsv(0, 500)),
+  ];
   vacantUrls = [await put('vacant/a.csv', eventsCsv(0, 300)), await put('vacant/b.csv', eventsCsv(300, 200))];
   oracle = await (await DuckDBInstance.create(':memory:')).connect();
   const glob = `s3://${BUCKET}/events/*.csv.gz`;
-  [events[0][0], events[0][1], events[1][0], events[2][0], sparse, vacant] = await Promise.all([
+  [events[0][0], events[0][1], events[1][0], events[2][0], sparse, sparseWhole, vacant] = await Promise.all([
     serve('events', glob, '0/3'),
     serve('events', glob, '0/3'),
     serve('events', glob, '1/3'),
     serve('events', glob, '2/3'),
     serve('sparse', `s3://${BUCKET}/sparse/*.csv.gz`, '1/2'),
+    startServe(
+      [`s3://${BUCKET}/sparse/*.csv.gz`, '--table-name', 'sparse', '--s3-endpoint', s3.endpoint],
+      S3_EMULATOR_ENV,
+    ),
     serve('vacant', `s3://${BUCKET}/vacant/*.csv.gz`, '2/3'),
   ]);
   nc = await connect({ servers: nats.url });
@@ -239,10 +248,17 @@ describe('a table split 3 ways', () => {
   });
 });
 
+it('loads a prefix whose first object is header-only, with the types of the objects with rows', async () => {
+  const m = (await (await fetch(`${sparseWhole.url}/metadata`)).json()) as TableMetadata;
+  expect(m).toMatchObject({ shard: { index: 0, count: 1 }, row_count: 500, objects: sparseUrls });
+  expect(m.columns).toEqual(await oracleColumns(readerOf(sparseUrls)));
+  expect(m.columns.map((c) => c.type)).toEqual(['BIGINT', 'VARCHAR', 'DOUBLE', 'DATE', 'VARCHAR']);
+});
+
 describe('a part without rows', () => {
   it('of header-only objects: 0 rows, the types of the objects with rows', async () => {
     const m = await metadata('duckdb.sparse.1.metadata');
-    expect(m).toMatchObject({ shard: { index: 1, count: 2 }, row_count: 0, objects: [sparseUrls[1]] });
+    expect(m).toMatchObject({ shard: { index: 1, count: 2 }, row_count: 0, objects: [sparseUrls[0]] });
     expect(m.version).toMatch(/^[0-9a-f]{16}$/);
     expect(m.columns).toEqual(await oracleColumns(readerOf(sparseUrls)));
     expect(Object.values(m.column_ranges).every((r) => r === null)).toBe(true);
