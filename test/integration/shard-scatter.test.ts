@@ -10,8 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quoteLiteral } from '../../src/duckdb/sql.js';
+import { decode, encode } from '../../src/protocol/codec.js';
+import type { ScanRequest } from '../../src/protocol/frames.js';
+import { partSubject } from '../../src/protocol/shards.js';
+import { QUEUE_GROUP } from '../../src/protocol/subjects.js';
+import { openHttpScan } from '../../src/scan-client/http-scan.js';
 import { type ManagedProcess, startCliProcess } from '../../src/tools/local-cluster.js';
 import { S3_EMULATOR_ENV } from '../../src/tools/s3-emulator.js';
 import { askCoordinator } from '../helpers/coordinator.js';
@@ -295,6 +301,47 @@ describe('scan TABLE', () => {
 });
 
 describe('faults', () => {
+  it('a replica that fails after sending rows: they are dropped, and the part is asked again', async () => {
+    const nc = await connect({ servers: nats.url });
+    try {
+      // Beside part 1's container, in its queue group: relays the first frames of that
+      // container's own answer (over HTTP), then fails as a replica whose DuckDB broke would.
+      const flaky = () => {
+        const hit = { yes: false };
+        const sub = nc.subscribe(partSubject('events', 1, 'scan'), { queue: QUEUE_GROUP, max: 1 });
+        void (async () => {
+          for await (const msg of sub) {
+            hit.yes = true;
+            const { id: _id, ...request } = decode(msg.data, 'msgpack') as ScanRequest;
+            let seq = 0;
+            for await (const frame of openHttpScan(parts[1][0].url, request, { idleTimeoutMs: 5_000 })) {
+              msg.respond(encode(frame, 'msgpack'));
+              seq = frame.seq + 1;
+              if (frame.type === 'data') break;
+            }
+            const error = { type: 'error', seq, error: 'internal', message: 'the replica broke' };
+            msg.respond(encode(error, 'msgpack'));
+          }
+        })();
+        return { hit, sub };
+      };
+      const sql = 'SELECT count(*) AS n, sum(id) AS ids, count(DISTINCT kind) AS kinds FROM events';
+      // NATS picks one member of the queue group: asked until it picks the flaky one.
+      for (let round = 0; round < 20; round++) {
+        const { hit, sub } = flaky();
+        await nc.flush();
+        const part1 = eventsStats(await askAndCompare(coordinator, sql)).parts?.find((p) => p.part === 1);
+        sub.unsubscribe();
+        if (!hit.yes) continue;
+        expect(part1).toMatchObject({ rows: PART_ROWS[1], tries: 2 });
+        return;
+      }
+      throw new Error('the flaky replica was never asked in 20 queries');
+    } finally {
+      await nc.close();
+    }
+  });
+
   it('a replica killed mid-scan: its part is asked again, and the answer is still right', async () => {
     // The pushed predicate, true of every row, keeps part 0's container busy for seconds
     // before its first row; the oracle is spared it.
