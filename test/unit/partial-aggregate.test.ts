@@ -186,6 +186,19 @@ const DECOMPOSED: Q[] = [
   { sql: 'SELECT g, count(*) FROM t GROUP BY g, g ORDER BY g', ordered: true },
   { sql: "SELECT count(DISTINCT color || g::VARCHAR) AS pairs, count(DISTINCT {'g': g, 's': small}) FROM t" },
   { sql: 'SELECT g AS G, count(*) FROM t GROUP BY G ORDER BY G', ordered: true },
+  { sql: 'SELECT g, count(*), sum(big) FROM t GROUP BY g ORDER BY g DESC LIMIT 3 OFFSET 1', ordered: true },
+  {
+    sql: 'SELECT color, small, count(*), avg(price) FROM t GROUP BY ALL ORDER BY color NULLS FIRST, small DESC LIMIT 5',
+    ordered: true,
+  },
+  {
+    sql: 'SELECT color, small, count(*) FROM t GROUP BY color, small ORDER BY color LIMIT 5',
+    anyRowsOf: 'SELECT color, small, count(*) FROM t GROUP BY color, small',
+  },
+  {
+    sql: 'SELECT g, count(DISTINCT small) FROM t GROUP BY g ORDER BY g LIMIT 2',
+    ordered: true,
+  },
   // Rows (no aggregates).
   { sql: 'SELECT id, color FROM t ORDER BY id LIMIT 10', ordered: true },
   {
@@ -234,6 +247,7 @@ const DECLINED: [string, RegExp][] = [
   ['WITH x AS (SELECT * FROM t) SELECT count(*) FROM x', /WITH/],
   ['SELECT count(*) FROM (SELECT * FROM t)', /single table/],
   ['SELECT sum(id * random()) FROM t', /random.*deterministic/],
+  ["SELECT count(*) FROM t WHERE color = current_setting('default_order')", /current_setting/],
   ['SELECT count(*) FROM t USING SAMPLE 10%', /sampl/],
   ['SELECT count(*) FROM other', /reads other/],
   ['SELECT DISTINCT ON (g) g, id FROM t ORDER BY g, id', /DISTINCT ON/],
@@ -256,7 +270,7 @@ const DECLINED: [string, RegExp][] = [
   ['SELECT DISTINCT g FROM t ORDER BY id LIMIT 3', /DISTINCT ordered/],
   ['SELECT g, count(*) FROM t GROUP BY g ORDER BY id', /GROUP BY clause/],
   ['SELECT id, list_transform([id], x -> x + 1) FROM t ORDER BY id LIMIT 3', /lambda|not a column/],
-  ['SELECT sum(count(*)) FROM t', /nested/],
+  ['SELECT sum(count(*)) FROM t', /aggregate inside an aggregate/],
   ['SELECT count(*), lateral_alias + 1 FROM (SELECT 1 AS lateral_alias) s', /single table/],
   ['SELECT count(*) AS n, n + 1 FROM t', /not a column/],
   ['SELECT count(*) FROM t WHERE id = 1; SELECT 1', /single statement|parse/],
@@ -386,6 +400,44 @@ describe('planPartialAggregate decomposes exactly', () => {
         },
       );
   }
+});
+
+describe('planPartialAggregate cuts what the parts send', () => {
+  const plan = async (sql: string) => {
+    const p = await planPartialAggregate(sql, await tableSchema(), whole);
+    if ('reason' in p) throw new Error(p.reason);
+    return p;
+  };
+
+  it('ORDER BY every group key … LIMIT: each part sends its first n+m groups', async () => {
+    const p = await plan(
+      'SELECT g, small, count(*) FROM t GROUP BY g, small ORDER BY small, g DESC LIMIT 3 OFFSET 2',
+    );
+    expect(p.partSql).toMatch(/ORDER BY 2 ASC NULLS LAST, 1 DESC NULLS LAST LIMIT 5$/);
+    expect(p.description).toMatch(/first 5 groups/);
+  });
+
+  it('ORDER BY some keys, HAVING, or a DISTINCT aggregate: every group', async () => {
+    for (const sql of [
+      'SELECT g, small, count(*) FROM t GROUP BY g, small ORDER BY g LIMIT 3',
+      'SELECT g, count(*) FROM t GROUP BY g HAVING count(*) > 1 ORDER BY g LIMIT 3',
+      'SELECT g, count(DISTINCT small) FROM t GROUP BY g ORDER BY g LIMIT 3',
+      'SELECT g, count(*) FROM t GROUP BY g ORDER BY count(*) LIMIT 3',
+    ])
+      expect((await plan(sql)).partSql).not.toMatch(/LIMIT/);
+  });
+
+  it('ORDER BY … LIMIT n OFFSET m of rows: each part sends n+m rows', async () => {
+    const p = await plan('SELECT id FROM t ORDER BY ratio DESC, id LIMIT 10 OFFSET 5');
+    expect(p.partSql).toMatch(/LIMIT 15$/);
+    expect(p.mergeSql).toMatch(/LIMIT 10 OFFSET 5$/);
+  });
+
+  it('count(DISTINCT x): the parts group by x, and send counts, not rows', async () => {
+    const p = await plan('SELECT g, count(DISTINCT color), count(*) FROM t GROUP BY g');
+    expect(p.partSql).toMatch(/GROUP BY 1, 2$/);
+    expect(p.description).toMatch(/1 key and 1 DISTINCT argument/);
+  });
 });
 
 describe('planPartialAggregate declines what it cannot merge exactly', () => {

@@ -2,8 +2,12 @@
  * What DuckDB's catalog says of the functions a query calls (`duckdb_functions()`): which are
  * aggregates, which are volatile or have side effects, which are macros (whose bodies could
  * hide aggregates or anything else).
+ *
+ * duckdb_functions() takes ~100 ms (it builds every function's description), so the catalog
+ * is read once per process: the built-in functions of one DuckDB build do not change, and a
+ * function created later is absent, which makes a query using it decline.
  */
-import { type DuckDBConnection, LIST, listValue, VARCHAR } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 
 export interface FunctionFacts {
   aggregate: boolean;
@@ -12,27 +16,31 @@ export interface FunctionFacts {
   macro: boolean;
 }
 
-/** Facts by lower-case name; a name DuckDB does not list is absent. */
-export async function functionFacts(
-  con: DuckDBConnection,
-  names: Iterable<string>,
-): Promise<Map<string, FunctionFacts>> {
-  const wanted = [...new Set([...names].map((n) => n.toLowerCase()))];
-  const out = new Map<string, FunctionFacts>();
-  if (wanted.length === 0) return out;
+let catalog: Promise<Map<string, FunctionFacts>> | undefined;
+
+async function readCatalog(con: DuckDBConnection): Promise<Map<string, FunctionFacts>> {
   const reader = await con.runAndReadAll(
-    `SELECT lower(function_name), function_type, stability, has_side_effects
-       FROM duckdb_functions() WHERE lower(function_name) IN (SELECT unnest($1))`,
-    [listValue(wanted)],
-    [LIST(VARCHAR)],
+    `SELECT lower(function_name),
+            bool_or(function_type = 'aggregate'),
+            bool_or(stability = 'VOLATILE' OR has_side_effects),
+            bool_or(function_type IN ('macro', 'table_macro'))
+       FROM duckdb_functions() GROUP BY 1`,
   );
-  for (const [name, type, stability, sideEffects] of reader.getRows()) {
-    const key = String(name);
-    const seen = out.get(key) ?? { aggregate: false, volatile: false, macro: false };
-    seen.aggregate ||= type === 'aggregate';
-    seen.macro ||= type === 'macro' || type === 'table_macro';
-    seen.volatile ||= stability === 'VOLATILE' || sideEffects === true;
-    out.set(key, seen);
-  }
-  return out;
+  return new Map(
+    reader
+      .getRows()
+      .map(([name, aggregate, volatile, macro]) => [
+        String(name),
+        { aggregate: aggregate === true, volatile: volatile === true, macro: macro === true },
+      ]),
+  );
+}
+
+/** Facts by lower-case name; a name DuckDB does not list is absent. */
+export async function functionFacts(con: DuckDBConnection): Promise<Map<string, FunctionFacts>> {
+  catalog ??= readCatalog(con).catch((err) => {
+    catalog = undefined;
+    throw err;
+  });
+  return catalog;
 }

@@ -68,40 +68,69 @@ export async function planPartialAggregate(
 
 async function plan(sql: string, table: TableSchema, con: DuckDBConnection): Promise<PartialPlan> {
   const node = statementNode(withoutLocations(await serializedSql(con, sql)));
-  const names = expressionNodes(node)
-    .filter((n) => n.class === 'FUNCTION')
-    .map((n) => String(n.function_name));
-  const facts = await functionFacts(con, names);
+  const facts = await functionFacts(con);
   const isAggregateName = (name: string) => facts.get(name)?.aggregate === true || isDecomposableName(name);
   const reader = new SingleTableReader(node, table, facts, isAggregateName, await orderDefaults(con));
   const query = reader.read();
+  const isAggregate = (t: Tree) => reader.isAggregate(t);
+  const calls = query.aggregate ? aggregateCalls(query, isAggregate) : [];
 
+  // The query's own column names and types, and its aggregates' types, from DuckDB's binder.
   const probe = new TypedProbe(con);
   const relation = { name: table.name, columns: table.columns, types: table.types };
   const bare = {
     ...node,
+    select_list: [...(node.select_list as Tree[]), ...calls.map((c) => aliased(c, ''))],
     from_table: { ...(node.from_table as JsonObject), schema_name: '', catalog_name: '' },
   };
-  const wanted = await probe.describe(bare, relation);
+  const described = await probe.describe(bare, relation);
+  const width = described.names.length - calls.length;
+  const wanted = { names: described.names.slice(0, width), types: described.types.slice(0, width) };
 
   const built = query.aggregate
-    ? await aggregatePlan(query, wanted.names, (t) => reader.isAggregate(t), probe, relation)
+    ? aggregatePlan(
+        query,
+        wanted.names,
+        isAggregate,
+        calls,
+        await probe.castTypes(described.types.slice(width)),
+      )
     : rowPlan(query, wanted.names);
   const part = selectNode({ ...built.part, from: baseTable(table.name) });
-  const partColumns = await probe.describe(part, relation);
-  const merge = (from: JsonObject) => selectNode({ ...built.merge, from });
-  const got = await probe.describe(merge(baseTable(PARTIALS_TABLE)), {
-    name: PARTIALS_TABLE,
-    columns: partColumns.names,
-    types: partColumns.types,
-  });
+  const partColumns = await probe.describe(part, relation, [part]);
+  const merge = selectNode({ ...built.merge, from: baseTable(PARTIALS_TABLE, 'main', 'temp') });
+  const partials = { name: PARTIALS_TABLE, columns: partColumns.names, types: partColumns.types };
+  const got = await probe.describe(
+    selectNode({ ...built.merge, from: baseTable(PARTIALS_TABLE) }),
+    partials,
+    [merge],
+  );
   checkSameColumns(got, wanted);
   checkNoClash(built.merge, wanted.names);
-  return {
-    partSql: await probe.print(part),
-    mergeSql: await probe.print(merge(baseTable(PARTIALS_TABLE, 'main', 'temp'))),
-    description: built.description,
-  };
+  const [partSql, mergeSql] = [partColumns.texts[0], got.texts[0]];
+  await probe.checkPrinted([
+    { node: part, sql: partSql },
+    { node: merge, sql: mergeSql },
+  ]);
+  return { partSql, mergeSql, description: built.description };
+}
+
+/** Every distinct aggregate call of the select list, HAVING and ORDER BY. */
+function aggregateCalls(q: SingleTableQuery, isAggregate: (t: Tree) => boolean): Tree[] {
+  const calls = new Map<string, Tree>();
+  const scan = (tree: Tree) =>
+    mapExpressions(tree, (n) => {
+      if (!isAggregate(n)) return undefined;
+      if (expressionNodes(n).some((inner) => inner !== n && isAggregate(inner)))
+        throw new Decline('an aggregate inside an aggregate');
+      calls.set(treeKey(n), n);
+      return n;
+    });
+  for (const tree of [...q.items.map((i) => i.expr), ...(q.having ? [q.having] : []), ...orderExprs(q)])
+    scan(tree);
+  if (q.keys.length === 0 && calls.size === 0)
+    throw new Decline('an aggregate query with neither keys nor aggregates');
+  return [...calls.values()];
 }
 
 type Clauses = Omit<Parameters<typeof selectNode>[0], 'from'>;
@@ -133,39 +162,14 @@ class PartColumns {
   }
 }
 
-async function aggregatePlan(
+/** `calls`: the query's aggregates, `castTypes` the cast_type of each one's type in the query. */
+function aggregatePlan(
   q: SingleTableQuery,
   outputNames: string[],
   isAggregate: (t: Tree) => boolean,
-  probe: TypedProbe,
-  relation: { name: string; columns: string[]; types: string[] },
-): Promise<Built> {
-  // Every distinct aggregate call of the select list, HAVING and ORDER BY.
-  const calls = new Map<string, Tree>();
-  const scan = (tree: Tree) =>
-    mapExpressions(tree, (n) => {
-      if (!isAggregate(n)) return undefined;
-      if (expressionNodes(n).some((inner) => inner !== n && isAggregate(inner)))
-        throw new Decline('an aggregate inside an aggregate');
-      calls.set(treeKey(n), n);
-      return n;
-    });
-  for (const tree of [...q.items.map((i) => i.expr), ...(q.having ? [q.having] : []), ...orderExprs(q)])
-    scan(tree);
-  if (q.keys.length === 0 && calls.size === 0)
-    throw new Decline('an aggregate query with neither keys nor aggregates');
-
-  const callList = [...calls.values()];
-  const typesOfCalls =
-    callList.length === 0
-      ? []
-      : (
-          await probe.describe(
-            selectNode({ select: callList.map((c) => aliased(c, '')), from: baseTable(relation.name) }),
-            relation,
-          )
-        ).types;
-  const castTypes = await probe.castTypes(typesOfCalls);
+  callList: Tree[],
+  castTypes: JsonObject[],
+): Built {
   const decomposed = callList.map((c, i) => decompose(c, castTypes[i]));
 
   const columns = new PartColumns();
@@ -204,11 +208,14 @@ async function aggregatePlan(
       ),
     );
   if (q.limit !== undefined || q.offset > 0) modifiers.push(limitModifier(q.limit, q.offset));
+  const topGroups = groupCount === q.keys.length ? partTopGroups(q) : [];
+  const cut = topGroups.length > 0 ? `; each part keeps its first ${q.limit! + q.offset} groups` : '';
   return {
     part: {
       select: columns.select(),
       where: q.where,
       groupBy: groupCount > 0 ? columns.trees.slice(0, groupCount).map((_, i) => integer(i + 1)) : undefined,
+      modifiers: topGroups,
     },
     merge: {
       select: q.items.map((it, i) => aliased(rewrite(it.expr), outputNames[i])),
@@ -216,8 +223,27 @@ async function aggregatePlan(
       having: q.having ? rewrite(q.having) : undefined,
       modifiers,
     },
-    description: describeAggregate(q, callList, decomposed, groupCount),
+    description: describeAggregate(q, callList, decomposed, groupCount) + cut,
   };
+}
+
+/**
+ * ORDER BY every group key (only keys) with LIMIT n OFFSET m, without HAVING or DISTINCT, the
+ * parts grouping by the keys alone: a group's rank among a part's groups is at most its rank
+ * among all groups, so each part's first n+m groups hold every partial row of the answer.
+ */
+function partTopGroups(q: SingleTableQuery): JsonObject[] {
+  if (q.limit === undefined || q.having || q.distinct || q.keys.length === 0) return [];
+  const position = new Map(q.keys.map((k, i) => [treeKey(k), i + 1]));
+  const terms: OrderTerm[] = [];
+  for (const o of q.orders) {
+    const at = position.get(treeKey(o.item !== undefined ? q.items[o.item].expr : o.expr!));
+    if (at === undefined) return [];
+    terms.push({ expression: integer(at), descending: o.descending, nullsFirst: o.nullsFirst });
+  }
+  const covered = new Set(terms.map((t) => treeKey(t.expression)));
+  if (covered.size !== q.keys.length) return [];
+  return [orderModifier(terms), limitModifier(q.limit + q.offset, 0)];
 }
 
 /** A query without aggregates: the parts filter and project, cut to n+m rows where they may. */

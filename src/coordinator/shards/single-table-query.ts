@@ -7,6 +7,7 @@
  * A shape that cannot be read with certainty declines (throws Decline with the reason).
  */
 import { isJsonObject, type JsonObject } from '../../json-object.js';
+import { VOLATILE } from '../analyze/functions.js';
 import { type Tree, treeKey } from '../analyze/trees.js';
 import type { FunctionFacts } from './function-facts.js';
 import { aliased, columnRef, expressionNodes, mapExpressions } from './tree-nodes.js';
@@ -153,8 +154,8 @@ export class SingleTableReader {
       if (facts === undefined && !this.isAggregateName(name))
         throw new Decline(`DuckDB does not list the function ${name}()`);
       if (facts?.macro) throw new Decline(`${name}() is a macro`);
-      if (facts?.volatile)
-        throw new Decline(`${name}() is not deterministic: each part would see other values`);
+      if (facts?.volatile || VOLATILE.has(name))
+        throw new Decline(`${name}() is not deterministic: each part could see another value`);
     }
   }
 

@@ -4,7 +4,7 @@
  * columns and types — and the prepared statement says its column names and types.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { deserializedSql, serializedSql } from '../../duckdb/parse-tree.js';
+import { parseTreeText, serializedSql } from '../../duckdb/parse-tree.js';
 import { quoteIdent } from '../../duckdb/sql.js';
 import { isJsonObject, type JsonObject } from '../../json-object.js';
 import { withoutLocations } from '../analyze/print.js';
@@ -27,23 +27,20 @@ export interface Described {
 const SAFE_TYPE = /^[A-Za-z0-9_ ,()[\]"]+$/;
 
 export class TypedProbe {
+  private readonly ctes = new Map<string, Promise<unknown>>();
+
   constructor(private readonly con: DuckDBConnection) {}
 
-  /** The SQL text of a SELECT tree, checked to parse back to the same tree. */
-  async print(node: JsonObject): Promise<string> {
-    const [sql] = await deserializedSql(this.con, [statementJson(node)]);
-    if (sql === undefined) throw new Decline('DuckDB cannot print the rewritten query');
-    const again = nodeOf(await serializedSql(this.con, sql));
-    if (treeKey(again) !== treeKey(node))
-      throw new Decline('the rewritten query does not print back to itself');
-    return sql;
-  }
-
-  /** Column names and types of `node` reading `relation` (its FROM names it bare). */
-  async describe(node: JsonObject, relation: Relation): Promise<Described> {
-    const withCte = { ...node, cte_map: await this.cteMap(relation) };
-    const [sql] = await deserializedSql(this.con, [statementJson(withCte)]);
-    if (sql === undefined) throw new Decline('DuckDB cannot print the rewritten query');
+  /**
+   * Column names and types of `node` reading `relation` (its FROM names it bare), and the
+   * SQL text of each of `more` (printed in the same call; see `checkPrinted`).
+   */
+  async describe(
+    node: JsonObject,
+    relation: Relation,
+    more: JsonObject[] = [],
+  ): Promise<Described & { texts: string[] }> {
+    const [sql, ...texts] = await this.texts([{ ...node, cte_map: await this.cteMap(relation) }, ...more]);
     let prepared: Awaited<ReturnType<DuckDBConnection['prepare']>>;
     try {
       prepared = await this.con.prepare(sql);
@@ -55,22 +52,61 @@ export class TypedProbe {
       return {
         names: Array.from({ length: n }, (_, i) => prepared.columnName(i)),
         types: Array.from({ length: n }, (_, i) => prepared.columnType(i).toString()),
+        texts,
       };
     } finally {
       prepared.destroySync();
     }
   }
 
+  /** Each printed text parses back to the tree it was printed from (nothing lost in printing). */
+  async checkPrinted(printed: { node: JsonObject; sql: string }[]): Promise<void> {
+    const params = printed.map((_, i) => `json_serialize_sql($${i + 1}::VARCHAR)`).join(', ');
+    const reader = await this.con.runAndReadAll(
+      `SELECT ${params}`,
+      printed.map((p) => p.sql),
+    );
+    const row = reader.getRows()[0];
+    printed.forEach((p, i) => {
+      const again = nodeOf(parseTreeText(String(row[i])));
+      if (treeKey(again) !== treeKey(p.node))
+        throw new Decline('the rewritten query does not print back to itself');
+    });
+  }
+
   /** `cast_type` trees of DuckDB type texts. */
   async castTypes(types: string[]): Promise<JsonObject[]> {
-    if (types.length === 0) return [];
-    for (const t of types) if (!SAFE_TYPE.test(t)) throw new Decline(`an unusual type ${t}`);
-    const list = await this.selectList(`SELECT ${types.map((t) => `CAST(NULL AS ${t})`).join(', ')}`);
-    return list.map((e) => e.cast_type as JsonObject);
+    const parsed = types.filter((t) => simpleCastType(t) === undefined);
+    for (const t of parsed) if (!SAFE_TYPE.test(t)) throw new Decline(`an unusual type ${t}`);
+    const list =
+      parsed.length === 0
+        ? []
+        : await this.selectList(`SELECT ${parsed.map((t) => `CAST(NULL AS ${t})`).join(', ')}`);
+    return types.map((t) => simpleCastType(t) ?? (list[parsed.indexOf(t)]?.cast_type as JsonObject));
+  }
+
+  private async texts(nodes: JsonObject[]): Promise<string[]> {
+    try {
+      const params = nodes.map((_, i) => `json_deserialize_sql($${i + 1}::JSON)`).join(', ');
+      const reader = await this.con.runAndReadAll(`SELECT ${params}`, nodes.map(statementJson));
+      return reader.getRows()[0].map(String);
+    } catch {
+      throw new Decline('DuckDB cannot print the rewritten query');
+    }
   }
 
   /** `WITH "name" AS (SELECT CAST(NULL AS type) AS "column", … LIMIT 0)`, as a cte_map. */
-  private async cteMap(relation: Relation): Promise<unknown> {
+  private cteMap(relation: Relation): Promise<unknown> {
+    const key = JSON.stringify(relation);
+    let map = this.ctes.get(key);
+    if (map === undefined) {
+      map = this.readCteMap(relation);
+      this.ctes.set(key, map);
+    }
+    return map;
+  }
+
+  private async readCteMap(relation: Relation): Promise<unknown> {
     for (const t of relation.types) if (!SAFE_TYPE.test(t)) throw new Decline(`an unusual type ${t}`);
     const columns = relation.columns.map((c, i) => `CAST(NULL AS ${relation.types[i]}) AS ${quoteIdent(c)}`);
     const tree = await serializedSql(
@@ -87,6 +123,21 @@ export class TypedProbe {
     if (!node || !Array.isArray(node.select_list)) throw new Decline('types that do not parse');
     return node.select_list.filter(isJsonObject);
   }
+}
+
+/**
+ * The cast_type of a one-word type (BIGINT, HUGEINT, DOUBLE, INTERVAL…) or DECIMAL(w,s), as
+ * DuckDB's parser writes it; undefined for others (a wrong guess fails the print check).
+ */
+function simpleCastType(type: string): JsonObject | undefined {
+  if (/^[A-Z]+$/.test(type)) return { id: type, type_info: null };
+  const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(type);
+  if (!decimal) return undefined;
+  const [width, scale] = [Number(decimal[1]), Number(decimal[2])];
+  return {
+    id: 'DECIMAL',
+    type_info: { type: 'DECIMAL_TYPE_INFO', alias: '', extension_info: null, width, scale },
+  };
 }
 
 function nodeOf(parsed: unknown): JsonObject | undefined {
