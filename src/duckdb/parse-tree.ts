@@ -7,9 +7,14 @@ import { type DuckDBConnection, LIST, listValue, VARCHAR } from '@duckdb/node-ap
  */
 const NON_JSON_NUMBER = /([:[,]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g;
 
+/** A `json_serialize_sql` result text as JSON. */
+export function parseTreeText(text: string): unknown {
+  return JSON.parse(text.replace(NON_JSON_NUMBER, '$1"$2"'));
+}
+
 export async function serializedSql(con: DuckDBConnection, sql: string): Promise<unknown> {
   const reader = await con.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
-  return JSON.parse(String(reader.getRows()[0][0]).replace(NON_JSON_NUMBER, '$1"$2"'));
+  return parseTreeText(String(reader.getRows()[0][0]));
 }
 
 /**

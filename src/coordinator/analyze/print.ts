@@ -17,7 +17,8 @@ export interface DuckDbSql {
   print: (trees: string[]) => Promise<(string | undefined)[]>;
 }
 
-function withoutLocations(x: unknown): unknown {
+/** A copy of a parse tree without `query_location` (the parser writes 2^64-1 for none, which JSON.parse rounds). */
+export function withoutLocations(x: unknown): unknown {
   if (Array.isArray(x)) return x.map(withoutLocations);
   if (!isJsonObject(x)) return x;
   const out: JsonObject = {};
