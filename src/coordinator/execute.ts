@@ -34,6 +34,7 @@ import { type GatherStats, gatherFrames, gatherInto } from './gather.js';
 import { PushedResultTarget } from './pushed-result.js';
 import { openPushedStream } from './pushed-stream.js';
 import { Serial } from './serial.js';
+import { gatherPartials } from './shards/partial-gather.js';
 
 export interface ExecutorContext {
   engine: CoordinatorEngine;
@@ -146,6 +147,16 @@ export function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext):
   return table.remoteName.toLowerCase() === table.name.toLowerCase() ? table : undefined;
 }
 
+/** The split table a single-table query reads, which its parts may aggregate (partial-gather.ts). */
+function splitWholeQuery(analysis: QueryAnalysis, ctx: ExecutorContext) {
+  if (!ctx.pushdown || !analysis.pushWhole || analysis.tables.length !== 1) return undefined;
+  const table = reachable(analysis.tables[0], ctx);
+  const parts = table.parts;
+  return parts && table.remoteName.toLowerCase() === table.name.toLowerCase()
+    ? { ...table, parts }
+    : undefined;
+}
+
 /**
  * A scan that has a predicate of its own waits for its reduction's source only while the
  * source has gathered at most this many rows: past it, the source's distinct keys would
@@ -198,6 +209,8 @@ interface Gathered {
   result?: ChunkSource;
   userSql: string;
   pushedWhole: boolean;
+  /** Why work stayed in the coordinator, learnt while gathering. */
+  notes?: string[];
   /** Releases what the result still holds at the containers (a streamed pushed query). */
   close?: () => Promise<void>;
 }
@@ -241,6 +254,16 @@ async function gatherAll(
       userSql: `SELECT ${select} FROM temp.main.${quoteIdent(PUSHED_RESULT)}`,
       pushedWhole: true,
     };
+  }
+  const notes: string[] = [];
+  const split = splitWholeQuery(analysis, ctx);
+  if (split) {
+    const partial = await gatherPartials(con, sql, split, analysis.tables[0].where, opts);
+    if ('stats' in partial)
+      return { stats: [partial.stats], userSql: partial.mergeSql, pushedWhole: false, notes };
+    notes.push(
+      `not aggregated in the parts of ${split.name}: ${partial.reason}; they send their filtered rows`,
+    );
   }
   const targets = analysis.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
   const reductions = ctx.pushdown ? useful(analysis) : [];
@@ -322,7 +345,7 @@ async function gatherAll(
   for (const target of ordered) gathers.set(target.plan.table, gather(target));
   const all = [...gathers.values()];
   try {
-    return { stats: await Promise.all(all), userSql: sql, pushedWhole: false };
+    return { stats: await Promise.all(all), userSql: sql, pushedWhole: false, notes };
   } catch (err) {
     cancel();
     await Promise.allSettled(all);
@@ -406,7 +429,7 @@ export async function openQuery(
     const stats: QueryStats = {
       pushdown: ctx.pushdown,
       pushed_whole: gathered.pushedWhole,
-      not_pushed: analysis.notes,
+      not_pushed: [...analysis.notes, ...(gathered.notes ?? [])],
       tables: gathered.stats,
       analyze_ms: roundMs(gatherStarted - started),
       gather_ms: roundMs(executeStarted - gatherStarted),

@@ -36,6 +36,8 @@ export interface GatherStats {
   replica?: string;
   /** A split table's parts (shards/scatter.ts): what each took, or why it was not asked. */
   parts?: PartStats[];
+  /** What the parts computed of an aggregate that was merged here (shards/partial-gather.ts). */
+  partial_aggregate?: string;
 }
 
 export interface PartStats {

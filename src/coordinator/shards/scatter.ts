@@ -133,6 +133,14 @@ function unionViewSql(table: CatalogTable, gathered: [CatalogPart, PartGathered]
   return `CREATE TEMP VIEW ${quoteIdent(target)} AS ${selects.join(' UNION ALL ')}`;
 }
 
+/** Which parts may be left out: those whose ranges no row of can pass `where`. */
+export interface Pruning {
+  /** The table's pushed filter (the request's own, unless the request is a query). */
+  where?: string;
+  /** Ask one part even when every part could be left out (a query that answers over no rows). */
+  askOne?: boolean;
+}
+
 /**
  * Runs `request` against every part of `table` that may hold matching rows and makes
  * `target` the union of their replies. The stats sum the parts and list each.
@@ -144,9 +152,12 @@ export async function scatterInto(
   request: ScanRequest,
   target: string,
   opts: GatherOptions,
+  pruning: Pruning = { where: request.where },
 ): Promise<GatherStats> {
   const started = performance.now();
-  const skipped = await opts.serial.run(() => partsToSkip(con, request.where, table));
+  const skipped = await opts.serial.run(() => partsToSkip(con, pruning.where, table));
+  // A part's query answers even over no rows (a count is 0): one part is asked at least.
+  if (pruning.askOne && skipped.size === parts.length && parts.length > 0) skipped.delete(parts[0].index);
   const asked = parts.filter((p) => !skipped.has(p.index));
   // The first part that fails stops the others; they all stop before this returns, as
   // the caller closes the connection they write to once it has the error.

@@ -1,0 +1,49 @@
+/**
+ * A single-table query over a split table, aggregated in the parts and merged here
+ * (partial-aggregate.ts): every part that may hold matching rows runs the part query, its
+ * rows land in TEMP `__partials` (c0, c1…), and the merge query answers over them. Parts
+ * the table's filter rules out are not asked (prune.ts), but one always is, so an aggregate
+ * over no rows still has its one row.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { CatalogTable } from '../catalog.js';
+import type { GatherOptions, GatherStats } from '../gather.js';
+import { PARTIALS_TABLE, planPartialAggregate } from './partial-aggregate.js';
+import { scatterInto } from './scatter.js';
+
+export interface PartialGathered {
+  stats: GatherStats;
+  /** The user's answer over the gathered partial rows. */
+  mergeSql: string;
+}
+
+/** The partial rows of `sql` gathered from every part, or why the query does not decompose. */
+export async function gatherPartials(
+  con: DuckDBConnection,
+  sql: string,
+  table: CatalogTable & { parts: NonNullable<CatalogTable['parts']> },
+  where: string | undefined,
+  opts: GatherOptions,
+): Promise<PartialGathered | { reason: string }> {
+  const schema = {
+    name: table.name,
+    columns: table.columns.map((c) => c.name),
+    types: table.columns.map((c) => c.type),
+  };
+  const plan = await opts.serial.run(() => planPartialAggregate(sql, schema, con));
+  if ('reason' in plan) return plan;
+  const request = { columns: [], query: plan.partSql };
+  const stats = await scatterInto(
+    con,
+    table,
+    table.parts,
+    request,
+    PARTIALS_TABLE,
+    { ...opts, positional: true },
+    {
+      where,
+      askOne: true,
+    },
+  );
+  return { stats: { ...stats, partial_aggregate: plan.description }, mergeSql: plan.mergeSql };
+}
