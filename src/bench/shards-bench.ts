@@ -23,6 +23,7 @@ import { freePort, startNatsServer } from '../tools/nats-server.js';
 import { interleavedMedians, post, singleNodeAnswer } from './coordinator-bench.js';
 import { BENCH_GROUPS, groupedTableSql } from './generated-table.js';
 import { startBenchServer } from './scan-bench.js';
+import { firstScanning } from './scans-in-flight.js';
 
 const PARTS = 4;
 const REPLICAS = 2;
@@ -104,24 +105,6 @@ async function waitForTable(coordinator: ManagedProcess, table: string, rows: nu
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`the coordinator did not see all ${rows} rows of ${table}: ${last}`);
-}
-
-async function scansInFlight(replica: Replica): Promise<number> {
-  try {
-    const text = await (await fetch(`${replica.httpUrl}/metrics`)).text();
-    return Number(/^duckdb_s3_scans_in_flight\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-/** The replica of `part` that is running a scan, once one is (polled); undefined when the scan ended first. */
-async function replicaScanning(replicas: Replica[], done: () => boolean): Promise<Replica | undefined> {
-  while (!done()) {
-    for (const replica of replicas) if ((await scansInFlight(replica)) > 0) return replica;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return undefined;
 }
 
 function formatRatio(value: number, goal: number): string {
@@ -232,10 +215,12 @@ export async function runShardsBench(rows = 5_000_000): Promise<void> {
           const pending = ask(on, FAULT).finally(() => {
             finished = true;
           });
-          const victim = await replicaScanning(
-            replicas.slice(0, PARTS * REPLICAS).filter((r) => r.part === 0),
+          const candidates = replicas.slice(0, PARTS * REPLICAS).filter((r) => r.part === 0);
+          const busy = await firstScanning(
+            candidates.map((r) => r.httpUrl),
             () => finished,
           );
+          const victim = busy === undefined ? undefined : candidates[busy];
           if (victim && !finished) {
             victim.child.kill('SIGKILL');
             killedMidScan++;
