@@ -68,7 +68,10 @@ const serve = program
     'NATS server(s) to register with, nats://[user:password@]host:4222 (default: $NATS_URL)',
   )
   .option('--s3-endpoint <url>', 'S3-compatible endpoint (default: $AWS_ENDPOINT_URL_S3 / $AWS_ENDPOINT_URL)')
-  .option('--shard <label>', 'shard label for NATS discovery', '0')
+  .option(
+    '--shard <I/N>',
+    'serve part I (0-based) of N: containers given the same URLs split the objects; default the whole table',
+  )
   .addOption(
     new Option('--query-timeout-ms <ms>', 'deadline of one POST /query answer')
       .env('QUERY_TIMEOUT_MS')
@@ -168,12 +171,13 @@ for (const command of [serve, coordinator])
 
 program
   .command('scan')
-  .description('a direct scan of one table over NATS, printed to stdout')
+  .description('a direct scan of one table over NATS (every part of a split table), printed to stdout')
   .argument('<table>', 'table name')
   .option('--columns <a,b>', 'comma-separated columns (default: all)')
   .option('--where <sql>', 'a SQL predicate over the table')
   .option('--limit <n>', 'at most this many rows')
   .option('--format <format>', 'ndjson, csv or arrow (an Arrow IPC stream)', 'ndjson')
+  .option('--shard <i>', 'read part I (0-based) of a split table alone (default: every part)')
   .option('--nats <url>', 'NATS server (default: $NATS_URL, else nats://127.0.0.1:4222)')
   .option('--timeout-ms <ms>', 'give up when no frame arrives for this long', '30000')
   .action(async (table: string, o) => {
@@ -190,6 +194,7 @@ program
         where: o.where,
         limit: o.limit,
         format: o.format,
+        shard: o.shard,
         nats: natsOptionsFrom(o, 'nats://127.0.0.1:4222'),
         timeoutMs: o.timeoutMs,
       },

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { defaultMaxRunning } from './admission.js';
 import { QueryError } from './errors.js';
+import { MAX_SHARDS, parseShard, type ShardSpec, UNSPLIT } from './protocol/shards.js';
 import { TABLE_NAME_PATTERN } from './protocol/subjects.js';
 import { redactSecrets } from './redact.js';
 import { issuesText } from './zod-issues.js';
@@ -65,8 +66,19 @@ export const ServeOptionsSchema = z.object({
   host: z.string().default('0.0.0.0'),
   nats: NatsOptionsSchema.optional(),
   s3Endpoint: z.string().optional(),
-  /** Shard label published in the NATS service metadata (several containers may serve parts). */
-  shard: z.string().default('0'),
+  /** `--shard I/N`: part I (0-based) of N (protocol/shards.ts); omitted, the whole table. */
+  shard: z
+    .string()
+    .optional()
+    .transform((text, ctx): ShardSpec => {
+      if (text === undefined) return UNSPLIT;
+      try {
+        return parseShard(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** Deadline of one POST /query (or query endpoint) answer. */
   queryTimeoutMs: z.coerce.number().int().min(1).default(60_000),
   /** Rows one POST /query answer may hold. */
@@ -115,6 +127,13 @@ export const ScanCommandOptionsSchema = z.object({
   where: z.string().optional(),
   limit: z.coerce.number().int().min(0).optional(),
   format: z.enum(['ndjson', 'csv', 'arrow']).default('ndjson'),
+  /** Read this part (0-based) of a split table alone; without it, every part. */
+  shard: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_SHARDS - 1)
+    .optional(),
   nats: NatsOptionsSchema,
   timeoutMs: z.coerce.number().int().min(1).default(30_000),
 });

@@ -2,9 +2,12 @@
  * A LoadedTable filled by a SELECT instead of S3 (benchmarks and tests): the same DuckDB
  * setup a data container has after loading, external access off included.
  */
+import { createHash } from 'node:crypto';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { columnRanges } from '../data-container/column-ranges.js';
 import type { LoadedTable } from '../data-container/table.js';
 import { lockDown } from '../duckdb/sandbox.js';
+import { type ShardSpec, UNSPLIT } from '../protocol/shards.js';
 
 /** The benchmark's table: BIGINT, BIGINT, VARCHAR. */
 export function benchTableSql(rows: number): string {
@@ -28,7 +31,11 @@ export function partRange(rows: number, index: number, count: number): [number, 
   return [Math.floor((rows * index) / count), Math.floor((rows * (index + 1)) / count)];
 }
 
-export async function generatedTable(name: string, select: string, shard = '0'): Promise<LoadedTable> {
+export async function generatedTable(
+  name: string,
+  select: string,
+  shard: ShardSpec = UNSPLIT,
+): Promise<LoadedTable> {
   const started = performance.now();
   const instance = await DuckDBInstance.create(':memory:');
   const con = await instance.connect();
@@ -39,6 +46,7 @@ export async function generatedTable(name: string, select: string, shard = '0'):
       .getRowObjectsJson()
       .map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
     const counted = await con.runAndReadAll(`SELECT count(*)::INTEGER FROM "${name}"`);
+    const ranges = await columnRanges(con, name, columns);
     await lockDown(con);
     return {
       name,
@@ -51,6 +59,9 @@ export async function generatedTable(name: string, select: string, shard = '0'):
       objects: [],
       loadedAt: new Date().toISOString(),
       shard,
+      // What it was made from, as a loaded table's is what it loaded: equal SELECTs, equal data.
+      version: createHash('sha256').update(select).digest('hex').slice(0, 16),
+      columnRanges: ranges,
     };
   } finally {
     con.closeSync();

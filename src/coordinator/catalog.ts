@@ -7,49 +7,15 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { bearerHeader } from '../auth/api-keys.js';
 import { containerRefusedKey } from '../auth/container-keys.js';
 import type { ClusterConfig } from '../config.js';
-import type { TableColumn } from '../data-container/table.js';
 import type { Logger } from '../log.js';
 import { discoverTrustedTables } from '../nats/trusted-discovery.js';
-import type { ColumnRange } from '../protocol/shards.js';
-import { subjectFor } from '../protocol/subjects.js';
+import { isSplit } from '../protocol/shards.js';
+import { instanceMetadataSchema } from '../protocol/table-metadata.js';
 import { onConnectionEvent } from '../scan-client/connection-events.js';
-import type { DiscoveredTable } from '../scan-client/discovery.js';
+import { issuesText } from '../zod-issues.js';
+import { type CatalogTable, natsCatalogTable } from './catalog-table.js';
 
-export type Transport = 'nats' | 'http';
-
-export interface CatalogTable {
-  /** The name queries use. */
-  name: string;
-  columns: TableColumn[];
-  rowCount: number;
-  transport: Transport;
-  /** The container's base URL (http) or scan subject (nats). */
-  location: string;
-  /** The table's name inside its container (config.json's `table_name`). */
-  remoteName: string;
-  /** NATS instances serving it (replicas), 1 for HTTP. */
-  instances: number;
-  /** The API key sent to its HTTP data container (config.json, src/auth/container-keys.ts). */
-  apiKey?: string;
-  /** Set when a config.json table's container did not answer its last metadata request. */
-  error?: string;
-  /** For a table split into parts (NATS only): every part, in index order. */
-  parts?: CatalogPart[];
-}
-
-/** One part of a split table (protocol/shards.ts). */
-export interface CatalogPart {
-  index: number;
-  /** Its scan subject, `duckdb.<table>.<I>.scan`. */
-  subject: string;
-  /** Live replicas serving it. */
-  instances: number;
-  rowCount: number;
-  /** The replicas' data version (they agree, or the table is refused). */
-  version: string;
-  /** Per column, its range in this part, for pruning; a column left out has no known range. */
-  columnRanges: Record<string, ColumnRange | null>;
-}
+export type { CatalogPart, CatalogTable, Transport } from './catalog-table.js';
 
 const METADATA_TIMEOUT_MS = 3_000;
 /** After a reconnect, discovery runs at once and again after these delays. */
@@ -80,27 +46,23 @@ async function fetchHttpTable(name: string, entry: ClusterConfig['tables'][strin
     });
     if (response.status === 401) return { ...base, error: containerRefusedKey(location, !!entry.api_key) };
     if (!response.ok) return { ...base, error: `${location}/metadata answered ${response.status}` };
-    const meta = (await response.json()) as { columns: TableColumn[]; row_count: number };
-    return { ...base, columns: meta.columns, rowCount: meta.row_count };
+    const meta = instanceMetadataSchema.safeParse(await response.json());
+    if (!meta.success) {
+      return {
+        ...base,
+        error: `${location}/metadata is not a table's metadata (${issuesText(meta.error, 'body')})`,
+      };
+    }
+    const { columns, row_count: rowCount, shard } = meta.data;
+    if (isSplit(shard)) {
+      // config.json names one container per table: the other parts' rows would be missing.
+      const error = `${location} serves only part ${shard.index} of ${shard.count} of it; serve the whole table there, or reach the parts over NATS`;
+      return { ...base, columns, rowCount, error };
+    }
+    return { ...base, columns, rowCount };
   } catch (err) {
     return { ...base, error: `${location} did not answer (${(err as Error).message})` };
   }
-}
-
-/**
- * Containers that hold different parts of one table (different `--shard` labels) answer its
- * subjects as one queue group: a scan would reach one part and miss the others' rows, so the
- * table is refused rather than answered in part.
- */
-function splitError(table: DiscoveredTable): { error: string } | undefined {
-  const shards = [...new Set(table.instances.map((i) => i.shard))].sort();
-  if (shards.length < 2) return undefined;
-  return {
-    error:
-      `its ${table.instances.length} data containers hold different parts of it (shards ${shards.join(', ')}), ` +
-      'and a scan reaches only one of them: serve each part as its own table (--table-name) and ' +
-      'UNION ALL them in SQL, or load the whole table in every container',
-  };
 }
 
 export class Catalog {
@@ -154,16 +116,7 @@ export class Catalog {
     const next = new Map<string, CatalogTable>();
     if (this.nc && !this.nc.isClosed()) {
       for (const t of await discoverTrustedTables(this.nc).catch(() => [])) {
-        next.set(t.name.toLowerCase(), {
-          name: t.name,
-          columns: t.columns,
-          rowCount: t.rowCount,
-          transport: 'nats',
-          location: subjectFor(t.name, 'scan'),
-          remoteName: t.name,
-          instances: t.instances.length,
-          ...splitError(t),
-        });
+        next.set(t.name.toLowerCase(), natsCatalogTable(t));
       }
     }
     // A table whose containers all went away stays known, so queries get 503, not "unknown table".
@@ -172,7 +125,7 @@ export class Catalog {
         next.set(key, {
           ...before,
           instances: 0,
-          // Already gone: its message keeps the time since when. (A split table's error no longer applies.)
+          // Already gone: its message keeps the time since when. (Other errors no longer apply.)
           error:
             before.instances === 0 && before.error
               ? before.error

@@ -95,9 +95,10 @@ export async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryA
     const key = AnalysisCache.key(sql, catalog);
     const cached = ctx.analyses.get(key);
     if (cached) return cached;
-    const analysis = await analyzeQuery(sql, catalog, ctx.engine, {
-      wholeQueriesRunWhole: ctx.pushdown,
-    });
+    const first = await analyzeQuery(sql, catalog, ctx.engine, { wholeQueriesRunWhole: ctx.pushdown });
+    // A query of one split table is not run whole (wholeQueryTarget): its filters go to the parts.
+    const split = first.pushWhole && ctx.pushdown && ctx.catalog.get(first.tables[0].table)?.parts;
+    const analysis = split ? await analyzeQuery(sql, catalog, ctx.engine) : first;
     ctx.analyses.set(key, analysis);
     return analysis;
   };
@@ -139,6 +140,8 @@ function scanRequestFor(plan: TableScanPlan, table: CatalogTable, pushdown: bool
 export function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext): CatalogTable | undefined {
   if (!ctx.pushdown || !analysis.pushWhole || analysis.tables.length !== 1) return undefined;
   const table = reachable(analysis.tables[0], ctx);
+  // A part holds only some of a split table's rows: its container cannot answer for all.
+  if (table.parts) return undefined;
   // The SQL names the table as users know it; the container must know it by the same name.
   return table.remoteName.toLowerCase() === table.name.toLowerCase() ? table : undefined;
 }

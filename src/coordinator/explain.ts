@@ -21,6 +21,7 @@ import {
   useful,
   wholeQueryTarget,
 } from './execute.js';
+import { partsToSkip } from './shards/prune.js';
 
 export interface ExplainRequest {
   /** the query without its EXPLAIN prefix */
@@ -102,7 +103,37 @@ async function coordinatorPlan(sql: string, analysis: QueryAnalysis, ctx: Execut
   }
 }
 
-function stepsOf(analysis: QueryAnalysis, ctx: ExecutorContext, coordinatorPlanText: string): ExplainStep[] {
+/** Per split table of the query, its parts: the subject each is asked on, or why it is skipped. */
+async function partsOf(analysis: QueryAnalysis, ctx: ExecutorContext): Promise<Map<string, string>> {
+  const split = analysis.tables.flatMap((plan) => {
+    const table = ctx.catalog.get(plan.table);
+    return table?.parts ? [{ plan, table, parts: table.parts }] : [];
+  });
+  const details = new Map<string, string>();
+  if (split.length === 0) return details;
+  const con = await ctx.engine.connect();
+  try {
+    for (const { plan, table, parts } of split) {
+      const skipped = await partsToSkip(con, ctx.pushdown ? plan.where : undefined, table);
+      const each = parts.map((p) => {
+        const why = skipped.get(p.index);
+        if (why !== undefined) return `part ${p.index} skipped: ${why}`;
+        return `part ${p.index} ${p.subject} (${p.instances} ${p.instances === 1 ? 'replica' : 'replicas'})`;
+      });
+      details.set(plan.table, `split in ${parts.length} parts, asked at once: ${each.join('; ')}`);
+    }
+  } finally {
+    con.closeSync();
+  }
+  return details;
+}
+
+function stepsOf(
+  analysis: QueryAnalysis,
+  ctx: ExecutorContext,
+  coordinatorPlanText: string,
+  parts: Map<string, string>,
+): ExplainStep[] {
   const steps: ExplainStep[] = [];
   const whole = wholeQueryTarget(analysis, ctx);
   const base = { limit: null, dynamic_filter: null, after: null, detail: null };
@@ -139,6 +170,7 @@ function stepsOf(analysis: QueryAnalysis, ctx: ExecutorContext, coordinatorPlanT
       filter: (ctx.pushdown && plan.where) || null,
       dynamic_filter: r ? `${r.column} IN (keys of ${r.source}.${r.sourceColumn})` : null,
       after: r ? r.source : null,
+      detail: parts.get(plan.table) ?? null,
     });
   }
   steps.push({
@@ -177,7 +209,8 @@ export async function explainQuery(
 ): Promise<ExplainAnswer> {
   const started = performance.now();
   const analysis = await analyze(request.sql, ctx);
-  let steps = stepsOf(analysis, ctx, await coordinatorPlan(request.sql, analysis, ctx));
+  const parts = await partsOf(analysis, ctx);
+  let steps = stepsOf(analysis, ctx, await coordinatorPlan(request.sql, analysis, ctx), parts);
   let stats: Record<string, unknown> = {};
   if (request.analyze) {
     const open = await openQuery(request.sql, ctx, signal, { materialize: true });

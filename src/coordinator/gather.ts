@@ -14,6 +14,7 @@ import { openNatsScan } from '../scan-client/nats-scan.js';
 import { msSince, roundMs } from '../timing.js';
 import type { CatalogTable, Transport } from './catalog.js';
 import type { Serial } from './serial.js';
+import { scatterInto } from './shards/scatter.js';
 
 export interface GatherStats {
   table: string;
@@ -31,6 +32,22 @@ export interface GatherStats {
   /** Time the container spent, and the whole transfer as seen here. */
   container_ms: number;
   ms: number;
+  /** The replica that served it (the end frame's NATS service instance id). */
+  replica?: string;
+  /** A split table's parts (shards/scatter.ts): what each took, or why it was not asked. */
+  parts?: PartStats[];
+}
+
+export interface PartStats {
+  part: number;
+  replica?: string;
+  rows: number;
+  bytes: number;
+  ms: number;
+  /** Scans sent: more than 1 where a replica failed and the part was asked again. */
+  tries: number;
+  /** Why the part was not asked (pruned, or empty). */
+  skipped?: string;
 }
 
 export interface GatherOptions {
@@ -56,11 +73,22 @@ export function openScan(
   opts: GatherOptions,
 ): AsyncGenerator<Frame> {
   const streamOptions = { idleTimeoutMs: opts.idleTimeoutMs, deadline: opts.deadline, signal: opts.signal };
+  // A part holds only some of the rows: a split table is read part by part (scatterInto).
+  if (table.parts) {
+    throw new QueryError(
+      'internal',
+      `table ${table.name} is split into ${table.parts.length} parts, and a scan of one part would miss the others' rows`,
+    );
+  }
   if (table.transport === 'http')
     return openHttpScan(table.location, request, { ...streamOptions, apiKey: table.apiKey });
   if (!opts.nc)
     throw new QueryError('unavailable', `table ${table.name} is served over NATS, but NATS is not connected`);
-  return openNatsScan(opts.nc, table.remoteName, request, { ...streamOptions, filter: opts.filter });
+  return openNatsScan(opts.nc, table.remoteName, request, {
+    ...streamOptions,
+    filter: opts.filter,
+    subject: table.location,
+  });
 }
 
 /** Column names in the TEMP table: the container's, or c0, c1… when a result may repeat names. */
@@ -132,6 +160,7 @@ export function countFrame(stats: GatherStats, frame: Frame): void {
   } else if (frame.type === 'end') {
     stats.bytes = frame.bytes;
     stats.container_ms = roundMs(frame.ms);
+    if (frame.instance) stats.replica = frame.instance;
   }
 }
 
@@ -169,7 +198,8 @@ export async function gatherFrames(
 }
 
 /**
- * Runs `request` against `table`'s container and loads the reply into TEMP table `target`.
+ * Runs `request` against `table`'s container and loads the reply into TEMP table `target`;
+ * for a split table, against every part, `target` then being a view over their TEMP tables.
  * Column names in the TEMP table are the ones in the schema frame (the container's spelling).
  */
 export function gatherInto(
@@ -179,6 +209,7 @@ export function gatherInto(
   target: string,
   opts: GatherOptions,
 ): Promise<GatherStats> {
+  if (table.parts) return scatterInto(con, table, table.parts, request, target, opts);
   return gatherFrames(table, request, opts, new TempTableTarget(con, target, opts));
 }
 
@@ -249,6 +280,14 @@ export class TempTableTarget implements FrameTarget {
     const appender = this.appender as DuckDBAppender;
     return this.opts.serial.run(() => {
       for (const chunk of chunks) appender.appendDataChunk(chunk);
+    });
+  }
+
+  /** Drops what a failed scan left (its table, or its staging table), so it can be gathered again. */
+  async discard(): Promise<void> {
+    await this.opts.serial.run(async () => {
+      for (const name of new Set([this.staging, this.target]))
+        if (name) await this.con.run(`DROP TABLE IF EXISTS temp.main.${quoteIdent(name)}`);
     });
   }
 

@@ -13,6 +13,7 @@ import { createApp, ErrorBody, type HttpSecurity } from '../http/app.js';
 import { clientGone } from '../http/client-gone.js';
 import type { Logger } from '../log.js';
 import { registerMetricsRoute } from '../metrics/registry.js';
+import { shardLabel } from '../protocol/shards.js';
 import { tableMetadata } from './metadata.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits, runQuery } from './query.js';
 import { registerScanRoute } from './scan-http.js';
@@ -39,7 +40,15 @@ const MetadataSchema = z.object({
   s3_urls: z.array(z.string()),
   objects: z.array(z.string()).describe('every object loaded, as s3://bucket/key'),
   view_name: z.string(),
-  shard: z.string(),
+  shard: z
+    .object({ index: z.number(), count: z.number() })
+    .describe('part index (0-based) of count parts; {index: 0, count: 1} for a whole table'),
+  version: z.string().describe("hash of the objects' keys and ETags loaded; empty when none"),
+  column_ranges: z
+    .record(z.string(), z.object({ min: z.string(), max: z.string() }).nullable())
+    .describe(
+      'per column, its smallest and largest value as DuckDB literals (null: no non-NULL value; left out: unknown)',
+    ),
   columns: z.array(z.object({ name: z.string(), type: z.string() })),
   row_count: z.number(),
   column_count: z.number(),
@@ -52,6 +61,7 @@ const MetadataSchema = z.object({
 const HealthSchema = z.object({
   status: z.enum(['ok', 'loading', 'stuck']),
   table: z.string(),
+  shard: z.string().optional().describe('which part of the table this container holds, I/N (once loaded)'),
   rows: z.number().optional(),
   queries: z
     .object({ running: z.number(), queued: z.number(), max_running: z.number(), max_queued: z.number() })
@@ -105,12 +115,14 @@ export async function createHttpApp(
       const table = getTable();
       if (!table) return reply.status(503).send({ status: 'loading', table: tableName });
       const queries = admission?.counts();
+      const shard = shardLabel(table.shard);
       probe ??= new QueryPathProbe(() => connect(table));
       if (await probe.answers())
-        return { status: 'ok' as const, table: table.name, rows: table.rowCount, queries };
+        return { status: 'ok' as const, table: table.name, shard, rows: table.rowCount, queries };
       return reply.status(503).send({
         status: 'stuck',
         table: table.name,
+        shard,
         queries,
         message: `a trivial DuckDB query did not finish within ${PROBE_TIMEOUT_MS} ms: the query path is stuck`,
       });

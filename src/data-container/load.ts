@@ -1,25 +1,34 @@
 /**
- * S3 → DuckDB: every object the URLs name becomes part of one in-memory table `main.<name>`.
- * DuckDB's own readers (and CSV sniffer) decide names and types; every object must come out
- * with the first one's columns and types. Local copies are read in batches while the next
- * objects download. Once loaded, the instance is locked down (sandbox.ts).
+ * S3 → DuckDB: every object the URLs name (or, with `--shard I/N`, this part's share of them,
+ * shard-objects.ts) becomes part of one in-memory table `main.<name>`. DuckDB's own readers
+ * (and CSV sniffer) decide names and types; every object must come out with the first one's
+ * column names, and every object with rows with the first such object's types. Local copies
+ * are read in batches while the next objects download. Once loaded, the table's column ranges
+ * are read, and the instance is locked down (sandbox.ts).
  */
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { lockDown } from '../duckdb/sandbox.js';
 import { limitSpill, type SpillLimits } from '../duckdb/spill.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import type { Logger } from '../log.js';
+import { isSplit, type ShardSpec, shardLabel } from '../protocol/shards.js';
 import { isValidTableName } from '../protocol/subjects.js';
+import type { TableColumn } from '../protocol/table-metadata.js';
+import { columnRanges } from './column-ranges.js';
+import { dataVersion } from './data-version.js';
 import { createScratchDir, downloadAll, type LocalCopy, MiB, type ObjectFormat } from './download.js';
-import { createS3Source, resolveObjects } from './s3-source.js';
-import type { LoadedTable, TableColumn } from './table.js';
+import { createS3Source, resolveObjects, type S3Object, type S3Source } from './s3-source.js';
+import { assignObjects } from './shard-objects.js';
+import type { LoadedTable } from './table.js';
 
 export interface LoadOptions {
   urls: string[];
   tableName: string;
   s3Endpoint?: string;
-  shard: string;
+  /** Which part of the listed objects to load (shard-objects.ts). */
+  shard: ShardSpec;
   /** Where and how much DuckDB may spill (default: DuckDB's own, `.tmp` up to 90% of the disk). */
   spill?: SpillLimits;
   /** DuckDB memory_limit (default: DuckDB's, 80% of the machine's or the cgroup's memory). */
@@ -61,20 +70,67 @@ function columnsText(columns: TableColumn[]): string {
   return columns.map((c) => `${c.name} ${c.type}`).join(', ');
 }
 
-/** How `actual` differs from `expected`, or undefined when they agree. */
-function schemaDifference(expected: TableColumn[], actual: TableColumn[]): string | undefined {
+/** One object's columns as DuckDB reads it, and whether it holds any row. */
+interface ObjectSchema {
+  url: string;
+  columns: TableColumn[];
+  hasRows: boolean;
+}
+
+async function inspect(con: DuckDBConnection, copy: LocalCopy): Promise<ObjectSchema> {
+  const source = readerSql(copy.format, [copy.path]);
+  try {
+    const columns = await describe(con, `SELECT * FROM ${source}`);
+    const some = await con.runAndReadAll(`SELECT count(*)::INTEGER FROM (SELECT 1 FROM ${source} LIMIT 1)`);
+    return { url: copy.object.url, columns, hasRows: Number(some.getRows()[0][0]) > 0 };
+  } catch (err) {
+    throw explainReadError(err, [copy]);
+  }
+}
+
+/**
+ * Every object must have the first one's column names, and every object with rows the first
+ * such object's types: an object without rows (a header only, as Spark and Hive write for an
+ * empty partition) reads as all VARCHAR, so it must not vote on types.
+ */
+class SchemaAgreement {
+  /** The first object seen: the names. */
+  named: ObjectSchema | undefined;
+  /** The first object with rows: the types. */
+  typed: ObjectSchema | undefined;
+
+  check(object: ObjectSchema): void {
+    this.named ??= object;
+    const names = namesDifference(this.named.columns, object.columns);
+    if (names) throw schemaMismatch(object, this.named, names);
+    if (!object.hasRows) return;
+    this.typed ??= object;
+    const types = typesDifference(this.typed.columns, object.columns);
+    if (types) throw schemaMismatch(object, this.typed, types);
+  }
+}
+
+function schemaMismatch(object: ObjectSchema, reference: ObjectSchema, difference: string): Error {
+  return new Error(`schema of ${object.url} differs from that of ${reference.url}: ${difference}`);
+}
+
+/** How `actual`'s column names differ from `expected`'s, or undefined when they agree. */
+function namesDifference(expected: TableColumn[], actual: TableColumn[]): string | undefined {
   if (expected.length !== actual.length) {
     return `it has ${actual.length} columns (${columnsText(actual)}), the first object ${expected.length} (${columnsText(expected)})`;
   }
-  for (let i = 0; i < expected.length; i++) {
-    if (expected[i].name !== actual[i].name) {
-      return `column ${i + 1} is named "${actual[i].name}" where the first object has "${expected[i].name}"`;
-    }
-    if (expected[i].type !== actual[i].type) {
-      return `column "${actual[i].name}" is ${actual[i].type} where the first object has ${expected[i].type}`;
-    }
-  }
-  return undefined;
+  const at = expected.findIndex((c, i) => c.name !== actual[i].name);
+  return at < 0
+    ? undefined
+    : `column ${at + 1} is named "${actual[at].name}" where the first object has "${expected[at].name}"`;
+}
+
+/** How `actual`'s types differ from `expected`'s (same names), or undefined when they agree. */
+function typesDifference(expected: TableColumn[], actual: TableColumn[]): string | undefined {
+  const at = expected.findIndex((c, i) => c.type !== actual[i].type);
+  return at < 0
+    ? undefined
+    : `column "${actual[at].name}" is ${actual[at].type} where the first object with rows has ${expected[at].type}`;
 }
 
 /** DuckDB's (multi-line) reader error as one line naming the S3 object and the CSV line. */
@@ -132,7 +188,7 @@ function startProgress(log: Logger, totalBytes: number, con: DuckDBConnection) {
 class TableWriter {
   private batch: LocalCopy[] = [];
   private batchBytes = 0;
-  private created = false;
+  created = false;
   rows = 0;
 
   constructor(
@@ -174,6 +230,47 @@ class TableWriter {
     this.rows = Number(counted.getRows()[0][0]);
     this.onRows(this.rows);
   }
+
+  /** The table with these columns and no row, when no object added any. */
+  async createEmpty(columns: TableColumn[]): Promise<void> {
+    const definitions = columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
+    await this.con.run(`CREATE TABLE main.${quoteIdent(this.table)} (${definitions})`);
+    this.created = true;
+  }
+}
+
+/**
+ * The columns of a part without rows (no object, or header-only ones): those of the smallest
+ * object of the table's listing that has rows, so that it answers with the types the other
+ * parts have; all objects without rows, the names they agree on (DuckDB reads them as VARCHAR).
+ */
+async function columnsFromOtherParts(
+  src: S3Source,
+  others: S3Object[],
+  con: DuckDBConnection,
+  schemas: SchemaAgreement,
+  scratch: string,
+): Promise<ObjectSchema | undefined> {
+  const dir = join(scratch, 'columns');
+  await mkdir(dir);
+  const smallestFirst = [...others].sort((a, b) => a.size - b.size || (a.url < b.url ? -1 : 1));
+  for await (const copy of downloadAll(src, smallestFirst, dir, () => {})) {
+    try {
+      const schema = await inspect(con, copy);
+      schemas.check(schema);
+      if (schema.hasRows) return schema;
+    } finally {
+      await rm(copy.path, { force: true });
+    }
+  }
+  return schemas.named;
+}
+
+/** This part's objects for the log: a long list cut short. */
+function objectList(objects: S3Object[]): string {
+  const shown = objects.slice(0, 20).map((o) => o.url);
+  const more = objects.length - shown.length;
+  return more > 0 ? `${shown.join(' ')} and ${more} more` : shown.join(' ');
 }
 
 export async function loadTable(opts: LoadOptions): Promise<LoadedTable> {
@@ -183,13 +280,21 @@ export async function loadTable(opts: LoadOptions): Promise<LoadedTable> {
     throw new Error(`invalid table name "${opts.tableName}": use a letter or _ then letters, digits or _`);
   }
   const src = await createS3Source(opts.s3Endpoint);
-  const objects = await resolveObjects(src, opts.urls);
-  const totalBytes = objects.reduce((sum, o) => sum + o.size, 0);
+  const listed = await resolveObjects(src, opts.urls);
+  const part = assignObjects(listed, opts.urls, opts.shard);
+  const { objects, bytes: totalBytes } = part;
+  const split = isSplit(opts.shard);
   log.info('loading table', {
     table: opts.tableName,
+    shard: split ? shardLabel(opts.shard) : undefined,
     objects: objects.length,
     MB: mb(totalBytes),
     from: src.endpoint,
+    ...(split && {
+      listed: listed.length,
+      parts_MB: part.partBytes.map(mb).join(' '),
+      this_part: objectList(objects),
+    }),
   });
 
   const instance = await DuckDBInstance.create(':memory:');
@@ -203,31 +308,32 @@ export async function loadTable(opts: LoadOptions): Promise<LoadedTable> {
     await con.run('SET enable_progress_bar = true');
     await con.run('SET enable_progress_bar_print = false');
     const writer = new TableWriter(con, opts.tableName, progress.setRows);
-    let first: { copy: LocalCopy; columns: TableColumn[] } | undefined;
+    const schemas = new SchemaAgreement();
     for await (const copy of downloadAll(src, objects, scratch.path, progress.onBytes)) {
-      let columns: TableColumn[];
-      try {
-        columns = await describe(con, `SELECT * FROM ${readerSql(copy.format, [copy.path])}`);
-      } catch (err) {
-        throw explainReadError(err, [copy]);
-      }
-      first ??= { copy, columns };
-      const difference = schemaDifference(first.columns, columns);
-      if (difference) {
-        throw new Error(
-          `schema of ${copy.object.url} differs from that of ${first.copy.object.url}: ${difference}`,
-        );
-      }
-      await writer.add(copy);
+      const schema = await inspect(con, copy);
+      schemas.check(schema);
+      if (schema.hasRows) await writer.add(copy);
+      else await rm(copy.path, { force: true });
     }
     await writer.flush();
+    if (!writer.created) {
+      const mine = new Set(objects);
+      const others = listed.filter((o) => !mine.has(o));
+      const from = schemas.typed ?? (await columnsFromOtherParts(src, others, con, schemas, scratch.path));
+      // resolveObjects names at least one object, and each has a header or fails to read.
+      if (!from) throw new Error(`no object of ${opts.urls.join(' ')} says the table's columns`);
+      log.info('no rows in this part: columns and types as in another object', { object: from.url });
+      await writer.createEmpty(from.columns);
+    }
     const columns = await describe(con, `main.${quoteIdent(opts.tableName)}`);
+    const ranges = await columnRanges(con, opts.tableName, columns);
     const memory = await con.runAndReadAll('SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()');
     const memoryBytes = Number(memory.getRows()[0][0]);
     await lockDown(con);
     const loadTimeMs = performance.now() - started;
     log.info('table loaded', {
       table: opts.tableName,
+      shard: split ? shardLabel(opts.shard) : undefined,
       rows: writer.rows,
       columns: columns.length,
       MB: mb(totalBytes),
@@ -247,6 +353,8 @@ export async function loadTable(opts: LoadOptions): Promise<LoadedTable> {
       objects: objects.map((o) => o.url),
       loadedAt: new Date().toISOString(),
       shard: opts.shard,
+      version: dataVersion(objects),
+      columnRanges: ranges,
     };
   } finally {
     progress.stop();

@@ -1,14 +1,18 @@
 /** What a data container says about its table: GET /metadata and the NATS `metadata` endpoint. */
-import type { LoadedTable, TableColumn } from './table.js';
+import type { PartMetadata } from '../protocol/shards.js';
+import type { TableColumn } from '../protocol/table-metadata.js';
+import type { LoadedTable } from './table.js';
 
-/** The seed's /metadata shape (DESIGN.md, HTTP), plus the objects, shard and every URL. */
-export interface TableMetadata {
+/**
+ * The seed's /metadata shape (DESIGN.md, HTTP), plus the objects, every URL, and which part of
+ * the table this is with its data version and column ranges (PartMetadata).
+ */
+export interface TableMetadata extends PartMetadata {
   /** The first URL as given (the seed served exactly one). */
   s3_url: string;
   s3_urls: string[];
   objects: string[];
   view_name: string;
-  shard: string;
   columns: TableColumn[];
   row_count: number;
   column_count: number;
@@ -26,6 +30,8 @@ export function tableMetadata(table: LoadedTable): TableMetadata {
     objects: table.objects,
     view_name: table.name,
     shard: table.shard,
+    version: table.version,
+    column_ranges: table.columnRanges,
     columns: table.columns,
     row_count: table.rowCount,
     column_count: table.columns.length,

@@ -1,7 +1,8 @@
 /**
  * Registers a loaded table as a NATS micro service `duckdb-table` (DESIGN.md, NATS section):
  * endpoints duckdb.<table>.scan|metadata|query in queue group `q`, so replicas share requests
- * and `$SRV.PING|INFO|STATS` answer. The connection reconnects forever, and subscriptions come
+ * and `$SRV.PING|INFO|STATS` answer. Part I of a split table answers duckdb.<table>.<I>.…
+ * instead (protocol/shards.ts), and its table's own scan and query subjects say so. The connection reconnects forever, and subscriptions come
  * back with it; a container started while NATS is down keeps trying until it is up.
  */
 import { type ServiceMsg, Svcm } from '@nats-io/services';
@@ -11,12 +12,19 @@ import { asQueryError, QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { connectNats, NatsOptionsError } from '../nats/connect.js';
 import { instanceSubject } from '../nats/trusted-discovery.js';
-import { QUEUE_GROUP, SERVICE_NAME, SERVICE_VERSION, subjectFor } from '../protocol/subjects.js';
+import { isSplit, partSubject, servedSubject, shardLabel } from '../protocol/shards.js';
+import {
+  type EndpointName,
+  QUEUE_GROUP,
+  SERVICE_NAME,
+  SERVICE_VERSION,
+  subjectFor,
+} from '../protocol/subjects.js';
 import { redactUrl } from '../redact.js';
 import { msSince } from '../timing.js';
 import { tableMetadata } from './metadata.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits, runQuery } from './query.js';
-import { serveNatsScan } from './scan-transport.js';
+import { refuseNatsScan, serveNatsScan } from './scan-transport.js';
 import type { LoadedTable } from './table.js';
 
 export interface TableService {
@@ -118,23 +126,26 @@ async function registerService(
     queue: QUEUE_GROUP,
     metadata: {
       table: table.name,
-      shard: table.shard,
+      shard: shardLabel(table.shard),
+      version: table.version,
       columns: JSON.stringify(table.columns),
       row_count: String(table.rowCount),
     },
   });
-  const endpoint = (name: 'scan' | 'metadata' | 'query', handle: (msg: ServiceMsg) => unknown) =>
+  const instance = service.info().id;
+  const endpoint = (name: string, subject: string, handle: (msg: ServiceMsg) => unknown) =>
     service.addEndpoint(name, {
-      subject: subjectFor(table.name, name),
+      subject,
       queue: QUEUE_GROUP,
       handler: (err, msg) => {
         if (err) log.error(`NATS ${name} endpoint failed`, { error: err });
         else handle(msg);
       },
     });
-  endpoint('scan', (msg) => {
+  const served = (name: EndpointName) => servedSubject(table.name, table.shard, name);
+  endpoint('scan', served('scan'), (msg) => {
     const started = performance.now();
-    return serveNatsScan(nc, msg, table, log, limits.timeoutMs).finally(() =>
+    return serveNatsScan(nc, msg, table, log, limits.timeoutMs, instance).finally(() =>
       log.info('scan served', {
         subject: msg.subject,
         request_bytes: msg.data.byteLength,
@@ -142,15 +153,40 @@ async function registerService(
       }),
     );
   });
-  endpoint('metadata', (msg) => msg.respond(JSON.stringify(tableMetadata(table))));
-  endpoint('query', (msg) => answerQuery(nc, msg, table, limits));
+  endpoint('metadata', served('metadata'), (msg) => msg.respond(JSON.stringify(tableMetadata(table))));
+  endpoint('query', served('query'), (msg) => answerQuery(nc, msg, table, limits));
+  if (isSplit(table.shard)) {
+    // The table's own subjects: a requester that does not know the table is split learns how
+    // to reach its parts instead of getting one part's rows as if they were the table's.
+    const error = new QueryError('bad_request', splitTableMessage(table.name, table.shard.count));
+    endpoint('table-scan', subjectFor(table.name, 'scan'), (msg) => refuseNatsScan(nc, msg, error, log));
+    endpoint('table-query', subjectFor(table.name, 'query'), (msg) => respondError(msg, error));
+    endpoint('table-metadata', subjectFor(table.name, 'metadata'), (msg) =>
+      msg.respond(JSON.stringify(tableMetadata(table))),
+    );
+  }
   // Proves to discovery that this instance serves this table (src/nats/trusted-discovery.ts).
   service.addEndpoint('instance', {
-    subject: instanceSubject(table.name, service.info().id),
+    subject: instanceSubject(table.name, instance),
     handler: (err, msg) => err || msg.respond(JSON.stringify(tableMetadata(table))),
   });
   // Registered means served: the server has the endpoints' subscriptions once it answers a flush.
   await nc.flush();
+}
+
+/** What the plain subjects of a split table answer: where its parts are. */
+function splitTableMessage(table: string, count: number): string {
+  const first = partSubject(table, 0, 'scan');
+  const last = partSubject(table, count - 1, 'scan');
+  return (
+    `table ${table} is split into ${count} parts, each served on its own subjects ` +
+    `${first} … ${last} (and .query, .metadata): the coordinator or \`scan ${table}\` gathers them all`
+  );
+}
+
+function respondError(msg: ServiceMsg, err: unknown): void {
+  const error = asQueryError(err);
+  msg.respondError(error.status, error.message, JSON.stringify(error.toJSON()));
 }
 
 /** `{"query": "SELECT ..."}` in, the same JSON as POST /query out (errors as service errors). */
@@ -167,13 +203,12 @@ async function answerQuery(
     if (answer.byteLength > maxPayload) {
       throw new QueryError(
         'result_too_large',
-        `the answer is ${answer.byteLength} bytes, over the NATS server's max_payload of ${maxPayload}: add a LIMIT or an aggregate, or use duckdb.${table.name}.scan`,
+        `the answer is ${answer.byteLength} bytes, over the NATS server's max_payload of ${maxPayload}: add a LIMIT or an aggregate, or use ${servedSubject(table.name, table.shard, 'scan')}`,
       );
     }
     msg.respond(answer);
   } catch (err) {
-    const error = asQueryError(err);
-    msg.respondError(error.status, error.message, JSON.stringify(error.toJSON()));
+    respondError(msg, err);
   }
 }
 

@@ -69,6 +69,11 @@ function globStart(key: string): number {
   return key.search(/[*?]/);
 }
 
+/** Whether an s3:// URL is a prefix glob (names whatever objects match) rather than one object. */
+export function isGlobUrl(url: string): boolean {
+  return globStart(parseS3Url(url).key) >= 0;
+}
+
 export async function createS3Source(endpoint: string | undefined): Promise<S3Source> {
   const make = (region?: string) =>
     new S3Client({

@@ -29,13 +29,17 @@ import { Heartbeats, ScanDeadline } from './scan-liveness.js';
 import { errorFrame, parseScanRequest } from './scan-request.js';
 import type { LoadedTable } from './table.js';
 
-/** Answers one scan request. Never throws: every failure goes to the requester as an error frame. */
+/**
+ * Answers one scan request. Never throws: every failure goes to the requester as an error frame.
+ * `instance` (the service instance id) goes in the end frame: which replica served the scan.
+ */
 export async function serveNatsScan(
   nc: NatsConnection,
   msg: Msg,
   table: LoadedTable,
   log: Logger,
   queryTimeoutMs: number,
+  instance?: string,
 ): Promise<void> {
   const reply = msg.reply;
   if (!reply) {
@@ -47,20 +51,29 @@ export async function serveNatsScan(
   try {
     request = parseScanRequest(msg.data, encoding);
   } catch (err) {
-    try {
-      nc.publish(reply, encode(errorFrame(0, err), encoding));
-    } catch (publishErr) {
-      log.warn('could not publish a scan error', { error: publishErr });
-    }
+    refuseNatsScan(nc, msg, err, log);
     return;
   }
-  const sink = new NatsFrameSink(nc, reply, encoding, request, table.name, log);
+  const sink = new NatsFrameSink(nc, reply, encoding, request, table.name, log, instance);
   const deadline = new ScanDeadline(request.timeoutMs, queryTimeoutMs, (err) => sink.fail(err));
   try {
     await executeScan(table, request, encoding, sink, sink.signal);
   } finally {
     deadline.stop();
     sink.close();
+  }
+}
+
+/** Answers a scan request with one error frame (in the request's encoding) saying why not. */
+export function refuseNatsScan(nc: NatsConnection, msg: Msg, err: unknown, log: Logger): void {
+  if (!msg.reply) {
+    log.warn('scan request without a reply subject ignored', { subject: msg.subject });
+    return;
+  }
+  try {
+    nc.publish(msg.reply, encode(errorFrame(0, err), detectEncoding(msg.data)));
+  } catch (publishErr) {
+    log.warn('could not publish a scan error', { error: publishErr });
   }
 }
 
@@ -95,6 +108,7 @@ class NatsFrameSink implements FrameSink {
     request: ParsedScanRequest,
     table: string,
     private readonly log: Logger,
+    private readonly instance?: string,
   ) {
     this.window = request.window ?? DEFAULT_WINDOW;
     // A frame's buffer is written again window + 1 frames later: by then it was acked.
@@ -108,6 +122,13 @@ class NatsFrameSink implements FrameSink {
     if (request.id !== undefined) this.enqueue(0, this.heartbeat());
   }
 
+  /** The schema frame names the control subject; the end frame, the instance that served the scan. */
+  private withTransportFields(frame: Frame): Frame {
+    if (frame.type === 'schema') return { ...frame, control: this.control };
+    if (frame.type === 'end' && this.instance) return { ...frame, instance: this.instance };
+    return frame;
+  }
+
   private heartbeat(): Uint8Array {
     return encode({ type: 'heartbeat', seq: this.nextSeq }, this.encoding);
   }
@@ -118,7 +139,7 @@ class NatsFrameSink implements FrameSink {
     const bytes =
       this.encoding === 'msgpack' && frame.type === 'data' && frame.columns
         ? this.dataFrames.encode({ ...frame, columns: frame.columns })
-        : encode(frame.type === 'schema' ? { ...frame, control: this.control } : frame, this.encoding);
+        : encode(this.withTransportFields(frame), this.encoding);
     this.nextSeq = frame.seq + 1;
     const maxPayload = this.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
     if (bytes.byteLength <= maxPayload) {

@@ -9,6 +9,7 @@ import type { ServeOptions } from '../config.js';
 import { createLogger } from '../log.js';
 import { observeTableLoaded } from '../metrics/container.js';
 import { watchDuckDBMemory } from '../metrics/registry.js';
+import { isSplit, servedSubject, shardLabel } from '../protocol/shards.js';
 import { redactUrl } from '../redact.js';
 import { onShutdown } from '../shutdown.js';
 import { createHttpApp } from './http.js';
@@ -76,10 +77,13 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     const { startTableService } = await import('./nats-service.js');
     service = await startTableService(table, opts.nats, log, limits);
   }
+  const subjects = servedSubject(table.name, table.shard, 'scan').replace(/scan$/, 'scan|metadata|query');
   log.info('serving', {
     table: table.name,
+    shard: isSplit(table.shard) ? `part ${shardLabel(table.shard)}` : undefined,
     rows: table.rowCount,
+    version: table.version || undefined,
     http: `http://${opts.host}:${opts.port} (/query /metadata /scan /docs)`,
-    nats: opts.nats ? `${redactUrl(opts.nats.url)} (duckdb.${table.name}.scan|metadata|query)` : undefined,
+    nats: opts.nats ? `${redactUrl(opts.nats.url)} (${subjects})` : undefined,
   });
 }

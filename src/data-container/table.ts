@@ -1,12 +1,8 @@
 /** A table loaded into a data container's DuckDB: what scans, queries and metadata read. */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { FreshConnections } from '../duckdb/fresh-connections.js';
-
-export interface TableColumn {
-  name: string;
-  /** DuckDB type as DESCRIBE prints it, e.g. BIGINT, VARCHAR, DECIMAL(18,3). */
-  type: string;
-}
+import type { ColumnRange, ShardSpec } from '../protocol/shards.js';
+import type { TableColumn } from '../protocol/table-metadata.js';
 
 export interface LoadedTable {
   /** The table's name; also the name of the persistent DuckDB table `main.<name>`. */
@@ -24,8 +20,12 @@ export interface LoadedTable {
   /** Every object that was loaded, as s3://bucket/key. */
   objects: string[];
   loadedAt: string;
-  /** Shard label (several containers may each hold part of one table). */
-  shard: string;
+  /** Which part of the table this is (UNSPLIT when it is the whole table). */
+  shard: ShardSpec;
+  /** Hash of the objects loaded (data-version.ts): replicas of a part agree on it. */
+  version: string;
+  /** Per column, its smallest and largest value (column-ranges.ts). */
+  columnRanges: Record<string, ColumnRange | null>;
 }
 
 /** Per instance: a table's instance lives as long as the container. */

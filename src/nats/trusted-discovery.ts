@@ -4,25 +4,17 @@
  * or another shard label, and so take a table offline or change its columns. So a `$SRV`
  * answer is only a claim: each instance it names is asked on `duckdb.<table>.instance.<id>`,
  * a subject only that table's containers may subscribe to (deploy/nats/permissions.conf),
- * and the table's columns, rows and shard come from that answer. A claim nobody answers is
- * dropped. Answers are kept per instance while it stays listed: a loaded table does not change.
+ * and the table's columns, rows, shard, version and column ranges come from that answer
+ * (protocol/table-metadata.ts). A claim nobody answers is dropped. Answers are kept per instance while it stays listed: a loaded table does not change.
  * An instance missing from a `$SRV.INFO` round is asked directly: a container busy streaming
  * a large scan can answer discovery late, and its table must not turn into a 503 for that.
  * Only "no responders" (nobody subscribes to its subject any more) drops it at once; one that
  * stays silent is dropped after a few rounds.
  */
 import { type NatsConnection, RequestError } from '@nats-io/transport-node';
-import type { TableColumn } from '../data-container/table.js';
 import { isValidTableName } from '../protocol/subjects.js';
-import { type DiscoveredTable, discoverTables } from '../scan-client/discovery.js';
-
-/** What an instance endpoint answers: the table's metadata (data-container/metadata.ts). */
-interface InstanceMetadata {
-  view_name: string;
-  shard: string;
-  columns: TableColumn[];
-  row_count: number;
-}
+import { type InstanceMetadata, instanceMetadataSchema } from '../protocol/table-metadata.js';
+import { type DiscoveredTable, discoverTables, tablesOf } from '../scan-client/discovery.js';
 
 const VERIFY_TIMEOUT_MS = 2_000;
 /** Micro service instance ids are nuids. */
@@ -66,24 +58,19 @@ export async function discoverTrustedTables(nc: NatsConnection): Promise<Discove
     }),
   );
   verified.set(nc, now);
-  const tables = new Map<string, DiscoveredTable>();
-  for (const [key, { metadata }] of now) {
-    const id = key.slice(key.indexOf('/') + 1);
-    const table = tables.get(metadata.view_name) ?? {
-      name: metadata.view_name,
-      columns: metadata.columns,
-      rowCount: 0,
-      instances: [],
-    };
-    table.instances.push({ id, shard: metadata.shard, rowCount: metadata.row_count });
-    tables.set(metadata.view_name, table);
-  }
-  for (const table of tables.values()) {
-    const shards = new Map(table.instances.map((i) => [i.shard, i.rowCount]));
-    table.rowCount = [...shards.values()].reduce((a, b) => a + b, 0);
-    table.instances.sort((a, b) => a.id.localeCompare(b.id));
-  }
-  return [...tables.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return tablesOf(
+    [...now].map(([key, { metadata }]) => ({
+      table: metadata.view_name,
+      instance: {
+        id: key.slice(key.indexOf('/') + 1),
+        shard: metadata.shard,
+        version: metadata.version,
+        columns: metadata.columns,
+        rowCount: metadata.row_count,
+        columnRanges: metadata.column_ranges,
+      },
+    })),
+  );
 }
 
 /** False only when NATS says nobody subscribes to the instance's subject any more. */
@@ -105,13 +92,8 @@ async function askInstance(
   if (!isValidTableName(table) || !INSTANCE_ID.test(id)) return undefined;
   try {
     const reply = await nc.request(instanceSubject(table, id), '', { timeout: VERIFY_TIMEOUT_MS });
-    const metadata = reply.json<InstanceMetadata>();
-    const ok =
-      metadata?.view_name === table &&
-      typeof metadata.shard === 'string' &&
-      Array.isArray(metadata.columns) &&
-      typeof metadata.row_count === 'number';
-    return ok ? metadata : undefined;
+    const parsed = instanceMetadataSchema.safeParse(reply.json());
+    return parsed.success && parsed.data.view_name === table ? parsed.data : undefined;
   } catch {
     return undefined;
   }

@@ -170,6 +170,8 @@ export interface EndFrame {
   bytes: number;
   frames: number;
   ms: number;
+  /** The NATS micro service instance id of the replica that served the scan (NATS only). */
+  instance?: string;
 }
 
 export interface ErrorFrame {

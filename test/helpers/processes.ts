@@ -4,6 +4,7 @@
  * `killChildren()` in afterAll.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { waitHealthy as waitUntilHealthy } from '../../src/tools/local-cluster.js';
 import { freePort } from '../../src/tools/nats-server.js';
@@ -75,6 +76,20 @@ export async function killChildren(): Promise<void> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU seconds a process has used (user + system), from /proc. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds `pid` uses over the next `ms`. */
+export async function cpuOver(pid: number, ms: number): Promise<number> {
+  const before = cpuSeconds(pid);
+  await sleep(ms);
+  return cpuSeconds(pid) - before;
+}
 
 /** Resolves once the child's stderr matches `pattern`; throws if it exits first. */
 export async function waitForStderr(

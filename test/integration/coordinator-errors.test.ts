@@ -326,34 +326,51 @@ describe('tables over HTTP from config.json, and containers that go away', () =>
     await viaHttp.stop();
   });
 
-  it('refuses a table whose containers hold different parts of it, rather than answer with one', async () => {
+  it('refuses a split table whose containers disagree on N, then while a part is missing, naming it', async () => {
     const parts = await Promise.all(
-      [0, 1].map((k) =>
-        generatedTable('split', `SELECT i AS id FROM range(${k * 100}, ${k * 100 + 100}) t(i)`, String(k)),
+      [2, 3].map((count) =>
+        generatedTable('split', `SELECT i AS id FROM range(${count * 100}, ${count * 100 + 100}) t(i)`, {
+          index: 0,
+          count,
+        }),
       ),
     );
     const log = createLogger('split');
-    const services = await Promise.all(
+    const [ofTwo, ofThree] = await Promise.all(
       parts.map((part) => startTableService(part, { url: cluster.nats.url }, log)),
     );
+    /** The answer once its message matches `pattern` (the catalog refreshes every 5 s). */
+    const answerMatching = async (pattern: RegExp) => {
+      const deadline = Date.now() + 20_000;
+      let answer = await query(coordinator, 'SELECT count(*) FROM split');
+      while (!pattern.test(answer.body.message ?? '') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        answer = await query(coordinator, 'SELECT count(*) FROM split');
+      }
+      return answer;
+    };
     try {
-      await Promise.all(services.map((s) => s.ready));
+      await Promise.all([ofTwo.ready, ofThree.ready]);
       const answer = await query(coordinator, 'SELECT count(*) FROM split');
       expect(answer.status).toBe(503);
-      expect(answer.body.message).toMatch(/table split cannot be queried: .*shards 0, 1.*--table-name/);
+      expect(answer.body.message).toMatch(
+        /table split cannot be queried: its data containers disagree on how many parts .*split into 2 parts.*split into 3 parts/,
+      );
       await stillServes(coordinator);
+      await ofThree.stop();
+      const missing = await answerMatching(/no live replica/);
+      expect(missing.status).toBe(503);
+      expect(missing.body.message).toMatch(
+        /table split cannot be queried: part 1 of 2 has no live replica \(nothing answers on duckdb\.split\.1\.scan\).*--shard 1\/2/,
+      );
     } finally {
-      await Promise.all(services.map((s) => s.stop()));
+      await Promise.all([ofTwo.stop(), ofThree.stop()]);
     }
-    // Once its containers are gone, it says so (the catalog refreshes every 5 s).
-    const deadline = Date.now() + 20_000;
-    let gone = await query(coordinator, 'SELECT count(*) FROM split');
-    while (!/no data container answers/.test(gone.body.message ?? '') && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      gone = await query(coordinator, 'SELECT count(*) FROM split');
-    }
+    const gone = await answerMatching(/no data container answers/);
     expect(gone.status).toBe(503);
-    expect(gone.body.message).toMatch(/table split cannot be queried: no data container answers/);
+    expect(gone.body.message).toMatch(
+      /table split cannot be queried: no data container answers on duckdb\.split\.\{0\.\.1\}\.scan/,
+    );
   });
 
   it('answers 503 naming the table when its NATS container dies', async () => {

@@ -121,7 +121,7 @@ describe.concurrent('serve refuses to serve what it cannot load', () => {
 
   it('objects that disagree on column types', async () => {
     expect(await failure([url('good.csv.gz'), url('retyped.csv.gz')])).toMatch(
-      `schema of ${url('retyped.csv.gz')} differs from that of ${url('good.csv.gz')}: column "id" is DOUBLE where the first object has BIGINT`,
+      `schema of ${url('retyped.csv.gz')} differs from that of ${url('good.csv.gz')}: column "id" is DOUBLE where the first object with rows has BIGINT`,
     );
   });
 

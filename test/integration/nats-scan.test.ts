@@ -454,7 +454,7 @@ describe('NATS micro service', () => {
     expect(found.instances).toHaveLength(2);
     expect(tables.find((t) => t.name === 'orders')).toMatchObject({
       rowCount: 1000,
-      instances: [{ shard: '0' }],
+      instances: [{ shard: { index: 0, count: 1 } }],
     });
   });
 

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, createInbox, type NatsConnection, nuid } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -16,6 +15,7 @@ import { type BenchServer, startBenchServer } from '../helpers/bench-server.js';
 import { askCoordinator } from '../helpers/coordinator.js';
 import { collectScan } from '../helpers/frames.js';
 import { type NatsServer, startNatsServer } from '../helpers/nats.js';
+import { cpuOver } from '../helpers/processes.js';
 
 const log = createLogger('test');
 /** Runs for hours: the cross product of three copies of a table. */
@@ -48,20 +48,6 @@ async function coordinator(timeoutMs: number): Promise<ManagedProcess> {
   );
   cleanup.push(() => started.stop());
   return started;
-}
-
-/** CPU seconds a process has used (user + system), from /proc. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** CPU seconds `pid` uses over the next `ms`. */
-async function cpuOver(pid: number, ms: number): Promise<number> {
-  const before = cpuSeconds(pid);
-  await sleep(ms);
-  return cpuSeconds(pid) - before;
 }
 
 /** CPU seconds this process uses over the next `ms` (DuckDB's threads included). */
