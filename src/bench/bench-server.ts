@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const select = values.grouped
     ? groupedTableSql(...partRange(rows, shard.index, shard.count))
     : benchTableSql(rows);
-  const table = await generatedTable(values.table, select, values.shard ?? '0');
+  const table = await generatedTable(values.table, select, shard);
   const nats = { url: values.nats };
   const service = await startTableService(table, nats, log);
   await service.ready;
