@@ -283,7 +283,7 @@ describe('faults', () => {
     expect(answer.status, answer.message).toBe(503);
     expect(answer.message).toMatch(/mismatch/);
     expect(answer.message).toMatch(/part 0\b/);
-    for (const version of versions) expect(answer.message).toContain(version);
+    for (const version of versions) expect(answer.message).toContain(version.slice(0, 16));
   });
 
   it('containers that disagree on N: refused, naming the counts', async () => {
