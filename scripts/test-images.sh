@@ -135,7 +135,7 @@ ctr healthcheck run "$coordinator" && echo "ok: the image's HEALTHCHECK passes"
 
 step "docker-compose.yml's sample-data job, from the image (compose's S3 store is MinIO; here the emulator above)"
 ctr run --rm --network host "${S3_ENV[@]}" --entrypoint '["node", "/app/dist/tools/generate-data.js"]' \
-  "$DATA_IMAGE" --labels 100 --out /tmp/data --upload "s3://$BUCKET" --s3-endpoint "http://127.0.0.1:$s3_port"
+  "$DATA_IMAGE" --labels 100 --objects 4 --out /tmp/data --upload "s3://$BUCKET/compose" --s3-endpoint "http://127.0.0.1:$s3_port"
 echo "ok: the sample data job uploads from the image"
 
 step "image sizes"

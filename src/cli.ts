@@ -215,6 +215,8 @@ program
   )
   .option('--rows <n>', 'rows in labels (the other tables get 5x)', '100000')
   .option('--tpch <sf>', 'serve the 8 TPC-H tables at this scale factor instead (e.g. 0.1)')
+  .option('--shards <n>', 'split each table in N parts, written as several S3 objects (needs NATS)', '1')
+  .option('--replicas <n>', 'data containers serving each part, or each unsplit table (needs NATS)', '1')
   .action(async (o) => {
     // The demo's S3 emulator (s3rver) is a dev dependency: not in the production images.
     const { runDemo } = await import('./demo/demo.js').catch((err: NodeJS.ErrnoException) => {
@@ -224,7 +226,14 @@ program
       );
     });
     const tpch = o.tpch === undefined ? undefined : Number(o.tpch);
-    await runDemo({ port: Number(o.port), host: String(o.host), rows: Number(o.rows), tpch });
+    await runDemo({
+      port: Number(o.port),
+      host: String(o.host),
+      rows: Number(o.rows),
+      tpch,
+      shards: Number(o.shards),
+      replicas: Number(o.replicas),
+    });
   });
 
 for (const command of program.commands.filter((c) => ['serve', 'coordinator', 'scan'].includes(c.name()))) {

@@ -1,8 +1,10 @@
 /**
  * The sender side of the scan benchmark, run as its own process:
- *   node dist/bench/bench-server.js --nats URL --table NAME --rows N [--http-port P]
- * A data container over a generated table (BIGINT, BIGINT, VARCHAR): the NATS service, and
- * with --http-port its HTTP app (POST /query, POST /scan). It also answers RAW_SUBJECT with
+ *   node dist/bench/bench-server.js --nats URL --table NAME --rows N [--http-port P] [--grouped] [--shard I/N]
+ * A data container over a generated table (BIGINT, BIGINT, VARCHAR; with --grouped the shards
+ * benchmark's table, with a group column): the NATS service, and with --http-port its HTTP app
+ * (POST /query, POST /scan, /metrics). With --shard it is part I of N of the grouped table's
+ * N rows (a contiguous range). It also answers RAW_SUBJECT with
  * plain 1 MiB messages (raw-nats.ts). Prints one
  * JSON line `{"ready": true, ...}` on stdout once it serves.
  */
@@ -12,7 +14,8 @@ import { startTableService } from '../data-container/nats-service.js';
 import { steadyHeapGrowth } from '../heap-growth.js';
 import { createLogger } from '../log.js';
 import { connectNats } from '../nats/connect.js';
-import { benchTableSql, generatedTable } from './generated-table.js';
+import { parseShard, UNSPLIT } from '../protocol/shards.js';
+import { benchTableSql, generatedTable, groupedTableSql, partRange } from './generated-table.js';
 import { RAW_SUBJECT, sendRaw } from './raw-nats.js';
 
 async function main(): Promise<void> {
@@ -23,11 +26,18 @@ async function main(): Promise<void> {
       table: { type: 'string', default: 'bench' },
       rows: { type: 'string', default: '5000000' },
       'http-port': { type: 'string' },
+      grouped: { type: 'boolean', default: false },
+      shard: { type: 'string' },
     },
   });
   if (!values.nats) throw new Error('--nats URL is required');
   const log = createLogger('bench-server');
-  const table = await generatedTable(values.table, benchTableSql(Number(values.rows)));
+  const rows = Number(values.rows);
+  const shard = values.shard ? parseShard(values.shard) : UNSPLIT;
+  const select = values.grouped
+    ? groupedTableSql(...partRange(rows, shard.index, shard.count))
+    : benchTableSql(rows);
+  const table = await generatedTable(values.table, select, shard);
   const nats = { url: values.nats };
   const service = await startTableService(table, nats, log);
   await service.ready;

@@ -14,6 +14,23 @@ export function benchTableSql(rows: number): string {
   return `SELECT i::BIGINT AS id, (i * 7919 % 1000003)::BIGINT AS amount, 'name_' || i AS name FROM range(${rows}) t(i)`;
 }
 
+/** Groups in `grp` of the grouped table. */
+export const BENCH_GROUPS = 100;
+
+/**
+ * The shards benchmark's table: benchTableSql's columns and `grp`, one of BENCH_GROUPS groups,
+ * over rows [from, to) of it, so that parts of it hold contiguous ranges of `id`.
+ */
+export function groupedTableSql(from: number, to: number): string {
+  return `SELECT i::BIGINT AS id, (i * 7919 % 1000003)::BIGINT AS amount, (hash(i) % ${BENCH_GROUPS})::INTEGER AS grp,
+    'name_' || i AS name FROM range(${from}, ${to}) t(i)`;
+}
+
+/** Rows [from, to) of `rows` that part `index` of `count` holds: a contiguous share. */
+export function partRange(rows: number, index: number, count: number): [number, number] {
+  return [Math.floor((rows * index) / count), Math.floor((rows * (index + 1)) / count)];
+}
+
 export async function generatedTable(
   name: string,
   select: string,

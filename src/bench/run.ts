@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every figure the issues ask for, each beside its baseline measured in the
- * same run on the same machine. `npm run bench -- load|scan|coordinator|trust|pg|arrow|formats` runs one part;
+ * same run on the same machine. `npm run bench -- load|scan|coordinator|trust|pg|arrow|formats|shards` runs one part;
  * `npm run bench -- tpch [--sf 1]` (not run by default: minutes at SF 1) the TPC-H queries.
  */
 import { cpus, totalmem } from 'node:os';
@@ -11,6 +11,7 @@ import { runLoadBench } from './load-bench.js';
 import { runPgBench } from './pg-bench.js';
 import { runScanBench } from './scan-bench.js';
 import { runScanFormats } from './scan-formats.js';
+import { runShardsBench } from './shards-bench.js';
 import { runTpchBench } from './tpch-bench.js';
 import { runTrustBench } from './trust-bench.js';
 
@@ -28,6 +29,7 @@ const PARTS: Record<string, () => Promise<unknown>> = {
   pg: () => runPgBench(),
   arrow: () => runArrowAnswerBench(),
   formats: () => runScanFormats(),
+  shards: () => runShardsBench(),
 };
 const ON_REQUEST = new Set(['tpch']);
 

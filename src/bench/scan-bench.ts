@@ -46,15 +46,29 @@ function throughput(rows: number, bytes: number, ms: number): Throughput {
   return { rows, bytes, ms, rowsPerSecond: (rows / ms) * 1000, mbPerSecond: bytes / 1e6 / (ms / 1000) };
 }
 
+/** A bench-server process, once it serves; `options.args` are more of its flags (--grouped, --shard). */
 export async function startBenchServer(
   natsUrl: string,
   rows: number,
   httpPort: number,
+  options: { table?: string; args?: string[] } = {},
 ): Promise<ChildProcess> {
   const script = fileURLToPath(new URL('./bench-server.js', import.meta.url));
+  const table = options.table ?? TABLE;
   const child = spawn(
     process.execPath,
-    [script, '--nats', natsUrl, '--table', TABLE, '--rows', String(rows), '--http-port', String(httpPort)],
+    [
+      script,
+      '--nats',
+      natsUrl,
+      '--table',
+      table,
+      '--rows',
+      String(rows),
+      '--http-port',
+      String(httpPort),
+      ...(options.args ?? []),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent' } },
   );
   const exited = once(child, 'exit').then(([code]) => {

@@ -111,11 +111,18 @@ function replicaDisagreement(replicas: DiscoveredInstance[], what: string): stri
 function partsDisagreement(parts: DiscoveredInstance[][]): string[] {
   const errors: string[] = [];
   const present = parts.map((replicas, index) => ({ index, first: replicas[0] })).filter((p) => p.first);
-  const reference = present[0];
-  for (const { index, first } of present.slice(1)) {
+  const reference = present.find((p) => p.first.rowCount > 0) ?? present[0];
+  const referenceTypes = new Map(reference?.first.columns.map((c) => [c.name, c.type]));
+  for (const { index, first } of present.filter((p) => p !== reference)) {
+    // A part without rows (its own object header-only) read its columns as text: their
+    // names must agree, their types say nothing.
+    const columns =
+      first.rowCount > 0
+        ? first.columns
+        : first.columns.map((c) => ({ name: c.name, type: referenceTypes.get(c.name) ?? c.type }));
     const difference = columnsDifference(
       { name: `part ${reference.index}`, columns: reference.first.columns },
-      { name: `part ${index}`, columns: first.columns },
+      { name: `part ${index}`, columns },
     );
     if (difference) errors.push(`its parts disagree on its columns: ${difference}`);
   }
@@ -136,7 +143,8 @@ function partsDisagreement(parts: DiscoveredInstance[][]): string[] {
 export function natsCatalogTable(found: DiscoveredTable): CatalogTable {
   const base = {
     name: found.name,
-    columns: found.columns,
+    // A part with rows says the types (an empty part's may be text from a header-only object).
+    columns: found.instances.find((i) => i.rowCount > 0)?.columns ?? found.columns,
     rowCount: found.rowCount,
     transport: 'nats' as const,
     remoteName: found.name,

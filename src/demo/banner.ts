@@ -19,6 +19,10 @@ export interface BannerInfo {
   host: string;
   /** Instead of the sample tables' examples (TPC-H has its own). */
   examples?: string[];
+  /** How the tables are served, when split or replicated. */
+  layout?: string;
+  /** The tables are split: direct NATS scans go to a part's subject. */
+  splitTables?: boolean;
 }
 
 /** Who can reach the demo: it has no API keys, so say so when it is open beyond this machine. */
@@ -51,7 +55,7 @@ function table(rows: BannerRow[]): string {
 export function banner(info: BannerInfo): string {
   const examples = info.examples ?? [
     ...curlExamples({ coordinator: info.coordinator, labels: info.labels }),
-    ...(info.nats ? natsExamples(info.nats) : []),
+    ...(info.nats ? natsExamples(info.nats, info.splitTables ? 0 : undefined) : []),
   ];
   return [
     '',
@@ -59,6 +63,7 @@ export function banner(info: BannerInfo): string {
     '',
     table(info.rows),
     '',
+    ...(info.layout ? [info.layout, ''] : []),
     reach(info.host),
     '',
     `Console: http://${info.coordinator}/ui    API docs: http://${info.coordinator}/docs`,

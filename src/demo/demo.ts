@@ -2,7 +2,8 @@
  * `duckdb-s3-query demo` (`npm start`): sample data in an S3 emulator, three data containers
  * and a coordinator, as child processes on loopback. Over NATS when NATS_URL is set or a
  * nats-server binary is found (then started here), else over HTTP with a generated
- * config.json. SIGINT, SIGTERM, SIGHUP or the end of its parent stop every child (process
+ * config.json. With `--shards N` each table is written as several objects and served in N
+ * parts, and `--replicas R` runs R containers per part (both need NATS). SIGINT, SIGTERM, SIGHUP or the end of its parent stop every child (process
  * groups) and remove the temp folder. Everything listens on 127.0.0.1 unless --host says otherwise.
  */
 import { accessSync, constants } from 'node:fs';
@@ -12,18 +13,29 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterConfig } from '../config.js';
 import { createLogger } from '../log.js';
+import { shardLabel } from '../protocol/shards.js';
 import { redactUrl } from '../redact.js';
 import { S3_EMULATOR_CREDENTIALS, S3_EMULATOR_ENV } from '../tools/s3-emulator.js';
 import { createS3Client, uploadFiles } from '../tools/s3-upload.js';
+import { equalWeights, splitIntoObjects } from '../tools/split-objects.js';
 import { type BannerRow, banner } from './banner.js';
 import { checkDataset, type DemoData, type DemoDataset, datasetTables, writeDataset } from './dataset.js';
 import { tpchCurlExamples } from './examples.js';
+import {
+  checkLayout,
+  type DemoContainer,
+  type DemoLayout,
+  demoContainers,
+  isSplitLayout,
+  layoutSummary,
+  objectsPerTable,
+} from './layout.js';
 import { onDemoEnd } from './lifetime.js';
 import { pickPort, portIsFree } from './ports.js';
 import { httpStatus, queryAnswers } from './probes.js';
 import { Supervisor } from './supervisor.js';
 
-export interface DemoOptions extends DemoDataset {
+export interface DemoOptions extends DemoDataset, DemoLayout {
   /** The coordinator's port; the data containers take the next ones when free. */
   port: number;
   /** Where the coordinator and data containers listen (the S3 emulator and NATS: loopback only). */
@@ -39,7 +51,8 @@ const LOAD_TIMEOUT_MS = 600_000;
 
 interface Ports {
   coordinator: number;
-  tables: Record<string, number>;
+  /** Per data container, in the order of demoContainers(). */
+  containers: number[];
   s3: number;
   /** The coordinator's Postgres port: 5432 when free. */
   pg: number;
@@ -61,20 +74,20 @@ function findNatsServer(): string | undefined {
   return undefined;
 }
 
-/** The coordinator's port, the next ones for the tables, 9000 for S3, 4222/8222 for NATS, when free. */
-async function choosePorts(coordinator: number, names: readonly string[], withNats: boolean): Promise<Ports> {
+/** The coordinator's port, the next ones for the containers, 9000 for S3, 4222/8222 for NATS, when free. */
+async function choosePorts(coordinator: number, containerCount: number, withNats: boolean): Promise<Ports> {
   if (!(await portIsFree(coordinator))) {
     throw new Error(`port ${coordinator} is in use: stop what listens there or pick another with --port`);
   }
   const taken = new Set([coordinator]);
-  const tables: Record<string, number> = {};
-  for (const [i, table] of names.entries()) tables[table] = await pickPort(coordinator + 1 + i, taken);
+  const containers: number[] = [];
+  for (let i = 0; i < containerCount; i++) containers.push(await pickPort(coordinator + 1 + i, taken));
   const s3 = await pickPort(9000, taken);
   const pg = await pickPort(5432, taken);
   const nats = withNats
     ? { client: await pickPort(4222, taken), monitor: await pickPort(8222, taken) }
     : undefined;
-  return { coordinator, tables, s3, pg, nats };
+  return { coordinator, containers, s3, pg, nats };
 }
 
 const anyAnswer = (url: string) => async () => (await httpStatus(url)) > 0;
@@ -125,47 +138,87 @@ async function startNats(
   };
 }
 
-async function uploadData(data: DemoData, s3Port: number): Promise<string[]> {
+/**
+ * Uploads each table and answers the URL its containers serve: `s3://bucket/<table>.csv.gz`,
+ * or when split, the table as several objects under `<table>/` and its prefix glob.
+ */
+async function uploadData(
+  data: DemoData,
+  s3Port: number,
+  layout: DemoLayout,
+  dir: string,
+): Promise<Record<string, string>> {
   const client = createS3Client({
     endpoint: `http://127.0.0.1:${s3Port}`,
     credentials: S3_EMULATOR_CREDENTIALS,
   });
+  const upload = async (table: string, file: string) => {
+    if (!isSplitLayout(layout)) return (await uploadFiles(client, { bucket: BUCKET, prefix: '' }, [file]))[0];
+    const objects = await splitIntoObjects(file, join(dir, table), equalWeights(objectsPerTable(layout)));
+    await uploadFiles(client, { bucket: BUCKET, prefix: `${table}/` }, objects);
+    return `s3://${BUCKET}/${table}/*.csv.gz`;
+  };
   try {
-    return await uploadFiles(client, { bucket: BUCKET, prefix: '' }, Object.values(data.files));
+    const tables = Object.keys(data.files);
+    const urls = await Promise.all(tables.map((table) => upload(table, data.files[table])));
+    return Object.fromEntries(tables.map((table, i) => [table, urls[i]]));
   } finally {
     client.destroy();
   }
 }
 
-/** One `serve` per table; resolves once every /health answers 200. */
+/** The rows a container holds, from its /metadata. */
+async function rowsServed(base: string): Promise<string> {
+  try {
+    const res = await fetch(`${base}/metadata`, { signal: AbortSignal.timeout(5_000) });
+    return `${((await res.json()) as { row_count: number }).row_count} rows`;
+  } catch {
+    return 'rows unknown';
+  }
+}
+
+/** One `serve` per container (each replica of each part); resolves once every /health answers 200. */
 function startTables(
   sup: Supervisor,
-  urls: string[],
-  data: DemoData,
+  urls: Record<string, string>,
+  containers: DemoContainer[],
   ports: Ports,
   natsArgs: string[],
   host: string,
 ): Promise<BannerRow[]> {
   return Promise.all(
-    Object.keys(data.files).map(async (table, i) => {
-      const port = ports.tables[table];
-      const args = [CLI, 'serve', urls[i], '--table-name', table, '--port', String(port), '--host', host];
+    containers.map(async (container, i) => {
+      const { table, shard } = container;
+      const port = ports.containers[i];
+      const args = [CLI, 'serve', urls[table], '--table-name', table, '--port', String(port), '--host', host];
+      if (shard) args.push('--shard', shardLabel(shard));
       args.push('--s3-endpoint', `http://127.0.0.1:${ports.s3}`, ...natsArgs);
       const env = { ...process.env, ...S3_EMULATOR_ENV };
-      const child = await sup.start('table', { name: table, command: process.execPath, args, env });
+      const child = await sup.start('table', { name: container.name, command: process.execPath, args, env });
       const base = `http://${urlHost(host)}:${port}`;
       await sup.waitFor(child, `${base}/health answers 200`, healthy(base), LOAD_TIMEOUT_MS);
-      return { what: table, where: base, pid: child.pid, note: `${urls[i]}, ${data.rows[table]} rows` };
+      const part = shard ? `part ${shard.index} of ${shard.count} of ` : '';
+      return {
+        what: container.name,
+        where: base,
+        pid: child.pid,
+        note: `${part}${urls[table]}, ${await rowsServed(base)}`,
+      };
     }),
   );
 }
 
 /** The seed's config.json naming the data containers, for a coordinator without NATS. */
-async function writeClusterConfig(dir: string, ports: Ports, host: string): Promise<string> {
+async function writeClusterConfig(
+  dir: string,
+  containers: DemoContainer[],
+  ports: Ports,
+  host: string,
+): Promise<string> {
   const url = `http://${urlHost(host)}`;
   const config: ClusterConfig = {
     tables: Object.fromEntries(
-      Object.keys(ports.tables).map((t) => [t, { url, port: ports.tables[t], table_name: t }]),
+      containers.map((c, i) => [c.table, { url, port: ports.containers[i], table_name: c.table }]),
     ),
   };
   const path = join(dir, 'config.json');
@@ -194,12 +247,19 @@ async function startCoordinator(
 
 export async function runDemo(opts: DemoOptions): Promise<void> {
   checkDataset(opts);
+  checkLayout(opts);
   if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65_535)
     throw new Error('--port must be 1-65535');
   const natsFromEnv = process.env.NATS_URL || undefined;
   const natsServer = natsFromEnv ? undefined : findNatsServer();
+  if (!natsFromEnv && !natsServer && (opts.shards > 1 || opts.replicas > 1))
+    throw new Error(
+      '--shards and --replicas need NATS (the coordinator finds parts and replicas by NATS discovery): ' +
+        'put nats-server on the PATH or set NATS_URL',
+    );
   const tableNames = datasetTables(opts);
-  const ports = await choosePorts(opts.port, tableNames, natsServer !== undefined);
+  const containers = demoContainers(tableNames, opts);
+  const ports = await choosePorts(opts.port, containers.length, natsServer !== undefined);
   const natsUrl = natsFromEnv ?? (ports.nats ? `nats://127.0.0.1:${ports.nats.client}` : undefined);
 
   const log = createLogger('demo');
@@ -227,11 +287,15 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       startS3(sup, join(dir, 's3'), ports.s3),
       ...(natsServer && ports.nats ? [startNats(sup, natsServer, ports.nats)] : []),
     ]);
-    const urls = await uploadData(data, ports.s3);
+    const urls = await uploadData(data, ports.s3, opts, join(dir, 'objects'));
     const natsArgs = natsUrl ? ['--nats', natsUrl] : [];
-    log.info('starting data containers', { transport: natsUrl ? 'nats' : 'http' });
-    const tables = await startTables(sup, urls, data, ports, natsArgs, opts.host);
-    const config = natsUrl ? undefined : await writeClusterConfig(dir, ports, opts.host);
+    log.info('starting data containers', {
+      transport: natsUrl ? 'nats' : 'http',
+      shards: opts.shards,
+      replicas: opts.replicas,
+    });
+    const tables = await startTables(sup, urls, containers, ports, natsArgs, opts.host);
+    const config = natsUrl ? undefined : await writeClusterConfig(dir, containers, ports, opts.host);
     const coordinator = await startCoordinator(sup, opts.port, opts.host, tableNames, [
       ...natsArgs,
       ...(config ? ['--config', config] : []),
@@ -249,8 +313,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
           : 'over HTTP (no nats-server found, NATS_URL unset)',
         rows: [...infra, ...tables, coordinator],
         coordinator: `${shownHost}:${opts.port}`,
-        labels: `${shownHost}:${ports.tables.labels}`,
+        labels: `${shownHost}:${ports.containers[containers.findIndex((c) => c.table === 'labels')]}`,
         nats: natsUrl && redactUrl(natsUrl),
+        layout: layoutSummary(opts),
+        splitTables: isSplitLayout(opts),
         host: opts.host,
         examples: opts.tpch === undefined ? undefined : tpchCurlExamples(`localhost:${opts.port}`),
       }),

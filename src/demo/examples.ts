@@ -3,6 +3,7 @@
  * default ports (a unit test keeps the two in step) and an integration test runs its curl
  * examples against a started demo.
  */
+import { partSubject } from '../protocol/shards.js';
 
 /** The seed's example: the 3-way join over labels whose name contains 'test'. */
 export const JOIN_QUERY =
@@ -43,11 +44,15 @@ export function curlExamples(e: ExampleEndpoints): string[] {
   ];
 }
 
-/** Direct scans over NATS: with the nats CLI, and with this project's `scan` command. */
-export function natsExamples(nats: string): string[] {
+/**
+ * Direct scans over NATS: with the nats CLI, and with this project's `scan` command (which
+ * reads every part of a split table). `part`: the tables are split, the nats CLI asks that part.
+ */
+export function natsExamples(nats: string, part?: number): string[] {
+  const subject = part === undefined ? 'duckdb.labels.scan' : partSubject('labels', part, 'scan');
   return [
     `nats -s ${nats} micro ls`,
-    `nats -s ${nats} req --replies=0 --timeout=2s duckdb.labels.scan '{"columns":["label_id","name"],"limit":3}'`,
+    `nats -s ${nats} req --replies=0 --timeout=2s ${subject} '{"columns":["label_id","name"],"limit":3}'`,
     `node dist/cli.js scan labels --columns label_id,name --where "name LIKE '%test%'" --limit 3 --nats ${nats}`,
   ];
 }

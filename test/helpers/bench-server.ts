@@ -13,17 +13,30 @@ export interface BenchServer {
   httpUrl: string;
 }
 
+/** `args`: more of its flags, e.g. `--grouped --shard 0/3`. */
 export async function startBenchServer(
   natsUrl: string,
   table: string,
   rows: number,
   cleanup: (() => Promise<unknown>)[],
+  args: string[] = [],
 ): Promise<BenchServer> {
   const script = new URL('../../dist/bench/bench-server.js', import.meta.url).pathname;
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [script, '--nats', natsUrl, '--table', table, '--rows', String(rows), '--http-port', String(port)],
+    [
+      script,
+      '--nats',
+      natsUrl,
+      '--table',
+      table,
+      '--rows',
+      String(rows),
+      '--http-port',
+      String(port),
+      ...args,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent' } },
   );
   cleanup.push(async () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { ClusterConfigSchema } from '../../src/config.js';
+import { parseShard, type ShardSpec } from '../../src/protocol/shards.js';
 import { isValidTableName } from '../../src/protocol/subjects.js';
 import { SAMPLE_TABLES } from '../../src/tools/sample-data.js';
 
@@ -128,6 +129,33 @@ function tableUser(table: string): { user: string; variable: string } {
   return { user, variable: natsUsers.get(user)! };
 }
 
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
+}
+
+/**
+ * The data containers of one split table: the same objects, the same N, every part 0..N-1
+ * served (exactly `perPart` times when given). Returns N.
+ */
+function expectCompleteParts(table: string, runs: Invocation[], perPart?: number): number {
+  const shards: ShardSpec[] = runs.map((run) => parseShard(String(run.flags.get('--shard'))));
+  const count = shards[0].count;
+  expect(count, `${table} is split`).toBeGreaterThan(1);
+  for (const shard of shards) expect(shard.count, `${table}: every part says N = ${count}`).toBe(count);
+  const served = shards.map((s) => s.index).sort((a, b) => a - b);
+  expect(new Set(served), `${table}: parts 0..${count - 1} all served`).toEqual(
+    new Set(Array.from({ length: count }, (_, i) => i)),
+  );
+  if (perPart !== undefined) expect(served.length).toBe(count * perPart);
+  // The parts divide one listing among themselves: the same prefix glob for every part.
+  const urls = new Set(runs.map((run) => run.positionals.join(' ')));
+  expect(urls.size, `${table}: every part lists the same objects`).toBe(1);
+  expect([...urls][0]).toMatch(/^s3:\/\/\S+\/\*\.csv\.gz$/);
+  return count;
+}
+
 const images = imagesFromDockerfiles();
 const healthcheckScript = 'dist/tools/healthcheck.js';
 
@@ -149,6 +177,13 @@ describe('docker-compose.yml', () => {
   const compose: Yaml = parseYaml(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
   const services: Record<string, Yaml> = compose.services;
   const ours = Object.entries(services).filter(([, s]) => images.has(s.image));
+  /** The data containers: service name and what it runs. */
+  const serving = ours
+    .filter(([, s]) => !s.entrypoint)
+    .map(([name, s]) => [name, checkInvocation([...images.get(s.image)!, ...(s.command ?? [])])] as const)
+    .filter(([, run]) => run.subcommand === 'serve');
+  const job = () =>
+    checkInvocation([...services['sample-data'].entrypoint, ...services['sample-data'].command]);
 
   it('names only images the Dockerfiles build, each built from its Dockerfile', () => {
     for (const [name, service] of Object.entries(services)) {
@@ -166,7 +201,10 @@ describe('docker-compose.yml', () => {
       if (run.subcommand === 'serve') {
         const table = run.flags.get('--table-name') as string;
         expect(isValidTableName(table), name).toBe(true);
-        expect(run.positionals, name).toEqual([`s3://sample-data/${table}.csv.gz`]);
+        // The sample-data job writes each table as objects under its own prefix when --objects is given.
+        const objects = Number(job().flags.get('--objects') ?? 1);
+        const url = objects > 1 ? `s3://sample-data/${table}/*.csv.gz` : `s3://sample-data/${table}.csv.gz`;
+        expect(run.positionals, name).toEqual([url]);
         // Logged in as the table's own NATS user (the password stays out of the command line).
         expect(run.flags.has('--nats'), name).toBe(false);
         const { user, variable } = tableUser(table);
@@ -194,11 +232,8 @@ describe('docker-compose.yml', () => {
 
   it('serves every sample table, and the coordinator, on container port 8000 with /health checks', () => {
     const served = ours.filter(([, s]) => !s.entrypoint);
-    const tables = served
-      .map(([, s]) => checkInvocation([...images.get(s.image)!, ...(s.command ?? [])]))
-      .filter((run) => run.subcommand === 'serve')
-      .map((run) => run.flags.get('--table-name'));
-    expect(tables.sort()).toEqual([...SAMPLE_TABLES].sort());
+    const tables = new Set(serving.map(([, run]) => run.flags.get('--table-name')));
+    expect([...tables].sort()).toEqual([...SAMPLE_TABLES].sort());
     for (const [name, service] of served) {
       expect(service.command ?? [], name).not.toContain('--port');
       expect(
@@ -209,6 +244,27 @@ describe('docker-compose.yml', () => {
       expect(service.environment?.HEALTHCHECK_URL, name).toBeUndefined();
     }
     expect(services.coordinator.ports).toEqual([`${PORT}:${PORT}`]);
+    const hostPorts = served.map(([, s]) => s.ports[0].split(':')[0]);
+    expect(new Set(hostPorts).size, 'each container its own host port').toBe(hostPorts.length);
+  });
+
+  it('shows one table split in two parts, each part a service of its own, the others whole', () => {
+    const byTable = groupBy(serving, ([, run]) => String(run.flags.get('--table-name')));
+    const split = [...byTable].filter(([, runs]) => runs.some(([, run]) => run.flags.has('--shard')));
+    expect(split.map(([table]) => table)).toEqual(['label_urls']);
+    const [table, runs] = split[0];
+    expect(
+      expectCompleteParts(
+        table,
+        runs.map(([, run]) => run),
+        1,
+      ),
+    ).toBe(2);
+    // The job writes enough objects for every part to get some.
+    expect(Number(job().flags.get('--objects'))).toBeGreaterThanOrEqual(2);
+    for (const [other, rest] of byTable) {
+      if (other !== table) expect(rest.length, other).toBe(1);
+    }
   });
 
   it('the sample data goes to MinIO, with the credentials the data containers use', () => {
@@ -216,10 +272,9 @@ describe('docker-compose.yml', () => {
     const port = services.s3.command[services.s3.command.indexOf('--address') + 1].replace(':', '');
     expect(services.s3.ports).toContain(`${port}:${port}`);
     expect(services.s3.healthcheck.test).toEqual(['CMD', 'mc', 'ready', 'local']);
-    const job = checkInvocation([...services['sample-data'].entrypoint, ...services['sample-data'].command]);
-    expect(job.flags.get('--s3-endpoint')).toBe(`http://s3:${port}`);
-    expect(job.flags.get('--upload')).toBe('s3://sample-data');
-    for (const name of ['sample-data', ...SAMPLE_TABLES]) {
+    expect(job().flags.get('--s3-endpoint')).toBe(`http://s3:${port}`);
+    expect(job().flags.get('--upload')).toBe('s3://sample-data');
+    for (const name of ['sample-data', ...serving.map(([service]) => service)]) {
       expect(services[name].environment.AWS_ACCESS_KEY_ID, name).toBe(
         services.s3.environment.MINIO_ROOT_USER,
       );
@@ -238,10 +293,12 @@ describe('docker-compose.yml', () => {
         if (expected === 'service_healthy') expect(services[dependency].healthcheck).toBeDefined();
       }
     }
-    for (const table of SAMPLE_TABLES) {
-      expect(Object.keys(services[table].depends_on).sort()).toEqual(['nats', 'sample-data']);
+    const containers = serving.map(([service]) => service);
+    for (const service of containers) {
+      expect(Object.keys(services[service].depends_on).sort()).toEqual(['nats', 'sample-data']);
     }
-    expect(Object.keys(services.coordinator.depends_on).sort()).toEqual([...SAMPLE_TABLES].sort());
+    // The coordinator waits for every part of every table.
+    expect(Object.keys(services.coordinator.depends_on).sort()).toEqual(containers.sort());
     expect(services.nats.command.join(' ')).toContain('--http_port 8222');
   });
 });
@@ -285,19 +342,57 @@ describe('deploy/k8s', () => {
     expect(Object.keys(secret.stringData)).toEqual(
       expect.arrayContaining(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']),
     );
-    const tables = deployments
+    const tables = dataDeployments().map(({ deployment, container, run }) => {
+      const { user, variable } = tableUser(run.flags.get('--table-name') as string);
+      expectNatsLogin(container, user, variable);
+      expect(run.positionals[0]).toMatch(/^s3:\/\//);
+      expect(deployment.spec.replicas).toBeGreaterThan(1);
+      expect(container.envFrom).toEqual([{ secretRef: { name: secret.metadata.name } }]);
+      return run.flags.get('--table-name');
+    });
+    expect([...new Set(tables)].sort()).toEqual([...SAMPLE_TABLES].sort());
+  });
+
+  /** The data containers' Deployments, with what each runs. */
+  function dataDeployments() {
+    return deployments
       .filter((d) => imageName(containersOf(d)[0].image) === 'duckdb-s3-query')
-      .map((d) => {
-        const container = containersOf(d)[0];
+      .map((deployment) => {
+        const container = containersOf(deployment)[0];
         const run = checkInvocation([...images.get('duckdb-s3-query')!, ...container.args]);
-        const { user, variable } = tableUser(run.flags.get('--table-name') as string);
-        expectNatsLogin(container, user, variable);
-        expect(run.positionals[0]).toMatch(/^s3:\/\//);
-        expect(d.spec.replicas).toBeGreaterThan(1);
-        expect(container.envFrom).toEqual([{ secretRef: { name: secret.metadata.name } }]);
-        return run.flags.get('--table-name');
+        return { deployment, container, run };
       });
-    expect(tables.sort()).toEqual([...SAMPLE_TABLES].sort());
+  }
+
+  it('shows one table split in parts: a Deployment per part, each with replicas, pods told apart by part', () => {
+    const byTable = groupBy(dataDeployments(), ({ run }) => String(run.flags.get('--table-name')));
+    const split = [...byTable].filter(([, ds]) => ds.some(({ run }) => run.flags.has('--shard')));
+    expect(split.length).toBe(1);
+    const [table, parts] = split[0];
+    expectCompleteParts(
+      table,
+      parts.map(({ run }) => run),
+      1,
+    );
+    for (const { deployment, run } of parts) {
+      const name = deployment.metadata.name;
+      expect(deployment.spec.replicas, `${name}: replicas of its part`).toBeGreaterThan(1);
+      const podLabels = deployment.spec.template.metadata.labels;
+      expect(podLabels, name).toMatchObject(deployment.spec.selector.matchLabels);
+      // No Deployment's selector takes another part's pods.
+      for (const other of parts.filter((p) => p.deployment !== deployment)) {
+        const theirs = other.deployment.spec.template.metadata.labels;
+        const overlaps = Object.entries(deployment.spec.selector.matchLabels).every(
+          ([k, v]) => theirs[k] === v,
+        );
+        expect(overlaps, `${name} selects ${other.deployment.metadata.name}'s pods`).toBe(false);
+      }
+      // Its Service reaches this part's pods only (GET /metadata of the part).
+      const service = byKind('Service').find((s) => s.metadata.name === name);
+      expect(service, `a Service ${name}`).toBeDefined();
+      expect(podLabels).toMatchObject(service.spec.selector);
+      expect(String(podLabels.part)).toBe(String(parseShard(String(run.flags.get('--shard'))).index));
+    }
   });
 
   /** NATS_URL names the user, its password comes from the Secret nats-users. */
