@@ -540,3 +540,37 @@ describe('planPartialAggregate is exact on random aggregate queries', () => {
     await expectExact(q, splits[2], true);
   });
 });
+
+describe('planPartialAggregate over a table whose columns are named like the partial columns', () => {
+  it.each([
+    'SELECT c1, sum(c0), count(DISTINCT c2) FROM u WHERE c0 > 1 GROUP BY c1 ORDER BY c1',
+    'SELECT c1 AS c5, max(c0) AS c3 FROM u GROUP BY c1 HAVING min(c2) >= 0 ORDER BY c5 DESC',
+    'SELECT c0 FROM u ORDER BY c2 DESC, c0 LIMIT 4',
+  ])('%s', async (sql) => {
+    const setup = await instance.connect();
+    const parts = [await instance.connect(), await instance.connect()];
+    try {
+      await setup.run(
+        'CREATE OR REPLACE TABLE u AS SELECT (i % 5)::INTEGER AS c1, i AS c0, i % 3 AS c2 FROM range(40) r(i)',
+      );
+      for (const [i, con] of parts.entries())
+        await con.run(`CREATE TEMP TABLE u AS SELECT * FROM memory.main.u WHERE c0 % 2 = ${i}`);
+      const table = { name: 'u', columns: ['c1', 'c0', 'c2'], types: ['INTEGER', 'BIGINT', 'BIGINT'] };
+      const plan = await planPartialAggregate(sql, table, setup);
+      if ('reason' in plan) throw new Error(plan.reason);
+      const expected = await resultToJson(await setup.runAndReadAll(sql));
+      const actual = await runPlanned(
+        { n: 2, cons: parts, empty: [false, false] },
+        plan.partSql,
+        plan.mergeSql,
+        false,
+      );
+      expect(actual.columns).toEqual(expected.columns);
+      expect(canonicalRows(actual.columns, actual.rows, true)).toEqual(
+        canonicalRows(expected.columns, expected.rows, true),
+      );
+    } finally {
+      for (const con of [setup, ...parts]) con.closeSync();
+    }
+  });
+});
