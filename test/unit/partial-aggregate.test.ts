@@ -447,3 +447,130 @@ describe('planPartialAggregate declines what it cannot merge exactly', () => {
     expect((plan as { reason: string }).reason).toMatch(why);
   });
 });
+
+describe('planPartialAggregate follows the session’s default ORDER BY', () => {
+  it.each([
+    'SELECT small FROM t ORDER BY small LIMIT 300',
+    'SELECT sparse, count(*) FROM t GROUP BY sparse ORDER BY sparse DESC LIMIT 3',
+  ])('%s', async (sql) => {
+    const session = await instance.connect();
+    try {
+      await session.run("SET default_null_order = 'nulls_first'; SET default_order = 'desc'");
+      const plan = await planPartialAggregate(sql, await tableSchema(), session);
+      if ('reason' in plan) throw new Error(plan.reason);
+      const expected = await resultToJson(await session.runAndReadAll(sql));
+      const actual = await runPlanned(splits[2], plan.partSql, plan.mergeSql, false);
+      expect(canonicalRows(actual.columns, actual.rows, true)).toEqual(
+        canonicalRows(expected.columns, expected.rows, true),
+      );
+    } finally {
+      session.closeSync();
+    }
+  });
+});
+
+/** A small deterministic PRNG (mulberry32), so a failing random query can be run again. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random grouped aggregate queries over the test table: keys, aggregates, FILTER, WHERE, HAVING, ORDER BY, LIMIT. */
+function randomQueries(count: number, seed: number): Q[] {
+  const next = random(seed);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(next() * xs.length)];
+  const numbers = ['id', 'small', 'big', 'price', 'ratio', 'huge', 'fl', 'sparse', '"Weird Name"', 'ub'];
+  const any = [...numbers, 'color', 'day', 'ts', 'name', 'flag'];
+  const predicates = [
+    'flag',
+    'g < 4',
+    "color <> 'red'",
+    'price > 0',
+    'sparse IS NULL',
+    'id % 3 = 1',
+    'ratio < 50',
+  ];
+  const keys = ['g', 'small', 'color', 'flag', "date_trunc('month', day)", 'sparse % 3', 'upper(name)'];
+  const aggregates = [
+    () => 'count(*)',
+    () => `count(${pick(any)})`,
+    () => `sum(${pick(numbers)})`,
+    () => `avg(${pick(numbers)})`,
+    () => `min(${pick(any)})`,
+    () => `max(${pick(any)})`,
+    () => `count(DISTINCT ${pick(any)})`,
+    () => `sum(DISTINCT ${pick(['small', 'sparse', 'price', 'g'])})`,
+    () => 'bool_and(flag)',
+    () => 'bool_or(flag)',
+    () => 'count_if(flag)',
+  ];
+  const out: Q[] = [];
+  for (let i = 0; i < count; i++) {
+    const k = [...new Set(Array.from({ length: Math.floor(next() * 3) }, () => pick(keys)))];
+    const aggs = Array.from({ length: 1 + Math.floor(next() * 4) }, () => {
+      const a = pick(aggregates)();
+      return next() < 0.3 ? `${a} FILTER (WHERE ${pick(predicates)})` : a;
+    });
+    let sql = `SELECT ${[...k, ...aggs].join(', ')} FROM t`;
+    if (next() < 0.5) sql += ` WHERE ${pick(predicates)}`;
+    if (k.length > 0) sql += ` GROUP BY ${k.map((_, j) => j + 1).join(', ')}`;
+    if (next() < 0.2) sql += ` HAVING count(*) > ${Math.floor(next() * 50)}`;
+    const ordered = k.length > 0 && next() < 0.6;
+    if (ordered) {
+      sql += ` ORDER BY ${k.map((_, j) => `${j + 1}${next() < 0.5 ? ' DESC' : ''}`).join(', ')}`;
+      if (next() < 0.5) sql += ` LIMIT ${1 + Math.floor(next() * 5)} OFFSET ${Math.floor(next() * 3)}`;
+    }
+    out.push({ sql, ordered });
+  }
+  return out;
+}
+
+describe('planPartialAggregate is exact on random aggregate queries', () => {
+  it.each(
+    randomQueries(Number(process.env.PA_COUNT ?? 60), Number(process.env.PA_SEED ?? 16)).map(
+      (q, i) => [i, q.sql, q] as const,
+    ),
+  )('#%i %s', async (_i, _sql, q) => {
+    for (const parts of splits) await expectExact(q, parts, false);
+    await expectExact(q, splits[2], true);
+  });
+});
+
+describe('planPartialAggregate over a table whose columns are named like the partial columns', () => {
+  it.each([
+    'SELECT c1, sum(c0), count(DISTINCT c2) FROM u WHERE c0 > 1 GROUP BY c1 ORDER BY c1',
+    'SELECT c1 AS c5, max(c0) AS c3 FROM u GROUP BY c1 HAVING min(c2) >= 0 ORDER BY c5 DESC',
+    'SELECT c0 FROM u ORDER BY c2 DESC, c0 LIMIT 4',
+  ])('%s', async (sql) => {
+    const setup = await instance.connect();
+    const parts = [await instance.connect(), await instance.connect()];
+    try {
+      await setup.run(
+        'CREATE OR REPLACE TABLE u AS SELECT (i % 5)::INTEGER AS c1, i AS c0, i % 3 AS c2 FROM range(40) r(i)',
+      );
+      for (const [i, con] of parts.entries())
+        await con.run(`CREATE TEMP TABLE u AS SELECT * FROM memory.main.u WHERE c0 % 2 = ${i}`);
+      const table = { name: 'u', columns: ['c1', 'c0', 'c2'], types: ['INTEGER', 'BIGINT', 'BIGINT'] };
+      const plan = await planPartialAggregate(sql, table, setup);
+      if ('reason' in plan) throw new Error(plan.reason);
+      const expected = await resultToJson(await setup.runAndReadAll(sql));
+      const actual = await runPlanned(
+        { n: 2, cons: parts, empty: [false, false] },
+        plan.partSql,
+        plan.mergeSql,
+        false,
+      );
+      expect(actual.columns).toEqual(expected.columns);
+      expect(canonicalRows(actual.columns, actual.rows, true)).toEqual(
+        canonicalRows(expected.columns, expected.rows, true),
+      );
+    } finally {
+      for (const con of [setup, ...parts]) con.closeSync();
+    }
+  });
+});

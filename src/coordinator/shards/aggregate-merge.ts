@@ -44,7 +44,6 @@ const RULES: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   ['min', { kind: 'same', name: 'min', idempotent: true }],
   ['max', { kind: 'same', name: 'max', idempotent: true }],
   ['bool_and', { kind: 'same', name: 'bool_and', idempotent: true }],
-  ['every', { kind: 'same', name: 'bool_and', idempotent: true }],
   ['bool_or', { kind: 'same', name: 'bool_or', idempotent: true }],
   ['bit_and', { kind: 'same', name: 'bit_and', idempotent: true }],
   ['bit_or', { kind: 'same', name: 'bit_or', idempotent: true }],
