@@ -10,6 +10,7 @@ import { limitSpill, type SpillLimits } from '../duckdb/spill.js';
 import { quoteLiteral } from '../duckdb/sql.js';
 import { assertNoServerFunctions } from '../duckdb/sql-guard.js';
 import { assertCleanSqlText } from '../duckdb/sql-text.js';
+import { functionFacts } from './shards/function-facts.js';
 
 export class CoordinatorEngine {
   private readonly connections: FreshConnections;
@@ -27,6 +28,8 @@ export class CoordinatorEngine {
     if (opts.memoryLimit) await con.run(`SET memory_limit = ${quoteLiteral(opts.memoryLimit)}`);
     await limitSpill(con, opts.spill);
     await lockDown(con);
+    // Read once per process, and slow (duckdb_functions()): read now, not in the first query.
+    functionFacts(con).catch(() => undefined);
     return new CoordinatorEngine(instance, con);
   }
 
