@@ -291,8 +291,9 @@ export async function loadTable(opts: LoadOptions): Promise<LoadedTable> {
     from: src.endpoint,
     ...(split && {
       listed: listed.length,
-      parts_MB: part.partBytes.map(mb).join(' '),
-      this_part: objectList(objects),
+      bytes: totalBytes,
+      bytes_per_part: part.partBytes.join(' '),
+      this_part: objects.length > 0 ? objectList(objects) : 'no object',
     }),
   });
 
