@@ -35,7 +35,8 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     maxRunning: opts.maxConcurrentQueries,
     maxQueued: opts.maxQueuedQueries,
   });
-  const app = await createHttpApp(opts.tableName, () => table, log, limits, security, admission);
+  const served = { name: opts.tableName, shard: opts.shard };
+  const app = await createHttpApp(served, () => table, log, limits, security, admission);
   try {
     await app.listen({ port: opts.port, host: opts.host });
   } catch (err) {
