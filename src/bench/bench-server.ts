@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const service = await startTableService(table, nats, log);
   await service.ready;
   if (values['http-port']) {
-    const app = await createHttpApp(table.name, () => table, log);
+    const app = await createHttpApp(table, () => table, log);
     await app.listen({ port: Number(values['http-port']), host: '127.0.0.1' });
   }
   const nc = await connectNats(nats, { role: 'bench', name: 'bench raw sender', log });

@@ -13,7 +13,7 @@ import { createApp, ErrorBody, type HttpSecurity } from '../http/app.js';
 import { clientGone } from '../http/client-gone.js';
 import type { Logger } from '../log.js';
 import { registerMetricsRoute } from '../metrics/registry.js';
-import { shardLabel } from '../protocol/shards.js';
+import { type ShardSpec, shardLabel } from '../protocol/shards.js';
 import { tableMetadata } from './metadata.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits, runQuery } from './query.js';
 import { registerScanRoute } from './scan-http.js';
@@ -61,7 +61,7 @@ const MetadataSchema = z.object({
 const HealthSchema = z.object({
   status: z.enum(['ok', 'loading', 'stuck']),
   table: z.string(),
-  shard: z.string().optional().describe('which part of the table this container holds, I/N (once loaded)'),
+  shard: z.string().describe('which part of the table this container holds, I/N (0/1: the whole table)'),
   rows: z.number().optional(),
   queries: z
     .object({ running: z.number(), queued: z.number(), max_running: z.number(), max_queued: z.number() })
@@ -71,7 +71,7 @@ const HealthSchema = z.object({
 });
 
 export async function createHttpApp(
-  tableName: string,
+  served: { name: string; shard: ShardSpec },
   getTable: () => LoadedTable | undefined,
   log: Logger,
   limits: QueryLimits = DEFAULT_QUERY_LIMITS,
@@ -79,7 +79,7 @@ export async function createHttpApp(
   admission?: Admission,
 ): Promise<FastifyInstance> {
   const app = await createApp({
-    title: `duckdb-s3-query data container (${tableName})`,
+    title: `duckdb-s3-query data container (${served.name})`,
     description: 'One table loaded from S3 into DuckDB, served over HTTP and NATS.',
     log,
     security,
@@ -88,7 +88,8 @@ export async function createHttpApp(
   let probe: QueryPathProbe | undefined;
   const loaded = (): LoadedTable => {
     const table = getTable();
-    if (!table) throw new QueryError('unavailable', `table ${tableName} is still loading; try again shortly`);
+    if (!table)
+      throw new QueryError('unavailable', `table ${served.name} is still loading; try again shortly`);
     return table;
   };
   const errors = {
@@ -113,9 +114,9 @@ export async function createHttpApp(
     },
     async (_request, reply) => {
       const table = getTable();
-      if (!table) return reply.status(503).send({ status: 'loading', table: tableName });
+      const shard = shardLabel(served.shard);
+      if (!table) return reply.status(503).send({ status: 'loading', table: served.name, shard });
       const queries = admission?.counts();
-      const shard = shardLabel(table.shard);
       probe ??= new QueryPathProbe(() => connect(table));
       if (await probe.answers())
         return { status: 'ok' as const, table: table.name, shard, rows: table.rowCount, queries };

@@ -35,7 +35,8 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     maxRunning: opts.maxConcurrentQueries,
     maxQueued: opts.maxQueuedQueries,
   });
-  const app = await createHttpApp(opts.tableName, () => table, log, limits, security, admission);
+  const served = { name: opts.tableName, shard: opts.shard };
+  const app = await createHttpApp(served, () => table, log, limits, security, admission);
   try {
     await app.listen({ port: opts.port, host: opts.host });
   } catch (err) {
@@ -80,7 +81,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const subjects = servedSubject(table.name, table.shard, 'scan').replace(/scan$/, 'scan|metadata|query');
   log.info('serving', {
     table: table.name,
-    shard: isSplit(table.shard) ? `part ${shardLabel(table.shard)}` : undefined,
+    shard: isSplit(table.shard) ? shardLabel(table.shard) : undefined,
     rows: table.rowCount,
     version: table.version || undefined,
     http: `http://${opts.host}:${opts.port} (/query /metadata /scan /docs)`,
