@@ -275,6 +275,14 @@ describe('scan TABLE', () => {
     const lines = csv.trim().split('\n');
     expect(lines.filter((l) => l.startsWith('id,'))).toHaveLength(1);
     expect(lines).toHaveLength(1 + 125);
+    // A limit over the parts: the 100 rows of part 0, then 10 of part 1's 20.
+    const limited = parse(
+      await scanCli(['events', '--columns', 'id', '--where', 'id % 1000 = 0', '--limit', '110']),
+    ).map((r) => Number(r.id));
+    expect(limited).toHaveLength(110);
+    expect(new Set(limited).size).toBe(110);
+    expect(limited.filter((id) => id % 1000 === 0 && id < 100_000)).toHaveLength(100);
+    expect(limited.filter((id) => id % 1000 === 0 && id >= 100_000 && id < 120_000)).toHaveLength(10);
   });
 
   it('--shard I reads part I alone', async () => {
