@@ -10,7 +10,7 @@ import { isJsonObject } from '../../json-object.js';
 import type { ColumnRange } from '../../protocol/shards.js';
 import type { TableColumn } from '../../protocol/table-metadata.js';
 import type { CatalogPart, CatalogTable } from '../catalog-table.js';
-import { type Condition, type RangeFilter, readRangeFilter } from './range-filter.js';
+import { type Condition, type RangeFilter, readRangeFilter, typeFamily } from './range-filter.js';
 
 /** A part's range of a column, as SQL of the column's type; null: no non-NULL value; undefined: unknown. */
 type Range = { min: string; max: string } | null | undefined;
@@ -120,6 +120,7 @@ function reason(conjunct: Condition, rangeText: (c: TableColumn) => string | und
     const text = rangeText(columnsOf(conjunct).find((c) => c.name === name) as TableColumn);
     return text === undefined ? [] : [`${name} range ${text}`];
   });
+  if (ranges.length === 0) return 'its column ranges are outside the filter';
   return `${ranges.join(' and ')} ${ranges.length > 1 ? 'are' : 'is'} outside the filter`;
 }
 
@@ -163,7 +164,8 @@ async function skipOutOfRange(
   const rangeOf = (part: CatalogPart, column: TableColumn): Range => {
     const r = reportedRange(part, column);
     if (!r) return r;
-    if (!valid.has(r.min) || !valid.has(r.max)) return undefined;
+    // Only types range-filter.ts compares are cast to: their names are plain SQL.
+    if (!typeFamily(column.type) || !valid.has(r.min) || !valid.has(r.max)) return undefined;
     return { min: `CAST(${r.min} AS ${column.type})`, max: `CAST(${r.max} AS ${column.type})` };
   };
   // Per part: one list of the conjuncts' verdicts, one of the ranges as text (for reasons).
