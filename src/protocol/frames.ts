@@ -170,7 +170,7 @@ export interface EndFrame {
   bytes: number;
   frames: number;
   ms: number;
-  /** The NATS micro service instance id of the container that served it (not over HTTP). */
+  /** The NATS micro service instance id of the replica that served the scan (NATS only). */
   instance?: string;
 }
 

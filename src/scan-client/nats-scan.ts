@@ -24,6 +24,11 @@ export interface NatsScanOptions extends ScanStreamOptions {
    * sender's control subject is. Not called where the sender says it does not wait.
    */
   filter?: () => Promise<ScanFilter>;
+  /**
+   * Where to send the request: `duckdb.<table>.scan` by default; a part of a split table
+   * answers on its own, `duckdb.<table>.<I>.scan`. The control subject stays the table's.
+   */
+  subject?: string;
 }
 
 export async function* openNatsScan(
@@ -33,7 +38,7 @@ export async function* openNatsScan(
   options: NatsScanOptions,
 ): AsyncGenerator<Frame> {
   const encoding = options.encoding ?? 'msgpack';
-  const subject = subjectFor(table, 'scan');
+  const subject = options.subject ?? subjectFor(table, 'scan');
   const id = nuid.next();
   const control = controlSubject(table, id);
   const inbox = newInbox(nc);
