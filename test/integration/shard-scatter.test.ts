@@ -309,6 +309,14 @@ describe('scan TABLE', () => {
 });
 
 describe('faults', () => {
+  it('an error every replica would give fails the query at once, naming the part', async () => {
+    // Valid SQL that fails only on the rows (a kind is not a number), in every part.
+    const answer = await askCoordinator(coordinator, 'SELECT id FROM events WHERE CAST(kind AS INTEGER) > 0');
+    expect(answer.status, answer.message).toBe(400);
+    expect(answer.message).toMatch(/table events, part \d of 3 \(duckdb\.events\.\d\.scan\): .*kind/);
+    expect(answer.message).not.toMatch(/asked/);
+  });
+
   it('a replica that fails after sending rows: they are dropped, and the part is asked again', async () => {
     const nc = await connect({ servers: nats.url });
     try {
