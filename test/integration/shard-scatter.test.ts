@@ -114,11 +114,9 @@ beforeAll(async () => {
     startCliProcess('coordinator', ['coordinator', '--nats', nats.url], env),
     startCliProcess('coordinator', ['coordinator', '--nats', nats.url, '--no-pushdown'], env),
   ]);
-  // Discovery has seen every part (and each replica of part 0).
-  await waitFor(async () => {
-    const answer = await askCoordinator(coordinator, 'SELECT count(*) AS n FROM events');
-    return answer.status === 200;
-  });
+  // Both coordinators' discovery has seen every part.
+  for (const c of [coordinator, noPushdown])
+    await waitFor(async () => (await askCoordinator(c, 'SELECT count(*) AS n FROM events')).status === 200);
 }, 120_000);
 
 afterAll(async () => {
