@@ -120,6 +120,16 @@ describe('a split table', () => {
     expect(t.error).toMatch(/id is VARCHAR in part 2, BIGINT in part 0/);
   });
 
+  it('takes its columns from the parts with rows: an empty part’s are not asked for', () => {
+    const guessed = COLUMNS.map((c) => ({ ...c, type: 'VARCHAR' }));
+    const t = table([instance(0, 3, { columns: guessed, rowCount: 0 }), instance(1, 3), instance(2, 3)]);
+    expect(t.error).toBeUndefined();
+    expect(t.columns).toEqual(COLUMNS);
+    // With no rows anywhere, all parts must still agree.
+    const empty = table([instance(0, 2, { columns: guessed, rowCount: 0 }), instance(1, 2, { rowCount: 0 })]);
+    expect(empty.error).toMatch(/parts disagree on its columns/);
+  });
+
   it('is refused when columns come in another order in one part', () => {
     const t = table([instance(0, 2), instance(1, 2, { columns: [COLUMNS[1], COLUMNS[0]] })]);
     expect(t.error).toMatch(/part 1 has them in another order \(day, id\)/);
