@@ -108,11 +108,21 @@ function replicaDisagreement(replicas: DiscoveredInstance[], what: string): stri
 }
 
 /** The rules across the parts of a split table, each part given by its first replica. */
+/**
+ * The parts whose columns must agree: those with rows (an empty part is never asked, and its
+ * columns are a guess), or all when none has rows. The first one's columns are the table's.
+ */
+function columnVoters(parts: DiscoveredInstance[][]): { index: number; first: DiscoveredInstance }[] {
+  const present = parts.map((replicas, index) => ({ index, first: replicas[0] })).filter((p) => p.first);
+  const withRows = present.filter((p) => p.first.rowCount > 0);
+  return withRows.length > 0 ? withRows : present;
+}
+
 function partsDisagreement(parts: DiscoveredInstance[][]): string[] {
   const errors: string[] = [];
   const present = parts.map((replicas, index) => ({ index, first: replicas[0] })).filter((p) => p.first);
-  const reference = present[0];
-  for (const { index, first } of present.slice(1)) {
+  const [reference, ...others] = columnVoters(parts);
+  for (const { index, first } of others) {
     const difference = columnsDifference(
       { name: `part ${reference.index}`, columns: reference.first.columns },
       { name: `part ${index}`, columns: first.columns },
@@ -179,6 +189,7 @@ export function natsCatalogTable(found: DiscoveredTable): CatalogTable {
   errors.push(...partsDisagreement(replicas));
   return {
     ...base,
+    columns: columnVoters(replicas)[0]?.first.columns ?? base.columns,
     location: partsLocation(found.name, count),
     parts,
     ...(errors.length ? { error: errors.join('; ') } : {}),
