@@ -137,8 +137,6 @@ function unionViewSql(table: CatalogTable, gathered: [CatalogPart, PartGathered]
 export interface Pruning {
   /** The table's pushed filter (the request's own, unless the request is a query). */
   where?: string;
-  /** Ask one part even when every part could be left out (a query that answers over no rows). */
-  askOne?: boolean;
 }
 
 /**
@@ -156,8 +154,9 @@ export async function scatterInto(
 ): Promise<GatherStats> {
   const started = performance.now();
   const skipped = await opts.serial.run(() => partsToSkip(con, pruning.where, table));
-  // A part's query answers even over no rows (a count is 0): one part is asked at least.
-  if (pruning.askOne && skipped.size === parts.length && parts.length > 0) skipped.delete(parts[0].index);
+  // A pushed query's result has its own columns, and over no rows it may still have a row
+  // (count(*) is 0): one part answers it even when none holds a matching row.
+  if (request.query && skipped.size === parts.length) skipped.delete(parts[0].index);
   const asked = parts.filter((p) => !skipped.has(p.index));
   // The first part that fails stops the others; they all stop before this returns, as
   // the caller closes the connection they write to once it has the error.
