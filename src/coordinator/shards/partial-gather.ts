@@ -2,8 +2,8 @@
  * A single-table query over a split table, aggregated in the parts and merged here
  * (partial-aggregate.ts): every part that may hold matching rows runs the part query, its
  * rows land in TEMP `__partials` (c0, c1…), and the merge query answers over them. Parts
- * the table's filter rules out are not asked (prune.ts), but one always is, so an aggregate
- * over no rows still has its one row.
+ * the table's filter rules out are not asked (prune.ts), but one always is (scatter.ts), so
+ * an aggregate over no rows still has its one row.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { CatalogTable } from '../catalog.js';
@@ -40,10 +40,7 @@ export async function gatherPartials(
     request,
     PARTIALS_TABLE,
     { ...opts, positional: true },
-    {
-      where,
-      askOne: true,
-    },
+    { where },
   );
   return { stats: { ...stats, partial_aggregate: plan.description }, mergeSql: plan.mergeSql };
 }
