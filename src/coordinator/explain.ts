@@ -13,14 +13,8 @@ import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { msSince } from '../timing.js';
 import type { QueryAnalysis } from './analyze/index.js';
-import {
-  analyze,
-  type ExecutorContext,
-  openQuery,
-  type QueryStats,
-  useful,
-  wholeQueryTarget,
-} from './execute.js';
+import { analyze, type ExecutorContext, openQuery, type QueryStats, wholeQueryTarget } from './execute.js';
+import { inReductionOrder, useful } from './reduction-schedule.js';
 
 export interface ExplainRequest {
   /** the query without its EXPLAIN prefix */
@@ -120,15 +114,14 @@ function stepsOf(analysis: QueryAnalysis, ctx: ExecutorContext, coordinatorPlanT
     return steps;
   }
   const reductions = ctx.pushdown ? useful(analysis) : [];
-  const reduced = new Map(reductions.map((r) => [r.table, r]));
   // Scans that wait for keys come after their sources, as execute.ts sends them.
-  const ordered = [
-    ...analysis.tables.filter((t) => !reduced.has(t.table)),
-    ...reductions.flatMap((r) => analysis.tables.filter((t) => t.table === r.table)),
-  ];
+  const ordered = inReductionOrder(
+    analysis.tables.map((plan) => ({ plan })),
+    reductions,
+  ).map((t) => t.plan);
   for (const plan of ordered) {
     const table = ctx.catalog.get(plan.table);
-    const r = reduced.get(plan.table);
+    const mine = reductions.filter((r) => r.table === plan.table);
     steps.push({
       ...base,
       step: steps.length + 1,
@@ -137,8 +130,11 @@ function stepsOf(analysis: QueryAnalysis, ctx: ExecutorContext, coordinatorPlanT
       served_from: table ? `${table.transport} ${table.location}` : null,
       columns: ctx.pushdown ? plan.columns.join(', ') : '*',
       filter: (ctx.pushdown && plan.where) || null,
-      dynamic_filter: r ? `${r.column} IN (keys of ${r.source}.${r.sourceColumn})` : null,
-      after: r ? r.source : null,
+      dynamic_filter:
+        mine.length > 0
+          ? mine.map((r) => `${r.column} IN (keys of ${r.source}.${r.sourceColumn})`).join(' AND ')
+          : null,
+      after: mine.length > 0 ? [...new Set(mine.map((r) => r.source))].join(', ') : null,
     });
   }
   steps.push({
