@@ -21,7 +21,13 @@ import type { CoordinatorEngine } from './engine.js';
 import { type GatherStats, gatherFrames, gatherInto } from './gather.js';
 import { PushedResultTarget } from './pushed-result.js';
 import { openPushedStream } from './pushed-stream.js';
-import { gatherReduced, inReductionOrder, MAX_AWAITED_SOURCE_ROWS, useful } from './reduction-schedule.js';
+import {
+  gatherReduced,
+  inReductionOrder,
+  MAX_AWAITED_SOURCE_ROWS,
+  opportunistic,
+  useful,
+} from './reduction-schedule.js';
 import { Serial } from './serial.js';
 
 export interface ExecutorContext {
@@ -190,6 +196,13 @@ async function gatherAll(
   // connection before it is closed.
   const gathers = new Map<string, Promise<GatherStats>>();
   const large = new Map<string, Promise<void>>();
+  const independent = new Map<string, { known: Promise<boolean>; declare: (yes: boolean) => void }>();
+  for (const { plan } of targets) {
+    let declare: (yes: boolean) => void = () => {};
+    const known = new Promise<boolean>((resolve) => (declare = resolve));
+    independent.set(plan.table, { known, declare });
+  }
+  const others = ctx.pushdown ? opportunistic(analysis) : [];
   const gather = ({ plan, table }: (typeof targets)[number]): Promise<GatherStats> => {
     let proveLarge = () => {};
     large.set(plan.table, new Promise<void>((resolve) => (proveLarge = resolve)));
@@ -202,7 +215,11 @@ async function gatherAll(
     };
     const request = scanRequestFor(plan, table, ctx.pushdown);
     const mine = reductions.filter((r) => r.table === plan.table);
-    if (mine.length === 0) return gatherInto(con, table, request, table.name, own);
+    const { declare } = independent.get(plan.table) as { declare: (yes: boolean) => void };
+    if (mine.length === 0) {
+      declare(true);
+      return gatherInto(con, table, request, table.name, own);
+    }
     return gatherReduced({
       con,
       serial: opts.serial,
@@ -210,13 +227,21 @@ async function gatherAll(
       plan,
       request,
       reductions: mine,
+      opportunistic: others.filter((r) => r.table === plan.table),
       progress: (source) => ({
         in: gathers.get(source) as Promise<GatherStats>,
         large: large.get(source) as Promise<void>,
+        independent: independent.get(source)?.known ?? Promise.resolve(false),
       }),
+      declare,
       queryTimeoutMs: ctx.timeoutMs,
-      gather: (req, filter) => gatherInto(con, table, req, table.name, filter ? { ...own, filter } : own),
-    });
+      gather: (req, filter, onSchema) =>
+        gatherInto(con, table, req, table.name, {
+          ...own,
+          ...(filter && { filter }),
+          ...(onSchema && { onSchema }),
+        }),
+    }).finally(() => declare(false));
   };
   // In reduction order, so that every source is in the map before its target looks it up.
   for (const target of inReductionOrder(targets, reductions)) gathers.set(target.plan.table, gather(target));

@@ -13,6 +13,7 @@ import {
   type ScanFilter,
   type ScanKeys,
   type ScanRequest,
+  type SchemaFrame,
 } from '../protocol/frames.js';
 import type { QueryAnalysis, SemiJoinReduction, TableScanPlan } from './analyze/index.js';
 import type { CatalogTable } from './catalog.js';
@@ -22,13 +23,13 @@ import type { Serial } from './serial.js';
 
 /**
  * A scan that has a predicate of its own waits for a reduction's source only while the source
- * has gathered at most this many rows: past it, the source's distinct keys would rarely fit a
- * key filter (MAX_SCAN_KEY_BYTES: ~300,000 dense integer keys delta-encoded, 49,152 BIGINTs
- * otherwise), and the filter would be only their range, so the scan does not wait for it.
- * (A scan without a predicate waits for its sources anyway: unreduced, it would read its
- * whole table.)
+ * has gathered at most this many rows: past it, the source's distinct keys would often not fit
+ * a key filter (MAX_SCAN_KEY_BYTES: 49,152 BIGINTs, or a few hundred thousand dense integer
+ * keys delta-encoded), and the filter would be only their range, so the scan does not wait
+ * for it. (A scan without a predicate waits for its sources anyway: unreduced, it would read
+ * its whole table.)
  */
-export const MAX_AWAITED_SOURCE_ROWS = 300_000;
+export const MAX_AWAITED_SOURCE_ROWS = 200_000;
 
 /**
  * A side whose own predicate keeps at most this many rows (as its container estimates) sends
@@ -63,12 +64,27 @@ export function inReductionOrder<T extends { plan: TableScanPlan }>(
   ];
 }
 
+/**
+ * The reductions of `analysis.otherReductions` a table may also use: from a source with a
+ * predicate of its own (keys of a whole table rarely narrow anything).
+ */
+export function opportunistic(analysis: QueryAnalysis): SemiJoinReduction[] {
+  const filtered = new Set(analysis.tables.filter((t) => t.where).map((t) => t.table));
+  return analysis.otherReductions.filter((r) => filtered.has(r.source));
+}
+
 /** How a source of keys is doing: in (gathered whole), or proved too large to wait for. */
 export interface SourceProgress {
   /** Resolves once the source is gathered; rejects when it fails (reported there). */
   in: Promise<unknown>;
   /** Resolves once the source has gathered more than MAX_AWAITED_SOURCE_ROWS rows. */
   large: Promise<void>;
+  /**
+   * Resolves true once the source is known to be sent without waiting for any keys (it has
+   * no reduction, or its container sends its own predicate's rows at once), false once it is
+   * known to wait (or it failed).
+   */
+  independent: Promise<boolean>;
 }
 
 export interface ReducedScan {
@@ -80,10 +96,24 @@ export interface ReducedScan {
   request: ScanRequest;
   /** This table's reductions, best first. */
   reductions: SemiJoinReduction[];
+  /**
+   * Reductions of this table whose source is gathered after it in the analysis's order: used
+   * where that source turns out not to wait for keys (`independent`), so no cycle can form.
+   */
+  opportunistic: SemiJoinReduction[];
   progress: (source: string) => SourceProgress;
+  /** Says whether this scan goes without waiting for keys (its `independent`), once known. */
+  declare: (independent: boolean) => void;
   queryTimeoutMs: number;
-  /** Runs the scan; `filter` makes the filter an `awaitFilter` request waits for. */
-  gather: (request: ScanRequest, filter?: () => Promise<ScanFilter>) => Promise<GatherStats>;
+  /**
+   * Runs the scan; `filter` makes the filter an `awaitFilter` request waits for, and
+   * `onSchema` is told the schema frame.
+   */
+  gather: (
+    request: ScanRequest,
+    filter?: () => Promise<ScanFilter>,
+    onSchema?: (frame: SchemaFrame) => void,
+  ) => Promise<GatherStats>;
 }
 
 /** The intersection of several sources' dynamic filters. */
@@ -120,19 +150,27 @@ async function combinedFilter(scan: ReducedScan, inHand: SemiJoinReduction[]): P
   };
 }
 
-/** The reductions whose source came in; with `giveUp`, not waiting for sources proved large. */
+/**
+ * The reductions whose source came in; with `giveUp`, not waiting for sources proved large.
+ * The opportunistic ones count only where their source does not wait for keys.
+ */
 async function sourcesInHand(scan: ReducedScan, giveUp: boolean): Promise<SemiJoinReduction[]> {
-  const ready = await Promise.all(
-    scan.reductions.map((r) => {
-      const { in: gathered, large } = scan.progress(r.source);
-      const inHand = gathered.then(
-        () => true,
-        () => false,
-      );
-      return giveUp ? Promise.race([inHand, large.then(() => false)]) : inHand;
-    }),
-  );
-  return scan.reductions.filter((_, i) => ready[i]);
+  const ready = (r: SemiJoinReduction) => {
+    const { in: gathered, large } = scan.progress(r.source);
+    const inHand = gathered.then(
+      () => true,
+      () => false,
+    );
+    return giveUp ? Promise.race([inHand, large.then(() => false)]) : inHand;
+  };
+  const all = [...scan.reductions, ...scan.opportunistic];
+  const inHand = await Promise.all([
+    ...scan.reductions.map(ready),
+    ...scan.opportunistic.map((r) =>
+      scan.progress(r.source).independent.then((independent) => independent && ready(r)),
+    ),
+  ]);
+  return all.filter((_, i) => inHand[i]);
 }
 
 function noFilter(scan: ReducedScan): string {
@@ -175,7 +213,9 @@ export async function gatherReduced(scan: ReducedScan): Promise<GatherStats> {
       awaitFilterAbove: SEND_AT_ONCE_ROWS,
       ackTimeoutMs: awaitedAckTimeout(scan.queryTimeoutMs),
     };
-    const stats = await scan.gather(awaited, message);
+    const stats = await scan.gather(awaited, message, (schema) =>
+      scan.declare(schema.awaitsFilter === false),
+    );
     if (!filter) {
       const sentAtOnce = `none: ${plan.table}'s own predicate keeps at most ${SEND_AT_ONCE_ROWS} rows, sent at once`;
       return { ...stats, dynamic_filter: sentAtOnce };
@@ -186,6 +226,7 @@ export async function gatherReduced(scan: ReducedScan): Promise<GatherStats> {
     );
     return { ...stats, dynamic_filter: applied };
   }
+  scan.declare(false);
   let inHand = await sourcesInHand(scan, true);
   // Without a predicate of its own, a range of a large source's keys is better than nothing.
   if (inHand.length === 0 && !plan.where) inHand = await sourcesInHand(scan, false);

@@ -85,3 +85,23 @@ it('still waits for a large side when the other has no predicate of its own', as
     WHERE s.sublabel_id > 10`);
   expect(statsOf(tables, 'label_urls').dynamic_filter).toMatch(/of label_sublabels\.label_id$/);
 });
+
+it('intersects the keys of every source a table joins', async () => {
+  const labels = "l.name LIKE 'test%'";
+  const sublabels = "s.sublabel_name LIKE 'sub_1%'";
+  for (const own of ['', ' AND u.url_id % 2 = 0']) {
+    const tables = await askAndCompare(`SELECT u.url_id, u.url, l.name, s.sublabel_name
+      FROM label_urls u JOIN labels l ON u.label_id = l.label_id
+      JOIN label_sublabels s ON u.sublabel_id = s.sublabel_id WHERE ${labels} AND ${sublabels}${own}`);
+    const urls = statsOf(tables, 'label_urls');
+    expect(urls.dynamic_filter).toMatch(/keys of labels\.label_id/);
+    expect(urls.dynamic_filter).toMatch(/keys of label_sublabels\.sublabel_id/);
+    // Exactly the rows that match both key sets: neither alone.
+    const [[both]] = (
+      await oracle.runAndReadAll(`SELECT count(*)::INTEGER FROM label_urls u
+        WHERE u.label_id IN (SELECT l.label_id FROM labels l WHERE ${labels})
+        AND u.sublabel_id IN (SELECT s.sublabel_id FROM label_sublabels s WHERE ${sublabels})${own}`)
+    ).getRows();
+    expect(urls.rows).toBe(both);
+  }
+});

@@ -127,6 +127,7 @@ describe('tables read', () => {
       tables: [],
       pushWhole: false,
       reductions: [],
+      otherReductions: [],
       references: [],
       notes: [],
     });
