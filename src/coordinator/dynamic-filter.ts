@@ -101,6 +101,8 @@ function packKeys(
   integer: IntegerLayout | undefined,
   maxBytes: number,
 ): Pick<ScanKeys, 'values' | 'encoding'> | undefined {
+  // A delta-encoded key takes a byte at least.
+  if (result.rowCount > maxBytes) return undefined;
   // Integers are packed whole first: their delta form is most often far smaller.
   const limit = integer ? Number.POSITIVE_INFINITY : maxBytes;
   const builder = new FrameBuilder([layout], MAX_SCAN_KEY_BYTES);
