@@ -14,7 +14,7 @@ import { QueryError } from '../errors.js';
 import { msSince } from '../timing.js';
 import type { QueryAnalysis } from './analyze/index.js';
 import { analyze, type ExecutorContext, openQuery, type QueryStats, wholeQueryTarget } from './execute.js';
-import { inReductionOrder, useful } from './reduction-schedule.js';
+import { inReductionOrder, opportunistic, useful } from './reduction-schedule.js';
 
 export interface ExplainRequest {
   /** the query without its EXPLAIN prefix */
@@ -114,6 +114,7 @@ function stepsOf(analysis: QueryAnalysis, ctx: ExecutorContext, coordinatorPlanT
     return steps;
   }
   const reductions = ctx.pushdown ? useful(analysis) : [];
+  const others = ctx.pushdown ? opportunistic(analysis) : [];
   // Scans that wait for keys come after their sources, as execute.ts sends them.
   const ordered = inReductionOrder(
     analysis.tables.map((plan) => ({ plan })),
@@ -132,7 +133,12 @@ function stepsOf(analysis: QueryAnalysis, ctx: ExecutorContext, coordinatorPlanT
       filter: (ctx.pushdown && plan.where) || null,
       dynamic_filter:
         mine.length > 0
-          ? mine.map((r) => `${r.column} IN (keys of ${r.source}.${r.sourceColumn})`).join(' AND ')
+          ? [
+              ...mine.map((r) => `${r.column} IN (keys of ${r.source}.${r.sourceColumn})`),
+              ...others
+                .filter((r) => r.table === plan.table)
+                .map((r) => `${r.column} IN (keys of ${r.source}.${r.sourceColumn}, if sent at once)`),
+            ].join(' AND ')
           : null,
       after: mine.length > 0 ? [...new Set(mine.map((r) => r.source))].join(', ') : null,
     });
