@@ -8,9 +8,10 @@
  */
 import type { DuckDBConnection, DuckDBMaterializedResult } from '@duckdb/node-api';
 import { FrameBuilder, type WireLayout, wireLayoutFor } from '../duckdb/columnar.js';
+import { encodeDeltaKeys, type IntegerLayout, integerLayout } from '../duckdb/delta-keys.js';
 import { materializedChunks } from '../duckdb/json-values.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
-import { MAX_SCAN_KEY_BYTES, type ScanKeys, type WireColumn } from '../protocol/frames.js';
+import { MAX_SCAN_KEY_BYTES, type ScanKeys } from '../protocol/frames.js';
 import type { SemiJoinReduction } from './analyze/index.js';
 import type { Serial } from './serial.js';
 
@@ -50,13 +51,15 @@ interface Reducing {
 
 /**
  * The filter for `reduction.table`, from the keys gathered for `reduction.source` on `con`.
- * `type` is the reduced column's DuckDB type.
+ * `type` is the reduced column's DuckDB type; the keys take at most `maxKeyBytes` (the rest
+ * of a request's budget when several key sets go together).
  */
 export async function dynamicFilter(
   con: DuckDBConnection,
   serial: Serial,
   reduction: SemiJoinReduction,
   type: string,
+  maxKeyBytes = MAX_SCAN_KEY_BYTES,
 ): Promise<DynamicFilter> {
   const r: Reducing = {
     con,
@@ -70,32 +73,50 @@ export async function dynamicFilter(
   const { key, table, described } = r;
   // Cast to the reduced column's type: where the join compares values of two types, a key
   // equal to a value there casts to exactly that value, so no matching row is left out.
+  // Ascending, for the delta encoding of integer keys.
   const result = await serial.run(() =>
     con.run(
-      `SELECT DISTINCT k FROM (SELECT TRY_CAST(${key} AS ${type}) AS k FROM ${table}) WHERE k IS NOT NULL`,
+      `SELECT DISTINCT k FROM (SELECT TRY_CAST(${key} AS ${type}) AS k FROM ${table}) WHERE k IS NOT NULL ORDER BY k`,
     ),
   );
   if (result.rowCount === 0) return { where: 'false', description: `no keys in ${described}` };
-  const layout = wireLayoutFor(result.columnTypes()[0]);
+  const columnType = result.columnTypes()[0];
+  const layout = wireLayoutFor(columnType);
   if (layout.wire === 'text') return inListFilter(r);
-  const values = packKeys(result, layout);
-  if (!values) return rangeFilter(r);
+  const packed = packKeys(result, layout, integerLayout(columnType), maxKeyBytes);
+  if (!packed) return rangeFilter(r);
   return {
-    keys: { column: reduction.column, rows: result.rowCount, values },
+    keys: { column: reduction.column, rows: result.rowCount, ...packed },
     description: `IN ${result.rowCount} keys of ${described}`,
   };
 }
 
-/** The keys as one wire column, or undefined when they take more than a request may carry. */
-function packKeys(result: DuckDBMaterializedResult, layout: WireLayout): WireColumn | undefined {
+/**
+ * The keys as one wire column (integers delta-encoded where that is smaller), or undefined
+ * when they take more than `maxBytes`.
+ */
+function packKeys(
+  result: DuckDBMaterializedResult,
+  layout: WireLayout,
+  integer: IntegerLayout | undefined,
+  maxBytes: number,
+): Pick<ScanKeys, 'values' | 'encoding'> | undefined {
+  // A delta-encoded key takes a byte at least.
+  if (result.rowCount > maxBytes) return undefined;
+  // Integers are packed whole first: their delta form is most often far smaller.
+  const limit = integer ? Number.POSITIVE_INFINITY : maxBytes;
   const builder = new FrameBuilder([layout], MAX_SCAN_KEY_BYTES);
   for (const chunk of materializedChunks(result)) {
     builder.append(chunk);
-    if (builder.byteLength > MAX_SCAN_KEY_BYTES) return undefined;
+    if (builder.byteLength > limit) return undefined;
   }
   const [column] = builder.take().columns;
   const bytes = column.data.byteLength + (column.offsets?.byteLength ?? 0);
-  return bytes <= MAX_SCAN_KEY_BYTES ? column : undefined;
+  if (integer) {
+    const delta = encodeDeltaKeys(column.data, result.rowCount, integer, Math.min(maxBytes, bytes));
+    if (delta) return { values: { data: delta }, encoding: 'delta' };
+  }
+  return bytes <= maxBytes ? { values: column } : undefined;
 }
 
 /** Keys of a type that travels as text: an IN list of literals, or the range when long. */

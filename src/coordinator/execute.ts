@@ -8,31 +8,26 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Admission } from '../admission.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import type { ChunkSource } from '../duckdb/json-values.js';
-import { conjunction, quoteIdent } from '../duckdb/sql.js';
+import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
-import {
-  DEFAULT_ACK_TIMEOUT_MS,
-  MAX_ACK_TIMEOUT_MS,
-  type ScanFilter,
-  type ScanRequest,
-  SILENCE_MS,
-} from '../protocol/frames.js';
+import { type ScanRequest, SILENCE_MS } from '../protocol/frames.js';
 import { msSince, roundMs } from '../timing.js';
 import { AnalysisCache } from './analysis-cache.js';
-import {
-  analyzeQuery,
-  type QueryAnalysis,
-  type SemiJoinReduction,
-  type TableScanPlan,
-} from './analyze/index.js';
+import { analyzeQuery, type QueryAnalysis, type TableScanPlan } from './analyze/index.js';
 import { runCapped } from './capped-result.js';
 import type { Catalog, CatalogTable } from './catalog.js';
 import { catalogAnswer } from './catalog-sql.js';
-import { type DynamicFilter, dynamicFilter } from './dynamic-filter.js';
 import type { CoordinatorEngine } from './engine.js';
 import { type GatherStats, gatherFrames, gatherInto } from './gather.js';
 import { PushedResultTarget } from './pushed-result.js';
 import { openPushedStream } from './pushed-stream.js';
+import {
+  gatherReduced,
+  inReductionOrder,
+  MAX_AWAITED_SOURCE_ROWS,
+  opportunistic,
+  useful,
+} from './reduction-schedule.js';
 import { Serial } from './serial.js';
 import { gatherPartials } from './shards/partial-gather.js';
 
@@ -157,52 +152,6 @@ function splitWholeQuery(analysis: QueryAnalysis, ctx: ExecutorContext) {
     : undefined;
 }
 
-/**
- * A scan that has a predicate of its own waits for its reduction's source only while the
- * source has gathered at most this many rows: past it, the source's distinct keys would
- * rarely fit a key filter (49,152 BIGINTs, MAX_SCAN_KEY_BYTES), and the filter would be only
- * their range, so the scan goes at once instead. (A scan without a predicate always waits:
- * unreduced, it would read its whole table.)
- */
-const MAX_AWAITED_SOURCE_ROWS = 200_000;
-
-function noFilter(source: string): string {
-  return `none: ${source} passed ${MAX_AWAITED_SOURCE_ROWS} rows, too many keys to wait for`;
-}
-
-/**
- * A side whose own predicate keeps at most this many rows (as its container estimates) sends
- * them at once instead of waiting for keys: sending them costs less than holding them until
- * the keys come and filtering them again (the 1%-selective join's label_urls: 50,000 rows,
- * ~15 ms less CPU in all), and the two scans no longer end one after the other.
- */
-const SEND_AT_ONCE_ROWS = 100_000;
-
-function sentAtOnce(table: string): string {
-  return `none: ${table}'s own predicate keeps at most ${SEND_AT_ONCE_ROWS} rows, sent at once`;
-}
-
-/**
- * How long a container waits for its awaited filter: as long as the query may take, since the
- * filter's source may take that long to gather.
- */
-function awaitedAckTimeout(queryTimeoutMs: number): number {
-  return Math.min(Math.max(queryTimeoutMs, DEFAULT_ACK_TIMEOUT_MS), MAX_ACK_TIMEOUT_MS);
-}
-
-/**
- * The reductions worth applying: those whose source is narrowed by its own predicate or by
- * an earlier reduction. Keys of a whole table rarely narrow anything.
- */
-export function useful(analysis: QueryAnalysis): SemiJoinReduction[] {
-  const narrowed = new Set(analysis.tables.filter((t) => t.where).map((t) => t.table));
-  return analysis.reductions.filter((r) => {
-    if (!narrowed.has(r.source)) return false;
-    narrowed.add(r.table);
-    return true;
-  });
-}
-
 interface Gathered {
   stats: GatherStats[];
   /** The answer, when it is in hand already (a pushed query's rows); else `userSql` gives it. */
@@ -267,13 +216,20 @@ async function gatherAll(
   }
   const targets = analysis.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
   const reductions = ctx.pushdown ? useful(analysis) : [];
-  // Scans go out at once, except those reduced by keys of another table: they follow as soon
-  // as that table is in (or, for a scan with a predicate of its own, once it proves large).
+  // Scans go out at once, except those reduced by keys of other tables: they follow as soon
+  // as those tables are in (or, for a scan with a predicate of its own, once they prove large).
   // The first failure cancels the others, and they must all have stopped using the
   // connection before it is closed.
   const gathers = new Map<string, Promise<GatherStats>>();
   const large = new Map<string, Promise<void>>();
-  const gather = async ({ plan, table }: (typeof targets)[number]): Promise<GatherStats> => {
+  const independent = new Map<string, { known: Promise<boolean>; declare: (yes: boolean) => void }>();
+  for (const { plan } of targets) {
+    let declare: (yes: boolean) => void = () => {};
+    const known = new Promise<boolean>((resolve) => (declare = resolve));
+    independent.set(plan.table, { known, declare });
+  }
+  const others = ctx.pushdown ? opportunistic(analysis) : [];
+  const gather = ({ plan, table }: (typeof targets)[number]): Promise<GatherStats> => {
     let proveLarge = () => {};
     large.set(plan.table, new Promise<void>((resolve) => (proveLarge = resolve)));
     const own = {
@@ -284,65 +240,37 @@ async function gatherAll(
       },
     };
     const request = scanRequestFor(plan, table, ctx.pushdown);
-    const reduction = reductions.find((r) => r.table === plan.table);
-    if (!reduction) return gatherInto(con, table, request, table.name, own);
-    const sourceIn = (gathers.get(reduction.source) as Promise<GatherStats>).then(() => true);
-    // Its failure is the source's own, reported there; a scan sent at once may never look.
-    sourceIn.catch(() => undefined);
-    const sourceLarge = (large.get(reduction.source) as Promise<void>).then(() => false);
-    const filterFor = async (): Promise<DynamicFilter> => {
-      const type = table.columns.find((c) => c.name === reduction.column)?.type ?? 'VARCHAR';
-      return dynamicFilter(con, opts.serial, reduction, type);
-    };
-    if (plan.where && table.transport === 'nats') {
-      // Asked at once: the container keeps its own predicate's rows while the keys are
-      // gathered, or sends them at once where they are few.
-      let filter: Promise<DynamicFilter | undefined> | undefined;
-      const message = (): Promise<ScanFilter> => {
-        filter = Promise.race([sourceIn, sourceLarge]).then(
-          async (inHand) => (inHand ? filterFor() : undefined),
-          () => undefined,
-        );
-        return filter.then(
-          (f): ScanFilter => ({
-            type: 'filter',
-            ...(f?.where && { where: f.where }),
-            ...(f?.keys && { keys: f.keys }),
-          }),
-          (): ScanFilter => ({ type: 'filter' }),
-        );
-      };
-      const awaited = {
-        ...request,
-        awaitFilter: true,
-        awaitFilterAbove: SEND_AT_ONCE_ROWS,
-        ackTimeoutMs: awaitedAckTimeout(ctx.timeoutMs),
-      };
-      const stats = await gatherInto(con, table, awaited, table.name, { ...own, filter: message });
-      if (!filter) return { ...stats, dynamic_filter: sentAtOnce(plan.table) };
-      const applied = await filter.then(
-        (f) => f?.description ?? noFilter(reduction.source),
-        (err: unknown) => `none: ${err instanceof Error ? err.message : String(err)}`,
-      );
-      return { ...stats, dynamic_filter: applied };
+    const mine = reductions.filter((r) => r.table === plan.table);
+    const { declare } = independent.get(plan.table) as { declare: (yes: boolean) => void };
+    if (mine.length === 0) {
+      declare(true);
+      return gatherInto(con, table, request, table.name, own);
     }
-    if (!(await Promise.race(plan.where ? [sourceIn, sourceLarge] : [sourceIn]))) {
-      const stats = await gatherInto(con, table, request, table.name, own);
-      return { ...stats, dynamic_filter: noFilter(reduction.source) };
-    }
-    const filter = await filterFor();
-    const wheres = [request.where, filter.where].filter((w) => w !== undefined);
-    const where = wheres.length > 0 ? conjunction(wheres) : undefined;
-    const reduced = { ...request, ...(where && { where }), ...(filter.keys && { keys: filter.keys }) };
-    const stats = await gatherInto(con, table, reduced, table.name, own);
-    return { ...stats, where: request.where, dynamic_filter: filter.description };
+    return gatherReduced({
+      con,
+      serial: opts.serial,
+      table,
+      plan,
+      request,
+      reductions: mine,
+      opportunistic: others.filter((r) => r.table === plan.table),
+      progress: (source) => ({
+        in: gathers.get(source) as Promise<GatherStats>,
+        large: large.get(source) as Promise<void>,
+        independent: independent.get(source)?.known ?? Promise.resolve(false),
+      }),
+      declare,
+      queryTimeoutMs: ctx.timeoutMs,
+      gather: (req, filter, onSchema) =>
+        gatherInto(con, table, req, table.name, {
+          ...own,
+          ...(filter && { filter }),
+          ...(onSchema && { onSchema }),
+        }),
+    }).finally(() => declare(false));
   };
   // In reduction order, so that every source is in the map before its target looks it up.
-  const ordered = [
-    ...targets.filter((t) => !reductions.some((r) => r.table === t.plan.table)),
-    ...reductions.flatMap((r) => targets.filter((t) => t.plan.table === r.table)),
-  ];
-  for (const target of ordered) gathers.set(target.plan.table, gather(target));
+  for (const target of inReductionOrder(targets, reductions)) gathers.set(target.plan.table, gather(target));
   const all = [...gathers.values()];
   try {
     return { stats: await Promise.all(all), userSql: sql, pushedWhole: false, notes };

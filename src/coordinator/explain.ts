@@ -13,15 +13,9 @@ import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { msSince } from '../timing.js';
 import type { QueryAnalysis } from './analyze/index.js';
-import {
-  analyze,
-  type ExecutorContext,
-  openQuery,
-  type QueryStats,
-  useful,
-  wholeQueryTarget,
-} from './execute.js';
+import { analyze, type ExecutorContext, openQuery, type QueryStats, wholeQueryTarget } from './execute.js';
 import type { PartStats } from './gather.js';
+import { inReductionOrder, opportunistic, useful } from './reduction-schedule.js';
 import { partsToSkip } from './shards/prune.js';
 
 export interface ExplainRequest {
@@ -152,15 +146,15 @@ function stepsOf(
     return steps;
   }
   const reductions = ctx.pushdown ? useful(analysis) : [];
-  const reduced = new Map(reductions.map((r) => [r.table, r]));
+  const others = ctx.pushdown ? opportunistic(analysis) : [];
   // Scans that wait for keys come after their sources, as execute.ts sends them.
-  const ordered = [
-    ...analysis.tables.filter((t) => !reduced.has(t.table)),
-    ...reductions.flatMap((r) => analysis.tables.filter((t) => t.table === r.table)),
-  ];
+  const ordered = inReductionOrder(
+    analysis.tables.map((plan) => ({ plan })),
+    reductions,
+  ).map((t) => t.plan);
   for (const plan of ordered) {
     const table = ctx.catalog.get(plan.table);
-    const r = reduced.get(plan.table);
+    const mine = reductions.filter((r) => r.table === plan.table);
     steps.push({
       ...base,
       step: steps.length + 1,
@@ -169,8 +163,16 @@ function stepsOf(
       served_from: table ? `${table.transport} ${table.location}` : null,
       columns: ctx.pushdown ? plan.columns.join(', ') : '*',
       filter: (ctx.pushdown && plan.where) || null,
-      dynamic_filter: r ? `${r.column} IN (keys of ${r.source}.${r.sourceColumn})` : null,
-      after: r ? r.source : null,
+      dynamic_filter:
+        mine.length > 0
+          ? [
+              ...mine.map((r) => `${r.column} IN (keys of ${r.source}.${r.sourceColumn})`),
+              ...others
+                .filter((r) => r.table === plan.table)
+                .map((r) => `${r.column} IN (keys of ${r.source}.${r.sourceColumn}, if sent at once)`),
+            ].join(' AND ')
+          : null,
+      after: mine.length > 0 ? [...new Set(mine.map((r) => r.source))].join(', ') : null,
       detail: parts.get(plan.table) ?? null,
     });
   }

@@ -8,7 +8,14 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { checkWireColumns, reusedChunk, writeWireColumns } from '../duckdb/columnar.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
-import type { ColumnSchema, Frame, ScanFilter, ScanRequest, WireColumn } from '../protocol/frames.js';
+import type {
+  ColumnSchema,
+  Frame,
+  ScanFilter,
+  ScanRequest,
+  SchemaFrame,
+  WireColumn,
+} from '../protocol/frames.js';
 import { openHttpScan } from '../scan-client/http-scan.js';
 import { openNatsScan } from '../scan-client/nats-scan.js';
 import { msSince, roundMs } from '../timing.js';
@@ -67,6 +74,8 @@ export interface GatherOptions {
   onRows?: (rows: number) => void;
   /** Makes the filter a request with `awaitFilter` waits for (NATS only); it must not reject. */
   filter?: () => Promise<ScanFilter>;
+  /** Told the schema frame (whether the container waits for the filter, `awaitsFilter`). */
+  onSchema?: (frame: SchemaFrame) => void;
 }
 
 export function openScan(
@@ -180,6 +189,7 @@ export async function gatherFrames(
     for await (const frame of openScan(table, request, opts)) {
       if (frame.type === 'schema') {
         columns = frame.columns;
+        opts.onSchema?.(frame);
         await target.open(columns);
       } else if (frame.type === 'data') {
         await target.write(checkedData(columns, frame.columns, frame.rows, table.name), frame.rows);

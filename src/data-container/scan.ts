@@ -25,12 +25,13 @@ import type { Encoding } from '../protocol/codec.js';
 import {
   type ColumnSchema,
   type Frame,
+  keySets,
   type ParsedScanRequest,
   type ScanFilter,
   TARGET_FRAME_BYTES,
 } from '../protocol/frames.js';
 import { estimateRows, prefilter, type ScanSource } from './prefilter.js';
-import { loadScanKeys, SCAN_KEYS_TABLE } from './scan-keys.js';
+import { loadScanKeys } from './scan-keys.js';
 import { interruptOnAbort } from './scan-liveness.js';
 import { errorFrame } from './scan-request.js';
 import { connect, type LoadedTable } from './table.js';
@@ -167,10 +168,19 @@ async function planScan(
   const columns = await describeOutput(con, select);
   const casts = castList(columns);
   const conditions = where === undefined ? [] : [where];
-  if (request.keys) {
-    const [column] = resolveColumns(table, [request.keys.column]);
-    await loadScanKeys(con, table.name, column, request.keys);
-    conditions.push(`${quoteIdent(column)} IN (SELECT k FROM ${SCAN_KEYS_TABLE})`);
+  const keys = keySets(request.keys);
+  // Every key column resolved before any keys table is made: a retry over the whole table
+  // (planFiltered) must find none.
+  const keyColumns =
+    keys.length > 0
+      ? resolveColumns(
+          table,
+          keys.map((k) => k.column),
+        )
+      : [];
+  for (const [i, set] of keys.entries()) {
+    const loaded = await loadScanKeys(con, table.name, keyColumns[i], set, i);
+    conditions.push(`${quoteIdent(keyColumns[i])} IN (SELECT k FROM ${loaded})`);
   }
   const filter = conditions.length > 0 ? conjunction(conditions) : undefined;
   const limitText = request.limit !== undefined ? ` LIMIT ${request.limit}` : '';

@@ -41,6 +41,12 @@ export const ScanKeysSchema = z
   .object({
     column: z.string().min(1).max(256),
     rows: z.number().int().min(0),
+    /**
+     * `delta`, for an integer column only: `values.data` holds the keys ascending and distinct
+     * as LEB128 varints, the first zigzag-encoded, then each gap to the previous key
+     * (duckdb/delta-keys.ts); no offsets or nulls.
+     */
+    encoding: z.literal('delta').optional(),
     values: z
       .object({
         data: typedArray<Uint8Array>(Uint8Array, 'keys.values.data must be bytes'),
@@ -56,6 +62,24 @@ export const ScanKeysSchema = z
   );
 
 export type ScanKeys = z.output<typeof ScanKeysSchema>;
+
+const keyBytes = (k: ScanKeys) => k.values.data.byteLength + (k.values.offsets?.byteLength ?? 0);
+
+/**
+ * One key set, or several on different columns (or the same one) that a row must all match:
+ * the keys of several joins' other sides, intersected. All together within MAX_SCAN_KEY_BYTES.
+ */
+const ScanKeySetsSchema = z
+  .union([ScanKeysSchema, z.array(ScanKeysSchema).min(1).max(16)])
+  .refine(
+    (k) => (Array.isArray(k) ? k : [k]).reduce((n, one) => n + keyBytes(one), 0) <= MAX_SCAN_KEY_BYTES,
+    `keys may take at most ${MAX_SCAN_KEY_BYTES} bytes in all; send a range in where instead`,
+  );
+
+/** The key sets of a request or filter, as a list. */
+export function keySets(keys: ScanKeys | ScanKeys[] | undefined): ScanKeys[] {
+  return keys === undefined ? [] : Array.isArray(keys) ? keys : [keys];
+}
 
 /** A predicate over the table's columns, as SQL. */
 const WhereSchema = z
@@ -83,8 +107,11 @@ export const ScanRequestSchema = z
     /** One SQL boolean expression over the table's columns. */
     where: WhereSchema.optional(),
     limit: z.number().int().min(0).max(MAX_SCAN_LIMIT).optional(),
-    /** Only rows whose key column holds one of these keys (with `columns`, not with `query`). */
-    keys: ScanKeysSchema.optional(),
+    /**
+     * Only rows whose key column holds one of these keys (with `columns`, not with `query`);
+     * with several key sets, rows that match every one.
+     */
+    keys: ScanKeySetsSchema.optional(),
     /**
      * Instead of columns/where/limit: one read-only SELECT over this table, run whole by the
      * container (the coordinator pushes single-table queries down this way).
@@ -209,7 +236,7 @@ export const ScanFilterSchema = z
   .object({
     type: z.literal('filter'),
     where: WhereSchema.optional(),
-    keys: ScanKeysSchema.optional(),
+    keys: ScanKeySetsSchema.optional(),
   })
   .strict();
 

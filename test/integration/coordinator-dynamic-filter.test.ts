@@ -1,8 +1,9 @@
 /**
  * Dynamic filters on a join whose both sides have a predicate, at a scale where one side can
  * outgrow a key filter: the other side waits for the keys of a small filtered side, and goes
- * at once when that side proves large, or when its own predicate keeps few rows. Either way
- * the answer is the oracle's.
+ * at once when that side proves large, or when its own predicate keeps few rows; a table
+ * joined to several filtered sides gets all their keys, intersected. Either way the answer is
+ * the oracle's.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -84,4 +85,45 @@ it('still waits for a large side when the other has no predicate of its own', as
     FROM label_sublabels s JOIN label_urls u ON s.label_id = u.label_id
     WHERE s.sublabel_id > 10`);
   expect(statsOf(tables, 'label_urls').dynamic_filter).toMatch(/of label_sublabels\.label_id$/);
+});
+
+it('intersects the keys of every source a table joins', async () => {
+  const labels = "l.name LIKE 'test%'";
+  const sublabels = "s.sublabel_name LIKE 'sub_1%'";
+  for (const own of ['', ' AND u.url_id % 2 = 0']) {
+    const tables = await askAndCompare(`SELECT u.url_id, u.url, l.name, s.sublabel_name
+      FROM label_urls u JOIN labels l ON u.label_id = l.label_id
+      JOIN label_sublabels s ON u.sublabel_id = s.sublabel_id WHERE ${labels} AND ${sublabels}${own}`);
+    const urls = statsOf(tables, 'label_urls');
+    expect(urls.dynamic_filter).toMatch(/keys of labels\.label_id/);
+    expect(urls.dynamic_filter).toMatch(/keys of label_sublabels\.sublabel_id/);
+    // Exactly the rows that match both key sets: neither alone.
+    const [[both]] = (
+      await oracle.runAndReadAll(`SELECT count(*)::INTEGER FROM label_urls u
+        WHERE u.label_id IN (SELECT l.label_id FROM labels l WHERE ${labels})
+        AND u.sublabel_id IN (SELECT s.sublabel_id FROM label_sublabels s WHERE ${sublabels})${own}`)
+    ).getRows();
+    expect(urls.rows).toBe(both);
+  }
+});
+
+it('also takes the keys of a later side that its container sends at once', async () => {
+  // The order gathers labels, then label_sublabels by its keys, then label_urls by theirs; but
+  // label_urls' own predicate keeps 250 rows, sent at once, so label_sublabels waits for them too.
+  const labels = "l.name LIKE 'test%'";
+  const urls = 'u.url_id % 1000 = 0';
+  const tables = await askAndCompare(`SELECT s.sublabel_id, s.sublabel_name, u.url, l.name
+    FROM labels l JOIN label_sublabels s ON s.label_id = l.label_id
+    JOIN label_urls u ON u.sublabel_id = s.sublabel_id WHERE ${labels} AND ${urls}`);
+  expect(statsOf(tables, 'label_urls').dynamic_filter).toMatch(/sent at once/);
+  const sublabels = statsOf(tables, 'label_sublabels');
+  expect(sublabels.dynamic_filter).toMatch(
+    /keys of labels\.label_id AND IN \d+ keys of label_urls\.sublabel_id/,
+  );
+  const [[both]] = (
+    await oracle.runAndReadAll(`SELECT count(*)::INTEGER FROM label_sublabels s
+      WHERE s.label_id IN (SELECT l.label_id FROM labels l WHERE ${labels})
+      AND s.sublabel_id IN (SELECT u.sublabel_id FROM label_urls u WHERE ${urls})`)
+  ).getRows();
+  expect(sublabels.rows).toBe(both);
 });

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { type AddressInfo, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { DuckDBBigIntType } from '@duckdb/node-api';
 import { Svcm } from '@nats-io/services';
 import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -17,6 +18,7 @@ import { startTableService, type TableService } from '../../src/data-container/n
 import { registerScanRoute } from '../../src/data-container/scan-http.js';
 import type { LoadedTable } from '../../src/data-container/table.js';
 import { FrameBuilder, wireLayoutFor } from '../../src/duckdb/columnar.js';
+import { encodeDeltaKeys, type IntegerLayout, integerLayout } from '../../src/duckdb/delta-keys.js';
 import { QueryError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { decode, encode } from '../../src/protocol/codec.js';
@@ -179,6 +181,24 @@ describe('scan results equal DuckDB', () => {
       }
     });
   }
+
+  test('several key sets, one delta-encoded, select what IN AND IN does', async () => {
+    const ids = await packColumn('SELECT DISTINCT id FROM people WHERE id % 3 = 1 ORDER BY id');
+    const layout = integerLayout(DuckDBBigIntType.instance) as IntegerLayout;
+    const delta = encodeDeltaKeys(ids.values.data, ids.rows, layout, 1 << 20) as Uint8Array;
+    expect(delta.length).toBeLessThan(ids.values.data.length / 4);
+    const request: ScanRequest = {
+      columns: ['id', 'bucket'],
+      where: 'id % 2 = 0',
+      keys: [
+        { column: 'id', rows: ids.rows, encoding: 'delta', values: { data: delta } },
+        { column: 'bucket', ...(await packColumn('SELECT DISTINCT bucket FROM people WHERE bucket < 30')) },
+      ],
+    };
+    const scan = await collectScan(openNatsScan(nc, 'people', request, IDLE));
+    const where = 'id % 2 = 0 AND id % 3 = 1 AND bucket < 30';
+    expect(rowKeys(scan.rows)).toEqual(await expected(selectFor({ ...request, where })));
+  });
 
   // A filter that follows the request (awaitFilter): the rows of the request with that filter.
   const awaited: [string, Partial<ScanRequest>, () => Promise<ScanFilter>, string | undefined][] = [

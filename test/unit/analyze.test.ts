@@ -127,6 +127,7 @@ describe('tables read', () => {
       tables: [],
       pushWhole: false,
       reductions: [],
+      otherReductions: [],
       references: [],
       notes: [],
     });
@@ -560,7 +561,12 @@ describe('semi-join reductions', () => {
     expect(
       await reductions(`SELECT * FROM labels l JOIN label_urls u ON u.label_id = l.label_id
         JOIN label_sublabels s ON s.label_id = l.label_id AND s.label_id = u.label_id WHERE u.url LIKE 'h%'`),
-    ).toEqual(['label_urls.label_id>labels.label_id', 'label_urls.label_id>label_sublabels.label_id']);
+    ).toEqual([
+      'label_urls.label_id>labels.label_id',
+      'label_urls.label_id>label_sublabels.label_id',
+      // Both sources placed before it: intersected.
+      'labels.label_id>label_sublabels.label_id',
+    ]);
     // Unfiltered: the first table serves; any subset of the list stays valid.
     expect(await reductions('SELECT * FROM labels l JOIN label_urls u ON u.label_id = l.label_id')).toEqual([
       'labels.label_id>label_urls.label_id',

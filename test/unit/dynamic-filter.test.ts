@@ -7,7 +7,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dynamicFilter } from '../../src/coordinator/dynamic-filter.js';
 import { Serial } from '../../src/coordinator/serial.js';
-import { loadScanKeys, SCAN_KEYS_TABLE } from '../../src/data-container/scan-keys.js';
+import { loadScanKeys } from '../../src/data-container/scan-keys.js';
 
 let instance: DuckDBInstance;
 
@@ -33,8 +33,9 @@ async function keptAndJoined(
   const filter = await dynamicFilter(con, new Serial(), reduction, targetType);
   const conditions = filter.where ? [filter.where] : [];
   if (filter.keys) {
-    await loadScanKeys(con, 'tgt', 'c', filter.keys);
-    conditions.push(`c IN (SELECT k FROM ${SCAN_KEYS_TABLE})`);
+    for (const [i, keys] of (Array.isArray(filter.keys) ? filter.keys : [filter.keys]).entries()) {
+      conditions.push(`c IN (SELECT k FROM ${await loadScanKeys(con, 'tgt', 'c', keys, i)})`);
+    }
   }
   const kept = await con.runAndReadAll(`SELECT r FROM tgt WHERE ${conditions.join(' AND ') || 'true'}`);
   const joined = await con.runAndReadAll('SELECT DISTINCT r FROM tgt JOIN src ON c = k');
@@ -80,8 +81,31 @@ const CASES: [string, string, string, string, RegExp][] = [
     'SELECT [i, i + 1] FROM range(500) t(i)',
     /IN/,
   ],
-  // Over MAX_SCAN_KEY_BYTES of keys: the range instead.
-  ['BIGINT', 'SELECT * FROM range(1000, 81000)', 'BIGINT', 'SELECT * FROM range(100000)', /range/],
+  // Dense integer keys travel delta-encoded: 80,000 BIGINTs (640 kB fixed) in ~80 kB.
+  ['BIGINT', 'SELECT * FROM range(1000, 81000)', 'BIGINT', 'SELECT * FROM range(100000)', /keys/],
+  ['UBIGINT', 'SELECT * FROM range(0, 300000, 3)', 'UBIGINT', 'SELECT * FROM range(310000)', /keys/],
+  [
+    'SMALLINT',
+    'SELECT * FROM range(-30000, 30000, 7)',
+    'SMALLINT',
+    'SELECT * FROM range(-32000, 32000)',
+    /keys/,
+  ],
+  // Over MAX_SCAN_KEY_BYTES of keys even delta-encoded (gaps of ~2^40): the range instead.
+  [
+    'BIGINT',
+    'SELECT i * 1099511627776 + (i % 7) FROM range(-40000, 40000) t(i)',
+    'BIGINT',
+    'SELECT i * 1099511627776 + (i % 7) FROM range(-40000, 40000, 5) t(i)',
+    /range/,
+  ],
+  [
+    'DOUBLE',
+    'SELECT i / 2 FROM range(0, 160000) t(i)',
+    'DOUBLE',
+    'SELECT i / 2 FROM range(0, 10000) t(i)',
+    /range/,
+  ],
   ['BIGINT', 'SELECT NULL FROM range(3)', 'BIGINT', 'SELECT * FROM range(100)', /no keys/],
 ];
 

@@ -83,6 +83,7 @@ export async function analyzeQuery(
     tables,
     pushWhole,
     reductions: [],
+    otherReductions: [],
     references: resolved.uses.map((u) => ({ table: u.table.name, binding: u.binding })),
     notes,
   });
@@ -105,12 +106,10 @@ export async function analyzeQuery(
     const i = entry?.columns.indexOf(column) ?? -1;
     return entry?.types && entry.types.length === entry.columns.length && i >= 0 ? entry.types[i] : undefined;
   };
-  const reductions = chooseReductions(
-    tables,
-    typedCandidates(reductionCandidates(resolved), typeOf),
-    (t) => byName.get(t)?.rows,
-  );
-  return { tables, pushWhole, reductions, references, notes: resolved.notes };
+  const candidates = typedCandidates(reductionCandidates(resolved), typeOf);
+  const reductions = chooseReductions(tables, candidates, (t) => byName.get(t)?.rows);
+  const otherReductions = candidates.filter((r) => !reductions.includes(r));
+  return { tables, pushWhole, reductions, otherReductions, references, notes: resolved.notes };
 }
 
 /** Whether the whole text is one parenthesized group (string literals and quoted names skipped). */
@@ -209,6 +208,7 @@ function wholeTables(node: unknown, catalog: TableCatalogEntry[]): QueryAnalysis
     tables,
     pushWhole: false,
     reductions: [],
+    otherReductions: [],
     references: [],
     notes: ['no filter pushed: the analysis could not follow this query shape'],
   };

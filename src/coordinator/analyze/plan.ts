@@ -50,11 +50,19 @@ export interface QueryAnalysis {
   /**
    * Semi-join reductions, to apply in this order (each source listed before it is reduced):
    * gather `source` first, then fetch `table` with its `where` AND `column IN (the distinct
-   * sourceColumn values gathered)`, or any weaker filter (`column BETWEEN min AND max`). Each
-   * is valid whatever was applied before it, so skipping some keeps the rest valid. The rules
-   * are in reductions.ts.
+   * sourceColumn values gathered)`, or any weaker filter (`column BETWEEN min AND max`); a
+   * table's several reductions are listed together and intersected. Each is valid whatever
+   * was applied before it, so skipping some keeps the rest valid. The rules are in
+   * reductions.ts.
    */
   reductions: SemiJoinReduction[];
+  /**
+   * The other valid reductions, whose source comes after their table in `reductions`' order
+   * (the reverse of a reduction there, most often). Each is valid alone too; the executor
+   * applies one where its source turns out not to wait for its table (the source's own
+   * predicate keeps few rows, and its container sends them at once).
+   */
+  otherReductions: SemiJoinReduction[];
   /** every table reference, with the filter it allows */
   references: ReferencePlan[];
   /** why filters stayed in the coordinator, where the analysis knows */

@@ -80,12 +80,14 @@ function lexLess(a: number[], b: number[]): boolean {
 }
 
 /**
- * At most one reduction per table, sources before targets, no cycle. Tables are placed one at
- * a time: among the unplaced tables a placed one can reduce, the one with the best source (a
- * source with a pushed predicate, then one itself reduced, then any; ties to the earlier table,
- * tables with a pushed predicate first); when none, the next unplaced table, unreduced (tables
- * with a pushed predicate first, then those no candidate could reduce anyway; among equals,
- * the smallest table by `rows`, where known: its keys narrow the larger ones).
+ * The reductions to apply, sources before targets, no cycle. Tables are placed one at a time:
+ * among the unplaced tables a placed one can reduce, the one with the best source (a source
+ * with a pushed predicate, then one itself reduced, then any; ties to the earlier table,
+ * tables with a pushed predicate first), with that reduction first and then every other one
+ * from a placed source (several reductions of a table are intersected); when none, the next
+ * unplaced table, unreduced (tables with a pushed predicate first, then those no candidate
+ * could reduce anyway; among equals, the smallest table by `rows`, where known: its keys
+ * narrow the larger ones).
  */
 export function chooseReductions(
   tables: TableScanPlan[],
@@ -119,9 +121,15 @@ export function chooseReductions(
       }
     });
     if (best) {
-      out.push(best.r);
-      reduced.add(best.r.table);
-      placed.push(best.r.table);
+      // Its best reduction first, then every other one whose source is placed already: the
+      // executor intersects them (Trino's dynamic filters from every join a scan is probed by).
+      const { table } = best.r;
+      const others = candidates.filter(
+        (r) => r !== best?.r && r.table === table && placed.includes(r.source),
+      );
+      out.push(best.r, ...others);
+      reduced.add(table);
+      placed.push(table);
     } else {
       placed.push(order.find((t) => !placed.includes(t.table))!.table);
     }
