@@ -208,11 +208,12 @@ async function gatherAll(
   const split = splitWholeQuery(analysis, ctx);
   if (split) {
     const partial = await gatherPartials(con, sql, split, analysis.tables[0].where, opts);
-    if ('stats' in partial)
+    if (partial && 'stats' in partial)
       return { stats: [partial.stats], userSql: partial.mergeSql, pushedWhole: false, notes };
-    notes.push(
-      `not aggregated in the parts of ${split.name}: ${partial.reason}; they send their filtered rows`,
-    );
+    if (partial)
+      notes.push(
+        `not aggregated in the parts of ${split.name}: ${partial.reason}; they send their filtered rows`,
+      );
   }
   const targets = analysis.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
   const reductions = ctx.pushdown ? useful(analysis) : [];

@@ -130,7 +130,8 @@ class NatsFrameSink implements FrameSink {
   }
 
   private heartbeat(): Uint8Array {
-    return encode({ type: 'heartbeat', seq: this.nextSeq }, this.encoding);
+    const instance = this.instance && { instance: this.instance };
+    return encode({ type: 'heartbeat', seq: this.nextSeq, ...instance }, this.encoding);
   }
 
   async send(frame: Frame): Promise<void> {

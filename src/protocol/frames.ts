@@ -214,6 +214,11 @@ export type Frame = SchemaFrame | DataFrame | EndFrame | ErrorFrame;
 export interface HeartbeatMessage {
   type: 'heartbeat';
   seq: number;
+  /**
+   * The sender's NATS micro service instance id (NATS only): a receiver that stops hearing
+   * from it asks `duckdb.<table>.instance.<id>`, and "no responders" means it is gone.
+   */
+  instance?: string;
 }
 
 /** Not a frame: bytes [at, at + length) of frame `seq`'s encoding, `of` bytes in all (see above). */

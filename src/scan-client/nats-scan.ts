@@ -14,6 +14,7 @@ import { encode } from '../protocol/codec.js';
 import type { ControlMessage, Frame, ScanFilter, ScanRequest } from '../protocol/frames.js';
 import { controlSubject, subjectFor } from '../protocol/subjects.js';
 import { connectedWithin, onConnectionEvent } from './connection-events.js';
+import { watchReplica } from './replica-probe.js';
 import { FrameSequence, type ScanStreamOptions, withDeadline, withIdleTimeout } from './scan-stream.js';
 
 const NO_RESPONDERS = 503;
@@ -77,6 +78,17 @@ export async function* openNatsScan(
     dropped = true;
     subscription.unsubscribe();
   });
+  // A replica found gone ends the subscription too, so that its part can be asked again at once.
+  let gone: QueryError | undefined;
+  const replica = watchReplica(
+    nc,
+    table,
+    () => sequence.instance,
+    (err) => {
+      gone = err;
+      subscription.unsubscribe();
+    },
+  );
   // The message asked for and not come yet, when the loop stops waiting for it.
   let waiting: Promise<IteratorResult<Msg>> | undefined;
   try {
@@ -98,6 +110,7 @@ export async function* openNatsScan(
       const next = await withIdleTimeout(waiting, options.idleTimeoutMs, options.signal, idle);
       waiting = undefined;
       if (next.done) {
+        if (gone) throw gone;
         const what = dropped ? 'dropped' : 'closed';
         throw new QueryError(
           'unavailable',
@@ -110,6 +123,7 @@ export async function* openNatsScan(
           `no data container serves table "${table}" (nobody answers ${subject})`,
         );
       }
+      replica.heard();
       const frame = sequence.accept(next.value.data);
       if (!frame) continue;
       if (frame.type === 'schema' && frame.awaitsFilter !== false)
@@ -120,6 +134,7 @@ export async function* openNatsScan(
     }
   } finally {
     stopWatching();
+    replica.stop();
     if (sequence.complete) {
       // Nothing more can come: the UNSUB waits for the end of this turn, not to hold up the
       // answer by a write to the socket.

@@ -28,6 +28,8 @@ export class FrameSequence {
   complete = false;
   /** A message came from the sender: its heartbeat, or a frame or part of one. */
   heard = false;
+  /** The sender's instance id, from its heartbeats (NATS only). */
+  instance: string | undefined;
   private readonly parts = new PartJoiner();
 
   /** `source` names the sender in messages, e.g. `table "labels"`. */
@@ -54,6 +56,7 @@ export class FrameSequence {
     if (!isMessage(message))
       throw new QueryError('protocol_error', `malformed scan frame from ${this.source}`);
     if (message.type === 'heartbeat') {
+      if (typeof message.instance === 'string') this.instance = message.instance;
       // Everything sent before it has arrived (one sender, one subject: NATS keeps the order).
       if (message.seq !== this.expected || this.parts.pending) throw this.lost(message.seq);
       return undefined;

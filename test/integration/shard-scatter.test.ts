@@ -43,6 +43,7 @@ interface TableStats {
   table: string;
   rows: number;
   dynamic_filter?: string;
+  partial_aggregate?: string;
   parts?: PartStats[];
 }
 
@@ -187,7 +188,8 @@ describe.each([
 });
 
 it('every part asked reports its replica, rows and one try', async () => {
-  const sql = 'SELECT count(*) AS n, count(DISTINCT kind) AS kinds FROM events';
+  // median() does not decompose: every part sends its rows.
+  const sql = 'SELECT median(id) AS m, count(DISTINCT kind) AS kinds FROM events';
   const events = eventsStats(await askAndCompare(coordinator, sql));
   expect(events.rows).toBe(125_000);
   expect(events.parts).toEqual(
@@ -200,6 +202,18 @@ it('every part asked reports its replica, rows and one try', async () => {
       tries: 1,
     })),
   );
+});
+
+it('an aggregate runs in the parts: they send a row per group, merged here', async () => {
+  const sql =
+    'SELECT kind, count(*) AS n, avg(id) AS a, count(DISTINCT day) AS days FROM events GROUP BY kind';
+  const events = eventsStats(await askAndCompare(coordinator, sql));
+  expect(events.partial_aggregate).toMatch(/group by 1 key/);
+  const reader = await oracle.runAndReadAll('SELECT count(DISTINCT (kind, day)) FROM events');
+  const groups = Number(reader.getRows()[0][0]);
+  // Each part sends at most a row per (kind, day) it holds: the DISTINCT argument is a key there.
+  expect(events.rows).toBeLessThanOrEqual(PART_ROWS.length * groups);
+  expect(events.rows).toBeLessThan(PART_ROWS[0]);
 });
 
 it('dynamic filters reach every part', async () => {
@@ -340,7 +354,7 @@ describe('faults', () => {
         })();
         return { hit, sub };
       };
-      const sql = 'SELECT count(*) AS n, sum(id) AS ids, count(DISTINCT kind) AS kinds FROM events';
+      const sql = 'SELECT median(id) AS m, sum(id) AS ids, count(DISTINCT kind) AS kinds FROM events';
       // NATS picks one member of the queue group: asked until it picks the flaky one.
       for (let round = 0; round < 20; round++) {
         const { hit, sub } = flaky();

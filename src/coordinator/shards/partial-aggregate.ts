@@ -49,6 +49,8 @@ export interface PartialPlan {
   partSql: string;
   mergeSql: string;
   description: string;
+  /** The parts send fewer rows than a scan with the same filter (aggregates, DISTINCT, LIMIT). */
+  reducesRows: boolean;
 }
 
 export const PARTIALS_TABLE = '__partials';
@@ -112,7 +114,7 @@ async function plan(sql: string, table: TableSchema, con: DuckDBConnection): Pro
     { node: part, sql: partSql },
     { node: merge, sql: mergeSql },
   ]);
-  return { partSql, mergeSql, description: built.description };
+  return { partSql, mergeSql, description: built.description, reducesRows: built.reducesRows };
 }
 
 /** Every distinct aggregate call of the select list, HAVING and ORDER BY. */
@@ -139,6 +141,7 @@ interface Built {
   part: Clauses;
   merge: Clauses;
   description: string;
+  reducesRows: boolean;
 }
 
 /** The part's select list: named c0, c1… in order, deduplicated. */
@@ -224,6 +227,7 @@ function aggregatePlan(
       modifiers,
     },
     description: describeAggregate(q, callList, decomposed, groupCount) + cut,
+    reducesRows: true,
   };
 }
 
@@ -276,6 +280,7 @@ function rowPlan(q: SingleTableQuery, outputNames: string[]): Built {
       modifiers: mergeModifiers,
     },
     description: `rows filtered and projected in each part${q.distinct ? ', DISTINCT in each part and again' : ''}${cut}`,
+    reducesRows: q.distinct || q.limit !== undefined,
   };
 }
 

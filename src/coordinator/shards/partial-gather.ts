@@ -17,14 +17,17 @@ export interface PartialGathered {
   mergeSql: string;
 }
 
-/** The partial rows of `sql` gathered from every part, or why the query does not decompose. */
+/**
+ * The partial rows of `sql` gathered from every part; why the query does not decompose; or
+ * undefined where the parts would send what a scan sends (a filtered projection).
+ */
 export async function gatherPartials(
   con: DuckDBConnection,
   sql: string,
   table: CatalogTable & { parts: NonNullable<CatalogTable['parts']> },
   where: string | undefined,
   opts: GatherOptions,
-): Promise<PartialGathered | { reason: string }> {
+): Promise<PartialGathered | { reason: string } | undefined> {
   const schema = {
     name: table.name,
     columns: table.columns.map((c) => c.name),
@@ -32,6 +35,7 @@ export async function gatherPartials(
   };
   const plan = await opts.serial.run(() => planPartialAggregate(sql, schema, con));
   if ('reason' in plan) return plan;
+  if (!plan.reducesRows) return undefined;
   const request = { columns: [], query: plan.partSql };
   const stats = await scatterInto(
     con,
