@@ -10,8 +10,13 @@ import type { ChunkSource } from '../duckdb/json-values.js';
 import { QueryError } from '../errors.js';
 import { msSince } from '../timing.js';
 import { CatalogMirror, COMPAT_RELATIONS, PG_MACRO_NAMES } from './catalog-mirror.js';
-import type { ExecutorContext, OpenOptions, OpenQuery, QueryStats } from './execute.js';
-import { timeoutError } from './execute.js';
+import {
+  type ExecutorContext,
+  type OpenOptions,
+  type OpenQuery,
+  type QueryStats,
+  timeoutError,
+} from './query.js';
 
 /** Cheap first look: other SQL never reaches the parser here. */
 const MAYBE_SYSTEM = /information_schema|pg_/i;

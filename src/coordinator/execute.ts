@@ -4,8 +4,6 @@
  * A timeout or a client that goes away aborts the scans at the containers and interrupts DuckDB.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { NatsConnection } from '@nats-io/transport-node';
-import type { Admission } from '../admission.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import type { ChunkSource } from '../duckdb/json-values.js';
 import { quoteIdent } from '../duckdb/sql.js';
@@ -17,10 +15,12 @@ import { analyzeQuery, type QueryAnalysis, type TableScanPlan } from './analyze/
 import { runCapped } from './capped-result.js';
 import type { Catalog, CatalogTable } from './catalog.js';
 import { catalogAnswer } from './catalog-sql.js';
-import type { CoordinatorEngine } from './engine.js';
-import { type GatherStats, gatherFrames, gatherInto } from './gather.js';
+import { type GatherStats, gatherFrames } from './gather.js';
+import { gatherInto } from './gather-table.js';
 import { PushedResultTarget } from './pushed-result.js';
 import { openPushedStream } from './pushed-stream.js';
+import type { ExecutorContext, OpenOptions, OpenQuery, QueryStats } from './query.js';
+import { timeoutError } from './query.js';
 import {
   gatherReduced,
   inReductionOrder,
@@ -30,44 +30,6 @@ import {
 } from './reduction-schedule.js';
 import { Serial } from './serial.js';
 import { gatherPartials } from './shards/partial-gather.js';
-
-export interface ExecutorContext {
-  engine: CoordinatorEngine;
-  analyses: AnalysisCache;
-  catalog: Catalog;
-  /** Set once connected: the coordinator may start before NATS is up. */
-  nc?: NatsConnection;
-  /** The NATS server asked for (--nats), connected or not. */
-  natsUrl?: string;
-  timeoutMs: number;
-  pushdown: boolean;
-  /** Bounds the queries that run at once, whatever door they came through (HTTP, Postgres). */
-  admission: Admission;
-}
-
-/** What an answer tells of how it was made; nothing of the host (no name, pid or path). */
-export interface QueryStats {
-  pushdown: boolean;
-  /** The whole query ran in one data container. */
-  pushed_whole: boolean;
-  /** why filters stayed in the coordinator, where the analysis knows */
-  not_pushed: string[];
-  tables: GatherStats[];
-  analyze_ms: number;
-  gather_ms: number;
-  execute_ms: number;
-}
-
-/** A running query whose result is read by the caller; `close()` must follow. */
-export interface OpenQuery {
-  result: ChunkSource;
-  sourceTables: string[];
-  stats: QueryStats;
-  started: number;
-  /** True once the deadline passed (DuckDB was interrupted). */
-  timedOut(): boolean;
-  close(): void;
-}
 
 /** The pushed-down result of a whole query is gathered under this TEMP name. */
 const PUSHED_RESULT = '__pushed_result';
@@ -282,22 +244,6 @@ async function gatherAll(
   }
 }
 
-export interface OpenOptions {
-  /**
-   * Run the user's SQL to its end before returning (a JSON answer, whose rows are all read
-   * before it starts): DuckDB then fills the result in parallel, in full chunks, where a
-   * streamed join hands over many small ones, one thread round trip each.
-   */
-  materialize?: boolean;
-  /**
-   * A JSON answer's row cap: a query pushed whole stops gathering past it, and any other
-   * computes at most one row more (413 at once).
-   */
-  maxRows?: number;
-  /** Told the rows gathered so far from a table, after each data frame (GET /queries). */
-  progress?: (table: string, rows: number) => void;
-}
-
 /** The user's SQL run over the gathered tables: materialized (under the cap), or streamed. */
 function answerOf(con: DuckDBConnection, sql: string, options: OpenOptions): Promise<ChunkSource> {
   if (!options.materialize) return con.stream(sql);
@@ -385,11 +331,4 @@ export async function openQuery(
     }
     throw err instanceof QueryError ? err : duckdbErrorToQueryError(err);
   }
-}
-
-export function timeoutError(timeoutMs: number): QueryError {
-  return new QueryError(
-    'timeout',
-    `the query took longer than ${timeoutMs} ms and was cancelled; raise --timeout-ms (QUERY_TIMEOUT_MS) or narrow the query`,
-  );
 }

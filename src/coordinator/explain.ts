@@ -13,8 +13,9 @@ import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { msSince } from '../timing.js';
 import type { QueryAnalysis } from './analyze/index.js';
-import { analyze, type ExecutorContext, openQuery, type QueryStats, wholeQueryTarget } from './execute.js';
+import { analyze, openQuery, wholeQueryTarget } from './execute.js';
 import type { PartStats } from './gather.js';
+import type { ExecutorContext, QueryStats } from './query.js';
 import { inReductionOrder, opportunistic, useful } from './reduction-schedule.js';
 import { partsToSkip } from './shards/prune.js';
 

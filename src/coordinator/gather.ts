@@ -21,7 +21,6 @@ import { openNatsScan } from '../scan-client/nats-scan.js';
 import { msSince, roundMs } from '../timing.js';
 import type { CatalogTable, Transport } from './catalog.js';
 import type { Serial } from './serial.js';
-import { scatterInto } from './shards/scatter.js';
 
 export interface GatherStats {
   table: string;
@@ -207,22 +206,6 @@ export async function gatherFrames(
   stats.columns = (columns ?? []).map((c) => c.name);
   stats.ms = msSince(started);
   return stats;
-}
-
-/**
- * Runs `request` against `table`'s container and loads the reply into TEMP table `target`;
- * for a split table, against every part, `target` then being a view over their TEMP tables.
- * Column names in the TEMP table are the ones in the schema frame (the container's spelling).
- */
-export function gatherInto(
-  con: DuckDBConnection,
-  table: CatalogTable,
-  request: ScanRequest,
-  target: string,
-  opts: GatherOptions,
-): Promise<GatherStats> {
-  if (table.parts) return scatterInto(con, table, table.parts, request, target, opts);
-  return gatherFrames(table, request, opts, new TempTableTarget(con, target, opts));
 }
 
 /** Names the table and where it is served in an error that does not say so already. */

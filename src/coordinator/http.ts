@@ -22,10 +22,11 @@ import { formatHeader, formatRows, type RowFormat } from '../scan-client/row-for
 import { msSince } from '../timing.js';
 import { sendArrowAnswer } from './answer/arrow.js';
 import { type AnswerFormat, answerFormat } from './answer/formats.js';
-import { type ExecutorContext, type OpenQuery, openQuery, timeoutError } from './execute.js';
+import { openQuery } from './execute.js';
 import { explainQuery, explainRequest } from './explain.js';
 import { jsonAnswerBytes, jsonAnswerTooLarge } from './json-answer.js';
 import { QueryRegistry, registerQueryRoutes } from './queries.js';
+import { type ExecutorContext, type OpenQuery, timeoutError } from './query.js';
 import { registerConsole } from './ui/routes.js';
 
 const QueryBody = z.object({

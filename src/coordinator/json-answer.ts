@@ -10,7 +10,7 @@ import { JsonRowWriter } from '../duckdb/json-rows.js';
 import { chunksOf } from '../duckdb/json-values.js';
 import { QueryError } from '../errors.js';
 import { msSince } from '../timing.js';
-import type { OpenQuery } from './execute.js';
+import type { OpenQuery } from './query.js';
 
 /** The answer's bytes: results, columns, row_count, execution_time_ms, timestamp, source_tables, stats, query_id. */
 export async function* jsonAnswerText(open: OpenQuery, queryId?: string): AsyncGenerator<Buffer> {

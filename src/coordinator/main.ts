@@ -14,9 +14,9 @@ import { onShutdown } from '../shutdown.js';
 import { AnalysisCache } from './analysis-cache.js';
 import { Catalog } from './catalog.js';
 import { CoordinatorEngine } from './engine.js';
-import type { ExecutorContext } from './execute.js';
 import { buildCoordinatorApp } from './http.js';
 import { startPgPort } from './pg-wire/start.js';
+import type { ExecutorContext } from './query.js';
 
 const CATALOG_REFRESH_MS = 5_000;
 /** How long startup waits for NATS before HTTP opens without it. */

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { QueryError } from '../errors.js';
 import { ErrorBody } from '../http/app.js';
 import { observeQuery, runningQueries } from '../metrics/coordinator.js';
-import type { QueryStats } from './execute.js';
+import type { QueryStats } from './query.js';
 
 /** One running query, as the handler that runs it updates it. */
 export class RunningQuery {

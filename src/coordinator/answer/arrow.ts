@@ -12,7 +12,7 @@ import { releasingChunks } from '../../duckdb/chunk-memory.js';
 import { columnSchemaFor, FrameBuilder } from '../../duckdb/columnar.js';
 import { type ChunkSource, chunksOf, columnValues, type JsonValue } from '../../duckdb/json-values.js';
 import type { ColumnSchema, WireColumn } from '../../protocol/frames.js';
-import type { OpenQuery } from '../execute.js';
+import type { OpenQuery } from '../query.js';
 
 /** Bytes of wire columns per record batch: few batches, each well under what a client holds. */
 const BATCH_BYTES = 4 * 1024 * 1024;

@@ -13,7 +13,7 @@ import type { Logger } from '../../log.js';
 import { duckDbStatement } from '../analyze/duckdb-tree.js';
 import { CatalogMirror } from '../catalog-mirror.js';
 import { pgCompatible } from '../catalog-sql.js';
-import type { ExecutorContext } from '../execute.js';
+import type { ExecutorContext } from '../query.js';
 import { backend, dataRows, type FrontendMessage } from './messages.js';
 import { bindParameters, parameterCast, parameterText } from './parameters.js';
 import { OID, parameterOid, pgTypeOf } from './pg-types.js';

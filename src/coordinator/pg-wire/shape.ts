@@ -7,7 +7,7 @@ import type { DuckDBPreparedStatement, DuckDBType } from '@duckdb/node-api';
 import { duckdbErrorToQueryError } from '../../duckdb/duckdb-errors.js';
 import { CatalogMirror } from '../catalog-mirror.js';
 import { pgCompatible } from '../catalog-sql.js';
-import type { ExecutorContext } from '../execute.js';
+import type { ExecutorContext } from '../query.js';
 
 export interface StatementShape {
   /** Each `$n`'s type, undefined where DuckDB cannot tell from the context. */
