@@ -32,7 +32,7 @@ const PARTS = 3;
 const REPLICAS = 2;
 /** The fault table: generated in bench-server processes, large enough to kill one mid-scan. */
 const FAULTY = 'faulty';
-const FAULTY_ROWS = 3_000_000;
+const FAULTY_ROWS = 1_500_000;
 /** A median does not decompose: every part sends its filtered rows. */
 const LONG_SCAN = `SELECT median(amount) AS m, count(*) AS n, sum(id) AS s FROM ${FAULTY} WHERE id % 2 = 0`;
 
