@@ -7,7 +7,7 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { lockDown } from '../duckdb/sandbox.js';
-import { quoteIdent } from '../duckdb/sql.js';
+import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import type { Catalog } from './catalog.js';
 
 /**
@@ -91,7 +91,7 @@ export class CatalogMirror {
   private sync(): Promise<void> {
     const next = this.syncing.then(async () => {
       const tables = this.catalog.list().filter((t) => t.columns.length > 0);
-      const signature = JSON.stringify(tables.map((t) => [t.name, t.columns]));
+      const signature = JSON.stringify(tables.map((t) => [t.name, t.columns, t.location]));
       if (signature === this.signature) return;
       await this.rebuild(tables);
       this.signature = signature;
@@ -110,6 +110,11 @@ export class CatalogMirror {
       for (const t of tables) {
         const columns = t.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
         await con.run(`CREATE TABLE ${quoteIdent(t.name)} (${columns})`);
+        // information_schema.tables.TABLE_COMMENT and psql's \dt+ say how a split table is served.
+        if (t.parts) {
+          const comment = `split into parts, served at ${t.location}`;
+          await con.run(`COMMENT ON TABLE ${quoteIdent(t.name)} IS ${quoteLiteral(comment)}`);
+        }
       }
     } finally {
       con.closeSync();

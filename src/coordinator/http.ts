@@ -233,7 +233,12 @@ export async function buildCoordinatorApp(
 
   typed.get(
     '/',
-    { schema: { description: 'Tables this coordinator can reach, with where each is served from.' } },
+    {
+      schema: {
+        description:
+          'Tables this coordinator can reach, with where each is served from; a split table lists its parts (subject, replicas, rows).',
+      },
+    },
     () => ({
       tables: ctx.catalog.list().map((t) => ({
         name: t.name,
@@ -242,6 +247,16 @@ export async function buildCoordinatorApp(
         transport: t.transport,
         source: t.location,
         instances: t.instances,
+        ...(t.parts
+          ? {
+              parts: t.parts.map((p) => ({
+                index: p.index,
+                subject: p.subject,
+                replicas: p.instances,
+                row_count: p.rowCount,
+              })),
+            }
+          : {}),
         ...(t.error ? { error: t.error } : {}),
       })),
       nats: ctx.nc

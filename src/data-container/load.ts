@@ -70,19 +70,29 @@ function columnsText(columns: TableColumn[]): string {
   return columns.map((c) => `${c.name} ${c.type}`).join(', ');
 }
 
-/** One object's columns as DuckDB reads it, and whether it holds any row. */
+/** One object's columns as DuckDB reads it. */
 interface ObjectSchema {
   url: string;
   columns: TableColumn[];
-  hasRows: boolean;
 }
 
 async function inspect(con: DuckDBConnection, copy: LocalCopy): Promise<ObjectSchema> {
+  try {
+    return {
+      url: copy.object.url,
+      columns: await describe(con, `SELECT * FROM ${readerSql(copy.format, [copy.path])}`),
+    };
+  } catch (err) {
+    throw explainReadError(err, [copy]);
+  }
+}
+
+/** Whether the object holds a row (reads its start only, after sniffing it again). */
+async function hasRows(con: DuckDBConnection, copy: LocalCopy): Promise<boolean> {
   const source = readerSql(copy.format, [copy.path]);
   try {
-    const columns = await describe(con, `SELECT * FROM ${source}`);
     const some = await con.runAndReadAll(`SELECT count(*)::INTEGER FROM (SELECT 1 FROM ${source} LIMIT 1)`);
-    return { url: copy.object.url, columns, hasRows: Number(some.getRows()[0][0]) > 0 };
+    return Number(some.getRows()[0][0]) > 0;
   } catch (err) {
     throw explainReadError(err, [copy]);
   }
@@ -91,7 +101,8 @@ async function inspect(con: DuckDBConnection, copy: LocalCopy): Promise<ObjectSc
 /**
  * Every object must have the first one's column names, and every object with rows the first
  * such object's types: an object without rows (a header only, as Spark and Hive write for an
- * empty partition) reads as all VARCHAR, so it must not vote on types.
+ * empty partition) reads as all VARCHAR, so it must not vote on types. Whether an object has
+ * rows is asked only while no object with rows is known, or of one whose types disagree.
  */
 class SchemaAgreement {
   /** The first object seen: the names. */
@@ -99,14 +110,17 @@ class SchemaAgreement {
   /** The first object with rows: the types. */
   typed: ObjectSchema | undefined;
 
-  check(object: ObjectSchema): void {
+  /** Whether to load the object's rows (none to load: false); throws when it disagrees. */
+  async admit(object: ObjectSchema, hasRows: () => Promise<boolean>): Promise<boolean> {
     this.named ??= object;
     const names = namesDifference(this.named.columns, object.columns);
     if (names) throw schemaMismatch(object, this.named, names);
-    if (!object.hasRows) return;
-    this.typed ??= object;
-    const types = typesDifference(this.typed.columns, object.columns);
-    if (types) throw schemaMismatch(object, this.typed, types);
+    const types = this.typed && typesDifference(this.typed.columns, object.columns);
+    if (this.typed && !types) return true;
+    if (!(await hasRows())) return false;
+    if (this.typed && types) throw schemaMismatch(object, this.typed, types);
+    this.typed = object;
+    return true;
   }
 }
 
@@ -257,8 +271,7 @@ async function columnsFromOtherParts(
   for await (const copy of downloadAll(src, smallestFirst, dir, () => {})) {
     try {
       const schema = await inspect(con, copy);
-      schemas.check(schema);
-      if (schema.hasRows) return schema;
+      if (await schemas.admit(schema, () => hasRows(con, copy))) return schema;
     } finally {
       await rm(copy.path, { force: true });
     }
@@ -292,8 +305,9 @@ export async function loadTable(opts: LoadOptions): Promise<LoadedTable> {
     from: src.endpoint,
     ...(split && {
       listed: listed.length,
-      parts_MB: part.partBytes.map(mb).join(' '),
-      this_part: objectList(objects),
+      bytes: totalBytes,
+      bytes_per_part: part.partBytes.join(' '),
+      this_part: objects.length > 0 ? objectList(objects) : 'no object',
     }),
   });
 
@@ -311,15 +325,14 @@ export async function loadTable(opts: LoadOptions): Promise<LoadedTable> {
     const schemas = new SchemaAgreement();
     for await (const copy of downloadAll(src, objects, scratch.path, progress.onBytes)) {
       const schema = await inspect(con, copy);
-      schemas.check(schema);
-      if (schema.hasRows) await writer.add(copy);
+      if (await schemas.admit(schema, () => hasRows(con, copy))) await writer.add(copy);
       else await rm(copy.path, { force: true });
     }
     await writer.flush();
     if (!writer.created) {
       const mine = new Set(objects);
       const others = listed.filter((o) => !mine.has(o));
-      const from = schemas.typed ?? (await columnsFromOtherParts(src, others, con, schemas, scratch.path));
+      const from = await columnsFromOtherParts(src, others, con, schemas, scratch.path);
       // resolveObjects names at least one object, and each has a header or fails to read.
       if (!from) throw new Error(`no object of ${opts.urls.join(' ')} says the table's columns`);
       log.info('no rows in this part: columns and types as in another object', { object: from.url });

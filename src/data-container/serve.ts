@@ -80,7 +80,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const subjects = servedSubject(table.name, table.shard, 'scan').replace(/scan$/, 'scan|metadata|query');
   log.info('serving', {
     table: table.name,
-    shard: isSplit(table.shard) ? `part ${shardLabel(table.shard)}` : undefined,
+    shard: isSplit(table.shard) ? shardLabel(table.shard) : undefined,
     rows: table.rowCount,
     version: table.version || undefined,
     http: `http://${opts.host}:${opts.port} (/query /metadata /scan /docs)`,

@@ -339,7 +339,7 @@ describe('tables over HTTP from config.json, and containers that go away', () =>
     const [ofTwo, ofThree] = await Promise.all(
       parts.map((part) => startTableService(part, { url: cluster.nats.url }, log)),
     );
-    /** The answer once its message matches `pattern` (the catalog refreshes every 5 s). */
+    /** The answer once its message matches `pattern` (discovery takes a moment; the catalog refreshes every 5 s). */
     const answerMatching = async (pattern: RegExp) => {
       const deadline = Date.now() + 20_000;
       let answer = await query(coordinator, 'SELECT count(*) FROM split');
@@ -351,7 +351,7 @@ describe('tables over HTTP from config.json, and containers that go away', () =>
     };
     try {
       await Promise.all([ofTwo.ready, ofThree.ready]);
-      const answer = await query(coordinator, 'SELECT count(*) FROM split');
+      const answer = await answerMatching(/disagree/);
       expect(answer.status).toBe(503);
       expect(answer.body.message).toMatch(
         /table split cannot be queried: its data containers disagree on how many parts .*split into 2 parts.*split into 3 parts/,

@@ -271,6 +271,22 @@ describe('partsToSkip', () => {
     }
   });
 
+  it('prunes on the other columns when one has a type it does not compare', async () => {
+    const odd: TableColumn = { name: 'odd', type: 'STRUCT(a INTEGER, "b, c" VARCHAR)' };
+    const parts = table.parts?.map((p) => ({
+      ...p,
+      columnRanges: { ...p.columnRanges, odd: p.index === 4 ? null : { min: '1', max: '2' } },
+    }));
+    const withOdd = { ...table, columns: [...COLUMNS, odd], parts };
+    const skip = await partsToSkip(
+      con,
+      "k >= 300 AND odd IS NOT NULL AND odd = {'a': 1, 'b, c': 'x'}",
+      withOdd,
+    );
+    expect([...skip.keys()].sort()).toEqual([0, 1, 2, 4]);
+    expect(skip.get(4)).toBe('odd range (only NULLs) is outside the filter');
+  });
+
   it('keeps every part when a range literal is not one constant', async () => {
     const parts = table.parts?.map((p) => ({
       ...p,

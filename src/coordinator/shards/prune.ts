@@ -1,19 +1,18 @@
 /**
  * Which parts of a split table a scan need not ask: empty parts, and parts whose column ranges
  * (min/max per column, reported by their containers) no row of which can pass the pushed
- * filter. Sound above all: a part is skipped only when DuckDB itself, comparing the filter's
- * constants with the part's range literals as it would compare them with the column, says no
- * value in the range can pass; anything unknown or not understood keeps the part.
+ * filter. Sound above all: a part is skipped only when DuckDB itself says no value in the range
+ * can pass, comparing the filter's constants with the ranges held in columns of the column's
+ * type (one query over a VALUES table, a row per part), so exactly as it compares them with the
+ * column in the scan. Anything unknown or not understood keeps the part.
  */
 import { type DuckDBConnection, LIST, listValue, VARCHAR } from '@duckdb/node-api';
 import { isJsonObject } from '../../json-object.js';
+import { Lru } from '../../lru.js';
 import type { ColumnRange } from '../../protocol/shards.js';
 import type { TableColumn } from '../../protocol/table-metadata.js';
 import type { CatalogPart, CatalogTable } from '../catalog-table.js';
-import { type Condition, type RangeFilter, readRangeFilter } from './range-filter.js';
-
-/** A part's range of a column, as SQL of the column's type; null: no non-NULL value; undefined: unknown. */
-type Range = { min: string; max: string } | null | undefined;
+import { type Condition, type RangeFilter, readRangeFilter, typeFamily } from './range-filter.js';
 
 /** Columns a condition compares. */
 function columnsOf(condition: Condition): TableColumn[] {
@@ -21,24 +20,31 @@ function columnsOf(condition: Condition): TableColumn[] {
   return 'column' in condition ? [condition.column] : [];
 }
 
-/** SQL that is false only when no value in `range` can pass `condition` (given the constants). */
-function maySql(condition: Condition, constants: string[], rangeOf: (c: TableColumn) => Range): string {
+/**
+ * The SQL names of column `i`'s range in the parts' table (`ranges` below): `c<i>_min` and
+ * `c<i>_max` of the column's type (NULL when unknown), `c<i>_none` true when the part holds
+ * no non-NULL value of it.
+ */
+const rangeColumns = (i: number) => ({ min: `c${i}_min`, max: `c${i}_max`, none: `c${i}_none` });
+
+/**
+ * SQL over one row of the parts' table that is false only when no value in the part's range
+ * can pass `condition`. The range columns have the column's type, so DuckDB compares them with
+ * the filter's constants exactly as it compares the column.
+ */
+function maySql(condition: Condition, constants: string[], columnIndex: (c: TableColumn) => number): string {
   if ('args' in condition) {
-    const args = condition.args.map((a) => maySql(a, constants, rangeOf));
+    const args = condition.args.map((a) => maySql(a, constants, columnIndex));
     return `(${args.join(condition.k === 'and' ? ' AND ' : ' OR ')})`;
   }
   if (!('column' in condition)) return 'true';
-  const range = rangeOf(condition.column);
-  if (range === undefined) return 'true';
-  // No non-NULL value: no comparison, IN, BETWEEN or IS NOT NULL passes.
-  if (range === null) return 'false';
-  const { min, max } = range;
+  const { min, max, none } = rangeColumns(columnIndex(condition.column));
   const k = (i: number) => `(${constants[i]})`;
   const within = (i: number) => `(${min} <= ${k(i)} AND ${max} >= ${k(i)})`;
   let test: string;
   switch (condition.k) {
     case 'not null':
-      return 'true';
+      return `(NOT ${none})`;
     case 'between':
       test = `${max} >= ${k(condition.low)} AND ${min} <= ${k(condition.high)}`;
       break;
@@ -57,26 +63,30 @@ function maySql(condition: Condition, constants: string[], rangeOf: (c: TableCol
       }[condition.op];
     }
   }
-  // A comparison DuckDB cannot decide (NULL) keeps the part.
-  return `coalesce((${test}), true)`;
+  // Only NULLs: nothing passes. A comparison DuckDB cannot decide (NULL: an unknown range) keeps the part.
+  return `(NOT ${none} AND coalesce((${test}), true))`;
 }
+
+/** Literal texts already checked, and whether each is one constant. */
+const checked = new Lru<string, boolean>(50_000);
 
 /**
  * The range literals that are what they claim: one constant (or casts of one) each, checked on
- * DuckDB's parse tree before they are put in SQL. Returns the set of valid literal texts.
+ * DuckDB's parse tree before they are put in SQL (once per text: ranges change only with the
+ * data). Returns the set of valid literal texts.
  */
 async function validLiterals(con: DuckDBConnection, literals: string[]): Promise<Set<string>> {
-  if (literals.length === 0) return new Set();
-  const reader = await con.runAndReadAll(
-    `SELECT l, json_serialize_sql('SELECT ' || l) FROM unnest($1) u(l)`,
-    [listValue(literals)],
-    [LIST(VARCHAR)],
-  );
-  const valid = new Set<string>();
-  for (const [literal, tree] of reader.getRows()) {
-    if (isOneConstant(JSON.parse(String(tree)))) valid.add(String(literal));
+  const unknown = [...new Set(literals.filter((l) => checked.get(l) === undefined))];
+  if (unknown.length > 0) {
+    const reader = await con.runAndReadAll(
+      `SELECT l, json_serialize_sql('SELECT ' || l) FROM unnest($1) u(l)`,
+      [listValue(unknown)],
+      [LIST(VARCHAR)],
+    );
+    for (const [literal, tree] of reader.getRows())
+      checked.set(String(literal), isOneConstant(JSON.parse(String(tree))));
   }
-  return valid;
+  return new Set(literals.filter((l) => checked.get(l) === true));
 }
 
 function isConstant(node: unknown): boolean {
@@ -115,11 +125,12 @@ function reportedRange(part: CatalogPart, column: TableColumn): ColumnRange | nu
 
 /** Why a part is skipped: the ranges of the columns the failing conjunct compares. */
 function reason(conjunct: Condition, rangeText: (c: TableColumn) => string | undefined): string {
-  const names = [...new Set(columnsOf(conjunct).map((c) => c.name))];
-  const ranges = names.flatMap((name) => {
-    const text = rangeText(columnsOf(conjunct).find((c) => c.name === name) as TableColumn);
-    return text === undefined ? [] : [`${name} range ${text}`];
+  const columns = new Map(columnsOf(conjunct).map((c) => [c.name, c]));
+  const ranges = [...columns.values()].flatMap((column) => {
+    const text = rangeText(column);
+    return text === undefined ? [] : [`${column.name} range ${text}`];
   });
+  if (ranges.length === 0) return 'its column ranges are outside the filter';
   return `${ranges.join(' and ')} ${ranges.length > 1 ? 'are' : 'is'} outside the filter`;
 }
 
@@ -160,32 +171,39 @@ async function skipOutOfRange(
     }),
   );
   const valid = await validLiterals(con, literals);
-  const rangeOf = (part: CatalogPart, column: TableColumn): Range => {
-    const r = reportedRange(part, column);
-    if (!r) return r;
-    if (!valid.has(r.min) || !valid.has(r.max)) return undefined;
-    return { min: `CAST(${r.min} AS ${column.type})`, max: `CAST(${r.max} AS ${column.type})` };
-  };
-  // Per part: one list of the conjuncts' verdicts, one of the ranges as text (for reasons).
-  const select = parts.flatMap((part, i) => {
-    const verdicts = filter.conjuncts.map((c) => maySql(c, filter.constants, (col) => rangeOf(part, col)));
-    const shown = columns.map((col) => {
-      const r = rangeOf(part, col);
-      return r ? `[CAST(${r.min} AS VARCHAR), CAST(${r.max} AS VARCHAR)]` : 'NULL::VARCHAR[]';
+  // One row per part: its index, then per column its range (of the column's type) and whether it is all NULL.
+  const rows = parts.map((part) => {
+    const cells = columns.map((column) => {
+      const r = reportedRange(part, column);
+      // Only types range-filter.ts compares are cast to: their names are plain SQL.
+      const typed = typeFamily(column.type) !== undefined;
+      const known = r && typed && valid.has(r.min) && valid.has(r.max);
+      const end = (literal: string | undefined) =>
+        typed ? `CAST(${known && literal ? literal : 'NULL'} AS ${column.type})` : 'NULL';
+      return `${end(r?.min)}, ${end(r?.max)}, ${r === null}`;
     });
-    return [`[${verdicts.join(', ')}] AS may${i}`, `[${shown.join(', ')}]::VARCHAR[][] AS shown${i}`];
+    return `(${[part.index, ...cells].join(', ')})`;
   });
-  const row = (await con.runAndReadAll(`SELECT ${select.join(', ')}`)).getRowsJson()[0];
-  parts.forEach((part, i) => {
-    const verdicts = row[2 * i] as unknown[];
-    const failed = verdicts.indexOf(false);
-    if (failed < 0) return;
-    const shown = row[2 * i + 1] as ([unknown, unknown] | null)[];
+  const names = ['part', ...columns.flatMap((_, i) => Object.values(rangeColumns(i)))];
+  const columnIndex = (c: TableColumn) => columns.findIndex((x) => x.name === c.name);
+  const verdicts = filter.conjuncts.map((c) => maySql(c, filter.constants, columnIndex));
+  const shown = columns.map((_, i) => {
+    const { min, max } = rangeColumns(i);
+    return `[${min}::VARCHAR, ${max}::VARCHAR]`;
+  });
+  const reader = await con.runAndReadAll(
+    `SELECT part, [${verdicts.join(', ')}], [${shown.join(', ')}]::VARCHAR[][]
+     FROM (VALUES ${rows.join(', ')}) ranges(${names.join(', ')})`,
+  );
+  for (const [index, may, ranges] of reader.getRowsJson() as [number, unknown[], [unknown, unknown][]][]) {
+    const failed = may.indexOf(false);
+    if (failed < 0) continue;
+    const part = parts.find((p) => p.index === Number(index)) as CatalogPart;
     const rangeText = (column: TableColumn) => {
       if (reportedRange(part, column) === null) return '(only NULLs)';
-      const range = shown[columns.findIndex((c) => c.name === column.name)];
-      return range ? `${String(range[0])}..${String(range[1])}` : undefined;
+      const [min, max] = ranges[columnIndex(column)];
+      return min === null ? undefined : `${String(min)}..${String(max)}`;
     };
     skip.set(part.index, reason(filter.conjuncts[failed], rangeText));
-  });
+  }
 }

@@ -147,6 +147,9 @@ export async function scatterInto(
 ): Promise<GatherStats> {
   const started = performance.now();
   const skipped = await opts.serial.run(() => partsToSkip(con, request.where, table));
+  // A pushed query's result has its own columns, and over no rows it may still have a row
+  // (count(*) is 0): one part answers it even when none holds a matching row.
+  if (request.query && skipped.size === parts.length) skipped.delete(parts[0].index);
   const asked = parts.filter((p) => !skipped.has(p.index));
   // The first part that fails stops the others; they all stop before this returns, as
   // the caller closes the connection they write to once it has the error.

@@ -56,6 +56,8 @@ export interface TableInfo {
   row_count?: number;
   transport?: string;
   source?: string;
+  /** A split table's parts: how many replicas serve each. */
+  parts?: { index: number; replicas: number; row_count: number }[];
   error?: string;
 }
 

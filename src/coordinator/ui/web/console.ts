@@ -191,7 +191,15 @@ function renderTables(tables: TableInfo[]): void {
       item.className = 'table';
       const summary = item.appendChild(document.createElement('summary'));
       summary.textContent = t.name;
-      summary.title = [t.row_count !== undefined ? `${t.row_count} rows` : '', t.transport, t.source, t.error]
+      const parts =
+        t.parts && `${t.parts.length} parts (replicas ${t.parts.map((p) => p.replicas).join(', ')})`;
+      summary.title = [
+        t.row_count !== undefined ? `${t.row_count} rows` : '',
+        t.transport,
+        t.source,
+        parts,
+        t.error,
+      ]
         .filter(Boolean)
         .join(' · ');
       if (t.error) summary.classList.add('unavailable');
