@@ -34,7 +34,7 @@ const REPLICAS = 2;
 const FAULTY = 'faulty';
 const FAULTY_ROWS = 1_500_000;
 /** A median does not decompose: every part sends its filtered rows. */
-const LONG_SCAN = `SELECT median(amount) AS m, count(*) AS n, sum(id) AS s FROM ${FAULTY} WHERE id % 2 = 0`;
+const LONG_SCAN = `SELECT median(amount) AS m, count(*) AS n, sum(id) AS s, max(name) AS last FROM ${FAULTY} WHERE id % 2 = 0`;
 
 interface PartStats {
   part: number;
