@@ -108,21 +108,24 @@ function replicaDisagreement(replicas: DiscoveredInstance[], what: string): stri
 }
 
 /** The rules across the parts of a split table, each part given by its first replica. */
+/**
+ * The parts whose columns must agree: those with rows (an empty part is never asked, and its
+ * columns are a guess), or all when none has rows. The first one's columns are the table's.
+ */
+function columnVoters(parts: DiscoveredInstance[][]): { index: number; first: DiscoveredInstance }[] {
+  const present = parts.map((replicas, index) => ({ index, first: replicas[0] })).filter((p) => p.first);
+  const withRows = present.filter((p) => p.first.rowCount > 0);
+  return withRows.length > 0 ? withRows : present;
+}
+
 function partsDisagreement(parts: DiscoveredInstance[][]): string[] {
   const errors: string[] = [];
   const present = parts.map((replicas, index) => ({ index, first: replicas[0] })).filter((p) => p.first);
-  const reference = present.find((p) => p.first.rowCount > 0) ?? present[0];
-  const referenceTypes = new Map(reference?.first.columns.map((c) => [c.name, c.type]));
-  for (const { index, first } of present.filter((p) => p !== reference)) {
-    // A part without rows (its own object header-only) read its columns as text: their
-    // names must agree, their types say nothing.
-    const columns =
-      first.rowCount > 0
-        ? first.columns
-        : first.columns.map((c) => ({ name: c.name, type: referenceTypes.get(c.name) ?? c.type }));
+  const [reference, ...others] = columnVoters(parts);
+  for (const { index, first } of others) {
     const difference = columnsDifference(
       { name: `part ${reference.index}`, columns: reference.first.columns },
-      { name: `part ${index}`, columns },
+      { name: `part ${index}`, columns: first.columns },
     );
     if (difference) errors.push(`its parts disagree on its columns: ${difference}`);
   }
@@ -143,8 +146,7 @@ function partsDisagreement(parts: DiscoveredInstance[][]): string[] {
 export function natsCatalogTable(found: DiscoveredTable): CatalogTable {
   const base = {
     name: found.name,
-    // A part with rows says the types (an empty part's may be text from a header-only object).
-    columns: found.instances.find((i) => i.rowCount > 0)?.columns ?? found.columns,
+    columns: found.columns,
     rowCount: found.rowCount,
     transport: 'nats' as const,
     remoteName: found.name,
@@ -187,6 +189,7 @@ export function natsCatalogTable(found: DiscoveredTable): CatalogTable {
   errors.push(...partsDisagreement(replicas));
   return {
     ...base,
+    columns: columnVoters(replicas)[0]?.first.columns ?? base.columns,
     location: partsLocation(found.name, count),
     parts,
     ...(errors.length ? { error: errors.join('; ') } : {}),

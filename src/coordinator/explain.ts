@@ -21,6 +21,7 @@ import {
   useful,
   wholeQueryTarget,
 } from './execute.js';
+import type { PartStats } from './gather.js';
 import { partsToSkip } from './shards/prune.js';
 
 export interface ExplainRequest {
@@ -198,8 +199,19 @@ function withRun(steps: ExplainStep[], stats: QueryStats): ExplainStep[] {
       bytes: g.bytes,
       ms: g.ms,
       dynamic_filter: g.dynamic_filter ?? s.dynamic_filter,
+      ...(g.parts && { detail: partsRun(g.parts) }),
     };
   });
+}
+
+/** What each part of a split table took, or why it was skipped. */
+function partsRun(parts: PartStats[]): string {
+  const each = parts.map((p) => {
+    if (p.skipped !== undefined) return `part ${p.part} skipped: ${p.skipped}`;
+    const tries = p.tries > 1 ? `, ${p.tries} tries` : '';
+    return `part ${p.part}: ${p.rows} rows in ${p.ms} ms from ${p.replica ?? 'its container'}${tries}`;
+  });
+  return `split in ${parts.length} parts, asked at once: ${each.join('; ')}`;
 }
 
 export async function explainQuery(

@@ -114,11 +114,9 @@ beforeAll(async () => {
     startCliProcess('coordinator', ['coordinator', '--nats', nats.url], env),
     startCliProcess('coordinator', ['coordinator', '--nats', nats.url, '--no-pushdown'], env),
   ]);
-  // Discovery has seen every part (and each replica of part 0).
-  await waitFor(async () => {
-    const answer = await askCoordinator(coordinator, 'SELECT count(*) AS n FROM events');
-    return answer.status === 200;
-  });
+  // Both coordinators' discovery has seen every part.
+  for (const c of [coordinator, noPushdown])
+    await waitFor(async () => (await askCoordinator(c, 'SELECT count(*) AS n FROM events')).status === 200);
 }, 120_000);
 
 afterAll(async () => {
@@ -227,18 +225,19 @@ it('a filter outside a part’s range skips it, and one outside all of them skip
   expect(none.rows).toBe(0);
 });
 
-it('EXPLAIN lists the parts of a split table', async () => {
-  const answer = await askCoordinator(
-    coordinator,
-    'EXPLAIN SELECT * FROM events WHERE id BETWEEN 100500 AND 100600',
-  );
+it.each([
+  ['EXPLAIN', /part 1 duckdb\.events\.1\.scan \(1 replica\)/],
+  ['EXPLAIN ANALYZE', /part 1: 101 rows in [\d.]+ ms from \w+/],
+])('%s lists the parts of a split table', async (explain, part1) => {
+  const sql = `${explain} SELECT * FROM events WHERE id BETWEEN 100500 AND 100600`;
+  const answer = await askCoordinator(coordinator, sql);
   expect(answer.status, answer.message).toBe(200);
   const step = (answer.results as { table: string | null; detail: string | null }[]).find(
     (s) => s.table === 'events',
   );
-  expect(step?.detail).toMatch(/split in 3 parts/);
-  expect(step?.detail).toMatch(/part 1 duckdb\.events\.1\.scan/);
-  expect(step?.detail).toMatch(/part 0 skipped/);
+  expect(step?.detail).toMatch(/^split in 3 parts/);
+  expect(step?.detail).toMatch(part1);
+  expect(step?.detail).toMatch(/part 0 skipped: id range/);
 });
 
 const run = promisify(execFile);
@@ -309,6 +308,14 @@ describe('scan TABLE', () => {
 });
 
 describe('faults', () => {
+  it('an error every replica would give fails the query at once, naming the part', async () => {
+    // Valid SQL that fails only on the rows (a kind is not a number), in every part.
+    const answer = await askCoordinator(coordinator, 'SELECT id FROM events WHERE CAST(kind AS INTEGER) > 0');
+    expect(answer.status, answer.message).toBe(400);
+    expect(answer.message).toMatch(/table events, part \d of 3 \(duckdb\.events\.\d\.scan\): .*kind/);
+    expect(answer.message).not.toMatch(/asked/);
+  });
+
   it('a replica that fails after sending rows: they are dropped, and the part is asked again', async () => {
     const nc = await connect({ servers: nats.url });
     try {

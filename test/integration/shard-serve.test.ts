@@ -196,7 +196,7 @@ describe('a table split 3 ways', () => {
     }
   });
 
-  it('answers queries on each part, and $SRV.INFO says part and version', async () => {
+  it('answers queries on each part; $SRV.INFO and the instance subject say part and version', async () => {
     const infos = await serviceInfos('events');
     expect(infos.size).toBe(4);
     for (const i of [0, 1, 2]) {
@@ -209,9 +209,14 @@ describe('a table split 3 ways', () => {
         },
       );
       expect(reply.json<{ results: { n: number }[] }>().results).toEqual([{ n: m.row_count }]);
-      const replicas = [...infos.values()].filter((meta) => meta.shard === `${i}/3`);
+      const replicas = [...infos].filter(([, meta]) => meta.shard === `${i}/3`);
       expect(replicas).toHaveLength(i === 0 ? 2 : 1);
-      for (const meta of replicas) expect(meta.version).toBe(m.version);
+      for (const [id, meta] of replicas) {
+        expect(meta.version).toBe(m.version);
+        // What trusted discovery reads: the same metadata, on the instance's own subject.
+        const own = await metadata(`duckdb.events.instance.${id}`);
+        expect(own).toMatchObject({ shard: m.shard, version: m.version, column_ranges: m.column_ranges });
+      }
     }
     const health = (await (await fetch(`${events[1][0].url}/health`)).json()) as { shard: string };
     expect(health.shard).toBe('1/3');

@@ -13,6 +13,7 @@ import { CatalogMirror } from '../../src/coordinator/catalog-mirror.js';
 import { partsToSkip } from '../../src/coordinator/shards/prune.js';
 import { startTableService, type TableService } from '../../src/data-container/nats-service.js';
 import { createLogger } from '../../src/log.js';
+import { type ManagedProcess, startCliProcess } from '../../src/tools/local-cluster.js';
 import { type NatsServer, startNatsServer } from '../helpers/nats.js';
 
 const log = createLogger('split-catalog');
@@ -93,6 +94,50 @@ describe('a split table found on NATS', () => {
       mirror.closeSync();
     }
     catalog.stop();
+  });
+
+  it('is listed by a coordinator with its parts, and a query names the part that holds other data', async () => {
+    const coordinator: ManagedProcess = await startCliProcess('coordinator', [
+      'coordinator',
+      '--nats',
+      nats.url,
+    ]);
+    try {
+      type Listed = { name: string; source: string; parts?: unknown[]; error?: string };
+      const listed = async () => {
+        const body = (await (await fetch(`${coordinator.url}/`)).json()) as { tables: Listed[] };
+        return body.tables.find((t) => t.name === 'events');
+      };
+      const deadline = Date.now() + 15_000;
+      while (!(await listed())?.parts && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(await listed()).toMatchObject({
+        source: 'duckdb.events.{0..2}.scan',
+        parts: [
+          { index: 0, subject: 'duckdb.events.0.scan', replicas: 2, row_count: 100 },
+          { index: 1, subject: 'duckdb.events.1.scan', replicas: 1, row_count: 150 },
+          { index: 2, subject: 'duckdb.events.2.scan', replicas: 1, row_count: 0 },
+        ],
+      });
+      const stale = await serve(1, 100, 251);
+      let answer: { status: number; message?: string } = { status: 0 };
+      while (Date.now() < deadline + 15_000) {
+        const response = await fetch(`${coordinator.url}/query`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: 'SELECT count(*) FROM events' }),
+        });
+        answer = { status: response.status, ...((await response.json()) as { message?: string }) };
+        if (/different data/.test(answer.message ?? '')) break;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      expect(answer.status).toBe(503);
+      expect(answer.message).toMatch(
+        /table events cannot be queried: the replicas of part 1 \(duckdb\.events\.1\.scan\) hold different data/,
+      );
+      await stale.stop();
+    } finally {
+      await coordinator.stop();
+    }
   });
 
   it('refuses it while a replica of part 1 holds other data, and serves it again once that is gone', async () => {

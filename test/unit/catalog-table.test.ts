@@ -1,6 +1,10 @@
 /** Discovered NATS instances → one catalog entry: whole tables, split tables, and every refusal. */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { Catalog } from '../../src/coordinator/catalog.js';
 import { natsCatalogTable } from '../../src/coordinator/catalog-table.js';
+import { createLogger } from '../../src/log.js';
 import type { TableColumn } from '../../src/protocol/table-metadata.js';
 import { type DiscoveredInstance, tablesOf } from '../../src/scan-client/discovery.js';
 
@@ -116,6 +120,16 @@ describe('a split table', () => {
     expect(t.error).toMatch(/id is VARCHAR in part 2, BIGINT in part 0/);
   });
 
+  it('takes its columns from the parts with rows: an empty part’s are not asked for', () => {
+    const guessed = COLUMNS.map((c) => ({ ...c, type: 'VARCHAR' }));
+    const t = table([instance(0, 3, { columns: guessed, rowCount: 0 }), instance(1, 3), instance(2, 3)]);
+    expect(t.error).toBeUndefined();
+    expect(t.columns).toEqual(COLUMNS);
+    // With no rows anywhere, all parts must still agree.
+    const empty = table([instance(0, 2, { columns: guessed, rowCount: 0 }), instance(1, 2, { rowCount: 0 })]);
+    expect(empty.error).toMatch(/parts disagree on its columns/);
+  });
+
   it('is refused when columns come in another order in one part', () => {
     const t = table([instance(0, 2), instance(1, 2, { columns: [COLUMNS[1], COLUMNS[0]] })]);
     expect(t.error).toMatch(/part 1 has them in another order \(day, id\)/);
@@ -144,22 +158,6 @@ describe('a split table', () => {
     expect(t.parts?.map((p) => p.rowCount)).toEqual([0, 0, 30, 40]);
   });
 
-  it("takes the types from parts with rows: an empty part's text columns (its own object header-only) do not refuse it", () => {
-    const text = COLUMNS.map((c) => ({ name: c.name, type: 'VARCHAR' }));
-    const t = table([
-      instance(0, 3, { columns: text, rowCount: 0, version: 'header' }),
-      instance(1, 3),
-      instance(2, 3),
-    ]);
-    expect(t.error).toBeUndefined();
-    expect(t.columns).toEqual(COLUMNS);
-    const renamed = table([
-      instance(0, 2, { columns: [text[0], { name: 'date', type: 'VARCHAR' }], rowCount: 0 }),
-      instance(1, 2),
-    ]);
-    expect(renamed.error).toMatch(/part 0 lacks day; part 0 has date that part 1 lacks/);
-  });
-
   it('says every problem at once', () => {
     const t = table([instance(0, 3, { version: 'x' }), instance(0, 3, { version: 'y' })]);
     expect(t.error).toMatch(
@@ -180,5 +178,47 @@ describe('discovery', () => {
       ['lines', 10, 1],
       ['orders', 30, 3],
     ]);
+  });
+});
+
+describe('a config.json table (HTTP)', () => {
+  /** A catalog over one HTTP container whose /metadata answers `metadata`. */
+  async function httpTable(metadata: unknown) {
+    const server = createServer((_request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify(metadata));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const catalog = new Catalog(
+      { tables: { orders: { url: 'http://127.0.0.1', port } } },
+      undefined,
+      createLogger('test'),
+    );
+    try {
+      await catalog.refresh();
+      return catalog.get('orders');
+    } finally {
+      server.close();
+    }
+  }
+
+  const whole = { view_name: 'orders', columns: COLUMNS, row_count: 7 };
+
+  it('reads an older container’s metadata (no shard, version or ranges) as a whole table', async () => {
+    expect(await httpTable(whole)).toMatchObject({ transport: 'http', columns: COLUMNS, rowCount: 7 });
+    expect((await httpTable(whole))?.error).toBeUndefined();
+  });
+
+  it('is refused when its container serves one part of a split table', async () => {
+    const t = await httpTable({ ...whole, shard: { index: 1, count: 2 }, version: 'v', column_ranges: {} });
+    expect(t?.error).toMatch(
+      /serves only part 1 of 2 of it; serve the whole table there, or reach the parts over NATS/,
+    );
+  });
+
+  it('is refused, saying what is wrong, when its metadata is not a table’s', async () => {
+    const t = await httpTable({ ...whole, row_count: 'many', shard: { index: 2, count: 2 } });
+    expect(t?.error).toMatch(/\/metadata is not a table's metadata \(shard: .*; row_count: /);
   });
 });
