@@ -107,6 +107,10 @@ async function waitForTable(coordinator: ManagedProcess, table: string, rows: nu
   throw new Error(`the coordinator did not see all ${rows} rows of ${table}: ${last}`);
 }
 
+function exited(child: ChildProcess): Promise<unknown> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit');
+}
+
 function formatRatio(value: number, goal: number): string {
   return `${value.toFixed(2)}x (goal <=${goal}x ${value <= goal ? 'met' : 'MISSED'})`;
 }
@@ -221,15 +225,16 @@ export async function runShardsBench(rows = 5_000_000): Promise<void> {
             () => finished,
           );
           const victim = busy === undefined ? undefined : candidates[busy];
-          if (victim && !finished) {
+          const killed = victim !== undefined && !finished;
+          if (killed) {
             victim.child.kill('SIGKILL');
             killedMidScan++;
           }
           const answer = await pending;
           check(answer);
           retries += answer.tries - PARTS;
-          if (victim?.child.signalCode) {
-            await once(victim.child, 'exit').catch(() => undefined);
+          if (victim && killed) {
+            await exited(victim.child);
             const again = await startReplica(nats.url, rows, victim.part);
             replicas[replicas.indexOf(victim)] = again;
           }

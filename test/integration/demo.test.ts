@@ -375,3 +375,47 @@ describe('a demo whose terminal or parent goes away', () => {
     expect(existsSync(demo.dir)).toBe(false);
   });
 });
+
+describe('npm start -- --shards 2 --replicas 2', () => {
+  const natsServer = ['/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].some(
+    (p) => existsSync(p),
+  );
+
+  it.skipIf(!natsServer)(
+    'serves every table in 2 parts of 2 replicas each, answers over all parts, and stops them all',
+    async () => {
+      const port = await freePortBlock();
+      const args = [CLI, 'demo', '--port', String(port), '--rows', '500', '--shards', '2', '--replicas', '2'];
+      const demo = await readyDemo(process.execPath, args);
+      for (const table of SAMPLE_TABLES) {
+        for (const part of ['0/2 #1', '0/2 #2', '1/2 #1', '1/2 #2']) {
+          expect(demo.stdout).toMatch(
+            new RegExp(
+              `${table} ${part}\\s+http://127\\.0\\.0\\.1:\\d+\\s+\\d+\\s+part \\d of 2 of s3://sample-data/${table}/\\*\\.csv\\.gz, [1-9]\\d* rows`,
+            ),
+          );
+        }
+      }
+      expect(demo.stdout).toMatch(/Split tables: each table is 2 parts .*--shard I\/2.* 2 replicas/);
+      expect(demo.stdout).toContain('duckdb.labels.0.scan');
+      const response = await fetch(`http://127.0.0.1:${port}/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'SELECT count(*) AS n, count(DISTINCT url_id) AS d FROM label_urls' }),
+      });
+      const answer = (await response.json()) as {
+        results: { n: number; d: number }[];
+        stats: { tables: { parts: { rows: number }[] }[] };
+      };
+      expect(answer.results).toEqual([{ n: 2_500, d: 2_500 }]);
+      expect(answer.stats.tables[0].parts.map((p) => p.rows).every((rows) => rows > 0)).toBe(true);
+      // S3, NATS, 12 data containers, the coordinator.
+      expect(demo.processes.length).toBeGreaterThanOrEqual(15);
+      const exited = new Promise((resolve) => demo.started.once('exit', resolve));
+      demo.started.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(await gone(demo.processes, 1_000)).toEqual([]);
+    },
+    180_000,
+  );
+});

@@ -158,22 +158,6 @@ describe('a split table', () => {
     expect(t.parts?.map((p) => p.rowCount)).toEqual([0, 0, 30, 40]);
   });
 
-  it("takes the types from parts with rows: an empty part's text columns (its own object header-only) do not refuse it", () => {
-    const text = COLUMNS.map((c) => ({ name: c.name, type: 'VARCHAR' }));
-    const t = table([
-      instance(0, 3, { columns: text, rowCount: 0, version: 'header' }),
-      instance(1, 3),
-      instance(2, 3),
-    ]);
-    expect(t.error).toBeUndefined();
-    expect(t.columns).toEqual(COLUMNS);
-    const renamed = table([
-      instance(0, 2, { columns: [text[0], { name: 'date', type: 'VARCHAR' }], rowCount: 0 }),
-      instance(1, 2),
-    ]);
-    expect(renamed.error).toMatch(/part 0 lacks day; part 0 has date that part 1 lacks/);
-  });
-
   it('says every problem at once', () => {
     const t = table([instance(0, 3, { version: 'x' }), instance(0, 3, { version: 'y' })]);
     expect(t.error).toMatch(
