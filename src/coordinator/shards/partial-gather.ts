@@ -6,15 +6,32 @@
  * an aggregate over no rows still has its one row.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { Lru } from '../../lru.js';
 import type { CatalogTable } from '../catalog.js';
 import type { GatherOptions, GatherStats } from '../gather.js';
-import { PARTIALS_TABLE, planPartialAggregate } from './partial-aggregate.js';
+import { PARTIALS_TABLE, type PartialPlan, planPartialAggregate } from './partial-aggregate.js';
 import { scatterInto } from './scatter.js';
+import type { TableSchema } from './single-table-query.js';
 
 export interface PartialGathered {
   stats: GatherStats;
   /** The user's answer over the gathered partial rows. */
   mergeSql: string;
+}
+
+/**
+ * Plans of recent queries (dashboards repeat theirs): planning asks DuckDB about ten times. A
+ * plan depends only on the SQL and the table's name, columns and types, which make the key.
+ */
+const plans = new Lru<string, PartialPlan | { reason: string }>(512);
+
+async function cachedPlan(sql: string, schema: TableSchema, con: DuckDBConnection) {
+  const key = JSON.stringify([schema, sql]);
+  const known = plans.get(key);
+  if (known) return known;
+  const plan = await planPartialAggregate(sql, schema, con);
+  plans.set(key, plan);
+  return plan;
 }
 
 /**
@@ -33,7 +50,7 @@ export async function gatherPartials(
     columns: table.columns.map((c) => c.name),
     types: table.columns.map((c) => c.type),
   };
-  const plan = await opts.serial.run(() => planPartialAggregate(sql, schema, con));
+  const plan = await opts.serial.run(() => cachedPlan(sql, schema, con));
   if ('reason' in plan) return plan;
   if (!plan.reducesRows) return undefined;
   const request = { columns: [], query: plan.partSql };
