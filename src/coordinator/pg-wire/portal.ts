@@ -10,7 +10,7 @@ import { type ChunkSource, chunksOf } from '../../duckdb/json-values.js';
 import { type ExecutorContext, type OpenQuery, openQuery, timeoutError } from '../execute.js';
 import { dataRows } from './messages.js';
 import { type PgType, pgTypeOf } from './pg-types.js';
-import { type Cell, columnEncoder } from './values.js';
+import { columnEncoder, type EncodedColumn } from './values.js';
 
 export interface Field {
   name: string;
@@ -36,7 +36,7 @@ function declaredTypes(result: ChunkSource): DuckDBType[] | undefined {
 export class RunningQuery {
   private chunks: AsyncIterator<DuckDBDataChunk> | undefined;
   /** A chunk read but not all sent: its encoded columns and the next row to send. */
-  private pending: { columns: Cell[][]; rows: number; next: number } | undefined;
+  private pending: { columns: EncodedColumn[]; rows: number; next: number } | undefined;
   private peeked: DuckDBDataChunk | null | undefined;
   private encoders: ReturnType<typeof columnEncoder>[] = [];
   private done = false;
