@@ -136,30 +136,38 @@ export function dataRows(columns: EncodedColumn[], from: number, to: number): Bu
     for (let r = from; r < to; r++) if (sources[r] !== null) size += tos[r] - froms[r];
   }
   const out = Buffer.allocUnsafe(size);
+  // Lengths written byte by byte: Buffer#writeInt32BE checks its arguments at every call.
+  const int32 = (at: number, value: number) => {
+    out[at] = value >>> 24;
+    out[at + 1] = value >>> 16;
+    out[at + 2] = value >>> 8;
+    out[at + 3] = value;
+  };
   let at = 0;
   for (let r = from; r < to; r++) {
     const start = at;
     out[at] = 0x44; // 'D'
-    at += 5;
-    out.writeInt16BE(columns.length, at);
-    at += 2;
+    out[at + 5] = columns.length >>> 8;
+    out[at + 6] = columns.length;
+    at += 7;
     for (let c = 0; c < columns.length; c++) {
       const { sources, froms, tos } = columns[c];
       const source = sources[r];
       if (source === null) {
-        out.writeInt32BE(-1, at);
+        int32(at, -1);
         at += 4;
         continue;
       }
-      const length = tos[r] - froms[r];
-      out.writeInt32BE(length, at);
+      const begin = froms[r];
+      const length = tos[r] - begin;
+      int32(at, length);
       at += 4;
       // A loop beats a native call for the short values most cells are.
-      if (length > 64) out.set(source.subarray(froms[r], tos[r]), at);
-      else for (let i = froms[r]; i < tos[r]; i++) out[at + i - froms[r]] = source[i];
+      if (length > 64) out.set(source.subarray(begin, begin + length), at);
+      else for (let i = 0; i < length; i++) out[at + i] = source[begin + i];
       at += length;
     }
-    out.writeInt32BE(at - start - 1, start + 1);
+    int32(start + 1, at - start - 1);
   }
   return out;
 }
