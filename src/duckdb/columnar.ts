@@ -9,7 +9,8 @@
 import { DuckDBDataChunk, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
 import { ByteBuilder } from '../byte-builder.js';
-import type { ColumnSchema, WireColumn, WireKind } from '../protocol/frames.js';
+import type { ColumnSchema, WireColumn } from '../protocol/frames.js';
+import type { WireLayout } from '../protocol/wire-check.js';
 
 const FIXED_WIDTH: Partial<Record<DuckDBTypeId, number>> = {
   [DuckDBTypeId.BOOLEAN]: 1,
@@ -46,10 +47,7 @@ function decimalWidth(precision: number): number {
   return 16;
 }
 
-export interface WireLayout {
-  wire: WireKind;
-  width?: number;
-}
+export { checkWireColumns, type WireLayout } from '../protocol/wire-check.js';
 
 export function wireLayoutFor(type: DuckDBType): WireLayout {
   if (type.typeId === DuckDBTypeId.VARCHAR || type.typeId === DuckDBTypeId.BLOB) return { wire: 'varlen' };
@@ -652,36 +650,4 @@ function pointIntoHeap(
     structs[i * 4 + 2] = pointer % 2 ** 32;
     structs[i * 4 + 3] = Math.floor(pointer / 2 ** 32);
   }
-}
-
-/** Refuses columns whose sizes do not add up, before any byte reaches DuckDB's memory. */
-export function checkWireColumns(
-  layouts: WireLayout[],
-  columns: WireColumn[],
-  rows: number,
-): string | undefined {
-  if (!Array.isArray(columns) || columns.length !== layouts.length) {
-    return `expected ${layouts.length} columns, got ${Array.isArray(columns) ? columns.length : 'none'}`;
-  }
-  for (let c = 0; c < layouts.length; c++) {
-    const { data, offsets, nulls } = columns[c];
-    if (!(data instanceof Uint8Array)) return `column ${c} has no data bytes`;
-    if (nulls !== undefined && (!(nulls instanceof Uint8Array) || nulls.length !== rows)) {
-      return `column ${c} has a null mask of the wrong length`;
-    }
-    if (layouts[c].wire === 'fixed') {
-      const expected = rows * (layouts[c].width as number);
-      if (data.length !== expected)
-        return `column ${c} holds ${data.length} bytes where ${expected} were expected`;
-      continue;
-    }
-    if (!(offsets instanceof Int32Array) || offsets.length !== rows + 1 || offsets[0] !== 0) {
-      return `column ${c} has bad offsets`;
-    }
-    for (let i = 0; i < rows; i++) {
-      if (offsets[i + 1] < offsets[i]) return `column ${c} has decreasing offsets`;
-    }
-    if (offsets[rows] !== data.length) return `column ${c} offsets do not match its ${data.length} bytes`;
-  }
-  return undefined;
 }

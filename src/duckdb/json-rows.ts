@@ -6,93 +6,13 @@
  * types are converted by `columnValues`, so an answer is the same whichever way it is written.
  */
 import { type DuckDBDataChunk, DuckDBTypeId } from '@duckdb/node-api';
-import { ByteBuilder } from '../byte-builder.js';
+import { JsonBytes, NULL_JSON } from '../json-bytes.js';
 import { stringSpans } from './columnar.js';
 import { columnValues, type JsonValue } from './json-values.js';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const NEWLINE = 0x0a;
 const CLOSE_BRACE = 0x7d;
-/** JSON.stringify's two-character escapes; other bytes under 0x20 become \u00xx. */
-const SHORT_ESCAPES = new Map([
-  [0x08, 0x62],
-  [0x09, 0x74],
-  [0x0a, 0x6e],
-  [0x0c, 0x66],
-  [0x0d, 0x72],
-  [QUOTE, QUOTE],
-  [BACKSLASH, BACKSLASH],
-]);
-const HEX = Buffer.from('0123456789abcdef');
-const NULL_TEXT = Buffer.from('null');
-
-/** JSON text as UTF-8 bytes, in a ByteBuilder of its own (its bytes are handed out whole). */
-export class JsonBytes extends ByteBuilder {
-  /** Makes room for `extra` more bytes and returns the buffer to write them into. */
-  private room(extra: number): Uint8Array {
-    this.reserve(extra);
-    return this.buf;
-  }
-
-  byte(b: number): void {
-    this.room(1)[this.length++] = b;
-  }
-
-  /** Short byte strings (keys, `null`): a loop beats a native call each. */
-  short(source: Uint8Array): void {
-    const buf = this.room(source.length);
-    let at = this.length;
-    for (let i = 0; i < source.length; i++) buf[at++] = source[i];
-    this.length = at;
-  }
-
-  text(text: string): void {
-    const buf = this.room(text.length * 3);
-    let at = this.length;
-    for (let i = 0; i < text.length; i++) {
-      const code = text.charCodeAt(i);
-      if (code >= 0x80) {
-        this.length += Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).write(
-          text,
-          this.length,
-          'utf8',
-        );
-        return;
-      }
-      buf[at++] = code;
-    }
-    this.length = at;
-  }
-
-  /** `source[from, to)`, valid UTF-8, as a JSON string literal. */
-  jsonString(source: Uint8Array, from: number, to: number): void {
-    const buf = this.room((to - from) * 6 + 2);
-    let at = this.length;
-    buf[at++] = QUOTE;
-    for (let i = from; i < to; i++) {
-      const b = source[i];
-      if (b >= 0x20 && b !== QUOTE && b !== BACKSLASH) {
-        buf[at++] = b;
-        continue;
-      }
-      buf[at++] = BACKSLASH;
-      const short = SHORT_ESCAPES.get(b);
-      if (short !== undefined) {
-        buf[at++] = short;
-      } else {
-        buf[at++] = 0x75; // u
-        buf[at++] = 0x30;
-        buf[at++] = 0x30;
-        buf[at++] = HEX[b >> 4];
-        buf[at++] = HEX[b & 15];
-      }
-    }
-    buf[at++] = QUOTE;
-    this.length = at;
-  }
-}
 
 /** One converted value as JSON.stringify writes it. */
 function jsonText(value: JsonValue): string {
@@ -108,7 +28,7 @@ function cellWriter(chunk: DuckDBDataChunk, column: number): CellWriter {
     return (out, row) => {
       const source = sources[row];
       if (source) out.jsonString(source, froms[row], tos[row]);
-      else out.short(NULL_TEXT);
+      else out.short(NULL_JSON);
     };
   }
   const values = columnValues(chunk, column);

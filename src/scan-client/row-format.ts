@@ -1,8 +1,5 @@
 /** Rows of JSON values as text: ndjson (one object per row) or CSV with a header (RFC 4180). */
-import { type DuckDBDataChunk, DuckDBTypeId } from '@duckdb/node-api';
-import { ByteBuilder } from '../byte-builder.js';
-import { stringSpans } from '../duckdb/columnar.js';
-import { columnValues } from '../duckdb/json-values.js';
+import type { ByteBuilder } from '../byte-builder.js';
 
 export type RowFormat = 'ndjson' | 'csv';
 
@@ -34,19 +31,27 @@ export function formatRows(format: RowFormat, columns: string[], rows: unknown[]
 }
 
 const QUOTE = 0x22;
-const CSV_SPECIAL = new Set([QUOTE, 0x2c, 0x0d, 0x0a]);
 
 /** One CSV field from UTF-8 bytes `source[from, to)`, quoted (with quotes doubled) where csvField would. */
 export function writeCsvBytes(out: ByteBuilder, source: Uint8Array, from: number, to: number): void {
-  let special = false;
-  for (let i = from; i < to && !special; i++) special = CSV_SPECIAL.has(source[i]);
-  if (!special) {
-    out.append(source.subarray(from, to));
-    return;
-  }
   out.reserve((to - from) * 2 + 2);
   const buf = out.buf;
   let at = out.length;
+  let special = false;
+  for (let i = from; i < to; i++) {
+    const b = source[i];
+    // '"', ',', '\r', '\n'
+    if (b === QUOTE || b === 0x2c || b === 0x0d || b === 0x0a) {
+      special = true;
+      break;
+    }
+    buf[at++] = b;
+  }
+  if (!special) {
+    out.length = at;
+    return;
+  }
+  at = out.length;
   buf[at++] = QUOTE;
   for (let i = from; i < to; i++) {
     if (source[i] === QUOTE) buf[at++] = QUOTE;
@@ -54,65 +59,4 @@ export function writeCsvBytes(out: ByteBuilder, source: Uint8Array, from: number
   }
   buf[at++] = QUOTE;
   out.length = at;
-}
-
-type CsvCell = (out: ByteBuilder, row: number) => void;
-
-function csvCell(chunk: DuckDBDataChunk, column: number): CsvCell {
-  if (chunk.getColumnVector(column).type.typeId === DuckDBTypeId.VARCHAR) {
-    const { sources, froms, tos } = stringSpans(chunk, column, chunk.rowCount);
-    return (out, row) => {
-      const source = sources[row];
-      if (source) writeCsvBytes(out, source, froms[row], tos[row]);
-    };
-  }
-  const values = columnValues(chunk, column);
-  return (out, row) => writeText(out, csvField(values[row]));
-}
-
-function writeByte(out: ByteBuilder, b: number): void {
-  out.reserve(1);
-  out.buf[out.length++] = b;
-}
-
-/** Text as UTF-8: ASCII (numbers, dates) byte by byte, anything else through Buffer. */
-export function writeText(out: ByteBuilder, text: string): void {
-  out.reserve(text.length * 3);
-  const buf = out.buf;
-  let at = out.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code >= 0x80) {
-      out.length += Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).write(text, out.length, 'utf8');
-      return;
-    }
-    buf[at++] = code;
-  }
-  out.length = at;
-}
-
-/**
- * CSV rows of DuckDB chunks as bytes, as formatRows writes them but without row objects:
- * strings are copied from DuckDB's own bytes, other types converted column by column.
- */
-export class CsvRowWriter {
-  private lastBytes = 0;
-
-  write(chunk: DuckDBDataChunk): Buffer {
-    const cells = Array.from({ length: chunk.columnCount }, (_, c) => csvCell(chunk, c));
-    // rowCount is a native call: read once.
-    const rows = chunk.rowCount;
-    const out = new ByteBuilder(Math.max(this.lastBytes, rows * 32));
-    for (let row = 0; row < rows; row++) {
-      for (let c = 0; c < cells.length; c++) {
-        if (c > 0) writeByte(out, 0x2c);
-        cells[c](out, row);
-      }
-      writeByte(out, 0x0d);
-      writeByte(out, 0x0a);
-    }
-    this.lastBytes = out.length;
-    const bytes = out.bytes();
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
 }

@@ -7,12 +7,12 @@
 import { once } from 'node:events';
 import { type NatsConnection, RequestError } from '@nats-io/transport-node';
 import type { ScanCommandOptions } from '../config.js';
-import { checkWireColumns } from '../duckdb/columnar.js';
 import { asQueryError, QueryError } from '../errors.js';
 import { connectNats } from '../nats/connect.js';
 import type { ColumnSchema, ScanRequest, WireColumn } from '../protocol/frames.js';
 import { partSubject } from '../protocol/shards.js';
 import { subjectFor } from '../protocol/subjects.js';
+import { checkWireColumns } from '../protocol/wire-check.js';
 import { openNatsScan } from './nats-scan.js';
 import { type FrameWriter, frameWriter } from './scan-output.js';
 

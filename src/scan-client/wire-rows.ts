@@ -3,82 +3,90 @@
  * most of every table (integers, doubles, booleans, VARCHAR): no DuckDB chunk, no JS value per
  * cell, no BigInt for an int64 that fits a double. Values come out as the JSON answer writes
  * them (json-values.ts): integers beyond ±(2^53−1) as strings, NaN/±Infinity as strings.
- * Frames with other types go through DuckDB chunks instead (scan-output.ts).
+ * Frames with other types go through DuckDB chunks instead (chunk-rows.ts).
  */
-import type { ByteBuilder } from '../byte-builder.js';
-import { JsonBytes } from '../duckdb/json-rows.js';
+import { JsonBytes } from '../json-bytes.js';
 import type { ColumnSchema, WireColumn } from '../protocol/frames.js';
-import { writeCsvBytes, writeText } from './row-format.js';
+import { writeCsvBytes } from './row-format.js';
 
 type Layout = 'json' | 'csv';
 type Cell = (out: JsonBytes, row: number) => void;
 
-const NULL_JSON = 'null';
+const NO_BYTES = new Uint8Array(0);
+/** Plain byte arrays, not Buffers: a loop over one kind of array stays fast. */
+const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
+const NULL_BYTES = ascii('null');
+const TRUE = ascii('true');
+const FALSE = ascii('false');
 
-/** `bytes` as an `Int32Array`, copied when not 4-byte aligned. */
-function int32s(bytes: Uint8Array): Int32Array {
-  const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes); // a copy: Buffer#slice would be a view
-  return new Int32Array(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength >> 2);
+/** `bytes` as a typed array of `Type`, copied when not aligned for it. */
+function aligned<T>(
+  bytes: Uint8Array,
+  Type: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number },
+): T {
+  const size = Type.BYTES_PER_ELEMENT;
+  const from = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes); // a copy: Buffer#slice would be a view
+  return new Type(from.buffer as ArrayBuffer, from.byteOffset, from.byteLength / size);
 }
 
-/** An int64 from its two words, as the JSON answer writes it: a number when exact, else its digits as a string. */
-function int64Text(words: Int32Array, row: number, layout: Layout): string {
+/**
+ * An int64 from its two words, as the JSON answer writes it: a number when exact, else its
+ * digits (quoted in JSON).
+ */
+function writeInt64(out: JsonBytes, words: Int32Array, row: number, layout: Layout): void {
   const high = words[row * 2 + 1];
   const low = words[row * 2] >>> 0;
   // |value| < 2^53 exactly when the high word is in [-2^21, 2^21), save -2^53 itself.
-  if (high >= -0x200000 && high < 0x200000 && !(high === -0x200000 && low === 0))
-    return String(high * 2 ** 32 + low);
+  if (high >= -0x200000 && high < 0x200000 && !(high === -0x200000 && low === 0)) {
+    out.integer(high * 2 ** 32 + low);
+    return;
+  }
   const digits = ((BigInt(high) << 32n) | BigInt(low)).toString();
-  return layout === 'json' ? `"${digits}"` : digits;
+  out.text(layout === 'json' ? `"${digits}"` : digits);
 }
 
-function numberText(value: number, layout: Layout): string {
-  if (Number.isFinite(value)) return String(value);
-  return layout === 'json' ? `"${value}"` : String(value);
+/** A double as String() writes it; NaN and ±Infinity quoted in JSON. Integral ones skip the string. */
+function writeDouble(out: JsonBytes, value: number, layout: Layout): void {
+  if (Number.isSafeInteger(value)) out.integer(value);
+  else if (Number.isFinite(value) || layout === 'csv') out.text(String(value));
+  else out.text(`"${value}"`);
 }
 
 function cellOf(schema: ColumnSchema, column: WireColumn, layout: Layout): Cell | undefined {
   const { data, nulls } = column;
-  const nullText = layout === 'json' ? NULL_JSON : '';
+  const nullBytes = layout === 'json' ? NULL_BYTES : NO_BYTES;
   const orNull =
     (cell: Cell): Cell =>
     (out, row) =>
-      nulls?.[row] ? writeText(out, nullText) : cell(out, row);
+      nulls?.[row] ? out.short(nullBytes) : cell(out, row);
   switch (schema.type) {
     case 'BIGINT': {
-      const words = int32s(data);
-      return orNull((out, row) => writeText(out, int64Text(words, row, layout)));
+      const words = aligned(data, Int32Array);
+      return orNull((out, row) => writeInt64(out, words, row, layout));
     }
     case 'INTEGER':
     case 'SMALLINT':
     case 'TINYINT': {
-      const Type =
-        schema.type === 'INTEGER' ? Int32Array : schema.type === 'SMALLINT' ? Int16Array : Int8Array;
-      const aligned = data.byteOffset % Type.BYTES_PER_ELEMENT === 0 ? data : new Uint8Array(data);
-      const values = new Type(
-        aligned.buffer as ArrayBuffer,
-        aligned.byteOffset,
-        aligned.byteLength / Type.BYTES_PER_ELEMENT,
-      );
-      return orNull((out, row) => writeText(out, String(values[row])));
+      const values: ArrayLike<number> =
+        schema.type === 'INTEGER'
+          ? aligned(data, Int32Array)
+          : schema.type === 'SMALLINT'
+            ? aligned(data, Int16Array)
+            : aligned(data, Int8Array);
+      return orNull((out, row) => out.integer(values[row]));
     }
     case 'DOUBLE': {
-      const aligned = data.byteOffset % 8 === 0 ? data : new Uint8Array(data);
-      const values = new Float64Array(
-        aligned.buffer as ArrayBuffer,
-        aligned.byteOffset,
-        aligned.byteLength / 8,
-      );
-      return orNull((out, row) => writeText(out, numberText(values[row], layout)));
+      const values = aligned(data, Float64Array);
+      return orNull((out, row) => writeDouble(out, values[row], layout));
     }
     case 'BOOLEAN':
-      return orNull((out, row) => writeText(out, data[row] ? 'true' : 'false'));
+      return orNull((out, row) => out.short(data[row] ? TRUE : FALSE));
     case 'VARCHAR': {
       const offsets = column.offsets as Int32Array;
       return orNull(
         layout === 'json'
           ? (out, row) => out.jsonString(data, offsets[row], offsets[row + 1])
-          : (out, row) => writeCsvBytes(out as ByteBuilder, data, offsets[row], offsets[row + 1]),
+          : (out, row) => writeCsvBytes(out, data, offsets[row], offsets[row + 1]),
       );
     }
     default:
@@ -95,25 +103,21 @@ export function wireRowWriter(
 ): ((rows: number, wire: WireColumn[]) => Buffer) | undefined {
   if (!columns.every((c) => c.wire !== 'text' && DIRECT.has(c.type))) return undefined;
   const layout: Layout = format === 'ndjson' ? 'json' : 'csv';
-  const keys = columns.map((c, i) => Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`));
+  // What goes before each cell (the key, or a comma) and after each row, as plain byte arrays.
+  const before = columns.map((c, i) =>
+    ascii(layout === 'json' ? `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:` : i === 0 ? '' : ','),
+  );
+  const after = ascii(layout === 'csv' ? '\r\n' : columns.length === 0 ? '{}\n' : '}\n');
   let lastBytes = 0;
   return (rows, wire) => {
     const cells = columns.map((c, i) => cellOf(c, wire[i], layout) as Cell);
     const out = new JsonBytes(Math.max(lastBytes, rows * 32));
     for (let row = 0; row < rows; row++) {
       for (let c = 0; c < cells.length; c++) {
-        if (layout === 'json') out.short(keys[c]);
-        else if (c > 0) out.byte(0x2c);
+        out.short(before[c]);
         cells[c](out, row);
       }
-      if (layout === 'json') {
-        if (cells.length === 0) out.byte(0x7b);
-        out.byte(0x7d);
-        out.byte(0x0a);
-      } else {
-        out.byte(0x0d);
-        out.byte(0x0a);
-      }
+      out.short(after);
     }
     lastBytes = out.length;
     const bytes = out.bytes();

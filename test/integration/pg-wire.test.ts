@@ -72,7 +72,11 @@ async function oracleText(sql: string) {
   const rows: (string | null)[][] = [];
   for await (const chunk of chunksOf(result)) {
     const columns = types.map((t, c) => columnEncoder(t, 0)(chunk, c));
-    for (let r = 0; r < chunk.rowCount; r++) rows.push(columns.map((col) => col[r] as string | null));
+    for (let r = 0; r < chunk.rowCount; r++) {
+      rows.push(
+        columns.map(({ sources, froms, tos }) => sources[r]?.toString('utf8', froms[r], tos[r]) ?? null),
+      );
+    }
   }
   return { columns: result.deduplicatedColumnNames(), oids: types.map((t) => pgTypeOf(t).oid), rows };
 }

@@ -11,7 +11,7 @@ import { openQuery } from '../execute.js';
 import { type ExecutorContext, type OpenQuery, timeoutError } from '../query.js';
 import { dataRows } from './messages.js';
 import { type PgType, pgTypeOf } from './pg-types.js';
-import { type Cell, columnEncoder } from './values.js';
+import { columnEncoder, type EncodedColumn } from './values.js';
 
 export interface Field {
   name: string;
@@ -37,7 +37,7 @@ function declaredTypes(result: ChunkSource): DuckDBType[] | undefined {
 export class RunningQuery {
   private chunks: AsyncIterator<DuckDBDataChunk> | undefined;
   /** A chunk read but not all sent: its encoded columns and the next row to send. */
-  private pending: { columns: Cell[][]; rows: number; next: number } | undefined;
+  private pending: { columns: EncodedColumn[]; rows: number; next: number } | undefined;
   private peeked: DuckDBDataChunk | null | undefined;
   private encoders: ReturnType<typeof columnEncoder>[] = [];
   private done = false;

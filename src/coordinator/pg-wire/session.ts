@@ -28,6 +28,7 @@ import {
   settingName,
   splitStatements,
 } from './statements.js';
+import { cellsColumn } from './values.js';
 
 /** Checks a password (an API key); anything but false/undefined lets the client in. */
 export type PasswordVerifier = (
@@ -367,7 +368,7 @@ export class PgSession {
         break;
       case 'show': {
         const value = this.settings[settingName(statement.name, this.settings) as string];
-        this.send(dataRows([[value]], 0, 1));
+        this.send(dataRows([cellsColumn([value ?? null])], 0, 1));
         break;
       }
     }

@@ -4,12 +4,46 @@
  * as the Postgres type's send function writes it, for clients that ask (pgx, JDBC).
  */
 import { type DuckDBDataChunk, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
+import { ByteBuilder } from '../../byte-builder.js';
+import { type StringSpans, stringSpans } from '../../duckdb/columnar.js';
 import { columnValues } from '../../duckdb/json-values.js';
 import { OID, pgTypeOf } from './pg-types.js';
 
-/** One encoded value: text (written as UTF-8), bytes, or NULL. */
-export type Cell = string | Buffer | null;
-export type ColumnEncoder = (chunk: DuckDBDataChunk, c: number) => Cell[];
+/**
+ * A column of a chunk, encoded: row r's value is the bytes `sources[r][froms[r], tos[r])`,
+ * NULL where `sources[r]` is null. Text columns point into DuckDB's own string bytes (copied
+ * out of its vectors), others into one buffer of their encoded values.
+ */
+export type EncodedColumn = StringSpans;
+export type ColumnEncoder = (chunk: DuckDBDataChunk, c: number) => EncodedColumn;
+
+/** Values written one after another into one buffer, by `write` (false for NULL). */
+function encoded(rows: number, write: (out: ByteBuilder, row: number) => boolean): EncodedColumn {
+  const out = new ByteBuilder(rows * 8);
+  const isNull = new Uint8Array(rows);
+  const froms = new Int32Array(rows);
+  const tos = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    froms[r] = out.length;
+    if (!write(out, r)) isNull[r] = 1;
+    tos[r] = out.length;
+  }
+  // Only now: the buffer may have moved while it grew.
+  const bytes = Buffer.from(out.buf.buffer, out.buf.byteOffset, out.buf.byteLength);
+  const sources = Array.from({ length: rows }, (_, r) => (isNull[r] ? null : bytes));
+  return { sources, froms, tos };
+}
+
+/** Cells of text or bytes (null for NULL) as an encoded column. */
+export function cellsColumn(cells: (string | Uint8Array | null)[]): EncodedColumn {
+  return encoded(cells.length, (out, r) => {
+    const cell = cells[r];
+    if (cell === null) return false;
+    if (typeof cell === 'string') out.text(cell);
+    else out.append(cell);
+    return true;
+  });
+}
 
 /** Microseconds and days between 1970-01-01 and Postgres' epoch, 2000-01-01. */
 const PG_EPOCH_MICROS = 946_684_800_000_000n;
@@ -71,20 +105,33 @@ const PLAIN_TEXT = new Set([
 
 function textEncoder(type: DuckDBType): ColumnEncoder {
   const typeId = type.typeId;
+  // The strings' own bytes, with no JS string between.
+  if (typeId === DuckDBTypeId.VARCHAR) return (chunk, c) => stringSpans(chunk, c, chunk.rowCount);
   if (PLAIN_TEXT.has(typeId)) {
-    return (chunk, c) => columnValues(chunk, c).map((v) => (v === null ? null : String(v)));
+    return (chunk, c) => {
+      // Numbers where exact, digits (a string) beyond 2^53.
+      const values = columnValues(chunk, c) as (number | string | null)[];
+      return encoded(values.length, (out, r) => {
+        const v = values[r];
+        if (v === null) return false;
+        if (typeof v === 'number') out.integer(v);
+        else out.text(v);
+        return true;
+      });
+    };
   }
   if (typeId === DuckDBTypeId.DOUBLE) {
-    return (chunk, c) => columnValues(chunk, c).map((v) => (v === null ? null : floatText(Number(v))));
+    return (chunk, c) =>
+      cellsColumn(columnValues(chunk, c).map((v) => (v === null ? null : floatText(Number(v)))));
   }
   return (chunk, c) => {
     const vector = chunk.getColumnVector(c);
-    const out: Cell[] = new Array(chunk.rowCount);
-    for (let i = 0; i < chunk.rowCount; i++) {
-      const v = vector.getItem(i);
-      out[i] = v === null ? null : itemText(v, typeId);
-    }
-    return out;
+    return encoded(chunk.rowCount, (out, r) => {
+      const v = vector.getItem(r);
+      if (v === null) return false;
+      out.text(itemText(v, typeId));
+      return true;
+    });
   };
 }
 
@@ -181,12 +228,12 @@ function itemBinary(value: unknown, type: DuckDBType): Buffer {
 function binaryEncoder(type: DuckDBType): ColumnEncoder {
   return (chunk, c) => {
     const vector = chunk.getColumnVector(c);
-    const out: Cell[] = new Array(chunk.rowCount);
-    for (let i = 0; i < chunk.rowCount; i++) {
-      const v = vector.getItem(i);
-      out[i] = v === null ? null : itemBinary(v, type);
-    }
-    return out;
+    return encoded(chunk.rowCount, (out, r) => {
+      const v = vector.getItem(r);
+      if (v === null) return false;
+      out.append(itemBinary(v, type));
+      return true;
+    });
   };
 }
 
