@@ -105,7 +105,7 @@ export function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext):
 }
 
 /** The split table a single-table query reads, which its parts may aggregate (partial-gather.ts). */
-function splitWholeQuery(analysis: QueryAnalysis, ctx: ExecutorContext) {
+export function splitWholeQuery(analysis: QueryAnalysis, ctx: ExecutorContext) {
   if (!ctx.pushdown || !analysis.pushWhole || analysis.tables.length !== 1) return undefined;
   const table = reachable(analysis.tables[0], ctx);
   const parts = table.parts;

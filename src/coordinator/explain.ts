@@ -13,10 +13,12 @@ import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { msSince } from '../timing.js';
 import type { QueryAnalysis } from './analyze/index.js';
-import { analyze, openQuery, wholeQueryTarget } from './execute.js';
+import { analyze, openQuery, splitWholeQuery, wholeQueryTarget } from './execute.js';
 import type { PartStats } from './gather.js';
 import type { ExecutorContext, QueryStats } from './query.js';
 import { inReductionOrder, opportunistic, useful } from './reduction-schedule.js';
+import type { PartialPlan } from './shards/partial-aggregate.js';
+import { partialPlanOf } from './shards/partial-gather.js';
 import { partsToSkip } from './shards/prune.js';
 
 export interface ExplainRequest {
@@ -129,6 +131,7 @@ function stepsOf(
   ctx: ExecutorContext,
   coordinatorPlanText: string,
   parts: Map<string, string>,
+  partial: PartialPlan | undefined,
 ): ExplainStep[] {
   const steps: ExplainStep[] = [];
   const whole = wholeQueryTarget(analysis, ctx);
@@ -143,6 +146,31 @@ function stepsOf(
       columns: null,
       filter: null,
       detail: 'the whole query runs in this container; the coordinator passes its rows on',
+    });
+    return steps;
+  }
+  if (partial) {
+    const [plan] = analysis.tables;
+    const table = ctx.catalog.get(plan.table);
+    steps.push({
+      ...base,
+      step: 1,
+      runs: 'container',
+      table: plan.table,
+      served_from: table ? `${table.transport} ${table.location}` : null,
+      columns: null,
+      filter: plan.where ?? null,
+      detail: `${partial.description}; each part runs: ${partial.partSql}; ${parts.get(plan.table) ?? ''}`,
+    });
+    steps.push({
+      ...base,
+      step: 2,
+      runs: 'coordinator',
+      table: null,
+      served_from: null,
+      columns: null,
+      filter: null,
+      detail: `merges the parts' rows: ${partial.mergeSql}`,
     });
     return steps;
   }
@@ -190,6 +218,23 @@ function stepsOf(
   return steps;
 }
 
+/** The plan that aggregates a single-table query in the parts of its split table, if it has one. */
+async function partialOf(
+  sql: string,
+  analysis: QueryAnalysis,
+  ctx: ExecutorContext,
+): Promise<PartialPlan | undefined> {
+  const split = splitWholeQuery(analysis, ctx);
+  if (!split) return undefined;
+  const con = await ctx.engine.connect();
+  try {
+    const plan = await partialPlanOf(sql, split, con);
+    return 'reason' in plan || !plan.reducesRows ? undefined : plan;
+  } finally {
+    con.closeSync();
+  }
+}
+
 /** Adds what each scan took (EXPLAIN ANALYZE) from the stats of a run. */
 function withRun(steps: ExplainStep[], stats: QueryStats): ExplainStep[] {
   return steps.map((s) => {
@@ -225,7 +270,8 @@ export async function explainQuery(
   const started = performance.now();
   const analysis = await analyze(request.sql, ctx);
   const parts = await partsOf(analysis, ctx);
-  let steps = stepsOf(analysis, ctx, await coordinatorPlan(request.sql, analysis, ctx), parts);
+  const partial = await partialOf(request.sql, analysis, ctx);
+  let steps = stepsOf(analysis, ctx, await coordinatorPlan(request.sql, analysis, ctx), parts, partial);
   let stats: Record<string, unknown> = {};
   if (request.analyze) {
     const open = await openQuery(request.sql, ctx, signal, { materialize: true });

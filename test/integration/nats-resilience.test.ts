@@ -6,6 +6,7 @@ import type { LoadedTable } from '../../src/data-container/table.js';
 import { QueryError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { openNatsScan } from '../../src/scan-client/nats-scan.js';
+import { PROBE_AFTER_MS } from '../../src/scan-client/replica-probe.js';
 import { type ManagedProcess, startCliProcess } from '../../src/tools/local-cluster.js';
 import { startBenchServer } from '../helpers/bench-server.js';
 import { askCoordinator } from '../helpers/coordinator.js';
@@ -93,26 +94,46 @@ test('a slow reader of a large scan gets every row and is never cut off', async 
   expect(statuses.filter((s) => s === 'disconnect' || s === 'slowConsumer')).toEqual([]);
 });
 
-test('killing the data container mid-scan fails the reader within its idle timeout', async () => {
-  const server = await natsServer();
-  const { child } = await startBenchServer(server.url, 'victim', 3_000_000, cleanup);
-  const nc = await client(server.url);
-  const idleTimeoutMs = 1_500;
+/** Scans `table` and sends `signal` to its container at the first data frame; the error and how long after. */
+async function scanAndSignal(url: string, table: string, signal: NodeJS.Signals, idleTimeoutMs: number) {
+  const { child } = await startBenchServer(url, table, 3_000_000, cleanup);
+  const nc = await client(url);
   let rows = 0;
-  let killedAt = 0;
+  let signalledAt = 0;
   const error = await (async () => {
-    for await (const frame of openNatsScan(nc, 'victim', { columns: [] }, { idleTimeoutMs })) {
+    for await (const frame of openNatsScan(nc, table, { columns: [] }, { idleTimeoutMs })) {
       if (frame.type !== 'data') continue;
       rows += frame.rows;
-      if (!killedAt) {
-        child.kill('SIGKILL');
-        killedAt = performance.now();
+      if (!signalledAt) {
+        child.kill(signal);
+        signalledAt = performance.now();
       }
     }
   })().catch((e: unknown) => e);
-  const waited = performance.now() - killedAt;
+  if (signal === 'SIGSTOP') child.kill('SIGKILL');
+  return { error, rows, waited: performance.now() - signalledAt };
+}
+
+test('a data container killed mid-scan is found gone well before the idle timeout', async () => {
+  const server = await natsServer();
+  const idleTimeoutMs = 5_000;
+  const { error, rows, waited } = await scanAndSignal(server.url, 'victim', 'SIGKILL', idleTimeoutMs);
   expect(error).toBeInstanceOf(QueryError);
-  expect(error).toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/"victim"/) });
+  expect(error).toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/"victim" is gone/) });
+  expect(rows).toBeLessThan(3_000_000);
+  // Silence for PROBE_AFTER_MS, then "no responders" on its instance subject.
+  expect(waited).toBeLessThan(PROBE_AFTER_MS + 1_500);
+});
+
+test('a data container that hangs mid-scan (still connected) fails the reader at its idle timeout', async () => {
+  const server = await natsServer();
+  const idleTimeoutMs = 1_500;
+  const { error, rows, waited } = await scanAndSignal(server.url, 'frozen', 'SIGSTOP', idleTimeoutMs);
+  expect(error).toBeInstanceOf(QueryError);
+  expect(error).toMatchObject({
+    kind: 'unavailable',
+    message: expect.stringMatching(/"frozen" sent nothing/),
+  });
   expect(rows).toBeLessThan(3_000_000);
   expect(waited).toBeGreaterThanOrEqual(idleTimeoutMs - 100);
   expect(waited).toBeLessThan(idleTimeoutMs + 2_000);

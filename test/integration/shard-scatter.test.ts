@@ -254,6 +254,19 @@ it.each([
   expect(step?.detail).toMatch(/part 0 skipped: id range/);
 });
 
+it('EXPLAIN of an aggregate over a split table shows the part query and the merge', async () => {
+  const answer = await askCoordinator(
+    coordinator,
+    'EXPLAIN SELECT kind, count(*) AS n FROM events GROUP BY kind',
+  );
+  expect(answer.status, answer.message).toBe(200);
+  const steps = answer.results as { runs: string; detail: string | null }[];
+  expect(steps[0].detail).toMatch(/each part runs: SELECT .*GROUP BY/);
+  expect(steps[0].detail).toMatch(/split in 3 parts/);
+  expect(steps[1]).toMatchObject({ runs: 'coordinator' });
+  expect(steps[1].detail).toMatch(/^merges the parts' rows: SELECT .*__partials/);
+});
+
 const run = promisify(execFile);
 
 async function scanCli(args: string[]): Promise<string> {

@@ -34,6 +34,19 @@ async function cachedPlan(sql: string, schema: TableSchema, con: DuckDBConnectio
   return plan;
 }
 
+/** The partial plan of `sql` over split `table` (EXPLAIN shows it), or why there is none. */
+export function partialPlanOf(sql: string, table: CatalogTable, con: DuckDBConnection) {
+  return cachedPlan(sql, schemaOf(table), con);
+}
+
+function schemaOf(table: CatalogTable): TableSchema {
+  return {
+    name: table.name,
+    columns: table.columns.map((c) => c.name),
+    types: table.columns.map((c) => c.type),
+  };
+}
+
 /**
  * The partial rows of `sql` gathered from every part; why the query does not decompose; or
  * undefined where the parts would send what a scan sends (a filtered projection).
@@ -45,12 +58,7 @@ export async function gatherPartials(
   where: string | undefined,
   opts: GatherOptions,
 ): Promise<PartialGathered | { reason: string } | undefined> {
-  const schema = {
-    name: table.name,
-    columns: table.columns.map((c) => c.name),
-    types: table.columns.map((c) => c.type),
-  };
-  const plan = await opts.serial.run(() => cachedPlan(sql, schema, con));
+  const plan = await opts.serial.run(() => cachedPlan(sql, schemaOf(table), con));
   if ('reason' in plan) return plan;
   if (!plan.reducesRows) return undefined;
   const request = { columns: [], query: plan.partSql };
