@@ -218,17 +218,46 @@ export function withoutUnread(analysis: QueryAnalysis, unread: Set<string>): Que
   };
 }
 
-/** Runs one pushed subquery in its container; its rows into its TEMP table. */
-export function gatherSubquery(
+export interface PushedSubqueries {
+  /** The SQL to run over the gathered tables. */
+  sql: string;
+  /** What is left to gather table by table. */
+  analysis: QueryAnalysis;
+  /** The subqueries' gathers, under way. */
+  gathers: Promise<GatherStats>[];
+}
+
+/**
+ * Plans the pushdown of `sql`'s subqueries and starts their gathers; undefined when none is
+ * pushed. `tableOf` gives the unsplit catalog tables whose containers can run a query.
+ */
+export async function pushSubqueries(
   con: DuckDBConnection,
-  table: CatalogTable,
-  subquery: PushedSubquery,
+  sql: string,
+  analysis: QueryAnalysis,
+  tableOf: (name: string) => CatalogTable | undefined,
   opts: GatherOptions,
-): Promise<GatherStats> {
-  return gatherFrames(
-    table,
-    { columns: [], query: subquery.query },
-    opts,
-    new TempTableTarget(con, subquery.temp, { serial: opts.serial }),
+): Promise<PushedSubqueries | undefined> {
+  if (analysis.tables.length < 2) return undefined;
+  const schemaOf = (name: string) => {
+    const table = tableOf(name);
+    return (
+      table && {
+        name: table.name,
+        columns: table.columns.map((c) => c.name),
+        types: table.columns.map((c) => c.type),
+      }
+    );
+  };
+  const plan = await opts.serial.run(() => planSubqueryPushdown(con, sql, schemaOf));
+  if (!plan) return undefined;
+  const gathers = plan.subqueries.map((s) =>
+    gatherFrames(
+      tableOf(s.table) as CatalogTable,
+      { columns: [], query: s.query },
+      opts,
+      new TempTableTarget(con, s.temp, { serial: opts.serial }),
+    ),
   );
+  return { sql: plan.sql, analysis: withoutUnread(analysis, plan.unread), gathers };
 }
