@@ -106,7 +106,7 @@ export function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext):
 }
 
 /** The unsplit table named `name`, when its container can run a query over it by that name. */
-function queryableTable(name: string, ctx: ExecutorContext): CatalogTable | undefined {
+export function queryableTable(name: string, ctx: ExecutorContext): CatalogTable | undefined {
   const table = ctx.catalog.get(name);
   if (!table || table.error || table.parts) return undefined;
   return table.remoteName.toLowerCase() === table.name.toLowerCase() ? table : undefined;

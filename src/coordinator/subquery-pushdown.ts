@@ -1,6 +1,6 @@
 /**
  * Aggregating subqueries of one table, run in that table's container (issue 16): in a query
- * that reads several tables, a derived table or CTE body such as
+ * that reads several tables, a derived table, CTE body or IN/EXISTS/scalar subquery such as
  * `(SELECT label_id, count(*) AS n FROM label_urls WHERE … GROUP BY label_id) x` is sent
  * whole to label_urls' container (the scan request's `query`), its rows land in a TEMP table
  * of the query's connection, and the user's SQL runs with that subquery replaced by the TEMP
@@ -178,14 +178,23 @@ export async function planSubqueryPushdown(
     return temp;
   };
   const tempTable = (temp: string) => baseTable(temp, 'main', 'temp');
-  // Derived tables (with an alias: a bare one is named by DuckDB, which the rewrite would lose).
-  for (const ref of objectsOf(root, (o) => o.type === 'SUBQUERY' && isJsonObject(o.subquery))) {
+  // Derived tables (table refs: expressions have a class; with an alias: a bare one is named by DuckDB, which the rewrite would lose).
+  for (const ref of objectsOf(
+    root,
+    (o) => o.type === 'SUBQUERY' && !('class' in o) && isJsonObject(o.subquery),
+  )) {
     if (typeof ref.alias !== 'string' || ref.alias === '') continue;
     const temp = await push((ref.subquery as JsonObject).node);
     if (temp === undefined) continue;
     const replacement = { ...tempTable(temp), alias: ref.alias, column_name_alias: ref.column_name_alias };
     for (const k of Object.keys(ref)) delete ref[k];
     Object.assign(ref, replacement);
+  }
+  // Expression subqueries (IN, EXISTS, scalar): their SELECT reads the TEMP table.
+  for (const expr of objectsOf(root, (o) => o.class === 'SUBQUERY' && isJsonObject(o.subquery))) {
+    const subquery = expr.subquery as JsonObject;
+    const temp = await push(subquery.node);
+    if (temp !== undefined) subquery.node = await selectAllOf(con, temp);
   }
   // CTE bodies: the CTE keeps its name and column aliases, its body reads the TEMP table.
   for (const holder of objectsOf(root, (o) => isJsonObject(o.cte_map))) {
@@ -218,26 +227,20 @@ export function withoutUnread(analysis: QueryAnalysis, unread: Set<string>): Que
   };
 }
 
-export interface PushedSubqueries {
-  /** The SQL to run over the gathered tables. */
-  sql: string;
-  /** What is left to gather table by table. */
-  analysis: QueryAnalysis;
-  /** The subqueries' gathers, under way. */
-  gathers: Promise<GatherStats>[];
-}
+/** The unsplit catalog tables whose containers can run a query over them by their name. */
+export type QueryableTable = (name: string) => CatalogTable | undefined;
 
 /**
- * Plans the pushdown of `sql`'s subqueries and starts their gathers; undefined when none is
- * pushed. `tableOf` gives the unsplit catalog tables whose containers can run a query.
+ * The pushdown of `sql`'s subqueries (EXPLAIN shows it), and what is then left to gather
+ * table by table; undefined when none is pushed.
  */
-export async function pushSubqueries(
+export async function subqueryPlanOf(
   con: DuckDBConnection,
   sql: string,
   analysis: QueryAnalysis,
-  tableOf: (name: string) => CatalogTable | undefined,
-  opts: GatherOptions,
-): Promise<PushedSubqueries | undefined> {
+  tableOf: QueryableTable,
+): Promise<{ plan: SubqueryPlan; analysis: QueryAnalysis } | undefined> {
+  // A query of one table runs whole in its container, or in the parts of a split one.
   if (analysis.tables.length < 2) return undefined;
   const schemaOf = (name: string) => {
     const table = tableOf(name);
@@ -249,9 +252,30 @@ export async function pushSubqueries(
       }
     );
   };
-  const plan = await opts.serial.run(() => planSubqueryPushdown(con, sql, schemaOf));
-  if (!plan) return undefined;
-  const gathers = plan.subqueries.map((s) =>
+  const plan = await planSubqueryPushdown(con, sql, schemaOf);
+  return plan && { plan, analysis: withoutUnread(analysis, plan.unread) };
+}
+
+export interface PushedSubqueries {
+  /** The SQL to run over the gathered tables. */
+  sql: string;
+  /** What is left to gather table by table. */
+  analysis: QueryAnalysis;
+  /** The subqueries' gathers, under way. */
+  gathers: Promise<GatherStats>[];
+}
+
+/** Plans the pushdown of `sql`'s subqueries and starts their gathers; undefined when none is pushed. */
+export async function pushSubqueries(
+  con: DuckDBConnection,
+  sql: string,
+  analysis: QueryAnalysis,
+  tableOf: QueryableTable,
+  opts: GatherOptions,
+): Promise<PushedSubqueries | undefined> {
+  const planned = await opts.serial.run(() => subqueryPlanOf(con, sql, analysis, tableOf));
+  if (!planned) return undefined;
+  const gathers = planned.plan.subqueries.map((s) =>
     gatherFrames(
       tableOf(s.table) as CatalogTable,
       { columns: [], query: s.query },
@@ -259,5 +283,5 @@ export async function pushSubqueries(
       new TempTableTarget(con, s.temp, { serial: opts.serial }),
     ),
   );
-  return { sql: plan.sql, analysis: withoutUnread(analysis, plan.unread), gathers };
+  return { sql: planned.plan.sql, analysis: planned.analysis, gathers };
 }

@@ -69,6 +69,13 @@ const QUERIES: (DiffQuery & { pushed?: string; readElsewhere?: boolean })[] = [
     readElsewhere: true,
   },
   {
+    // TPC-H Q18's IN shape: the keys of the groups kept, from the container.
+    sql: `SELECT l.category, count(*) AS n FROM labels l JOIN label_sublabels s USING (label_id)
+      WHERE l.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 5)
+      GROUP BY l.category`,
+    pushed: 'label_urls',
+  },
+  {
     // Correlated: not pushed, answered as before.
     sql: `SELECT l.label_id, t.n FROM labels l, LATERAL (SELECT count(*) AS n FROM label_urls u
       WHERE u.label_id = l.label_id) t WHERE l.name LIKE '%test%'`,
@@ -109,5 +116,36 @@ describe('subquery pushdown moves groups, not rows', () => {
     const off = await askCoordinator<{ tables: Scan[] }>(pushdownOff, QUERIES[0].sql);
     expect(off.status, off.message).toBe(200);
     expect(off.stats.tables.every((t) => t.query === undefined)).toBe(true);
+  });
+});
+
+interface ExplainStep {
+  runs: string;
+  table: string | null;
+  detail: string | null;
+  rows?: number;
+}
+
+describe('EXPLAIN of a pushed subquery', () => {
+  it('lists the subquery its container runs, and EXPLAIN ANALYZE the groups it sent', async () => {
+    const sql = QUERIES[4].sql;
+    const response = await fetch(`${pushdownOn.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `EXPLAIN ANALYZE ${sql}` }),
+    });
+    expect(response.status).toBe(200);
+    const steps = ((await response.json()) as { results: ExplainStep[] }).results;
+    const subquery = steps.filter((s) => s.detail?.startsWith('runs the subquery '));
+    expect(subquery.map((s) => s.table)).toEqual(['label_urls']);
+    expect(subquery[0].detail).toMatch(/GROUP BY label_id/);
+    const scans = steps.filter((s) => s.runs === 'container' && !s.detail?.startsWith('runs the subquery '));
+    expect(scans.map((s) => s.table).sort()).toEqual(['label_urls', 'labels']);
+    const answer = await askCoordinator<{ tables: Scan[] }>(pushdownOn, sql);
+    const sent = answer.stats.tables.find((t) => t.query !== undefined);
+    expect(subquery[0].rows).toBe(sent?.rows);
+    expect(scans.find((s) => s.table === 'label_urls')?.rows).toBe(
+      answer.stats.tables.find((t) => t.table === 'label_urls' && t.query === undefined)?.rows,
+    );
   });
 });

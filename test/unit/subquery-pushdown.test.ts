@@ -73,6 +73,16 @@ const PUSHED: { sql: string; pushed: string[]; unread?: string[]; ordered?: bool
     pushed: ['label_urls'],
     unread: ['label_urls'],
   },
+  {
+    // TPC-H Q18's shape.
+    sql: `SELECT l.name, count(*) AS n FROM labels l JOIN label_urls u USING (label_id) WHERE l.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING sum(score) > 100) GROUP BY l.name`,
+    pushed: ['label_urls'],
+  },
+  {
+    sql: `SELECT name, (SELECT max(score) FROM label_urls) AS top FROM labels WHERE EXISTS (SELECT DISTINCT kind FROM labels WHERE kind = 2) AND kind > (SELECT count(DISTINCT label_id) % 3 FROM label_urls)`,
+    pushed: ['label_urls', 'labels', 'label_urls'],
+    unread: ['label_urls'],
+  },
 ];
 
 /** Queries where no subquery may be pushed. */
@@ -95,6 +105,9 @@ const DECLINED = [
   // Schema-qualified, sampled.
   `SELECT * FROM labels JOIN (SELECT label_id, count(*) n FROM main.label_urls GROUP BY label_id) x USING (label_id)`,
   `SELECT * FROM labels JOIN (SELECT label_id, count(*) n FROM label_urls TABLESAMPLE 10% GROUP BY label_id) x USING (label_id)`,
+  // Correlated expression subqueries.
+  `SELECT name FROM labels l WHERE kind < (SELECT count(*) FROM label_urls u WHERE u.label_id = l.label_id)`,
+  `SELECT name FROM labels WHERE EXISTS (SELECT max(score) FROM label_urls HAVING max(score) > kind)`,
   // No alias.
   `SELECT count(*) FROM labels, (SELECT count(*) AS n FROM label_urls)`,
 ];
