@@ -127,8 +127,10 @@ async function partsOf(analysis: QueryAnalysis, ctx: ExecutorContext): Promise<M
   return details;
 }
 
+const SUBQUERY_STEP = 'runs the subquery ';
+
 function subqueryDetail(query: string): string {
-  return `runs the subquery ${query}; its rows replace it in the query`;
+  return `${SUBQUERY_STEP}${query}; its rows replace it in the query`;
 }
 
 function stepsOf(
@@ -270,8 +272,11 @@ function withRun(steps: ExplainStep[], stats: QueryStats): ExplainStep[] {
   return steps.map((s) => {
     if (s.runs === 'coordinator') return { ...s, ms: stats.execute_ms };
     // A pushed subquery's step and a scan of its table are told apart by the query.
+    const pushed = s.detail?.startsWith(SUBQUERY_STEP) ?? false;
     const g = stats.tables.find(
-      (t) => t.table === s.table && s.detail === (t.query === undefined ? s.detail : subqueryDetail(t.query)),
+      (t) =>
+        t.table === s.table &&
+        (t.query === undefined ? !pushed : pushed && s.detail === subqueryDetail(t.query)),
     );
     if (!g) return s;
     return {

@@ -142,6 +142,8 @@ describe('EXPLAIN of a pushed subquery', () => {
     const scans = steps.filter((s) => s.runs === 'container' && !s.detail?.startsWith('runs the subquery '));
     expect(scans.map((s) => s.table).sort()).toEqual(['label_urls', 'labels']);
     const answer = await askCoordinator<{ tables: Scan[] }>(pushdownOn, sql);
+    const again = await askCoordinator<{ tables: Scan[] }>(pushdownOn, sql);
+    console.log(JSON.stringify(steps), JSON.stringify(answer.stats), JSON.stringify(again.stats));
     const sent = answer.stats.tables.find((t) => t.query !== undefined);
     expect(subquery[0].rows).toBe(sent?.rows);
     expect(scans.find((s) => s.table === 'label_urls')?.rows).toBe(
