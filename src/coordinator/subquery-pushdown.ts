@@ -178,12 +178,13 @@ export async function planSubqueryPushdown(
     return temp;
   };
   const tempTable = (temp: string) => baseTable(temp, 'main', 'temp');
-  // Derived tables (table refs: expressions have a class; with an alias: a bare one is named by DuckDB, which the rewrite would lose).
+  // Derived tables (table refs: expressions have a class), with an alias (DuckDB names a bare
+  // one, which the rewrite would lose) and unsampled.
   for (const ref of objectsOf(
     root,
     (o) => o.type === 'SUBQUERY' && !('class' in o) && isJsonObject(o.subquery),
   )) {
-    if (typeof ref.alias !== 'string' || ref.alias === '') continue;
+    if (typeof ref.alias !== 'string' || ref.alias === '' || ref.sample !== null) continue;
     const temp = await push((ref.subquery as JsonObject).node);
     if (temp === undefined) continue;
     const replacement = { ...tempTable(temp), alias: ref.alias, column_name_alias: ref.column_name_alias };

@@ -108,6 +108,8 @@ const DECLINED = [
   // Correlated expression subqueries.
   `SELECT name FROM labels l WHERE kind < (SELECT count(*) FROM label_urls u WHERE u.label_id = l.label_id)`,
   `SELECT name FROM labels WHERE EXISTS (SELECT max(score) FROM label_urls HAVING max(score) > kind)`,
+  // A sampled derived table.
+  `SELECT count(*) FROM labels JOIN (SELECT label_id, count(*) n FROM label_urls GROUP BY label_id) x TABLESAMPLE 50% USING (label_id)`,
   // No alias.
   `SELECT count(*) FROM labels, (SELECT count(*) AS n FROM label_urls)`,
 ];
