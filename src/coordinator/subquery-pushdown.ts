@@ -254,7 +254,18 @@ export async function subqueryPlanOf(
     );
   };
   const plan = await planSubqueryPushdown(con, sql, schemaOf);
-  return plan && { plan, analysis: withoutUnread(analysis, plan.unread) };
+  if (!plan) return undefined;
+  if (plan.subqueries.every((s) => plan.unread.has(s.table.toLowerCase())))
+    return { plan, analysis: withoutUnread(analysis, plan.unread) };
+  // A table the SQL reads elsewhere too is gathered anyway, with every row and column its
+  // subqueries need (the analysis plans its scan for all its references): pushing them would
+  // only add a round trip. Planned again without them, the others are pushed as before (a
+  // pushed subquery holds no other).
+  const unread = plan.unread;
+  const again = await planSubqueryPushdown(con, sql, (name) =>
+    unread.has(name) ? schemaOf(name) : undefined,
+  );
+  return again && { plan: again, analysis: withoutUnread(analysis, again.unread) };
 }
 
 export interface PushedSubqueries {
