@@ -7,7 +7,9 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planSubqueryPushdown } from '../../src/coordinator/subquery-pushdown.js';
+import type { QueryAnalysis } from '../../src/coordinator/analyze/index.js';
+import type { CatalogTable } from '../../src/coordinator/catalog.js';
+import { planSubqueryPushdown, subqueryPlanOf } from '../../src/coordinator/subquery-pushdown.js';
 import { resultToJson } from '../../src/duckdb/json-values.js';
 import { quoteIdent } from '../../src/duckdb/sql.js';
 import { canonicalRows } from '../helpers/oracle.js';
@@ -168,5 +170,42 @@ describe('planSubqueryPushdown', () => {
   it.each(DECLINED)('declines: %s', async (sql) => {
     await container.run(`PREPARE check_valid AS ${sql}`);
     expect(await planSubqueryPushdown(container, sql, lookup)).toBeUndefined();
+  });
+});
+
+describe('subqueryPlanOf', () => {
+  it('pushes only the subqueries of tables the SQL then no longer reads, and drops those tables from the scans', async () => {
+    const sql = PUSHED[5].sql;
+    const analysis: QueryAnalysis = {
+      tables: [
+        { table: 'labels', columns: ['label_id', 'kind', 'name'] },
+        { table: 'label_urls', columns: ['label_id'] },
+      ],
+      pushWhole: false,
+      reductions: [{ table: 'labels', column: 'label_id', source: 'label_urls', sourceColumn: 'label_id' }],
+      otherReductions: [
+        { table: 'label_urls', column: 'label_id', source: 'labels', sourceColumn: 'label_id' },
+      ],
+      references: [
+        { table: 'labels', binding: 'l' },
+        { table: 'label_urls', binding: 'label_urls' },
+      ],
+      notes: [],
+    };
+    const tableOf = (name: string) => {
+      const schema = lookup(name);
+      if (!schema) return undefined;
+      const columns = schema.columns.map((c, i) => ({ name: c, type: schema.types[i] }));
+      return { name: schema.name, columns } as unknown as CatalogTable;
+    };
+    const planned = await subqueryPlanOf(container, sql, analysis, tableOf);
+    // labels' own subquery is not pushed: labels is scanned for the outer query anyway.
+    expect(planned?.plan.subqueries.map((s) => s.table)).toEqual(['label_urls']);
+    expect(planned?.analysis.tables.map((t) => t.table)).toEqual(['labels']);
+    expect(planned?.analysis.reductions).toEqual([]);
+    expect(planned?.analysis.otherReductions).toEqual([]);
+    expect(planned?.analysis.references.map((r) => r.table)).toEqual(['labels']);
+    const single = { ...analysis, tables: analysis.tables.slice(0, 1) };
+    expect(await subqueryPlanOf(container, sql, single, tableOf)).toBeUndefined();
   });
 });
