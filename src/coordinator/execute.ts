@@ -247,7 +247,7 @@ async function gatherAll(
   };
   // In reduction order, so that every source is in the map before its target looks it up.
   for (const target of inReductionOrder(targets, reductions)) gathers.set(target.plan.table, gather(target));
-  const all = [...gathers.values(), ...(subqueries?.gathers ?? [])];
+  const all = [...gathers.values(), ...(subqueries?.start() ?? [])];
   try {
     const stats = await Promise.all(all);
     return { stats, userSql: subqueries?.sql ?? sql, pushedWhole: false, notes };

@@ -273,11 +273,11 @@ export interface PushedSubqueries {
   sql: string;
   /** What is left to gather table by table. */
   analysis: QueryAnalysis;
-  /** The subqueries' gathers, under way. */
-  gathers: Promise<GatherStats>[];
+  /** Starts the subqueries' gathers (once the scans are sure to start too: they share `con`). */
+  start: () => Promise<GatherStats>[];
 }
 
-/** Plans the pushdown of `sql`'s subqueries and starts their gathers; undefined when none is pushed. */
+/** Plans the pushdown of `sql`'s subqueries, and how to gather them; undefined when none is pushed. */
 export async function pushSubqueries(
   con: DuckDBConnection,
   sql: string,
@@ -287,13 +287,16 @@ export async function pushSubqueries(
 ): Promise<PushedSubqueries | undefined> {
   const planned = await opts.serial.run(() => subqueryPlanOf(con, sql, analysis, tableOf));
   if (!planned) return undefined;
-  const gathers = planned.plan.subqueries.map((s) =>
-    gatherFrames(
-      tableOf(s.table) as CatalogTable,
-      { columns: [], query: s.query },
-      opts,
-      new TempTableTarget(con, s.temp, { serial: opts.serial }),
-    ),
-  );
-  return { sql: planned.plan.sql, analysis: planned.analysis, gathers };
+  const tables = planned.plan.subqueries.map((s) => tableOf(s.table));
+  if (tables.some((t) => t === undefined)) return undefined;
+  const start = () =>
+    planned.plan.subqueries.map((s, i) =>
+      gatherFrames(
+        tables[i] as CatalogTable,
+        { columns: [], query: s.query },
+        opts,
+        new TempTableTarget(con, s.temp, { serial: opts.serial }),
+      ),
+    );
+  return { sql: planned.plan.sql, analysis: planned.analysis, start };
 }
