@@ -30,6 +30,7 @@ import {
 } from './reduction-schedule.js';
 import { Serial } from './serial.js';
 import { gatherPartials } from './shards/partial-gather.js';
+import { pushSubqueries } from './subquery-pushdown.js';
 
 /** The pushed-down result of a whole query is gathered under this TEMP name. */
 const PUSHED_RESULT = '__pushed_result';
@@ -101,6 +102,13 @@ export function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext):
   // A part holds only some of a split table's rows: its container cannot answer for all.
   if (table.parts) return undefined;
   // The SQL names the table as users know it; the container must know it by the same name.
+  return table.remoteName.toLowerCase() === table.name.toLowerCase() ? table : undefined;
+}
+
+/** The unsplit table named `name`, when its container can run a query over it by that name. */
+export function queryableTable(name: string, ctx: ExecutorContext): CatalogTable | undefined {
+  const table = ctx.catalog.get(name);
+  if (!table || table.error || table.parts) return undefined;
   return table.remoteName.toLowerCase() === table.name.toLowerCase() ? table : undefined;
 }
 
@@ -177,8 +185,13 @@ async function gatherAll(
         `not aggregated in the parts of ${split.name}: ${partial.reason}; they send their filtered rows`,
       );
   }
-  const targets = analysis.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
-  const reductions = ctx.pushdown ? useful(analysis) : [];
+  // Aggregating subqueries of one table run in its container; the rest is gathered as before.
+  const subqueries = ctx.pushdown
+    ? await pushSubqueries(con, sql, analysis, (name) => queryableTable(name, ctx), opts)
+    : undefined;
+  const reading = subqueries?.analysis ?? analysis;
+  const targets = reading.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
+  const reductions = ctx.pushdown ? useful(reading) : [];
   // Scans go out at once, except those reduced by keys of other tables: they follow as soon
   // as those tables are in (or, for a scan with a predicate of its own, once they prove large).
   // The first failure cancels the others, and they must all have stopped using the
@@ -191,7 +204,7 @@ async function gatherAll(
     const known = new Promise<boolean>((resolve) => (declare = resolve));
     independent.set(plan.table, { known, declare });
   }
-  const others = ctx.pushdown ? opportunistic(analysis) : [];
+  const others = ctx.pushdown ? opportunistic(reading) : [];
   const gather = ({ plan, table }: (typeof targets)[number]): Promise<GatherStats> => {
     let proveLarge = () => {};
     large.set(plan.table, new Promise<void>((resolve) => (proveLarge = resolve)));
@@ -234,9 +247,10 @@ async function gatherAll(
   };
   // In reduction order, so that every source is in the map before its target looks it up.
   for (const target of inReductionOrder(targets, reductions)) gathers.set(target.plan.table, gather(target));
-  const all = [...gathers.values()];
+  const all = [...gathers.values(), ...(subqueries?.start() ?? [])];
   try {
-    return { stats: await Promise.all(all), userSql: sql, pushedWhole: false, notes };
+    const stats = await Promise.all(all);
+    return { stats, userSql: subqueries?.sql ?? sql, pushedWhole: false, notes };
   } catch (err) {
     cancel();
     await Promise.allSettled(all);

@@ -13,13 +13,14 @@ import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { msSince } from '../timing.js';
 import type { QueryAnalysis } from './analyze/index.js';
-import { analyze, openQuery, splitWholeQuery, wholeQueryTarget } from './execute.js';
+import { analyze, openQuery, queryableTable, splitWholeQuery, wholeQueryTarget } from './execute.js';
 import type { PartStats } from './gather.js';
 import type { ExecutorContext, QueryStats } from './query.js';
 import { inReductionOrder, opportunistic, useful } from './reduction-schedule.js';
 import type { PartialPlan } from './shards/partial-aggregate.js';
 import { partialPlanOf } from './shards/partial-gather.js';
 import { partsToSkip } from './shards/prune.js';
+import { type PushedSubquery, subqueryPlanOf } from './subquery-pushdown.js';
 
 export interface ExplainRequest {
   /** the query without its EXPLAIN prefix */
@@ -126,12 +127,19 @@ async function partsOf(analysis: QueryAnalysis, ctx: ExecutorContext): Promise<M
   return details;
 }
 
+const SUBQUERY_STEP = 'runs the subquery ';
+
+function subqueryDetail(query: string): string {
+  return `${SUBQUERY_STEP}${query}; its rows replace it in the query`;
+}
+
 function stepsOf(
   analysis: QueryAnalysis,
   ctx: ExecutorContext,
   coordinatorPlanText: string,
   parts: Map<string, string>,
   partial: PartialPlan | undefined,
+  subqueries: PushedSubquery[],
 ): ExplainStep[] {
   const steps: ExplainStep[] = [];
   const whole = wholeQueryTarget(analysis, ctx);
@@ -173,6 +181,19 @@ function stepsOf(
       detail: `merges the parts' rows: ${partial.mergeSql}`,
     });
     return steps;
+  }
+  for (const s of subqueries) {
+    const table = ctx.catalog.get(s.table);
+    steps.push({
+      ...base,
+      step: steps.length + 1,
+      runs: 'container',
+      table: s.table,
+      served_from: table ? `${table.transport} ${table.location}` : null,
+      columns: null,
+      filter: null,
+      detail: subqueryDetail(s.query),
+    });
   }
   const reductions = ctx.pushdown ? useful(analysis) : [];
   const others = ctx.pushdown ? opportunistic(analysis) : [];
@@ -235,11 +256,28 @@ async function partialOf(
   }
 }
 
+/** The subqueries pushed to their tables' containers (subquery-pushdown.ts), if any. */
+async function subqueriesOf(sql: string, analysis: QueryAnalysis, ctx: ExecutorContext) {
+  if (!ctx.pushdown || wholeQueryTarget(analysis, ctx)) return undefined;
+  const con = await ctx.engine.connect();
+  try {
+    return await subqueryPlanOf(con, sql, analysis, (name) => queryableTable(name, ctx));
+  } finally {
+    con.closeSync();
+  }
+}
+
 /** Adds what each scan took (EXPLAIN ANALYZE) from the stats of a run. */
 function withRun(steps: ExplainStep[], stats: QueryStats): ExplainStep[] {
   return steps.map((s) => {
     if (s.runs === 'coordinator') return { ...s, ms: stats.execute_ms };
-    const g = stats.tables.find((t) => t.table === s.table);
+    // A pushed subquery's step and a scan of its table are told apart by the query.
+    const pushed = s.detail?.startsWith(SUBQUERY_STEP) ?? false;
+    const g = stats.tables.find(
+      (t) =>
+        t.table === s.table &&
+        (t.query === undefined ? !pushed : pushed && s.detail === subqueryDetail(t.query)),
+    );
     if (!g) return s;
     return {
       ...s,
@@ -271,7 +309,15 @@ export async function explainQuery(
   const analysis = await analyze(request.sql, ctx);
   const parts = await partsOf(analysis, ctx);
   const partial = await partialOf(request.sql, analysis, ctx);
-  let steps = stepsOf(analysis, ctx, await coordinatorPlan(request.sql, analysis, ctx), parts, partial);
+  const pushed = await subqueriesOf(request.sql, analysis, ctx);
+  let steps = stepsOf(
+    pushed?.analysis ?? analysis,
+    ctx,
+    await coordinatorPlan(request.sql, analysis, ctx),
+    parts,
+    partial,
+    pushed?.plan.subqueries ?? [],
+  );
   let stats: Record<string, unknown> = {};
   if (request.analyze) {
     const open = await openQuery(request.sql, ctx, signal, { materialize: true });

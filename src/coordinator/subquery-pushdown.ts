@@ -1,0 +1,302 @@
+/**
+ * Aggregating subqueries of one table, run in that table's container (issue 16): in a query
+ * that reads several tables, a derived table, CTE body or IN/EXISTS/scalar subquery such as
+ * `(SELECT label_id, count(*) AS n FROM label_urls WHERE … GROUP BY label_id) x` is sent
+ * whole to label_urls' container (the scan request's `query`), its rows land in a TEMP table
+ * of the query's connection, and the user's SQL runs with that subquery replaced by the TEMP
+ * table (same alias, same column aliases). The table itself is gathered only where the SQL
+ * still reads it elsewhere.
+ *
+ * Exact only where the subquery means the same alone as in the query, so a subquery is pushed
+ * only when: its FROM is one unsplit catalog table by its bare name (no CTE of the query has
+ * that name), it has no subquery, CTE, sample or query parameter of its own, it binds alone
+ * over that table (DuckDB's binder: a correlated or LATERAL reference to the outer query does
+ * not), it aggregates (GROUP BY, an aggregate, HAVING or DISTINCT: else a scan moves no more
+ * rows), and its output column names are distinct. Both the subquery and the rewritten query
+ * are printed by DuckDB and must parse back to the very trees reasoned about.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { deserializedSql, serializedSql } from '../duckdb/parse-tree.js';
+import { quoteIdent } from '../duckdb/sql.js';
+import { isJsonObject, type JsonObject } from '../json-object.js';
+import type { QueryAnalysis } from './analyze/index.js';
+import { withoutLocations } from './analyze/print.js';
+import { treeKey } from './analyze/trees.js';
+import type { CatalogTable } from './catalog.js';
+import { type GatherOptions, type GatherStats, gatherFrames, TempTableTarget } from './gather.js';
+import { functionFacts } from './shards/function-facts.js';
+import { baseTable, expressionNodes } from './shards/tree-nodes.js';
+
+/** One subquery to run in its table's container, its rows into TEMP table `temp`. */
+export interface PushedSubquery {
+  table: string;
+  query: string;
+  temp: string;
+}
+
+export interface SubqueryPlan {
+  subqueries: PushedSubquery[];
+  /** The user's SQL with each pushed subquery replaced by its TEMP table. */
+  sql: string;
+  /** Catalog tables (lower-case) the rewritten SQL no longer reads. */
+  unread: Set<string>;
+}
+
+/** The columns and types of the catalog tables a subquery may read (unsplit, queryable). */
+export type PushableTable = (
+  name: string,
+) => { name: string; columns: string[]; types: string[] } | undefined;
+
+const TEMP_PREFIX = '__subquery_';
+
+/** Every object of `tree` (itself included) that `match` accepts, depth first. */
+function objectsOf(tree: unknown, match: (o: JsonObject) => boolean): JsonObject[] {
+  const out: JsonObject[] = [];
+  const walk = (x: unknown): void => {
+    if (Array.isArray(x)) x.forEach(walk);
+    else if (isJsonObject(x)) {
+      if (match(x)) out.push(x);
+      Object.values(x).forEach(walk);
+    }
+  };
+  walk(tree);
+  return out;
+}
+
+const isBaseTable = (o: JsonObject) => o.type === 'BASE_TABLE' && typeof o.table_name === 'string';
+
+function cteNames(tree: unknown): Set<string> {
+  const names = new Set<string>();
+  for (const m of objectsOf(tree, (o) => isJsonObject(o.cte_map)))
+    for (const e of (m.cte_map as JsonObject).map as unknown[])
+      if (isJsonObject(e)) names.add(String(e.key).toLowerCase());
+  return names;
+}
+
+/** The statement wrapper of `node`, as json_serialize_sql writes it. */
+function statement(node: JsonObject): string {
+  return JSON.stringify({ error: false, statements: [{ node, named_param_map: [] }] });
+}
+
+/** DuckDB's print of `node`, if it parses back to the very same tree. */
+async function printed(con: DuckDBConnection, node: JsonObject): Promise<string | undefined> {
+  const [sql] = await deserializedSql(con, [statement(node)]);
+  if (sql === undefined) return undefined;
+  const again = withoutLocations(await serializedSql(con, sql));
+  const back = isJsonObject(again) && Array.isArray(again.statements) ? again.statements : [];
+  return back.length === 1 && isJsonObject(back[0]) && treeKey(back[0].node) === treeKey(node)
+    ? sql
+    : undefined;
+}
+
+/**
+ * The table a SELECT node may be pushed to, if it is exact and worth it (the module comment);
+ * its output column names are checked by binding it alone over an empty copy of the table.
+ */
+async function pushableTable(
+  con: DuckDBConnection,
+  node: JsonObject,
+  ctes: Set<string>,
+  lookup: PushableTable,
+  aggregates: (name: string) => boolean,
+): Promise<{ table: string; sql: string } | undefined> {
+  if (node.type !== 'SELECT_NODE') return undefined;
+  const from = node.from_table;
+  if (!isJsonObject(from) || !isBaseTable(from)) return undefined;
+  if ((from.schema_name ?? '') !== '' || (from.catalog_name ?? '') !== '') return undefined;
+  if (from.sample !== null || from.at_clause !== null || node.sample !== null) return undefined;
+  const name = String(from.table_name).toLowerCase();
+  const table = lookup(name);
+  if (!table || ctes.has(name)) return undefined;
+  const own = { ...node, from_table: null };
+  if (objectsOf(own, (o) => o.type === 'SUBQUERY' || o.class === 'SUBQUERY' || isBaseTable(o)).length > 0)
+    return undefined;
+  if (cteNames(node).size > 0 || objectsOf(own, (o) => o.class === 'PARAMETER').length > 0) return undefined;
+  const modifiers = Array.isArray(node.modifiers) ? node.modifiers.filter(isJsonObject) : [];
+  const groups = Array.isArray(node.group_expressions) ? node.group_expressions : [];
+  const aggregating =
+    groups.length > 0 ||
+    node.aggregate_handling === 'FORCE_AGGREGATES' ||
+    (node.having !== null && node.having !== undefined) ||
+    modifiers.some((m) => m.type === 'DISTINCT_MODIFIER') ||
+    expressionNodes(node.select_list).some(
+      (n) => n.class === 'FUNCTION' && aggregates(String(n.function_name).toLowerCase()),
+    );
+  if (!aggregating) return undefined;
+  const sql = await printed(con, node);
+  if (sql === undefined) return undefined;
+  // Bound alone, the FROM names a CTE that is an empty copy of the table: a reference to the
+  // outer query fails to bind here.
+  const columns = table.columns.map((c, i) => `NULL::${table.types[i]} AS ${quoteIdent(c)}`);
+  const probe = `WITH ${quoteIdent(String(from.table_name))} AS (SELECT ${columns.join(', ')} WHERE false) ${sql}`;
+  try {
+    const prepared = await con.prepare(probe);
+    try {
+      const names = Array.from({ length: prepared.columnCount }, (_, i) =>
+        prepared.columnName(i).toLowerCase(),
+      );
+      if (new Set(names).size !== names.length) return undefined;
+    } finally {
+      prepared.destroySync();
+    }
+  } catch {
+    return undefined;
+  }
+  return { table: table.name, sql };
+}
+
+/** The tree of `SELECT * FROM temp.main.<temp>`. */
+async function selectAllOf(con: DuckDBConnection, temp: string): Promise<JsonObject> {
+  const tree = withoutLocations(await serializedSql(con, `SELECT * FROM temp.main.${quoteIdent(temp)}`));
+  return ((tree as JsonObject).statements as JsonObject[])[0].node as JsonObject;
+}
+
+/**
+ * The subqueries of `sql` to push to their tables' containers, and the SQL over their TEMP
+ * tables; undefined when there is none.
+ */
+export async function planSubqueryPushdown(
+  con: DuckDBConnection,
+  sql: string,
+  lookup: PushableTable,
+): Promise<SubqueryPlan | undefined> {
+  const tree = withoutLocations(await serializedSql(con, sql));
+  if (!isJsonObject(tree) || tree.error === true || !Array.isArray(tree.statements)) return undefined;
+  if (tree.statements.length !== 1 || !isJsonObject(tree.statements[0])) return undefined;
+  const root = tree.statements[0].node;
+  if (!isJsonObject(root)) return undefined;
+  const ctes = cteNames(root);
+  const facts = await functionFacts(con);
+  const aggregates = (name: string) => facts.get(name)?.aggregate === true;
+  const subqueries: PushedSubquery[] = [];
+  const push = async (node: unknown): Promise<string | undefined> => {
+    if (!isJsonObject(node)) return undefined;
+    const pushable = await pushableTable(con, node, ctes, lookup, aggregates);
+    if (pushable === undefined) return undefined;
+    const temp = `${TEMP_PREFIX}${subqueries.length}`;
+    subqueries.push({ table: pushable.table, query: pushable.sql, temp });
+    return temp;
+  };
+  const tempTable = (temp: string) => baseTable(temp, 'main', 'temp');
+  // Derived tables (table refs: expressions have a class), with an alias (DuckDB names a bare
+  // one, which the rewrite would lose) and unsampled.
+  for (const ref of objectsOf(
+    root,
+    (o) => o.type === 'SUBQUERY' && !('class' in o) && isJsonObject(o.subquery),
+  )) {
+    if (typeof ref.alias !== 'string' || ref.alias === '' || ref.sample !== null) continue;
+    const temp = await push((ref.subquery as JsonObject).node);
+    if (temp === undefined) continue;
+    const replacement = { ...tempTable(temp), alias: ref.alias, column_name_alias: ref.column_name_alias };
+    for (const k of Object.keys(ref)) delete ref[k];
+    Object.assign(ref, replacement);
+  }
+  // Expression subqueries (IN, EXISTS, scalar): their SELECT reads the TEMP table.
+  for (const expr of objectsOf(root, (o) => o.class === 'SUBQUERY' && isJsonObject(o.subquery))) {
+    const subquery = expr.subquery as JsonObject;
+    const temp = await push(subquery.node);
+    if (temp !== undefined) subquery.node = await selectAllOf(con, temp);
+  }
+  // CTE bodies: the CTE keeps its name and column aliases, its body reads the TEMP table.
+  for (const holder of objectsOf(root, (o) => isJsonObject(o.cte_map))) {
+    for (const entry of ((holder.cte_map as JsonObject).map as unknown[]).filter(isJsonObject)) {
+      const value = entry.value;
+      if (!isJsonObject(value) || !isJsonObject(value.query)) continue;
+      const temp = await push(value.query.node);
+      if (temp === undefined) continue;
+      value.query.node = await selectAllOf(con, temp);
+    }
+  }
+  if (subqueries.length === 0) return undefined;
+  const rewritten = await printed(con, root);
+  if (rewritten === undefined) return undefined;
+  const stillRead = new Set(objectsOf(root, isBaseTable).map((o) => String(o.table_name).toLowerCase()));
+  const unread = new Set(subqueries.map((s) => s.table.toLowerCase()).filter((t) => !stillRead.has(t)));
+  return { subqueries, sql: rewritten, unread };
+}
+
+/** `analysis` without the tables the rewritten SQL no longer reads, nor reductions from or to them. */
+export function withoutUnread(analysis: QueryAnalysis, unread: Set<string>): QueryAnalysis {
+  const read = (t: string) => !unread.has(t.toLowerCase());
+  const kept = (r: { table: string; source: string }) => read(r.table) && read(r.source);
+  return {
+    ...analysis,
+    tables: analysis.tables.filter((t) => read(t.table)),
+    references: analysis.references.filter((r) => read(r.table)),
+    reductions: analysis.reductions.filter(kept),
+    otherReductions: analysis.otherReductions.filter(kept),
+  };
+}
+
+/** The unsplit catalog tables whose containers can run a query over them by their name. */
+export type QueryableTable = (name: string) => CatalogTable | undefined;
+
+/**
+ * The pushdown of `sql`'s subqueries (EXPLAIN shows it), and what is then left to gather
+ * table by table; undefined when none is pushed.
+ */
+export async function subqueryPlanOf(
+  con: DuckDBConnection,
+  sql: string,
+  analysis: QueryAnalysis,
+  tableOf: QueryableTable,
+): Promise<{ plan: SubqueryPlan; analysis: QueryAnalysis } | undefined> {
+  // A query of one table runs whole in its container, or in the parts of a split one.
+  if (analysis.tables.length < 2) return undefined;
+  const schemaOf = (name: string) => {
+    const table = tableOf(name);
+    return (
+      table && {
+        name: table.name,
+        columns: table.columns.map((c) => c.name),
+        types: table.columns.map((c) => c.type),
+      }
+    );
+  };
+  const plan = await planSubqueryPushdown(con, sql, schemaOf);
+  if (!plan) return undefined;
+  if (plan.subqueries.every((s) => plan.unread.has(s.table.toLowerCase())))
+    return { plan, analysis: withoutUnread(analysis, plan.unread) };
+  // A table the SQL reads elsewhere too is gathered anyway, with every row and column its
+  // subqueries need (the analysis plans its scan for all its references): pushing them would
+  // only add a round trip. Planned again without them, the others are pushed as before (a
+  // pushed subquery holds no other).
+  const unread = plan.unread;
+  const again = await planSubqueryPushdown(con, sql, (name) =>
+    unread.has(name) ? schemaOf(name) : undefined,
+  );
+  return again && { plan: again, analysis: withoutUnread(analysis, again.unread) };
+}
+
+export interface PushedSubqueries {
+  /** The SQL to run over the gathered tables. */
+  sql: string;
+  /** What is left to gather table by table. */
+  analysis: QueryAnalysis;
+  /** Starts the subqueries' gathers (once the scans are sure to start too: they share `con`). */
+  start: () => Promise<GatherStats>[];
+}
+
+/** Plans the pushdown of `sql`'s subqueries, and how to gather them; undefined when none is pushed. */
+export async function pushSubqueries(
+  con: DuckDBConnection,
+  sql: string,
+  analysis: QueryAnalysis,
+  tableOf: QueryableTable,
+  opts: GatherOptions,
+): Promise<PushedSubqueries | undefined> {
+  const planned = await opts.serial.run(() => subqueryPlanOf(con, sql, analysis, tableOf));
+  if (!planned) return undefined;
+  const tables = planned.plan.subqueries.map((s) => tableOf(s.table));
+  if (tables.some((t) => t === undefined)) return undefined;
+  const start = () =>
+    planned.plan.subqueries.map((s, i) =>
+      gatherFrames(
+        tables[i] as CatalogTable,
+        { columns: [], query: s.query },
+        opts,
+        new TempTableTarget(con, s.temp, { serial: opts.serial }),
+      ),
+    );
+  return { sql: planned.plan.sql, analysis: planned.analysis, start };
+}

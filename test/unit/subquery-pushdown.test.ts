@@ -1,0 +1,211 @@
+/**
+ * Subquery pushdown is exact: for each query, every subquery planSubqueryPushdown pushes is
+ * run over the tables (as its container would) into its TEMP table, and the rewritten SQL,
+ * with each table it no longer reads hidden behind an empty TEMP table of another shape,
+ * answers as the original query does: column names and types, rows, order where it orders.
+ * Shapes that are not exact (correlated, several tables, not aggregating…) are not pushed.
+ */
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { QueryAnalysis } from '../../src/coordinator/analyze/index.js';
+import type { CatalogTable } from '../../src/coordinator/catalog.js';
+import { planSubqueryPushdown, subqueryPlanOf } from '../../src/coordinator/subquery-pushdown.js';
+import { resultToJson } from '../../src/duckdb/json-values.js';
+import { quoteIdent } from '../../src/duckdb/sql.js';
+import { canonicalRows } from '../helpers/oracle.js';
+
+const TABLES = `
+CREATE TABLE labels AS
+  SELECT i AS label_id, 'label ' || i AS name, (i % 4)::INTEGER AS kind FROM range(200) r(i);
+CREATE TABLE label_urls AS
+  SELECT (i * 7) % 230 AS label_id, 'https://x/' || i AS url,
+         CASE WHEN i % 9 = 0 THEN NULL ELSE (i % 13) * 1.5 END AS score
+  FROM range(3000) r(i);
+CREATE TABLE other AS SELECT i AS id FROM range(5) r(i);`;
+
+/** The tables a subquery may be pushed to (`other` is not one), with their columns and types. */
+const schemas = new Map<string, { name: string; columns: string[]; types: string[] }>();
+const lookup = (name: string) => schemas.get(name.toLowerCase());
+
+/** Queries with the tables (lower-case) whose subqueries must be pushed, in order. */
+const PUSHED: { sql: string; pushed: string[]; unread?: string[]; ordered?: boolean }[] = [
+  {
+    sql: `SELECT l.name, x.n FROM labels l JOIN (SELECT label_id, count(*) AS n FROM label_urls WHERE url LIKE '%1%' GROUP BY label_id) x USING (label_id)`,
+    pushed: ['label_urls'],
+    unread: ['label_urls'],
+  },
+  {
+    sql: `SELECT l.name, x.a, x.b FROM labels l JOIN (SELECT label_id, sum(score), max(url) FROM label_urls GROUP BY ALL) x(id, a, b) ON l.label_id = x.id ORDER BY x.a DESC NULLS LAST, l.name LIMIT 17`,
+    pushed: ['label_urls'],
+    unread: ['label_urls'],
+    ordered: true,
+  },
+  {
+    sql: `WITH x AS (SELECT label_id, count(DISTINCT url) AS n, avg(score) AS s FROM label_urls GROUP BY label_id HAVING count(*) > 5) SELECT l.kind, sum(x.n), max(x.s) FROM labels l JOIN x ON x.label_id = l.label_id GROUP BY l.kind`,
+    pushed: ['label_urls'],
+    unread: ['label_urls'],
+  },
+  {
+    sql: `WITH x(k, n) AS (SELECT label_id, count(*) FROM label_urls GROUP BY 1) SELECT a.k, a.n, b.n FROM x a JOIN x b ON a.k = b.k - 1`,
+    pushed: ['label_urls'],
+    unread: ['label_urls'],
+  },
+  {
+    sql: `SELECT count(*), sum(lu.score) FROM label_urls lu JOIN (SELECT DISTINCT label_id FROM label_urls WHERE score > 10) d USING (label_id)`,
+    pushed: ['label_urls'],
+  },
+  {
+    sql: `SELECT l.name, u.n, k.c FROM labels l LEFT JOIN (SELECT label_id, count(*) n FROM label_urls GROUP BY label_id) u USING (label_id) JOIN (SELECT kind, count(*) c FROM labels GROUP BY kind) k USING (kind)`,
+    pushed: ['label_urls', 'labels'],
+    unread: ['label_urls'],
+  },
+  {
+    sql: `SELECT name FROM labels WHERE label_id IN (SELECT label_id FROM (SELECT label_id, sum(score) AS s FROM label_urls GROUP BY label_id) t WHERE s > 100) ORDER BY name`,
+    pushed: ['label_urls'],
+    unread: ['label_urls'],
+    ordered: true,
+  },
+  {
+    sql: `SELECT l.name, t.n FROM labels l, (SELECT count(*) AS n FROM label_urls WHERE score IS NULL) t WHERE l.label_id < 3`,
+    pushed: ['label_urls'],
+    unread: ['label_urls'],
+  },
+  {
+    sql: `SELECT x.label_id, x.top FROM (SELECT label_id, max(url) AS top FROM label_urls GROUP BY label_id ORDER BY label_id LIMIT 10) x JOIN labels USING (label_id)`,
+    pushed: ['label_urls'],
+    unread: ['label_urls'],
+  },
+  {
+    // TPC-H Q18's shape.
+    sql: `SELECT l.name, count(*) AS n FROM labels l JOIN label_urls u USING (label_id) WHERE l.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING sum(score) > 100) GROUP BY l.name`,
+    pushed: ['label_urls'],
+  },
+  {
+    sql: `SELECT name, (SELECT max(score) FROM label_urls) AS top FROM labels WHERE EXISTS (SELECT DISTINCT kind FROM labels WHERE kind = 2) AND kind > (SELECT count(DISTINCT label_id) % 3 FROM label_urls)`,
+    pushed: ['label_urls', 'labels', 'label_urls'],
+    unread: ['label_urls'],
+  },
+];
+
+/** Queries where no subquery may be pushed. */
+const DECLINED = [
+  // Correlated (LATERAL, and an outer reference).
+  `SELECT l.name, t.n FROM labels l, LATERAL (SELECT count(*) AS n FROM label_urls u WHERE u.label_id = l.label_id) t`,
+  `SELECT l.name, t.n FROM labels l, LATERAL (SELECT count(*) + l.kind AS n FROM label_urls) t`,
+  // Not aggregating: a scan moves as many rows.
+  `SELECT l.name, x.url FROM labels l JOIN (SELECT label_id, url FROM label_urls WHERE score > 3) x USING (label_id)`,
+  // Two tables in the subquery.
+  `SELECT * FROM other JOIN (SELECT l.kind, count(*) AS n FROM labels l JOIN label_urls u USING (label_id) GROUP BY l.kind) x ON x.kind = other.id`,
+  // A subquery inside it.
+  `SELECT * FROM labels JOIN (SELECT label_id, count(*) FROM label_urls WHERE label_id IN (SELECT label_id FROM labels WHERE kind = 1) GROUP BY label_id) x USING (label_id)`,
+  // A CTE of the query shadows the table.
+  `WITH label_urls AS (SELECT * FROM labels) SELECT * FROM other JOIN (SELECT kind, count(*) n FROM label_urls GROUP BY kind) x ON x.kind = other.id`,
+  // Not a table the coordinator can push to.
+  `SELECT * FROM labels JOIN (SELECT id, count(*) n FROM other GROUP BY id) x ON x.id = labels.kind`,
+  // Repeated output names.
+  `SELECT l.name FROM labels l JOIN (SELECT label_id, label_id, count(*) FROM label_urls GROUP BY label_id) x ON true LIMIT 0`,
+  // Schema-qualified, sampled.
+  `SELECT * FROM labels JOIN (SELECT label_id, count(*) n FROM main.label_urls GROUP BY label_id) x USING (label_id)`,
+  `SELECT * FROM labels JOIN (SELECT label_id, count(*) n FROM label_urls TABLESAMPLE 10% GROUP BY label_id) x USING (label_id)`,
+  // Correlated expression subqueries.
+  `SELECT name FROM labels l WHERE kind < (SELECT count(*) FROM label_urls u WHERE u.label_id = l.label_id)`,
+  `SELECT name FROM labels WHERE EXISTS (SELECT max(score) FROM label_urls HAVING max(score) > kind)`,
+  // A sampled derived table.
+  `SELECT count(*) FROM labels JOIN (SELECT label_id, count(*) n FROM label_urls GROUP BY label_id) x TABLESAMPLE 50% USING (label_id)`,
+  // No alias.
+  `SELECT count(*) FROM labels, (SELECT count(*) AS n FROM label_urls)`,
+];
+
+let db: DuckDBInstance;
+let container: DuckDBConnection;
+
+beforeAll(async () => {
+  db = await DuckDBInstance.create(':memory:');
+  container = await db.connect();
+  await container.run(TABLES);
+  for (const name of ['labels', 'label_urls']) {
+    const reader = await container.runAndReadAll(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${name}' ORDER BY ordinal_position`,
+    );
+    const rows = reader.getRows().map((r) => r.map(String));
+    schemas.set(name, { name, columns: rows.map((r) => r[0]), types: rows.map((r) => r[1]) });
+  }
+});
+
+afterAll(() => {
+  container.closeSync();
+  db.closeSync();
+});
+
+async function answer(con: DuckDBConnection, sql: string) {
+  const reader = await con.runAndReadAll(sql);
+  const json = await resultToJson(reader);
+  return { columns: json.columns, types: reader.columnTypes().map(String), rows: json.rows };
+}
+
+describe('planSubqueryPushdown', () => {
+  it.each(PUSHED.map((q) => [q.sql, q] as const))('pushes exactly: %s', async (_sql, q) => {
+    const con = await db.connect();
+    try {
+      const plan = await planSubqueryPushdown(con, q.sql, lookup);
+      expect(plan?.subqueries.map((s) => s.table)).toEqual(q.pushed);
+      if (!plan) return;
+      expect([...plan.unread].sort()).toEqual([...(q.unread ?? [])].sort());
+      for (const s of plan.subqueries) await con.run(`CREATE TEMP TABLE ${quoteIdent(s.temp)} AS ${s.query}`);
+      for (const t of plan.unread) await con.run(`CREATE TEMP TABLE ${quoteIdent(t)} (unread INTEGER)`);
+      const expected = await answer(container, q.sql);
+      const actual = await answer(con, plan.sql);
+      expect(actual.columns).toEqual(expected.columns);
+      expect(actual.types).toEqual(expected.types);
+      expect(expected.rows.length).toBeGreaterThan(0);
+      const ordered = !!q.ordered;
+      expect(canonicalRows(actual.columns, actual.rows, ordered)).toEqual(
+        canonicalRows(expected.columns, expected.rows, ordered),
+      );
+    } finally {
+      con.closeSync();
+    }
+  });
+
+  it.each(DECLINED)('declines: %s', async (sql) => {
+    await container.run(`PREPARE check_valid AS ${sql}`);
+    expect(await planSubqueryPushdown(container, sql, lookup)).toBeUndefined();
+  });
+});
+
+describe('subqueryPlanOf', () => {
+  it('pushes only the subqueries of tables the SQL then no longer reads, and drops those tables from the scans', async () => {
+    const sql = PUSHED[5].sql;
+    const analysis: QueryAnalysis = {
+      tables: [
+        { table: 'labels', columns: ['label_id', 'kind', 'name'] },
+        { table: 'label_urls', columns: ['label_id'] },
+      ],
+      pushWhole: false,
+      reductions: [{ table: 'labels', column: 'label_id', source: 'label_urls', sourceColumn: 'label_id' }],
+      otherReductions: [
+        { table: 'label_urls', column: 'label_id', source: 'labels', sourceColumn: 'label_id' },
+      ],
+      references: [
+        { table: 'labels', binding: 'l' },
+        { table: 'label_urls', binding: 'label_urls' },
+      ],
+      notes: [],
+    };
+    const tableOf = (name: string) => {
+      const schema = lookup(name);
+      if (!schema) return undefined;
+      const columns = schema.columns.map((c, i) => ({ name: c, type: schema.types[i] }));
+      return { name: schema.name, columns } as unknown as CatalogTable;
+    };
+    const planned = await subqueryPlanOf(container, sql, analysis, tableOf);
+    // labels' own subquery is not pushed: labels is scanned for the outer query anyway.
+    expect(planned?.plan.subqueries.map((s) => s.table)).toEqual(['label_urls']);
+    expect(planned?.analysis.tables.map((t) => t.table)).toEqual(['labels']);
+    expect(planned?.analysis.reductions).toEqual([]);
+    expect(planned?.analysis.otherReductions).toEqual([]);
+    expect(planned?.analysis.references.map((r) => r.table)).toEqual(['labels']);
+    const single = { ...analysis, tables: analysis.tables.slice(0, 1) };
+    expect(await subqueryPlanOf(container, sql, single, tableOf)).toBeUndefined();
+  });
+});
