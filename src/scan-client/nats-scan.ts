@@ -38,6 +38,14 @@ export async function* openNatsScan(
   request: ScanRequest,
   options: NatsScanOptions,
 ): AsyncGenerator<Frame> {
+  // Checked before subscribing: SUB and PUB then leave in one write to the socket, where a
+  // wait between them would send each on its own.
+  if (!(await connectedWithin(nc, options.idleTimeoutMs))) {
+    throw new QueryError(
+      'unavailable',
+      `cannot scan table "${table}": the NATS connection is down (reconnecting)`,
+    );
+  }
   const encoding = options.encoding ?? 'msgpack';
   const subject = options.subject ?? subjectFor(table, 'scan');
   const id = nuid.next();
@@ -92,12 +100,6 @@ export async function* openNatsScan(
   // The message asked for and not come yet, when the loop stops waiting for it.
   let waiting: Promise<IteratorResult<Msg>> | undefined;
   try {
-    if (!(await connectedWithin(nc, options.idleTimeoutMs))) {
-      throw new QueryError(
-        'unavailable',
-        `cannot scan table "${table}": the NATS connection is down (reconnecting)`,
-      );
-    }
     try {
       nc.publish(subject, encode({ ...withDeadline(request, options.deadline), id }, encoding), {
         reply: inbox,
