@@ -105,10 +105,10 @@ export function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext):
   return table.remoteName.toLowerCase() === table.name.toLowerCase() ? table : undefined;
 }
 
-/** The unsplit table named `name`, when its container can run a query over it by that name. */
+/** The table named `name`, when its containers can run a query over it by that name (a split one's in its parts). */
 export function queryableTable(name: string, ctx: ExecutorContext): CatalogTable | undefined {
   const table = ctx.catalog.get(name);
-  if (!table || table.error || table.parts) return undefined;
+  if (!table || table.error) return undefined;
   return table.remoteName.toLowerCase() === table.name.toLowerCase() ? table : undefined;
 }
 

@@ -5,10 +5,11 @@
  * whole to label_urls' container (the scan request's `query`), its rows land in a TEMP table
  * of the query's connection, and the user's SQL runs with that subquery replaced by the TEMP
  * table (same alias, same column aliases). The table itself is gathered only where the SQL
- * still reads it elsewhere.
+ * still reads it elsewhere. Over a split table the subquery is aggregated in its parts and
+ * merged here into that TEMP table (shards/partial-gather.ts), where that is exact.
  *
  * Exact only where the subquery means the same alone as in the query, so a subquery is pushed
- * only when: its FROM is one unsplit catalog table by its bare name (no CTE of the query has
+ * only when: its FROM is one catalog table by its bare name (no CTE of the query has
  * that name), it has no subquery, CTE, sample or query parameter of its own, it binds alone
  * over that table (DuckDB's binder: a correlated or LATERAL reference to the outer query does
  * not), it aggregates (GROUP BY, an aggregate, HAVING or DISTINCT: else a scan moves no more
@@ -18,6 +19,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { deserializedSql, serializedSql } from '../duckdb/parse-tree.js';
 import { quoteIdent } from '../duckdb/sql.js';
+import { QueryError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json-object.js';
 import type { QueryAnalysis } from './analyze/index.js';
 import { withoutLocations } from './analyze/print.js';
@@ -25,6 +27,7 @@ import { treeKey } from './analyze/trees.js';
 import type { CatalogTable } from './catalog.js';
 import { type GatherOptions, type GatherStats, gatherFrames, TempTableTarget } from './gather.js';
 import { functionFacts } from './shards/function-facts.js';
+import { gatherPartials, partialPlanOf } from './shards/partial-gather.js';
 import { baseTable, expressionNodes } from './shards/tree-nodes.js';
 
 /** One subquery to run in its table's container, its rows into TEMP table `temp`. */
@@ -42,12 +45,23 @@ export interface SubqueryPlan {
   unread: Set<string>;
 }
 
-/** The columns and types of the catalog tables a subquery may read (unsplit, queryable). */
+/** The columns and types of the catalog tables a subquery may read (queryable). */
 export type PushableTable = (
   name: string,
 ) => { name: string; columns: string[]; types: string[] } | undefined;
 
+/**
+ * Whether `table`'s containers can answer subquery `sql` into TEMP table `temp`: every
+ * unsplit one can; a split table's parts only where it decomposes (partial-aggregate.ts).
+ */
+export type AcceptsSubquery = (table: string, sql: string, temp: string) => Promise<boolean>;
+
 const TEMP_PREFIX = '__subquery_';
+
+/** Where a split table's parts put their partial rows of the subquery gathered into `temp`. */
+function partialsOf(temp: string): string {
+  return `${temp}#partials`;
+}
 
 /** Every object of `tree` (itself included) that `match` accepts, depth first. */
 function objectsOf(tree: unknown, match: (o: JsonObject) => boolean): JsonObject[] {
@@ -159,6 +173,7 @@ export async function planSubqueryPushdown(
   con: DuckDBConnection,
   sql: string,
   lookup: PushableTable,
+  accepts: AcceptsSubquery = async () => true,
 ): Promise<SubqueryPlan | undefined> {
   const tree = withoutLocations(await serializedSql(con, sql));
   if (!isJsonObject(tree) || tree.error === true || !Array.isArray(tree.statements)) return undefined;
@@ -174,6 +189,7 @@ export async function planSubqueryPushdown(
     const pushable = await pushableTable(con, node, ctes, lookup, aggregates);
     if (pushable === undefined) return undefined;
     const temp = `${TEMP_PREFIX}${subqueries.length}`;
+    if (!(await accepts(pushable.table, pushable.sql, temp))) return undefined;
     subqueries.push({ table: pushable.table, query: pushable.sql, temp });
     return temp;
   };
@@ -228,7 +244,7 @@ export function withoutUnread(analysis: QueryAnalysis, unread: Set<string>): Que
   };
 }
 
-/** The unsplit catalog tables whose containers can run a query over them by their name. */
+/** The catalog tables whose containers can run a query over them by their name. */
 export type QueryableTable = (name: string) => CatalogTable | undefined;
 
 /**
@@ -253,7 +269,13 @@ export async function subqueryPlanOf(
       }
     );
   };
-  const plan = await planSubqueryPushdown(con, sql, schemaOf);
+  const accepts: AcceptsSubquery = async (name, query, temp) => {
+    const table = tableOf(name);
+    if (!table?.parts) return true;
+    const plan = await partialPlanOf(query, table, con, partialsOf(temp));
+    return !('reason' in plan) && plan.reducesRows;
+  };
+  const plan = await planSubqueryPushdown(con, sql, schemaOf, accepts);
   if (!plan) return undefined;
   if (plan.subqueries.every((s) => plan.unread.has(s.table.toLowerCase())))
     return { plan, analysis: withoutUnread(analysis, plan.unread) };
@@ -262,8 +284,11 @@ export async function subqueryPlanOf(
   // only add a round trip. Planned again without them, the others are pushed as before (a
   // pushed subquery holds no other).
   const unread = plan.unread;
-  const again = await planSubqueryPushdown(con, sql, (name) =>
-    unread.has(name) ? schemaOf(name) : undefined,
+  const again = await planSubqueryPushdown(
+    con,
+    sql,
+    (name) => (unread.has(name) ? schemaOf(name) : undefined),
+    accepts,
   );
   return again && { plan: again, analysis: withoutUnread(analysis, again.unread) };
 }
@@ -290,13 +315,40 @@ export async function pushSubqueries(
   const tables = planned.plan.subqueries.map((s) => tableOf(s.table));
   if (tables.some((t) => t === undefined)) return undefined;
   const start = () =>
-    planned.plan.subqueries.map((s, i) =>
-      gatherFrames(
-        tables[i] as CatalogTable,
+    planned.plan.subqueries.map((s, i) => {
+      const table = tables[i] as CatalogTable;
+      if (table.parts) return gatherMerged(con, s, { ...table, parts: table.parts }, opts);
+      return gatherFrames(
+        table,
         { columns: [], query: s.query },
         opts,
         new TempTableTarget(con, s.temp, { serial: opts.serial }),
-      ),
-    );
+      );
+    });
   return { sql: planned.plan.sql, analysis: planned.analysis, start };
+}
+
+/** A split table's subquery: aggregated in its parts, merged into its TEMP table here. */
+async function gatherMerged(
+  con: DuckDBConnection,
+  subquery: PushedSubquery,
+  table: CatalogTable & { parts: NonNullable<CatalogTable['parts']> },
+  opts: GatherOptions,
+): Promise<GatherStats> {
+  const gathered = await gatherPartials(
+    con,
+    subquery.query,
+    table,
+    undefined,
+    opts,
+    partialsOf(subquery.temp),
+  );
+  // Planned with the same plan (accepts), which decomposes and reduces rows.
+  if (!gathered || 'reason' in gathered) {
+    throw new QueryError('internal', `the subquery of ${table.name} could not be aggregated in its parts`);
+  }
+  await opts.serial.run(() =>
+    con.run(`CREATE TEMP TABLE ${quoteIdent(subquery.temp)} AS ${gathered.mergeSql}`),
+  );
+  return { ...gathered.stats, query: subquery.query };
 }

@@ -109,4 +109,29 @@ const fallbacks: DiffQuery[] = [
   { sql: 'SELECT histogram(label_id % 4) AS h FROM label_sublabels' },
 ];
 
-export const SHARD_AGGREGATES: DiffQuery[] = [...decomposable, ...fallbacks];
+/**
+ * Aggregating subqueries of a split table inside a query of several tables: aggregated in the
+ * parts and merged into a TEMP table where they decompose, gathered as rows where they do not.
+ */
+const subqueries: DiffQuery[] = [
+  {
+    sql: 'SELECT l.name, x.n FROM labels l JOIN (SELECT label_id, count(*) AS n FROM label_urls GROUP BY label_id) x USING (label_id) WHERE l.label_id < 300',
+  },
+  {
+    sql: 'WITH per AS (SELECT label_id, count(*) AS subs, max(sublabel_id) AS top FROM label_sublabels GROUP BY ALL) SELECT l.category, sum(per.subs) AS subs, max(per.top) AS top FROM labels l JOIN per ON l.label_id = per.label_id GROUP BY l.category',
+  },
+  {
+    sql: 'SELECT count(*) AS n FROM labels WHERE label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 5)',
+  },
+  {
+    sql: 'SELECT a.label_id, a.n, b.n AS m FROM (SELECT label_id, count(*) AS n FROM label_urls GROUP BY label_id) a JOIN (SELECT label_id, count(*) AS n FROM label_sublabels GROUP BY label_id) b USING (label_id) WHERE a.label_id < 200',
+  },
+  {
+    sql: 'SELECT l.label_id, x.m FROM labels l JOIN (SELECT label_id, median(url_id) AS m FROM label_urls GROUP BY label_id) x USING (label_id) WHERE l.label_id < 100',
+  },
+  {
+    sql: 'SELECT l.category, x.d FROM labels l JOIN (SELECT DISTINCT label_id, label_id % 3 AS d FROM label_urls) x USING (label_id) WHERE l.label_id < 400',
+  },
+];
+
+export const SHARD_AGGREGATES: DiffQuery[] = [...decomposable, ...fallbacks, ...subqueries];

@@ -44,7 +44,7 @@ interface PartStats {
   skipped?: string;
 }
 interface Stats {
-  tables: { table: string; rows: number; parts?: PartStats[] }[];
+  tables: { table: string; rows: number; parts?: PartStats[]; partial_aggregate?: string; query?: string }[];
 }
 
 interface ContainerMetadata {
@@ -229,6 +229,20 @@ describe('parts as served', () => {
     for (const p of asked) expect(p.replica, `part ${p.part}`).toBeTruthy();
     expect(asked.reduce((n, p) => n + p.rows, 0)).toBe(answer.results.length);
     expect(answer.results.length).toBe((await oracleAnswer(oracle, sql)).rows.length);
+  });
+
+  it("an aggregating subquery of a split table in a join is aggregated in the table's parts", async () => {
+    const sql =
+      'SELECT l.category, count(*) AS labels, sum(x.n) AS urls FROM labels l JOIN (SELECT label_id, count(*) AS n FROM label_urls GROUP BY label_id) x USING (label_id) GROUP BY l.category';
+    const answer = await askCoordinator<Stats>(pushdownOn, sql);
+    expect(answer.status, answer.message).toBe(200);
+    const urls = answer.stats.tables.find((t) => t.table === 'label_urls');
+    expect(urls?.partial_aggregate).toMatch(/group by 1 key/);
+    const distinct = await oracleAnswer(oracle, 'SELECT count(DISTINCT label_id) AS g FROM label_urls');
+    const groups = Number((distinct.rows[0] as { g: unknown }).g);
+    // A row per label and part holding it, never a row per url.
+    expect(urls?.rows).toBeLessThanOrEqual(2 * groups);
+    await expectOracleAnswer(pushdownOn, sql);
   });
 
   it('skips parts whose ranges cannot match the filter, and still answers right', async () => {

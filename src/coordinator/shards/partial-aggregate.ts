@@ -59,16 +59,22 @@ export async function planPartialAggregate(
   sql: string,
   table: TableSchema,
   con: DuckDBConnection,
+  partialsTable = PARTIALS_TABLE,
 ): Promise<PartialPlan | { reason: string }> {
   try {
-    return await plan(sql, table, con);
+    return await plan(sql, table, con, partialsTable);
   } catch (err) {
     if (err instanceof Decline) return { reason: err.message };
     throw err;
   }
 }
 
-async function plan(sql: string, table: TableSchema, con: DuckDBConnection): Promise<PartialPlan> {
+async function plan(
+  sql: string,
+  table: TableSchema,
+  con: DuckDBConnection,
+  partialsTable: string,
+): Promise<PartialPlan> {
   const node = statementNode(withoutLocations(await serializedSql(con, sql)));
   const facts = await functionFacts(con);
   const isAggregateName = (name: string) => facts.get(name)?.aggregate === true || isDecomposableName(name);
@@ -100,13 +106,11 @@ async function plan(sql: string, table: TableSchema, con: DuckDBConnection): Pro
     : rowPlan(query, wanted.names);
   const part = selectNode({ ...built.part, from: baseTable(table.name) });
   const partColumns = await probe.describe(part, relation, [part]);
-  const merge = selectNode({ ...built.merge, from: baseTable(PARTIALS_TABLE, 'main', 'temp') });
-  const partials = { name: PARTIALS_TABLE, columns: partColumns.names, types: partColumns.types };
-  const got = await probe.describe(
-    selectNode({ ...built.merge, from: baseTable(PARTIALS_TABLE) }),
-    partials,
-    [merge],
-  );
+  const merge = selectNode({ ...built.merge, from: baseTable(partialsTable, 'main', 'temp') });
+  const partials = { name: partialsTable, columns: partColumns.names, types: partColumns.types };
+  const got = await probe.describe(selectNode({ ...built.merge, from: baseTable(partialsTable) }), partials, [
+    merge,
+  ]);
   checkSameColumns(got, wanted);
   checkNoClash(built.merge, wanted.names);
   const [partSql, mergeSql] = [partColumns.texts[0], got.texts[0]];

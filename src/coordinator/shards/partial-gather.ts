@@ -25,18 +25,26 @@ export interface PartialGathered {
  */
 const plans = new Lru<string, PartialPlan | { reason: string }>(512);
 
-async function cachedPlan(sql: string, schema: TableSchema, con: DuckDBConnection) {
-  const key = JSON.stringify([schema, sql]);
+async function cachedPlan(sql: string, schema: TableSchema, con: DuckDBConnection, partials: string) {
+  const key = JSON.stringify([schema, partials, sql]);
   const known = plans.get(key);
   if (known) return known;
-  const plan = await planPartialAggregate(sql, schema, con);
+  const plan = await planPartialAggregate(sql, schema, con, partials);
   plans.set(key, plan);
   return plan;
 }
 
-/** The partial plan of `sql` over split `table` (EXPLAIN shows it), or why there is none. */
-export function partialPlanOf(sql: string, table: CatalogTable, con: DuckDBConnection) {
-  return cachedPlan(sql, schemaOf(table), con);
+/**
+ * The partial plan of `sql` over split `table` (EXPLAIN shows it), or why there is none; its
+ * merge reads TEMP table `partials`.
+ */
+export function partialPlanOf(
+  sql: string,
+  table: CatalogTable,
+  con: DuckDBConnection,
+  partials = PARTIALS_TABLE,
+) {
+  return cachedPlan(sql, schemaOf(table), con, partials);
 }
 
 function schemaOf(table: CatalogTable): TableSchema {
@@ -57,8 +65,9 @@ export async function gatherPartials(
   table: CatalogTable & { parts: NonNullable<CatalogTable['parts']> },
   where: string | undefined,
   opts: GatherOptions,
+  partials = PARTIALS_TABLE,
 ): Promise<PartialGathered | { reason: string } | undefined> {
-  const plan = await opts.serial.run(() => cachedPlan(sql, schemaOf(table), con));
+  const plan = await opts.serial.run(() => cachedPlan(sql, schemaOf(table), con, partials));
   if ('reason' in plan) return plan;
   if (!plan.reducesRows) return undefined;
   const request = { columns: [], query: plan.partSql };
@@ -67,7 +76,7 @@ export async function gatherPartials(
     table,
     table.parts,
     request,
-    PARTIALS_TABLE,
+    partials,
     { ...opts, positional: true },
     { where },
   );

@@ -29,9 +29,9 @@ import { partsToSkip } from './prune.js';
 /** Scans of one part at most, the first included. */
 const MAX_TRIES = 3;
 
-/** Where part `index`'s rows land: `#` cannot occur in a table name, so no table is shadowed. */
-function partTableName(table: string, index: number): string {
-  return `${table}#part${index}`;
+/** Where part `index`'s rows for `target` land: `#` cannot occur in a table name, so no table is shadowed. */
+function partTableName(target: string, index: number): string {
+  return `${target}#part${index}`;
 }
 
 /** Errors of the replica or the way to it, not of the request: another try may succeed. */
@@ -73,9 +73,10 @@ async function gatherPart(
   part: CatalogPart,
   count: number,
   request: ScanRequest,
+  target: string,
   opts: GatherOptions,
 ): Promise<PartGathered> {
-  const name = partTableName(table.name, part.index);
+  const name = partTableName(target, part.index);
   const partTable: CatalogTable = {
     ...table,
     location: part.subject,
@@ -128,7 +129,7 @@ function unionViewSql(table: CatalogTable, gathered: [CatalogPart, PartGathered]
     }
   }
   const selects = gathered.map(
-    ([part]) => `SELECT * FROM temp.main.${quoteIdent(partTableName(table.name, part.index))}`,
+    ([part]) => `SELECT * FROM temp.main.${quoteIdent(partTableName(target, part.index))}`,
   );
   return `CREATE TEMP VIEW ${quoteIdent(target)} AS ${selects.join(' UNION ALL ')}`;
 }
@@ -175,7 +176,7 @@ export async function scatterInto(
   let failure: { err: unknown } | undefined;
   const settled = await Promise.allSettled(
     asked.map((part) =>
-      gatherPart(con, table, part, parts.length, request, partOpts(part)).catch((err: unknown) => {
+      gatherPart(con, table, part, parts.length, request, target, partOpts(part)).catch((err: unknown) => {
         failure ??= { err };
         stop.abort();
         throw err;
