@@ -8,6 +8,7 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { decode, detectEncoding, encode } from '../protocol/codec.js';
+import { seededRandom } from '../seeded-random.js';
 import { startLocalCluster } from './local-cluster.js';
 
 const SEEDS = [
@@ -80,18 +81,6 @@ const SCAN_FIELDS = [
   'ackTimeoutMs',
 ];
 const TABLES = ['labels', 'label_urls', 'label_sublabels'];
-
-/** mulberry32: a small seeded generator, so a run can be repeated with --seed. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Finding {
   target: string;
@@ -249,7 +238,7 @@ async function main(): Promise<void> {
   const cluster = await startLocalCluster({ labels: 2_000 });
   const coordinator = await cluster.startCoordinator(['--timeout-ms', '5000']);
   const nc = await connect({ servers: cluster.nats.url });
-  const fuzzer = new Fuzzer(generator(seed));
+  const fuzzer = new Fuzzer(seededRandom(seed));
   const processes = [coordinator, ...Object.values(cluster.containers)];
   const deadline = Date.now() + seconds * 1000;
   const worker = async (k: number) => {

@@ -8,6 +8,7 @@
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeQuery, type DuckDbSql, type QueryAnalysis } from '../../src/coordinator/analyze/index.js';
+import { seededRandom } from '../../src/seeded-random.js';
 import { CATALOG, openParser } from './analyze-helpers.js';
 
 interface Case {
@@ -761,17 +762,6 @@ function generated(): Case[] {
   return out;
 }
 
-/** A small seeded PRNG (mulberry32), so the random cases are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const PREDICATES: Record<string, string[]> = {
   label_id: [
     '{t}.label_id > 2',
@@ -788,7 +778,7 @@ const PREDICATES: Record<string, string[]> = {
 
 /** Random joins of one to three table uses with predicates in WHERE and ON, some with subqueries. */
 function randomCases(count: number, seed: number): Case[] {
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)];
   const predicate = (alias: string, table: string): string => {
     const cols = CATALOG.find((t) => t.name === table)!.columns;
@@ -864,7 +854,7 @@ const JOINS = ['JOIN', 'JOIN', 'LEFT JOIN', 'LEFT JOIN', 'RIGHT JOIN', 'FULL JOI
  * joins and `ON true`, in WHERE, over every join type, with filters, EXISTS and UNION ALL.
  */
 function randomJoinCases(count: number, seed: number): Case[] {
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)];
   const predicate = (alias: string, table: string): string => {
     const cols = CATALOG.find((t) => t.name === table)!.columns;

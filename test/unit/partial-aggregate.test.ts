@@ -13,6 +13,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planPartialAggregate } from '../../src/coordinator/shards/partial-aggregate.js';
 import { resultToJson } from '../../src/duckdb/json-values.js';
+import { seededRandom } from '../../src/seeded-random.js';
 import { canonicalRows, expectRowsClose } from '../helpers/oracle.js';
 
 const ROWS = 3000;
@@ -469,20 +470,9 @@ describe('planPartialAggregate follows the session’s default ORDER BY', () => 
   });
 });
 
-/** A small deterministic PRNG (mulberry32), so a failing random query can be run again. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Random grouped aggregate queries over the test table: keys, aggregates, FILTER, WHERE, HAVING, ORDER BY, LIMIT. */
 function randomQueries(count: number, seed: number): Q[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(next() * xs.length)];
   const numbers = ['id', 'small', 'big', 'price', 'ratio', 'huge', 'fl', 'sparse', '"Weird Name"', 'ub'];
   const any = [...numbers, 'color', 'day', 'ts', 'name', 'flag'];

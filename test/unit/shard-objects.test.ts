@@ -2,22 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { dataVersion } from '../../src/data-container/data-version.js';
 import type { S3Object } from '../../src/data-container/s3-source.js';
 import { assignObjects, splitsListing } from '../../src/data-container/shard-objects.js';
+import { seededRandom } from '../../src/seeded-random.js';
 
 const GLOB = ['s3://b/dir/*.csv.gz'];
 
 function object(key: string, size: number, etag = `"${key}"`): S3Object {
   return { bucket: 'b', key, url: `s3://b/${key}`, size, etag };
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffled<T>(items: T[], next: () => number): T[] {
@@ -39,7 +29,7 @@ function parts(listed: S3Object[], count: number, urls = GLOB): string[][] {
 }
 
 describe('assignObjects', () => {
-  const next = random(16);
+  const next = seededRandom(16);
   // Sizes spread over three orders of magnitude, with repeats (ties broken by key).
   const listing = Array.from({ length: 60 }, (_, i) =>
     object(`dir/part-${String(i).padStart(3, '0')}.csv.gz`, i % 7 === 0 ? 1000 : Math.floor(next() * 1e6)),
