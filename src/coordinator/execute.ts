@@ -95,31 +95,36 @@ function scanRequestFor(plan: TableScanPlan, table: CatalogTable, pushdown: bool
   return plan.where ? { columns, where: plan.where } : { columns };
 }
 
-/** The one table of a query that reads a single table, when its container can run it whole. */
-export function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext): CatalogTable | undefined {
+/** The SQL names a table as users know it: its containers must know it by the same name. */
+function knownByItsName(table: CatalogTable): boolean {
+  return table.remoteName.toLowerCase() === table.name.toLowerCase();
+}
+
+/** The one table of a query that reads a single table, when its containers can run the SQL. */
+function wholeQueryTable(analysis: QueryAnalysis, ctx: ExecutorContext): CatalogTable | undefined {
   if (!ctx.pushdown || !analysis.pushWhole || analysis.tables.length !== 1) return undefined;
   const table = reachable(analysis.tables[0], ctx);
+  return knownByItsName(table) ? table : undefined;
+}
+
+/** The one table of a query that reads a single table, when its container can run it whole. */
+export function wholeQueryTarget(analysis: QueryAnalysis, ctx: ExecutorContext): CatalogTable | undefined {
+  const table = wholeQueryTable(analysis, ctx);
   // A part holds only some of a split table's rows: its container cannot answer for all.
-  if (table.parts) return undefined;
-  // The SQL names the table as users know it; the container must know it by the same name.
-  return table.remoteName.toLowerCase() === table.name.toLowerCase() ? table : undefined;
+  return table && !table.parts ? table : undefined;
+}
+
+/** The split table a single-table query reads, which its parts may aggregate (partial-gather.ts). */
+export function splitWholeQuery(analysis: QueryAnalysis, ctx: ExecutorContext) {
+  const table = wholeQueryTable(analysis, ctx);
+  const parts = table?.parts;
+  return table && parts ? { ...table, parts } : undefined;
 }
 
 /** The table named `name`, when its containers can run a query over it by that name (a split one's in its parts). */
 export function queryableTable(name: string, ctx: ExecutorContext): CatalogTable | undefined {
   const table = ctx.catalog.get(name);
-  if (!table || table.error) return undefined;
-  return table.remoteName.toLowerCase() === table.name.toLowerCase() ? table : undefined;
-}
-
-/** The split table a single-table query reads, which its parts may aggregate (partial-gather.ts). */
-export function splitWholeQuery(analysis: QueryAnalysis, ctx: ExecutorContext) {
-  if (!ctx.pushdown || !analysis.pushWhole || analysis.tables.length !== 1) return undefined;
-  const table = reachable(analysis.tables[0], ctx);
-  const parts = table.parts;
-  return parts && table.remoteName.toLowerCase() === table.name.toLowerCase()
-    ? { ...table, parts }
-    : undefined;
+  return table && !table.error && knownByItsName(table) ? table : undefined;
 }
 
 interface Gathered {

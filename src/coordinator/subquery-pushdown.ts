@@ -27,7 +27,7 @@ import { treeKey } from './analyze/trees.js';
 import type { CatalogTable } from './catalog.js';
 import { type GatherOptions, type GatherStats, gatherFrames, TempTableTarget } from './gather.js';
 import { functionFacts } from './shards/function-facts.js';
-import { gatherPartials, partialPlanOf } from './shards/partial-gather.js';
+import { gatherPartials, partialPlanOf, schemaOf } from './shards/partial-gather.js';
 import { baseTable, expressionNodes } from './shards/tree-nodes.js';
 
 /** One subquery to run in its table's container, its rows into TEMP table `temp`. */
@@ -259,15 +259,9 @@ export async function subqueryPlanOf(
 ): Promise<{ plan: SubqueryPlan; analysis: QueryAnalysis } | undefined> {
   // A query of one table runs whole in its container, or in the parts of a split one.
   if (analysis.tables.length < 2) return undefined;
-  const schemaOf = (name: string) => {
+  const schemaOfName = (name: string) => {
     const table = tableOf(name);
-    return (
-      table && {
-        name: table.name,
-        columns: table.columns.map((c) => c.name),
-        types: table.columns.map((c) => c.type),
-      }
-    );
+    return table && schemaOf(table);
   };
   const accepts: AcceptsSubquery = async (name, query, temp) => {
     const table = tableOf(name);
@@ -275,7 +269,7 @@ export async function subqueryPlanOf(
     const plan = await partialPlanOf(query, table, con, partialsOf(temp));
     return !('reason' in plan) && plan.reducesRows;
   };
-  const plan = await planSubqueryPushdown(con, sql, schemaOf, accepts);
+  const plan = await planSubqueryPushdown(con, sql, schemaOfName, accepts);
   if (!plan) return undefined;
   if (plan.subqueries.every((s) => plan.unread.has(s.table.toLowerCase())))
     return { plan, analysis: withoutUnread(analysis, plan.unread) };
@@ -287,7 +281,7 @@ export async function subqueryPlanOf(
   const again = await planSubqueryPushdown(
     con,
     sql,
-    (name) => (unread.has(name) ? schemaOf(name) : undefined),
+    (name) => (unread.has(name) ? schemaOfName(name) : undefined),
     accepts,
   );
   return again && { plan: again, analysis: withoutUnread(analysis, again.unread) };

@@ -47,7 +47,8 @@ export function partialPlanOf(
   return cachedPlan(sql, schemaOf(table), con, partials);
 }
 
-function schemaOf(table: CatalogTable): TableSchema {
+/** A catalog table as the planners read it: its name, column names and types. */
+export function schemaOf(table: CatalogTable): TableSchema {
   return {
     name: table.name,
     columns: table.columns.map((c) => c.name),
