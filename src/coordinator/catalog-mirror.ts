@@ -9,6 +9,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { lockDown } from '../duckdb/sandbox.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import type { Catalog } from './catalog.js';
+import { pgTypeOf } from './pg-wire/pg-types.js';
 
 /**
  * Functions Postgres clients call in their catalog queries that DuckDB lacks (psql's `\dt`
@@ -21,6 +22,9 @@ const PG_MACROS = [
   'CREATE MACRO pg_relation_is_publishable(id) AS false',
   'CREATE MACRO pg_get_statisticsobjdef_columns(id) AS NULL',
   'CREATE MACRO array_upper(list, dimension) AS len(list)',
+  'CREATE MACRO array_lower(list, dimension) AS CASE WHEN len(list) > 0 THEN 1 END',
+  // Grafana quotes every name it lists; Postgres quotes what is not a plain lower-case name.
+  `CREATE MACRO quote_ident(name) AS CASE WHEN regexp_full_match(name, '[a-z_][a-z0-9_$]*') THEN name ELSE '"' || replace(name, '"', '""') || '"' END`,
   'CREATE MACRO pg_get_expr(expr, relation) AS NULL, (expr, relation, pretty) AS NULL',
 ];
 
@@ -43,10 +47,55 @@ const COMPAT_MACROS = [
   `CREATE MACRO compat_pg_inherits() AS TABLE SELECT NULL::BIGINT AS inhrelid, NULL::BIGINT AS inhparent, NULL::INTEGER AS inhseqno, NULL::BOOLEAN AS inhdetachpending WHERE false`,
   `CREATE MACRO compat_pg_trigger() AS TABLE SELECT NULL::BIGINT AS oid, NULL::BIGINT AS tgrelid, NULL::VARCHAR AS tgname, NULL::BOOLEAN AS tgisinternal, NULL::VARCHAR AS tgenabled, NULL::BIGINT AS tgparentid WHERE false`,
   `CREATE MACRO compat_pg_roles() AS TABLE SELECT 0::BIGINT AS oid, 'duckdb' AS rolname`,
+  // DuckDB's pg_type has no text (25), the OID the Postgres port gives VARCHAR columns.
+  `CREATE MACRO compat_pg_type() AS TABLE SELECT * FROM pg_catalog.pg_type UNION ALL SELECT * REPLACE (25::BIGINT AS oid, 'text' AS typname) FROM pg_catalog.pg_type WHERE oid = 1043`,
+  // Until the catalog's tables are in: DuckDB's own pg_attribute (see attributeMacro).
+  'CREATE MACRO compat_pg_attribute() AS TABLE SELECT * FROM pg_catalog.pg_attribute',
   `CREATE MACRO compat_pg_partitioned_table() AS TABLE SELECT NULL::BIGINT AS partrelid WHERE false`,
+  // What Metabase, DBeaver and Grafana read as they connect or sync (no views are materialized,
+  // no extensions installed; row estimates unknown).
+  `CREATE MACRO compat_pg_matviews() AS TABLE SELECT NULL::VARCHAR AS schemaname, NULL::VARCHAR AS matviewname, NULL::VARCHAR AS matviewowner, NULL::VARCHAR AS definition WHERE false`,
+  `CREATE MACRO compat_pg_extension() AS TABLE SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS extname, NULL::BIGINT AS extnamespace, NULL::VARCHAR AS extversion WHERE false`,
+  `CREATE MACRO compat_pg_stat_user_tables() AS TABLE SELECT c.oid AS relid, n.nspname AS schemaname, c.relname, NULL::BIGINT AS n_live_tup FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid WHERE c.relkind = 'r'`,
+  `CREATE MACRO compat_pg_get_keywords() AS TABLE SELECT keyword_name AS word, CASE keyword_category WHEN 'reserved' THEN 'R' WHEN 'unreserved' THEN 'U' WHEN 'type_function' THEN 'T' ELSE 'C' END AS catcode, keyword_category AS catdesc FROM duckdb_keywords()`,
 ];
 
 export const COMPAT_RELATIONS = COMPAT_MACROS.map((m) => /MACRO compat_(\w+)/.exec(m)?.[1] as string);
+
+/** Postgres' search_path as the catalog answers it (the tables are in schema `main`). */
+const SEARCH_PATH = "SET search_path = 'main'";
+
+/**
+ * DuckDB's pg_attribute gives each column DuckDB's own type id as `atttypid`, which clients
+ * read as a Postgres OID (a DOUBLE's 23 is int4 there): JDBC's getColumns, DBeaver and
+ * Metabase would list wrong types, and drop columns whose id is no OID at all. The compat
+ * relation gives every column of the catalog's tables the OID and modifier the Postgres port
+ * sends its values with (pg-types.ts).
+ */
+async function attributeMacro(con: DuckDBConnection, tables: { name: string }[]): Promise<string> {
+  const rows: string[] = [];
+  for (const t of tables) {
+    const prepared = await con.prepare(`SELECT * FROM ${quoteIdent(t.name)}`);
+    try {
+      for (let i = 0; i < prepared.columnCount; i++) {
+        const { oid, modifier } = pgTypeOf(prepared.columnType(i));
+        rows.push(`(${quoteLiteral(t.name)}, ${i + 1}, ${oid}, ${modifier})`);
+      }
+    } finally {
+      prepared.destroySync();
+    }
+  }
+  if (rows.length === 0)
+    return 'CREATE OR REPLACE MACRO compat_pg_attribute() AS TABLE SELECT * FROM pg_catalog.pg_attribute';
+  return `CREATE OR REPLACE MACRO compat_pg_attribute() AS TABLE
+    SELECT a.* REPLACE (coalesce(pg.oid, a.atttypid) AS atttypid, coalesce(pg.typmod, a.atttypmod) AS atttypmod)
+    FROM pg_catalog.pg_attribute a
+    LEFT JOIN (SELECT c.oid AS relid, t.attnum, t.oid, t.typmod
+               FROM (VALUES ${rows.join(', ')}) t(relname, attnum, oid, typmod)
+               JOIN pg_catalog.pg_class c ON c.relname = t.relname
+               JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid AND n.nspname = 'main') pg
+      ON pg.relid = a.attrelid AND pg.attnum = a.attnum`;
+}
 
 export class CatalogMirror {
   private signature = '';
@@ -74,7 +123,7 @@ export class CatalogMirror {
     const instance = await DuckDBInstance.create(':memory:');
     const con = await instance.connect();
     try {
-      for (const macro of [...PG_MACROS, ...COMPAT_MACROS]) await con.run(macro);
+      for (const statement of [...PG_MACROS, ...COMPAT_MACROS, SEARCH_PATH]) await con.run(statement);
       await lockDown(con);
     } finally {
       con.closeSync();
@@ -116,6 +165,7 @@ export class CatalogMirror {
           await con.run(`COMMENT ON TABLE ${quoteIdent(t.name)} IS ${quoteLiteral(comment)}`);
         }
       }
+      await con.run(await attributeMacro(con, tables));
     } finally {
       con.closeSync();
     }

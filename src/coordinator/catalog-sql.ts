@@ -10,6 +10,7 @@ import type { ChunkSource } from '../duckdb/json-values.js';
 import { QueryError } from '../errors.js';
 import { msSince } from '../timing.js';
 import { CatalogMirror, COMPAT_RELATIONS, PG_MACRO_NAMES } from './catalog-mirror.js';
+import { pgCompatible } from './pg-compatible.js';
 import {
   type ExecutorContext,
   type OpenOptions,
@@ -23,31 +24,6 @@ const MAYBE_SYSTEM = /information_schema|pg_/i;
 const CATALOG_STATEMENT = /^\s*(show|describe|desc)\s/i;
 const SHOW_COLUMNS = /^\s*show\s+columns\s+(from|in)\s+/i;
 const SYSTEM_SCHEMAS = new Set(['information_schema', 'pg_catalog']);
-
-/** A relation the mirror completes (catalog-mirror.ts), where a FROM or JOIN names it. */
-const COMPAT_RELATION = new RegExp(
-  `(\\bfrom|\\bjoin|,)\\s+(?:pg_catalog\\s*\\.\\s*)?(${COMPAT_RELATIONS.join('|')})\\b(?!\\s*\\()`,
-  'gi',
-);
-
-/**
- * Postgres-only spellings in clients' catalog queries, in the DuckDB form that means the
- * same (psql writes `relname OPERATOR(pg_catalog.~) '^(labels)$' COLLATE pg_catalog.default`).
- */
-const PG_SPELLINGS: [RegExp, string][] = [
-  [/OPERATOR\s*\(\s*pg_catalog\s*\.\s*([~!<>=]+)\s*\)/gi, '$1'],
-  [/\s+COLLATE\s+pg_catalog\s*\.\s*"?default"?/gi, ''],
-  [/::\s*(pg_catalog\s*\.\s*)?(regclass|regtype|regproc|regnamespace)\b/gi, '::BIGINT'],
-  [/::\s*pg_catalog\s*\.\s*/gi, '::'],
-  [COMPAT_RELATION, '$1 compat_$2()'],
-  // psql's publication footer indexes an array by a generate_series row, a value in Postgres.
-  [/\bprattrs\[s\]/g, 'prattrs[s.generate_series]'],
-  [/\bpg_catalog\s*\.\s*(?=\w+\s*\()/gi, ''],
-];
-
-export function pgCompatible(sql: string): string {
-  return PG_SPELLINGS.reduce((text, [pattern, replacement]) => text.replace(pattern, replacement), sql);
-}
 
 /** Functions only the mirror has: a query calling one is answered there. */
 const MIRROR_ONLY = new Set([...PG_MACRO_NAMES, ...COMPAT_RELATIONS.map((r) => `compat_${r}`)]);

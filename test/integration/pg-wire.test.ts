@@ -22,6 +22,7 @@ import { freePort } from '../../src/tools/nats-server.js';
 import { singleNodeDuckDB } from '../../src/tools/single-node.js';
 import { askCoordinator } from '../helpers/coordinator.js';
 import { DIFF_QUERIES } from './differential-queries.js';
+import { PG_CLIENT_QUERIES } from './pg-client-queries.js';
 
 const run = promisify(execFile);
 
@@ -234,6 +235,25 @@ describe('psql', () => {
     const expected = await oracleText(sql);
     expect(stdout.trim().split('\n')).toEqual(expected.rows.map((r) => r.map((v) => v ?? '').join(',')));
   });
+});
+
+describe('what DBeaver, Metabase, Grafana and pgjdbc send as they connect and list tables', () => {
+  const expectListing = (rows: unknown[][], lists: string | undefined) => {
+    const values = new Set(rows.flat().map((v) => String(v).replace(/^"|"$/g, '')));
+    const wanted =
+      lists === 'tables' ? ['labels', 'label_sublabels', 'label_urls'] : ['label_id', 'name', 'category'];
+    if (lists) for (const name of wanted) expect(values).toContain(name);
+  };
+
+  it.each(PG_CLIENT_QUERIES.map((q, i) => [i, q.client, q] as const))(
+    '#%i %s, simple and extended protocol',
+    async (i, _client, query) => {
+      const simple = await client.query({ text: query.sql, rowMode: 'array' });
+      expectListing(simple.rows, query.lists);
+      const extended = await client.query({ name: `client_query_${i}`, text: query.sql, rowMode: 'array' });
+      expect(extended.rows.map(String).sort()).toEqual(simple.rows.map(String).sort());
+    },
+  );
 });
 
 describe('passwords', () => {

@@ -12,7 +12,7 @@ import { QueryError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { duckDbStatement } from '../analyze/duckdb-tree.js';
 import { CatalogMirror } from '../catalog-mirror.js';
-import { pgCompatible } from '../catalog-sql.js';
+import { pgCompatible } from '../pg-compatible.js';
 import type { ExecutorContext } from '../query.js';
 import { backend, dataRows, type FrontendMessage } from './messages.js';
 import { bindParameters, parameterCast, parameterText } from './parameters.js';
@@ -27,6 +27,7 @@ import {
   sessionStatement,
   settingName,
   splitStatements,
+  withSessionSettings,
 } from './statements.js';
 import { cellsColumn } from './values.js';
 
@@ -176,7 +177,10 @@ export class PgSession {
       case 'query':
         return this.simpleQuery(message.sql);
       case 'parse':
-        this.statements.set(message.name, { sql: message.sql, declared: message.paramTypes });
+        this.statements.set(message.name, {
+          sql: withSessionSettings(message.sql, this.settings),
+          declared: message.paramTypes,
+        });
         return this.send(backend.parseComplete());
       case 'bind':
         return this.bind(message);
@@ -221,7 +225,7 @@ export class PgSession {
   }
 
   private async simpleQuery(text: string): Promise<void> {
-    const statements = splitStatements(text);
+    const statements = splitStatements(text).map((sql) => withSessionSettings(sql, this.settings));
     if (statements.length === 0) this.send(backend.emptyQueryResponse());
     try {
       for (const sql of statements) {

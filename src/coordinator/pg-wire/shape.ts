@@ -6,7 +6,7 @@
 import type { DuckDBPreparedStatement, DuckDBType } from '@duckdb/node-api';
 import { duckdbErrorToQueryError } from '../../duckdb/duckdb-errors.js';
 import { CatalogMirror } from '../catalog-mirror.js';
-import { pgCompatible } from '../catalog-sql.js';
+import { pgCompatible } from '../pg-compatible.js';
 import type { ExecutorContext } from '../query.js';
 
 export interface StatementShape {

@@ -97,6 +97,9 @@ const BEGIN = /^(begin|start\s+transaction)\b/i;
 const COMMIT = /^(commit|end)\b/i;
 const ROLLBACK = /^(rollback|abort)\b/i;
 const SHOW = /^show\s+("?)([\w.]+)\1\s*$/i;
+const SHOW_ISOLATION = /^show\s+transaction\s+isolation\s+level\s*$/i;
+const CURRENT_SETTING =
+  /\b(?:pg_catalog\s*\.\s*)?current_setting\s*\(\s*'([\w.]+)'\s*(?:,\s*(?:true|false)\s*)?\)/gi;
 
 function unquote(value: string): string {
   const v = value.trim();
@@ -127,9 +130,21 @@ export function sessionStatement(
   if (BEGIN.test(sql)) return { kind: 'transaction', tag: 'BEGIN', inBlock: true };
   if (COMMIT.test(sql)) return { kind: 'transaction', tag: 'COMMIT', inBlock: false };
   if (ROLLBACK.test(sql)) return { kind: 'transaction', tag: 'ROLLBACK', inBlock: false };
+  if (SHOW_ISOLATION.test(sql)) return { kind: 'show', name: 'transaction_isolation' };
   const show = SHOW.exec(sql);
   if (show && settingName(show[2], settings)) {
     return { kind: 'show', name: show[2] };
   }
   return undefined;
+}
+
+/**
+ * `current_setting('x')` for a setting the session knows, as its value (Grafana asks for
+ * `server_version_num` and `search_path`); the coordinator runs no `current_setting` itself.
+ */
+export function withSessionSettings(sql: string, settings: Record<string, string>): string {
+  return sql.replace(CURRENT_SETTING, (call, name: string) => {
+    const known = settingName(name, settings);
+    return known === undefined ? call : `'${settings[known].replaceAll("'", "''")}'`;
+  });
 }
