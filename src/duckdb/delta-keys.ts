@@ -46,6 +46,44 @@ function write(view: DataView, i: number, value: bigint, { width }: IntegerLayou
 }
 
 /**
+ * Keys under this magnitude take the Number path: a zigzagged first key and every gap stay
+ * below 2^53, exact in a double, and cost a few nanoseconds each where BigInt arithmetic costs
+ * tens: a dynamic filter carries up to a few hundred thousand keys, on the scan's critical path
+ * (encoded by the coordinator, decoded by the container).
+ */
+const SAFE = 2 ** 52;
+
+/** A key as a Number: exact within ±SAFE, and beyond it a double of about its magnitude. */
+function readNumber(view: DataView, i: number, { width, signed }: IntegerLayout): number {
+  const at = i * width;
+  if (width === 8) {
+    const high = signed ? view.getInt32(at + 4, true) : view.getUint32(at + 4, true);
+    return high * 2 ** 32 + view.getUint32(at, true);
+  }
+  if (width === 4) return signed ? view.getInt32(at, true) : view.getUint32(at, true);
+  if (width === 2) return signed ? view.getInt16(at, true) : view.getUint16(at, true);
+  return signed ? view.getInt8(at) : view.getUint8(at);
+}
+
+/** Writes a key within ±SAFE that fits the layout. */
+function writeNumber(view: DataView, i: number, value: number, { width, signed }: IntegerLayout): void {
+  const at = i * width;
+  if (width === 8) {
+    const high = Math.floor(value / 2 ** 32);
+    view.setUint32(at, value - high * 2 ** 32, true);
+    if (signed) view.setInt32(at + 4, high, true);
+    else view.setUint32(at + 4, high, true);
+  } else if (width === 4) {
+    if (signed) view.setInt32(at, value, true);
+    else view.setUint32(at, value, true);
+  } else if (width === 2) {
+    if (signed) view.setInt16(at, value, true);
+    else view.setUint16(at, value, true);
+  } else if (signed) view.setInt8(at, value);
+  else view.setUint8(at, value);
+}
+
+/**
  * `rows` keys in the fixed layout (`fixed`, ascending and distinct) delta-encoded, or
  * undefined when that takes more than `maxBytes`.
  */
@@ -57,6 +95,55 @@ export function encodeDeltaKeys(
 ): Uint8Array | undefined {
   const view = new DataView(fixed.buffer, fixed.byteOffset, fixed.byteLength);
   const out = new Uint8Array(Math.min(maxBytes, rows * 10) + 10);
+  // Ascending: the first and the last key bound them all.
+  const safe =
+    rows === 0 ||
+    Math.max(Math.abs(readNumber(view, 0, layout)), Math.abs(readNumber(view, rows - 1, layout))) < SAFE;
+  const n = safe
+    ? encodeNumbers(view, rows, layout, out, maxBytes)
+    : encodeBigInts(view, rows, layout, out, maxBytes);
+  return n === undefined ? undefined : out.slice(0, n);
+}
+
+/** Appends `v` (a non-negative integer below 2^53) as a varint at `n`; the new end, or undefined past `maxBytes`. */
+function putVarint(out: Uint8Array, n: number, value: number, maxBytes: number): number | undefined {
+  let at = n;
+  let v = value;
+  do {
+    if (at >= maxBytes) return undefined;
+    const low = v % 128;
+    v = (v - low) / 128;
+    out[at++] = v > 0 ? low | 0x80 : low;
+  } while (v > 0);
+  return at;
+}
+
+function encodeNumbers(
+  view: DataView,
+  rows: number,
+  layout: IntegerLayout,
+  out: Uint8Array,
+  maxBytes: number,
+): number | undefined {
+  let n: number | undefined = 0;
+  let previous = 0;
+  for (let i = 0; i < rows && n !== undefined; i++) {
+    const value = readNumber(view, i, layout);
+    const v = i === 0 ? (value < 0 ? -value * 2 - 1 : value * 2) : value - previous;
+    previous = value;
+    if (v <= 0 && i > 0) throw new Error('delta keys must be ascending and distinct');
+    n = putVarint(out, n, v, maxBytes);
+  }
+  return n;
+}
+
+function encodeBigInts(
+  view: DataView,
+  rows: number,
+  layout: IntegerLayout,
+  out: Uint8Array,
+  maxBytes: number,
+): number | undefined {
   let n = 0;
   let previous = 0n;
   for (let i = 0; i < rows; i++) {
@@ -71,7 +158,7 @@ export function encodeDeltaKeys(
       out[n++] = v > 0n ? low | 0x80 : low;
     } while (v > 0n);
   }
-  return out.slice(0, n);
+  return n;
 }
 
 /**
@@ -79,6 +166,50 @@ export function encodeDeltaKeys(
  * (they are checked whole before any byte reaches DuckDB).
  */
 export function decodeDeltaKeys(data: Uint8Array, rows: number, layout: IntegerLayout): Uint8Array | string {
+  return decodeNumbers(data, rows, layout) ?? decodeBigInts(data, rows, layout);
+}
+
+/** A varint of at most this many bytes (49 bits) added to a key within ±SAFE stays exact. */
+const NUMBER_VARINT_BYTES = 7;
+
+/**
+ * decodeBigInts with Numbers, the same answers; undefined where a key or a gap leaves the
+ * range where they are exact (decodeBigInts then decodes them all).
+ */
+function decodeNumbers(
+  data: Uint8Array,
+  rows: number,
+  layout: IntegerLayout,
+): Uint8Array | string | undefined {
+  const fixed = new Uint8Array(rows * layout.width);
+  const view = new DataView(fixed.buffer);
+  const bits = layout.width * 8;
+  const [min, max] = layout.signed ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1];
+  let at = 0;
+  let value = 0;
+  for (let i = 0; i < rows; i++) {
+    let v = 0;
+    let scale = 1;
+    for (let length = 1; ; length++) {
+      if (at >= data.length) return `they end after ${i} of ${rows} keys`;
+      const byte = data[at++];
+      v += (byte & 0x7f) * scale;
+      scale *= 128;
+      if ((byte & 0x80) === 0) break;
+      if (length === NUMBER_VARINT_BYTES) return undefined;
+    }
+    if (i === 0) value = v % 2 === 1 ? -(v + 1) / 2 : v / 2;
+    else if (v === 0) return `key ${i} repeats the previous one (keys must be ascending and distinct)`;
+    else value += v;
+    if (Math.abs(value) >= SAFE) return undefined;
+    if (value < min || value > max) return `key ${i} (${value}) does not fit the column's ${bits}-bit type`;
+    writeNumber(view, i, value, layout);
+  }
+  if (at !== data.length) return `${data.length - at} bytes follow the ${rows} keys`;
+  return fixed;
+}
+
+function decodeBigInts(data: Uint8Array, rows: number, layout: IntegerLayout): Uint8Array | string {
   const fixed = new Uint8Array(rows * layout.width);
   const view = new DataView(fixed.buffer);
   const bits = layout.width * 8;
