@@ -203,6 +203,14 @@ async function gatherAll(
   // connection before it is closed.
   const gathers = new Map<string, Promise<GatherStats>>();
   const large = new Map<string, Promise<void>>();
+  /** Makes `large`'s promise for `name`; the function returned is told its rows so far. */
+  const sizeWatch = (name: string): ((rows: number) => void) => {
+    let proveLarge = () => {};
+    large.set(name, new Promise<void>((resolve) => (proveLarge = resolve)));
+    return (rows) => {
+      if (rows > MAX_AWAITED_SOURCE_ROWS) proveLarge();
+    };
+  };
   const independent = new Map<string, { known: Promise<boolean>; declare: (yes: boolean) => void }>();
   for (const { plan } of targets) {
     let declare: (yes: boolean) => void = () => {};
@@ -211,13 +219,12 @@ async function gatherAll(
   }
   const others = ctx.pushdown ? opportunistic(reading) : [];
   const gather = ({ plan, table }: (typeof targets)[number]): Promise<GatherStats> => {
-    let proveLarge = () => {};
-    large.set(plan.table, new Promise<void>((resolve) => (proveLarge = resolve)));
+    const sized = sizeWatch(plan.table);
     const own = {
       ...opts,
       onRows: (rows: number) => {
         options.progress?.(plan.table, rows);
-        if (rows > MAX_AWAITED_SOURCE_ROWS) proveLarge();
+        sized(rows);
       },
     };
     const request = scanRequestFor(plan, table, ctx.pushdown);
@@ -250,9 +257,16 @@ async function gatherAll(
         }),
     }).finally(() => declare(false));
   };
-  // In reduction order, so that every source is in the map before its target looks it up.
+  // Pushed subqueries first, then the tables in reduction order, so that every source is in
+  // the maps before its target looks it up (an IN's result may be keys: subquery-sources.ts).
+  const watches = new Map<string, (rows: number) => void>();
+  for (const [temp, gathering] of subqueries?.start((t, rows) => watches.get(t)?.(rows)) ?? []) {
+    watches.set(temp, sizeWatch(temp));
+    gathers.set(temp, gathering);
+    independent.set(temp, { known: Promise.resolve(true), declare: () => {} });
+  }
   for (const target of inReductionOrder(targets, reductions)) gathers.set(target.plan.table, gather(target));
-  const all = [...gathers.values(), ...(subqueries?.start() ?? [])];
+  const all = [...gathers.values()];
   try {
     const stats = await Promise.all(all);
     return { stats, userSql: subqueries?.sql ?? sql, pushedWhole: false, notes };

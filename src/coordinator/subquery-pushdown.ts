@@ -29,12 +29,17 @@ import { type GatherOptions, type GatherStats, gatherFrames, TempTableTarget } f
 import { functionFacts } from './shards/function-facts.js';
 import { gatherPartials, partialPlanOf, schemaOf } from './shards/partial-gather.js';
 import { baseTable, expressionNodes } from './shards/tree-nodes.js';
+import { withSubquerySources } from './subquery-sources.js';
 
 /** One subquery to run in its table's container, its rows into TEMP table `temp`. */
 export interface PushedSubquery {
   table: string;
   query: string;
   temp: string;
+  /** its SELECT node, as treeKey prints it (the analysis names IN subqueries so) */
+  key: string;
+  /** its output column names, as DuckDB names them (the TEMP table's columns) */
+  columns: string[];
 }
 
 export interface SubqueryPlan {
@@ -113,7 +118,7 @@ async function pushableTable(
   ctes: Set<string>,
   lookup: PushableTable,
   aggregates: (name: string) => boolean,
-): Promise<{ table: string; sql: string } | undefined> {
+): Promise<{ table: string; sql: string; columns: string[] } | undefined> {
   if (node.type !== 'SELECT_NODE') return undefined;
   const from = node.from_table;
   if (!isJsonObject(from) || !isBaseTable(from)) return undefined;
@@ -141,22 +146,21 @@ async function pushableTable(
   if (sql === undefined) return undefined;
   // Bound alone, the FROM names a CTE that is an empty copy of the table: a reference to the
   // outer query fails to bind here.
-  const columns = table.columns.map((c, i) => `NULL::${table.types[i]} AS ${quoteIdent(c)}`);
-  const probe = `WITH ${quoteIdent(String(from.table_name))} AS (SELECT ${columns.join(', ')} WHERE false) ${sql}`;
+  const empty = table.columns.map((c, i) => `NULL::${table.types[i]} AS ${quoteIdent(c)}`);
+  const probe = `WITH ${quoteIdent(String(from.table_name))} AS (SELECT ${empty.join(', ')} WHERE false) ${sql}`;
+  let columns: string[];
   try {
     const prepared = await con.prepare(probe);
     try {
-      const names = Array.from({ length: prepared.columnCount }, (_, i) =>
-        prepared.columnName(i).toLowerCase(),
-      );
-      if (new Set(names).size !== names.length) return undefined;
+      columns = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
     } finally {
       prepared.destroySync();
     }
   } catch {
     return undefined;
   }
-  return { table: table.name, sql };
+  if (new Set(columns.map((c) => c.toLowerCase())).size !== columns.length) return undefined;
+  return { table: table.name, sql, columns };
 }
 
 /** The tree of `SELECT * FROM temp.main.<temp>`. */
@@ -167,13 +171,15 @@ async function selectAllOf(con: DuckDBConnection, temp: string): Promise<JsonObj
 
 /**
  * The subqueries of `sql` to push to their tables' containers, and the SQL over their TEMP
- * tables; undefined when there is none.
+ * tables; undefined when there is none. `keep` may decline a pushable subquery, by its
+ * table and its SELECT node's treeKey.
  */
 export async function planSubqueryPushdown(
   con: DuckDBConnection,
   sql: string,
   lookup: PushableTable,
   accepts: AcceptsSubquery = async () => true,
+  keep: (table: string, key: string) => boolean = () => true,
 ): Promise<SubqueryPlan | undefined> {
   const tree = withoutLocations(await serializedSql(con, sql));
   if (!isJsonObject(tree) || tree.error === true || !Array.isArray(tree.statements)) return undefined;
@@ -188,9 +194,11 @@ export async function planSubqueryPushdown(
     if (!isJsonObject(node)) return undefined;
     const pushable = await pushableTable(con, node, ctes, lookup, aggregates);
     if (pushable === undefined) return undefined;
+    const key = treeKey(node);
+    if (!keep(pushable.table, key)) return undefined;
     const temp = `${TEMP_PREFIX}${subqueries.length}`;
     if (!(await accepts(pushable.table, pushable.sql, temp))) return undefined;
-    subqueries.push({ table: pushable.table, query: pushable.sql, temp });
+    subqueries.push({ table: pushable.table, query: pushable.sql, temp, key, columns: pushable.columns });
     return temp;
   };
   const tempTable = (temp: string) => baseTable(temp, 'main', 'temp');
@@ -231,7 +239,10 @@ export async function planSubqueryPushdown(
   return { subqueries, sql: rewritten, unread };
 }
 
-/** `analysis` without the tables the rewritten SQL no longer reads, nor reductions from or to them. */
+/**
+ * `analysis` without the tables the rewritten SQL no longer reads, nor reductions from or to
+ * them (a subquery's result reduces on as its TEMP table: subquery-sources.ts).
+ */
 export function withoutUnread(analysis: QueryAnalysis, unread: Set<string>): QueryAnalysis {
   const read = (t: string) => !unread.has(t.toLowerCase());
   const kept = (r: { table: string; source: string }) => read(r.table) && read(r.source);
@@ -241,6 +252,7 @@ export function withoutUnread(analysis: QueryAnalysis, unread: Set<string>): Que
     references: analysis.references.filter((r) => read(r.table)),
     reductions: analysis.reductions.filter(kept),
     otherReductions: analysis.otherReductions.filter(kept),
+    subqueryReductions: analysis.subqueryReductions.filter((r) => read(r.table)),
   };
 }
 
@@ -269,22 +281,28 @@ export async function subqueryPlanOf(
     const plan = await partialPlanOf(query, table, con, partialsOf(temp));
     return !('reason' in plan) && plan.reducesRows;
   };
+  const planned = (p: SubqueryPlan) => {
+    const rows = (name: string) => tableOf(name)?.rowCount;
+    return { plan: p, analysis: withSubquerySources(withoutUnread(analysis, p.unread), p.subqueries, rows) };
+  };
   const plan = await planSubqueryPushdown(con, sql, schemaOfName, accepts);
   if (!plan) return undefined;
-  if (plan.subqueries.every((s) => plan.unread.has(s.table.toLowerCase())))
-    return { plan, analysis: withoutUnread(analysis, plan.unread) };
+  if (plan.subqueries.every((s) => plan.unread.has(s.table.toLowerCase()))) return planned(plan);
   // A table the SQL reads elsewhere too is gathered anyway, with every row and column its
   // subqueries need (the analysis plans its scan for all its references): pushing them would
-  // only add a round trip. Planned again without them, the others are pushed as before (a
-  // pushed subquery holds no other).
+  // only add a round trip, unless the subquery's result is keys that reduce another table
+  // (an IN's: subquery-sources.ts). Planned again without the others, the rest are pushed as
+  // before (a pushed subquery holds no other).
   const unread = plan.unread;
+  const sources = new Set(analysis.subqueryReductions.map((r) => r.subquery));
   const again = await planSubqueryPushdown(
     con,
     sql,
-    (name) => (unread.has(name) ? schemaOfName(name) : undefined),
+    schemaOfName,
     accepts,
+    (table, key) => unread.has(table.toLowerCase()) || sources.has(key),
   );
-  return again && { plan: again, analysis: withoutUnread(analysis, again.unread) };
+  return again && planned(again);
 }
 
 export interface PushedSubqueries {
@@ -292,8 +310,11 @@ export interface PushedSubqueries {
   sql: string;
   /** What is left to gather table by table. */
   analysis: QueryAnalysis;
-  /** Starts the subqueries' gathers (once the scans are sure to start too: they share `con`). */
-  start: () => Promise<GatherStats>[];
+  /**
+   * Starts the subqueries' gathers (once the scans are sure to start too: they share `con`),
+   * by TEMP table; `onRows` is told each one's rows so far.
+   */
+  start: (onRows: (temp: string, rows: number) => void) => Map<string, Promise<GatherStats>>;
 }
 
 /** Plans the pushdown of `sql`'s subqueries, and how to gather them; undefined when none is pushed. */
@@ -308,17 +329,22 @@ export async function pushSubqueries(
   if (!planned) return undefined;
   const tables = planned.plan.subqueries.map((s) => tableOf(s.table));
   if (tables.some((t) => t === undefined)) return undefined;
-  const start = () =>
-    planned.plan.subqueries.map((s, i) => {
-      const table = tables[i] as CatalogTable;
-      if (table.parts) return gatherMerged(con, s, { ...table, parts: table.parts }, opts);
-      return gatherFrames(
-        table,
-        { columns: [], query: s.query },
-        opts,
-        new TempTableTarget(con, s.temp, { serial: opts.serial }),
-      );
-    });
+  const start = (onRows: (temp: string, rows: number) => void) =>
+    new Map(
+      planned.plan.subqueries.map((s, i) => {
+        const table = tables[i] as CatalogTable;
+        const own = { ...opts, onRows: (rows: number) => onRows(s.temp, rows) };
+        const gathered = table.parts
+          ? gatherMerged(con, s, { ...table, parts: table.parts }, own)
+          : gatherFrames(
+              table,
+              { columns: [], query: s.query },
+              own,
+              new TempTableTarget(con, s.temp, { serial: opts.serial }),
+            );
+        return [s.temp, gathered];
+      }),
+    );
   return { sql: planned.plan.sql, analysis: planned.analysis, start };
 }
 

@@ -186,6 +186,7 @@ describe('subqueryPlanOf', () => {
       otherReductions: [
         { table: 'label_urls', column: 'label_id', source: 'labels', sourceColumn: 'label_id' },
       ],
+      subqueryReductions: [],
       references: [
         { table: 'labels', binding: 'l' },
         { table: 'label_urls', binding: 'label_urls' },

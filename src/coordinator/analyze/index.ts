@@ -34,7 +34,7 @@ import { duckDbStatement, lowerDuckDb } from './duckdb-tree.js';
 import type { Lowered } from './ir.js';
 import type { QueryAnalysis, ReferencePlan, TableCatalogEntry, TableScanPlan } from './plan.js';
 import { type DuckDbSql, printTrees } from './print.js';
-import { chooseReductions, reductionCandidates, typedCandidates } from './reductions.js';
+import { chooseReductions, reductionCandidates, subqueryCandidates, typedCandidates } from './reductions.js';
 import { type Resolution, Resolver, type Use } from './scope.js';
 import { type Tree, treeKey } from './trees.js';
 
@@ -42,6 +42,7 @@ export type {
   QueryAnalysis,
   ReferencePlan,
   SemiJoinReduction,
+  SubqueryReduction,
   TableCatalogEntry,
   TableScanPlan,
 } from './plan.js';
@@ -84,6 +85,7 @@ export async function analyzeQuery(
     pushWhole,
     reductions: [],
     otherReductions: [],
+    subqueryReductions: [],
     references: resolved.uses.map((u) => ({ table: u.table.name, binding: u.binding })),
     notes,
   });
@@ -109,7 +111,16 @@ export async function analyzeQuery(
   const candidates = typedCandidates(reductionCandidates(resolved), typeOf);
   const reductions = chooseReductions(tables, candidates, (t) => byName.get(t)?.rows);
   const otherReductions = candidates.filter((r) => !reductions.includes(r));
-  return { tables, pushWhole, reductions, otherReductions, references, notes: resolved.notes };
+  const subqueryReductions = typedCandidates(subqueryCandidates(resolved), typeOf);
+  return {
+    tables,
+    pushWhole,
+    reductions,
+    otherReductions,
+    subqueryReductions,
+    references,
+    notes: resolved.notes,
+  };
 }
 
 /** Whether the whole text is one parenthesized group (string literals and quoted names skipped). */
@@ -209,6 +220,7 @@ function wholeTables(node: unknown, catalog: TableCatalogEntry[]): QueryAnalysis
     pushWhole: false,
     reductions: [],
     otherReductions: [],
+    subqueryReductions: [],
     references: [],
     notes: ['no filter pushed: the analysis could not follow this query shape'],
   };

@@ -57,6 +57,12 @@ export interface Reducer {
   source: Use;
   /** lower-case column of the source use */
   sourceColumn: string;
+  /**
+   * Set where the keys are those of an uncorrelated `column IN (SELECT sourceColumn …)`: the
+   * subquery's SELECT node (its treeKey). Its result is then a narrower source than the whole
+   * table, once the subquery runs alone (subquery-pushdown.ts).
+   */
+  subquery?: string;
 }
 
 interface Binding {
