@@ -13,7 +13,14 @@ import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { msSince } from '../timing.js';
 import type { QueryAnalysis } from './analyze/index.js';
-import { analyze, openQuery, queryableTable, splitWholeQuery, wholeQueryTarget } from './execute.js';
+import {
+  analyze,
+  analyzeRewritten,
+  openQuery,
+  queryableTable,
+  splitWholeQuery,
+  wholeQueryTarget,
+} from './execute.js';
 import type { PartStats } from './gather.js';
 import type { ExecutorContext, QueryStats } from './query.js';
 import { inReductionOrder, opportunistic, useful } from './reduction-schedule.js';
@@ -264,7 +271,13 @@ async function subqueriesOf(sql: string, analysis: QueryAnalysis, ctx: ExecutorC
   if (!ctx.pushdown || wholeQueryTarget(analysis, ctx)) return undefined;
   const con = await ctx.engine.connect();
   try {
-    return await subqueryPlanOf(con, sql, analysis, (name) => queryableTable(name, ctx));
+    return await subqueryPlanOf(
+      con,
+      sql,
+      analysis,
+      (name) => queryableTable(name, ctx),
+      analyzeRewritten(ctx),
+    );
   } finally {
     con.closeSync();
   }

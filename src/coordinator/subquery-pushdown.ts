@@ -21,7 +21,7 @@ import { deserializedSql, serializedSql } from '../duckdb/parse-tree.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json-object.js';
-import type { QueryAnalysis } from './analyze/index.js';
+import type { QueryAnalysis, ResultTable } from './analyze/index.js';
 import { withoutLocations } from './analyze/print.js';
 import { treeKey } from './analyze/trees.js';
 import type { CatalogTable } from './catalog.js';
@@ -29,7 +29,6 @@ import { type GatherOptions, type GatherStats, gatherFrames, TempTableTarget } f
 import { functionFacts } from './shards/function-facts.js';
 import { gatherPartials, partialPlanOf, schemaOf } from './shards/partial-gather.js';
 import { baseTable, expressionNodes } from './shards/tree-nodes.js';
-import { withSubquerySources } from './subquery-sources.js';
 
 /** One subquery to run in its table's container, its rows into TEMP table `temp`. */
 export interface PushedSubquery {
@@ -40,6 +39,8 @@ export interface PushedSubquery {
   key: string;
   /** its output column names, as DuckDB names them (the TEMP table's columns) */
   columns: string[];
+  /** their DuckDB types */
+  types: string[];
 }
 
 export interface SubqueryPlan {
@@ -118,7 +119,7 @@ async function pushableTable(
   ctes: Set<string>,
   lookup: PushableTable,
   aggregates: (name: string) => boolean,
-): Promise<{ table: string; sql: string; columns: string[] } | undefined> {
+): Promise<{ table: string; sql: string; columns: string[]; types: string[] } | undefined> {
   if (node.type !== 'SELECT_NODE') return undefined;
   const from = node.from_table;
   if (!isJsonObject(from) || !isBaseTable(from)) return undefined;
@@ -149,10 +150,12 @@ async function pushableTable(
   const empty = table.columns.map((c, i) => `NULL::${table.types[i]} AS ${quoteIdent(c)}`);
   const probe = `WITH ${quoteIdent(String(from.table_name))} AS (SELECT ${empty.join(', ')} WHERE false) ${sql}`;
   let columns: string[];
+  let types: string[];
   try {
     const prepared = await con.prepare(probe);
     try {
       columns = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
+      types = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnType(i).toString());
     } finally {
       prepared.destroySync();
     }
@@ -160,7 +163,7 @@ async function pushableTable(
     return undefined;
   }
   if (new Set(columns.map((c) => c.toLowerCase())).size !== columns.length) return undefined;
-  return { table: table.name, sql, columns };
+  return { table: table.name, sql, columns, types };
 }
 
 /** The tree of `SELECT * FROM temp.main.<temp>`. */
@@ -198,7 +201,8 @@ export async function planSubqueryPushdown(
     if (!keep(pushable.table, key)) return undefined;
     const temp = `${TEMP_PREFIX}${subqueries.length}`;
     if (!(await accepts(pushable.table, pushable.sql, temp))) return undefined;
-    subqueries.push({ table: pushable.table, query: pushable.sql, temp, key, columns: pushable.columns });
+    const { table, sql: query, columns, types } = pushable;
+    subqueries.push({ table, query, temp, key, columns, types });
     return temp;
   };
   const tempTable = (temp: string) => baseTable(temp, 'main', 'temp');
@@ -239,35 +243,24 @@ export async function planSubqueryPushdown(
   return { subqueries, sql: rewritten, unread };
 }
 
-/**
- * `analysis` without the tables the rewritten SQL no longer reads, nor reductions from or to
- * them (a subquery's result reduces on as its TEMP table: subquery-sources.ts).
- */
-export function withoutUnread(analysis: QueryAnalysis, unread: Set<string>): QueryAnalysis {
-  const read = (t: string) => !unread.has(t.toLowerCase());
-  const kept = (r: { table: string; source: string }) => read(r.table) && read(r.source);
-  return {
-    ...analysis,
-    tables: analysis.tables.filter((t) => read(t.table)),
-    references: analysis.references.filter((r) => read(r.table)),
-    reductions: analysis.reductions.filter(kept),
-    otherReductions: analysis.otherReductions.filter(kept),
-    subqueryReductions: analysis.subqueryReductions.filter((r) => read(r.table)),
-  };
-}
-
 /** The catalog tables whose containers can run a query over them by their name. */
 export type QueryableTable = (name: string) => CatalogTable | undefined;
 
+/** The analysis of the rewritten SQL, which reads the pushed subqueries' TEMP tables too. */
+export type AnalyzeRewritten = (sql: string, results: ResultTable[]) => Promise<QueryAnalysis>;
+
 /**
  * The pushdown of `sql`'s subqueries (EXPLAIN shows it), and what is then left to gather
- * table by table; undefined when none is pushed.
+ * table by table (the rewritten SQL analyzed again: a table read elsewhere too is scanned
+ * for its other references only, and an IN's result is a source of keys); undefined when
+ * none is pushed.
  */
 export async function subqueryPlanOf(
   con: DuckDBConnection,
   sql: string,
   analysis: QueryAnalysis,
   tableOf: QueryableTable,
+  analyzeRewritten: AnalyzeRewritten,
 ): Promise<{ plan: SubqueryPlan; analysis: QueryAnalysis } | undefined> {
   // A query of one table runs whole in its container, or in the parts of a split one.
   if (analysis.tables.length < 2) return undefined;
@@ -281,9 +274,15 @@ export async function subqueryPlanOf(
     const plan = await partialPlanOf(query, table, con, partialsOf(temp));
     return !('reason' in plan) && plan.reducesRows;
   };
-  const planned = (p: SubqueryPlan) => {
-    const rows = (name: string) => tableOf(name)?.rowCount;
-    return { plan: p, analysis: withSubquerySources(withoutUnread(analysis, p.unread), p.subqueries, rows) };
+  const sources = new Set(analysis.subqueryReductions.map((r) => r.subquery));
+  const planned = async (p: SubqueryPlan) => {
+    const results = p.subqueries.map((s) => ({
+      name: s.temp,
+      columns: s.columns,
+      types: s.types,
+      keys: sources.has(s.key),
+    }));
+    return { plan: p, analysis: await analyzeRewritten(p.sql, results) };
   };
   const plan = await planSubqueryPushdown(con, sql, schemaOfName, accepts);
   if (!plan) return undefined;
@@ -291,10 +290,9 @@ export async function subqueryPlanOf(
   // A table the SQL reads elsewhere too is gathered anyway, with every row and column its
   // subqueries need (the analysis plans its scan for all its references): pushing them would
   // only add a round trip, unless the subquery's result is keys that reduce another table
-  // (an IN's: subquery-sources.ts). Planned again without the others, the rest are pushed as
-  // before (a pushed subquery holds no other).
+  // (an IN's: analyze/reductions.ts). Planned again without the others, the rest are pushed
+  // as before (a pushed subquery holds no other).
   const unread = plan.unread;
-  const sources = new Set(analysis.subqueryReductions.map((r) => r.subquery));
   const again = await planSubqueryPushdown(
     con,
     sql,
@@ -323,9 +321,10 @@ export async function pushSubqueries(
   sql: string,
   analysis: QueryAnalysis,
   tableOf: QueryableTable,
+  analyzeRewritten: AnalyzeRewritten,
   opts: GatherOptions,
 ): Promise<PushedSubqueries | undefined> {
-  const planned = await opts.serial.run(() => subqueryPlanOf(con, sql, analysis, tableOf));
+  const planned = await opts.serial.run(() => subqueryPlanOf(con, sql, analysis, tableOf, analyzeRewritten));
   if (!planned) return undefined;
   const tables = planned.plan.subqueries.map((s) => tableOf(s.table));
   if (tables.some((t) => t === undefined)) return undefined;

@@ -45,7 +45,7 @@ export interface SemiJoinReduction {
 /**
  * A reduction by the result of an uncorrelated `column IN (SELECT sourceColumn FROM source …)`
  * (reductions.ts): valid with the subquery's result as the source, where the subquery runs
- * alone (subquery-pushdown.ts turns it into a SemiJoinReduction from its TEMP table).
+ * alone (subquery-pushdown.ts keeps such a subquery pushed, and its TEMP table is a source).
  */
 export interface SubqueryReduction {
   table: string;
@@ -81,8 +81,8 @@ export interface QueryAnalysis {
   /** Reductions by IN subqueries' results, valid where the subquery runs alone; types equal. */
   subqueryReductions: SubqueryReduction[];
   /**
-   * Sources of `reductions` that are not tables but TEMP tables of pushed subqueries' results
-   * (set by subquery-pushdown.ts): they wait for no keys and count as narrowed.
+   * Sources of `reductions` that are not tables but TEMP tables of pushed IN subqueries'
+   * results (`AnalyzeOptions.results`): they wait for no keys and count as narrowed.
    */
   subquerySources?: string[];
   /** every table reference, with the filter it allows */

@@ -109,8 +109,9 @@ function lexLess(a: number[], b: number[]): boolean {
  * from a placed source (several reductions of a table are intersected); when none, the next
  * unplaced table, unreduced (tables with a pushed predicate first, then those no candidate
  * could reduce anyway; among equals, the smallest table by `rows`, where known: its keys
- * narrow the larger ones). `results` are sources that are no table but a subquery's result
- * (listed in `tables` too): they count as filtered, and come first (they wait for nothing).
+ * narrow the larger ones). `results` are sources that are no table but an IN subquery's
+ * result (listed in `tables` too): they count as filtered, and come first (they wait for
+ * nothing).
  */
 export function chooseReductions(
   tables: TableScanPlan[],
