@@ -152,10 +152,34 @@ interface ExplainStep {
   runs: string;
   table: string | null;
   detail: string | null;
+  dynamic_filter: string | null;
+  after: string | null;
   rows?: number;
 }
 
 describe('EXPLAIN of a pushed subquery', () => {
+  it('shows an IN subquery result as the source of keys of the scans after it', async () => {
+    const sql = `SELECT l.label_id, count(*) AS n FROM labels l JOIN label_urls u USING (label_id)
+      WHERE l.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 3) GROUP BY l.label_id`;
+    const response = await fetch(`${pushdownOn.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `EXPLAIN ${sql}` }),
+    });
+    expect(response.status).toBe(200);
+    const steps = ((await response.json()) as { results: ExplainStep[] }).results;
+    const containers = steps.filter((s) => s.runs === 'container');
+    expect(containers.map((s) => [s.table, s.after])).toEqual([
+      ['label_urls', null],
+      ['labels', '__subquery_0'],
+      ['label_urls', 'labels'],
+    ]);
+    expect(containers[0].detail).toMatch(/^runs the subquery .*\(__subquery_0\) replace it/);
+    expect(containers[1].dynamic_filter).toBe(
+      'label_id IN (keys of the subquery result __subquery_0.label_id)',
+    );
+  });
+
   it('lists the subquery its container runs, and EXPLAIN ANALYZE the groups it sent', async () => {
     const sql = QUERIES[0].sql;
     const response = await fetch(`${pushdownOn.url}/query`, {
