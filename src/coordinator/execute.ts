@@ -11,7 +11,12 @@ import { QueryError } from '../errors.js';
 import { type ScanRequest, SILENCE_MS } from '../protocol/frames.js';
 import { msSince, roundMs } from '../timing.js';
 import { AnalysisCache } from './analysis-cache.js';
-import { analyzeQuery, type QueryAnalysis, type TableScanPlan } from './analyze/index.js';
+import {
+  analyzeQuery,
+  type QueryAnalysis,
+  type TableCatalogEntry,
+  type TableScanPlan,
+} from './analyze/index.js';
 import { runCapped } from './capped-result.js';
 import type { Catalog, CatalogTable } from './catalog.js';
 import { catalogAnswer } from './catalog-sql.js';
@@ -30,7 +35,7 @@ import {
 } from './reduction-schedule.js';
 import { Serial } from './serial.js';
 import { gatherPartials } from './shards/partial-gather.js';
-import { pushSubqueries } from './subquery-pushdown.js';
+import { type AnalyzeRewritten, pushSubqueries } from './subquery-pushdown.js';
 
 /** The pushed-down result of a whole query is gathered under this TEMP name. */
 const PUSHED_RESULT = '__pushed_result';
@@ -43,14 +48,23 @@ function unknownTable(name: string, catalog: Catalog): QueryError {
   );
 }
 
+function catalogEntries(ctx: ExecutorContext): TableCatalogEntry[] {
+  return ctx.catalog.list().map((t) => ({
+    name: t.name,
+    columns: t.columns.map((c) => c.name),
+    types: t.columns.map((c) => c.type),
+    rows: t.rowCount,
+  }));
+}
+
+/** The analysis of SQL rewritten over pushed subqueries' TEMP tables (subquery-pushdown.ts). */
+export function analyzeRewritten(ctx: ExecutorContext): AnalyzeRewritten {
+  return (sql, results) => analyzeQuery(sql, catalogEntries(ctx), ctx.engine, { results });
+}
+
 export async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryAnalysis> {
   const run = async () => {
-    const catalog = ctx.catalog.list().map((t) => ({
-      name: t.name,
-      columns: t.columns.map((c) => c.name),
-      types: t.columns.map((c) => c.type),
-      rows: t.rowCount,
-    }));
+    const catalog = catalogEntries(ctx);
     const key = AnalysisCache.key(sql, catalog);
     const cached = ctx.analyses.get(key);
     if (cached) return cached;
@@ -192,7 +206,14 @@ async function gatherAll(
   }
   // Aggregating subqueries of one table run in its container; the rest is gathered as before.
   const subqueries = ctx.pushdown
-    ? await pushSubqueries(con, sql, analysis, (name) => queryableTable(name, ctx), opts)
+    ? await pushSubqueries(
+        con,
+        sql,
+        analysis,
+        (name) => queryableTable(name, ctx),
+        analyzeRewritten(ctx),
+        opts,
+      )
     : undefined;
   const reading = subqueries?.analysis ?? analysis;
   const targets = reading.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
@@ -203,6 +224,14 @@ async function gatherAll(
   // connection before it is closed.
   const gathers = new Map<string, Promise<GatherStats>>();
   const large = new Map<string, Promise<void>>();
+  /** Makes `large`'s promise for `name`; the function returned is told its rows so far. */
+  const sizeWatch = (name: string): ((rows: number) => void) => {
+    let proveLarge = () => {};
+    large.set(name, new Promise<void>((resolve) => (proveLarge = resolve)));
+    return (rows) => {
+      if (rows > MAX_AWAITED_SOURCE_ROWS) proveLarge();
+    };
+  };
   const independent = new Map<string, { known: Promise<boolean>; declare: (yes: boolean) => void }>();
   for (const { plan } of targets) {
     let declare: (yes: boolean) => void = () => {};
@@ -211,13 +240,12 @@ async function gatherAll(
   }
   const others = ctx.pushdown ? opportunistic(reading) : [];
   const gather = ({ plan, table }: (typeof targets)[number]): Promise<GatherStats> => {
-    let proveLarge = () => {};
-    large.set(plan.table, new Promise<void>((resolve) => (proveLarge = resolve)));
+    const sized = sizeWatch(plan.table);
     const own = {
       ...opts,
       onRows: (rows: number) => {
         options.progress?.(plan.table, rows);
-        if (rows > MAX_AWAITED_SOURCE_ROWS) proveLarge();
+        sized(rows);
       },
     };
     const request = scanRequestFor(plan, table, ctx.pushdown);
@@ -250,9 +278,16 @@ async function gatherAll(
         }),
     }).finally(() => declare(false));
   };
-  // In reduction order, so that every source is in the map before its target looks it up.
+  // Pushed subqueries first, then the tables in reduction order, so that every source is in
+  // the maps before its target looks it up (an IN's result may be keys: subquery-sources.ts).
+  const watches = new Map<string, (rows: number) => void>();
+  for (const [temp, gathering] of subqueries?.start((t, rows) => watches.get(t)?.(rows)) ?? []) {
+    watches.set(temp, sizeWatch(temp));
+    gathers.set(temp, gathering);
+    independent.set(temp, { known: Promise.resolve(true), declare: () => {} });
+  }
   for (const target of inReductionOrder(targets, reductions)) gathers.set(target.plan.table, gather(target));
-  const all = [...gathers.values(), ...(subqueries?.start() ?? [])];
+  const all = [...gathers.values()];
   try {
     const stats = await Promise.all(all);
     return { stats, userSql: subqueries?.sql ?? sql, pushedWhole: false, notes };

@@ -13,7 +13,14 @@ import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { msSince } from '../timing.js';
 import type { QueryAnalysis } from './analyze/index.js';
-import { analyze, openQuery, queryableTable, splitWholeQuery, wholeQueryTarget } from './execute.js';
+import {
+  analyze,
+  analyzeRewritten,
+  openQuery,
+  queryableTable,
+  splitWholeQuery,
+  wholeQueryTarget,
+} from './execute.js';
 import type { PartStats } from './gather.js';
 import type { ExecutorContext, QueryStats } from './query.js';
 import { inReductionOrder, opportunistic, useful } from './reduction-schedule.js';
@@ -129,8 +136,8 @@ async function partsOf(analysis: QueryAnalysis, ctx: ExecutorContext): Promise<M
 
 const SUBQUERY_STEP = 'runs the subquery ';
 
-function subqueryDetail(query: string): string {
-  return `${SUBQUERY_STEP}${query}; its rows replace it in the query`;
+function subqueryDetail(query: string, temp?: string): string {
+  return `${SUBQUERY_STEP}${query}; its rows${temp ? ` (${temp})` : ''} replace it in the query`;
 }
 
 function stepsOf(
@@ -192,7 +199,7 @@ function stepsOf(
       served_from: table ? `${table.transport} ${table.location}` : null,
       columns: null,
       filter: null,
-      detail: subqueryDetail(s.query),
+      detail: subqueryDetail(s.query, s.temp),
     });
   }
   const reductions = ctx.pushdown ? useful(analysis) : [];
@@ -202,6 +209,9 @@ function stepsOf(
     analysis.tables.map((plan) => ({ plan })),
     reductions,
   ).map((t) => t.plan);
+  // A pushed subquery's result as a source is named so (subquery-sources.ts).
+  const keysOf = (r: QueryAnalysis['reductions'][number]) =>
+    `keys of ${analysis.subquerySources?.includes(r.source) ? 'the subquery result ' : ''}${r.source}.${r.sourceColumn}`;
   for (const plan of ordered) {
     const table = ctx.catalog.get(plan.table);
     const mine = reductions.filter((r) => r.table === plan.table);
@@ -216,10 +226,10 @@ function stepsOf(
       dynamic_filter:
         mine.length > 0
           ? [
-              ...mine.map((r) => `${r.column} IN (keys of ${r.source}.${r.sourceColumn})`),
+              ...mine.map((r) => `${r.column} IN (${keysOf(r)})`),
               ...others
                 .filter((r) => r.table === plan.table)
-                .map((r) => `${r.column} IN (keys of ${r.source}.${r.sourceColumn}, if sent at once)`),
+                .map((r) => `${r.column} IN (${keysOf(r)}, if sent at once)`),
             ].join(' AND ')
           : null,
       after: mine.length > 0 ? [...new Set(mine.map((r) => r.source))].join(', ') : null,
@@ -261,7 +271,13 @@ async function subqueriesOf(sql: string, analysis: QueryAnalysis, ctx: ExecutorC
   if (!ctx.pushdown || wholeQueryTarget(analysis, ctx)) return undefined;
   const con = await ctx.engine.connect();
   try {
-    return await subqueryPlanOf(con, sql, analysis, (name) => queryableTable(name, ctx));
+    return await subqueryPlanOf(
+      con,
+      sql,
+      analysis,
+      (name) => queryableTable(name, ctx),
+      analyzeRewritten(ctx),
+    );
   } finally {
     con.closeSync();
   }
@@ -276,7 +292,7 @@ function withRun(steps: ExplainStep[], stats: QueryStats): ExplainStep[] {
     const g = stats.tables.find(
       (t) =>
         t.table === s.table &&
-        (t.query === undefined ? !pushed : pushed && s.detail === subqueryDetail(t.query)),
+        (t.query === undefined ? !pushed : pushed && !!s.detail?.startsWith(`${SUBQUERY_STEP}${t.query};`)),
     );
     if (!g) return s;
     return {
@@ -343,7 +359,7 @@ export async function explainQuery(
       pushdown: ctx.pushdown,
       pushed_whole: !!wholeQueryTarget(analysis, ctx),
       references: analysis.references,
-      reductions: ctx.pushdown ? useful(analysis) : [],
+      reductions: ctx.pushdown ? useful(pushed?.analysis ?? analysis) : [],
       not_pushed: analysis.notes,
       coordinator_plan: steps.find((s) => s.runs === 'coordinator')?.detail ?? '',
     },

@@ -39,12 +39,21 @@ export const MAX_AWAITED_SOURCE_ROWS = 200_000;
  */
 const SEND_AT_ONCE_ROWS = 100_000;
 
+/** The sources narrowed before any reduction: tables with a predicate, pushed subqueries' results. */
+function narrowedSources(analysis: QueryAnalysis): Set<string> {
+  return new Set([
+    ...analysis.tables.filter((t) => t.where).map((t) => t.table),
+    ...(analysis.subquerySources ?? []),
+  ]);
+}
+
 /**
- * The reductions worth applying: those whose source is narrowed by its own predicate or by
- * an earlier reduction. Keys of a whole table rarely narrow anything.
+ * The reductions worth applying: those whose source is narrowed by its own predicate, is a
+ * pushed subquery's result, or is narrowed by an earlier reduction. Keys of a whole table
+ * rarely narrow anything.
  */
 export function useful(analysis: QueryAnalysis): SemiJoinReduction[] {
-  const narrowed = new Set(analysis.tables.filter((t) => t.where).map((t) => t.table));
+  const narrowed = narrowedSources(analysis);
   return analysis.reductions.filter((r) => {
     if (!narrowed.has(r.source)) return false;
     narrowed.add(r.table);
@@ -66,11 +75,12 @@ export function inReductionOrder<T extends { plan: TableScanPlan }>(
 
 /**
  * The reductions of `analysis.otherReductions` a table may also use: from a source with a
- * predicate of its own (keys of a whole table rarely narrow anything).
+ * predicate of its own or a pushed subquery's result (keys of a whole table rarely narrow
+ * anything).
  */
 export function opportunistic(analysis: QueryAnalysis): SemiJoinReduction[] {
-  const filtered = new Set(analysis.tables.filter((t) => t.where).map((t) => t.table));
-  return analysis.otherReductions.filter((r) => filtered.has(r.source));
+  const narrowed = narrowedSources(analysis);
+  return analysis.otherReductions.filter((r) => narrowed.has(r.source));
 }
 
 /** How a source of keys is doing: in (gathered whole), or proved too large to wait for. */

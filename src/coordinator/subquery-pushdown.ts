@@ -21,7 +21,7 @@ import { deserializedSql, serializedSql } from '../duckdb/parse-tree.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json-object.js';
-import type { QueryAnalysis } from './analyze/index.js';
+import type { QueryAnalysis, ResultTable } from './analyze/index.js';
 import { withoutLocations } from './analyze/print.js';
 import { treeKey } from './analyze/trees.js';
 import type { CatalogTable } from './catalog.js';
@@ -35,6 +35,12 @@ export interface PushedSubquery {
   table: string;
   query: string;
   temp: string;
+  /** its SELECT node, as treeKey prints it (the analysis names IN subqueries so) */
+  key: string;
+  /** its output column names, as DuckDB names them (the TEMP table's columns) */
+  columns: string[];
+  /** their DuckDB types */
+  types: string[];
 }
 
 export interface SubqueryPlan {
@@ -113,7 +119,7 @@ async function pushableTable(
   ctes: Set<string>,
   lookup: PushableTable,
   aggregates: (name: string) => boolean,
-): Promise<{ table: string; sql: string } | undefined> {
+): Promise<{ table: string; sql: string; columns: string[]; types: string[] } | undefined> {
   if (node.type !== 'SELECT_NODE') return undefined;
   const from = node.from_table;
   if (!isJsonObject(from) || !isBaseTable(from)) return undefined;
@@ -141,22 +147,23 @@ async function pushableTable(
   if (sql === undefined) return undefined;
   // Bound alone, the FROM names a CTE that is an empty copy of the table: a reference to the
   // outer query fails to bind here.
-  const columns = table.columns.map((c, i) => `NULL::${table.types[i]} AS ${quoteIdent(c)}`);
-  const probe = `WITH ${quoteIdent(String(from.table_name))} AS (SELECT ${columns.join(', ')} WHERE false) ${sql}`;
+  const empty = table.columns.map((c, i) => `NULL::${table.types[i]} AS ${quoteIdent(c)}`);
+  const probe = `WITH ${quoteIdent(String(from.table_name))} AS (SELECT ${empty.join(', ')} WHERE false) ${sql}`;
+  let columns: string[];
+  let types: string[];
   try {
     const prepared = await con.prepare(probe);
     try {
-      const names = Array.from({ length: prepared.columnCount }, (_, i) =>
-        prepared.columnName(i).toLowerCase(),
-      );
-      if (new Set(names).size !== names.length) return undefined;
+      columns = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
+      types = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnType(i).toString());
     } finally {
       prepared.destroySync();
     }
   } catch {
     return undefined;
   }
-  return { table: table.name, sql };
+  if (new Set(columns.map((c) => c.toLowerCase())).size !== columns.length) return undefined;
+  return { table: table.name, sql, columns, types };
 }
 
 /** The tree of `SELECT * FROM temp.main.<temp>`. */
@@ -167,13 +174,15 @@ async function selectAllOf(con: DuckDBConnection, temp: string): Promise<JsonObj
 
 /**
  * The subqueries of `sql` to push to their tables' containers, and the SQL over their TEMP
- * tables; undefined when there is none.
+ * tables; undefined when there is none. `keep` may decline a pushable subquery, by its
+ * table and its SELECT node's treeKey.
  */
 export async function planSubqueryPushdown(
   con: DuckDBConnection,
   sql: string,
   lookup: PushableTable,
   accepts: AcceptsSubquery = async () => true,
+  keep: (table: string, key: string) => boolean = () => true,
 ): Promise<SubqueryPlan | undefined> {
   const tree = withoutLocations(await serializedSql(con, sql));
   if (!isJsonObject(tree) || tree.error === true || !Array.isArray(tree.statements)) return undefined;
@@ -188,9 +197,12 @@ export async function planSubqueryPushdown(
     if (!isJsonObject(node)) return undefined;
     const pushable = await pushableTable(con, node, ctes, lookup, aggregates);
     if (pushable === undefined) return undefined;
+    const key = treeKey(node);
+    if (!keep(pushable.table, key)) return undefined;
     const temp = `${TEMP_PREFIX}${subqueries.length}`;
     if (!(await accepts(pushable.table, pushable.sql, temp))) return undefined;
-    subqueries.push({ table: pushable.table, query: pushable.sql, temp });
+    const { table, sql: query, columns, types } = pushable;
+    subqueries.push({ table, query, temp, key, columns, types });
     return temp;
   };
   const tempTable = (temp: string) => baseTable(temp, 'main', 'temp');
@@ -231,31 +243,24 @@ export async function planSubqueryPushdown(
   return { subqueries, sql: rewritten, unread };
 }
 
-/** `analysis` without the tables the rewritten SQL no longer reads, nor reductions from or to them. */
-export function withoutUnread(analysis: QueryAnalysis, unread: Set<string>): QueryAnalysis {
-  const read = (t: string) => !unread.has(t.toLowerCase());
-  const kept = (r: { table: string; source: string }) => read(r.table) && read(r.source);
-  return {
-    ...analysis,
-    tables: analysis.tables.filter((t) => read(t.table)),
-    references: analysis.references.filter((r) => read(r.table)),
-    reductions: analysis.reductions.filter(kept),
-    otherReductions: analysis.otherReductions.filter(kept),
-  };
-}
-
 /** The catalog tables whose containers can run a query over them by their name. */
 export type QueryableTable = (name: string) => CatalogTable | undefined;
 
+/** The analysis of the rewritten SQL, which reads the pushed subqueries' TEMP tables too. */
+export type AnalyzeRewritten = (sql: string, results: ResultTable[]) => Promise<QueryAnalysis>;
+
 /**
  * The pushdown of `sql`'s subqueries (EXPLAIN shows it), and what is then left to gather
- * table by table; undefined when none is pushed.
+ * table by table (the rewritten SQL analyzed again: a table read elsewhere too is scanned
+ * for its other references only, and an IN's result is a source of keys); undefined when
+ * none is pushed.
  */
 export async function subqueryPlanOf(
   con: DuckDBConnection,
   sql: string,
   analysis: QueryAnalysis,
   tableOf: QueryableTable,
+  analyzeRewritten: AnalyzeRewritten,
 ): Promise<{ plan: SubqueryPlan; analysis: QueryAnalysis } | undefined> {
   // A query of one table runs whole in its container, or in the parts of a split one.
   if (analysis.tables.length < 2) return undefined;
@@ -269,22 +274,33 @@ export async function subqueryPlanOf(
     const plan = await partialPlanOf(query, table, con, partialsOf(temp));
     return !('reason' in plan) && plan.reducesRows;
   };
+  const sources = new Set(analysis.subqueryReductions.map((r) => r.subquery));
+  const planned = async (p: SubqueryPlan) => {
+    const results = p.subqueries.map((s) => ({
+      name: s.temp,
+      columns: s.columns,
+      types: s.types,
+      keys: sources.has(s.key),
+    }));
+    return { plan: p, analysis: await analyzeRewritten(p.sql, results) };
+  };
   const plan = await planSubqueryPushdown(con, sql, schemaOfName, accepts);
   if (!plan) return undefined;
-  if (plan.subqueries.every((s) => plan.unread.has(s.table.toLowerCase())))
-    return { plan, analysis: withoutUnread(analysis, plan.unread) };
+  if (plan.subqueries.every((s) => plan.unread.has(s.table.toLowerCase()))) return planned(plan);
   // A table the SQL reads elsewhere too is gathered anyway, with every row and column its
   // subqueries need (the analysis plans its scan for all its references): pushing them would
-  // only add a round trip. Planned again without them, the others are pushed as before (a
-  // pushed subquery holds no other).
+  // only add a round trip, unless the subquery's result is keys that reduce another table
+  // (an IN's: analyze/reductions.ts). Planned again without the others, the rest are pushed
+  // as before (a pushed subquery holds no other).
   const unread = plan.unread;
   const again = await planSubqueryPushdown(
     con,
     sql,
-    (name) => (unread.has(name) ? schemaOfName(name) : undefined),
+    schemaOfName,
     accepts,
+    (table, key) => unread.has(table.toLowerCase()) || sources.has(key),
   );
-  return again && { plan: again, analysis: withoutUnread(analysis, again.unread) };
+  return again && planned(again);
 }
 
 export interface PushedSubqueries {
@@ -292,8 +308,11 @@ export interface PushedSubqueries {
   sql: string;
   /** What is left to gather table by table. */
   analysis: QueryAnalysis;
-  /** Starts the subqueries' gathers (once the scans are sure to start too: they share `con`). */
-  start: () => Promise<GatherStats>[];
+  /**
+   * Starts the subqueries' gathers (once the scans are sure to start too: they share `con`),
+   * by TEMP table; `onRows` is told each one's rows so far.
+   */
+  start: (onRows: (temp: string, rows: number) => void) => Map<string, Promise<GatherStats>>;
 }
 
 /** Plans the pushdown of `sql`'s subqueries, and how to gather them; undefined when none is pushed. */
@@ -302,23 +321,29 @@ export async function pushSubqueries(
   sql: string,
   analysis: QueryAnalysis,
   tableOf: QueryableTable,
+  analyzeRewritten: AnalyzeRewritten,
   opts: GatherOptions,
 ): Promise<PushedSubqueries | undefined> {
-  const planned = await opts.serial.run(() => subqueryPlanOf(con, sql, analysis, tableOf));
+  const planned = await opts.serial.run(() => subqueryPlanOf(con, sql, analysis, tableOf, analyzeRewritten));
   if (!planned) return undefined;
   const tables = planned.plan.subqueries.map((s) => tableOf(s.table));
   if (tables.some((t) => t === undefined)) return undefined;
-  const start = () =>
-    planned.plan.subqueries.map((s, i) => {
-      const table = tables[i] as CatalogTable;
-      if (table.parts) return gatherMerged(con, s, { ...table, parts: table.parts }, opts);
-      return gatherFrames(
-        table,
-        { columns: [], query: s.query },
-        opts,
-        new TempTableTarget(con, s.temp, { serial: opts.serial }),
-      );
-    });
+  const start = (onRows: (temp: string, rows: number) => void) =>
+    new Map(
+      planned.plan.subqueries.map((s, i) => {
+        const table = tables[i] as CatalogTable;
+        const own = { ...opts, onRows: (rows: number) => onRows(s.temp, rows) };
+        const gathered = table.parts
+          ? gatherMerged(con, s, { ...table, parts: table.parts }, own)
+          : gatherFrames(
+              table,
+              { columns: [], query: s.query },
+              own,
+              new TempTableTarget(con, s.temp, { serial: opts.serial }),
+            );
+        return [s.temp, gathered];
+      }),
+    );
   return { sql: planned.plan.sql, analysis: planned.analysis, start };
 }
 

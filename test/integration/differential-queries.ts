@@ -284,6 +284,62 @@ const plannerShapes: DiffQuery[] = [
   {
     sql: `SELECT u.url_id FROM label_urls u WHERE u.label_id NOT IN (SELECT label_id FROM labels WHERE label_id > 20)`,
   },
+  // IN / ANY / EXISTS over aggregating subqueries run in their table's container, whose result
+  // becomes keys for other scans (TPC-H Q18's shape): NULL keys in the result, an empty result,
+  // NOT IN, ORs, a second use without the IN, an outer join's null-supplying side.
+  {
+    sql: `SELECT l.label_id, l.name, count(*) AS n, sum(u.url_id) AS s FROM labels l JOIN label_urls u USING (label_id)
+          WHERE l.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 3)
+          GROUP BY l.label_id, l.name ORDER BY n DESC, l.label_id LIMIT 50`,
+    ordered: true,
+  },
+  {
+    sql: `SELECT u.label_id, count(*) AS n FROM label_urls u JOIN label_sublabels s USING (label_id)
+          WHERE u.label_id IN (SELECT label_id FROM label_sublabels GROUP BY label_id HAVING count(*) >= 1)
+          GROUP BY u.label_id`,
+  },
+  {
+    sql: `SELECT count(*) AS n, count(u.label_id) AS k FROM label_urls u JOIN labels l USING (label_id)
+          WHERE u.label_id NOT IN (SELECT label_id FROM label_sublabels GROUP BY label_id HAVING count(*) > 1)`,
+  },
+  {
+    sql: `SELECT count(*) AS n FROM label_urls u JOIN labels l USING (label_id)
+          WHERE u.label_id NOT IN (SELECT label_id FROM label_sublabels WHERE label_id IS NOT NULL GROUP BY label_id HAVING count(*) > 1)`,
+  },
+  {
+    sql: `SELECT count(*) AS n FROM labels l JOIN label_urls u USING (label_id)
+          WHERE l.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 1000000)`,
+  },
+  {
+    sql: `SELECT l.category, count(*) AS n FROM labels l JOIN label_sublabels s USING (label_id)
+          WHERE l.label_id = ANY (SELECT label_id FROM label_urls GROUP BY label_id HAVING min(url_id) < 3000)
+          GROUP BY l.category`,
+  },
+  {
+    sql: `SELECT count(*) AS n FROM labels l JOIN label_urls u USING (label_id)
+          WHERE EXISTS (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 3) AND l.label_id < 100`,
+  },
+  {
+    sql: `SELECT count(*) AS n, count(u.url_id) AS m FROM labels l LEFT JOIN label_urls u ON u.label_id = l.label_id
+          AND u.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 3)`,
+  },
+  {
+    sql: `SELECT count(*) AS n FROM labels l JOIN label_urls u USING (label_id)
+          WHERE l.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 3) OR l.category = 'books'`,
+  },
+  {
+    sql: `SELECT count(*) AS n FROM labels a JOIN labels b ON a.label_id = b.label_id + 1 JOIN label_urls u ON u.label_id = b.label_id
+          WHERE a.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 2)`,
+  },
+  {
+    sql: `SELECT d.category, count(*) AS n FROM (SELECT l.* FROM labels l
+            WHERE l.label_id IN (SELECT label_id FROM label_sublabels GROUP BY label_id HAVING count(*) > 1)) d
+          JOIN label_urls u USING (label_id) GROUP BY d.category`,
+  },
+  {
+    sql: `SELECT count(*) AS n FROM labels l JOIN label_urls u USING (label_id)
+          WHERE l.label_id IN (SELECT DISTINCT sublabel_id FROM label_urls)`,
+  },
   {
     sql: `SELECT l.label_id FROM labels l WHERE l.category = 'books'
           AND EXISTS (SELECT 1 FROM label_urls u WHERE u.label_id = l.label_id AND u.url LIKE 'https%')`,

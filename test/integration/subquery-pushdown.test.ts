@@ -118,6 +118,29 @@ describe('subquery pushdown moves groups, not rows', () => {
     expect(on.stats.tables.filter((t) => t.table === 'label_urls').map((t) => t.query)).toEqual([undefined]);
   });
 
+  it("an IN subquery of a table read elsewhere too runs in its container, and its result's keys reduce the other scans", async () => {
+    const sub = 'SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 3';
+    const sql = `SELECT l.label_id, count(*) AS n FROM labels l JOIN label_urls u USING (label_id)
+      WHERE l.label_id IN (${sub}) GROUP BY l.label_id`;
+    const on = await askCoordinator<{ tables: (Scan & { dynamic_filter?: string })[] }>(pushdownOn, sql);
+    expect(on.status, on.message).toBe(200);
+    const count = async (q: string) => Number(((await oracleAnswer(oracle, q)).rows[0] as { n: number }).n);
+    const pushed = on.stats.tables.filter((t) => t.query !== undefined);
+    expect(pushed.map((t) => [t.table, t.rows])).toEqual([
+      ['label_urls', await count(`SELECT count(*) AS n FROM (${sub})`)],
+    ]);
+    const labels = on.stats.tables.find((t) => t.table === 'labels');
+    expect(labels?.dynamic_filter).toMatch(/keys of __subquery_0\.label_id/);
+    expect(labels?.rows).toBe(await count(`SELECT count(*) AS n FROM labels WHERE label_id IN (${sub})`));
+    const urls = on.stats.tables.find((t) => t.table === 'label_urls' && t.query === undefined);
+    expect(urls?.rows).toBe(
+      await count(
+        `SELECT count(*) AS n FROM label_urls WHERE label_id IN (SELECT label_id FROM labels WHERE label_id IN (${sub}))`,
+      ),
+    );
+    expect(urls?.rows).toBeLessThan(await count('SELECT count(*) AS n FROM label_urls'));
+  });
+
   it('pushdown off gathers every table whole', async () => {
     const off = await askCoordinator<{ tables: Scan[] }>(pushdownOff, QUERIES[0].sql);
     expect(off.status, off.message).toBe(200);
@@ -129,10 +152,34 @@ interface ExplainStep {
   runs: string;
   table: string | null;
   detail: string | null;
+  dynamic_filter: string | null;
+  after: string | null;
   rows?: number;
 }
 
 describe('EXPLAIN of a pushed subquery', () => {
+  it('shows an IN subquery result as the source of keys of the scans after it', async () => {
+    const sql = `SELECT l.label_id, count(*) AS n FROM labels l JOIN label_urls u USING (label_id)
+      WHERE l.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 3) GROUP BY l.label_id`;
+    const response = await fetch(`${pushdownOn.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `EXPLAIN ${sql}` }),
+    });
+    expect(response.status).toBe(200);
+    const steps = ((await response.json()) as { results: ExplainStep[] }).results;
+    const containers = steps.filter((s) => s.runs === 'container');
+    expect(containers.map((s) => [s.table, s.after])).toEqual([
+      ['label_urls', null],
+      ['labels', '__subquery_0'],
+      ['label_urls', 'labels'],
+    ]);
+    expect(containers[0].detail).toMatch(/^runs the subquery .*\(__subquery_0\) replace it/);
+    expect(containers[1].dynamic_filter).toBe(
+      'label_id IN (keys of the subquery result __subquery_0.label_id)',
+    );
+  });
+
   it('lists the subquery its container runs, and EXPLAIN ANALYZE the groups it sent', async () => {
     const sql = QUERIES[0].sql;
     const response = await fetch(`${pushdownOn.url}/query`, {

@@ -128,6 +128,7 @@ describe('tables read', () => {
       pushWhole: false,
       reductions: [],
       otherReductions: [],
+      subqueryReductions: [],
       references: [],
       notes: [],
     });

@@ -7,12 +7,18 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { QueryAnalysis } from '../../src/coordinator/analyze/index.js';
+import { analyzeQuery, type QueryAnalysis } from '../../src/coordinator/analyze/index.js';
 import type { CatalogTable } from '../../src/coordinator/catalog.js';
-import { planSubqueryPushdown, subqueryPlanOf } from '../../src/coordinator/subquery-pushdown.js';
+import { useful } from '../../src/coordinator/reduction-schedule.js';
+import {
+  type AnalyzeRewritten,
+  planSubqueryPushdown,
+  subqueryPlanOf,
+} from '../../src/coordinator/subquery-pushdown.js';
 import { resultToJson } from '../../src/duckdb/json-values.js';
 import { quoteIdent } from '../../src/duckdb/sql.js';
 import { canonicalRows } from '../helpers/oracle.js';
+import { openParser } from './analyze-helpers.js';
 
 const TABLES = `
 CREATE TABLE labels AS
@@ -174,38 +180,67 @@ describe('planSubqueryPushdown', () => {
 });
 
 describe('subqueryPlanOf', () => {
+  let parser: Awaited<ReturnType<typeof openParser>>;
+  beforeAll(async () => {
+    parser = await openParser();
+  });
+  afterAll(() => parser?.close());
+
+  const catalog = () =>
+    [...schemas.values()].map((t) => ({ name: t.name, columns: t.columns, types: t.types }));
+  const tableOf = (name: string) => {
+    const schema = lookup(name);
+    if (!schema) return undefined;
+    const columns = schema.columns.map((c, i) => ({ name: c, type: schema.types[i] }));
+    return { name: schema.name, columns } as unknown as CatalogTable;
+  };
+  const planOf = async (sql: string) => {
+    const analysis = await analyzeQuery(sql, catalog(), parser.duck);
+    const again: AnalyzeRewritten = (rewritten, results) =>
+      analyzeQuery(rewritten, catalog(), parser.duck, { results });
+    return { analysis, planned: await subqueryPlanOf(container, sql, analysis, tableOf, again) };
+  };
+
   it('pushes only the subqueries of tables the SQL then no longer reads, and drops those tables from the scans', async () => {
-    const sql = PUSHED[5].sql;
-    const analysis: QueryAnalysis = {
-      tables: [
-        { table: 'labels', columns: ['label_id', 'kind', 'name'] },
-        { table: 'label_urls', columns: ['label_id'] },
-      ],
-      pushWhole: false,
-      reductions: [{ table: 'labels', column: 'label_id', source: 'label_urls', sourceColumn: 'label_id' }],
-      otherReductions: [
-        { table: 'label_urls', column: 'label_id', source: 'labels', sourceColumn: 'label_id' },
-      ],
-      references: [
-        { table: 'labels', binding: 'l' },
-        { table: 'label_urls', binding: 'label_urls' },
-      ],
-      notes: [],
-    };
-    const tableOf = (name: string) => {
-      const schema = lookup(name);
-      if (!schema) return undefined;
-      const columns = schema.columns.map((c, i) => ({ name: c, type: schema.types[i] }));
-      return { name: schema.name, columns } as unknown as CatalogTable;
-    };
-    const planned = await subqueryPlanOf(container, sql, analysis, tableOf);
+    const { analysis, planned } = await planOf(PUSHED[5].sql);
     // labels' own subquery is not pushed: labels is scanned for the outer query anyway.
     expect(planned?.plan.subqueries.map((s) => s.table)).toEqual(['label_urls']);
     expect(planned?.analysis.tables.map((t) => t.table)).toEqual(['labels']);
     expect(planned?.analysis.reductions).toEqual([]);
     expect(planned?.analysis.otherReductions).toEqual([]);
-    expect(planned?.analysis.references.map((r) => r.table)).toEqual(['labels']);
+    expect(planned?.analysis.subquerySources).toEqual([]);
+    expect(planned?.analysis.references.map((r) => r.table)).toEqual(['labels', 'labels']);
     const single = { ...analysis, tables: analysis.tables.slice(0, 1) };
-    expect(await subqueryPlanOf(container, sql, single, tableOf)).toBeUndefined();
+    expect(
+      await subqueryPlanOf(container, PUSHED[5].sql, single, tableOf, async () => single),
+    ).toBeUndefined();
+  });
+
+  it("pushes an IN subquery of a table read elsewhere too: its result is keys for the other tables' scans", async () => {
+    const sql = `SELECT l.name, count(*) AS n FROM labels l JOIN label_urls u USING (label_id)
+      WHERE l.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 14) GROUP BY l.name`;
+    const { planned } = await planOf(sql);
+    expect(planned?.plan.subqueries.map((s) => [s.table, s.temp, s.columns, s.types])).toEqual([
+      ['label_urls', '__subquery_0', ['label_id'], ['BIGINT']],
+    ]);
+    const analysis = planned?.analysis as QueryAnalysis;
+    expect(analysis.tables.map((t) => t.table)).toEqual(['labels', 'label_urls']);
+    expect(analysis.subquerySources).toEqual(['__subquery_0']);
+    expect(useful(analysis).map((r) => `${r.source}.${r.sourceColumn}>${r.table}.${r.column}`)).toEqual([
+      '__subquery_0.label_id>labels.label_id',
+      'labels.label_id>label_urls.label_id',
+    ]);
+  });
+
+  it.each([
+    'l.label_id NOT IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 14)',
+    'l.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 14) IS NOT TRUE',
+    'l.label_id > ALL (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 14)',
+    'l.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 14) OR l.kind = 1',
+  ])('keeps no subquery of a table read elsewhere that gives no keys: %s', async (where) => {
+    const sql = `SELECT l.name, count(*) AS n FROM labels l JOIN label_urls u USING (label_id) WHERE ${where} GROUP BY l.name`;
+    const { analysis, planned } = await planOf(sql);
+    expect(analysis.subqueryReductions).toEqual([]);
+    expect(planned).toBeUndefined();
   });
 });

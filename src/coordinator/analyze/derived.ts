@@ -77,7 +77,7 @@ function mappedFilters(d: Body, ref: DerivedRef): Map<Target, Tree[]> {
 }
 
 function reducerKey(r: Reducer): string {
-  return JSON.stringify([r.column, r.source.table.name, r.sourceColumn]);
+  return JSON.stringify([r.column, r.source.table.name, r.sourceColumn, r.subquery]);
 }
 
 /** Push each reference's filters and reducers into the bodies; `note` says where none could go. */

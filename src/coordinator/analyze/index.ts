@@ -34,7 +34,7 @@ import { duckDbStatement, lowerDuckDb } from './duckdb-tree.js';
 import type { Lowered } from './ir.js';
 import type { QueryAnalysis, ReferencePlan, TableCatalogEntry, TableScanPlan } from './plan.js';
 import { type DuckDbSql, printTrees } from './print.js';
-import { chooseReductions, reductionCandidates, typedCandidates } from './reductions.js';
+import { chooseReductions, reductionCandidates, subqueryCandidates, typedCandidates } from './reductions.js';
 import { type Resolution, Resolver, type Use } from './scope.js';
 import { type Tree, treeKey } from './trees.js';
 
@@ -42,6 +42,7 @@ export type {
   QueryAnalysis,
   ReferencePlan,
   SemiJoinReduction,
+  SubqueryReduction,
   TableCatalogEntry,
   TableScanPlan,
 } from './plan.js';
@@ -50,6 +51,16 @@ export type { DuckDbSql, ParseWithDuckDb } from './print.js';
 export interface AnalyzeOptions {
   /** Skip filter analysis when the whole query can run in one container (it will). */
   wholeQueriesRunWhole?: boolean;
+  /**
+   * TEMP tables the SQL reads as `temp.main.<name>`: pushed subqueries' results, in hand
+   * before any scan (subquery-pushdown.ts). Never scanned; they reduce tables as any table.
+   */
+  results?: ResultTable[];
+}
+
+export interface ResultTable extends TableCatalogEntry {
+  /** an IN's keys, few most often: a source worth waiting for, placed first (`subquerySources`) */
+  keys: boolean;
 }
 
 export async function analyzeQuery(
@@ -58,18 +69,49 @@ export async function analyzeQuery(
   duckDb: DuckDbSql,
   options: AnalyzeOptions = {},
 ): Promise<QueryAnalysis> {
+  const results = options.results ?? [];
+  const analysis = await analyzeWith(sql, catalog, duckDb, options, results);
+  return results.length > 0 ? withoutResults(analysis, results) : analysis;
+}
+
+/** The analysis without the result tables as scans; those of keys that reduce a table are sources. */
+function withoutResults(analysis: QueryAnalysis, results: ResultTable[]): QueryAnalysis {
+  const names = new Set(results.map((r) => r.name));
+  const keys = new Set(results.filter((r) => r.keys).map((r) => r.name));
+  const scanned = (r: { table: string }) => !names.has(r.table);
+  const reductions = analysis.reductions.filter(scanned);
+  const otherReductions = analysis.otherReductions.filter(scanned);
+  const sources = [...reductions, ...otherReductions].map((r) => r.source).filter((s) => keys.has(s));
+  return {
+    ...analysis,
+    tables: analysis.tables.filter(scanned),
+    references: analysis.references.filter(scanned),
+    reductions,
+    otherReductions,
+    subqueryReductions: analysis.subqueryReductions.filter(scanned),
+    subquerySources: [...new Set(sources)],
+  };
+}
+
+async function analyzeWith(
+  sql: string,
+  catalog: TableCatalogEntry[],
+  duckDb: DuckDbSql,
+  options: AnalyzeOptions,
+  results: ResultTable[],
+): Promise<QueryAnalysis> {
   const node = duckDbStatement(await duckDb.parse(sql), sql);
   let lowered: Lowered;
   let resolved: Resolution;
   try {
     lowered = lowerDuckDb(node);
-    resolved = new Resolver(catalog, true).resolve(lowered.query);
+    resolved = new Resolver(catalog, true, results).resolve(lowered.query);
   } catch (err) {
     if (err instanceof QueryError) throw err;
     return wholeTables(node, catalog);
   }
 
-  const byName = new Map(catalog.map((t) => [t.name, t]));
+  const byName = new Map([...catalog, ...results].map((t) => [t.name, t]));
   const tables: TableScanPlan[] = resolved.tables.map((name) => {
     const entry = byName.get(name)!;
     const need = resolved.needs.get(name)!;
@@ -84,6 +126,7 @@ export async function analyzeQuery(
     pushWhole,
     reductions: [],
     otherReductions: [],
+    subqueryReductions: [],
     references: resolved.uses.map((u) => ({ table: u.table.name, binding: u.binding })),
     notes,
   });
@@ -107,9 +150,23 @@ export async function analyzeQuery(
     return entry?.types && entry.types.length === entry.columns.length && i >= 0 ? entry.types[i] : undefined;
   };
   const candidates = typedCandidates(reductionCandidates(resolved), typeOf);
-  const reductions = chooseReductions(tables, candidates, (t) => byName.get(t)?.rows);
+  const reductions = chooseReductions(
+    tables,
+    candidates,
+    (t) => byName.get(t)?.rows,
+    new Set(results.filter((r) => r.keys).map((r) => r.name)),
+  );
   const otherReductions = candidates.filter((r) => !reductions.includes(r));
-  return { tables, pushWhole, reductions, otherReductions, references, notes: resolved.notes };
+  const subqueryReductions = typedCandidates(subqueryCandidates(resolved), typeOf);
+  return {
+    tables,
+    pushWhole,
+    reductions,
+    otherReductions,
+    subqueryReductions,
+    references,
+    notes: resolved.notes,
+  };
 }
 
 /** Whether the whole text is one parenthesized group (string literals and quoted names skipped). */
@@ -209,6 +266,7 @@ function wholeTables(node: unknown, catalog: TableCatalogEntry[]): QueryAnalysis
     pushWhole: false,
     reductions: [],
     otherReductions: [],
+    subqueryReductions: [],
     references: [],
     notes: ['no filter pushed: the analysis could not follow this query shape'],
   };

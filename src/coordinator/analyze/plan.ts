@@ -42,6 +42,21 @@ export interface SemiJoinReduction {
   sourceColumn: string;
 }
 
+/**
+ * A reduction by the result of an uncorrelated `column IN (SELECT sourceColumn FROM source …)`
+ * (reductions.ts): valid with the subquery's result as the source, where the subquery runs
+ * alone (subquery-pushdown.ts keeps such a subquery pushed, and its TEMP table is a source).
+ */
+export interface SubqueryReduction {
+  table: string;
+  column: string;
+  /** the subquery's SELECT node, as treeKey prints it */
+  subquery: string;
+  /** the catalog table and column its one output column is a bare column of */
+  source: string;
+  sourceColumn: string;
+}
+
 export interface QueryAnalysis {
   /** each distinct catalog table the query reads (not CTE names), once, in order of first reference */
   tables: TableScanPlan[];
@@ -63,6 +78,13 @@ export interface QueryAnalysis {
    * predicate keeps few rows, and its container sends them at once).
    */
   otherReductions: SemiJoinReduction[];
+  /** Reductions by IN subqueries' results, valid where the subquery runs alone; types equal. */
+  subqueryReductions: SubqueryReduction[];
+  /**
+   * Sources of `reductions` that are not tables but TEMP tables of pushed IN subqueries'
+   * results (`AnalyzeOptions.results`): they wait for no keys and count as narrowed.
+   */
+  subquerySources?: string[];
   /** every table reference, with the filter it allows */
   references: ReferencePlan[];
   /** why filters stayed in the coordinator, where the analysis knows */

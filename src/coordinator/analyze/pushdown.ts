@@ -14,12 +14,15 @@
  *   is in no surviving row. Only between columns of one type that is not floating point
  *   (where `=` means the same value).
  * - IN / EXISTS: `t.c IN (SELECT s.k …)` (a WHERE conjunct) keeps only t rows whose c is a k
- *   value of s's rows: a reducer of t by s. `EXISTS (SELECT … WHERE s.k = t.c …)` likewise,
+ *   value of s's rows: a reducer of t by s. More narrowly, only t rows whose c is a value of
+ *   the subquery's result: a second reducer naming the subquery, whose result is the source
+ *   where the subquery runs alone (reductions.ts). `EXISTS (SELECT … WHERE s.k = t.c …)` likewise,
  *   unless the subquery is an aggregate without GROUP BY (one row even over no rows).
  * - Correlation: in a subquery whose WHERE holds `s.k = o.c` (o of an enclosing query), an s
  *   row whose k matches no row of o's table passes that WHERE for no outer row, so it changes
  *   no evaluation of the subquery: a reducer of s by o, whatever kind of subquery it is.
  */
+import { isJsonObject } from '../../json-object.js';
 import { baseColumn, columnSpelling, sourceType } from './derived.js';
 import type { Expr, From } from './ir.js';
 import { conjunctUse, type Placement, splitAnd } from './predicates.js';
@@ -238,8 +241,12 @@ export class SelectPushdown {
     if (c.kind === 'ANY' && c.compare === 'COMPARE_EQUAL' && c.args.length === 1) {
       const t = this.source(c.args[0]);
       const base = info.outputs?.length === 1 && info.sources[0] ? baseColumn(info.sources[0]) : undefined;
-      if (t && base && open.has(t.target))
-        t.target.reducers.push({ column: t.column, source: base.use, sourceColumn: base.column });
+      if (t && base && open.has(t.target)) {
+        const reducer = { column: t.column, source: base.use, sourceColumn: base.column };
+        t.target.reducers.push(reducer);
+        const node = isJsonObject(c.raw) && isJsonObject(c.raw.subquery) ? c.raw.subquery.node : undefined;
+        if (node !== undefined) t.target.reducers.push({ ...reducer, subquery: treeKey(node) });
+      }
     }
     if (c.kind === 'EXISTS' && !info.scalarAggregate) {
       for (const { inner, outer } of info.correlations) {

@@ -26,47 +26,69 @@
  * aggregate, a subquery without S) means no reduction of T. A reduction also needs the same catalog type
  * on both columns: IN with implicit casts may compare differently than the join does.
  *
+ * A subquery's result as the source. `U.c IN (SELECT k FROM S … )`, an AND-conjunct of the
+ * WHERE of U's SELECT with U on no null-supplying side, keeps only FROM rows whose U.c equals a
+ * non-NULL value of the subquery's result R (a NULL U.c, or one matching no value, makes the
+ * IN NULL or false, and the WHERE drops the row); so U's rows whose c is in no row of R make
+ * only rows the WHERE drops, as above: a reduction of T by R's column, narrower than by S.k.
+ * R must be the very rows the subquery gives in the query: only an uncorrelated subquery
+ * run alone (subquery-pushdown.ts checks that it binds alone and parses back to itself).
+ * NULL values in R reduce nothing (the keys skip NULLs; `c IN (keys)` is never true for a
+ * NULL c, nor is the user's IN); an empty R leaves no row (`false`), as the IN is false then.
+ * Not from NOT IN, `<> ALL` or NOT EXISTS: they keep rows whose key is absent from R. Through
+ * derived tables and CTEs as any reducer. Like a table's, it must hold for every use of T.
+ *
  * Each reduction is valid whatever was gathered before: the argument above only uses the S
  * table's current rows. So reductions chain (S itself reduced earlier), and any subset of the
  * list, applied in order, is valid too (the coordinator may skip one whose source is large).
  */
-import type { SemiJoinReduction, TableScanPlan } from './plan.js';
+import type { SemiJoinReduction, SubqueryReduction, TableScanPlan } from './plan.js';
 import type { Resolution } from './scope.js';
 
-function key(r: SemiJoinReduction): string {
-  return JSON.stringify([r.table, r.column, r.source, r.sourceColumn]);
-}
-
 /**
- * The reductions one reading of the query allows: for a table, those that every one of its
- * uses allows, in the order of its first use's equalities.
+ * For a table, the reductions every one of its uses allows (`r.subquery` set: by a
+ * subquery's result, or not: by a table), in the order of its first use's equalities.
  */
-export function reductionCandidates(res: Resolution): Map<string, SemiJoinReduction> {
-  const byTable = new Map<string, Map<string, SemiJoinReduction>[]>();
+function allowedByEveryUse<R extends SemiJoinReduction | SubqueryReduction>(
+  res: Resolution,
+  bySubquery: boolean,
+): Map<string, R> {
+  const byTable = new Map<string, Map<string, R>[]>();
   for (const u of res.uses) {
-    const own = new Map<string, SemiJoinReduction>();
+    const own = new Map<string, R>();
     for (const r of u.reducers) {
-      if (r.source.table.name === u.table.name) continue;
+      if (r.source.table.name === u.table.name || (r.subquery !== undefined) !== bySubquery) continue;
       const column = u.table.byLower.get(r.column);
       const sourceColumn = r.source.table.byLower.get(r.sourceColumn);
       if (column === undefined || sourceColumn === undefined) continue;
       const red = { table: u.table.name, column, source: r.source.table.name, sourceColumn };
-      own.set(key(red), red);
+      const full = (r.subquery === undefined ? red : { ...red, subquery: r.subquery }) as R;
+      own.set(JSON.stringify(full), full);
     }
     byTable.set(u.table.name, [...(byTable.get(u.table.name) ?? []), own]);
   }
-  const out = new Map<string, SemiJoinReduction>();
+  const out = new Map<string, R>();
   for (const [, perUse] of byTable) {
     for (const [k, r] of perUse[0]) if (perUse.every((m) => m.has(k))) out.set(k, r);
   }
   return out;
 }
 
+/** The reductions by tables one reading of the query allows. */
+export function reductionCandidates(res: Resolution): Map<string, SemiJoinReduction> {
+  return allowedByEveryUse<SemiJoinReduction>(res, false);
+}
+
+/** The reductions by IN subqueries' results one reading of the query allows. */
+export function subqueryCandidates(res: Resolution): Map<string, SubqueryReduction> {
+  return allowedByEveryUse<SubqueryReduction>(res, true);
+}
+
 /** The candidates with equal known types on both columns. */
-export function typedCandidates(
-  candidates: Map<string, SemiJoinReduction>,
+export function typedCandidates<R extends SemiJoinReduction | SubqueryReduction>(
+  candidates: Map<string, R>,
   typeOf: (table: string, column: string) => string | undefined,
-): SemiJoinReduction[] {
+): R[] {
   const norm = (t: string | undefined) => t?.replace(/\s+/g, '').toUpperCase();
   return [...candidates.values()].filter((r) => {
     const t = norm(typeOf(r.table, r.column));
@@ -87,16 +109,22 @@ function lexLess(a: number[], b: number[]): boolean {
  * from a placed source (several reductions of a table are intersected); when none, the next
  * unplaced table, unreduced (tables with a pushed predicate first, then those no candidate
  * could reduce anyway; among equals, the smallest table by `rows`, where known: its keys
- * narrow the larger ones).
+ * narrow the larger ones). `results` are sources that are no table but an IN subquery's
+ * result (listed in `tables` too): they count as filtered, and come first (they wait for
+ * nothing).
  */
 export function chooseReductions(
   tables: TableScanPlan[],
   candidates: SemiJoinReduction[],
   rows: (table: string) => number | undefined = () => undefined,
+  results: Set<string> = new Set(),
 ): SemiJoinReduction[] {
-  const filtered = new Set(tables.filter((t) => t.where !== undefined).map((t) => t.table));
+  const filtered = new Set(
+    tables.filter((t) => t.where !== undefined || results.has(t.table)).map((t) => t.table),
+  );
   const targets = new Set(candidates.map((r) => r.table));
-  const rootRank = (t: TableScanPlan) => (filtered.has(t.table) ? 0 : targets.has(t.table) ? 2 : 1);
+  const rootRank = (t: TableScanPlan) =>
+    results.has(t.table) ? -1 : filtered.has(t.table) ? 0 : targets.has(t.table) ? 2 : 1;
   const order = tables
     .map((t, i) => ({ t, i }))
     .sort(

@@ -57,6 +57,12 @@ export interface Reducer {
   source: Use;
   /** lower-case column of the source use */
   sourceColumn: string;
+  /**
+   * Set where the keys are those of an uncorrelated `column IN (SELECT sourceColumn …)`: the
+   * subquery's SELECT node (its treeKey). Its result is then a narrower source than the whole
+   * table, once the subquery runs alone (subquery-pushdown.ts).
+   */
+  subquery?: string;
 }
 
 interface Binding {
@@ -143,6 +149,8 @@ function containsStar(e: Expr): boolean {
 
 export class Resolver {
   private readonly catalog = new Map<string, CatalogTable>();
+  /** TEMP tables the SQL reads as `temp.main.<name>`: pushed subqueries' results */
+  private readonly results = new Map<string, CatalogTable>();
   private readonly uses: Use[] = [];
   private readonly needs = new Map<string, Need>();
   private readonly tables: string[] = [];
@@ -153,21 +161,31 @@ export class Resolver {
   /** the info of each subquery expression walked */
   readonly subqueries = new Map<Query, QueryInfo>();
 
-  /** `strict`: throw the user's errors (unknown table/column, forbidden source). */
+  /**
+   * `strict`: throw the user's errors (unknown table/column, forbidden source). `results`:
+   * TEMP tables the SQL may read as `temp.main.<name>` (pushed subqueries' results).
+   */
   constructor(
     catalog: { name: string; columns: string[]; types?: string[] }[],
     private readonly strict: boolean,
+    results: { name: string; columns: string[]; types?: string[] }[] = [],
   ) {
-    for (const t of catalog) {
-      const byLower = new Map<string, string>();
-      const types = new Map<string, string>();
-      t.columns.forEach((c, i) => {
-        byLower.set(c.toLowerCase(), c);
-        const type = t.types?.[i];
-        if (type !== undefined && t.types?.length === t.columns.length) types.set(c.toLowerCase(), type);
-      });
-      this.catalog.set(t.name.toLowerCase(), { name: t.name, columns: t.columns, byLower, types });
-    }
+    for (const [into, tables] of [
+      [this.catalog, catalog],
+      [this.results, results],
+    ] as const)
+      for (const t of tables) into.set(t.name.toLowerCase(), Resolver.catalogTable(t));
+  }
+
+  private static catalogTable(t: { name: string; columns: string[]; types?: string[] }): CatalogTable {
+    const byLower = new Map<string, string>();
+    const types = new Map<string, string>();
+    t.columns.forEach((c, i) => {
+      byLower.set(c.toLowerCase(), c);
+      const type = t.types?.[i];
+      if (type !== undefined && t.types?.length === t.columns.length) types.set(c.toLowerCase(), type);
+    });
+    return { name: t.name, columns: t.columns, byLower, types };
   }
 
   resolve(q: Query): Resolution {
@@ -442,8 +460,9 @@ export class Resolver {
         }
       }
     }
-    const t = this.catalog.get(f.name);
-    if (!t || f.catalog !== undefined || (f.schema !== undefined && f.schema !== 'main')) {
+    const result = f.catalog === 'temp' && f.schema === 'main' ? this.results.get(f.name) : undefined;
+    const t = result ?? this.catalog.get(f.name);
+    if (!t || (!result && (f.catalog !== undefined || (f.schema !== undefined && f.schema !== 'main')))) {
       const shown = [f.catalog, f.schema, f.name].filter(Boolean).join('.');
       if (!t && looksLikeFile(f.name)) {
         throw new QueryError(
