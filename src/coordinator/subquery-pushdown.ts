@@ -21,6 +21,7 @@ import { deserializedSql, serializedSql } from '../duckdb/parse-tree.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json-object.js';
+import { Lru } from '../lru.js';
 import type { QueryAnalysis } from './analyze/index.js';
 import { withoutLocations } from './analyze/print.js';
 import { treeKey } from './analyze/trees.js';
@@ -247,6 +248,18 @@ export function withoutUnread(analysis: QueryAnalysis, unread: Set<string>): Que
 /** The catalog tables whose containers can run a query over them by their name. */
 export type QueryableTable = (name: string) => CatalogTable | undefined;
 
+/** What a plan read of a table: its columns and types, and whether it is split (`accepts`). */
+function tableShape(table: CatalogTable | undefined): string {
+  return table ? JSON.stringify([schemaOf(table), table.parts !== undefined]) : '';
+}
+
+/**
+ * Plans by SQL text. A plan depends only on the SQL and on the tables it looked up, so an
+ * entry serves while those look the same; planning again costs several DuckDB round trips
+ * (parse, print, parse back, bind) on every query that reads two tables or more.
+ */
+const plans = new Lru<string, { looked: Map<string, string>; plan: SubqueryPlan | undefined }>(512);
+
 /**
  * The pushdown of `sql`'s subqueries (EXPLAIN shows it), and what is then left to gather
  * table by table; undefined when none is pushed.
@@ -259,6 +272,25 @@ export async function subqueryPlanOf(
 ): Promise<{ plan: SubqueryPlan; analysis: QueryAnalysis } | undefined> {
   // A query of one table runs whole in its container, or in the parts of a split one.
   if (analysis.tables.length < 2) return undefined;
+  const known = plans.get(sql);
+  let plan = known?.plan;
+  if (!known || [...known.looked].some(([name, shape]) => tableShape(tableOf(name)) !== shape)) {
+    const looked = new Map<string, string>();
+    plan = await uncachedPlan(con, sql, (name) => {
+      const table = tableOf(name);
+      looked.set(name, tableShape(table));
+      return table;
+    });
+    plans.set(sql, { looked, plan });
+  }
+  return plan && { plan, analysis: withoutUnread(analysis, plan.unread) };
+}
+
+async function uncachedPlan(
+  con: DuckDBConnection,
+  sql: string,
+  tableOf: QueryableTable,
+): Promise<SubqueryPlan | undefined> {
   const schemaOfName = (name: string) => {
     const table = tableOf(name);
     return table && schemaOf(table);
@@ -270,21 +302,18 @@ export async function subqueryPlanOf(
     return !('reason' in plan) && plan.reducesRows;
   };
   const plan = await planSubqueryPushdown(con, sql, schemaOfName, accepts);
-  if (!plan) return undefined;
-  if (plan.subqueries.every((s) => plan.unread.has(s.table.toLowerCase())))
-    return { plan, analysis: withoutUnread(analysis, plan.unread) };
+  if (!plan || plan.subqueries.every((s) => plan.unread.has(s.table.toLowerCase()))) return plan;
   // A table the SQL reads elsewhere too is gathered anyway, with every row and column its
   // subqueries need (the analysis plans its scan for all its references): pushing them would
   // only add a round trip. Planned again without them, the others are pushed as before (a
   // pushed subquery holds no other).
   const unread = plan.unread;
-  const again = await planSubqueryPushdown(
+  return planSubqueryPushdown(
     con,
     sql,
     (name) => (unread.has(name) ? schemaOfName(name) : undefined),
     accepts,
   );
-  return again && { plan: again, analysis: withoutUnread(analysis, again.unread) };
 }
 
 export interface PushedSubqueries {

@@ -207,5 +207,9 @@ describe('subqueryPlanOf', () => {
     expect(planned?.analysis.references.map((r) => r.table)).toEqual(['labels']);
     const single = { ...analysis, tables: analysis.tables.slice(0, 1) };
     expect(await subqueryPlanOf(container, sql, single, tableOf)).toBeUndefined();
+    // Planned again once a table it looked up changes: no longer queryable, it is not pushed.
+    const gone = (name: string) => (name === 'label_urls' ? undefined : tableOf(name));
+    expect(await subqueryPlanOf(container, sql, analysis, gone)).toBeUndefined();
+    expect((await subqueryPlanOf(container, sql, analysis, tableOf))?.plan).toEqual(planned?.plan);
   });
 });
