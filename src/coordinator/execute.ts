@@ -235,6 +235,7 @@ async function gatherAll(
       request,
       reductions: mine,
       opportunistic: others.filter((r) => r.table === plan.table),
+      reductionsOf: (source) => [...reductions, ...others].filter((r) => r.table === source),
       progress: (source) => ({
         in: gathers.get(source) as Promise<GatherStats>,
         large: large.get(source) as Promise<void>,

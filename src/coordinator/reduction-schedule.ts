@@ -19,6 +19,7 @@ import type { QueryAnalysis, SemiJoinReduction, TableScanPlan } from './analyze/
 import type { CatalogTable } from './catalog.js';
 import { dynamicFilter } from './dynamic-filter.js';
 import type { GatherStats } from './gather.js';
+import { type LocalReductions, locallyReduced } from './local-reduction.js';
 import type { Serial } from './serial.js';
 
 /**
@@ -38,6 +39,14 @@ export const MAX_AWAITED_SOURCE_ROWS = 200_000;
  * ~15 ms less CPU in all), and the two scans no longer end one after the other.
  */
 const SEND_AT_ONCE_ROWS = 100_000;
+
+/**
+ * A side without a predicate of its own that has at most this many rows is sent whole at
+ * once: a wait for keys costs a round trip of the chain (the source's scan, then this one),
+ * more than a few thousand rows take to send. Its keys are narrowed here instead
+ * (local-reduction.ts).
+ */
+const SEND_WHOLE_ROWS = 10_000;
 
 /**
  * The reductions worth applying: those whose source is narrowed by its own predicate or by
@@ -87,7 +96,7 @@ export interface SourceProgress {
   independent: Promise<boolean>;
 }
 
-export interface ReducedScan {
+export interface ReducedScan extends LocalReductions {
   con: DuckDBConnection;
   serial: Serial;
   table: CatalogTable;
@@ -135,7 +144,11 @@ async function combinedFilter(scan: ReducedScan, inHand: SemiJoinReduction[]): P
   let budget = MAX_SCAN_KEY_BYTES;
   for (const r of inHand) {
     const type = scan.table.columns.find((c) => c.name === r.column)?.type ?? 'VARCHAR';
-    const f = await dynamicFilter(scan.con, scan.serial, r, type, budget);
+    // A source sent without waiting for keys did not apply its own reductions: applied here.
+    const from = (await scan.progress(r.source).independent)
+      ? await locallyReduced(r.source, scan)
+      : undefined;
+    const f = await dynamicFilter(scan.con, scan.serial, r, type, budget, from);
     if (f.where) wheres.push(f.where);
     if (f.keys) {
       keys.push(f.keys);
@@ -186,18 +199,25 @@ function awaitedAckTimeout(queryTimeoutMs: number): number {
   return Math.min(Math.max(queryTimeoutMs, DEFAULT_ACK_TIMEOUT_MS), MAX_ACK_TIMEOUT_MS);
 }
 
+/** The sources to take keys from: without a predicate of its own, a large one's range is better than nothing. */
+async function filterSources(scan: ReducedScan): Promise<SemiJoinReduction[]> {
+  const inHand = await sourcesInHand(scan, true);
+  return inHand.length === 0 && !scan.plan.where ? sourcesInHand(scan, false) : inHand;
+}
+
 /**
- * Gathers a reduced table. With a predicate of its own over NATS, it is asked at once: the
- * container keeps its own predicate's rows while the keys are gathered, or sends them at once
- * where they are few. Otherwise it goes once its sources are in (one with a predicate does not
- * wait for a source proved large).
+ * Gathers a reduced table. Over NATS it is asked at once, and the keys follow once its
+ * sources are in (the request's round trip and the TEMP table's creation are then off the
+ * chain): the container keeps its own predicate's rows meanwhile, or sends them at once where
+ * they are few (a table without a predicate: where it is small). Otherwise it goes once its
+ * sources are in. One with a predicate does not wait for a source proved large.
  */
 export async function gatherReduced(scan: ReducedScan): Promise<GatherStats> {
   const { request, plan } = scan;
-  if (plan.where && scan.table.transport === 'nats') {
+  if (scan.table.transport === 'nats') {
     let filter: Promise<Combined | undefined> | undefined;
     const message = (): Promise<ScanFilter> => {
-      filter = sourcesInHand(scan, true).then((inHand) => combinedFilter(scan, inHand));
+      filter = filterSources(scan).then((inHand) => combinedFilter(scan, inHand));
       return filter.then(
         (f): ScanFilter => ({
           type: 'filter',
@@ -210,14 +230,16 @@ export async function gatherReduced(scan: ReducedScan): Promise<GatherStats> {
     const awaited = {
       ...request,
       awaitFilter: true,
-      awaitFilterAbove: SEND_AT_ONCE_ROWS,
+      awaitFilterAbove: plan.where ? SEND_AT_ONCE_ROWS : SEND_WHOLE_ROWS,
       ackTimeoutMs: awaitedAckTimeout(scan.queryTimeoutMs),
     };
     const stats = await scan.gather(awaited, message, (schema) =>
       scan.declare(schema.awaitsFilter === false),
     );
     if (!filter) {
-      const sentAtOnce = `none: ${plan.table}'s own predicate keeps at most ${SEND_AT_ONCE_ROWS} rows, sent at once`;
+      const sentAtOnce = plan.where
+        ? `none: ${plan.table}'s own predicate keeps at most ${SEND_AT_ONCE_ROWS} rows, sent at once`
+        : `none: ${plan.table} has at most ${SEND_WHOLE_ROWS} rows, sent whole at once`;
       return { ...stats, dynamic_filter: sentAtOnce };
     }
     const applied = await filter.then(
@@ -227,10 +249,7 @@ export async function gatherReduced(scan: ReducedScan): Promise<GatherStats> {
     return { ...stats, dynamic_filter: applied };
   }
   scan.declare(false);
-  let inHand = await sourcesInHand(scan, true);
-  // Without a predicate of its own, a range of a large source's keys is better than nothing.
-  if (inHand.length === 0 && !plan.where) inHand = await sourcesInHand(scan, false);
-  const filter = await combinedFilter(scan, inHand);
+  const filter = await combinedFilter(scan, await filterSources(scan));
   if (!filter) return { ...(await scan.gather(request)), dynamic_filter: noFilter(scan) };
   const wheres = [request.where, filter.where].filter((w) => w !== undefined);
   const where = wheres.length > 0 ? conjunction(wheres) : undefined;
