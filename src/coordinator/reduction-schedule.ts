@@ -41,12 +41,20 @@ export const MAX_AWAITED_SOURCE_ROWS = 200_000;
 const SEND_AT_ONCE_ROWS = 100_000;
 
 /**
- * A side without a predicate of its own that has at most this many rows is sent whole at
- * once: a wait for keys costs a round trip of the chain (the source's scan, then this one),
- * more than a few thousand rows take to send. Its keys are narrowed here instead
- * (local-reduction.ts).
+ * A side without a predicate of its own that has at most this many rows (as the catalog
+ * knows them) is sent whole at once: a wait for keys costs a round trip of the chain (the
+ * source's scan, then this one), more than a thousand rows take to send; ten thousand wide
+ * rows (TPC-H's supplier) cost more than the wait. The keys read from it are narrowed here
+ * instead (local-reduction.ts).
  */
-const SEND_WHOLE_ROWS = 10_000;
+const SEND_WHOLE_ROWS = 1_000;
+
+/** Why a reduced table goes without keys, where it is small enough to go whole at once. */
+export function sentWhole(table: Pick<CatalogTable, 'name' | 'rowCount'>, plan: TableScanPlan) {
+  return plan.where === undefined && table.rowCount <= SEND_WHOLE_ROWS
+    ? `none: ${table.name} has ${table.rowCount} rows (at most ${SEND_WHOLE_ROWS}), sent whole at once`
+    : undefined;
+}
 
 /**
  * The reductions worth applying: those whose source is narrowed by its own predicate or by
@@ -206,14 +214,19 @@ async function filterSources(scan: ReducedScan): Promise<SemiJoinReduction[]> {
 }
 
 /**
- * Gathers a reduced table. Over NATS it is asked at once, and the keys follow once its
- * sources are in (the request's round trip and the TEMP table's creation are then off the
- * chain): the container keeps its own predicate's rows meanwhile, or sends them at once where
- * they are few (a table without a predicate: where it is small). Otherwise it goes once its
- * sources are in. One with a predicate does not wait for a source proved large.
+ * Gathers a reduced table. A small one without a predicate goes whole at once. Over NATS it
+ * is asked at once, and the keys follow once its sources are in (the request's round trip and
+ * the TEMP table's creation are then off the chain): the container keeps its own predicate's
+ * rows meanwhile, or sends them at once where they are few. Otherwise it goes once its sources
+ * are in. One with a predicate does not wait for a source proved large.
  */
 export async function gatherReduced(scan: ReducedScan): Promise<GatherStats> {
   const { request, plan } = scan;
+  const whole = sentWhole(scan.table, plan);
+  if (whole) {
+    scan.declare(true);
+    return { ...(await scan.gather(request)), dynamic_filter: whole };
+  }
   if (scan.table.transport === 'nats') {
     let filter: Promise<Combined | undefined> | undefined;
     const message = (): Promise<ScanFilter> => {
@@ -230,16 +243,14 @@ export async function gatherReduced(scan: ReducedScan): Promise<GatherStats> {
     const awaited = {
       ...request,
       awaitFilter: true,
-      awaitFilterAbove: plan.where ? SEND_AT_ONCE_ROWS : SEND_WHOLE_ROWS,
+      ...(plan.where && { awaitFilterAbove: SEND_AT_ONCE_ROWS }),
       ackTimeoutMs: awaitedAckTimeout(scan.queryTimeoutMs),
     };
     const stats = await scan.gather(awaited, message, (schema) =>
       scan.declare(schema.awaitsFilter === false),
     );
     if (!filter) {
-      const sentAtOnce = plan.where
-        ? `none: ${plan.table}'s own predicate keeps at most ${SEND_AT_ONCE_ROWS} rows, sent at once`
-        : `none: ${plan.table} has at most ${SEND_WHOLE_ROWS} rows, sent whole at once`;
+      const sentAtOnce = `none: ${plan.table}'s own predicate keeps at most ${SEND_AT_ONCE_ROWS} rows, sent at once`;
       return { ...stats, dynamic_filter: sentAtOnce };
     }
     const applied = await filter.then(

@@ -1,13 +1,14 @@
 /**
  * A source of keys sent whole is narrowed here by its own reductions before its keys are
  * read: only by sources that never wait for keys and are in hand, through chains, never
- * around a cycle; the rows left are exactly those with a partner in every such source.
+ * around a cycle; the rows left are exactly those with a partner in every such source. Such
+ * a source is a small table without a predicate of its own.
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SemiJoinReduction } from '../../src/coordinator/analyze/index.js';
 import { type LocalReductions, locallyReduced } from '../../src/coordinator/local-reduction.js';
-import type { SourceProgress } from '../../src/coordinator/reduction-schedule.js';
+import { type SourceProgress, sentWhole } from '../../src/coordinator/reduction-schedule.js';
 
 const REDUCTIONS: SemiJoinReduction[] = [
   { table: 'nation', column: 'n_regionkey', source: 'region', sourceColumn: 'r_regionkey' },
@@ -71,5 +72,16 @@ describe('locallyReduced', () => {
     const relation = await locallyReduced('supplier', sources({ waiting: ['region'] }));
     expect(relation.applied).toEqual(['nation.n_nationkey']);
     expect(await keysOf(relation.sql)).toHaveLength(25);
+  });
+});
+
+describe('sentWhole', () => {
+  it('sends a small table without a predicate whole, never one with a predicate or a large one', () => {
+    const plan = { table: 'nation', columns: ['n_nationkey'] };
+    expect(sentWhole({ name: 'nation', rowCount: 25 }, plan)).toMatch(/^none: nation has 25 rows/);
+    expect(
+      sentWhole({ name: 'nation', rowCount: 25 }, { ...plan, where: 'n_nationkey < 3' }),
+    ).toBeUndefined();
+    expect(sentWhole({ name: 'nation', rowCount: 1_001 }, plan)).toBeUndefined();
   });
 });
