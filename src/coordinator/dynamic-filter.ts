@@ -13,6 +13,7 @@ import { materializedChunks } from '../duckdb/json-values.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import { MAX_SCAN_KEY_BYTES, type ScanKeys } from '../protocol/frames.js';
 import type { SemiJoinReduction } from './analyze/index.js';
+import type { LocalRelation } from './local-reduction.js';
 import type { Serial } from './serial.js';
 
 /** An IN list stays well under NATS's 1 MiB max_payload and quick for DuckDB to parse. */
@@ -52,7 +53,8 @@ interface Reducing {
 /**
  * The filter for `reduction.table`, from the keys gathered for `reduction.source` on `con`.
  * `type` is the reduced column's DuckDB type; the keys take at most `maxKeyBytes` (the rest
- * of a request's budget when several key sets go together).
+ * of a request's budget when several key sets go together). `from` is the source's rows
+ * where they are narrowed here first (local-reduction.ts), else its TEMP table.
  */
 export async function dynamicFilter(
   con: DuckDBConnection,
@@ -60,15 +62,17 @@ export async function dynamicFilter(
   reduction: SemiJoinReduction,
   type: string,
   maxKeyBytes = MAX_SCAN_KEY_BYTES,
+  from?: LocalRelation,
 ): Promise<DynamicFilter> {
+  const here = from && from.applied.length > 0 ? ` (narrowed here by ${from.applied.join(', ')})` : '';
   const r: Reducing = {
     con,
     serial,
     reduction,
     type,
     key: quoteIdent(reduction.sourceColumn),
-    table: `temp.main.${quoteIdent(reduction.source)}`,
-    described: `${reduction.source}.${reduction.sourceColumn}`,
+    table: from?.sql ?? `temp.main.${quoteIdent(reduction.source)}`,
+    described: `${reduction.source}.${reduction.sourceColumn}${here}`,
   };
   const { key, table, described } = r;
   // Cast to the reduced column's type: where the join compares values of two types, a key

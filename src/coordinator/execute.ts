@@ -59,7 +59,15 @@ function catalogEntries(ctx: ExecutorContext): TableCatalogEntry[] {
 
 /** The analysis of SQL rewritten over pushed subqueries' TEMP tables (subquery-pushdown.ts). */
 export function analyzeRewritten(ctx: ExecutorContext): AnalyzeRewritten {
-  return (sql, results) => analyzeQuery(sql, catalogEntries(ctx), ctx.engine, { results });
+  return async (sql, results) => {
+    const catalog = catalogEntries(ctx);
+    const key = AnalysisCache.key(`${sql}\n${JSON.stringify(results)}`, catalog);
+    const cached = ctx.analyses.get(key);
+    if (cached) return cached;
+    const analysis = await analyzeQuery(sql, catalog, ctx.engine, { results });
+    ctx.analyses.set(key, analysis);
+    return analysis;
+  };
 }
 
 export async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryAnalysis> {
@@ -263,6 +271,7 @@ async function gatherAll(
       request,
       reductions: mine,
       opportunistic: others.filter((r) => r.table === plan.table),
+      reductionsOf: (source) => [...reductions, ...others].filter((r) => r.table === source),
       progress: (source) => ({
         in: gathers.get(source) as Promise<GatherStats>,
         large: large.get(source) as Promise<void>,

@@ -23,7 +23,7 @@ import {
 } from './execute.js';
 import type { PartStats } from './gather.js';
 import type { ExecutorContext, QueryStats } from './query.js';
-import { inReductionOrder, opportunistic, useful } from './reduction-schedule.js';
+import { inReductionOrder, opportunistic, sentWhole, useful } from './reduction-schedule.js';
 import type { PartialPlan } from './shards/partial-aggregate.js';
 import { partialPlanOf } from './shards/partial-gather.js';
 import { partsToSkip } from './shards/prune.js';
@@ -214,7 +214,8 @@ function stepsOf(
     `keys of ${analysis.subquerySources?.includes(r.source) ? 'the subquery result ' : ''}${r.source}.${r.sourceColumn}`;
   for (const plan of ordered) {
     const table = ctx.catalog.get(plan.table);
-    const mine = reductions.filter((r) => r.table === plan.table);
+    const whole = table && sentWhole(table, plan);
+    const mine = whole ? [] : reductions.filter((r) => r.table === plan.table);
     steps.push({
       ...base,
       step: steps.length + 1,
@@ -231,7 +232,7 @@ function stepsOf(
                 .filter((r) => r.table === plan.table)
                 .map((r) => `${r.column} IN (${keysOf(r)}, if sent at once)`),
             ].join(' AND ')
-          : null,
+          : whole || null,
       after: mine.length > 0 ? [...new Set(mine.map((r) => r.source))].join(', ') : null,
       detail: parts.get(plan.table) ?? null,
     });

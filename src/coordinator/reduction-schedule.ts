@@ -19,6 +19,7 @@ import type { QueryAnalysis, SemiJoinReduction, TableScanPlan } from './analyze/
 import type { CatalogTable } from './catalog.js';
 import { dynamicFilter } from './dynamic-filter.js';
 import type { GatherStats } from './gather.js';
+import { type LocalReductions, locallyReduced } from './local-reduction.js';
 import type { Serial } from './serial.js';
 
 /**
@@ -45,6 +46,22 @@ function narrowedSources(analysis: QueryAnalysis): Set<string> {
     ...analysis.tables.filter((t) => t.where).map((t) => t.table),
     ...(analysis.subquerySources ?? []),
   ]);
+}
+
+/**
+ * A side without a predicate of its own that has at most this many rows (as the catalog
+ * knows them) is sent whole at once: a wait for keys costs a round trip of the chain (the
+ * source's scan, then this one), more than a thousand rows take to send; ten thousand wide
+ * rows (TPC-H's supplier) cost more than the wait. The keys read from it are narrowed here
+ * instead (local-reduction.ts).
+ */
+const SEND_WHOLE_ROWS = 1_000;
+
+/** Why a reduced table goes without keys, where it is small enough to go whole at once. */
+export function sentWhole(table: Pick<CatalogTable, 'name' | 'rowCount'>, plan: TableScanPlan) {
+  return plan.where === undefined && table.rowCount <= SEND_WHOLE_ROWS
+    ? `none: ${table.name} has ${table.rowCount} rows (at most ${SEND_WHOLE_ROWS}), sent whole at once`
+    : undefined;
 }
 
 /**
@@ -97,7 +114,7 @@ export interface SourceProgress {
   independent: Promise<boolean>;
 }
 
-export interface ReducedScan {
+export interface ReducedScan extends LocalReductions {
   con: DuckDBConnection;
   serial: Serial;
   table: CatalogTable;
@@ -145,7 +162,11 @@ async function combinedFilter(scan: ReducedScan, inHand: SemiJoinReduction[]): P
   let budget = MAX_SCAN_KEY_BYTES;
   for (const r of inHand) {
     const type = scan.table.columns.find((c) => c.name === r.column)?.type ?? 'VARCHAR';
-    const f = await dynamicFilter(scan.con, scan.serial, r, type, budget);
+    // A source sent without waiting for keys did not apply its own reductions: applied here.
+    const from = (await scan.progress(r.source).independent)
+      ? await locallyReduced(r.source, scan)
+      : undefined;
+    const f = await dynamicFilter(scan.con, scan.serial, r, type, budget, from);
     if (f.where) wheres.push(f.where);
     if (f.keys) {
       keys.push(f.keys);
@@ -196,18 +217,30 @@ function awaitedAckTimeout(queryTimeoutMs: number): number {
   return Math.min(Math.max(queryTimeoutMs, DEFAULT_ACK_TIMEOUT_MS), MAX_ACK_TIMEOUT_MS);
 }
 
+/** The sources to take keys from: without a predicate of its own, a large one's range is better than nothing. */
+async function filterSources(scan: ReducedScan): Promise<SemiJoinReduction[]> {
+  const inHand = await sourcesInHand(scan, true);
+  return inHand.length === 0 && !scan.plan.where ? sourcesInHand(scan, false) : inHand;
+}
+
 /**
- * Gathers a reduced table. With a predicate of its own over NATS, it is asked at once: the
- * container keeps its own predicate's rows while the keys are gathered, or sends them at once
- * where they are few. Otherwise it goes once its sources are in (one with a predicate does not
- * wait for a source proved large).
+ * Gathers a reduced table. A small one without a predicate goes whole at once. Over NATS it
+ * is asked at once, and the keys follow once its sources are in (the request's round trip and
+ * the TEMP table's creation are then off the chain): the container keeps its own predicate's
+ * rows meanwhile, or sends them at once where they are few. Otherwise it goes once its sources
+ * are in. One with a predicate does not wait for a source proved large.
  */
 export async function gatherReduced(scan: ReducedScan): Promise<GatherStats> {
   const { request, plan } = scan;
-  if (plan.where && scan.table.transport === 'nats') {
+  const whole = sentWhole(scan.table, plan);
+  if (whole) {
+    scan.declare(true);
+    return { ...(await scan.gather(request)), dynamic_filter: whole };
+  }
+  if (scan.table.transport === 'nats') {
     let filter: Promise<Combined | undefined> | undefined;
     const message = (): Promise<ScanFilter> => {
-      filter = sourcesInHand(scan, true).then((inHand) => combinedFilter(scan, inHand));
+      filter = filterSources(scan).then((inHand) => combinedFilter(scan, inHand));
       return filter.then(
         (f): ScanFilter => ({
           type: 'filter',
@@ -220,7 +253,7 @@ export async function gatherReduced(scan: ReducedScan): Promise<GatherStats> {
     const awaited = {
       ...request,
       awaitFilter: true,
-      awaitFilterAbove: SEND_AT_ONCE_ROWS,
+      ...(plan.where && { awaitFilterAbove: SEND_AT_ONCE_ROWS }),
       ackTimeoutMs: awaitedAckTimeout(scan.queryTimeoutMs),
     };
     const stats = await scan.gather(awaited, message, (schema) =>
@@ -237,10 +270,7 @@ export async function gatherReduced(scan: ReducedScan): Promise<GatherStats> {
     return { ...stats, dynamic_filter: applied };
   }
   scan.declare(false);
-  let inHand = await sourcesInHand(scan, true);
-  // Without a predicate of its own, a range of a large source's keys is better than nothing.
-  if (inHand.length === 0 && !plan.where) inHand = await sourcesInHand(scan, false);
-  const filter = await combinedFilter(scan, inHand);
+  const filter = await combinedFilter(scan, await filterSources(scan));
   if (!filter) return { ...(await scan.gather(request)), dynamic_filter: noFilter(scan) };
   const wheres = [request.where, filter.where].filter((w) => w !== undefined);
   const where = wheres.length > 0 ? conjunction(wheres) : undefined;

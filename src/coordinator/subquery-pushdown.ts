@@ -21,6 +21,7 @@ import { deserializedSql, serializedSql } from '../duckdb/parse-tree.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json-object.js';
+import { Lru } from '../lru.js';
 import type { QueryAnalysis, ResultTable } from './analyze/index.js';
 import { withoutLocations } from './analyze/print.js';
 import { treeKey } from './analyze/trees.js';
@@ -249,6 +250,18 @@ export type QueryableTable = (name: string) => CatalogTable | undefined;
 /** The analysis of the rewritten SQL, which reads the pushed subqueries' TEMP tables too. */
 export type AnalyzeRewritten = (sql: string, results: ResultTable[]) => Promise<QueryAnalysis>;
 
+/** What a plan read of a table: its columns and types, and whether it is split (`accepts`). */
+function tableShape(table: CatalogTable | undefined): string {
+  return table ? JSON.stringify([schemaOf(table), table.parts !== undefined]) : '';
+}
+
+/**
+ * Plans by SQL text. A plan depends only on the SQL and on the tables it looked up, so an
+ * entry serves while those look the same; planning again costs several DuckDB round trips
+ * (parse, print, parse back, bind) on every query that reads two tables or more.
+ */
+const plans = new Lru<string, { looked: Map<string, string>; plan: SubqueryPlan | undefined }>(512);
+
 /**
  * The pushdown of `sql`'s subqueries (EXPLAIN shows it), and what is then left to gather
  * table by table (the rewritten SQL analyzed again: a table read elsewhere too is scanned
@@ -264,6 +277,35 @@ export async function subqueryPlanOf(
 ): Promise<{ plan: SubqueryPlan; analysis: QueryAnalysis } | undefined> {
   // A query of one table runs whole in its container, or in the parts of a split one.
   if (analysis.tables.length < 2) return undefined;
+  const sources = new Set(analysis.subqueryReductions.map((r) => r.subquery));
+  const known = plans.get(sql);
+  let plan = known?.plan;
+  if (!known || [...known.looked].some(([name, shape]) => tableShape(tableOf(name)) !== shape)) {
+    const looked = new Map<string, string>();
+    plan = await uncachedPlan(con, sql, sources, (name) => {
+      const table = tableOf(name);
+      looked.set(name, tableShape(table));
+      return table;
+    });
+    plans.set(sql, { looked, plan });
+  }
+  if (!plan) return undefined;
+  const results = plan.subqueries.map((s) => ({
+    name: s.temp,
+    columns: s.columns,
+    types: s.types,
+    keys: sources.has(s.key),
+  }));
+  return { plan, analysis: await analyzeRewritten(plan.sql, results) };
+}
+
+/** The plan of `sql`'s subqueries; `sources` are those whose results are keys (an IN's). */
+async function uncachedPlan(
+  con: DuckDBConnection,
+  sql: string,
+  sources: Set<string>,
+  tableOf: QueryableTable,
+): Promise<SubqueryPlan | undefined> {
   const schemaOfName = (name: string) => {
     const table = tableOf(name);
     return table && schemaOf(table);
@@ -274,33 +316,21 @@ export async function subqueryPlanOf(
     const plan = await partialPlanOf(query, table, con, partialsOf(temp));
     return !('reason' in plan) && plan.reducesRows;
   };
-  const sources = new Set(analysis.subqueryReductions.map((r) => r.subquery));
-  const planned = async (p: SubqueryPlan) => {
-    const results = p.subqueries.map((s) => ({
-      name: s.temp,
-      columns: s.columns,
-      types: s.types,
-      keys: sources.has(s.key),
-    }));
-    return { plan: p, analysis: await analyzeRewritten(p.sql, results) };
-  };
   const plan = await planSubqueryPushdown(con, sql, schemaOfName, accepts);
-  if (!plan) return undefined;
-  if (plan.subqueries.every((s) => plan.unread.has(s.table.toLowerCase()))) return planned(plan);
+  if (!plan || plan.subqueries.every((s) => plan.unread.has(s.table.toLowerCase()))) return plan;
   // A table the SQL reads elsewhere too is gathered anyway, with every row and column its
   // subqueries need (the analysis plans its scan for all its references): pushing them would
   // only add a round trip, unless the subquery's result is keys that reduce another table
   // (an IN's: analyze/reductions.ts). Planned again without the others, the rest are pushed
   // as before (a pushed subquery holds no other).
   const unread = plan.unread;
-  const again = await planSubqueryPushdown(
+  return planSubqueryPushdown(
     con,
     sql,
     schemaOfName,
     accepts,
     (table, key) => unread.has(table.toLowerCase()) || sources.has(key),
   );
-  return again && planned(again);
 }
 
 export interface PushedSubqueries {

@@ -214,6 +214,14 @@ describe('subqueryPlanOf', () => {
     expect(
       await subqueryPlanOf(container, PUSHED[5].sql, single, tableOf, async () => single),
     ).toBeUndefined();
+    // Planned again once a table it looked up changes: no longer queryable, it is not pushed.
+    const again: AnalyzeRewritten = (rewritten, results) =>
+      analyzeQuery(rewritten, catalog(), parser.duck, { results });
+    const gone = (name: string) => (name === 'label_urls' ? undefined : tableOf(name));
+    expect(await subqueryPlanOf(container, PUSHED[5].sql, analysis, gone, again)).toBeUndefined();
+    expect((await subqueryPlanOf(container, PUSHED[5].sql, analysis, tableOf, again))?.plan).toEqual(
+      planned?.plan,
+    );
   });
 
   it("pushes an IN subquery of a table read elsewhere too: its result is keys for the other tables' scans", async () => {
