@@ -9,6 +9,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { disableLateMaterialization } from '../duckdb/late-materialization.js';
 import { lockDown } from '../duckdb/sandbox.js';
 import { limitSpill, type SpillLimits } from '../duckdb/spill.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
@@ -315,6 +316,7 @@ export async function loadTable(opts: LoadOptions): Promise<LoadedTable> {
   const con = await instance.connect();
   if (opts.memoryLimit) await con.run(`SET memory_limit = ${quoteLiteral(opts.memoryLimit)}`);
   if (opts.spill) await limitSpill(con, opts.spill);
+  await disableLateMaterialization(con);
   const scratch = await createScratchDir();
   const progress = startProgress(log, totalBytes, con);
   let loaded = false;
