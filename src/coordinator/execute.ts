@@ -194,6 +194,7 @@ async function gatherAll(
   const subqueries = ctx.pushdown
     ? await pushSubqueries(con, sql, analysis, (name) => queryableTable(name, ctx), opts)
     : undefined;
+  notes.push(...(subqueries?.notes ?? []));
   const reading = subqueries?.analysis ?? analysis;
   const targets = reading.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
   const reductions = ctx.pushdown ? useful(reading) : [];

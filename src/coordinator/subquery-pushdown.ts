@@ -17,15 +17,17 @@
  * are printed by DuckDB and must parse back to the very trees reasoned about.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { deserializedSql, serializedSql } from '../duckdb/parse-tree.js';
+import { serializedSql } from '../duckdb/parse-tree.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json-object.js';
 import type { QueryAnalysis } from './analyze/index.js';
 import { withoutLocations } from './analyze/print.js';
-import { treeKey } from './analyze/trees.js';
 import type { CatalogTable } from './catalog.js';
+import { eagerAggregation } from './eager-aggregation.js';
 import { type GatherOptions, type GatherStats, gatherFrames, TempTableTarget } from './gather.js';
+import { cteNames, isBaseTable, objectsOf, printed, statementNode } from './query-tree.js';
+import { useful } from './reduction-schedule.js';
 import { functionFacts } from './shards/function-facts.js';
 import { gatherPartials, partialPlanOf, schemaOf } from './shards/partial-gather.js';
 import { baseTable, expressionNodes } from './shards/tree-nodes.js';
@@ -39,6 +41,8 @@ export interface PushedSubquery {
 
 export interface SubqueryPlan {
   subqueries: PushedSubquery[];
+  /** What eager aggregation made of the query before its subqueries were pushed. */
+  eager?: string;
   /** The user's SQL with each pushed subquery replaced by its TEMP table. */
   sql: string;
   /** Catalog tables (lower-case) the rewritten SQL no longer reads. */
@@ -61,46 +65,6 @@ const TEMP_PREFIX = '__subquery_';
 /** Where a split table's parts put their partial rows of the subquery gathered into `temp`. */
 function partialsOf(temp: string): string {
   return `${temp}#partials`;
-}
-
-/** Every object of `tree` (itself included) that `match` accepts, depth first. */
-function objectsOf(tree: unknown, match: (o: JsonObject) => boolean): JsonObject[] {
-  const out: JsonObject[] = [];
-  const walk = (x: unknown): void => {
-    if (Array.isArray(x)) x.forEach(walk);
-    else if (isJsonObject(x)) {
-      if (match(x)) out.push(x);
-      Object.values(x).forEach(walk);
-    }
-  };
-  walk(tree);
-  return out;
-}
-
-const isBaseTable = (o: JsonObject) => o.type === 'BASE_TABLE' && typeof o.table_name === 'string';
-
-function cteNames(tree: unknown): Set<string> {
-  const names = new Set<string>();
-  for (const m of objectsOf(tree, (o) => isJsonObject(o.cte_map)))
-    for (const e of (m.cte_map as JsonObject).map as unknown[])
-      if (isJsonObject(e)) names.add(String(e.key).toLowerCase());
-  return names;
-}
-
-/** The statement wrapper of `node`, as json_serialize_sql writes it. */
-function statement(node: JsonObject): string {
-  return JSON.stringify({ error: false, statements: [{ node, named_param_map: [] }] });
-}
-
-/** DuckDB's print of `node`, if it parses back to the very same tree. */
-async function printed(con: DuckDBConnection, node: JsonObject): Promise<string | undefined> {
-  const [sql] = await deserializedSql(con, [statement(node)]);
-  if (sql === undefined) return undefined;
-  const again = withoutLocations(await serializedSql(con, sql));
-  const back = isJsonObject(again) && Array.isArray(again.statements) ? again.statements : [];
-  return back.length === 1 && isJsonObject(back[0]) && treeKey(back[0].node) === treeKey(node)
-    ? sql
-    : undefined;
 }
 
 /**
@@ -175,11 +139,8 @@ export async function planSubqueryPushdown(
   lookup: PushableTable,
   accepts: AcceptsSubquery = async () => true,
 ): Promise<SubqueryPlan | undefined> {
-  const tree = withoutLocations(await serializedSql(con, sql));
-  if (!isJsonObject(tree) || tree.error === true || !Array.isArray(tree.statements)) return undefined;
-  if (tree.statements.length !== 1 || !isJsonObject(tree.statements[0])) return undefined;
-  const root = tree.statements[0].node;
-  if (!isJsonObject(root)) return undefined;
+  const root = await statementNode(con, sql);
+  if (!root) return undefined;
   const ctes = cteNames(root);
   const facts = await functionFacts(con);
   const aggregates = (name: string) => facts.get(name)?.aggregate === true;
@@ -247,18 +208,54 @@ export function withoutUnread(analysis: QueryAnalysis, unread: Set<string>): Que
 /** The catalog tables whose containers can run a query over them by their name. */
 export type QueryableTable = (name: string) => CatalogTable | undefined;
 
+/** What subquery pushdown planned (EXPLAIN shows it), and why work stayed in the coordinator. */
+export interface SubqueryPlanning {
+  /** Undefined when no subquery is pushed. */
+  pushed?: { plan: SubqueryPlan; analysis: QueryAnalysis };
+  notes: string[];
+}
+
 /**
- * The pushdown of `sql`'s subqueries (EXPLAIN shows it), and what is then left to gather
- * table by table; undefined when none is pushed.
+ * The pushdown of `sql`'s subqueries, and what is then left to gather table by table. Tables
+ * aggregated below their joins first (eager-aggregation.ts) are pushed as derived tables too,
+ * where they are then no longer read elsewhere; else the query is planned as written.
  */
 export async function subqueryPlanOf(
   con: DuckDBConnection,
   sql: string,
   analysis: QueryAnalysis,
   tableOf: QueryableTable,
-): Promise<{ plan: SubqueryPlan; analysis: QueryAnalysis } | undefined> {
+): Promise<SubqueryPlanning> {
   // A query of one table runs whole in its container, or in the parts of a split one.
-  if (analysis.tables.length < 2) return undefined;
+  if (analysis.tables.length < 2) return { notes: [] };
+  const schemaOfName = (name: string) => {
+    const table = tableOf(name);
+    return table && schemaOf(table);
+  };
+  const reducers = (table: string) =>
+    useful(analysis)
+      .filter((r) => r.table.toLowerCase() === table.toLowerCase())
+      .map((r) => r.source);
+  const eager = await eagerAggregation(con, sql, schemaOfName, reducers);
+  if (eager.sql !== undefined) {
+    const pushed = await pushedSubqueriesOf(con, eager.sql, analysis, tableOf);
+    if (pushed && eager.tables.every((t) => pushed.plan.unread.has(t.toLowerCase()))) {
+      const what = eager.tables.map((t) => `${t} aggregated below its join`).join('; ');
+      return { pushed: { ...pushed, plan: { ...pushed.plan, eager: what } }, notes: eager.notes };
+    }
+    eager.notes.push(
+      `not aggregated below the join: ${eager.tables.join(', ')} is read elsewhere in the query, or its aggregate does not run in its container`,
+    );
+  }
+  return { pushed: await pushedSubqueriesOf(con, sql, analysis, tableOf), notes: eager.notes };
+}
+
+async function pushedSubqueriesOf(
+  con: DuckDBConnection,
+  sql: string,
+  analysis: QueryAnalysis,
+  tableOf: QueryableTable,
+): Promise<{ plan: SubqueryPlan; analysis: QueryAnalysis } | undefined> {
   const schemaOfName = (name: string) => {
     const table = tableOf(name);
     return table && schemaOf(table);
@@ -294,22 +291,23 @@ export interface PushedSubqueries {
   analysis: QueryAnalysis;
   /** Starts the subqueries' gathers (once the scans are sure to start too: they share `con`). */
   start: () => Promise<GatherStats>[];
+  /** Why work stayed in the coordinator. */
+  notes: string[];
 }
 
-/** Plans the pushdown of `sql`'s subqueries, and how to gather them; undefined when none is pushed. */
+/** Plans the pushdown of `sql`'s subqueries, and how to gather them (none: the query as written). */
 export async function pushSubqueries(
   con: DuckDBConnection,
   sql: string,
   analysis: QueryAnalysis,
   tableOf: QueryableTable,
   opts: GatherOptions,
-): Promise<PushedSubqueries | undefined> {
-  const planned = await opts.serial.run(() => subqueryPlanOf(con, sql, analysis, tableOf));
-  if (!planned) return undefined;
-  const tables = planned.plan.subqueries.map((s) => tableOf(s.table));
-  if (tables.some((t) => t === undefined)) return undefined;
+): Promise<PushedSubqueries> {
+  const { pushed, notes } = await opts.serial.run(() => subqueryPlanOf(con, sql, analysis, tableOf));
+  const tables = pushed?.plan.subqueries.map((s) => tableOf(s.table)) ?? [];
+  if (!pushed || tables.some((t) => t === undefined)) return { sql, analysis, start: () => [], notes };
   const start = () =>
-    planned.plan.subqueries.map((s, i) => {
+    pushed.plan.subqueries.map((s, i) => {
       const table = tables[i] as CatalogTable;
       if (table.parts) return gatherMerged(con, s, { ...table, parts: table.parts }, opts);
       return gatherFrames(
@@ -319,7 +317,7 @@ export async function pushSubqueries(
         new TempTableTarget(con, s.temp, { serial: opts.serial }),
       );
     });
-  return { sql: planned.plan.sql, analysis: planned.analysis, start };
+  return { sql: pushed.plan.sql, analysis: pushed.analysis, start, notes };
 }
 
 /** A split table's subquery: aggregated in its parts, merged into its TEMP table here. */

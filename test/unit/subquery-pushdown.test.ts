@@ -198,7 +198,7 @@ describe('subqueryPlanOf', () => {
       const columns = schema.columns.map((c, i) => ({ name: c, type: schema.types[i] }));
       return { name: schema.name, columns } as unknown as CatalogTable;
     };
-    const planned = await subqueryPlanOf(container, sql, analysis, tableOf);
+    const planned = (await subqueryPlanOf(container, sql, analysis, tableOf)).pushed;
     // labels' own subquery is not pushed: labels is scanned for the outer query anyway.
     expect(planned?.plan.subqueries.map((s) => s.table)).toEqual(['label_urls']);
     expect(planned?.analysis.tables.map((t) => t.table)).toEqual(['labels']);
@@ -206,6 +206,6 @@ describe('subqueryPlanOf', () => {
     expect(planned?.analysis.otherReductions).toEqual([]);
     expect(planned?.analysis.references.map((r) => r.table)).toEqual(['labels']);
     const single = { ...analysis, tables: analysis.tables.slice(0, 1) };
-    expect(await subqueryPlanOf(container, sql, single, tableOf)).toBeUndefined();
+    expect((await subqueryPlanOf(container, sql, single, tableOf)).pushed).toBeUndefined();
   });
 });
