@@ -53,14 +53,29 @@ import {
   cast,
   coalesce,
   columnRef,
+  expressionNodes,
   integer,
   mapExpressions,
   selectNode,
 } from './shards/tree-nodes.js';
 import { type Relation, TypedProbe } from './shards/typed-probe.js';
 
-/** A catalog table's columns and types, by its name (undefined: not one). */
-export type TableSchemas = (name: string) => Relation | undefined;
+/** A catalog table's columns, types and row count, by its name (undefined: not one). */
+export type TableSchemas = (name: string) => (Relation & { rows?: number }) | undefined;
+
+export interface EagerOptions {
+  /** The tables whose keys reduce `table`'s scan (reduction-schedule.ts). */
+  reducedBy: (table: string) => string[];
+  /**
+   * How many times fewer rows the pre-aggregation must promise: its groups are estimated as
+   * the product, over its keys, of the rows of the smallest table whose column the key
+   * equals (a key of a smaller table), else of the table's own rows. 1 takes every block.
+   */
+  minReduction: number;
+}
+
+/** Pre-aggregating to no fewer than half the rows costs the container more than it saves. */
+export const MIN_REDUCTION = 2;
 
 export interface EagerAggregation {
   /** The query with each pre-aggregated table replaced by its derived table; undefined: none. */
@@ -77,7 +92,7 @@ interface Leaf {
   ref: JsonObject;
   /** The name the block knows it by (alias, else table name), lower-case. */
   name: string;
-  schema: Relation;
+  schema: Relation & { rows?: number };
   /** The joins above it, root first, and its side in each. */
   path: { join: JsonObject; side: 'left' | 'right' }[];
 }
@@ -93,15 +108,12 @@ const STRICT_COMPARISONS = new Set([
   'COMPARE_GREATERTHANOREQUALTO',
 ]);
 
-/**
- * Rewrites every block of `sql` that eager aggregation applies to; `reducedBy` names the tables
- * whose keys reduce a table's scan.
- */
+/** Rewrites every block of `sql` that eager aggregation applies to, where it is worth it. */
 export async function eagerAggregation(
   con: DuckDBConnection,
   sql: string,
   schemas: TableSchemas,
-  reducedBy: (table: string) => string[],
+  options: EagerOptions,
 ): Promise<EagerAggregation> {
   const root = await statementNode(con, sql);
   if (!root) return { tables: [], notes: [] };
@@ -114,7 +126,7 @@ export async function eagerAggregation(
     const block = new Block(node, facts, ctes, schemas);
     if (!block.groupsOverJoin()) continue;
     try {
-      tables.push(await block.rewrite(probe, reducedBy));
+      tables.push(await block.rewrite(probe, options, root));
     } catch (err) {
       if (!(err instanceof Decline)) throw err;
       notes.push(`not aggregated below the join of ${block.describe()}: ${err.message}`);
@@ -145,7 +157,12 @@ class Block {
     const from = this.node.from_table;
     if (!isJsonObject(from) || from.type !== 'JOIN') return false;
     const groups = Array.isArray(this.node.group_expressions) ? this.node.group_expressions : [];
-    return groups.length > 0 || this.aggregates(this.node).length > 0;
+    const own = [this.node.select_list, this.node.having, this.node.modifiers] as unknown as Tree;
+    // Its own aggregates, not those of its subqueries.
+    const aggregates = expressionNodes(
+      mapExpressions(own, (n) => (n.class === 'SUBQUERY' ? TRUE : undefined)),
+    );
+    return groups.length > 0 || aggregates.some((n) => this.isAggregate(n));
   }
 
   describe(): string {
@@ -173,7 +190,7 @@ class Block {
   }
 
   /** Rewrites the block; returns the table aggregated below its join, or throws Decline. */
-  async rewrite(probe: TypedProbe, reducedBy: (table: string) => string[]): Promise<string> {
+  async rewrite(probe: TypedProbe, options: EagerOptions, root: JsonObject): Promise<string> {
     const node = structuredClone(this.node);
     this.checkShape(node);
     this.leaves = this.leavesOf(node.from_table as JsonObject, []);
@@ -189,9 +206,13 @@ class Block {
       if (this.aggregates(c.children).length > 0 || this.aggregates(c.filter).length > 0)
         throw new Decline('an aggregate inside an aggregate');
     const b = this.aggregatedTable(calls);
-    const reducers = reducedBy(b.schema.name);
+    const reducers = options.reducedBy(b.schema.name);
     if (reducers.length > 0)
       throw new Decline(`${b.schema.name}'s scan is reduced by the keys of ${reducers.join(', ')}`);
+    const named = (o: JsonObject) =>
+      o.type === 'BASE_TABLE' && String(o.table_name).toLowerCase() === b.schema.name.toLowerCase();
+    if (objectsOf(root, named).length > 1)
+      throw new Decline(`${b.schema.name} is read elsewhere in the query too`);
     const nullable = b.path.some(({ join, side }) => nullExtends(String(join.join_type), side));
     if (nullable) this.checkStrict(calls, b);
 
@@ -200,6 +221,12 @@ class Block {
     const moved = this.moveConjuncts(node, b, nullable);
     const keys = this.keysOf(node, b);
     if (keys.length === 0) throw new Decline(`${b.schema.name} is joined on none of its columns`);
+    const groupArgs = calls.some((c) => c.distinct === true) ? 1 : 0;
+    const groups = this.estimatedGroups(node, b, keys, groupArgs);
+    if (b.schema.rows === undefined || groups * options.minReduction > b.schema.rows)
+      throw new Decline(
+        `grouped by ${keys.join(', ')}, ${b.schema.name} would keep about ${groups} of its ${b.schema.rows ?? 'unknown number of'} rows`,
+      );
 
     const aggregateOnly = {
       ...node,
@@ -374,6 +401,29 @@ class Block {
       keys.add(b.schema.columns.find((c) => c.toLowerCase() === name)!);
     }
     return [...keys];
+  }
+
+  /**
+   * At most how many groups B's pre-aggregation makes (see EagerOptions.minReduction); a
+   * DISTINCT aggregate's argument (`distinctArgs`) is a key too.
+   */
+  private estimatedGroups(node: JsonObject, b: Leaf, keys: string[], distinctArgs: number): number {
+    const own = b.schema.rows ?? Number.POSITIVE_INFINITY;
+    const partners = new Map<string, number>();
+    for (const eq of objectsOf([node.where_clause, node.from_table], (o) => o.type === 'COMPARE_EQUAL')) {
+      const sides = [eq.left, eq.right] as Tree[];
+      if (!sides.every((t) => t.class === 'COLUMN_REF')) continue;
+      const [l, r] = sides.map((t) => this.ownerOf(t));
+      const [key, other] = l === b ? [sides[0], r] : r === b ? [sides[1], l] : [undefined, undefined];
+      if (!key || !other || other === b || other.schema.rows === undefined) continue;
+      const name = (key.column_names as string[]).at(-1)!.toLowerCase();
+      partners.set(name, Math.min(partners.get(name) ?? own, other.schema.rows));
+    }
+    const product = keys.reduce(
+      (n, k) => n * (partners.get(k.toLowerCase()) ?? own),
+      distinctArgs > 0 ? own : 1,
+    );
+    return Math.min(product, own);
   }
 
   /** Column names of each aggregate's group arguments and partials, none a column of the join. */

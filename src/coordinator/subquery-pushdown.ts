@@ -24,7 +24,7 @@ import { isJsonObject, type JsonObject } from '../json-object.js';
 import type { QueryAnalysis } from './analyze/index.js';
 import { withoutLocations } from './analyze/print.js';
 import type { CatalogTable } from './catalog.js';
-import { eagerAggregation } from './eager-aggregation.js';
+import { eagerAggregation, MIN_REDUCTION } from './eager-aggregation.js';
 import { type GatherOptions, type GatherStats, gatherFrames, TempTableTarget } from './gather.js';
 import { cteNames, isBaseTable, objectsOf, printed, statementNode } from './query-tree.js';
 import { useful } from './reduction-schedule.js';
@@ -228,15 +228,15 @@ export async function subqueryPlanOf(
 ): Promise<SubqueryPlanning> {
   // A query of one table runs whole in its container, or in the parts of a split one.
   if (analysis.tables.length < 2) return { notes: [] };
-  const schemaOfName = (name: string) => {
+  const schemaWithRows = (name: string) => {
     const table = tableOf(name);
-    return table && schemaOf(table);
+    return table && { ...schemaOf(table), rows: table.rowCount };
   };
-  const reducers = (table: string) =>
+  const reducedBy = (table: string) =>
     useful(analysis)
       .filter((r) => r.table.toLowerCase() === table.toLowerCase())
       .map((r) => r.source);
-  const eager = await eagerAggregation(con, sql, schemaOfName, reducers);
+  const eager = await eagerAggregation(con, sql, schemaWithRows, { reducedBy, minReduction: MIN_REDUCTION });
   if (eager.sql !== undefined) {
     const pushed = await pushedSubqueriesOf(con, eager.sql, analysis, tableOf);
     if (pushed && eager.tables.every((t) => pushed.plan.unread.has(t.toLowerCase()))) {

@@ -9,7 +9,7 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eagerAggregation } from '../../src/coordinator/eager-aggregation.js';
+import { eagerAggregation, MIN_REDUCTION } from '../../src/coordinator/eager-aggregation.js';
 import { planSubqueryPushdown } from '../../src/coordinator/subquery-pushdown.js';
 import { resultToJson } from '../../src/duckdb/json-values.js';
 import { quoteIdent } from '../../src/duckdb/sql.js';
@@ -29,9 +29,10 @@ CREATE TABLE ord AS
 CREATE TABLE grp AS SELECT i AS id, 'group ' || i AS label FROM range(3) r(i);
 CREATE TABLE nothing AS SELECT * FROM ord WHERE false;`;
 
-const schemas = new Map<string, { name: string; columns: string[]; types: string[] }>();
+const schemas = new Map<string, { name: string; columns: string[]; types: string[]; rows: number }>();
 const lookup = (name: string) => schemas.get(name.toLowerCase());
-const noReductions = () => [];
+/** Every block it applies to, worth it or not (the exactness tests). */
+const always = { reducedBy: () => [], minReduction: 1 };
 
 /** Queries with the table aggregated below its join. */
 const REWRITTEN: { sql: string; table: string; ordered?: boolean }[] = [
@@ -153,7 +154,9 @@ beforeAll(async () => {
       `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${name}' ORDER BY ordinal_position`,
     );
     const rows = reader.getRows().map((r) => r.map(String));
-    schemas.set(name, { name, columns: rows.map((r) => r[0]), types: rows.map((r) => r[1]) });
+    const count = await container.runAndReadAll(`SELECT count(*)::INTEGER FROM ${name}`);
+    const n = Number(count.getRows()[0][0]);
+    schemas.set(name, { name, columns: rows.map((r) => r[0]), types: rows.map((r) => r[1]), rows: n });
   }
 });
 
@@ -172,7 +175,7 @@ describe('eagerAggregation', () => {
   it.each(REWRITTEN.map((q) => [q.sql, q] as const))('is exact: %s', async (_sql, q) => {
     const con = await db.connect();
     try {
-      const eager = await eagerAggregation(con, q.sql, lookup, noReductions);
+      const eager = await eagerAggregation(con, q.sql, lookup, always);
       expect(eager.notes).toEqual([]);
       expect(eager.tables).toEqual([q.table]);
       const plan = await planSubqueryPushdown(con, eager.sql as string, lookup);
@@ -197,19 +200,44 @@ describe('eagerAggregation', () => {
 
   it.each(DECLINED)('declines, saying why: %s', async (sql) => {
     await container.run(`PREPARE check_valid AS ${sql}`);
-    const eager = await eagerAggregation(container, sql, lookup, noReductions);
+    const eager = await eagerAggregation(container, sql, lookup, always);
     expect(eager.sql).toBeUndefined();
     expect(eager.notes.length).toBe(1);
     expect(eager.notes[0]).toMatch(/^not aggregated below the join of .+: ./);
   });
 
   it('declines a table whose scan other tables reduce', async () => {
-    const eager = await eagerAggregation(container, REWRITTEN[0].sql, lookup, (t) =>
-      t === 'ord' ? ['cust'] : [],
-    );
+    const reducedBy = (t: string) => (t === 'ord' ? ['cust'] : []);
+    const eager = await eagerAggregation(container, REWRITTEN[0].sql, lookup, { ...always, reducedBy });
     expect(eager.sql).toBeUndefined();
     expect(eager.notes).toEqual([
       "not aggregated below the join of cust, ord: ord's scan is reduced by the keys of cust",
     ]);
+  });
+
+  it('aggregates a table below its join only where that promises at least MIN_REDUCTION times fewer rows', async () => {
+    const worth = { reducedBy: () => [], minReduction: MIN_REDUCTION };
+    // ord (400 rows) by a key equal to cust's (60 rows): at most 60 groups.
+    const fewer = `SELECT c_grp, sum(o_amt) FROM cust JOIN ord ON c_key = o_key GROUP BY c_grp`;
+    expect((await eagerAggregation(container, fewer, lookup, worth)).tables).toEqual(['ord']);
+    // cust (60 rows) by a key equal to ord's: as many groups as rows, as by a column no join equates.
+    for (const sql of [
+      `SELECT o_flag, count(c_name) FROM ord JOIN cust ON c_key = o_key GROUP BY o_flag`,
+      `SELECT o_flag, c_grp, sum(o_amt) FROM cust JOIN ord ON c_key = o_key GROUP BY o_flag, c_grp`,
+    ]) {
+      const eager = await eagerAggregation(container, sql, lookup, worth);
+      expect(eager.sql).toBeUndefined();
+      expect(eager.notes[0]).toMatch(/would keep about \d+ of its \d+ rows/);
+    }
+  });
+
+  it('declines a table the query reads elsewhere too', async () => {
+    const sql = `WITH x AS (SELECT c_grp, sum(o_amt) AS s FROM cust JOIN ord ON c_key = o_key GROUP BY c_grp)
+      SELECT * FROM x, (SELECT max(o_id) FROM ord) m`;
+    const eager = await eagerAggregation(container, sql, lookup, always);
+    expect(eager.sql).toBeUndefined();
+    expect(eager.notes).toContain(
+      'not aggregated below the join of cust, ord: ord is read elsewhere in the query too',
+    );
   });
 });
