@@ -75,6 +75,14 @@ const QUERIES: (DiffQuery & { pushed?: string; readElsewhere?: boolean })[] = [
     pushed: 'label_urls',
   },
   {
+    // TPC-H Q13's shape: label_urls aggregated below its join (eager-aggregation.ts), then pushed.
+    sql: `SELECT n, count(*) AS custdist FROM (SELECT l.label_id, count(u.url_id) FROM labels l
+      LEFT OUTER JOIN label_urls u ON l.label_id = u.label_id AND u.url NOT LIKE '%7%'
+      GROUP BY l.label_id) AS c (label_id, n) GROUP BY n ORDER BY custdist DESC, n DESC`,
+    pushed: 'label_urls',
+    ordered: true,
+  },
+  {
     // Correlated: not pushed, answered as before.
     sql: `SELECT l.label_id, t.n FROM labels l, LATERAL (SELECT count(*) AS n FROM label_urls u
       WHERE u.label_id = l.label_id) t WHERE l.name LIKE '%test%'`,
