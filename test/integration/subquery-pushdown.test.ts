@@ -163,3 +163,23 @@ describe('EXPLAIN of a pushed subquery', () => {
     expect(scans[0].rows).toBe(answer.stats.tables.find((t) => t.table === 'labels')?.rows);
   });
 });
+
+describe('EXPLAIN of eager aggregation', () => {
+  it("lists the pre-aggregation its table's container runs, and the coordinator's rewritten SQL", async () => {
+    const sql = QUERIES.find((q) => q.sql.includes('custdist'))?.sql as string;
+    const response = await fetch(`${pushdownOn.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `EXPLAIN ${sql}` }),
+    });
+    expect(response.status).toBe(200);
+    const steps = ((await response.json()) as { results: ExplainStep[] }).results;
+    const subquery = steps.filter((s) => s.detail?.startsWith('runs the subquery '));
+    expect(subquery.map((s) => s.table)).toEqual(['label_urls']);
+    expect(subquery[0].detail).toMatch(/count\(u\.url_id\) AS __eager_0 FROM label_urls AS u WHERE/);
+    const coordinator = steps.find((s) => s.runs === 'coordinator');
+    expect(coordinator?.detail).toMatch(
+      /eager aggregation: label_urls aggregated below its join; runs .*sum\(u\.__eager_0\)/,
+    );
+  });
+});
