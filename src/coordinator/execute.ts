@@ -223,6 +223,7 @@ async function gatherAll(
         opts,
       )
     : undefined;
+  notes.push(...(subqueries?.notes ?? []));
   const reading = subqueries?.analysis ?? analysis;
   const targets = reading.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
   const reductions = ctx.pushdown ? useful(reading) : [];

@@ -27,7 +27,7 @@ import { inReductionOrder, opportunistic, sentWhole, useful } from './reduction-
 import type { PartialPlan } from './shards/partial-aggregate.js';
 import { partialPlanOf } from './shards/partial-gather.js';
 import { partsToSkip } from './shards/prune.js';
-import { type PushedSubquery, subqueryPlanOf } from './subquery-pushdown.js';
+import { type SubqueryPlan, subqueryPlanOf } from './subquery-pushdown.js';
 
 export interface ExplainRequest {
   /** the query without its EXPLAIN prefix */
@@ -146,7 +146,7 @@ function stepsOf(
   coordinatorPlanText: string,
   parts: Map<string, string>,
   partial: PartialPlan | undefined,
-  subqueries: PushedSubquery[],
+  pushedPlan: Pick<SubqueryPlan, 'subqueries' | 'eager'> & { sql?: string },
 ): ExplainStep[] {
   const steps: ExplainStep[] = [];
   const whole = wholeQueryTarget(analysis, ctx);
@@ -189,7 +189,7 @@ function stepsOf(
     });
     return steps;
   }
-  for (const s of subqueries) {
+  for (const s of pushedPlan.subqueries) {
     const table = ctx.catalog.get(s.table);
     steps.push({
       ...base,
@@ -202,6 +202,10 @@ function stepsOf(
       detail: subqueryDetail(s.query, s.temp),
     });
   }
+  // The coordinator's SQL is the rewritten one: eager aggregation's merge is in it.
+  const coordinatorDetail = pushedPlan.eager
+    ? `${coordinatorPlanText} (eager aggregation: ${pushedPlan.eager}; runs ${pushedPlan.sql})`
+    : coordinatorPlanText;
   const reductions = ctx.pushdown ? useful(analysis) : [];
   const others = ctx.pushdown ? opportunistic(analysis) : [];
   // Scans that wait for keys come after their sources, as execute.ts sends them.
@@ -245,7 +249,7 @@ function stepsOf(
     served_from: null,
     columns: null,
     filter: null,
-    detail: coordinatorPlanText,
+    detail: coordinatorDetail,
   });
   return steps;
 }
@@ -328,12 +332,12 @@ export async function explainQuery(
   const partial = await partialOf(request.sql, analysis, ctx);
   const pushed = await subqueriesOf(request.sql, analysis, ctx);
   let steps = stepsOf(
-    pushed?.analysis ?? analysis,
+    pushed?.pushed?.analysis ?? analysis,
     ctx,
     await coordinatorPlan(request.sql, analysis, ctx),
     parts,
     partial,
-    pushed?.plan.subqueries ?? [],
+    pushed?.pushed?.plan ?? { subqueries: [] },
   );
   let stats: Record<string, unknown> = {};
   if (request.analyze) {
@@ -360,8 +364,8 @@ export async function explainQuery(
       pushdown: ctx.pushdown,
       pushed_whole: !!wholeQueryTarget(analysis, ctx),
       references: analysis.references,
-      reductions: ctx.pushdown ? useful(pushed?.analysis ?? analysis) : [],
-      not_pushed: analysis.notes,
+      reductions: ctx.pushdown ? useful(pushed?.pushed?.analysis ?? analysis) : [],
+      not_pushed: [...analysis.notes, ...(pushed?.notes ?? [])],
       coordinator_plan: steps.find((s) => s.runs === 'coordinator')?.detail ?? '',
     },
   };

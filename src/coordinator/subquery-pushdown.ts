@@ -17,7 +17,7 @@
  * are printed by DuckDB and must parse back to the very trees reasoned about.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { deserializedSql, serializedSql } from '../duckdb/parse-tree.js';
+import { serializedSql } from '../duckdb/parse-tree.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json-object.js';
@@ -26,7 +26,10 @@ import type { QueryAnalysis, ResultTable } from './analyze/index.js';
 import { withoutLocations } from './analyze/print.js';
 import { treeKey } from './analyze/trees.js';
 import type { CatalogTable } from './catalog.js';
+import { eagerAggregation, MIN_REDUCTION } from './eager-aggregation.js';
 import { type GatherOptions, type GatherStats, gatherFrames, TempTableTarget } from './gather.js';
+import { cteNames, isBaseTable, objectsOf, printed, statementNode } from './query-tree.js';
+import { useful } from './reduction-schedule.js';
 import { functionFacts } from './shards/function-facts.js';
 import { gatherPartials, partialPlanOf, schemaOf } from './shards/partial-gather.js';
 import { baseTable, expressionNodes } from './shards/tree-nodes.js';
@@ -46,6 +49,8 @@ export interface PushedSubquery {
 
 export interface SubqueryPlan {
   subqueries: PushedSubquery[];
+  /** What eager aggregation made of the query before its subqueries were pushed. */
+  eager?: string;
   /** The user's SQL with each pushed subquery replaced by its TEMP table. */
   sql: string;
   /** Catalog tables (lower-case) the rewritten SQL no longer reads. */
@@ -68,46 +73,6 @@ const TEMP_PREFIX = '__subquery_';
 /** Where a split table's parts put their partial rows of the subquery gathered into `temp`. */
 function partialsOf(temp: string): string {
   return `${temp}#partials`;
-}
-
-/** Every object of `tree` (itself included) that `match` accepts, depth first. */
-function objectsOf(tree: unknown, match: (o: JsonObject) => boolean): JsonObject[] {
-  const out: JsonObject[] = [];
-  const walk = (x: unknown): void => {
-    if (Array.isArray(x)) x.forEach(walk);
-    else if (isJsonObject(x)) {
-      if (match(x)) out.push(x);
-      Object.values(x).forEach(walk);
-    }
-  };
-  walk(tree);
-  return out;
-}
-
-const isBaseTable = (o: JsonObject) => o.type === 'BASE_TABLE' && typeof o.table_name === 'string';
-
-function cteNames(tree: unknown): Set<string> {
-  const names = new Set<string>();
-  for (const m of objectsOf(tree, (o) => isJsonObject(o.cte_map)))
-    for (const e of (m.cte_map as JsonObject).map as unknown[])
-      if (isJsonObject(e)) names.add(String(e.key).toLowerCase());
-  return names;
-}
-
-/** The statement wrapper of `node`, as json_serialize_sql writes it. */
-function statement(node: JsonObject): string {
-  return JSON.stringify({ error: false, statements: [{ node, named_param_map: [] }] });
-}
-
-/** DuckDB's print of `node`, if it parses back to the very same tree. */
-async function printed(con: DuckDBConnection, node: JsonObject): Promise<string | undefined> {
-  const [sql] = await deserializedSql(con, [statement(node)]);
-  if (sql === undefined) return undefined;
-  const again = withoutLocations(await serializedSql(con, sql));
-  const back = isJsonObject(again) && Array.isArray(again.statements) ? again.statements : [];
-  return back.length === 1 && isJsonObject(back[0]) && treeKey(back[0].node) === treeKey(node)
-    ? sql
-    : undefined;
 }
 
 /**
@@ -185,11 +150,8 @@ export async function planSubqueryPushdown(
   accepts: AcceptsSubquery = async () => true,
   keep: (table: string, key: string) => boolean = () => true,
 ): Promise<SubqueryPlan | undefined> {
-  const tree = withoutLocations(await serializedSql(con, sql));
-  if (!isJsonObject(tree) || tree.error === true || !Array.isArray(tree.statements)) return undefined;
-  if (tree.statements.length !== 1 || !isJsonObject(tree.statements[0])) return undefined;
-  const root = tree.statements[0].node;
-  if (!isJsonObject(root)) return undefined;
+  const root = await statementNode(con, sql);
+  if (!root) return undefined;
   const ctes = cteNames(root);
   const facts = await functionFacts(con);
   const aggregates = (name: string) => facts.get(name)?.aggregate === true;
@@ -250,23 +212,32 @@ export type QueryableTable = (name: string) => CatalogTable | undefined;
 /** The analysis of the rewritten SQL, which reads the pushed subqueries' TEMP tables too. */
 export type AnalyzeRewritten = (sql: string, results: ResultTable[]) => Promise<QueryAnalysis>;
 
-/** What a plan read of a table: its columns and types, and whether it is split (`accepts`). */
+/** What subquery pushdown planned (EXPLAIN shows it), and why work stayed in the coordinator. */
+export interface SubqueryPlanning {
+  /** Undefined when no subquery is pushed. */
+  pushed?: { plan: SubqueryPlan; analysis: QueryAnalysis };
+  notes: string[];
+}
+
+/** What a plan read of a table: its columns and types, whether it is split (`accepts`), its rows. */
 function tableShape(table: CatalogTable | undefined): string {
-  return table ? JSON.stringify([schemaOf(table), table.parts !== undefined]) : '';
+  return table ? JSON.stringify([schemaOf(table), table.parts !== undefined, table.rowCount]) : '';
 }
 
 /**
- * Plans by SQL text. A plan depends only on the SQL and on the tables it looked up, so an
+ * Plannings by SQL text. One depends only on the SQL and on the tables it looked up, so an
  * entry serves while those look the same; planning again costs several DuckDB round trips
- * (parse, print, parse back, bind) on every query that reads two tables or more.
+ * (parse, print, parse back, bind, probes of an eager aggregation) on every query that reads
+ * two tables or more.
  */
-const plans = new Lru<string, { looked: Map<string, string>; plan: SubqueryPlan | undefined }>(512);
+const plans = new Lru<string, { looked: Map<string, string>; plan?: SubqueryPlan; notes: string[] }>(512);
 
 /**
- * The pushdown of `sql`'s subqueries (EXPLAIN shows it), and what is then left to gather
- * table by table (the rewritten SQL analyzed again: a table read elsewhere too is scanned
- * for its other references only, and an IN's result is a source of keys); undefined when
- * none is pushed.
+ * The pushdown of `sql`'s subqueries, and what is then left to gather table by table (the
+ * rewritten SQL analyzed again: a table read elsewhere too is scanned for its other
+ * references only, and an IN's result is a source of keys). Tables aggregated below their
+ * joins first (eager-aggregation.ts) are pushed as derived tables too, where they are then
+ * no longer read elsewhere; else the query is planned as written.
  */
 export async function subqueryPlanOf(
   con: DuckDBConnection,
@@ -274,29 +245,59 @@ export async function subqueryPlanOf(
   analysis: QueryAnalysis,
   tableOf: QueryableTable,
   analyzeRewritten: AnalyzeRewritten,
-): Promise<{ plan: SubqueryPlan; analysis: QueryAnalysis } | undefined> {
+): Promise<SubqueryPlanning> {
   // A query of one table runs whole in its container, or in the parts of a split one.
-  if (analysis.tables.length < 2) return undefined;
+  if (analysis.tables.length < 2) return { notes: [] };
   const sources = new Set(analysis.subqueryReductions.map((r) => r.subquery));
-  const known = plans.get(sql);
-  let plan = known?.plan;
+  let known = plans.get(sql);
   if (!known || [...known.looked].some(([name, shape]) => tableShape(tableOf(name)) !== shape)) {
     const looked = new Map<string, string>();
-    plan = await uncachedPlan(con, sql, sources, (name) => {
+    const lookingUp: QueryableTable = (name) => {
       const table = tableOf(name);
       looked.set(name, tableShape(table));
       return table;
-    });
-    plans.set(sql, { looked, plan });
+    };
+    known = { looked, ...(await uncachedPlanning(con, sql, analysis, sources, lookingUp)) };
+    plans.set(sql, known);
   }
-  if (!plan) return undefined;
+  const { plan, notes } = known;
+  if (!plan) return { notes };
   const results = plan.subqueries.map((s) => ({
     name: s.temp,
     columns: s.columns,
     types: s.types,
     keys: sources.has(s.key),
   }));
-  return { plan, analysis: await analyzeRewritten(plan.sql, results) };
+  return { pushed: { plan, analysis: await analyzeRewritten(plan.sql, results) }, notes };
+}
+
+async function uncachedPlanning(
+  con: DuckDBConnection,
+  sql: string,
+  analysis: QueryAnalysis,
+  sources: Set<string>,
+  tableOf: QueryableTable,
+): Promise<{ plan?: SubqueryPlan; notes: string[] }> {
+  const schemaWithRows = (name: string) => {
+    const table = tableOf(name);
+    return table && { ...schemaOf(table), rows: table.rowCount };
+  };
+  const reducedBy = (table: string) =>
+    useful(analysis)
+      .filter((r) => r.table.toLowerCase() === table.toLowerCase())
+      .map((r) => r.source);
+  const eager = await eagerAggregation(con, sql, schemaWithRows, { reducedBy, minReduction: MIN_REDUCTION });
+  if (eager.sql !== undefined) {
+    const plan = await uncachedPlan(con, eager.sql, sources, tableOf);
+    if (plan && eager.tables.every((t) => plan.unread.has(t.toLowerCase()))) {
+      const what = eager.tables.map((t) => `${t} aggregated below its join`).join('; ');
+      return { plan: { ...plan, eager: what }, notes: eager.notes };
+    }
+    eager.notes.push(
+      `not aggregated below the join: ${eager.tables.join(', ')} is read elsewhere in the query, or its aggregate does not run in its container`,
+    );
+  }
+  return { plan: await uncachedPlan(con, sql, sources, tableOf), notes: eager.notes };
 }
 
 /** The plan of `sql`'s subqueries; `sources` are those whose results are keys (an IN's). */
@@ -343,9 +344,11 @@ export interface PushedSubqueries {
    * by TEMP table; `onRows` is told each one's rows so far.
    */
   start: (onRows: (temp: string, rows: number) => void) => Map<string, Promise<GatherStats>>;
+  /** Why work stayed in the coordinator. */
+  notes: string[];
 }
 
-/** Plans the pushdown of `sql`'s subqueries, and how to gather them; undefined when none is pushed. */
+/** Plans the pushdown of `sql`'s subqueries, and how to gather them (none: the query as written). */
 export async function pushSubqueries(
   con: DuckDBConnection,
   sql: string,
@@ -353,14 +356,17 @@ export async function pushSubqueries(
   tableOf: QueryableTable,
   analyzeRewritten: AnalyzeRewritten,
   opts: GatherOptions,
-): Promise<PushedSubqueries | undefined> {
-  const planned = await opts.serial.run(() => subqueryPlanOf(con, sql, analysis, tableOf, analyzeRewritten));
-  if (!planned) return undefined;
-  const tables = planned.plan.subqueries.map((s) => tableOf(s.table));
-  if (tables.some((t) => t === undefined)) return undefined;
+): Promise<PushedSubqueries> {
+  const { pushed, notes } = await opts.serial.run(() =>
+    subqueryPlanOf(con, sql, analysis, tableOf, analyzeRewritten),
+  );
+  const tables = pushed?.plan.subqueries.map((s) => tableOf(s.table)) ?? [];
+  if (!pushed || tables.some((t) => t === undefined)) {
+    return { sql, analysis, start: () => new Map(), notes };
+  }
   const start = (onRows: (temp: string, rows: number) => void) =>
     new Map(
-      planned.plan.subqueries.map((s, i) => {
+      pushed.plan.subqueries.map((s, i) => {
         const table = tables[i] as CatalogTable;
         const own = { ...opts, onRows: (rows: number) => onRows(s.temp, rows) };
         const gathered = table.parts
@@ -374,7 +380,7 @@ export async function pushSubqueries(
         return [s.temp, gathered];
       }),
     );
-  return { sql: planned.plan.sql, analysis: planned.analysis, start };
+  return { sql: pushed.plan.sql, analysis: pushed.analysis, start, notes };
 }
 
 /** A split table's subquery: aggregated in its parts, merged into its TEMP table here. */

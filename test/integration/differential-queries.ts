@@ -437,4 +437,56 @@ function joinMatrix(): DiffQuery[] {
   return out;
 }
 
-export const DIFF_QUERIES: DiffQuery[] = [...handWritten, ...plannerShapes, ...perTable(), ...joinMatrix()];
+/**
+ * Groupings over joins whose aggregates read one table, which eager aggregation pre-aggregates
+ * below the join (eager-aggregation.ts): each join type, count(*) and count(col), sums, avg,
+ * min/max, HAVING, no GROUP BY, a table filtered to no rows, TPC-H Q13's derived table; over
+ * NULL and orphan keys on both sides.
+ */
+const eagerAggregation: DiffQuery[] = [
+  {
+    sql: `SELECT n, count(*) AS custdist FROM (SELECT l.label_id, count(u.url_id) FROM labels l
+          LEFT OUTER JOIN label_urls u ON l.label_id = u.label_id AND u.url NOT LIKE '%7%'
+          GROUP BY l.label_id) AS c (label_id, n) GROUP BY n ORDER BY custdist DESC, n DESC`,
+    ordered: true,
+  },
+  {
+    sql: `SELECT l.category, count(*) AS n, count(u.url) AS urls, min(u.url_id) AS lo, max(u.url) AS hi
+          FROM labels l JOIN label_urls u ON u.label_id = l.label_id GROUP BY l.category`,
+  },
+  {
+    sql: `SELECT l.category, avg(s.sublabel_id) AS a, sum(s.sublabel_id) AS s FROM labels l
+          LEFT JOIN label_sublabels s ON s.label_id = l.label_id GROUP BY l.category HAVING count(*) > 10`,
+    tolerance: 1e-9,
+  },
+  {
+    sql: `SELECT l.category, count(*) AS n, count(u.url_id) AS ids FROM labels l
+          RIGHT JOIN label_urls u ON u.label_id = l.label_id GROUP BY l.category`,
+  },
+  {
+    sql: `SELECT l.category, count(*) AS n, count(u.url) AS urls, sum(u.sublabel_id) AS s FROM labels l
+          FULL JOIN label_urls u ON l.label_id = u.label_id GROUP BY l.category`,
+  },
+  {
+    sql: `SELECT count(u.url_id) AS n, max(u.sublabel_id) AS m, count(*) AS c FROM labels l
+          LEFT JOIN label_urls u ON u.label_id = l.label_id`,
+  },
+  {
+    sql: `SELECT l.category, count(u.url_id) AS n, sum(u.sublabel_id) AS s FROM labels l
+          LEFT JOIN label_urls u ON u.label_id = l.label_id AND u.url_id < 0 GROUP BY l.category`,
+  },
+  {
+    sql: `SELECT l.category, sum(u.sublabel_id) AS s, count(*) AS n FROM labels l, label_urls u
+          WHERE l.label_id = u.label_id AND u.url LIKE '%example%' GROUP BY l.category
+          ORDER BY l.category NULLS FIRST`,
+    ordered: true,
+  },
+];
+
+export const DIFF_QUERIES: DiffQuery[] = [
+  ...handWritten,
+  ...plannerShapes,
+  ...perTable(),
+  ...joinMatrix(),
+  ...eagerAggregation,
+];

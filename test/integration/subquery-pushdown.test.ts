@@ -75,6 +75,14 @@ const QUERIES: (DiffQuery & { pushed?: string; readElsewhere?: boolean })[] = [
     pushed: 'label_urls',
   },
   {
+    // TPC-H Q13's shape: label_urls aggregated below its join (eager-aggregation.ts), then pushed.
+    sql: `SELECT n, count(*) AS custdist FROM (SELECT l.label_id, count(u.url_id) FROM labels l
+      LEFT OUTER JOIN label_urls u ON l.label_id = u.label_id AND u.url NOT LIKE '%7%'
+      GROUP BY l.label_id) AS c (label_id, n) GROUP BY n ORDER BY custdist DESC, n DESC`,
+    pushed: 'label_urls',
+    ordered: true,
+  },
+  {
     // Correlated: not pushed, answered as before.
     sql: `SELECT l.label_id, t.n FROM labels l, LATERAL (SELECT count(*) AS n FROM label_urls u
       WHERE u.label_id = l.label_id) t WHERE l.name LIKE '%test%'`,
@@ -200,5 +208,25 @@ describe('EXPLAIN of a pushed subquery', () => {
     const sent = answer.stats.tables.find((t) => t.query !== undefined);
     expect(subquery[0].rows).toBe(sent?.rows);
     expect(scans[0].rows).toBe(answer.stats.tables.find((t) => t.table === 'labels')?.rows);
+  });
+});
+
+describe('EXPLAIN of eager aggregation', () => {
+  it("lists the pre-aggregation its table's container runs, and the coordinator's rewritten SQL", async () => {
+    const sql = QUERIES.find((q) => q.sql.includes('custdist'))?.sql as string;
+    const response = await fetch(`${pushdownOn.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `EXPLAIN ${sql}` }),
+    });
+    expect(response.status).toBe(200);
+    const steps = ((await response.json()) as { results: ExplainStep[] }).results;
+    const subquery = steps.filter((s) => s.detail?.startsWith('runs the subquery '));
+    expect(subquery.map((s) => s.table)).toEqual(['label_urls']);
+    expect(subquery[0].detail).toMatch(/count\(u\.url_id\) AS __eager_0 FROM label_urls AS u WHERE/);
+    const coordinator = steps.find((s) => s.runs === 'coordinator');
+    expect(coordinator?.detail).toMatch(
+      /eager aggregation: label_urls aggregated below its join; runs .*sum\(u\.__eager_0\)/,
+    );
   });
 });

@@ -198,7 +198,7 @@ describe('subqueryPlanOf', () => {
     const analysis = await analyzeQuery(sql, catalog(), parser.duck);
     const again: AnalyzeRewritten = (rewritten, results) =>
       analyzeQuery(rewritten, catalog(), parser.duck, { results });
-    return { analysis, planned: await subqueryPlanOf(container, sql, analysis, tableOf, again) };
+    return { analysis, planned: (await subqueryPlanOf(container, sql, analysis, tableOf, again)).pushed };
   };
 
   it('pushes only the subqueries of tables the SQL then no longer reads, and drops those tables from the scans', async () => {
@@ -212,14 +212,14 @@ describe('subqueryPlanOf', () => {
     expect(planned?.analysis.references.map((r) => r.table)).toEqual(['labels', 'labels']);
     const single = { ...analysis, tables: analysis.tables.slice(0, 1) };
     expect(
-      await subqueryPlanOf(container, PUSHED[5].sql, single, tableOf, async () => single),
+      (await subqueryPlanOf(container, PUSHED[5].sql, single, tableOf, async () => single)).pushed,
     ).toBeUndefined();
     // Planned again once a table it looked up changes: no longer queryable, it is not pushed.
     const again: AnalyzeRewritten = (rewritten, results) =>
       analyzeQuery(rewritten, catalog(), parser.duck, { results });
     const gone = (name: string) => (name === 'label_urls' ? undefined : tableOf(name));
-    expect(await subqueryPlanOf(container, PUSHED[5].sql, analysis, gone, again)).toBeUndefined();
-    expect((await subqueryPlanOf(container, PUSHED[5].sql, analysis, tableOf, again))?.plan).toEqual(
+    expect((await subqueryPlanOf(container, PUSHED[5].sql, analysis, gone, again)).pushed).toBeUndefined();
+    expect((await subqueryPlanOf(container, PUSHED[5].sql, analysis, tableOf, again)).pushed?.plan).toEqual(
       planned?.plan,
     );
   });

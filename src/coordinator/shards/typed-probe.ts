@@ -32,15 +32,17 @@ export class TypedProbe {
   constructor(private readonly con: DuckDBConnection) {}
 
   /**
-   * Column names and types of `node` reading `relation` (its FROM names it bare), and the
-   * SQL text of each of `more` (printed in the same call; see `checkPrinted`).
+   * Column names and types of `node` reading `relation` (or each of several: its FROM names
+   * them bare), and the SQL text of each of `more` (printed in the same call; see `checkPrinted`).
    */
   async describe(
     node: JsonObject,
-    relation: Relation,
+    relation: Relation | Relation[],
     more: JsonObject[] = [],
   ): Promise<Described & { texts: string[] }> {
-    const [sql, ...texts] = await this.texts([{ ...node, cte_map: await this.cteMap(relation) }, ...more]);
+    const maps = await Promise.all([relation].flat().map((r) => this.cteMap(r)));
+    const cteMap = maps.length === 1 ? maps[0] : { map: maps.flatMap((m) => (m as { map: unknown[] }).map) };
+    const [sql, ...texts] = await this.texts([{ ...node, cte_map: cteMap }, ...more]);
     let prepared: Awaited<ReturnType<DuckDBConnection['prepare']>>;
     try {
       prepared = await this.con.prepare(sql);
