@@ -5,6 +5,7 @@
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { FreshConnections } from '../duckdb/fresh-connections.js';
 import { deserializedSql, serializedSql } from '../duckdb/parse-tree.js';
+import { disableLateMaterialization } from '../duckdb/late-materialization.js';
 import { lockDown } from '../duckdb/sandbox.js';
 import { limitSpill, type SpillLimits } from '../duckdb/spill.js';
 import { quoteLiteral } from '../duckdb/sql.js';
@@ -27,6 +28,7 @@ export class CoordinatorEngine {
     const con = await instance.connect();
     if (opts.memoryLimit) await con.run(`SET memory_limit = ${quoteLiteral(opts.memoryLimit)}`);
     await limitSpill(con, opts.spill);
+    await disableLateMaterialization(con);
     await lockDown(con);
     // Read once per process, and slow (duckdb_functions()): read now, not in the first query.
     functionFacts(con).catch(() => undefined);
