@@ -11,7 +11,7 @@ import { QueryError } from '../errors.js';
 import { type ScanRequest, SILENCE_MS } from '../protocol/frames.js';
 import { msSince, roundMs } from '../timing.js';
 import { AnalysisCache } from './analysis-cache.js';
-import { analyzeQuery, type QueryAnalysis, type TableScanPlan } from './analyze/index.js';
+import { analyzeQuery, type QueryAnalysis, scanName, type TableScanPlan } from './analyze/index.js';
 import { runCapped } from './capped-result.js';
 import type { Catalog, CatalogTable } from './catalog.js';
 import { catalogAnswer } from './catalog-sql.js';
@@ -54,10 +54,13 @@ export async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryA
     const key = AnalysisCache.key(sql, catalog);
     const cached = ctx.analyses.get(key);
     if (cached) return cached;
-    const first = await analyzeQuery(sql, catalog, ctx.engine, { wholeQueriesRunWhole: ctx.pushdown });
+    const options = { wholeQueriesRunWhole: ctx.pushdown, scanPerReference: ctx.pushdown };
+    const first = await analyzeQuery(sql, catalog, ctx.engine, options);
     // A query of one split table is not run whole (wholeQueryTarget): its filters go to the parts.
     const split = first.pushWhole && ctx.pushdown && ctx.catalog.get(first.tables[0].table)?.parts;
-    const analysis = split ? await analyzeQuery(sql, catalog, ctx.engine) : first;
+    const analysis = split
+      ? await analyzeQuery(sql, catalog, ctx.engine, { scanPerReference: ctx.pushdown })
+      : first;
     ctx.analyses.set(key, analysis);
     return analysis;
   };
@@ -191,8 +194,9 @@ async function gatherAll(
       );
   }
   // Aggregating subqueries of one table run in its container; the rest is gathered as before.
+  const scansSql = analysis.sql ?? sql;
   const subqueries = ctx.pushdown
-    ? await pushSubqueries(con, sql, analysis, (name) => queryableTable(name, ctx), opts)
+    ? await pushSubqueries(con, scansSql, analysis, (name) => queryableTable(name, ctx), opts)
     : undefined;
   const reading = subqueries?.analysis ?? analysis;
   const targets = reading.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
@@ -207,25 +211,26 @@ async function gatherAll(
   for (const { plan } of targets) {
     let declare: (yes: boolean) => void = () => {};
     const known = new Promise<boolean>((resolve) => (declare = resolve));
-    independent.set(plan.table, { known, declare });
+    independent.set(scanName(plan), { known, declare });
   }
   const others = ctx.pushdown ? opportunistic(reading) : [];
   const gather = ({ plan, table }: (typeof targets)[number]): Promise<GatherStats> => {
+    const scan = scanName(plan);
     let proveLarge = () => {};
-    large.set(plan.table, new Promise<void>((resolve) => (proveLarge = resolve)));
+    large.set(scan, new Promise<void>((resolve) => (proveLarge = resolve)));
     const own = {
       ...opts,
       onRows: (rows: number) => {
-        options.progress?.(plan.table, rows);
+        options.progress?.(scan, rows);
         if (rows > MAX_AWAITED_SOURCE_ROWS) proveLarge();
       },
     };
     const request = scanRequestFor(plan, table, ctx.pushdown);
-    const mine = reductions.filter((r) => r.table === plan.table);
-    const { declare } = independent.get(plan.table) as { declare: (yes: boolean) => void };
+    const mine = reductions.filter((r) => r.table === scan);
+    const { declare } = independent.get(scan) as { declare: (yes: boolean) => void };
     if (mine.length === 0) {
       declare(true);
-      return gatherInto(con, table, request, table.name, own);
+      return gatherInto(con, table, request, scan, own);
     }
     return gatherReduced({
       con,
@@ -234,7 +239,7 @@ async function gatherAll(
       plan,
       request,
       reductions: mine,
-      opportunistic: others.filter((r) => r.table === plan.table),
+      opportunistic: others.filter((r) => r.table === scan),
       progress: (source) => ({
         in: gathers.get(source) as Promise<GatherStats>,
         large: large.get(source) as Promise<void>,
@@ -243,7 +248,7 @@ async function gatherAll(
       declare,
       queryTimeoutMs: ctx.timeoutMs,
       gather: (req, filter, onSchema) =>
-        gatherInto(con, table, req, table.name, {
+        gatherInto(con, table, req, scan, {
           ...own,
           ...(filter && { filter }),
           ...(onSchema && { onSchema }),
@@ -251,16 +256,26 @@ async function gatherAll(
     }).finally(() => declare(false));
   };
   // In reduction order, so that every source is in the map before its target looks it up.
-  for (const target of inReductionOrder(targets, reductions)) gathers.set(target.plan.table, gather(target));
+  for (const target of inReductionOrder(targets, reductions))
+    gathers.set(
+      scanName(target.plan),
+      gather(target).then((stats) => withScan(stats, target.plan)),
+    );
   const all = [...gathers.values(), ...(subqueries?.start() ?? [])];
   try {
     const stats = await Promise.all(all);
-    return { stats, userSql: subqueries?.sql ?? sql, pushedWhole: false, notes };
+    return { stats, userSql: subqueries?.sql ?? scansSql, pushedWhole: false, notes };
   } catch (err) {
     cancel();
     await Promise.allSettled(all);
     throw err;
   }
+}
+
+/** A scan's stats, saying which references it is for where its table has several scans. */
+function withScan(stats: GatherStats, plan: TableScanPlan): GatherStats {
+  if (!plan.references) return stats;
+  return { ...stats, scan: scanName(plan), references: plan.references };
 }
 
 /** The user's SQL run over the gathered tables: materialized (under the cap), or streamed. */
@@ -331,7 +346,7 @@ export async function openQuery(
     };
     return {
       result,
-      sourceTables: analysis.tables.map((t) => t.table),
+      sourceTables: [...new Set(analysis.tables.map((t) => t.table))],
       stats,
       started,
       timedOut: () => timedOut,

@@ -15,7 +15,7 @@ import {
   type ScanRequest,
   type SchemaFrame,
 } from '../protocol/frames.js';
-import type { QueryAnalysis, SemiJoinReduction, TableScanPlan } from './analyze/index.js';
+import { type QueryAnalysis, type SemiJoinReduction, scanName, type TableScanPlan } from './analyze/index.js';
 import type { CatalogTable } from './catalog.js';
 import { dynamicFilter } from './dynamic-filter.js';
 import type { GatherStats } from './gather.js';
@@ -44,7 +44,7 @@ const SEND_AT_ONCE_ROWS = 100_000;
  * an earlier reduction. Keys of a whole table rarely narrow anything.
  */
 export function useful(analysis: QueryAnalysis): SemiJoinReduction[] {
-  const narrowed = new Set(analysis.tables.filter((t) => t.where).map((t) => t.table));
+  const narrowed = new Set(analysis.tables.filter((t) => t.where).map(scanName));
   return analysis.reductions.filter((r) => {
     if (!narrowed.has(r.source)) return false;
     narrowed.add(r.table);
@@ -57,10 +57,10 @@ export function inReductionOrder<T extends { plan: TableScanPlan }>(
   targets: T[],
   reductions: SemiJoinReduction[],
 ): T[] {
-  const reducedTables = [...new Set(reductions.map((r) => r.table))];
+  const reduced = [...new Set(reductions.map((r) => r.table))];
   return [
-    ...targets.filter((t) => !reducedTables.includes(t.plan.table)),
-    ...reducedTables.flatMap((table) => targets.filter((t) => t.plan.table === table)),
+    ...targets.filter((t) => !reduced.includes(scanName(t.plan))),
+    ...reduced.flatMap((scan) => targets.filter((t) => scanName(t.plan) === scan)),
   ];
 }
 
@@ -69,7 +69,7 @@ export function inReductionOrder<T extends { plan: TableScanPlan }>(
  * predicate of its own (keys of a whole table rarely narrow anything).
  */
 export function opportunistic(analysis: QueryAnalysis): SemiJoinReduction[] {
-  const filtered = new Set(analysis.tables.filter((t) => t.where).map((t) => t.table));
+  const filtered = new Set(analysis.tables.filter((t) => t.where).map(scanName));
   return analysis.otherReductions.filter((r) => filtered.has(r.source));
 }
 

@@ -21,7 +21,7 @@ import { deserializedSql, serializedSql } from '../duckdb/parse-tree.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json-object.js';
-import type { QueryAnalysis } from './analyze/index.js';
+import { type QueryAnalysis, scanName } from './analyze/index.js';
 import { withoutLocations } from './analyze/print.js';
 import { treeKey } from './analyze/trees.js';
 import type { CatalogTable } from './catalog.js';
@@ -237,8 +237,8 @@ export function withoutUnread(analysis: QueryAnalysis, unread: Set<string>): Que
   const kept = (r: { table: string; source: string }) => read(r.table) && read(r.source);
   return {
     ...analysis,
-    tables: analysis.tables.filter((t) => read(t.table)),
-    references: analysis.references.filter((r) => read(r.table)),
+    tables: analysis.tables.filter((t) => read(scanName(t))),
+    references: analysis.references.filter((r) => read(r.scan ?? r.table)),
     reductions: analysis.reductions.filter(kept),
     otherReductions: analysis.otherReductions.filter(kept),
   };
