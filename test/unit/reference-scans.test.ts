@@ -104,3 +104,14 @@ it('an unaliased reference keeps its name as the alias, and `main.t.c` keeps one
   );
   expect(qualified.sql).toBeUndefined();
 });
+
+it('a small table keeps one scan', async () => {
+  const small = CATALOG.map((t) => ({ ...t, rows: 1_000 }));
+  const a = await analyzeQuery(
+    `SELECT * FROM labels a JOIN labels b ON a.category = b.name WHERE a.name = 'x'`,
+    small,
+    duck,
+    { scanPerReference: true },
+  );
+  expect(a.tables.filter((t) => t.table === 'labels')).toHaveLength(1);
+});

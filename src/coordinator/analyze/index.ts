@@ -98,7 +98,9 @@ export async function analyzeQuery(
     const terms = termsOf.get(u);
     return terms && andText(terms);
   };
-  let scans = options.scanPerReference ? referenceScans(resolved.uses, filterOf) : new Map<Use, string>();
+  let scans = options.scanPerReference
+    ? referenceScans(resolved.uses, filterOf, (t) => byName.get(t)?.rows)
+    : new Map<Use, string>();
   const renamed = scans.size > 0 ? await renamedSql(parsed, scans, duckDb) : undefined;
   if (renamed === undefined) scans = new Map();
   const scanOf = (u: Use) => scans.get(u) ?? u.table.name;

@@ -10,7 +10,8 @@
  * column, source table and source column). A table keeps one scan when a reference of it
  * wants every row anyway (no filter, and no reducer whose source is narrowed: the other
  * groups' rows are then among that scan's, and a scan more would only cost a round trip),
- * when all its references want the same, or when a reference cannot be renamed. The first
+ * when all its references want the same, when a reference cannot be renamed, or when the
+ * table is small (MAX_ONE_SCAN_ROWS). The first
  * group keeps the table's name; the others' references are renamed in the SQL to their
  * TEMP table (`temp.main."<table>#<n>"`, keeping their alias, or taking the table's name as
  * one), printed by DuckDB and accepted only if it parses back to the very tree renamed.
@@ -22,6 +23,12 @@ import { typedReducers } from './reductions.js';
 import type { Use } from './scope.js';
 import { treeKey } from './trees.js';
 
+/**
+ * A table of at most this many rows (where known) keeps one scan: it costs less to send whole
+ * than a scan more (TPC-H's nation and region, referenced twice in Q7 and Q8).
+ */
+export const MAX_ONE_SCAN_ROWS = 1_000;
+
 /** What one reference wants of its table's scan. */
 function wants(u: Use, filterOf: (u: Use) => string | undefined): string {
   const reducers = typedReducers(u).map((r) => `${r.column}=${r.source.table.name}.${r.sourceColumn}`);
@@ -32,7 +39,11 @@ function wants(u: Use, filterOf: (u: Use) => string | undefined): string {
  * The references given a scan of their own: each such use → its scan's TEMP table name.
  * Uses not in the map read their table's one scan (named after the table).
  */
-export function referenceScans(uses: Use[], filterOf: (u: Use) => string | undefined): Map<Use, string> {
+export function referenceScans(
+  uses: Use[],
+  filterOf: (u: Use) => string | undefined,
+  rowsOf: (table: string) => number | undefined,
+): Map<Use, string> {
   const want = new Map(uses.map((u) => [u, wants(u, filterOf)]));
   // Narrowed: a filter of its own, or a reducer from a narrowed use it would not share a scan with.
   const narrowed = new Set(uses.filter((u) => filterOf(u) !== undefined));
@@ -53,7 +64,8 @@ export function referenceScans(uses: Use[], filterOf: (u: Use) => string | undef
   for (const [table, tableUses] of byTable) {
     const groups = [...new Set(tableUses.map((u) => want.get(u)))];
     const renamable = tableUses.every((u) => u.node && !u.renamed && !u.schemaQualified);
-    if (groups.length < 2 || !renamable || !tableUses.every((u) => narrowed.has(u))) continue;
+    const small = (rowsOf(table) ?? Number.POSITIVE_INFINITY) <= MAX_ONE_SCAN_ROWS;
+    if (groups.length < 2 || small || !renamable || !tableUses.every((u) => narrowed.has(u))) continue;
     for (const u of tableUses) {
       const group = groups.indexOf(want.get(u));
       scans.set(u, group === 0 ? table : `${table}#${group + 1}`);
