@@ -103,6 +103,7 @@ it('an unaliased reference keeps its name as the alias, and `main.t.c` keeps one
     { scanPerReference: true },
   );
   expect(qualified.sql).toBeUndefined();
+  expect(qualified.notes.join(' ')).toMatch(/one scan for the references of labels/);
 });
 
 it('a small table keeps one scan', async () => {

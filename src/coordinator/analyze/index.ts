@@ -99,10 +99,20 @@ export async function analyzeQuery(
     return terms && andText(terms);
   };
   let scans = options.scanPerReference
-    ? referenceScans(resolved.uses, filterOf, (t) => byName.get(t)?.rows)
+    ? referenceScans(
+        resolved.uses,
+        filterOf,
+        (t) => byName.get(t)?.rows,
+        (n) => resolved.notes.push(n),
+      )
     : new Map<Use, string>();
   const renamed = scans.size > 0 ? await renamedSql(parsed, scans, duckDb) : undefined;
-  if (renamed === undefined) scans = new Map();
+  if (renamed === undefined && scans.size > 0) {
+    resolved.notes.push(
+      'one scan per table: the SQL with references renamed to their scans did not print back',
+    );
+    scans = new Map();
+  }
   const scanOf = (u: Use) => scans.get(u) ?? u.table.name;
 
   const tables: TableScanPlan[] = [];

@@ -43,6 +43,7 @@ export function referenceScans(
   uses: Use[],
   filterOf: (u: Use) => string | undefined,
   rowsOf: (table: string) => number | undefined,
+  note: (text: string) => void,
 ): Map<Use, string> {
   const want = new Map(uses.map((u) => [u, wants(u, filterOf)]));
   // Narrowed: a filter of its own, or a reducer from a narrowed use it would not share a scan with.
@@ -65,7 +66,13 @@ export function referenceScans(
     const groups = [...new Set(tableUses.map((u) => want.get(u)))];
     const renamable = tableUses.every((u) => u.node && !u.renamed && !u.schemaQualified);
     const small = (rowsOf(table) ?? Number.POSITIVE_INFINITY) <= MAX_ONE_SCAN_ROWS;
-    if (groups.length < 2 || small || !renamable || !tableUses.every((u) => narrowed.has(u))) continue;
+    if (groups.length < 2 || small || !tableUses.every((u) => narrowed.has(u))) continue;
+    if (!renamable) {
+      note(
+        `one scan for the references of ${table}: one cannot be renamed (column aliases, or main.${table}.column)`,
+      );
+      continue;
+    }
     for (const u of tableUses) {
       const group = groups.indexOf(want.get(u));
       scans.set(u, group === 0 ? table : `${table}#${group + 1}`);
