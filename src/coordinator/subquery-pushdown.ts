@@ -33,6 +33,8 @@ import { baseTable, expressionNodes } from './shards/tree-nodes.js';
 /** One subquery to run in its table's container, its rows into TEMP table `temp`. */
 export interface PushedSubquery {
   table: string;
+  /** the name the SQL read the table by (lower-case): its name, or one of its scans' (reference-scans.ts) */
+  read: string;
   query: string;
   temp: string;
 }
@@ -48,6 +50,7 @@ export interface SubqueryPlan {
 /** The columns and types of the catalog tables a subquery may read (queryable). */
 export type PushableTable = (
   name: string,
+  read: string,
 ) => { name: string; columns: string[]; types: string[] } | undefined;
 
 /**
@@ -113,14 +116,19 @@ async function pushableTable(
   ctes: Set<string>,
   lookup: PushableTable,
   aggregates: (name: string) => boolean,
-): Promise<{ table: string; sql: string } | undefined> {
+  scans: Map<string, string>,
+): Promise<{ table: string; read: string; sql: string } | undefined> {
   if (node.type !== 'SELECT_NODE') return undefined;
   const from = node.from_table;
   if (!isJsonObject(from) || !isBaseTable(from)) return undefined;
-  if ((from.schema_name ?? '') !== '' || (from.catalog_name ?? '') !== '') return undefined;
   if (from.sample !== null || from.at_clause !== null || node.sample !== null) return undefined;
-  const name = String(from.table_name).toLowerCase();
-  const table = lookup(name);
+  const read = String(from.table_name).toLowerCase();
+  // A reference renamed to a scan of its own reads its table in the container.
+  const scanOf = from.catalog_name === 'temp' && from.schema_name === 'main' ? scans.get(read) : undefined;
+  if (scanOf === undefined && ((from.schema_name ?? '') !== '' || (from.catalog_name ?? '') !== ''))
+    return undefined;
+  const name = scanOf ?? read;
+  const table = lookup(name, read);
   if (!table || ctes.has(name)) return undefined;
   const own = { ...node, from_table: null };
   if (objectsOf(own, (o) => o.type === 'SUBQUERY' || o.class === 'SUBQUERY' || isBaseTable(o)).length > 0)
@@ -137,12 +145,15 @@ async function pushableTable(
       (n) => n.class === 'FUNCTION' && aggregates(String(n.function_name).toLowerCase()),
     );
   if (!aggregating) return undefined;
-  const sql = await printed(con, node);
+  const pushed = scanOf
+    ? { ...node, from_table: { ...from, catalog_name: '', schema_name: '', table_name: table.name } }
+    : node;
+  const sql = await printed(con, pushed);
   if (sql === undefined) return undefined;
   // Bound alone, the FROM names a CTE that is an empty copy of the table: a reference to the
   // outer query fails to bind here.
   const columns = table.columns.map((c, i) => `NULL::${table.types[i]} AS ${quoteIdent(c)}`);
-  const probe = `WITH ${quoteIdent(String(from.table_name))} AS (SELECT ${columns.join(', ')} WHERE false) ${sql}`;
+  const probe = `WITH ${quoteIdent(scanOf ? table.name : String(from.table_name))} AS (SELECT ${columns.join(', ')} WHERE false) ${sql}`;
   try {
     const prepared = await con.prepare(probe);
     try {
@@ -156,7 +167,7 @@ async function pushableTable(
   } catch {
     return undefined;
   }
-  return { table: table.name, sql };
+  return { table: table.name, read, sql };
 }
 
 /** The tree of `SELECT * FROM temp.main.<temp>`. */
@@ -174,6 +185,7 @@ export async function planSubqueryPushdown(
   sql: string,
   lookup: PushableTable,
   accepts: AcceptsSubquery = async () => true,
+  scans: Map<string, string> = new Map(),
 ): Promise<SubqueryPlan | undefined> {
   const tree = withoutLocations(await serializedSql(con, sql));
   if (!isJsonObject(tree) || tree.error === true || !Array.isArray(tree.statements)) return undefined;
@@ -186,11 +198,11 @@ export async function planSubqueryPushdown(
   const subqueries: PushedSubquery[] = [];
   const push = async (node: unknown): Promise<string | undefined> => {
     if (!isJsonObject(node)) return undefined;
-    const pushable = await pushableTable(con, node, ctes, lookup, aggregates);
+    const pushable = await pushableTable(con, node, ctes, lookup, aggregates, scans);
     if (pushable === undefined) return undefined;
     const temp = `${TEMP_PREFIX}${subqueries.length}`;
     if (!(await accepts(pushable.table, pushable.sql, temp))) return undefined;
-    subqueries.push({ table: pushable.table, query: pushable.sql, temp });
+    subqueries.push({ table: pushable.table, read: pushable.read, query: pushable.sql, temp });
     return temp;
   };
   const tempTable = (temp: string) => baseTable(temp, 'main', 'temp');
@@ -227,7 +239,7 @@ export async function planSubqueryPushdown(
   const rewritten = await printed(con, root);
   if (rewritten === undefined) return undefined;
   const stillRead = new Set(objectsOf(root, isBaseTable).map((o) => String(o.table_name).toLowerCase()));
-  const unread = new Set(subqueries.map((s) => s.table.toLowerCase()).filter((t) => !stillRead.has(t)));
+  const unread = new Set(subqueries.map((s) => s.read).filter((t) => !stillRead.has(t)));
   return { subqueries, sql: rewritten, unread };
 }
 
@@ -269,9 +281,11 @@ export async function subqueryPlanOf(
     const plan = await partialPlanOf(query, table, con, partialsOf(temp));
     return !('reason' in plan) && plan.reducesRows;
   };
-  const plan = await planSubqueryPushdown(con, sql, schemaOfName, accepts);
+  // The later scans of a table with several (reference-scans.ts): their references read them by that name.
+  const scans = new Map(analysis.tables.flatMap((t) => (t.scan ? [[t.scan.toLowerCase(), t.table]] : [])));
+  const plan = await planSubqueryPushdown(con, sql, schemaOfName, accepts, scans);
   if (!plan) return undefined;
-  if (plan.subqueries.every((s) => plan.unread.has(s.table.toLowerCase())))
+  if (plan.subqueries.every((s) => plan.unread.has(s.read)))
     return { plan, analysis: withoutUnread(analysis, plan.unread) };
   // A table the SQL reads elsewhere too is gathered anyway, with every row and column its
   // subqueries need (the analysis plans its scan for all its references): pushing them would
@@ -281,8 +295,9 @@ export async function subqueryPlanOf(
   const again = await planSubqueryPushdown(
     con,
     sql,
-    (name) => (unread.has(name) ? schemaOfName(name) : undefined),
+    (name, read) => (unread.has(read) ? schemaOfName(name) : undefined),
     accepts,
+    scans,
   );
   return again && { plan: again, analysis: withoutUnread(analysis, again.unread) };
 }

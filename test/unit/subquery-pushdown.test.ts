@@ -208,4 +208,35 @@ describe('subqueryPlanOf', () => {
     const single = { ...analysis, tables: analysis.tables.slice(0, 1) };
     expect(await subqueryPlanOf(container, sql, single, tableOf)).toBeUndefined();
   });
+
+  it('pushes a subquery whose reference reads a scan of its own, over the table, and drops that scan', async () => {
+    const sql = `SELECT l.label_id FROM labels l WHERE l.name LIKE '%a%'
+      AND l.label_id > (SELECT avg(label_id) FROM "temp".main."labels#2" AS labels WHERE kind = 'x')`;
+    const analysis: QueryAnalysis = {
+      tables: [
+        { table: 'labels', columns: ['label_id', 'kind', 'name'], references: ['l'] },
+        { table: 'labels', scan: 'labels#2', columns: ['label_id', 'kind', 'name'], references: ['labels'] },
+      ],
+      pushWhole: false,
+      sql,
+      reductions: [],
+      otherReductions: [],
+      references: [
+        { table: 'labels', binding: 'l', scan: 'labels' },
+        { table: 'labels', binding: 'labels', scan: 'labels#2' },
+      ],
+      notes: [],
+    };
+    const tableOf = (name: string) => {
+      const schema = lookup(name);
+      if (!schema) return undefined;
+      const columns = schema.columns.map((c, i) => ({ name: c, type: schema.types[i] }));
+      return { name: schema.name, columns } as unknown as CatalogTable;
+    };
+    const planned = await subqueryPlanOf(container, sql, analysis, tableOf);
+    expect(planned?.plan.subqueries.map((s) => [s.table, s.read])).toEqual([['labels', 'labels#2']]);
+    expect(planned?.plan.subqueries[0].query).toMatch(/FROM labels AS labels/);
+    expect(planned?.analysis.tables.map((t) => t.scan ?? t.table)).toEqual(['labels']);
+    expect(planned?.analysis.references.map((r) => r.binding)).toEqual(['l']);
+  });
 });
