@@ -4,8 +4,8 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { FreshConnections } from '../duckdb/fresh-connections.js';
-import { deserializedSql, serializedSql } from '../duckdb/parse-tree.js';
 import { disableLateMaterialization } from '../duckdb/late-materialization.js';
+import { deserializedSql, serializedSql } from '../duckdb/parse-tree.js';
 import { lockDown } from '../duckdb/sandbox.js';
 import { limitSpill, type SpillLimits } from '../duckdb/spill.js';
 import { quoteLiteral } from '../duckdb/sql.js';

@@ -14,6 +14,7 @@ import { AnalysisCache } from './analysis-cache.js';
 import {
   analyzeQuery,
   type QueryAnalysis,
+  scanName,
   type TableCatalogEntry,
   type TableScanPlan,
 } from './analyze/index.js';
@@ -64,7 +65,10 @@ export function analyzeRewritten(ctx: ExecutorContext): AnalyzeRewritten {
     const key = AnalysisCache.key(`${sql}\n${JSON.stringify(results)}`, catalog);
     const cached = ctx.analyses.get(key);
     if (cached) return cached;
-    const analysis = await analyzeQuery(sql, catalog, ctx.engine, { results });
+    const analysis = await analyzeQuery(sql, catalog, ctx.engine, {
+      results,
+      scanPerReference: ctx.pushdown,
+    });
     ctx.analyses.set(key, analysis);
     return analysis;
   };
@@ -76,10 +80,13 @@ export async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryA
     const key = AnalysisCache.key(sql, catalog);
     const cached = ctx.analyses.get(key);
     if (cached) return cached;
-    const first = await analyzeQuery(sql, catalog, ctx.engine, { wholeQueriesRunWhole: ctx.pushdown });
+    const options = { wholeQueriesRunWhole: ctx.pushdown, scanPerReference: ctx.pushdown };
+    const first = await analyzeQuery(sql, catalog, ctx.engine, options);
     // A query of one split table is not run whole (wholeQueryTarget): its filters go to the parts.
     const split = first.pushWhole && ctx.pushdown && ctx.catalog.get(first.tables[0].table)?.parts;
-    const analysis = split ? await analyzeQuery(sql, catalog, ctx.engine) : first;
+    const analysis = split
+      ? await analyzeQuery(sql, catalog, ctx.engine, { scanPerReference: ctx.pushdown })
+      : first;
     ctx.analyses.set(key, analysis);
     return analysis;
   };
@@ -213,10 +220,11 @@ async function gatherAll(
       );
   }
   // Aggregating subqueries of one table run in its container; the rest is gathered as before.
+  const scansSql = analysis.sql ?? sql;
   const subqueries = ctx.pushdown
     ? await pushSubqueries(
         con,
-        sql,
+        scansSql,
         analysis,
         (name) => queryableTable(name, ctx),
         analyzeRewritten(ctx),
@@ -245,24 +253,25 @@ async function gatherAll(
   for (const { plan } of targets) {
     let declare: (yes: boolean) => void = () => {};
     const known = new Promise<boolean>((resolve) => (declare = resolve));
-    independent.set(plan.table, { known, declare });
+    independent.set(scanName(plan), { known, declare });
   }
   const others = ctx.pushdown ? opportunistic(reading) : [];
   const gather = ({ plan, table }: (typeof targets)[number]): Promise<GatherStats> => {
-    const sized = sizeWatch(plan.table);
+    const scan = scanName(plan);
+    const sized = sizeWatch(scan);
     const own = {
       ...opts,
       onRows: (rows: number) => {
-        options.progress?.(plan.table, rows);
+        options.progress?.(scan, rows);
         sized(rows);
       },
     };
     const request = scanRequestFor(plan, table, ctx.pushdown);
-    const mine = reductions.filter((r) => r.table === plan.table);
-    const { declare } = independent.get(plan.table) as { declare: (yes: boolean) => void };
+    const mine = reductions.filter((r) => r.table === scan);
+    const { declare } = independent.get(scan) as { declare: (yes: boolean) => void };
     if (mine.length === 0) {
       declare(true);
-      return gatherInto(con, table, request, table.name, own);
+      return gatherInto(con, table, request, scan, own);
     }
     return gatherReduced({
       con,
@@ -271,7 +280,7 @@ async function gatherAll(
       plan,
       request,
       reductions: mine,
-      opportunistic: others.filter((r) => r.table === plan.table),
+      opportunistic: others.filter((r) => r.table === scan),
       reductionsOf: (source) => [...reductions, ...others].filter((r) => r.table === source),
       progress: (source) => ({
         in: gathers.get(source) as Promise<GatherStats>,
@@ -281,14 +290,14 @@ async function gatherAll(
       declare,
       queryTimeoutMs: ctx.timeoutMs,
       gather: (req, filter, onSchema) =>
-        gatherInto(con, table, req, table.name, {
+        gatherInto(con, table, req, scan, {
           ...own,
           ...(filter && { filter }),
           ...(onSchema && { onSchema }),
         }),
     }).finally(() => declare(false));
   };
-  // Pushed subqueries first, then the tables in reduction order, so that every source is in
+  // Pushed subqueries first, then the scans in reduction order, so that every source is in
   // the maps before its target looks it up (an IN's result may be keys: subquery-sources.ts).
   const watches = new Map<string, (rows: number) => void>();
   for (const [temp, gathering] of subqueries?.start((t, rows) => watches.get(t)?.(rows)) ?? []) {
@@ -296,16 +305,26 @@ async function gatherAll(
     gathers.set(temp, gathering);
     independent.set(temp, { known: Promise.resolve(true), declare: () => {} });
   }
-  for (const target of inReductionOrder(targets, reductions)) gathers.set(target.plan.table, gather(target));
+  for (const target of inReductionOrder(targets, reductions))
+    gathers.set(
+      scanName(target.plan),
+      gather(target).then((stats) => withScan(stats, target.plan)),
+    );
   const all = [...gathers.values()];
   try {
     const stats = await Promise.all(all);
-    return { stats, userSql: subqueries?.sql ?? sql, pushedWhole: false, notes };
+    return { stats, userSql: subqueries?.sql ?? scansSql, pushedWhole: false, notes };
   } catch (err) {
     cancel();
     await Promise.allSettled(all);
     throw err;
   }
+}
+
+/** A scan's stats, saying which references it is for where its table has several scans. */
+function withScan(stats: GatherStats, plan: TableScanPlan): GatherStats {
+  if (!plan.references) return stats;
+  return { ...stats, scan: scanName(plan), references: plan.references };
 }
 
 /** The user's SQL run over the gathered tables: materialized (under the cap), or streamed. */
@@ -376,7 +395,7 @@ export async function openQuery(
     };
     return {
       result,
-      sourceTables: analysis.tables.map((t) => t.table),
+      sourceTables: [...new Set(analysis.tables.map((t) => t.table))],
       stats,
       started,
       timedOut: () => timedOut,

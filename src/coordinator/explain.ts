@@ -12,7 +12,7 @@
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { msSince } from '../timing.js';
-import type { QueryAnalysis } from './analyze/index.js';
+import { type QueryAnalysis, scanName } from './analyze/index.js';
 import {
   analyze,
   analyzeRewritten,
@@ -55,6 +55,8 @@ export type ExplainStep = {
   step: number;
   runs: 'container' | 'coordinator';
   table: string | null;
+  /** the TEMP table a scan fills and the references it is for, where its table has several scans */
+  scan: string | null;
   served_from: string | null;
   columns: string | null;
   filter: string | null;
@@ -87,6 +89,11 @@ export type ExplainAnswer = {
   };
 };
 
+/** A scan's TEMP table and the references it is for, where its table has several scans. */
+function scanOf(scan: { table: string; scan?: string; references?: string[] }): string | null {
+  return scan.references ? `${scan.scan ?? scan.table} for ${scan.references.join(', ')}` : null;
+}
+
 /** DuckDB's plan of the user's SQL over empty TEMP tables shaped like the gathered ones. */
 async function coordinatorPlan(sql: string, analysis: QueryAnalysis, ctx: ExecutorContext): Promise<string> {
   const con = await ctx.engine.connect();
@@ -95,9 +102,9 @@ async function coordinatorPlan(sql: string, analysis: QueryAnalysis, ctx: Execut
       const table = ctx.catalog.get(plan.table);
       if (!table) continue;
       const cols = table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
-      await con.run(`CREATE TEMP TABLE ${quoteIdent(table.name)} (${cols})`);
+      await con.run(`CREATE TEMP TABLE ${quoteIdent(scanName(plan))} (${cols})`);
     }
-    const reader = await con.runAndReadAll(`EXPLAIN ${sql}`);
+    const reader = await con.runAndReadAll(`EXPLAIN ${analysis.sql ?? sql}`);
     return reader
       .getRows()
       .map((r) => String(r[1]))
@@ -150,7 +157,7 @@ function stepsOf(
 ): ExplainStep[] {
   const steps: ExplainStep[] = [];
   const whole = wholeQueryTarget(analysis, ctx);
-  const base = { limit: null, dynamic_filter: null, after: null, detail: null };
+  const base = { scan: null, limit: null, dynamic_filter: null, after: null, detail: null };
   if (whole) {
     steps.push({
       ...base,
@@ -219,12 +226,13 @@ function stepsOf(
   for (const plan of ordered) {
     const table = ctx.catalog.get(plan.table);
     const whole = table && sentWhole(table, plan);
-    const mine = whole ? [] : reductions.filter((r) => r.table === plan.table);
+    const mine = whole ? [] : reductions.filter((r) => r.table === scanName(plan));
     steps.push({
       ...base,
       step: steps.length + 1,
       runs: 'container',
       table: plan.table,
+      scan: scanOf(plan),
       served_from: table ? `${table.transport} ${table.location}` : null,
       columns: ctx.pushdown ? plan.columns.join(', ') : '*',
       filter: (ctx.pushdown && plan.where) || null,
@@ -233,7 +241,7 @@ function stepsOf(
           ? [
               ...mine.map((r) => `${r.column} IN (${keysOf(r)})`),
               ...others
-                .filter((r) => r.table === plan.table)
+                .filter((r) => r.table === scanName(plan))
                 .map((r) => `${r.column} IN (${keysOf(r)}, if sent at once)`),
             ].join(' AND ')
           : whole || null,
@@ -297,6 +305,7 @@ function withRun(steps: ExplainStep[], stats: QueryStats): ExplainStep[] {
     const g = stats.tables.find(
       (t) =>
         t.table === s.table &&
+        scanOf(t) === s.scan &&
         (t.query === undefined ? !pushed : pushed && !!s.detail?.startsWith(`${SUBQUERY_STEP}${t.query};`)),
     );
     if (!g) return s;
@@ -330,7 +339,7 @@ export async function explainQuery(
   const analysis = await analyze(request.sql, ctx);
   const parts = await partsOf(analysis, ctx);
   const partial = await partialOf(request.sql, analysis, ctx);
-  const pushed = await subqueriesOf(request.sql, analysis, ctx);
+  const pushed = await subqueriesOf(analysis.sql ?? request.sql, analysis, ctx);
   let steps = stepsOf(
     pushed?.pushed?.analysis ?? analysis,
     ctx,
@@ -357,7 +366,7 @@ export async function explainQuery(
     row_count: steps.length,
     execution_time_ms: msSince(started),
     timestamp: new Date().toISOString(),
-    source_tables: analysis.tables.map((t) => t.table),
+    source_tables: [...new Set(analysis.tables.map((t) => t.table))],
     stats,
     plan: {
       query: request.sql,

@@ -24,6 +24,10 @@ import type { Serial } from './serial.js';
 
 export interface GatherStats {
   table: string;
+  /** The TEMP table it filled, where the table has several scans (one per group of references). */
+  scan?: string;
+  /** The references that scan is for. */
+  references?: string[];
   transport: Transport;
   /** Where it was served from: a URL or a NATS subject. */
   source: string;

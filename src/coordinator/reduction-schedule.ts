@@ -15,7 +15,7 @@ import {
   type ScanRequest,
   type SchemaFrame,
 } from '../protocol/frames.js';
-import type { QueryAnalysis, SemiJoinReduction, TableScanPlan } from './analyze/index.js';
+import { type QueryAnalysis, type SemiJoinReduction, scanName, type TableScanPlan } from './analyze/index.js';
 import type { CatalogTable } from './catalog.js';
 import { dynamicFilter } from './dynamic-filter.js';
 import type { GatherStats } from './gather.js';
@@ -43,7 +43,7 @@ const SEND_AT_ONCE_ROWS = 100_000;
 /** The sources narrowed before any reduction: tables with a predicate, pushed subqueries' results. */
 function narrowedSources(analysis: QueryAnalysis): Set<string> {
   return new Set([
-    ...analysis.tables.filter((t) => t.where).map((t) => t.table),
+    ...analysis.tables.filter((t) => t.where).map(scanName),
     ...(analysis.subquerySources ?? []),
   ]);
 }
@@ -83,10 +83,10 @@ export function inReductionOrder<T extends { plan: TableScanPlan }>(
   targets: T[],
   reductions: SemiJoinReduction[],
 ): T[] {
-  const reducedTables = [...new Set(reductions.map((r) => r.table))];
+  const reduced = [...new Set(reductions.map((r) => r.table))];
   return [
-    ...targets.filter((t) => !reducedTables.includes(t.plan.table)),
-    ...reducedTables.flatMap((table) => targets.filter((t) => t.plan.table === table)),
+    ...targets.filter((t) => !reduced.includes(scanName(t.plan))),
+    ...reduced.flatMap((scan) => targets.filter((t) => scanName(t.plan) === scan)),
   ];
 }
 

@@ -37,9 +37,14 @@ import { baseTable, expressionNodes } from './shards/tree-nodes.js';
 /** One subquery to run in its table's container, its rows into TEMP table `temp`. */
 export interface PushedSubquery {
   table: string;
+  /** the name the SQL read the table by (lower-case): its name, or one of its scans' (reference-scans.ts) */
+  read: string;
   query: string;
   temp: string;
-  /** its SELECT node, as treeKey prints it (the analysis names IN subqueries so) */
+  /**
+   * its SELECT node, as treeKey prints it, a FROM renamed to a scan read as its table (the
+   * analysis names IN subqueries so)
+   */
   key: string;
   /** its output column names, as DuckDB names them (the TEMP table's columns) */
   columns: string[];
@@ -53,13 +58,14 @@ export interface SubqueryPlan {
   eager?: string;
   /** The user's SQL with each pushed subquery replaced by its TEMP table. */
   sql: string;
-  /** Catalog tables (lower-case) the rewritten SQL no longer reads. */
+  /** Names (lower-case) the rewritten SQL no longer reads: catalog tables, or their scans (`read`). */
   unread: Set<string>;
 }
 
 /** The columns and types of the catalog tables a subquery may read (queryable). */
 export type PushableTable = (
   name: string,
+  read: string,
 ) => { name: string; columns: string[]; types: string[] } | undefined;
 
 /**
@@ -85,14 +91,19 @@ async function pushableTable(
   ctes: Set<string>,
   lookup: PushableTable,
   aggregates: (name: string) => boolean,
-): Promise<{ table: string; sql: string; columns: string[]; types: string[] } | undefined> {
+  scans: Map<string, string>,
+): Promise<(Omit<PushedSubquery, 'temp' | 'query'> & { sql: string }) | undefined> {
   if (node.type !== 'SELECT_NODE') return undefined;
   const from = node.from_table;
   if (!isJsonObject(from) || !isBaseTable(from)) return undefined;
-  if ((from.schema_name ?? '') !== '' || (from.catalog_name ?? '') !== '') return undefined;
   if (from.sample !== null || from.at_clause !== null || node.sample !== null) return undefined;
-  const name = String(from.table_name).toLowerCase();
-  const table = lookup(name);
+  const read = String(from.table_name).toLowerCase();
+  // A reference renamed to a scan of its own reads its table in the container.
+  const scanOf = from.catalog_name === 'temp' && from.schema_name === 'main' ? scans.get(read) : undefined;
+  if (scanOf === undefined && ((from.schema_name ?? '') !== '' || (from.catalog_name ?? '') !== ''))
+    return undefined;
+  const name = scanOf ?? read;
+  const table = lookup(name, read);
   if (!table || ctes.has(name)) return undefined;
   const own = { ...node, from_table: null };
   if (objectsOf(own, (o) => o.type === 'SUBQUERY' || o.class === 'SUBQUERY' || isBaseTable(o)).length > 0)
@@ -109,12 +120,15 @@ async function pushableTable(
       (n) => n.class === 'FUNCTION' && aggregates(String(n.function_name).toLowerCase()),
     );
   if (!aggregating) return undefined;
-  const sql = await printed(con, node);
+  const pushed = scanOf
+    ? { ...node, from_table: { ...from, catalog_name: '', schema_name: '', table_name: table.name } }
+    : node;
+  const sql = await printed(con, pushed);
   if (sql === undefined) return undefined;
   // Bound alone, the FROM names a CTE that is an empty copy of the table: a reference to the
   // outer query fails to bind here.
   const empty = table.columns.map((c, i) => `NULL::${table.types[i]} AS ${quoteIdent(c)}`);
-  const probe = `WITH ${quoteIdent(String(from.table_name))} AS (SELECT ${empty.join(', ')} WHERE false) ${sql}`;
+  const probe = `WITH ${quoteIdent(scanOf ? table.name : String(from.table_name))} AS (SELECT ${empty.join(', ')} WHERE false) ${sql}`;
   let columns: string[];
   let types: string[];
   try {
@@ -129,7 +143,8 @@ async function pushableTable(
     return undefined;
   }
   if (new Set(columns.map((c) => c.toLowerCase())).size !== columns.length) return undefined;
-  return { table: table.name, sql, columns, types };
+  // Named as in the user's SQL, where the analysis named it (a renamed FROM read its table there).
+  return { table: table.name, read, sql, key: treeKey(pushed), columns, types };
 }
 
 /** The tree of `SELECT * FROM temp.main.<temp>`. */
@@ -140,15 +155,18 @@ async function selectAllOf(con: DuckDBConnection, temp: string): Promise<JsonObj
 
 /**
  * The subqueries of `sql` to push to their tables' containers, and the SQL over their TEMP
- * tables; undefined when there is none. `keep` may decline a pushable subquery, by its
- * table and its SELECT node's treeKey.
+ * tables; undefined when there is none. `keep` may decline a pushable subquery, by the name
+ * its FROM reads (`PushedSubquery.read`) and its key. `scans` are the references renamed to
+ * scans of their own (reference-scans.ts), each to its table: read back as that table in the
+ * rewritten SQL.
  */
 export async function planSubqueryPushdown(
   con: DuckDBConnection,
   sql: string,
   lookup: PushableTable,
   accepts: AcceptsSubquery = async () => true,
-  keep: (table: string, key: string) => boolean = () => true,
+  keep: (read: string, key: string) => boolean = () => true,
+  scans: Map<string, string> = new Map(),
 ): Promise<SubqueryPlan | undefined> {
   const root = await statementNode(con, sql);
   if (!root) return undefined;
@@ -158,14 +176,13 @@ export async function planSubqueryPushdown(
   const subqueries: PushedSubquery[] = [];
   const push = async (node: unknown): Promise<string | undefined> => {
     if (!isJsonObject(node)) return undefined;
-    const pushable = await pushableTable(con, node, ctes, lookup, aggregates);
+    const pushable = await pushableTable(con, node, ctes, lookup, aggregates, scans);
     if (pushable === undefined) return undefined;
-    const key = treeKey(node);
-    if (!keep(pushable.table, key)) return undefined;
+    if (!keep(pushable.read, pushable.key)) return undefined;
     const temp = `${TEMP_PREFIX}${subqueries.length}`;
     if (!(await accepts(pushable.table, pushable.sql, temp))) return undefined;
-    const { table, sql: query, columns, types } = pushable;
-    subqueries.push({ table, query, temp, key, columns, types });
+    const { table, read, sql: query, key, columns, types } = pushable;
+    subqueries.push({ table, read, query, temp, key, columns, types });
     return temp;
   };
   const tempTable = (temp: string) => baseTable(temp, 'main', 'temp');
@@ -199,10 +216,19 @@ export async function planSubqueryPushdown(
     }
   }
   if (subqueries.length === 0) return undefined;
+  const stillRead = new Set(objectsOf(root, isBaseTable).map((o) => String(o.table_name).toLowerCase()));
+  const unread = new Set(subqueries.map((s) => s.read).filter((t) => !stillRead.has(t)));
+  // The references renamed to scans read their tables again (under their alias): the
+  // rewritten SQL is analyzed anew, and its own references get their own scans.
+  for (const ref of objectsOf(root, isBaseTable)) {
+    const table =
+      ref.catalog_name === 'temp' &&
+      ref.schema_name === 'main' &&
+      scans.get(String(ref.table_name).toLowerCase());
+    if (table) Object.assign(ref, { catalog_name: '', schema_name: '', table_name: table });
+  }
   const rewritten = await printed(con, root);
   if (rewritten === undefined) return undefined;
-  const stillRead = new Set(objectsOf(root, isBaseTable).map((o) => String(o.table_name).toLowerCase()));
-  const unread = new Set(subqueries.map((s) => s.table.toLowerCase()).filter((t) => !stillRead.has(t)));
   return { subqueries, sql: rewritten, unread };
 }
 
@@ -286,9 +312,10 @@ async function uncachedPlanning(
     useful(analysis)
       .filter((r) => r.table.toLowerCase() === table.toLowerCase())
       .map((r) => r.source);
+  const scans = scansOf(analysis);
   const eager = await eagerAggregation(con, sql, schemaWithRows, { reducedBy, minReduction: MIN_REDUCTION });
   if (eager.sql !== undefined) {
-    const plan = await uncachedPlan(con, eager.sql, sources, tableOf);
+    const plan = await uncachedPlan(con, eager.sql, sources, scans, tableOf);
     if (plan && eager.tables.every((t) => plan.unread.has(t.toLowerCase()))) {
       const what = eager.tables.map((t) => `${t} aggregated below its join`).join('; ');
       return { plan: { ...plan, eager: what }, notes: eager.notes };
@@ -297,14 +324,26 @@ async function uncachedPlanning(
       `not aggregated below the join: ${eager.tables.join(', ')} is read elsewhere in the query, or its aggregate does not run in its container`,
     );
   }
-  return { plan: await uncachedPlan(con, sql, sources, tableOf), notes: eager.notes };
+  return { plan: await uncachedPlan(con, sql, sources, scans, tableOf), notes: eager.notes };
 }
 
-/** The plan of `sql`'s subqueries; `sources` are those whose results are keys (an IN's). */
+/**
+ * The later scans of a table with several (reference-scans.ts), lower-case, each to its table:
+ * their references read them by that name in `QueryAnalysis.sql`.
+ */
+function scansOf(analysis: QueryAnalysis): Map<string, string> {
+  return new Map(analysis.tables.flatMap((t) => (t.scan ? [[t.scan.toLowerCase(), t.table]] : [])));
+}
+
+/**
+ * The plan of `sql`'s subqueries; `sources` are those whose results are keys (an IN's),
+ * `scans` the renamed references' scans.
+ */
 async function uncachedPlan(
   con: DuckDBConnection,
   sql: string,
   sources: Set<string>,
+  scans: Map<string, string>,
   tableOf: QueryableTable,
 ): Promise<SubqueryPlan | undefined> {
   const schemaOfName = (name: string) => {
@@ -317,8 +356,8 @@ async function uncachedPlan(
     const plan = await partialPlanOf(query, table, con, partialsOf(temp));
     return !('reason' in plan) && plan.reducesRows;
   };
-  const plan = await planSubqueryPushdown(con, sql, schemaOfName, accepts);
-  if (!plan || plan.subqueries.every((s) => plan.unread.has(s.table.toLowerCase()))) return plan;
+  const plan = await planSubqueryPushdown(con, sql, schemaOfName, accepts, undefined, scans);
+  if (!plan || plan.subqueries.every((s) => plan.unread.has(s.read))) return plan;
   // A table the SQL reads elsewhere too is gathered anyway, with every row and column its
   // subqueries need (the analysis plans its scan for all its references): pushing them would
   // only add a round trip, unless the subquery's result is keys that reduce another table
@@ -330,7 +369,8 @@ async function uncachedPlan(
     sql,
     schemaOfName,
     accepts,
-    (table, key) => unread.has(table.toLowerCase()) || sources.has(key),
+    (read, key) => unread.has(read) || sources.has(key),
+    scans,
   );
 }
 
@@ -380,7 +420,7 @@ export async function pushSubqueries(
         return [s.temp, gathered];
       }),
     );
-  return { sql: pushed.plan.sql, analysis: pushed.analysis, start, notes };
+  return { sql: pushed.analysis.sql ?? pushed.plan.sql, analysis: pushed.analysis, start, notes };
 }
 
 /** A split table's subquery: aggregated in its parts, merged into its TEMP table here. */

@@ -100,6 +100,7 @@ interface ExplainStep {
   step: number;
   runs: string;
   table: string | null;
+  scan: string | null;
   filter: string | null;
   dynamic_filter: string | null;
   after: string | null;
@@ -166,5 +167,52 @@ describe('EXPLAIN', () => {
     });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { message: string }).message).toMatch(/EXPLAIN needs a query/);
+  });
+});
+
+describe('references of one table that want different rows', () => {
+  // Q21's shape: u2 and u3 are reduced by the keys of u1's scan.
+  const SQL = `SELECT u1.label_id, count(*) AS n FROM label_urls u1 JOIN labels l ON l.label_id = u1.label_id
+    WHERE l.name LIKE '%test%' AND u1.url_id % 100 = 0
+      AND EXISTS (SELECT * FROM label_urls u2 WHERE u2.label_id = u1.label_id AND u2.url_id <> u1.url_id)
+      AND NOT EXISTS (SELECT * FROM label_urls u3 WHERE u3.label_id = u1.label_id
+        AND u3.url_id <> u1.url_id AND u3.url LIKE 'http:%')
+    GROUP BY u1.label_id`;
+
+  it('each gets a scan of its own, named in stats and EXPLAIN ANALYZE, and the unfiltered one moves a part of the table', async () => {
+    const answer = await askCoordinator<{ tables: (Scan & { scan?: string; references?: string[] })[] }>(
+      coordinator,
+      SQL,
+    );
+    expect(answer.status, answer.message).toBe(200);
+    const expected = await oracleAnswer(oracle, SQL);
+    expect(canonicalRows(answer.columns, answer.results, false)).toEqual(
+      canonicalRows(expected.columns, expected.rows, false),
+    );
+    const byScan = (a?: string | null, b?: string | null) => String(a).localeCompare(String(b));
+    const scans = answer.stats.tables
+      .filter((t) => t.table === 'label_urls')
+      .sort((a, b) => byScan(a.scan, b.scan));
+    expect(scans.map((t) => [t.scan, t.references])).toEqual([
+      ['label_urls', ['u1']],
+      ['label_urls#2', ['u2']],
+      ['label_urls#3', ['u3']],
+    ]);
+    // u2 has no predicate of its own: it waits for the keys of u1's scan (u3's few rows go at once).
+    expect(scans[1].dynamic_filter).toMatch(/label_urls\.label_id/);
+    // One scan for the three would have been the whole table (u2 has no filter).
+    expect(scans[1].rows).toBeLessThan(cluster.sample.rows.label_urls / 10);
+
+    const explained = await explain({ query: `EXPLAIN ANALYZE ${SQL}` });
+    const steps = explained.results
+      .filter((s) => s.table === 'label_urls')
+      .sort((a, b) => byScan(a.scan, b.scan));
+    expect(steps.map((s) => s.scan)).toEqual([
+      'label_urls for u1',
+      'label_urls#2 for u2',
+      'label_urls#3 for u3',
+    ]);
+    for (const step of steps) expect(step.rows).toBeGreaterThanOrEqual(0);
+    expect(steps.find((s) => s.scan === 'label_urls#2 for u2')?.after).toBe('label_urls');
   });
 });

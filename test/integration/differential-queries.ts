@@ -378,6 +378,74 @@ const plannerShapes: DiffQuery[] = [
   },
 ];
 
+/**
+ * Several references of one table that want different rows: each group gets a scan of its own,
+ * and a group may be reduced by another group's keys (analyze/reference-scans.ts).
+ */
+const selfReferences: DiffQuery[] = [
+  {
+    sql: `SELECT a.label_id, b.label_id AS other FROM labels a JOIN labels b ON a.category = b.category
+          WHERE a.name LIKE '%test%' AND b.score > 90`,
+  },
+  {
+    // Q21's shape: a filtered use, a correlated EXISTS and NOT EXISTS of the same table.
+    sql: `SELECT u1.label_id, count(*) AS n FROM label_urls u1 JOIN labels l ON l.label_id = u1.label_id
+          WHERE l.category = 'books' AND u1.url LIKE 'https%'
+            AND EXISTS (SELECT * FROM label_urls u2 WHERE u2.label_id = u1.label_id AND u2.url_id <> u1.url_id)
+            AND NOT EXISTS (SELECT * FROM label_urls u3 WHERE u3.label_id = u1.label_id
+              AND u3.url_id <> u1.url_id AND u3.url LIKE 'http:%')
+          GROUP BY u1.label_id`,
+  },
+  {
+    sql: `SELECT l.label_id, (SELECT max(o.score) FROM labels o WHERE o.category = l.category AND o.label_id < 100) AS m
+          FROM labels l WHERE l.name LIKE '%test%'`,
+  },
+  {
+    sql: `SELECT * FROM labels WHERE name LIKE '%test%'
+          AND label_id IN (SELECT label_id FROM labels WHERE category = 'books' AND score > 20)`,
+  },
+  {
+    sql: `SELECT count(*) FROM label_urls u WHERE u.url LIKE 'https%'
+          AND u.label_id IN (SELECT x.label_id FROM label_urls x WHERE x.url_id % 7 = 0)`,
+  },
+  {
+    sql: `SELECT a.label_id, b.name FROM labels a LEFT JOIN labels b ON b.label_id = a.label_id + 1 AND b.category = 'toys'
+          WHERE a.score < 10`,
+  },
+  {
+    sql: `SELECT count(*) FROM labels l WHERE l.category = 'books'
+          AND NOT EXISTS (SELECT 1 FROM labels m WHERE m.category = l.category AND m.label_id = l.label_id + 1 AND m.score > 50)`,
+  },
+  {
+    sql: `SELECT label_id FROM labels WHERE score > 95 UNION ALL SELECT label_id FROM labels WHERE name LIKE '%test%'`,
+  },
+  {
+    sql: `SELECT a.label_id, c.name FROM labels a JOIN labels b ON a.label_id = b.label_id
+          JOIN labels c ON c.label_id = b.label_id + 1 WHERE a.name LIKE '%test%' AND c.category IS NOT NULL`,
+  },
+  {
+    sql: `WITH t AS (SELECT label_id, name FROM labels WHERE category = 'toys')
+          SELECT a.label_id, b.name FROM t a JOIN t b ON b.label_id = a.label_id + 2
+          JOIN labels l ON l.label_id = a.label_id WHERE l.score > 30`,
+  },
+  {
+    sql: `WITH t AS (SELECT label_id FROM label_urls WHERE url LIKE 'https%')
+          SELECT count(*) FROM label_urls u JOIN t ON t.label_id = u.label_id WHERE u.url_id % 5 = 0`,
+  },
+  {
+    sql: `SELECT s.sublabel_id, p.sublabel_name FROM label_sublabels s JOIN label_sublabels p ON p.sublabel_id = s.label_id
+          WHERE s.sublabel_name LIKE '%a%'`,
+  },
+  {
+    // Scans per reference with an IN subquery pushed as a source of keys: the SQL rewritten
+    // over its result is analyzed again, and its references get scans anew.
+    sql: `SELECT u1.label_id, count(*) AS n FROM label_urls u1 WHERE u1.url LIKE 'https%'
+            AND EXISTS (SELECT * FROM label_urls u2 WHERE u2.label_id = u1.label_id AND u2.url_id <> u1.url_id)
+            AND u1.label_id IN (SELECT label_id FROM labels GROUP BY label_id HAVING max(score) > 50)
+          GROUP BY u1.label_id`,
+  },
+];
+
 /** Single-table shapes over every table and column, to cover the pushdown of each type. */
 function perTable(): DiffQuery[] {
   const tables: Record<string, { key: string; cols: string[]; text: string }> = {
@@ -486,6 +554,7 @@ const eagerAggregation: DiffQuery[] = [
 export const DIFF_QUERIES: DiffQuery[] = [
   ...handWritten,
   ...plannerShapes,
+  ...selfReferences,
   ...perTable(),
   ...joinMatrix(),
   ...eagerAggregation,

@@ -251,4 +251,69 @@ describe('subqueryPlanOf', () => {
     expect(analysis.subqueryReductions).toEqual([]);
     expect(planned).toBeUndefined();
   });
+
+  it("renames anew the scans of the SQL rewritten over a pushed IN's result, which is keys for them", async () => {
+    const sql = `SELECT l.name FROM labels l WHERE l.kind = 1
+      AND EXISTS (SELECT 1 FROM labels m WHERE m.kind = l.kind AND m.name LIKE '%7')
+      AND l.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING label_id % 3 = 0)`;
+    const options = { scanPerReference: true };
+    const analysis = await analyzeQuery(sql, catalog(), parser.duck, options);
+    expect(analysis.tables.map((t) => t.scan ?? t.table)).toEqual(['labels', 'labels#2', 'label_urls']);
+    const again: AnalyzeRewritten = (rewritten, results) =>
+      analyzeQuery(rewritten, catalog(), parser.duck, { ...options, results });
+    const planned = (await subqueryPlanOf(container, analysis.sql ?? sql, analysis, tableOf, again)).pushed;
+    expect(planned?.plan.subqueries.map((s) => [s.table, s.read])).toEqual([['label_urls', 'label_urls']]);
+    expect(planned?.plan.sql).not.toMatch(/labels#2/);
+    const rewritten = planned?.analysis as QueryAnalysis;
+    expect(rewritten.tables.map((t) => t.scan ?? t.table)).toEqual(['labels', 'labels#2']);
+    expect(rewritten.subquerySources).toEqual(['__subquery_0']);
+    expect(useful(rewritten).map((r) => `${r.source}.${r.sourceColumn}>${r.table}.${r.column}`)).toEqual([
+      '__subquery_0.label_id>labels.label_id',
+      'labels.kind>labels#2.kind',
+    ]);
+    // The SQL run over the scans' and the subquery's TEMP tables answers as the user's does.
+    const con = await db.connect();
+    try {
+      await con.run(`CREATE TEMP TABLE __subquery_0 AS ${planned?.plan.subqueries[0].query}`);
+      await con.run('CREATE TEMP TABLE "labels#2" AS SELECT * FROM labels');
+      const expected = await answer(container, sql);
+      expect(expected.rows.length).toBeGreaterThan(0);
+      const actual = await answer(con, rewritten.sql as string);
+      expect(canonicalRows(actual.columns, actual.rows, false)).toEqual(
+        canonicalRows(expected.columns, expected.rows, false),
+      );
+    } finally {
+      con.closeSync();
+    }
+  });
+
+  it('pushes a subquery whose reference reads a scan of its own, over the table, and drops that scan', async () => {
+    const sql = `SELECT l.label_id FROM labels l WHERE l.name LIKE '%a%'
+      AND l.label_id > (SELECT avg(label_id) FROM "temp".main."labels#2" AS labels WHERE kind = 'x')`;
+    const analysis: QueryAnalysis = {
+      tables: [
+        { table: 'labels', columns: ['label_id', 'kind', 'name'], references: ['l'] },
+        { table: 'labels', scan: 'labels#2', columns: ['label_id', 'kind', 'name'], references: ['labels'] },
+      ],
+      pushWhole: false,
+      sql,
+      reductions: [],
+      otherReductions: [],
+      subqueryReductions: [],
+      references: [
+        { table: 'labels', binding: 'l', scan: 'labels' },
+        { table: 'labels', binding: 'labels', scan: 'labels#2' },
+      ],
+      notes: [],
+    };
+    const again: AnalyzeRewritten = (rewritten, results) =>
+      analyzeQuery(rewritten, catalog(), parser.duck, { results, scanPerReference: true });
+    const planned = (await subqueryPlanOf(container, sql, analysis, tableOf, again)).pushed;
+    expect(planned?.plan.subqueries.map((s) => [s.table, s.read])).toEqual([['labels', 'labels#2']]);
+    // The rewritten SQL reads no scan of the first analysis: its own analysis names its scans.
+    expect(planned?.plan.sql).not.toMatch(/labels#2/);
+    expect(planned?.plan.subqueries[0].query).toMatch(/FROM labels AS labels/);
+    expect(planned?.analysis.tables.map((t) => t.scan ?? t.table)).toEqual(['labels']);
+    expect(planned?.analysis.references.map((r) => r.binding)).toEqual(['l']);
+  });
 });

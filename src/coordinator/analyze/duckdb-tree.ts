@@ -318,6 +318,7 @@ class DuckDbLowering {
           catalog: lower(ref.catalog_name),
           alias: lower(ref.alias),
           columnAliases: strings(ref.column_name_alias),
+          node: ref,
         };
       }
       case 'JOIN':

@@ -34,7 +34,8 @@ import { duckDbStatement, lowerDuckDb } from './duckdb-tree.js';
 import type { Lowered } from './ir.js';
 import type { QueryAnalysis, ReferencePlan, TableCatalogEntry, TableScanPlan } from './plan.js';
 import { type DuckDbSql, printTrees } from './print.js';
-import { chooseReductions, reductionCandidates, subqueryCandidates, typedCandidates } from './reductions.js';
+import { chooseReductions, reductionCandidates, subqueryCandidates } from './reductions.js';
+import { referenceScans, renamedSql } from './reference-scans.js';
 import { type Resolution, Resolver, type Use } from './scope.js';
 import { type Tree, treeKey } from './trees.js';
 
@@ -46,6 +47,7 @@ export type {
   TableCatalogEntry,
   TableScanPlan,
 } from './plan.js';
+export { scanName } from './plan.js';
 export type { DuckDbSql, ParseWithDuckDb } from './print.js';
 
 export interface AnalyzeOptions {
@@ -56,6 +58,8 @@ export interface AnalyzeOptions {
    * before any scan (subquery-pushdown.ts). Never scanned; they reduce tables as any table.
    */
   results?: ResultTable[];
+  /** Give a table's references that want different rows scans of their own (reference-scans.ts). */
+  scanPerReference?: boolean;
 }
 
 export interface ResultTable extends TableCatalogEntry {
@@ -100,7 +104,8 @@ async function analyzeWith(
   options: AnalyzeOptions,
   results: ResultTable[],
 ): Promise<QueryAnalysis> {
-  const node = duckDbStatement(await duckDb.parse(sql), sql);
+  const parsed = await duckDb.parse(sql);
+  const node = duckDbStatement(parsed, sql);
   let lowered: Lowered;
   let resolved: Resolution;
   try {
@@ -112,17 +117,13 @@ async function analyzeWith(
   }
 
   const byName = new Map([...catalog, ...results].map((t) => [t.name, t]));
-  const tables: TableScanPlan[] = resolved.tables.map((name) => {
-    const entry = byName.get(name)!;
+  const columnsOf = (name: string): string[] => {
     const need = resolved.needs.get(name)!;
-    return {
-      table: name,
-      columns: entry.columns.filter((c) => need.all || need.cols.has(c.toLowerCase())),
-    };
-  });
+    return byName.get(name)!.columns.filter((c) => need.all || need.cols.has(c.toLowerCase()));
+  };
   const pushWhole = resolved.tables.length === 1 && !resolved.mixedSources;
   const projectionOnly = (notes: string[]): QueryAnalysis => ({
-    tables,
+    tables: resolved.tables.map((name) => ({ table: name, columns: columnsOf(name) })),
     pushWhole,
     reductions: [],
     otherReductions: [],
@@ -135,21 +136,56 @@ async function analyzeWith(
     return projectionOnly([`no filter pushed: the query uses ${lowered.exotic.join(', ')}`]);
 
   pushIntoBodies(resolved.derived, (n) => resolved.notes.push(n));
-  const { perTable, perUse } = await printFilters(resolved.uses, duckDb);
-  for (const t of tables) {
-    const w = perTable.get(t.table);
-    if (w !== undefined) t.where = w;
+  const termsOf = await printFilters(resolved.uses, duckDb);
+  const filterOf = (u: Use) => {
+    const terms = termsOf.get(u);
+    return terms && andText(terms);
+  };
+  let scans = options.scanPerReference
+    ? referenceScans(
+        resolved.uses,
+        filterOf,
+        (t) => byName.get(t)?.rows,
+        (n) => resolved.notes.push(n),
+      )
+    : new Map<Use, string>();
+  // A pushed subquery's result is in hand, not scanned: read once, under its own name.
+  for (const u of scans.keys()) if (results.some((r) => r.name === u.table.name)) scans.delete(u);
+  const renamed = scans.size > 0 ? await renamedSql(parsed, scans, duckDb) : undefined;
+  if (renamed === undefined && scans.size > 0) {
+    resolved.notes.push(
+      'one scan per table: the SQL with references renamed to their scans did not print back',
+    );
+    scans = new Map();
+  }
+  const scanOf = (u: Use) => scans.get(u) ?? u.table.name;
+
+  const tables: TableScanPlan[] = [];
+  for (const name of resolved.tables) {
+    const uses = resolved.uses.filter((u) => u.table.name === name);
+    const names = [...new Set(uses.map(scanOf))];
+    for (const scan of names) {
+      const mine = uses.filter((u) => scanOf(u) === scan);
+      const where = tableFilter(mine.map((u) => termsOf.get(u)));
+      tables.push({
+        table: name,
+        ...(scan !== name && { scan }),
+        ...(names.length > 1 && { references: mine.map((u) => u.binding) }),
+        columns: columnsOf(name),
+        ...(where !== undefined && { where }),
+      });
+    }
   }
   const references: ReferencePlan[] = resolved.uses.map((u) => {
-    const filter = perUse.get(u);
-    return { table: u.table.name, binding: u.binding, ...(filter !== undefined && { filter }) };
+    const filter = filterOf(u);
+    return {
+      table: u.table.name,
+      binding: u.binding,
+      ...(filter !== undefined && { filter }),
+      ...(scans.has(u) && { scan: scanOf(u) }),
+    };
   });
-  const typeOf = (table: string, column: string): string | undefined => {
-    const entry = byName.get(table);
-    const i = entry?.columns.indexOf(column) ?? -1;
-    return entry?.types && entry.types.length === entry.columns.length && i >= 0 ? entry.types[i] : undefined;
-  };
-  const candidates = typedCandidates(reductionCandidates(resolved), typeOf);
+  const candidates = reductionCandidates(resolved, scanOf);
   const reductions = chooseReductions(
     tables,
     candidates,
@@ -157,10 +193,11 @@ async function analyzeWith(
     new Set(results.filter((r) => r.keys).map((r) => r.name)),
   );
   const otherReductions = candidates.filter((r) => !reductions.includes(r));
-  const subqueryReductions = typedCandidates(subqueryCandidates(resolved), typeOf);
+  const subqueryReductions = subqueryCandidates(resolved, scanOf);
   return {
     tables,
     pushWhole,
+    ...(renamed !== undefined && { sql: renamed }),
     reductions,
     otherReductions,
     subqueryReductions,
@@ -189,15 +226,13 @@ function isParenthesized(text: string): boolean {
 }
 
 const group = (text: string): string => (isParenthesized(text) ? text : `(${text})`);
+const andText = (t: string[]) => (t.length === 1 ? t[0] : t.map(group).join(' AND '));
 
 /**
- * Each use's filters ANDed, and per table the OR over its uses. Each filter is printed and
- * checked on its own (print.ts): one that fails the check is dropped, a weaker AND.
+ * Each use's filters, printed and checked one by one (print.ts): one that fails the check is
+ * dropped, a weaker AND. Uses without any are left out.
  */
-async function printFilters(
-  uses: Use[],
-  duckDb: DuckDbSql,
-): Promise<{ perTable: Map<string, string>; perUse: Map<Use, string> }> {
+async function printFilters(uses: Use[], duckDb: DuckDbSql): Promise<Map<Use, string[]>> {
   const unique = new Map<string, Tree>();
   for (const u of uses) for (const f of u.filters) unique.set(treeKey(f), f);
   const keys = [...unique.keys()];
@@ -206,32 +241,23 @@ async function printFilters(
   keys.forEach((k, i) => {
     if (texts[i] !== undefined) printed.set(k, texts[i]);
   });
-
   const termsOf = new Map<Use, string[]>();
   for (const u of uses) {
     const terms = [...new Set(u.filters.map((f) => printed.get(treeKey(f))).filter((t) => t !== undefined))];
     if (terms.length > 0) termsOf.set(u, terms);
   }
-  const andText = (t: string[]) => (t.length === 1 ? t[0] : t.map(group).join(' AND '));
-  const perUse = new Map([...termsOf].map(([u, t]) => [u, andText(t)]));
-  const byTable = new Map<string, Use[]>();
-  for (const u of uses) byTable.set(u.table.name, [...(byTable.get(u.table.name) ?? []), u]);
-  const perTable = new Map<string, string>();
-  for (const [table, tableUses] of byTable) {
-    const terms = tableUses.map((u) => termsOf.get(u));
-    if (terms.some((t) => t === undefined)) continue;
-    // (A) OR (A AND B) is A: drop a term that holds all the conjuncts of another.
-    const all = terms as string[][];
-    const kept = all.filter(
-      (t, i) =>
-        !all.some((o, j) => j !== i && o.every((x) => t.includes(x)) && (o.length < t.length || j < i)),
-    );
-    perTable.set(
-      table,
-      kept.length === 1 ? andText(kept[0]) : kept.map((t) => group(andText(t))).join(' OR '),
-    );
-  }
-  return { perTable, perUse };
+  return termsOf;
+}
+
+/** The filter of a scan: the OR over its uses of each one's AND; none when a use has none. */
+function tableFilter(terms: (string[] | undefined)[]): string | undefined {
+  if (terms.length === 0 || terms.some((t) => t === undefined)) return undefined;
+  // (A) OR (A AND B) is A: drop a term that holds all the conjuncts of another.
+  const all = terms as string[][];
+  const kept = all.filter(
+    (t, i) => !all.some((o, j) => j !== i && o.every((x) => t.includes(x)) && (o.length < t.length || j < i)),
+  );
+  return kept.length === 1 ? andText(kept[0]) : kept.map((t) => group(andText(t))).join(' OR ');
 }
 
 /**

@@ -7,6 +7,8 @@
  * DuckDB itself (`json_deserialize_sql`).
  */
 
+import type { JsonObject } from '../../json-object.js';
+
 export type Expr =
   /** A column reference, possibly qualified: `name`, `t.name`, `main.t.name`, `t.struct_col.field`. */
   | { k: 'col'; parts: string[]; raw?: unknown }
@@ -46,6 +48,8 @@ export type From =
       catalog?: string;
       alias?: string;
       columnAliases?: string[];
+      /** its BASE_TABLE node in the parse tree: a reference given a scan of its own is renamed there */
+      node?: JsonObject;
     }
   | {
       k: 'join';

@@ -9,10 +9,21 @@ export interface TableCatalogEntry {
   rows?: number;
 }
 
-/** What one table's scan is offered (every part of a split table gets the same). */
+/**
+ * What one scan of a table is offered (every part of a split table gets the same). A table has
+ * one scan for all its references, or one per group of references that want different rows
+ * (reference-scans.ts).
+ */
 export interface TableScanPlan {
   /** the catalog table name */
   table: string;
+  /**
+   * The TEMP table the scan fills, when not the table's name: a later scan of a table with
+   * several (its references read it under this name in `QueryAnalysis.sql`).
+   */
+  scan?: string;
+  /** the references it is for, when the table has several scans */
+  references?: string[];
   /** catalog column names needed, in catalog order; every column when the query needs them all */
   columns: string[];
   /**
@@ -29,14 +40,17 @@ export interface ReferencePlan {
   binding: string;
   /** the AND of the filters this reference allows, printed; absent when none */
   filter?: string;
+  /** the scan it reads (its TEMP table), when its table has several */
+  scan?: string;
 }
 
+/** Scans are named by their TEMP table: the catalog table's name, or `TableScanPlan.scan`. */
 export interface SemiJoinReduction {
-  /** catalog table whose scan may be reduced */
+  /** the scan that may be reduced */
   table: string;
   /** its column (catalog spelling) */
   column: string;
-  /** another catalog table, gathered first */
+  /** another scan, gathered first */
   source: string;
   /** its column (catalog spelling) */
   sourceColumn: string;
@@ -52,16 +66,24 @@ export interface SubqueryReduction {
   column: string;
   /** the subquery's SELECT node, as treeKey prints it */
   subquery: string;
-  /** the catalog table and column its one output column is a bare column of */
+  /** the scan and column its one output column is a bare column of */
   source: string;
   sourceColumn: string;
 }
 
 export interface QueryAnalysis {
-  /** each distinct catalog table the query reads (not CTE names), once, in order of first reference */
+  /**
+   * The scans: one per catalog table the query reads (not CTE names), in order of first
+   * reference, or several for a table whose references want different rows, in a row.
+   */
   tables: TableScanPlan[];
   /** every table reference is the same single table: the whole SQL may run in that table's container */
   pushWhole: boolean;
+  /**
+   * The SQL to run over the gathered TEMP tables, where some references read a scan of their
+   * own (renamed to it); absent: the user's SQL.
+   */
+  sql?: string;
   /**
    * Semi-join reductions, to apply in this order (each source listed before it is reduced):
    * gather `source` first, then fetch `table` with its `where` AND `column IN (the distinct
@@ -89,4 +111,9 @@ export interface QueryAnalysis {
   references: ReferencePlan[];
   /** why filters stayed in the coordinator, where the analysis knows */
   notes: string[];
+}
+
+/** The name of a scan's TEMP table, which reductions name it by. */
+export function scanName(plan: { table: string; scan?: string }): string {
+  return plan.scan ?? plan.table;
 }

@@ -21,7 +21,7 @@
  * give reducers too (pushdown.ts says why), and derived tables and CTEs pass a reference's
  * reducers into their body (derived.ts). Not derived: `IS NOT DISTINCT FROM` (it matches
  * NULLs), anything but two bare columns, FULL/ASOF/POSITIONAL/SEMI/ANTI joins, renamed uses,
- * T = S (a self-join cannot be gathered before itself).
+ * a use and a source read from the same scan (it cannot be gathered before itself).
  * A use of T without such an equality (in a set-operation branch, a body with a LIMIT or an
  * aggregate, a subquery without S) means no reduction of T. A reduction also needs the same catalog type
  * on both columns: IN with implicit casts may compare differently than the join does.
@@ -38,62 +38,80 @@
  * Not from NOT IN, `<> ALL` or NOT EXISTS: they keep rows whose key is absent from R. Through
  * derived tables and CTEs as any reducer. Like a table's, it must hold for every use of T.
  *
+ * Between scans. "The S table" above is the TEMP table V reads in the SQL the coordinator
+ * runs; nothing in the argument needs it to be all of S's gathered rows. So where a table's
+ * uses read scans of their own (reference-scans.ts: each use its scan's TEMP table, renamed
+ * in the SQL), a use U of a scan may be reduced by the keys of the scan V reads, V a use of
+ * any table, the same one included: Q21's `EXISTS (… l2.l_orderkey = l1.l_orderkey …)` keeps
+ * only l2 rows whose key is among those of l1's scan, since no other l2 row matches an l1 row
+ * the query sees. A scan's reduction needs every use that reads it to allow it, from the same
+ * source scan.
+ *
  * Each reduction is valid whatever was gathered before: the argument above only uses the S
  * table's current rows. So reductions chain (S itself reduced earlier), and any subset of the
  * list, applied in order, is valid too (the coordinator may skip one whose source is large).
  */
-import type { SemiJoinReduction, SubqueryReduction, TableScanPlan } from './plan.js';
-import type { Resolution } from './scope.js';
+import { type SemiJoinReduction, type SubqueryReduction, scanName, type TableScanPlan } from './plan.js';
+import type { Reducer, Resolution, Use } from './scope.js';
+
+/** A use's reducers with the same known type on both columns (IN may cast where the join does not). */
+export function typedReducers(u: Use): Reducer[] {
+  const norm = (t: string | undefined) => t?.replace(/\s+/g, '').toUpperCase();
+  return u.reducers.filter((r) => {
+    const t = norm(u.table.types.get(r.column));
+    return !!t && t === norm(r.source.table.types.get(r.sourceColumn));
+  });
+}
 
 /**
- * For a table, the reductions every one of its uses allows (`r.subquery` set: by a
- * subquery's result, or not: by a table), in the order of its first use's equalities.
+ * For a scan (`scanOf` names the scan each use reads), the reductions every one of its uses
+ * allows from another scan (`r.subquery` set: by a subquery's result, or not: by a scan), in
+ * the order of its first use's equalities.
  */
 function allowedByEveryUse<R extends SemiJoinReduction | SubqueryReduction>(
   res: Resolution,
   bySubquery: boolean,
-): Map<string, R> {
-  const byTable = new Map<string, Map<string, R>[]>();
+  scanOf: (u: Use) => string,
+): R[] {
+  const byScan = new Map<string, Map<string, R>[]>();
   for (const u of res.uses) {
     const own = new Map<string, R>();
-    for (const r of u.reducers) {
-      if (r.source.table.name === u.table.name || (r.subquery !== undefined) !== bySubquery) continue;
+    const scan = scanOf(u);
+    for (const r of typedReducers(u)) {
+      const source = scanOf(r.source);
+      if (source === scan || (r.subquery !== undefined) !== bySubquery) continue;
       const column = u.table.byLower.get(r.column);
       const sourceColumn = r.source.table.byLower.get(r.sourceColumn);
       if (column === undefined || sourceColumn === undefined) continue;
-      const red = { table: u.table.name, column, source: r.source.table.name, sourceColumn };
+      const red = { table: scan, column, source, sourceColumn };
       const full = (r.subquery === undefined ? red : { ...red, subquery: r.subquery }) as R;
       own.set(JSON.stringify(full), full);
     }
-    byTable.set(u.table.name, [...(byTable.get(u.table.name) ?? []), own]);
+    byScan.set(scan, [...(byScan.get(scan) ?? []), own]);
   }
   const out = new Map<string, R>();
-  for (const [, perUse] of byTable) {
+  for (const [, perUse] of byScan) {
     for (const [k, r] of perUse[0]) if (perUse.every((m) => m.has(k))) out.set(k, r);
   }
-  return out;
+  return [...out.values()];
 }
 
-/** The reductions by tables one reading of the query allows. */
-export function reductionCandidates(res: Resolution): Map<string, SemiJoinReduction> {
-  return allowedByEveryUse<SemiJoinReduction>(res, false);
+const byTable = (u: Use) => u.table.name;
+
+/** The reductions by scans one reading of the query allows. */
+export function reductionCandidates(
+  res: Resolution,
+  scanOf: (u: Use) => string = byTable,
+): SemiJoinReduction[] {
+  return allowedByEveryUse<SemiJoinReduction>(res, false, scanOf);
 }
 
 /** The reductions by IN subqueries' results one reading of the query allows. */
-export function subqueryCandidates(res: Resolution): Map<string, SubqueryReduction> {
-  return allowedByEveryUse<SubqueryReduction>(res, true);
-}
-
-/** The candidates with equal known types on both columns. */
-export function typedCandidates<R extends SemiJoinReduction | SubqueryReduction>(
-  candidates: Map<string, R>,
-  typeOf: (table: string, column: string) => string | undefined,
-): R[] {
-  const norm = (t: string | undefined) => t?.replace(/\s+/g, '').toUpperCase();
-  return [...candidates.values()].filter((r) => {
-    const t = norm(typeOf(r.table, r.column));
-    return !!t && t === norm(typeOf(r.source, r.sourceColumn));
-  });
+export function subqueryCandidates(
+  res: Resolution,
+  scanOf: (u: Use) => string = byTable,
+): SubqueryReduction[] {
+  return allowedByEveryUse<SubqueryReduction>(res, true, scanOf);
 }
 
 function lexLess(a: number[], b: number[]): boolean {
@@ -120,11 +138,13 @@ export function chooseReductions(
   results: Set<string> = new Set(),
 ): SemiJoinReduction[] {
   const filtered = new Set(
-    tables.filter((t) => t.where !== undefined || results.has(t.table)).map((t) => t.table),
+    tables.filter((t) => t.where !== undefined || results.has(scanName(t))).map(scanName),
   );
   const targets = new Set(candidates.map((r) => r.table));
-  const rootRank = (t: TableScanPlan) =>
-    results.has(t.table) ? -1 : filtered.has(t.table) ? 0 : targets.has(t.table) ? 2 : 1;
+  const rootRank = (t: TableScanPlan) => {
+    const scan = scanName(t);
+    return results.has(scan) ? -1 : filtered.has(scan) ? 0 : targets.has(scan) ? 2 : 1;
+  };
   const order = tables
     .map((t, i) => ({ t, i }))
     .sort(
@@ -133,7 +153,7 @@ export function chooseReductions(
         (rows(a.t.table) ?? Number.POSITIVE_INFINITY) - (rows(b.t.table) ?? Number.POSITIVE_INFINITY) ||
         a.i - b.i,
     )
-    .map((x) => x.t);
+    .map((x) => scanName(x.t));
   const placed: string[] = [];
   const reduced = new Set<string>();
   const out: SemiJoinReduction[] = [];
@@ -141,9 +161,9 @@ export function chooseReductions(
   while (placed.length < order.length) {
     let best: { r: SemiJoinReduction; score: number[] } | undefined;
     order.forEach((t, ti) => {
-      if (placed.includes(t.table)) return;
+      if (placed.includes(t)) return;
       for (const r of candidates) {
-        if (r.table !== t.table || !placed.includes(r.source)) continue;
+        if (r.table !== t || !placed.includes(r.source)) continue;
         const score = [rank(r.source), ti, placed.indexOf(r.source)];
         if (!best || lexLess(score, best.score)) best = { r, score };
       }
@@ -159,7 +179,7 @@ export function chooseReductions(
       reduced.add(table);
       placed.push(table);
     } else {
-      placed.push(order.find((t) => !placed.includes(t.table))!.table);
+      placed.push(order.find((t) => !placed.includes(t))!);
     }
   }
   return out;

@@ -7,6 +7,7 @@
  * of a derived table or CTE (whose filters are pushed on into its body at the end, derived.ts).
  */
 import { QueryError } from '../../errors.js';
+import type { JsonObject } from '../../json-object.js';
 import { type Body, type Derived, type DerivedRef, sourceType } from './derived.js';
 import { PURE_TABLE_FUNCTIONS } from './functions.js';
 import type { Expr, From, Query } from './ir.js';
@@ -34,6 +35,10 @@ export interface Use {
   renamed: boolean;
   /** on the null-supplying side of an outer join of its FROM */
   nullable: boolean;
+  /** its node in the parse tree, where a scan of its own renames it (reference-scans.ts) */
+  node?: JsonObject;
+  /** named `main.t.column` somewhere: it must keep the table's name */
+  schemaQualified: boolean;
   /** filters over the table's columns (catalog spelling) that may be pushed to this use's scan */
   filters: Tree[];
   /**
@@ -480,6 +485,8 @@ export class Resolver {
       scope,
       renamed: !!f.columnAliases && f.columnAliases.length > 0,
       nullable: false,
+      ...(f.node && { node: f.node }),
+      schemaQualified: false,
       filters: [],
       reducers: [],
     };
@@ -535,6 +542,7 @@ export class Resolver {
     if (parts.length >= 3 && parts[0] === 'main') {
       const b2 = this.lookup(parts[1], scope);
       if (b2?.target?.kind === 'use' && b2.target.table.name.toLowerCase() === parts[1]) {
+        b2.target.schemaQualified = true;
         this.useColumn(b2.target, parts[2], parts[1]);
         return;
       }
