@@ -165,17 +165,22 @@ interface ExplainStep {
   rows?: number;
 }
 
+/** The steps of an EXPLAIN [ANALYZE] through the coordinator with pushdown on. */
+async function explainSteps(explain: string): Promise<ExplainStep[]> {
+  const response = await fetch(`${pushdownOn.url}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: explain }),
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { results: ExplainStep[] }).results;
+}
+
 describe('EXPLAIN of a pushed subquery', () => {
   it('shows an IN subquery result as the source of keys of the scans after it', async () => {
     const sql = `SELECT l.label_id, count(*) AS n FROM labels l JOIN label_urls u USING (label_id)
       WHERE l.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 3) GROUP BY l.label_id`;
-    const response = await fetch(`${pushdownOn.url}/query`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: `EXPLAIN ${sql}` }),
-    });
-    expect(response.status).toBe(200);
-    const steps = ((await response.json()) as { results: ExplainStep[] }).results;
+    const steps = await explainSteps(`EXPLAIN ${sql}`);
     const containers = steps.filter((s) => s.runs === 'container');
     expect(containers.map((s) => [s.table, s.after])).toEqual([
       ['label_urls', null],
@@ -190,21 +195,13 @@ describe('EXPLAIN of a pushed subquery', () => {
 
   it('lists the subquery its container runs, and EXPLAIN ANALYZE the groups it sent', async () => {
     const sql = QUERIES[0].sql;
-    const response = await fetch(`${pushdownOn.url}/query`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: `EXPLAIN ANALYZE ${sql}` }),
-    });
-    expect(response.status).toBe(200);
-    const steps = ((await response.json()) as { results: ExplainStep[] }).results;
+    const steps = await explainSteps(`EXPLAIN ANALYZE ${sql}`);
     const subquery = steps.filter((s) => s.detail?.startsWith('runs the subquery '));
     expect(subquery.map((s) => s.table)).toEqual(['label_urls']);
     expect(subquery[0].detail).toMatch(/GROUP BY label_id/);
     const scans = steps.filter((s) => s.runs === 'container' && !s.detail?.startsWith('runs the subquery '));
     expect(scans.map((s) => s.table)).toEqual(['labels']);
     const answer = await askCoordinator<{ tables: Scan[] }>(pushdownOn, sql);
-    const again = await askCoordinator<{ tables: Scan[] }>(pushdownOn, sql);
-    console.log(JSON.stringify(steps), JSON.stringify(answer.stats), JSON.stringify(again.stats));
     const sent = answer.stats.tables.find((t) => t.query !== undefined);
     expect(subquery[0].rows).toBe(sent?.rows);
     expect(scans[0].rows).toBe(answer.stats.tables.find((t) => t.table === 'labels')?.rows);
@@ -214,13 +211,7 @@ describe('EXPLAIN of a pushed subquery', () => {
 describe('EXPLAIN of eager aggregation', () => {
   it("lists the pre-aggregation its table's container runs, and the coordinator's rewritten SQL", async () => {
     const sql = QUERIES.find((q) => q.sql.includes('custdist'))?.sql as string;
-    const response = await fetch(`${pushdownOn.url}/query`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: `EXPLAIN ${sql}` }),
-    });
-    expect(response.status).toBe(200);
-    const steps = ((await response.json()) as { results: ExplainStep[] }).results;
+    const steps = await explainSteps(`EXPLAIN ${sql}`);
     const subquery = steps.filter((s) => s.detail?.startsWith('runs the subquery '));
     expect(subquery.map((s) => s.table)).toEqual(['label_urls']);
     expect(subquery[0].detail).toMatch(/count\(u\.url_id\) AS __eager_0 FROM label_urls AS u WHERE/);

@@ -11,9 +11,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eagerAggregation, MIN_REDUCTION } from '../../src/coordinator/eager-aggregation.js';
 import { planSubqueryPushdown } from '../../src/coordinator/subquery-pushdown.js';
-import { resultToJson } from '../../src/duckdb/json-values.js';
-import { quoteIdent } from '../../src/duckdb/sql.js';
-import { canonicalRows } from '../helpers/oracle.js';
+import { expectPlanAnswersAsOriginal } from './pushed-plan-answer.js';
 
 const TABLES = `
 CREATE TABLE cust AS
@@ -165,12 +163,6 @@ afterAll(() => {
   db.closeSync();
 });
 
-async function answer(con: DuckDBConnection, sql: string) {
-  const reader = await con.runAndReadAll(sql);
-  const json = await resultToJson(reader);
-  return { columns: json.columns, types: reader.columnTypes().map(String), rows: json.rows };
-}
-
 describe('eagerAggregation', () => {
   it.each(REWRITTEN.map((q) => [q.sql, q] as const))('is exact: %s', async (_sql, q) => {
     const con = await db.connect();
@@ -182,17 +174,7 @@ describe('eagerAggregation', () => {
       expect(plan?.subqueries.map((s) => s.table)).toContain(q.table);
       if (!plan) return;
       expect([...plan.unread]).toContain(q.table);
-      for (const s of plan.subqueries) await con.run(`CREATE TEMP TABLE ${quoteIdent(s.temp)} AS ${s.query}`);
-      for (const t of plan.unread) await con.run(`CREATE TEMP TABLE ${quoteIdent(t)} (unread INTEGER)`);
-      const expected = await answer(container, q.sql);
-      const actual = await answer(con, plan.sql);
-      expect(actual.columns).toEqual(expected.columns);
-      expect(actual.types).toEqual(expected.types);
-      expect(expected.rows.length).toBeGreaterThan(0);
-      const ordered = !!q.ordered;
-      expect(canonicalRows(actual.columns, actual.rows, ordered)).toEqual(
-        canonicalRows(expected.columns, expected.rows, ordered),
-      );
+      await expectPlanAnswersAsOriginal(container, con, plan, q.sql, !!q.ordered);
     } finally {
       con.closeSync();
     }

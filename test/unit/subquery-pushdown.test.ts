@@ -15,10 +15,9 @@ import {
   planSubqueryPushdown,
   subqueryPlanOf,
 } from '../../src/coordinator/subquery-pushdown.js';
-import { resultToJson } from '../../src/duckdb/json-values.js';
-import { quoteIdent } from '../../src/duckdb/sql.js';
 import { canonicalRows } from '../helpers/oracle.js';
 import { openParser } from './analyze-helpers.js';
+import { answer, expectPlanAnswersAsOriginal } from './pushed-plan-answer.js';
 
 const TABLES = `
 CREATE TABLE labels AS
@@ -143,12 +142,6 @@ afterAll(() => {
   db.closeSync();
 });
 
-async function answer(con: DuckDBConnection, sql: string) {
-  const reader = await con.runAndReadAll(sql);
-  const json = await resultToJson(reader);
-  return { columns: json.columns, types: reader.columnTypes().map(String), rows: json.rows };
-}
-
 describe('planSubqueryPushdown', () => {
   it.each(PUSHED.map((q) => [q.sql, q] as const))('pushes exactly: %s', async (_sql, q) => {
     const con = await db.connect();
@@ -157,17 +150,7 @@ describe('planSubqueryPushdown', () => {
       expect(plan?.subqueries.map((s) => s.table)).toEqual(q.pushed);
       if (!plan) return;
       expect([...plan.unread].sort()).toEqual([...(q.unread ?? [])].sort());
-      for (const s of plan.subqueries) await con.run(`CREATE TEMP TABLE ${quoteIdent(s.temp)} AS ${s.query}`);
-      for (const t of plan.unread) await con.run(`CREATE TEMP TABLE ${quoteIdent(t)} (unread INTEGER)`);
-      const expected = await answer(container, q.sql);
-      const actual = await answer(con, plan.sql);
-      expect(actual.columns).toEqual(expected.columns);
-      expect(actual.types).toEqual(expected.types);
-      expect(expected.rows.length).toBeGreaterThan(0);
-      const ordered = !!q.ordered;
-      expect(canonicalRows(actual.columns, actual.rows, ordered)).toEqual(
-        canonicalRows(expected.columns, expected.rows, ordered),
-      );
+      await expectPlanAnswersAsOriginal(container, con, plan, q.sql, !!q.ordered);
     } finally {
       con.closeSync();
     }
