@@ -11,7 +11,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eagerAggregation, MIN_REDUCTION } from '../../src/coordinator/eager-aggregation.js';
 import { planSubqueryPushdown } from '../../src/coordinator/subquery-pushdown.js';
-import { expectPlanAnswersAsOriginal } from './pushed-plan-answer.js';
+import { expectPlanAnswersAsOriginal, tableSchema } from './pushed-plan-answer.js';
 
 const TABLES = `
 CREATE TABLE cust AS
@@ -147,15 +147,7 @@ beforeAll(async () => {
   db = await DuckDBInstance.create(':memory:');
   container = await db.connect();
   await container.run(TABLES);
-  for (const name of ['cust', 'ord', 'grp', 'nothing']) {
-    const reader = await container.runAndReadAll(
-      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${name}' ORDER BY ordinal_position`,
-    );
-    const rows = reader.getRows().map((r) => r.map(String));
-    const count = await container.runAndReadAll(`SELECT count(*)::INTEGER FROM ${name}`);
-    const n = Number(count.getRows()[0][0]);
-    schemas.set(name, { name, columns: rows.map((r) => r[0]), types: rows.map((r) => r[1]), rows: n });
-  }
+  for (const name of ['cust', 'ord', 'grp', 'nothing']) schemas.set(name, await tableSchema(container, name));
 });
 
 afterAll(() => {

@@ -34,3 +34,18 @@ export async function expectPlanAnswersAsOriginal(
     canonicalRows(expected.columns, expected.rows, ordered),
   );
 }
+
+/** A table of `con` as the planners look tables up: its columns, their types, its rows. */
+export async function tableSchema(con: DuckDBConnection, name: string) {
+  const reader = await con.runAndReadAll(
+    `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${name}' ORDER BY ordinal_position`,
+  );
+  const columns = reader.getRows().map((r) => r.map(String));
+  const count = await con.runAndReadAll(`SELECT count(*)::INTEGER FROM ${quoteIdent(name)}`);
+  return {
+    name,
+    columns: columns.map((r) => r[0]),
+    types: columns.map((r) => r[1]),
+    rows: Number(count.getRows()[0][0]),
+  };
+}

@@ -17,7 +17,7 @@ import {
 } from '../../src/coordinator/subquery-pushdown.js';
 import { canonicalRows } from '../helpers/oracle.js';
 import { openParser } from './analyze-helpers.js';
-import { answer, expectPlanAnswersAsOriginal } from './pushed-plan-answer.js';
+import { answer, expectPlanAnswersAsOriginal, tableSchema } from './pushed-plan-answer.js';
 
 const TABLES = `
 CREATE TABLE labels AS
@@ -128,13 +128,7 @@ beforeAll(async () => {
   db = await DuckDBInstance.create(':memory:');
   container = await db.connect();
   await container.run(TABLES);
-  for (const name of ['labels', 'label_urls']) {
-    const reader = await container.runAndReadAll(
-      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${name}' ORDER BY ordinal_position`,
-    );
-    const rows = reader.getRows().map((r) => r.map(String));
-    schemas.set(name, { name, columns: rows.map((r) => r[0]), types: rows.map((r) => r[1]) });
-  }
+  for (const name of ['labels', 'label_urls']) schemas.set(name, await tableSchema(container, name));
 });
 
 afterAll(() => {
