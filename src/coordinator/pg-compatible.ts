@@ -57,8 +57,10 @@ function closingParen(sql: string, open: number): number {
   let depth = 0;
   for (let i = open; i < sql.length; i++) {
     const c = sql[i];
-    if (c === "'" || c === '"') i = sql.indexOf(c, i + 1) < 0 ? sql.length : sql.indexOf(c, i + 1);
-    else if (c === '(') depth++;
+    if (c === "'" || c === '"') {
+      const end = sql.indexOf(c, i + 1);
+      i = end < 0 ? sql.length : end;
+    } else if (c === '(') depth++;
     else if (c === ')' && --depth === 0) return i + 1;
   }
   return sql.length;
