@@ -185,9 +185,13 @@ async function gatherAll(
     serial: new Serial(),
   };
   const whole = wholeQueryTarget(analysis, ctx);
-  if (whole && !options.materialize) {
-    const stream = await openPushedStream(con, opts.serial, whole, sql, opts);
-    if (stream) {
+  if (whole) {
+    const request = { columns: [], query: sql };
+    const opened = options.materialize
+      ? undefined
+      : await openPushedStream(con, opts.serial, whole, request, opts);
+    if (opened && 'stream' in opened) {
+      const { stream } = opened;
       return {
         stats: [stream.stats],
         result: stream,
@@ -196,10 +200,8 @@ async function gatherAll(
         close: () => stream.close(),
       };
     }
-  }
-  if (whole) {
     const pushed = new PushedResultTarget(con, PUSHED_RESULT, opts, options.maxRows);
-    const stats = await gatherFrames(whole, { columns: [], query: sql }, opts, pushed);
+    const stats = await gatherFrames(whole, request, opts, pushed, opened?.frames);
     const select = stats.columns.map((name, i) => `c${i} AS ${quoteIdent(name)}`).join(', ');
     return {
       stats: [stats],

@@ -178,18 +178,22 @@ export function countFrame(stats: GatherStats, frame: Frame): void {
   }
 }
 
-/** Runs `request` against `table`'s container and hands its frames to `target`. */
+/**
+ * Runs `request` against `table`'s container and hands its frames to `target`; `frames`,
+ * where the scan was opened already (its schema frame read and handed back first).
+ */
 export async function gatherFrames(
   table: CatalogTable,
   request: ScanRequest,
   opts: GatherOptions,
   target: FrameTarget,
+  frames: AsyncGenerator<Frame> = openScan(table, request, opts),
 ): Promise<GatherStats> {
   const started = performance.now();
   const stats = emptyStats(table, request);
   let columns: ColumnSchema[] | undefined;
   try {
-    for await (const frame of openScan(table, request, opts)) {
+    for await (const frame of frames) {
       if (frame.type === 'schema') {
         columns = frame.columns;
         opts.onSchema?.(frame);

@@ -97,32 +97,34 @@ class PushedStream implements ChunkSource {
 
 export type { PushedStream };
 
+/** The frames of a scan whose schema frame was read already, with that frame first again. */
+async function* withFirst(first: Frame, rest: AsyncGenerator<Frame>): AsyncGenerator<Frame> {
+  yield first;
+  yield* rest;
+}
+
 /**
  * Starts the query at `table`'s container and waits for its schema frame, so that a query
- * the container refuses still gets its own status code. Undefined when a column travels as
- * text (a nested type), which only a TEMP table can cast back: the scan is stopped, for the
- * caller to gather instead.
+ * the container refuses still gets its own status code. Where a column travels as text (a
+ * nested type), which only a TEMP table can cast back, the scan's frames are handed back,
+ * schema first, for the caller to gather: the query runs once either way.
  */
 export async function openPushedStream(
   con: DuckDBConnection,
   serial: Serial,
   table: CatalogTable,
-  sql: string,
+  request: ScanRequest,
   opts: GatherOptions,
-): Promise<PushedStream | undefined> {
-  const request: ScanRequest = { columns: [], query: sql };
+): Promise<{ stream: PushedStream } | { frames: AsyncGenerator<Frame> }> {
   const frames = openScan(table, request, opts);
   try {
     const first = await frames.next();
     if (first.done || first.value.type !== 'schema') throw new Error('the scan did not start with a schema');
     const columns = first.value.columns;
-    if (columns.some((c) => c.wire === 'text')) {
-      await frames.return(undefined);
-      return undefined;
-    }
+    if (columns.some((c) => c.wire === 'text')) return { frames: withFirst(first.value, frames) };
     const types = await serial.run(() => typesOf(con, columns));
     const stats = { ...emptyStats(table, request), columns: columns.map((c) => c.name) };
-    return new PushedStream(table, frames, columns, types, stats);
+    return { stream: new PushedStream(table, frames, columns, types, stats) };
   } catch (err) {
     await frames.return(undefined).catch(() => undefined);
     throw inContext(err, table);

@@ -218,15 +218,27 @@ async function planScan(
 async function planQuery(con: DuckDBConnection, table: ScanSource, query: string): Promise<QueryPlan> {
   const { maxRows } = await assertReadOnlySelect(con, query, [table.name]);
   const small = maxRows !== undefined && maxRows <= SMALL_RESULT_ROWS;
-  const start = (sql: string) => (small ? con.run(sql) : con.stream(sql));
-  // The result's own types tell whether it must start again with casts (rare).
-  const result = await start(query);
-  const names = result.columnNames();
-  const columns = result.columnTypes().map((t, i) => columnSchemaFor(names[i], t));
-  const plan = { kind: 'query' as const, columns, display: query };
-  if (!columns.some((c) => c.wire === 'text')) return { ...plan, result };
-  const cast = `SELECT ${castList(columns)} FROM (${query}\n) AS q(${positional(columns.length)})`;
-  return { ...plan, result: await start(cast) };
+  // Prepared, not started: its types tell whether it must run with casts, and it runs once.
+  const start = async (sql: string) => {
+    const prepared = await con.prepare(sql);
+    try {
+      const columns = Array.from({ length: prepared.columnCount }, (_, i) =>
+        columnSchemaFor(prepared.columnName(i), prepared.columnType(i)),
+      );
+      if (columns.some((c) => c.wire === 'text')) return { columns };
+      return { columns, result: await (small ? prepared.run() : prepared.stream()) };
+    } finally {
+      prepared.destroySync();
+    }
+  };
+  const asIs = await start(query);
+  const plan = { kind: 'query' as const, columns: asIs.columns, display: query };
+  if (asIs.result) return { ...plan, result: asIs.result };
+  const cast = `SELECT ${castList(asIs.columns)} FROM (${query}\n) AS q(${positional(asIs.columns.length)})`;
+  const withCasts = await start(cast);
+  if (!withCasts.result)
+    throw new QueryError('internal', 'a cast to VARCHAR still gave a column that travels as text');
+  return { ...plan, result: withCasts.result };
 }
 
 /** At most the rows the whole scan returns: a small table's size needs no estimate. */

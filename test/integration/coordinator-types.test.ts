@@ -20,6 +20,7 @@ import { type NatsServer, startNatsServer } from '../../src/tools/nats-server.js
 import { S3_EMULATOR_ENV } from '../../src/tools/s3-emulator.js';
 import { singleNodeDuckDB } from '../../src/tools/single-node.js';
 import { arrowRows, oracleRows } from '../helpers/arrow.js';
+import { metrics, total } from '../helpers/metrics.js';
 import { canonicalRows, type DiffQuery, describeAgainstOracle, oracleAnswer } from '../helpers/oracle.js';
 import { startTestS3, type TestS3 } from '../helpers/s3.js';
 
@@ -164,6 +165,23 @@ describeAgainstOracle(
   { 'pushdown on': () => pushdownOn, 'pushdown off': () => pushdownOff },
   () => oracle,
 );
+
+it('a pushed query with nested columns (travelling as text) is asked of its container once', async () => {
+  const sql = 'SELECT "Id", [day, day + 1] AS days, {\'n\': "Id"} AS s FROM typed WHERE "Id" < 50';
+  const typed = processes[0];
+  for (const accept of ['application/json', 'application/x-ndjson', 'text/csv', ARROW_STREAM_TYPE]) {
+    const before = total(await metrics(typed.url), 'duckdb_s3_scans_total');
+    const response = await fetch(`${pushdownOn.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept },
+      body: JSON.stringify({ query: sql }),
+    });
+    expect(response.status, accept).toBe(200);
+    await response.arrayBuffer();
+    const after = total(await metrics(typed.url), 'duckdb_s3_scans_total');
+    expect(after - before, accept).toBe(1);
+  }
+});
 
 /** Every type the Arrow answer maps, computed in the coordinator over the gathered tables. */
 const ARROW_TYPES = `SELECT t.*, o.note,

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCluster, type ManagedProcess, startLocalCluster } from '../../src/tools/local-cluster.js';
 import { SAMPLE_TABLES } from '../../src/tools/sample-data.js';
+import { metrics } from '../helpers/metrics.js';
 
 let cluster: LocalCluster;
 let coordinator: ManagedProcess;
@@ -29,17 +30,6 @@ function post(sql: string, accept = 'application/json'): Promise<Response> {
 }
 
 /** Sample values of a Prometheus text exposition, keyed `name{labels}` as written. */
-async function metrics(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    values.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return values;
-}
-
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
