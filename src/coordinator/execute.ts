@@ -121,7 +121,8 @@ function scanRequestFor(plan: TableScanPlan, table: CatalogTable, pushdown: bool
   if (!pushdown) return { columns: [] };
   // A query that needs no column of a table (count(*) over a join) still needs its rows.
   const columns = plan.columns.length > 0 ? plan.columns : [table.columns[0].name];
-  return plan.where ? { columns, where: plan.where } : { columns };
+  // The user's SQL applies every pushed predicate again, so a container may decline one.
+  return plan.where ? { columns, where: plan.where, declinable: true } : { columns };
 }
 
 /** The SQL names a table as users know it: its containers must know it by the same name. */
@@ -315,6 +316,11 @@ async function gatherAll(
   const all = [...gathers.values()];
   try {
     const stats = await Promise.all(all);
+    for (const s of stats)
+      if (s.declined)
+        notes.push(
+          `${s.scan ?? s.table}: its container declined where ${s.where}, applied here instead: ${s.declined}`,
+        );
     return { stats, userSql: subqueries?.sql ?? scansSql, pushedWhole: false, notes };
   } catch (err) {
     cancel();

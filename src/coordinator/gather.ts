@@ -33,6 +33,8 @@ export interface GatherStats {
   source: string;
   columns: string[];
   where?: string;
+  /** Why the container did not apply the offered `where` (it is applied here). */
+  declined?: string;
   /** Keys of another table that narrowed this scan (semi-join reduction). */
   dynamic_filter?: string;
   query?: string;
@@ -196,6 +198,7 @@ export async function gatherFrames(
     for await (const frame of frames) {
       if (frame.type === 'schema') {
         columns = frame.columns;
+        if (frame.declined) stats.declined = frame.declined;
         opts.onSchema?.(frame);
         await target.open(columns);
       } else if (frame.type === 'data') {

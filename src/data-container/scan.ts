@@ -80,6 +80,8 @@ interface PlanBase {
   columns: ColumnSchema[];
   /** The statement as the user would read it, for the schema frame. */
   display: string;
+  /** Why a `declinable` request's where (and limit) is not applied. */
+  declined?: string;
 }
 
 /** A plain scan, read in rowid batches, or in one query where it returns few rows. */
@@ -112,6 +114,28 @@ function checkedWhere(con: DuckDBConnection, table: ScanSource, where: string | 
         table.name,
         table.columns.map((c) => c.name),
       );
+}
+
+/**
+ * The request's where, checked, and the output columns of `select` under it: one prepare
+ * binds both, so a predicate this DuckDB cannot bind fails here, before any frame. A
+ * `declinable` where that fails either check is left out (the requester applies it itself);
+ * a required one fails the scan.
+ */
+async function offeredWhere(
+  con: DuckDBConnection,
+  table: ScanSource,
+  request: ParsedScanRequest,
+  select: string,
+): Promise<{ where?: string; columns: ColumnSchema[]; declined?: string }> {
+  try {
+    const where = await checkedWhere(con, table, request.where);
+    return { where, columns: await describeOutput(con, where ? `${select} WHERE ${where}` : select) };
+  } catch (err) {
+    if (!request.declinable || request.where === undefined) throw err;
+    const declined = duckdbErrorToQueryError(err).message;
+    return { columns: await describeOutput(con, select), declined };
+  }
 }
 
 /** Resolves requested names to the table's own spelling (DuckDB names are case-insensitive). */
@@ -163,9 +187,10 @@ async function planScan(
     throw new QueryError('bad_request', 'send keys either in the request or in the awaited filter, not both');
   }
   const names = resolveColumns(table, request.columns);
-  const where = await checkedWhere(con, table, request.where);
   const select = `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`;
-  const columns = await describeOutput(con, select);
+  const { where, columns, declined } = await offeredWhere(con, table, request, select);
+  // A limit counts the rows the where keeps: it goes where the where goes.
+  const limit = declined ? undefined : request.limit;
   const casts = castList(columns);
   const conditions = where === undefined ? [] : [where];
   const keys = keySets(request.keys);
@@ -183,7 +208,7 @@ async function planScan(
     conditions.push(`${quoteIdent(keyColumns[i])} IN (SELECT k FROM ${loaded})`);
   }
   const filter = conditions.length > 0 ? conjunction(conditions) : undefined;
-  const limitText = request.limit !== undefined ? ` LIMIT ${request.limit}` : '';
+  const limitText = limit !== undefined ? ` LIMIT ${limit}` : '';
   const display = `${select}${filter ? ` WHERE ${filter}` : ''}${limitText}`;
   const whereOf = (range?: { lo: number; hi: number }) => {
     const all = [...(range ? [`rowid >= ${range.lo} AND rowid < ${range.hi}`] : []), ...conditions];
@@ -192,12 +217,13 @@ async function planScan(
   let kept: Promise<number> | undefined;
   return {
     kind: 'batched',
+    ...(declined && { declined }),
     source: table,
     keptRows: () => {
       kept ??= filter === undefined ? Promise.resolve(table.rowCount) : estimateRows(con, table, filter);
       return kept;
     },
-    limit: request.limit,
+    limit,
     columns,
     display,
     batchSql: (range, limit) =>
@@ -370,10 +396,14 @@ export async function executeScan(
       columns: plan.columns,
       sql: plan.display,
       ...(request.awaitFilter && { awaitsFilter: waits }),
+      ...(plan.declined && { declined: plan.declined }),
     });
     emitter = new FrameEmitter(sink, encoding, plan.columns);
     // Same columns: the filter narrows rows only.
-    if (waits && awaitFilter) plan = await planFiltered(con, table, request, awaitFilter, own);
+    if (waits && awaitFilter) {
+      const applied = plan.declined ? { ...request, where: undefined, limit: undefined } : request;
+      plan = await planFiltered(con, table, applied, awaitFilter, own);
+    }
     // Leaving the loop early ends the generator, which waits for DuckDB before the close below.
     for await (const chunk of releasingChunks(planChunks(con, plan))) {
       await emitter.emit(chunk);

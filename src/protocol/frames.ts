@@ -108,6 +108,12 @@ export const ScanRequestSchema = z
     where: WhereSchema.optional(),
     limit: z.number().int().min(0).max(MAX_SCAN_LIMIT).optional(),
     /**
+     * `where` is offered, not required: the requester applies it again itself, so a sender that
+     * cannot (a function or construct it does not know) scans without it, and without `limit`,
+     * and says why in the schema frame's `declined`, instead of failing the scan.
+     */
+    declinable: z.boolean().optional(),
+    /**
      * Only rows whose key column holds one of these keys (with `columns`, not with `query`);
      * with several key sets, rows that match every one.
      */
@@ -177,6 +183,8 @@ export interface SchemaFrame {
   sql: string;
   /** On the answer to an `awaitFilter` request: whether the sender waits for the filter (see `awaitFilterAbove`). */
   awaitsFilter?: boolean;
+  /** On the answer to a `declinable` request whose `where` the sender did not apply: why. */
+  declined?: string;
 }
 
 export interface DataFrame {

@@ -13,6 +13,9 @@ import { connect, createInbox, type NatsConnection } from '@nats-io/transport-no
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generatedTable } from '../../src/bench/generated-table.js';
+import { natsCatalogTable } from '../../src/coordinator/catalog-table.js';
+import { gatherFrames } from '../../src/coordinator/gather.js';
+import { Serial } from '../../src/coordinator/serial.js';
 import { tableMetadata } from '../../src/data-container/metadata.js';
 import { startTableService, type TableService } from '../../src/data-container/nats-service.js';
 import { registerScanRoute } from '../../src/data-container/scan-http.js';
@@ -308,6 +311,50 @@ describe('scan results equal DuckDB', () => {
   test('a hand-made JSON request (nats req) gets JSON frames', async () => {
     const frame = await firstFrame('duckdb.people.scan', '{"columns":["id"],"limit":3}', true);
     expect(frame).toMatchObject({ type: 'schema', seq: 0, columns: [{ name: 'id', type: 'BIGINT' }] });
+  });
+});
+
+describe('an offered (declinable) where', () => {
+  const refused: [string, string, RegExp][] = [
+    ['a function this DuckDB does not have', 'no_such_function(id) > 1', /no_such_function/],
+    ['a function the guard refuses', "getenv('HOME') IS NOT NULL", /getenv/],
+    ['a malformed predicate', 'id <', /syntax|parse/i],
+  ];
+  for (const [label, where, reason] of refused) {
+    test(`${label}: declined with its reason, every row sent, the limit declined with it`, async () => {
+      const request: ScanRequest = { columns: ['id', 'name'], where, limit: 3, declinable: true };
+      const scan = await collectScan(openNatsScan(nc, 'people', request, IDLE));
+      const schema = scan.frames[0];
+      expect(schema.type === 'schema' && schema.declined).toMatch(reason);
+      expect(rowKeys(scan.rows)).toEqual(await expected(selectFor({ columns: ['id', 'name'] })));
+    });
+  }
+
+  test("the coordinator's gather records the decline and keeps every row", async () => {
+    const found = (await discoverTables(nc)).find((t) => t.name === 'people');
+    if (!found) throw new Error('people is not discovered');
+    let rows = 0;
+    const target = {
+      open: async () => {},
+      write: async (_: WireColumn[], n: number) => {
+        rows += n;
+      },
+      close: async () => {},
+    };
+    const request: ScanRequest = { columns: ['id'], where: 'no_such_function(id)', declinable: true };
+    const opts = { ...IDLE, nc, serial: new Serial(), signal: new AbortController().signal };
+    const stats = await gatherFrames(natsCatalogTable(found), request, opts, target);
+    expect(stats.declined).toMatch(/no_such_function/);
+    expect(rows).toBe(people.rowCount);
+  });
+
+  test('a predicate it can run is applied, with its limit, and nothing is declined', async () => {
+    const request: ScanRequest = { columns: ['id'], where: 'bucket = 5', declinable: true };
+    const scan = await collectScan(openNatsScan(nc, 'people', request, IDLE));
+    expect(scan.frames[0]).not.toHaveProperty('declined');
+    expect(rowKeys(scan.rows)).toEqual(await expected(selectFor(request)));
+    const limited = await collectScan(openNatsScan(nc, 'people', { ...request, limit: 2 }, IDLE));
+    expect(limited.rows).toHaveLength(2);
   });
 });
 
