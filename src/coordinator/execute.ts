@@ -121,7 +121,7 @@ function scanRequestFor(plan: TableScanPlan, table: CatalogTable, pushdown: bool
   if (!pushdown) return { columns: [] };
   // A query that needs no column of a table (count(*) over a join) still needs its rows.
   const columns = plan.columns.length > 0 ? plan.columns : [table.columns[0].name];
-  return plan.where ? { columns, where: plan.where } : { columns };
+  return { columns, ...(plan.where && { where: plan.where }), ...(plan.distinct && { distinct: true }) };
 }
 
 /** The SQL names a table as users know it: its containers must know it by the same name. */

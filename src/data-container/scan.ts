@@ -155,8 +155,11 @@ async function planScan(
   request: ParsedScanRequest,
 ): Promise<ScanPlan> {
   if (request.query !== undefined) {
-    if (request.keys || request.awaitFilter)
-      throw new QueryError('bad_request', 'keys and filters narrow a column scan; a query filters itself');
+    if (request.keys || request.awaitFilter || request.distinct)
+      throw new QueryError(
+        'bad_request',
+        'keys, filters and distinct shape a column scan; a query shapes its own rows',
+      );
     return planQuery(con, table, request.query);
   }
   if (request.keys && request.awaitFilter) {
@@ -164,7 +167,8 @@ async function planScan(
   }
   const names = resolveColumns(table, request.columns);
   const where = await checkedWhere(con, table, request.where);
-  const select = `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`;
+  const distinct = request.distinct ? 'DISTINCT ' : '';
+  const select = `SELECT ${distinct}${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`;
   const columns = await describeOutput(con, select);
   const casts = castList(columns);
   const conditions = where === undefined ? [] : [where];
@@ -308,6 +312,7 @@ async function planFiltered(
     return planScan(con, from, {
       columns: request.columns,
       limit: request.limit,
+      distinct: request.distinct,
       keys: filter.keys,
       ...(all.length > 0 && { where: conjunction(all) }),
     });
