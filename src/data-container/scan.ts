@@ -155,10 +155,12 @@ async function planScan(
   request: ParsedScanRequest,
 ): Promise<ScanPlan> {
   if (request.query !== undefined) {
-    if (request.keys || request.awaitFilter || request.distinct)
+    if (request.keys || request.awaitFilter)
+      throw new QueryError('bad_request', 'keys and filters narrow a column scan; a query filters itself');
+    if (request.distinct)
       throw new QueryError(
         'bad_request',
-        'keys, filters and distinct shape a column scan; a query shapes its own rows',
+        'distinct applies to a column scan; a query says SELECT DISTINCT itself',
       );
     return planQuery(con, table, request.query);
   }
