@@ -122,7 +122,11 @@ function scanRequestFor(plan: TableScanPlan, table: CatalogTable, pushdown: bool
   // A query that needs no column of a table (count(*) over a join) still needs its rows.
   const columns = plan.columns.length > 0 ? plan.columns : [table.columns[0].name];
   // The user's SQL applies every pushed predicate again, so a container may decline one.
-  return plan.where ? { columns, where: plan.where, declinable: true } : { columns };
+  return {
+    columns,
+    ...(plan.where && { where: plan.where, declinable: true }),
+    ...(plan.distinct && { distinct: true }),
+  };
 }
 
 /** The SQL names a table as users know it: its containers must know it by the same name. */

@@ -234,7 +234,7 @@ function stepsOf(
       table: plan.table,
       scan: scanOf(plan),
       served_from: table ? `${table.transport} ${table.location}` : null,
-      columns: ctx.pushdown ? plan.columns.join(', ') : '*',
+      columns: ctx.pushdown ? `${plan.distinct ? 'DISTINCT ' : ''}${plan.columns.join(', ')}` : '*',
       filter: (ctx.pushdown && plan.where) || null,
       dynamic_filter:
         mine.length > 0

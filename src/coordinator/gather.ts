@@ -35,6 +35,8 @@ export interface GatherStats {
   where?: string;
   /** Why the container did not apply the offered `where` (it is applied here). */
   declined?: string;
+  /** Each distinct row of its columns once: its references only ask which rows exist. */
+  distinct?: true;
   /** Keys of another table that narrowed this scan (semi-join reduction). */
   dynamic_filter?: string;
   query?: string;
@@ -159,6 +161,7 @@ export function emptyStats(table: CatalogTable, request: ScanRequest): GatherSta
     source: table.location,
     columns: [],
     where: request.where,
+    ...(request.distinct && { distinct: true as const }),
     query: request.query,
     rows: 0,
     bytes: 0,

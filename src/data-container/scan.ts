@@ -181,13 +181,19 @@ async function planScan(
   if (request.query !== undefined) {
     if (request.keys || request.awaitFilter)
       throw new QueryError('bad_request', 'keys and filters narrow a column scan; a query filters itself');
+    if (request.distinct)
+      throw new QueryError(
+        'bad_request',
+        'distinct applies to a column scan; a query says SELECT DISTINCT itself',
+      );
     return planQuery(con, table, request.query);
   }
   if (request.keys && request.awaitFilter) {
     throw new QueryError('bad_request', 'send keys either in the request or in the awaited filter, not both');
   }
   const names = resolveColumns(table, request.columns);
-  const select = `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`;
+  const distinct = request.distinct ? 'DISTINCT ' : '';
+  const select = `SELECT ${distinct}${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`;
   const { where, columns, declined } = await offeredWhere(con, table, request, select);
   // A limit counts the rows the where keeps: it goes where the where goes.
   const limit = declined ? undefined : request.limit;
@@ -346,6 +352,7 @@ async function planFiltered(
     return planScan(con, from, {
       columns: request.columns,
       limit: request.limit,
+      distinct: request.distinct,
       keys: filter.keys,
       ...(all.length > 0 && { where: conjunction(all) }),
     });

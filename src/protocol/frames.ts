@@ -114,6 +114,12 @@ export const ScanRequestSchema = z
      */
     declinable: z.boolean().optional(),
     /**
+     * Each distinct row of `columns` once (after `where` and keys), for a requester that reads
+     * them only for which rows exist. Rows read in batches are distinct within each batch, so a
+     * row may still come more than once. With `columns`, not with `query`.
+     */
+    distinct: z.boolean().optional(),
+    /**
      * Only rows whose key column holds one of these keys (with `columns`, not with `query`);
      * with several key sets, rows that match every one.
      */

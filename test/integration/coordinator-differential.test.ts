@@ -150,6 +150,34 @@ it('scans the other side of the seed join only for the keys the filtered side fo
   expect(sublabels?.rows).toBeLessThan(cluster.sample.rows.label_sublabels / 5);
 });
 
+it('scans an existential reference for its distinct rows, and only with pushdown', async () => {
+  const sql = `SELECT count(*) AS n FROM labels l
+    WHERE NOT EXISTS (SELECT * FROM label_urls u WHERE u.label_id = l.label_id)`;
+  type Answer = {
+    results: { n: number }[];
+    stats: { tables: { table: string; distinct?: boolean; columns: string[]; rows: number }[] };
+  };
+  const urlsOf = (a: Answer) => a.stats.tables.find((t) => t.table === 'label_urls');
+  const on = (await ask(pushdownOn, sql)) as unknown as Answer;
+  const off = (await ask(pushdownOff, sql)) as unknown as Answer;
+  const [expected] = (await oracleAnswer(oracle, sql)).rows as { n: number }[];
+  expect(Number(on.results[0].n)).toBe(Number(expected.n));
+  expect(Number(off.results[0].n)).toBe(Number(expected.n));
+  const distinct = await oracleAnswer(
+    oracle,
+    'SELECT count(*) AS n FROM (SELECT DISTINCT label_id FROM label_urls)',
+  );
+  expect(urlsOf(on)).toMatchObject({ distinct: true, columns: ['label_id'] });
+  expect(urlsOf(on)?.rows).toBeLessThanOrEqual(Number((distinct.rows[0] as { n: number }).n));
+  expect(urlsOf(on)?.rows).toBeLessThan(cluster.sample.rows.label_urls / 2);
+  expect(urlsOf(off)?.distinct).toBeUndefined();
+  expect(urlsOf(off)?.rows).toBe(cluster.sample.rows.label_urls);
+  const plan = (await ask(pushdownOn, `EXPLAIN ${sql}`)) as unknown as {
+    results: { table: string; columns: string }[];
+  };
+  expect(plan.results.find((s) => s.table === 'label_urls')?.columns).toBe('DISTINCT label_id');
+});
+
 it('runs a single-table aggregate whole in the container, moving one row', async () => {
   const answer = (await ask(pushdownOn, 'SELECT count(*) AS n FROM labels')) as unknown as {
     results: { n: number }[];

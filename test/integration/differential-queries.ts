@@ -551,10 +551,65 @@ const eagerAggregation: DiffQuery[] = [
   },
 ];
 
+/**
+ * References read only under EXISTS / IN / ANY, whose scans send distinct rows
+ * (analyze/existential.ts), beside shapes where copies count and the scan stays whole.
+ * label_urls.label_id and label_sublabels.label_id repeat, and hold NULLs.
+ */
+const existential: DiffQuery[] = [
+  {
+    sql: `SELECT count(*) FROM labels l WHERE NOT EXISTS (SELECT * FROM label_urls u WHERE u.label_id = l.label_id)`,
+  },
+  {
+    sql: `SELECT l.category, count(*) AS n FROM labels l
+          WHERE EXISTS (SELECT * FROM label_urls u WHERE u.label_id = l.label_id AND u.url LIKE 'https%')
+          GROUP BY l.category`,
+  },
+  {
+    sql: `SELECT count(*) FROM labels l WHERE l.label_id NOT IN (SELECT label_id FROM label_sublabels)`,
+  },
+  {
+    sql: `SELECT count(*) FROM labels l WHERE l.label_id NOT IN (SELECT label_id FROM label_urls WHERE label_id IS NOT NULL)`,
+  },
+  {
+    sql: `SELECT count(*), sum(l.score) AS s FROM labels l
+          WHERE l.label_id IN (SELECT u.label_id FROM label_urls u JOIN label_sublabels s ON s.sublabel_id = u.sublabel_id)`,
+    tolerance: 1e-9,
+  },
+  {
+    sql: `SELECT count(*) FROM labels l WHERE l.label_id = ANY (SELECT label_id FROM label_urls WHERE url_id % 3 = 0)
+          AND l.label_id <> ALL (SELECT label_id FROM label_sublabels WHERE sublabel_id % 5 = 0)`,
+  },
+  {
+    sql: `SELECT count(*) FROM labels l WHERE EXISTS (SELECT label_id FROM label_urls u WHERE u.label_id = l.label_id
+          UNION ALL SELECT label_id FROM label_sublabels s WHERE s.sublabel_id = l.label_id)`,
+  },
+  {
+    sql: `SELECT count(*) FROM labels l WHERE EXISTS (SELECT * FROM label_urls u WHERE u.label_id = l.label_id LIMIT 1)`,
+  },
+  {
+    sql: `SELECT count(*) FROM labels l WHERE l.label_id IN (SELECT label_id FROM label_urls
+          EXCEPT ALL SELECT label_id FROM label_sublabels)`,
+  },
+  {
+    sql: `SELECT count(*) FROM labels l WHERE l.label_id IN
+          (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 6)`,
+  },
+  {
+    sql: `SELECT u.url_id, (SELECT count(*) FROM label_urls v WHERE v.label_id = u.label_id) AS n FROM label_urls u
+          WHERE u.url_id < 300 AND EXISTS (SELECT * FROM labels l WHERE l.label_id = u.label_id AND l.score > 50)`,
+  },
+  {
+    sql: `SELECT count(*) FROM label_urls u WHERE u.url LIKE 'https%'
+          AND NOT EXISTS (SELECT * FROM label_urls v WHERE v.label_id = u.label_id AND v.url LIKE 'http:%')`,
+  },
+];
+
 export const DIFF_QUERIES: DiffQuery[] = [
   ...handWritten,
   ...plannerShapes,
   ...selfReferences,
+  ...existential,
   ...perTable(),
   ...joinMatrix(),
   ...eagerAggregation,

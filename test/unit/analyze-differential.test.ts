@@ -3,7 +3,8 @@
  * over copies that hold only what the analysis says to fetch (`SELECT <columns> FROM t WHERE
  * <where>`, tables not listed left out) under the same names, and compare as multisets. Then
  * again with the semi-join reductions applied in order to the copies, as IN over the source
- * copy's values, and as the weaker BETWEEN min AND max.
+ * copy's values, and as the weaker BETWEEN min AND max. A scan marked `distinct` holds each
+ * distinct row once (the tables hold duplicate rows).
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,8 @@ interface Case {
   reduce?: string[];
   /** tables that must not be reduced */
   noReduce?: string[];
+  /** tables whose scan must be distinct (existential.ts) */
+  distinct?: string[];
 }
 
 const DATA = `
@@ -550,6 +553,75 @@ const SHAPES: Case[] = [
   },
 ];
 
+/** Existential references: distinct scans where copies cannot matter, full ones where they can. */
+const EXISTENTIAL: Case[] = [
+  {
+    sql: 'SELECT l.* FROM labels l WHERE EXISTS (SELECT * FROM label_urls u WHERE u.label_id = l.label_id)',
+    distinct: ['label_urls'],
+  },
+  {
+    sql: "SELECT l.* FROM labels l WHERE NOT EXISTS (SELECT 1 FROM label_urls u WHERE u.label_id = l.label_id AND u.url LIKE 'http%')",
+    distinct: ['label_urls'],
+  },
+  {
+    sql: 'SELECT count(*), count(DISTINCT l.label_id) FROM labels l WHERE l.label_id IN (SELECT label_id FROM label_sublabels)',
+    distinct: ['label_sublabels'],
+  },
+  {
+    sql: 'SELECT * FROM labels l WHERE l.label_id NOT IN (SELECT label_id FROM label_urls)',
+    distinct: ['label_urls'],
+  },
+  {
+    sql: 'SELECT * FROM labels l WHERE l.label_id NOT IN (SELECT label_id FROM label_urls WHERE label_id IS NOT NULL)',
+    distinct: ['label_urls'],
+  },
+  {
+    sql: 'SELECT * FROM labels l WHERE l.label_id <> ALL (SELECT sublabel_id FROM label_sublabels) AND l.label_id > ANY (SELECT label_id FROM label_urls)',
+    distinct: ['label_sublabels', 'label_urls'],
+  },
+  {
+    sql: 'SELECT l.name, count(*) FROM labels l WHERE EXISTS (SELECT * FROM label_urls u JOIN label_sublabels s ON s.label_id = u.label_id WHERE u.label_id = l.label_id) GROUP BY l.name',
+    distinct: ['label_sublabels', 'label_urls'],
+  },
+  {
+    sql: 'SELECT * FROM labels l WHERE EXISTS (SELECT label_id FROM label_urls u WHERE u.label_id = l.label_id UNION ALL SELECT label_id FROM label_sublabels s WHERE s.sublabel_id = l.label_id)',
+    distinct: ['label_sublabels', 'label_urls'],
+  },
+  {
+    sql: 'SELECT * FROM labels l WHERE l.label_id IN (SELECT label_id FROM label_urls INTERSECT ALL SELECT label_id FROM label_sublabels)',
+    distinct: ['label_sublabels', 'label_urls'],
+  },
+  {
+    sql: 'SELECT * FROM labels l WHERE l.label_id IN (SELECT label_id FROM label_urls EXCEPT ALL SELECT label_id FROM label_sublabels)',
+  },
+  {
+    sql: 'SELECT * FROM labels l WHERE l.label_id IN (SELECT label_id FROM label_urls ORDER BY label_id NULLS FIRST LIMIT 3)',
+  },
+  {
+    sql: 'SELECT * FROM labels l WHERE EXISTS (SELECT * FROM label_urls u WHERE u.label_id = l.label_id LIMIT 1)',
+    distinct: ['label_urls'],
+  },
+  {
+    sql: 'SELECT * FROM labels l WHERE EXISTS (SELECT * FROM label_urls u WHERE u.label_id = l.label_id OFFSET 1)',
+  },
+  {
+    sql: 'SELECT * FROM labels l WHERE l.label_id IN (SELECT label_id FROM label_urls GROUP BY label_id HAVING count(*) > 1)',
+  },
+  {
+    sql: 'SELECT * FROM labels l WHERE EXISTS (SELECT * FROM label_urls u WHERE u.label_id = l.label_id AND (SELECT count(*) FROM label_sublabels s WHERE s.label_id = u.label_id) > 1)',
+  },
+  {
+    sql: 'SELECT * FROM labels l WHERE l.label_id IN (SELECT label_id FROM (SELECT label_id, row_number() OVER (PARTITION BY label_id ORDER BY url) AS n FROM label_urls) WHERE n = 2)',
+  },
+  {
+    sql: 'SELECT u.url, (SELECT count(*) FROM label_urls v WHERE v.label_id = u.label_id) FROM label_urls u WHERE EXISTS (SELECT * FROM labels l WHERE l.label_id = u.label_id)',
+    distinct: ['labels'],
+  },
+  {
+    sql: 'SELECT count(*) FROM label_urls u WHERE EXISTS (SELECT * FROM label_urls v WHERE v.label_id = u.label_id AND v.url <> u.url)',
+  },
+];
+
 const REDUCTIONS: Case[] = [
   {
     sql: `SELECT l.label_id, l.name, s.sublabel_name, u.url FROM labels l JOIN label_sublabels s ON l.label_id = s.label_id
@@ -957,8 +1029,9 @@ async function runPushed(
     // No column needed: keep the row count with a dummy column, as the coordinator does.
     const cols = t.columns.length > 0 ? t.columns.map((c) => `"${c}"`).join(', ') : '1 AS __rows';
     const where = t.where !== undefined ? ` WHERE ${t.where}` : '';
+    const distinct = t.distinct ? 'DISTINCT ' : '';
     await oracle.run(
-      `CREATE TABLE pushed.main.${t.table} AS SELECT ${cols} FROM memory.main.${t.table}${where}`,
+      `CREATE TABLE pushed.main.${t.table} AS SELECT ${distinct}${cols} FROM memory.main.${t.table}${where}`,
     );
   }
   if (reduce !== 'none') {
@@ -987,6 +1060,7 @@ async function runPushed(
 const cases = [
   ...FIXED,
   ...SHAPES,
+  ...EXISTENTIAL,
   ...REDUCTIONS,
   ...generated(),
   ...randomCases(Number(process.env.ANALYZE_RANDOM ?? 200), Number(process.env.ANALYZE_SEED ?? 20240314)),
@@ -1001,6 +1075,7 @@ const stats = {
   reductions: 0,
   reducedCases: 0,
   reducedRows: { in: 0, between: 0 },
+  distinctScans: 0,
 };
 
 /**
@@ -1049,6 +1124,11 @@ describe('pushdown never changes a result', () => {
       checkReductionOrder(analysis, info);
       const listed = analysis.reductions.map((r) => `${r.source}>${r.table}`);
       for (const r of c.reduce ?? []) expect(listed, `${r} expected: ${info}`).toContain(r);
+      for (const t of c.distinct ?? [])
+        expect(analysis.tables.find((p) => p.table === t)?.distinct, `${t} should be distinct: ${info}`).toBe(
+          true,
+        );
+      stats.distinctScans += analysis.tables.filter((t) => t.distinct).length;
       for (const t of c.noReduce ?? []) {
         expect(
           analysis.reductions.map((r) => r.table),
@@ -1077,6 +1157,27 @@ describe('pushdown never changes a result', () => {
     expect(stats.reducedCases).toBeGreaterThan(cases.length / 6);
     expect(stats.reducedRows.in).toBeGreaterThan(stats.reducedCases);
     expect(stats.reducedRows.between).toBeGreaterThan(0);
+    // The random cases' EXISTS / NOT EXISTS / IN subqueries give distinct scans too.
+    expect(stats.distinctScans).toBeGreaterThan(cases.length / 10);
+  });
+
+  it('would catch a distinct scan where copies count', async () => {
+    for (const [sql, table] of [
+      ['SELECT count(*) FROM labels l JOIN label_urls u ON u.label_id = l.label_id', 'label_urls'],
+      [
+        'SELECT * FROM labels l WHERE l.label_id IN (SELECT label_id FROM label_sublabels GROUP BY label_id HAVING count(*) > 1)',
+        'label_sublabels',
+      ],
+    ]) {
+      const expected = await rows(sql);
+      const analysis = await analyzeQuery(sql, CATALOG, duck);
+      expect(analysis.tables.find((t) => t.table === table)?.distinct).toBeUndefined();
+      const forced: QueryAnalysis = {
+        ...analysis,
+        tables: analysis.tables.map((t) => (t.table === table ? { ...t, distinct: true } : t)),
+      };
+      expect((await runPushed(sql, forced)).rows).not.toEqual(expected.rows);
+    }
   });
 
   it('would catch an invalid reduction', async () => {

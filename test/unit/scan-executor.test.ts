@@ -2,7 +2,7 @@
  * The scan executor over a table larger than one rowid batch: limits that end inside a later
  * batch, predicates read in one query or in batches, and the frame sequence every receiver checks.
  */
-import { beforeAll, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { benchTableSql, generatedTable } from '../../src/bench/generated-table.js';
 import { estimateRows } from '../../src/data-container/prefilter.js';
 import { executeScan } from '../../src/data-container/scan.js';
@@ -63,4 +63,48 @@ it('estimates what a predicate keeps from rows all over the table, not its first
   } finally {
     con.closeSync();
   }
+});
+
+describe('distinct', () => {
+  let dups: LoadedTable;
+  beforeAll(async () => {
+    dups = await generatedTable('dups', 'SELECT i % 1000 AS k, i AS id FROM range(1500000) t(i)');
+  });
+
+  /** The frames of a scan of `dups`, and the values of its BIGINT column, read as each frame is sent. */
+  async function keys(request: ScanRequest): Promise<{ frames: Frame[]; values: bigint[] }> {
+    const frames: Frame[] = [];
+    const values: bigint[] = [];
+    const sink = {
+      send: async (frame: Frame) => {
+        frames.push(frame);
+        const data = frame.type === 'data' ? frame.columns?.[0]?.data : undefined;
+        // The column's buffer is reused for the next frame: read it now.
+        if (data && frame.type === 'data')
+          values.push(...new BigInt64Array(data.buffer, data.byteOffset, frame.rows));
+      },
+    };
+    const parsed = ScanRequestSchema.parse(request);
+    await executeScan(dups, parsed, 'msgpack', sink, new AbortController().signal);
+    return { frames, values };
+  }
+
+  it('sends each distinct row once where the scan is one query', async () => {
+    const { frames, values } = await keys({ columns: ['k'], where: 'id < 5000', distinct: true });
+    expect(frames[0].type === 'schema' && frames[0].sql).toMatch(/^SELECT DISTINCT "k" FROM "dups"/);
+    expect(values.length).toBe(1000);
+    expect(new Set(values).size).toBe(1000);
+  });
+
+  it('sends each distinct row once per rowid batch: every value, far fewer rows', async () => {
+    const { frames, values } = await keys({ columns: ['k'], distinct: true });
+    expect(frames.at(-1)?.type).toBe('end');
+    expect(new Set(values).size).toBe(1000);
+    expect(values.length).toBeLessThan(50_000);
+  });
+
+  it('is refused with a pushed query, which shapes its own rows', async () => {
+    const { frames } = await keys({ columns: [], query: 'SELECT k FROM dups', distinct: true });
+    expect(frames).toMatchObject([{ type: 'error', error: 'bad_request' }]);
+  });
 });

@@ -127,6 +127,23 @@ function modifierBarriers(mods: unknown): string[] {
   return out;
 }
 
+/** Whether the modifiers' only LIMIT / OFFSET is a LIMIT of a positive integer constant. */
+function positiveLimit(mods: unknown): boolean {
+  const limits = (Array.isArray(mods) ? mods : []).filter(
+    (m): m is JsonObject =>
+      isJsonObject(m) && (m.type === 'LIMIT_MODIFIER' || m.type === 'LIMIT_PERCENT_MODIFIER'),
+  );
+  if (limits.length !== 1 || limits[0].type !== 'LIMIT_MODIFIER' || !isEmpty(limits[0].offset)) return false;
+  const limit = limits[0].limit;
+  if (!isJsonObject(limit) || limit.class !== 'CONSTANT' || !isJsonObject(limit.value)) return false;
+  const value = limit.value.value;
+  return (
+    limit.value.is_null === false &&
+    (typeof value === 'number' || typeof value === 'string') &&
+    Number(value) >= 1
+  );
+}
+
 /** 'aggregate' / 'window function' for each such call in an expression, subqueries not entered. */
 function aggregatesAndWindows(e: Expr): string[] {
   if (e.k === 'fn' && e.window) return ['window function'];
@@ -225,7 +242,18 @@ class DuckDbLowering {
     if (grouped) barriers.push('GROUP BY');
     const computes = [...select.map((s) => s.expr), ...other].flatMap(aggregatesAndWindows);
     if (computes.length > 0) barriers.push(computes[0]);
-    return { k: 'select', ctes, from, where, select, other, grouped, groupBy, barriers };
+    return {
+      k: 'select',
+      ctes,
+      from,
+      where,
+      select,
+      other,
+      grouped,
+      groupBy,
+      barriers,
+      ...(positiveLimit(node.modifiers) && { positiveLimit: true }),
+    };
   }
 
   private modifiers(mods: unknown): Expr[] {
@@ -275,9 +303,12 @@ class DuckDbLowering {
     // ways a filter sees), or BY NAME (columns matched by name).
     const barriers = modifierBarriers(node.modifiers);
     if (kind !== 'UNION' || node.setop_all !== true || byName) barriers.push('set operation');
+    const counts = { ...(kind === 'EXCEPT' && node.setop_all === true && { countsCopies: true }) };
+    const limit = { ...(positiveLimit(node.modifiers) && { positiveLimit: true }) };
     let acc = this.query(branches[0]);
     for (let i = 1; i < branches.length; i++) {
-      acc = { k: 'setop', ctes: [], left: acc, right: this.query(branches[i]), byName, other: [], barriers };
+      const right = this.query(branches[i]);
+      acc = { k: 'setop', ctes: [], left: acc, right, byName, other: [], barriers, ...counts, ...limit };
     }
     if (acc.k === 'setop') {
       acc.ctes = ctes;

@@ -12,7 +12,9 @@
  * 3. A table's filter is the OR, over every use of the table anywhere in the query, of the
  *    AND of that use's filters; a use with none means no filter for the table. Each filter is
  *    printed by DuckDB and pushed only if it parses back to the same tree (print.ts).
- * 4. Semi-join reductions (reductions.ts): a table whose every use is joined to a use of another
+ * 4. A scan all of whose references are read only for which distinct rows they hold (under
+ *    EXISTS, IN…) is marked `distinct` (existential.ts).
+ * 5. Semi-join reductions (reductions.ts): a table whose every use is joined to a use of another
  *    table by an equality that drops its unmatched rows (a join, IN, EXISTS, a correlated
  *    subquery's equality) may be fetched after that table, filtered by the join key values.
  *
@@ -173,6 +175,7 @@ async function analyzeWith(
         ...(names.length > 1 && { references: mine.map((u) => u.binding) }),
         columns: columnsOf(name),
         ...(where !== undefined && { where }),
+        ...(mine.every((u) => u.existential) && { distinct: true as const }),
       });
     }
   }

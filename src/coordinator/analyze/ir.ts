@@ -99,6 +99,8 @@ export type Query =
        * DISTINCT ON, QUALIFY, SAMPLE, aggregates, windows); empty when it can.
        */
       barriers?: string[];
+      /** Its only LIMIT / OFFSET is a LIMIT of a positive constant: it keeps a row when its input has one. */
+      positiveLimit?: boolean;
     }
   | {
       k: 'setop';
@@ -111,6 +113,13 @@ export type Query =
       recursiveName?: string;
       /** Why a filter on the output cannot go into the branches (all but UNION ALL, LIMIT…). */
       barriers?: string[];
+      /** As a SELECT's. */
+      positiveLimit?: boolean;
+      /**
+       * EXCEPT ALL: whether a row is in its output depends on how many copies of it each side
+       * holds, not only on which rows they hold.
+       */
+      countsCopies?: boolean;
     };
 
 /** `SELECT * FROM <from>`, as both lowerings build for shapes that only read their source. */

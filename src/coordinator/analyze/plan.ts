@@ -31,6 +31,11 @@ export interface TableScanPlan {
    * print of a checked tree (print.ts); absent when none.
    */
   where?: string;
+  /**
+   * Every reference it serves is read only for which distinct rows it holds (under EXISTS, IN…;
+   * existential.ts): the container may send each distinct row of `columns` once.
+   */
+  distinct?: true;
 }
 
 /** One reference of a table in the query (EXPLAIN shows them). */

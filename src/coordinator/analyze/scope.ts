@@ -9,6 +9,7 @@
 import { QueryError } from '../../errors.js';
 import type { JsonObject } from '../../json-object.js';
 import { type Body, type Derived, type DerivedRef, sourceType } from './derived.js';
+import { inputRowUse, type RowUse, subqueryRowUse } from './existential.js';
 import { PURE_TABLE_FUNCTIONS } from './functions.js';
 import type { Expr, From, Query } from './ir.js';
 import { place } from './predicates.js';
@@ -39,6 +40,8 @@ export interface Use {
   node?: JsonObject;
   /** named `main.t.column` somewhere: it must keep the table's name */
   schemaQualified: boolean;
+  /** read only for which distinct rows it holds, under EXISTS / IN (existential.ts) */
+  existential: boolean;
   /** filters over the table's columns (catalog spelling) that may be pushed to this use's scan */
   filters: Tree[];
   /**
@@ -83,6 +86,8 @@ export class Scope {
   /** `USING (k)` columns of this FROM: the column an unqualified `k` denotes, or null when none */
   readonly using = new Map<string, Source | null>();
   uncertain = false;
+  /** its FROM's rows matter only by which distinct ones there are (existential.ts) */
+  existential = false;
 
   constructor(readonly parent: Scope | null) {}
 }
@@ -194,7 +199,7 @@ export class Resolver {
   }
 
   resolve(q: Query): Resolution {
-    this.query(q, { ctes: null, scope: null }, false);
+    this.query(q, { ctes: null, scope: null }, 'bag');
     for (const u of this.uses) {
       const need = this.need(u.table);
       if (this.names.has(u.binding)) need.all = true;
@@ -253,7 +258,8 @@ export class Resolver {
     return d;
   }
 
-  query(q: Query, outer: Env, exists: boolean, correlated = false): QueryInfo {
+  /** `use`: how the query's reader takes its rows (existential.ts). */
+  query(q: Query, outer: Env, use: RowUse, correlated = false): QueryInfo {
     let env = outer;
     for (const cte of q.ctes) {
       const defined = env;
@@ -261,7 +267,8 @@ export class Resolver {
       const lazy = () => {
         if (derived === undefined) {
           derived = null; // a reference from inside its own body (not recursive) binds nothing
-          const info = this.query(cte.query, defined, false);
+          // Walked once for all its references, whatever each reads of it.
+          const info = this.query(cte.query, defined, 'bag');
           derived = this.newDerived(cte.name, info, cte.columnAliases);
         }
         return derived;
@@ -269,7 +276,8 @@ export class Resolver {
       env = { ctes: { name: cte.name, derived: lazy, parent: env.ctes }, scope: env.scope };
     }
     if (q.k === 'setop') {
-      const left = this.query(q.left, env, false);
+      const branches = inputRowUse(q, use);
+      const left = this.query(q.left, env, branches);
       const recursive: Derived = {
         name: q.recursiveName ?? '',
         outputs: left.outputs,
@@ -279,7 +287,7 @@ export class Resolver {
       const rightEnv: Env = q.recursiveName
         ? { ctes: { name: q.recursiveName, derived: () => recursive, parent: env.ctes }, scope: env.scope }
         : env;
-      const right = this.query(q.right, rightEnv, false);
+      const right = this.query(q.right, rightEnv, branches);
       const scope = new Scope(env.scope);
       for (const e of q.other) this.expr(e, scope, env);
       let outputs = left.outputs;
@@ -300,6 +308,7 @@ export class Resolver {
     }
 
     const scope = new Scope(env.scope);
+    scope.existential = inputRowUse(q, use) === 'set';
     const targetOf = new Map<From, Target>();
     const joins: Extract<From, { k: 'join' }>[] = [];
     this.from(q.from, scope, env, targetOf, joins);
@@ -319,7 +328,7 @@ export class Resolver {
 
     for (const item of q.select) {
       // `EXISTS (SELECT * FROM t WHERE …)`: the select list does not matter, only the rows.
-      if (exists && !q.grouped && item.expr.k === 'star' && !item.expr.orderAll) continue;
+      if (use === 'exists' && !q.grouped && item.expr.k === 'star' && !item.expr.orderAll) continue;
       this.expr(item.expr, scope, env);
     }
     for (const e of q.other) this.expr(e, scope, env);
@@ -401,7 +410,7 @@ export class Resolver {
         return;
       }
       case 'subquery': {
-        const info = this.query(f.query, { ctes: env.ctes, scope }, false);
+        const info = this.query(f.query, { ctes: env.ctes, scope }, scope.existential ? 'set' : 'bag');
         const d = this.newDerived(f.alias ?? '(subquery)', info, f.columnAliases);
         this.bindDerived(scope, f.alias ?? '', d, targetOf, f);
         return;
@@ -487,6 +496,7 @@ export class Resolver {
       nullable: false,
       ...(f.node && { node: f.node }),
       schemaQualified: false,
+      existential: scope.existential,
       filters: [],
       reducers: [],
     };
@@ -517,7 +527,7 @@ export class Resolver {
         return;
       case 'sub': {
         for (const a of e.args) this.expr(a, scope, env);
-        const info = this.query(e.query, { ctes: env.ctes, scope }, e.exists, true);
+        const info = this.query(e.query, { ctes: env.ctes, scope }, subqueryRowUse(e), true);
         this.subqueries.set(e.query, info);
         return;
       }
