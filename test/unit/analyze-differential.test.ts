@@ -703,8 +703,9 @@ const REDUCTIONS: Case[] = [
   {
     sql: `SELECT * FROM labels l WHERE EXISTS (SELECT 1 FROM label_urls u JOIN label_sublabels s ON s.label_id = u.label_id
           WHERE u.label_id = l.label_id AND s.sublabel_id > 200)`,
-    // EXISTS keeps only labels matching a label_urls row (itself reduced by label_sublabels).
-    reduce: ['label_sublabels>label_urls', 'label_urls>labels'],
+    // EXISTS keeps only labels matching a label_urls row whose label_id is a filtered
+    // label_sublabels row's: labels by label_sublabels' keys, chained through label_urls.
+    reduce: ['label_sublabels>label_urls', 'label_sublabels>labels'],
   },
   {
     sql: `SELECT * FROM labels l WHERE NOT EXISTS (SELECT 1 FROM label_urls u JOIN label_sublabels s
@@ -718,9 +719,27 @@ const REDUCTIONS: Case[] = [
     reduce: ['label_sublabels>labels'],
   },
   {
+    // Chained: label_sublabels by labels' keys through the EXISTS correlation with u1.
+    sql: `SELECT u1.url FROM label_urls u1 JOIN labels l ON l.label_id = u1.label_id WHERE l.category = 'a'
+          AND EXISTS (SELECT 1 FROM label_sublabels s WHERE s.label_id = u1.label_id AND s.sublabel_id > 5)`,
+    reduce: ['labels>label_urls', 'labels>label_sublabels'],
+  },
+  {
+    // Chained into the right side of a LEFT join: its unmatched rows only ever NULL-extend.
+    sql: `SELECT u.url, s.sublabel_name FROM label_urls u LEFT JOIN label_sublabels s ON s.label_id = u.label_id
+          JOIN labels l ON l.label_id = u.label_id WHERE l.category = 'b'`,
+    reduce: ['labels>label_urls', 'labels>label_sublabels'],
+  },
+  {
+    // Under NOT EXISTS too: a subquery row whose key no outer row has never decides one.
+    sql: `SELECT u1.url FROM label_urls u1 JOIN labels l ON l.label_id = u1.label_id WHERE l.category = 'a'
+          AND NOT EXISTS (SELECT 1 FROM label_sublabels s WHERE s.label_id = u1.label_id AND s.sublabel_id > 5)`,
+    reduce: ['labels>label_urls', 'labels>label_sublabels'],
+  },
+  {
     sql: `SELECT count(*), count(DISTINCT l.category) FROM labels l, label_urls u, label_sublabels s
           WHERE l.label_id = u.label_id AND s.label_id = u.label_id AND s.sublabel_id < 500`,
-    reduce: ['label_sublabels>label_urls', 'label_urls>labels'],
+    reduce: ['label_sublabels>label_urls', 'label_sublabels>labels'],
   },
   {
     sql: `SELECT l.name, u.url, s.sublabel_id FROM labels l LEFT JOIN label_urls u ON u.label_id = l.label_id,

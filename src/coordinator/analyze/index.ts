@@ -34,7 +34,13 @@ import { QueryError } from '../../errors.js';
 import { pushIntoBodies } from './derived.js';
 import { duckDbStatement, lowerDuckDb } from './duckdb-tree.js';
 import type { Lowered } from './ir.js';
-import type { QueryAnalysis, ReferencePlan, TableCatalogEntry, TableScanPlan } from './plan.js';
+import {
+  type QueryAnalysis,
+  type ReferencePlan,
+  scanName,
+  type TableCatalogEntry,
+  type TableScanPlan,
+} from './plan.js';
 import { type DuckDbSql, printTrees } from './print.js';
 import { chooseReductions, reductionCandidates, subqueryCandidates } from './reductions.js';
 import { referenceScans, renamedSql } from './reference-scans.js';
@@ -188,7 +194,8 @@ async function analyzeWith(
       ...(scans.has(u) && { scan: scanOf(u) }),
     };
   });
-  const candidates = reductionCandidates(resolved, scanOf);
+  const filtered = new Set(tables.filter((t) => t.where !== undefined).map(scanName));
+  const candidates = reductionCandidates(resolved, scanOf, (scan) => filtered.has(scan));
   const reductions = chooseReductions(
     tables,
     candidates,

@@ -98,12 +98,50 @@ function allowedByEveryUse<R extends SemiJoinReduction | SubqueryReduction>(
 
 const byTable = (u: Use) => u.table.name;
 
-/** The reductions by scans one reading of the query allows. */
+/**
+ * The reductions by scans one reading of the query allows, with those chaining gives from a
+ * scan that `narrows` (one with a predicate of its own: its keys may be fewer than those of
+ * the scan between; an unfiltered one's would only add a wait).
+ */
 export function reductionCandidates(
   res: Resolution,
   scanOf: (u: Use) => string = byTable,
+  narrows: (scan: string) => boolean = () => false,
 ): SemiJoinReduction[] {
-  return allowedByEveryUse<SemiJoinReduction>(res, false, scanOf);
+  return chained(allowedByEveryUse<SemiJoinReduction>(res, false, scanOf), narrows);
+}
+
+/**
+ * `reductions` with those chaining gives: T.c by S.d and S.d by U.e (the same column of the
+ * same scan) give T.c by U.e, U one that `narrows`. Why it holds: S's rows whose d is not a
+ * key of U may go, whatever T holds (the second reduction); in the S left, every d is a key
+ * of U, so a T row whose c is not one matches no S row left, and may go (the first, over
+ * that S); and with those T rows gone, S's rows may come back (the second again, whatever T
+ * holds). TPC-H Q21's l2 (`EXISTS … l2.l_orderkey = l1.l_orderkey`) gets the keys of orders
+ * with `o_orderstatus = 'F'` through `l1.l_orderkey = o_orderkey`.
+ */
+function chained(reductions: SemiJoinReduction[], narrows: (scan: string) => boolean): SemiJoinReduction[] {
+  const key = (r: SemiJoinReduction) => JSON.stringify([r.table, r.column, r.source, r.sourceColumn]);
+  const all = new Map(reductions.map((r) => [key(r), r]));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const first of [...all.values()]) {
+      for (const second of [...all.values()]) {
+        if (second.table !== first.source || second.column !== first.sourceColumn) continue;
+        if (second.source === first.table || !narrows(second.source)) continue;
+        const r = {
+          table: first.table,
+          column: first.column,
+          source: second.source,
+          sourceColumn: second.sourceColumn,
+        };
+        if (all.has(key(r))) continue;
+        all.set(key(r), r);
+        grew = true;
+      }
+    }
+  }
+  return [...all.values()];
 }
 
 /** The reductions by IN subqueries' results one reading of the query allows. */
