@@ -18,11 +18,17 @@ interface Moved {
   bytes: number;
   /** Rows per table name. */
   tables: Record<string, number>;
+  /** Tables served from the coordinator's copy (reference tables): nothing moved. */
+  copies: Set<string>;
+  /** The slowest scan's ms per table name (as the coordinator saw it). */
+  ms: Record<string, number>;
 }
 
 interface ScanStats {
   table: string;
+  transport: string;
   rows: number;
+  ms: number;
   bytes: number;
 }
 
@@ -40,8 +46,13 @@ async function viaCoordinator(coordinator: ManagedProcess, sql: string, rows: nu
   if (status !== 200) throw new Error(`coordinator answered ${status}: ${body.message}`);
   if (body.results?.length !== rows)
     throw new Error(`coordinator answered ${body.results?.length} rows where single-node DuckDB has ${rows}`);
-  const moved: Moved = { rows: 0, bytes: 0, tables: {} };
+  const moved: Moved = { rows: 0, bytes: 0, tables: {}, copies: new Set(), ms: {} };
   for (const scan of body.stats?.tables ?? []) {
+    moved.ms[scan.table] = Math.max(moved.ms[scan.table] ?? 0, scan.ms);
+    if (scan.transport === 'coordinator copy') {
+      moved.copies.add(scan.table);
+      continue;
+    }
     moved.rows += scan.rows;
     moved.bytes += scan.bytes;
     moved.tables[scan.table] = (moved.tables[scan.table] ?? 0) + scan.rows;
@@ -64,9 +75,14 @@ const sum = (values: Record<string, number>) => Object.values(values).reduce((a,
 const count = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(0)}k` : String(n);
 
-function perTable(moved: Record<string, number>, perfect: Record<string, number>): string {
-  const tables = [...new Set([...Object.keys(perfect), ...Object.keys(moved)])];
-  return tables.map((t) => `${t} ${count(moved[t] ?? 0)}/${count(perfect[t] ?? 0)}`).join(', ');
+function perTable(moved: Moved, perfect: Record<string, number>): string {
+  const tables = [...new Set([...Object.keys(perfect), ...Object.keys(moved.tables)])];
+  return tables
+    .map((t) => {
+      const rows = moved.copies.has(t) && !moved.tables[t] ? 'copy' : count(moved.tables[t] ?? 0);
+      return `${t} ${rows}/${count(perfect[t] ?? 0)} ${(moved.ms[t] ?? 0).toFixed(0)}ms`;
+    })
+    .join(', ');
 }
 
 /** Times one query on both sides and prints its row; its ratio. */
@@ -78,7 +94,7 @@ async function measure(
 ): Promise<number> {
   const perfect = await perfectRows(baseline, query);
   let rows = 0;
-  let moved: Moved = { rows: 0, bytes: 0, tables: {} };
+  let moved: Moved = { rows: 0, bytes: 0, tables: {}, copies: new Set(), ms: {} };
   const [single, coordinated] = await interleavedMedians(
     [
       async () => {
@@ -106,7 +122,7 @@ async function measure(
       (moved.bytes / 1e6).toFixed(1),
       sum(perfect),
       `${(moved.rows / Math.max(1, sum(perfect))).toFixed(2)}x`,
-      perTable(moved.tables, perfect),
+      perTable(moved, perfect),
     ].join(' | '),
   );
   return ratio;
@@ -153,7 +169,7 @@ export async function runTpchBench(args: string[] = []): Promise<void> {
         'MB moved',
         'perfect rows',
         'moved/perfect',
-        'per table: moved/perfect',
+        'per table: moved/perfect, slowest scan ms',
       ].join(' | '),
     );
     const ratios: { id: number; ratio: number }[] = [];

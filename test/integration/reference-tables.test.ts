@@ -35,13 +35,22 @@ const ROW_LIMIT = ['--reference-table-rows', '5000'];
 const JOIN = `SELECT l.name, count(*) AS n FROM labels l JOIN label_sublabels s ON s.label_id = l.label_id
   WHERE s.sublabel_id % 7 = 0 GROUP BY l.name`;
 
+const ALL_THREE = `SELECT l.name, s.sublabel_name, u.url FROM labels l JOIN label_sublabels s USING (label_id)
+  JOIN label_urls u ON u.sublabel_id = s.sublabel_id WHERE u.url_id % 13 = 0`;
+
 let cluster: LocalCluster;
+/** Copies labels only. */
 let coordinator: ManagedProcess;
+/** Copies every table (the default limits). */
+let copying: ManagedProcess;
 let oracle: DuckDBConnection;
 
 beforeAll(async () => {
   cluster = await startLocalCluster({ labels: 2_000 });
-  coordinator = await cluster.startCoordinator(ROW_LIMIT);
+  [coordinator, copying] = await Promise.all([
+    cluster.startCoordinator(ROW_LIMIT),
+    cluster.startCoordinator(),
+  ]);
   oracle = await singleNodeDuckDB(cluster.sample.files);
 }, 240_000);
 
@@ -80,11 +89,18 @@ describe('served from the copy', () => {
   });
 });
 
-// Every query of the corpus, labels served from its copy (copied by the test above).
+it('serves every table of a join from copies once they are filled', async () => {
+  for (const table of ['labels', 'label_sublabels', 'label_urls'])
+    await untilCopied(copying, ALL_THREE, table);
+  const tables = await statsOf(copying, ALL_THREE);
+  expect(tables.map((t) => t.transport)).toEqual([COPIED, COPIED, COPIED]);
+});
+
+// Every query of the corpus over a coordinator serving labels alone, and every table, from copies.
 describeAgainstOracle(
-  'differential, labels copied',
+  'differential over copies',
   DIFF_QUERIES,
-  { copies: () => coordinator },
+  { 'labels copied': () => coordinator, 'every table copied': () => copying },
   () => oracle,
 );
 
