@@ -27,6 +27,8 @@
  *   at the next query, checked or not.
  * - A copy dropped while queries still read it (their views bind it) is dropped from DuckDB
  *   only once the last of them ends.
+ * User SQL cannot name a copy: the analysis knows only catalog tables, unqualified or in
+ * `main` (analyze/scope.ts).
  * Only unsplit NATS tables are copied: a split table's parts each have their own version, and
  * a table reached over HTTP has no instance to tie the fill to.
  */

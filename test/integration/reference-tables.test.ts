@@ -104,6 +104,19 @@ describeAgainstOracle(
   () => oracle,
 );
 
+it('never serves from copies with pushdown off (the baseline mode)', async () => {
+  const baseline = await cluster.startCoordinator(['--no-pushdown']);
+  try {
+    for (let i = 0; i < 5; i++) {
+      const tables = await statsOf(baseline, JOIN);
+      expect(tables.map((t) => t.transport)).toEqual(['nats', 'nats']);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await baseline.stop();
+  }
+});
+
 /** The bytes a copy took, from the coordinator's log. */
 function copiedBytes(proc: ManagedProcess, table: string): number {
   const line = proc
