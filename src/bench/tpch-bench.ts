@@ -12,6 +12,7 @@ import { singleNodeDuckDB } from '../tools/single-node.js';
 import { cachedTpchData } from '../tools/tpch/cache.js';
 import { type TpchQuery, tpchQueries } from '../tools/tpch/queries.js';
 import { interleavedMedians, post, singleNodeAnswer } from './coordinator-bench.js';
+import { cpuTicks } from './proc-stats.js';
 
 interface Moved {
   rows: number;
@@ -85,47 +86,71 @@ function perTable(moved: Moved, perfect: Record<string, number>): string {
     .join(', ');
 }
 
-/** Times one query on both sides and prints its row; its ratio. */
+/** A coordinator's last answer's movement, and its median ms and CPU ticks per query. */
+interface Side {
+  moved: Moved;
+  ms: number[];
+  ticks: number[];
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/**
+ * Times one query on single-node DuckDB and on each coordinator (taking turns) and prints a
+ * row per coordinator (its own CPU time per query beside its ms); each one's ratio.
+ */
 async function measure(
   query: TpchQuery,
   baseline: DuckDBConnection,
-  coordinator: ManagedProcess,
+  coordinators: { label: string; proc: ManagedProcess }[],
   runs: number,
-): Promise<number> {
+): Promise<number[]> {
   const perfect = await perfectRows(baseline, query);
   let rows = 0;
-  let moved: Moved = { rows: 0, bytes: 0, tables: {}, copies: new Set(), ms: {} };
-  const [single, coordinated] = await interleavedMedians(
+  const sides: Side[] = coordinators.map(() => ({
+    moved: { rows: 0, bytes: 0, tables: {}, copies: new Set(), ms: {} },
+    ms: [],
+    ticks: [],
+  }));
+  const [single] = await interleavedMedians(
     [
       async () => {
         rows = await singleNodeAnswer(baseline, query.sql);
         return undefined;
       },
-      async () => {
-        const answer = await viaCoordinator(coordinator, query.sql, rows);
-        moved = answer.moved;
+      ...coordinators.map(({ proc }, i) => async () => {
+        const pid = proc.child.pid as number;
+        const before = await cpuTicks(pid);
+        const answer = await viaCoordinator(proc, query.sql, rows);
+        sides[i].ticks.push((await cpuTicks(pid)) - before);
+        sides[i].moved = answer.moved;
+        sides[i].ms.push(answer.ms);
         return answer.ms;
-      },
+      }),
     ],
     runs,
     0,
   );
-  const ratio = coordinated / single;
-  console.log(
-    [
-      `Q${query.id}`,
-      rows,
-      single.toFixed(0),
-      coordinated.toFixed(0),
-      `${ratio.toFixed(2)}x`,
-      moved.rows,
-      (moved.bytes / 1e6).toFixed(1),
-      sum(perfect),
-      `${(moved.rows / Math.max(1, sum(perfect))).toFixed(2)}x`,
-      perTable(moved, perfect),
-    ].join(' | '),
-  );
-  return ratio;
+  for (const [i, { moved, ms, ticks }] of sides.entries()) {
+    // The warm-up's turn is left out, as interleavedMedians does.
+    const [timed, cpu] = [median(ms.slice(1)), median(ticks.slice(1)) * 10];
+    console.log(
+      [
+        `Q${query.id}${coordinators[i].label}`,
+        rows,
+        single.toFixed(0),
+        timed.toFixed(0),
+        `${(timed / single).toFixed(2)}x`,
+        cpu,
+        moved.rows,
+        (moved.bytes / 1e6).toFixed(1),
+        sum(perfect),
+        `${(moved.rows / Math.max(1, sum(perfect))).toFixed(2)}x`,
+        perTable(moved, perfect),
+      ].join(' | '),
+    );
+  }
+  return sides.map((side) => median(side.ms.slice(1)) / single);
 }
 
 export async function runTpchBench(args: string[] = []): Promise<void> {
@@ -133,9 +158,13 @@ export async function runTpchBench(args: string[] = []): Promise<void> {
     .option('--sf <n>', 'scale factor', Number, 1)
     .option('--runs <n>', 'timed turns per side after a warm-up', Number, 3)
     .option('--queries <ids>', 'only these queries, e.g. 3,5,19 (default: all 22)')
+    .option(
+      '--versus <args>',
+      'a second coordinator with these extra arguments (e.g. "--reference-table-rows 0"), timed in the same turns',
+    )
     .allowUnknownOption()
     .parse(args, { from: 'user' })
-    .opts<{ sf: number; runs: number; queries?: string }>();
+    .opts<{ sf: number; runs: number; queries?: string; versus?: string }>();
   const only = o.queries?.split(',').map(Number);
   const queries = tpchQueries(o.sf).filter((q) => !only || only.includes(q.id));
   const setupStarted = performance.now();
@@ -148,12 +177,15 @@ export async function runTpchBench(args: string[] = []): Promise<void> {
   // Loading SF 1's line items takes minutes on a busy machine.
   const cluster = await startCluster(data.files, { loadTimeoutMs: 1_800_000 });
   try {
-    const coordinator = await cluster.startCoordinator([
-      '--max-json-rows',
-      '10000000',
-      '--timeout-ms',
-      '600000',
-    ]);
+    const common = ['--max-json-rows', '10000000', '--timeout-ms', '600000'];
+    const coordinators = [{ label: '', proc: await cluster.startCoordinator(common) }];
+    if (o.versus) {
+      const versus = o.versus.split(' ').filter(Boolean);
+      coordinators.push({
+        label: ` (${o.versus})`,
+        proc: await cluster.startCoordinator([...common, ...versus]),
+      });
+    }
     const baseline = await singleNodeDuckDB(data.files);
     console.log(
       `setup (data, upload, load 8 containers): ${((performance.now() - setupStarted) / 1000).toFixed(1)} s`,
@@ -165,6 +197,7 @@ export async function runTpchBench(args: string[] = []): Promise<void> {
         'single-node ms',
         'coordinator ms',
         'ratio',
+        'coordinator CPU ms',
         'rows moved',
         'MB moved',
         'perfect rows',
@@ -172,19 +205,22 @@ export async function runTpchBench(args: string[] = []): Promise<void> {
         'per table: moved/perfect, slowest scan ms',
       ].join(' | '),
     );
-    const ratios: { id: number; ratio: number }[] = [];
+    const ratios: { id: number; ratio: number }[][] = coordinators.map(() => []);
     for (const query of queries) {
-      const ratio = await measure(query, baseline, coordinator, o.runs).catch((err: Error) => {
+      const each = await measure(query, baseline, coordinators, o.runs).catch((err: Error) => {
         console.log(`Q${query.id} | failed: ${err.message}`);
         return undefined;
       });
-      if (ratio !== undefined) ratios.push({ id: query.id, ratio });
+      for (const [i, ratio] of (each ?? []).entries()) ratios[i].push({ id: query.id, ratio });
     }
-    const geomean = Math.exp(ratios.reduce((a, r) => a + Math.log(r.ratio), 0) / ratios.length);
-    const worst = ratios.reduce((a, b) => (b.ratio > a.ratio ? b : a));
-    console.log(
-      `geometric mean of coordinator / single-node over ${ratios.length} queries: ${geomean.toFixed(2)}x; max ${worst.ratio.toFixed(2)}x (Q${worst.id})`,
-    );
+    for (const [i, side] of ratios.entries()) {
+      if (side.length === 0) continue;
+      const geomean = Math.exp(side.reduce((a, r) => a + Math.log(r.ratio), 0) / side.length);
+      const worst = side.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+      console.log(
+        `geometric mean of coordinator${coordinators[i].label} / single-node over ${side.length} queries: ${geomean.toFixed(2)}x; max ${worst.ratio.toFixed(2)}x (Q${worst.id})`,
+      );
+    }
     baseline.closeSync();
   } finally {
     await cluster.stop();
