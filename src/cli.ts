@@ -133,6 +133,18 @@ const coordinator = program
     new Option('--max-json-bytes <n>', 'byte cap of a JSON answer (default 64 MiB)').env('MAX_JSON_BYTES'),
   )
   .option('--no-pushdown', 'fetch whole tables instead of pushing filters and projections down')
+  .addOption(
+    new Option(
+      '--reference-table-rows <n>',
+      'copy unsplit tables of at most N rows into the coordinator (default 100000; 0: none)',
+    ).env('REFERENCE_TABLE_ROWS'),
+  )
+  .addOption(
+    new Option(
+      '--reference-table-bytes <n>',
+      'bytes those copies may take, least recently used dropped first (default 64 MiB; 0: none)',
+    ).env('REFERENCE_TABLE_BYTES'),
+  )
   .addOption(apiKeysOption())
   .addOption(auditSqlOption())
   .addOption(new Option('--pg-port <port>', 'Postgres wire protocol port (psql, JDBC, …)').env('PG_PORT'))
@@ -152,6 +164,8 @@ const coordinator = program
         maxJsonRows: o.maxJsonRows,
         memoryLimit: o.memoryLimit,
         pushdown: o.pushdown,
+        referenceTableRows: o.referenceTableRows,
+        referenceTableBytes: o.referenceTableBytes,
         apiKeys: o.apiKeys,
         auditSql: o.auditSql,
         maxJsonBytes: o.maxJsonBytes,

@@ -110,6 +110,14 @@ export const CoordinatorOptionsSchema = z.object({
   memoryLimit: z.string().optional(),
   /** Turn off filter/projection pushdown (for comparison and debugging). */
   pushdown: z.boolean().default(true),
+  /** Unsplit tables of at most this many rows are copied into the coordinator (reference tables); 0: none. */
+  referenceTableRows: z.coerce.number().int().min(0).default(100_000),
+  /** Bytes all those copies may take (64 MiB), least recently used dropped first; 0: none. */
+  referenceTableBytes: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(64 * 1024 * 1024),
   apiKeys: apiKeysFile,
   auditSql,
   ...workLimits,

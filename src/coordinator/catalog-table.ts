@@ -31,6 +31,8 @@ export interface CatalogTable {
   error?: string;
   /** For a table split into parts (NATS only): every part, in index order. */
   parts?: CatalogPart[];
+  /** An unsplit table's data version (its replicas agree, or it has an `error`); '' when unknown. */
+  version?: string;
 }
 
 /** One part of a split table (protocol/shards.ts). */
@@ -159,7 +161,8 @@ export function natsCatalogTable(found: DiscoveredTable): CatalogTable {
   const count = found.instances[0]?.shard.count ?? 1;
   if (count === 1) {
     const error = replicaDisagreement(found.instances, 'the table');
-    return { ...base, location: subjectFor(found.name, 'scan'), ...(error ? { error } : {}) };
+    const version = found.instances[0]?.version ?? '';
+    return { ...base, location: subjectFor(found.name, 'scan'), version, ...(error ? { error } : {}) };
   }
   const byPart = groupBy(found.instances, (i) => i.shard.index);
   const replicas = Array.from({ length: count }, (_, index) => byPart.get(index) ?? []);

@@ -34,6 +34,8 @@ import {
   opportunistic,
   useful,
 } from './reduction-schedule.js';
+import { forgetGathered, QueryCopies, serveFromCopy } from './reference-scan.js';
+import { StaleCopyError, type TableCopy } from './reference-tables.js';
 import { Serial } from './serial.js';
 import { gatherPartials } from './shards/partial-gather.js';
 import { type AnalyzeRewritten, pushSubqueries } from './subquery-pushdown.js';
@@ -181,6 +183,7 @@ async function gatherAll(
   signal: AbortSignal,
   cancel: () => void,
   options: OpenOptions,
+  copies: QueryCopies,
 ): Promise<Gathered> {
   const opts = {
     nc: ctx.nc,
@@ -241,7 +244,15 @@ async function gatherAll(
   notes.push(...(subqueries?.notes ?? []));
   const reading = subqueries?.analysis ?? analysis;
   const targets = reading.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
-  const reductions = ctx.pushdown ? useful(reading) : [];
+  // A table the coordinator holds a copy of is in at once; reductions of it are dropped
+  // from the schedule (the final SQL filters it), and kept for narrowing its keys here.
+  const copied = new Map<string, TableCopy>();
+  for (const { plan, table } of ctx.pushdown ? targets : []) {
+    const copy = copies.serving(table);
+    if (copy) copied.set(scanName(plan), copy);
+  }
+  const allReductions = ctx.pushdown ? useful(reading) : [];
+  const reductions = allReductions.filter((r) => !copied.has(r.table));
   // Scans go out at once, except those reduced by keys of other tables: they follow as soon
   // as those tables are in (or, for a scan with a predicate of its own, once they prove large).
   // The first failure cancels the others, and they must all have stopped using the
@@ -262,7 +273,8 @@ async function gatherAll(
     const known = new Promise<boolean>((resolve) => (declare = resolve));
     independent.set(scanName(plan), { known, declare });
   }
-  const others = ctx.pushdown ? opportunistic(reading) : [];
+  const allOthers = ctx.pushdown ? opportunistic(reading) : [];
+  const others = allOthers.filter((r) => !copied.has(r.table));
   const gather = ({ plan, table }: (typeof targets)[number]): Promise<GatherStats> => {
     const scan = scanName(plan);
     const sized = sizeWatch(scan);
@@ -276,6 +288,14 @@ async function gatherAll(
     const request = scanRequestFor(plan, table, ctx.pushdown);
     const mine = reductions.filter((r) => r.table === scan);
     const { declare } = independent.get(scan) as { declare: (yes: boolean) => void };
+    const copy = copied.get(scan);
+    if (copy) {
+      declare(true);
+      return serveFromCopy(con, opts.serial, copy, table, plan, scan).then((stats) => {
+        sized(stats.rows);
+        return stats;
+      });
+    }
     if (mine.length === 0) {
       declare(true);
       return gatherInto(con, table, request, scan, own);
@@ -288,7 +308,7 @@ async function gatherAll(
       request,
       reductions: mine,
       opportunistic: others.filter((r) => r.table === scan),
-      reductionsOf: (source) => [...reductions, ...others].filter((r) => r.table === source),
+      reductionsOf: (source) => [...allReductions, ...allOthers].filter((r) => r.table === source),
       progress: (source) => ({
         in: gathers.get(source) as Promise<GatherStats>,
         large: large.get(source) as Promise<void>,
@@ -320,6 +340,7 @@ async function gatherAll(
   const all = [...gathers.values()];
   try {
     const stats = await Promise.all(all);
+    await copies.confirmed();
     for (const s of stats)
       if (s.declined)
         notes.push(
@@ -327,9 +348,30 @@ async function gatherAll(
         );
     return { stats, userSql: subqueries?.sql ?? scansSql, pushedWhole: false, notes };
   } catch (err) {
-    cancel();
+    // A stale copy leaves the scans to end: the query is gathered again without copies.
+    if (!(err instanceof StaleCopyError)) cancel();
     await Promise.allSettled(all);
     throw err;
+  }
+}
+
+/** `gatherAll`, once more without copies where one proved stale (nothing of the first is kept). */
+async function gatherChecked(
+  con: DuckDBConnection,
+  copies: QueryCopies,
+  gather: () => Promise<Gathered>,
+): Promise<Gathered> {
+  try {
+    return await gather();
+  } catch (err) {
+    if (!(err instanceof StaleCopyError)) throw err;
+    copies.stop();
+    await forgetGathered(con);
+    const again = await gather();
+    return {
+      ...again,
+      notes: [...(again.notes ?? []), `${err.message}: gathered again from the containers`],
+    };
   }
 }
 
@@ -367,6 +409,7 @@ export async function openQuery(
   const onCallerAbort = () => controller.abort(callerSignal.reason);
   callerSignal.addEventListener('abort', onCallerAbort, { once: true });
   const con = await ctx.engine.connect();
+  const copies = new QueryCopies(ctx.pushdown ? ctx.references : undefined, ctx.nc);
   const onAbort = () => con.interrupt();
   controller.signal.addEventListener('abort', onAbort, { once: true });
   let closeGathered: (() => Promise<void>) | undefined;
@@ -376,18 +419,14 @@ export async function openQuery(
     callerSignal.removeEventListener('abort', onCallerAbort);
     controller.signal.removeEventListener('abort', onAbort);
     con.closeSync();
+    copies.release();
   };
   try {
     const analysis = await analyze(sql, ctx);
     const gatherStarted = performance.now();
-    const gathered = await gatherAll(
-      con,
-      sql,
-      analysis,
-      ctx,
-      controller.signal,
-      () => controller.abort(),
-      options,
+    copies.sweep((name) => ctx.catalog.get(name));
+    const gathered = await gatherChecked(con, copies, () =>
+      gatherAll(con, sql, analysis, ctx, controller.signal, () => controller.abort(), options, copies),
     );
     closeGathered = gathered.close;
     const executeStarted = performance.now();

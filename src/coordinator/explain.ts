@@ -12,7 +12,7 @@
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { msSince } from '../timing.js';
-import { type QueryAnalysis, scanName } from './analyze/index.js';
+import { type QueryAnalysis, scanName, type TableScanPlan } from './analyze/index.js';
 import {
   analyze,
   analyzeRewritten,
@@ -213,8 +213,14 @@ function stepsOf(
   const coordinatorDetail = pushedPlan.eager
     ? `${coordinatorPlanText} (eager aggregation: ${pushedPlan.eager}; runs ${pushedPlan.sql})`
     : coordinatorPlanText;
-  const reductions = ctx.pushdown ? useful(analysis) : [];
-  const others = ctx.pushdown ? opportunistic(analysis) : [];
+  // A table the coordinator holds a copy of is read from it (reference-tables.ts), unreduced.
+  const copyOf = (plan: TableScanPlan) => {
+    const table = ctx.catalog.get(plan.table);
+    return ctx.pushdown && table ? ctx.references?.peek(table) : undefined;
+  };
+  const copied = new Set(analysis.tables.filter(copyOf).map(scanName));
+  const reductions = (ctx.pushdown ? useful(analysis) : []).filter((r) => !copied.has(r.table));
+  const others = (ctx.pushdown ? opportunistic(analysis) : []).filter((r) => !copied.has(r.table));
   // Scans that wait for keys come after their sources, as execute.ts sends them.
   const ordered = inReductionOrder(
     analysis.tables.map((plan) => ({ plan })),
@@ -227,13 +233,18 @@ function stepsOf(
     const table = ctx.catalog.get(plan.table);
     const whole = table && sentWhole(table, plan);
     const mine = whole ? [] : reductions.filter((r) => r.table === scanName(plan));
+    const copy = copyOf(plan);
     steps.push({
       ...base,
       step: steps.length + 1,
-      runs: 'container',
+      runs: copy ? 'coordinator' : 'container',
       table: plan.table,
       scan: scanOf(plan),
-      served_from: table ? `${table.transport} ${table.location}` : null,
+      served_from: copy
+        ? `the coordinator's copy (version ${copy.version}, ${copy.rows} rows; its version is checked as the query runs)`
+        : table
+          ? `${table.transport} ${table.location}`
+          : null,
       columns: ctx.pushdown ? `${plan.distinct ? 'DISTINCT ' : ''}${plan.columns.join(', ')}` : '*',
       filter: (ctx.pushdown && plan.where) || null,
       dynamic_filter:

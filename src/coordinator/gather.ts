@@ -28,9 +28,12 @@ export interface GatherStats {
   scan?: string;
   /** The references that scan is for. */
   references?: string[];
-  transport: Transport;
-  /** Where it was served from: a URL or a NATS subject. */
+  /** How its rows came: from a container, or from the coordinator's copy (reference-scan.ts). */
+  transport: Transport | 'coordinator copy';
+  /** Where it was served from: a URL or a NATS subject, or the replica a copy came from. */
   source: string;
+  /** The data version of a copy it was served from. */
+  version?: string;
   columns: string[];
   where?: string;
   /** Why the container did not apply the offered `where` (it is applied here). */

@@ -17,6 +17,7 @@ import { CoordinatorEngine } from './engine.js';
 import { buildCoordinatorApp } from './http.js';
 import { startPgPort } from './pg-wire/start.js';
 import type { ExecutorContext } from './query.js';
+import { ReferenceTables } from './reference-tables.js';
 
 const CATALOG_REFRESH_MS = 5_000;
 /** How long startup waits for NATS before HTTP opens without it. */
@@ -72,6 +73,11 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
     analyses: new AnalysisCache(),
     timeoutMs: opts.timeoutMs,
     pushdown: opts.pushdown,
+    references: new ReferenceTables(
+      engine,
+      { maxRows: opts.referenceTableRows, maxBytes: opts.referenceTableBytes },
+      log,
+    ),
     admission,
   };
   const attach = async (nc: NatsConnection) => {

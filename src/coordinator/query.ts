@@ -10,6 +10,7 @@ import type { AnalysisCache } from './analysis-cache.js';
 import type { Catalog } from './catalog.js';
 import type { CoordinatorEngine } from './engine.js';
 import type { GatherStats } from './gather.js';
+import type { ReferenceTables } from './reference-tables.js';
 
 export interface ExecutorContext {
   engine: CoordinatorEngine;
@@ -21,6 +22,8 @@ export interface ExecutorContext {
   natsUrl?: string;
   timeoutMs: number;
   pushdown: boolean;
+  /** The coordinator's copies of small tables (reference-tables.ts); none: every table is scanned. */
+  references?: ReferenceTables;
   /** Bounds the queries that run at once, whatever door they came through (HTTP, Postgres). */
   admission: Admission;
 }

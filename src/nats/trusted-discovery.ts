@@ -84,7 +84,7 @@ async function stillSubscribed(nc: NatsConnection, table: string, id: string): P
 }
 
 /** The instance's own metadata, or undefined when nobody allowed to serve `table` answers for it. */
-async function askInstance(
+export async function askInstance(
   nc: NatsConnection,
   table: string,
   id: string,

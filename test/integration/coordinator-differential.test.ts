@@ -25,8 +25,9 @@ async function ask(coordinator: ManagedProcess, sql: string) {
 
 beforeAll(async () => {
   cluster = await startLocalCluster({ labels: 2_000 });
+  // Every table is scanned (reference-tables.test.ts runs the corpus over the coordinator's copies).
   [pushdownOn, pushdownOff] = await Promise.all([
-    cluster.startCoordinator(),
+    cluster.startCoordinator(['--reference-table-rows', '0']),
     cluster.startCoordinator(['--no-pushdown']),
   ]);
   oracle = await singleNodeDuckDB(cluster.sample.files);

@@ -16,7 +16,9 @@ let oracle: DuckDBConnection;
 
 beforeAll(async () => {
   cluster = await startLocalCluster({ labels: 5_000 });
-  coordinator = await cluster.startCoordinator();
+  // What scans move is measured here: no table is served from a coordinator's copy
+  // (reference-tables.test.ts covers those).
+  coordinator = await cluster.startCoordinator(['--reference-table-rows', '0']);
   oracle = await singleNodeDuckDB(cluster.sample.files);
 }, 240_000);
 

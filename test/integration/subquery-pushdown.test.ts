@@ -19,8 +19,10 @@ let oracle: DuckDBConnection;
 
 beforeAll(async () => {
   cluster = await startLocalCluster({ labels: 2_000 });
+  // The scans' stats are asserted here: no table is served from a coordinator's copy
+  // (reference-tables.test.ts covers those).
   [pushdownOn, pushdownOff, oracle] = await Promise.all([
-    cluster.startCoordinator(),
+    cluster.startCoordinator(['--reference-table-rows', '0']),
     cluster.startCoordinator(['--no-pushdown']),
     singleNodeDuckDB(cluster.sample.files),
   ]);
