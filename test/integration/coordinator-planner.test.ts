@@ -215,6 +215,7 @@ describe('references of one table that want different rows', () => {
       'label_urls#3 for u3',
     ]);
     for (const step of steps) expect(step.rows).toBeGreaterThanOrEqual(0);
-    expect(steps.find((s) => s.scan === 'label_urls#2 for u2')?.after).toBe('label_urls');
+    // u1's keys, and labels' through u1 (chained: u2.label_id = u1.label_id = l.label_id).
+    expect(steps.find((s) => s.scan === 'label_urls#2 for u2')?.after).toBe('labels, label_urls');
   });
 });
