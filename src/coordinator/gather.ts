@@ -20,6 +20,7 @@ import { openHttpScan } from '../scan-client/http-scan.js';
 import { openNatsScan } from '../scan-client/nats-scan.js';
 import { msSince, roundMs } from '../timing.js';
 import type { CatalogTable, Transport } from './catalog.js';
+import { type ScanTimeline, TimelineRecorder } from './scan-timeline.js';
 import type { Serial } from './serial.js';
 
 export interface GatherStats {
@@ -44,6 +45,8 @@ export interface GatherStats {
   ms: number;
   /** The replica that served it (the end frame's NATS service instance id). */
   replica?: string;
+  /** When its request, keys, schema, first rows and end went or came (scan-timeline.ts). */
+  timeline?: ScanTimeline;
   /** A split table's parts (shards/scatter.ts): what each took, or why it was not asked. */
   parts?: PartStats[];
   /** What the parts computed of an aggregate that was merged here (shards/partial-gather.ts). */
@@ -72,6 +75,8 @@ export interface GatherOptions {
   idleTimeoutMs: number;
   /** performance.now() at which the query's time is up: containers stop their work then. */
   deadline?: number;
+  /** performance.now() at the query's gather start, which timelines count from; else the scan's own start. */
+  origin?: number;
   signal: AbortSignal;
   /** Called with the rows gathered so far, after each data frame. */
   onRows?: (rows: number) => void;
@@ -187,9 +192,22 @@ export async function gatherFrames(
 ): Promise<GatherStats> {
   const started = performance.now();
   const stats = emptyStats(table, request);
+  const timeline = new TimelineRecorder(opts.origin ?? started);
+  const filter = opts.filter;
+  const timed: GatherOptions = {
+    ...opts,
+    ...(filter && {
+      filter: () =>
+        filter().then((f) => {
+          timeline.mark('keys_sent');
+          return f;
+        }),
+    }),
+  };
   let columns: ColumnSchema[] | undefined;
   try {
-    for await (const frame of openScan(table, request, opts)) {
+    for await (const frame of openScan(table, request, timed)) {
+      timeline.frame(frame);
       if (frame.type === 'schema') {
         columns = frame.columns;
         opts.onSchema?.(frame);
@@ -209,6 +227,7 @@ export async function gatherFrames(
   await target.close(true);
   stats.columns = (columns ?? []).map((c) => c.name);
   stats.ms = msSince(started);
+  stats.timeline = timeline.timeline;
   return stats;
 }
 
