@@ -20,6 +20,7 @@ import { chunksOf, jsonValueConverter, materializedChunks } from '../duckdb/json
 import { conjunction, quoteIdent } from '../duckdb/sql.js';
 import { assertReadOnlySelect, checkedPredicate } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
+import { Lru } from '../lru.js';
 import { observeScan } from '../metrics/container.js';
 import type { Encoding } from '../protocol/codec.js';
 import {
@@ -137,22 +138,50 @@ function castList(columns: ColumnSchema[]): string {
     .join(', ');
 }
 
-/** Output columns of `sql`, by preparing it, not running it. */
-async function describeOutput(con: DuckDBConnection, sql: string): Promise<ColumnSchema[]> {
-  const prepared = await con.prepare(sql);
-  return Array.from({ length: prepared.columnCount }, (_, i) =>
+/**
+ * Output columns of a scan of `names` (the table's own spelling), by preparing it, not
+ * running it; kept per table, whose columns never change once loaded, so that a repeated scan
+ * sends its schema frame without a round trip into DuckDB.
+ */
+async function outputColumns(
+  con: DuckDBConnection,
+  table: LoadedTable,
+  names: string[],
+): Promise<ColumnSchema[]> {
+  let described = describedColumns.get(table);
+  if (!described) {
+    described = new Lru(MAX_DESCRIBED_SCANS);
+    describedColumns.set(table, described);
+  }
+  const key = JSON.stringify(names);
+  const known = described.get(key);
+  if (known) return known;
+  const prepared = await con.prepare(
+    `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`,
+  );
+  const columns = Array.from({ length: prepared.columnCount }, (_, i) =>
     columnSchemaFor(prepared.columnName(i), prepared.columnType(i)),
   );
+  described.set(key, columns);
+  return columns;
 }
+
+const MAX_DESCRIBED_SCANS = 256;
+const describedColumns = new WeakMap<LoadedTable, Lru<string, ColumnSchema[]>>();
 
 function positional(count: number): string {
   return Array.from({ length: count }, (_, i) => `c${i}`).join(', ');
 }
 
+/**
+ * The plan of `request` over `table`, or over `from`: rows kept from it (prefilter.ts), whose
+ * columns are some of the table's, with the same types.
+ */
 async function planScan(
   con: DuckDBConnection,
-  table: ScanSource,
+  table: LoadedTable,
   request: ParsedScanRequest,
+  from: ScanSource = table,
 ): Promise<ScanPlan> {
   if (request.query !== undefined) {
     if (request.keys || request.awaitFilter)
@@ -162,10 +191,10 @@ async function planScan(
   if (request.keys && request.awaitFilter) {
     throw new QueryError('bad_request', 'send keys either in the request or in the awaited filter, not both');
   }
-  const names = resolveColumns(table, request.columns);
-  const where = await checkedWhere(con, table, request.where);
-  const select = `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`;
-  const columns = await describeOutput(con, select);
+  const names = resolveColumns(from, request.columns);
+  const where = await checkedWhere(con, from, request.where);
+  const select = `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(from.name)}`;
+  const columns = await outputColumns(con, table, names);
   const casts = castList(columns);
   const conditions = where === undefined ? [] : [where];
   const keys = keySets(request.keys);
@@ -174,12 +203,12 @@ async function planScan(
   const keyColumns =
     keys.length > 0
       ? resolveColumns(
-          table,
+          from,
           keys.map((k) => k.column),
         )
       : [];
   for (const [i, set] of keys.entries()) {
-    const loaded = await loadScanKeys(con, table.name, keyColumns[i], set, i);
+    const loaded = await loadScanKeys(con, from.name, keyColumns[i], set, i);
     conditions.push(`${quoteIdent(keyColumns[i])} IN (SELECT k FROM ${loaded})`);
   }
   const filter = conditions.length > 0 ? conjunction(conditions) : undefined;
@@ -192,9 +221,9 @@ async function planScan(
   let kept: Promise<number> | undefined;
   return {
     kind: 'batched',
-    source: table,
+    source: from,
     keptRows: () => {
-      kept ??= filter === undefined ? Promise.resolve(table.rowCount) : estimateRows(con, table, filter);
+      kept ??= filter === undefined ? Promise.resolve(from.rowCount) : estimateRows(con, from, filter);
       return kept;
     },
     limit: request.limit,
@@ -305,12 +334,13 @@ async function planFiltered(
   const filterWhere = await checkedWhere(con, table, filter.where);
   const narrowed = (from: ScanSource, wheres: (string | undefined)[]) => {
     const all = wheres.filter((w) => w !== undefined);
-    return planScan(con, from, {
+    const narrowedRequest = {
       columns: request.columns,
       limit: request.limit,
       keys: filter.keys,
       ...(all.length > 0 && { where: conjunction(all) }),
-    });
+    };
+    return planScan(con, table, narrowedRequest, from);
   };
   if (!source) return narrowed(table, [where, filterWhere]);
   try {
@@ -348,9 +378,14 @@ export async function executeScan(
     }
     let plan = await planScan(con, table, request);
     // With awaitFilter the plan is a column scan whose condition is the request's own predicate;
-    // its estimate is kept for the scan itself when it does not wait.
-    const own = request.awaitFilter && plan.kind === 'batched' ? await plan.keptRows() : undefined;
-    const waits = own !== undefined && own > (request.awaitFilterAbove ?? -1);
+    // its estimate is kept for the scan itself when it does not wait. A table of at most
+    // awaitFilterAbove rows is sent at once whatever its predicate keeps: no estimate needed.
+    const above = request.awaitFilterAbove ?? -1;
+    const own =
+      request.awaitFilter && plan.kind === 'batched' && plan.source.rowCount > above
+        ? await plan.keptRows()
+        : undefined;
+    const waits = own !== undefined && own > above;
     // Sent before the rows are read: the receiver prepares for them meanwhile.
     await sink.send({
       type: 'schema',
