@@ -32,7 +32,7 @@ import {
   TARGET_FRAME_BYTES,
 } from '../protocol/frames.js';
 import { estimateRows, prefilter, type ScanSource } from './prefilter.js';
-import { loadScanKeys } from './scan-keys.js';
+import { ScanKeyTables } from './scan-keys.js';
 import { interruptOnAbort } from './scan-liveness.js';
 import { errorFrame } from './scan-request.js';
 import { connect, type LoadedTable } from './table.js';
@@ -115,12 +115,18 @@ function checkedWhere(con: DuckDBConnection, table: ScanSource, where: string | 
       );
 }
 
-/** Resolves requested names to the table's own spelling (DuckDB names are case-insensitive). */
+/** The table's own spelling of a column name, if it has that column (DuckDB names are case-insensitive). */
+function spelling(table: ScanSource): (name: string) => string | undefined {
+  const byLower = new Map(table.columns.map((c) => [c.name.toLowerCase(), c.name]));
+  return (name) => byLower.get(name.toLowerCase());
+}
+
+/** Resolves requested names to the table's own spelling; every column where none is requested. */
 function resolveColumns(table: ScanSource, requested: string[]): string[] {
   if (requested.length === 0) return table.columns.map((c) => c.name);
-  const byLower = new Map(table.columns.map((c) => [c.name.toLowerCase(), c.name]));
+  const own = spelling(table);
   return requested.map((name) => {
-    const found = byLower.get(name.toLowerCase());
+    const found = own(name);
     if (found === undefined) {
       throw new QueryError(
         'unknown_column',
@@ -129,6 +135,12 @@ function resolveColumns(table: ScanSource, requested: string[]): string[] {
     }
     return found;
   });
+}
+
+/** The names of `requested` the table has, in its own spelling; the others left out. */
+function knownColumns(table: ScanSource, requested: string[]): string[] {
+  const own = spelling(table);
+  return requested.flatMap((name) => own(name) ?? []);
 }
 
 /** A select list over positional names c0, c1… that casts the `text` columns to VARCHAR. */
@@ -175,13 +187,14 @@ function positional(count: number): string {
 
 /**
  * The plan of `request` over `table`, or over `from`: rows kept from it (prefilter.ts), whose
- * columns are some of the table's, with the same types.
+ * columns are some of the table's, with the same types. Its keys go to `keyTables`.
  */
 async function planScan(
   con: DuckDBConnection,
   table: LoadedTable,
   request: ParsedScanRequest,
   from: ScanSource = table,
+  keyTables = new ScanKeyTables(con, table.name),
 ): Promise<ScanPlan> {
   if (request.query !== undefined) {
     if (request.keys || request.awaitFilter)
@@ -208,7 +221,7 @@ async function planScan(
         )
       : [];
   for (const [i, set] of keys.entries()) {
-    const loaded = await loadScanKeys(con, from.name, keyColumns[i], set, i);
+    const loaded = await keyTables.load(keyColumns[i], set);
     conditions.push(`${quoteIdent(keyColumns[i])} IN (SELECT k FROM ${loaded})`);
   }
   const filter = conditions.length > 0 ? conjunction(conditions) : undefined;
@@ -316,16 +329,20 @@ async function planFiltered(
   estimated: number,
 ): Promise<ScanPlan> {
   const where = await checkedWhere(con, table, request.where);
+  const keyTables = new ScanKeyTables(con, table.name);
+  // Never rejects: a table that could not be made fails the scan once its keys come.
+  const madeAhead = keyTables.prepare(knownColumns(table, request.filterKeyColumns ?? []));
   const kept =
     where === undefined
       ? undefined
-      : prefilter(con, table, resolveColumns(table, request.columns), where, estimated);
+      : madeAhead.then(() => prefilter(con, table, resolveColumns(table, request.columns), where, estimated));
   kept?.catch(() => undefined);
   let filter: ScanFilter;
   try {
     filter = await awaitFilter();
   } finally {
-    // The connection is the scan's: nothing else may run on it while the prefilter does.
+    // The connection is the scan's: nothing else may run on it while these do.
+    await madeAhead;
     await kept?.catch(() => undefined);
   }
   // Without the kept rows (too many, or the prefilter failed) the table is scanned again.
@@ -340,7 +357,7 @@ async function planFiltered(
       keys: filter.keys,
       ...(all.length > 0 && { where: conjunction(all) }),
     };
-    return planScan(con, table, narrowedRequest, from);
+    return planScan(con, table, narrowedRequest, from, keyTables);
   };
   if (!source) return narrowed(table, [where, filterWhere]);
   try {
