@@ -22,6 +22,7 @@ import { msSince, roundMs } from '../timing.js';
 import type { CatalogTable, Transport } from './catalog.js';
 import { type ScanTimeline, TimelineRecorder } from './scan-timeline.js';
 import type { Serial } from './serial.js';
+import { createTempTable } from './temp-table-batch.js';
 
 export interface GatherStats {
   table: string;
@@ -116,15 +117,10 @@ function columnNames(columns: ColumnSchema[], positional: boolean): string[] {
 }
 
 /** `CREATE TEMP TABLE` for the schema; `text` columns are VARCHAR until cast back. */
-async function createTarget(
-  con: DuckDBConnection,
-  name: string,
-  columns: ColumnSchema[],
-  positional: boolean,
-) {
+function createTargetSql(name: string, columns: ColumnSchema[], positional: boolean): string {
   const names = columnNames(columns, positional);
   const defs = columns.map((c, i) => `${names[i]} ${c.wire === 'text' ? 'VARCHAR' : c.type}`);
-  await con.run(`CREATE TEMP TABLE ${quoteIdent(name)} (${defs.join(', ')})`);
+  return `CREATE TEMP TABLE ${quoteIdent(name)} (${defs.join(', ')})`;
 }
 
 async function castTextColumns(
@@ -272,8 +268,8 @@ export class TempTableTarget implements FrameTarget {
   async open(columns: ColumnSchema[]): Promise<void> {
     this.columns = columns;
     this.staging = columns.some((c) => c.wire === 'text') ? `__staging_${this.target}` : this.target;
-    await this.opts.serial.run(async () => {
-      await createTarget(this.con, this.staging, columns, !!this.opts.positional);
+    const sql = createTargetSql(this.staging, columns, !!this.opts.positional);
+    await createTempTable(this.con, this.opts.serial, sql, async () => {
       const appender = await this.con.createAppender(this.staging, 'main', 'temp');
       this.appender = appender;
       this.nextChunk = reusedChunk(
