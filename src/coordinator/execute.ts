@@ -189,6 +189,7 @@ async function gatherAll(
     nc: ctx.nc,
     idleTimeoutMs: Math.min(ctx.timeoutMs, SILENCE_MS),
     deadline: performance.now() + ctx.timeoutMs,
+    origin: performance.now(),
     signal,
     serial: new Serial(),
   };

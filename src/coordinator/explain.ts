@@ -24,6 +24,7 @@ import {
 import type { PartStats } from './gather.js';
 import type { ExecutorContext, QueryStats } from './query.js';
 import { inReductionOrder, opportunistic, sentWhole, useful } from './reduction-schedule.js';
+import { timelineText } from './scan-timeline.js';
 import type { PartialPlan } from './shards/partial-aggregate.js';
 import { partialPlanOf } from './shards/partial-gather.js';
 import { partsToSkip } from './shards/prune.js';
@@ -68,6 +69,8 @@ export type ExplainStep = {
   rows?: number;
   bytes?: number;
   ms?: number;
+  /** when the scan's steps happened (EXPLAIN ANALYZE), from the gather's start */
+  timeline?: string;
 };
 
 export type ExplainAnswer = {
@@ -325,6 +328,7 @@ function withRun(steps: ExplainStep[], stats: QueryStats): ExplainStep[] {
       rows: g.rows,
       bytes: g.bytes,
       ms: g.ms,
+      ...(g.timeline && { timeline: timelineText(g.timeline) }),
       dynamic_filter: g.dynamic_filter ?? s.dynamic_filter,
       ...(g.parts && { detail: partsRun(g.parts) }),
     };

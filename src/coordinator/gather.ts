@@ -20,7 +20,9 @@ import { openHttpScan } from '../scan-client/http-scan.js';
 import { openNatsScan } from '../scan-client/nats-scan.js';
 import { msSince, roundMs } from '../timing.js';
 import type { CatalogTable, Transport } from './catalog.js';
+import { type ScanTimeline, TimelineRecorder } from './scan-timeline.js';
 import type { Serial } from './serial.js';
+import { createTempTable } from './temp-table-batch.js';
 
 export interface GatherStats {
   table: string;
@@ -51,6 +53,8 @@ export interface GatherStats {
   ms: number;
   /** The replica that served it (the end frame's NATS service instance id). */
   replica?: string;
+  /** When its request, keys, schema, first rows and end went or came (scan-timeline.ts). */
+  timeline?: ScanTimeline;
   /** A split table's parts (shards/scatter.ts): what each took, or why it was not asked. */
   parts?: PartStats[];
   /** What the parts computed of an aggregate that was merged here (shards/partial-gather.ts). */
@@ -79,6 +83,8 @@ export interface GatherOptions {
   idleTimeoutMs: number;
   /** performance.now() at which the query's time is up: containers stop their work then. */
   deadline?: number;
+  /** performance.now() at the query's gather start, which timelines count from; else the scan's own start. */
+  origin?: number;
   signal: AbortSignal;
   /** Called with the rows gathered so far, after each data frame. */
   onRows?: (rows: number) => void;
@@ -118,15 +124,10 @@ function columnNames(columns: ColumnSchema[], positional: boolean): string[] {
 }
 
 /** `CREATE TEMP TABLE` for the schema; `text` columns are VARCHAR until cast back. */
-async function createTarget(
-  con: DuckDBConnection,
-  name: string,
-  columns: ColumnSchema[],
-  positional: boolean,
-) {
+function createTargetSql(name: string, columns: ColumnSchema[], positional: boolean): string {
   const names = columnNames(columns, positional);
   const defs = columns.map((c, i) => `${names[i]} ${c.wire === 'text' ? 'VARCHAR' : c.type}`);
-  await con.run(`CREATE TEMP TABLE ${quoteIdent(name)} (${defs.join(', ')})`);
+  return `CREATE TEMP TABLE ${quoteIdent(name)} (${defs.join(', ')})`;
 }
 
 async function castTextColumns(
@@ -195,13 +196,26 @@ export async function gatherFrames(
   request: ScanRequest,
   opts: GatherOptions,
   target: FrameTarget,
-  frames: AsyncGenerator<Frame> = openScan(table, request, opts),
+  frames?: AsyncGenerator<Frame>,
 ): Promise<GatherStats> {
   const started = performance.now();
   const stats = emptyStats(table, request);
+  const timeline = new TimelineRecorder(opts.origin ?? started);
+  const filter = opts.filter;
+  const timed: GatherOptions = {
+    ...opts,
+    ...(filter && {
+      filter: () =>
+        filter().then((f) => {
+          timeline.mark('keys_sent');
+          return f;
+        }),
+    }),
+  };
   let columns: ColumnSchema[] | undefined;
   try {
-    for await (const frame of frames) {
+    for await (const frame of frames ?? openScan(table, request, timed)) {
+      timeline.frame(frame);
       if (frame.type === 'schema') {
         columns = frame.columns;
         if (frame.declined) stats.declined = frame.declined;
@@ -222,6 +236,7 @@ export async function gatherFrames(
   await target.close(true);
   stats.columns = (columns ?? []).map((c) => c.name);
   stats.ms = msSince(started);
+  stats.timeline = timeline.timeline;
   return stats;
 }
 
@@ -266,8 +281,8 @@ export class TempTableTarget implements FrameTarget {
   async open(columns: ColumnSchema[]): Promise<void> {
     this.columns = columns;
     this.staging = columns.some((c) => c.wire === 'text') ? `__staging_${this.target}` : this.target;
-    await this.opts.serial.run(async () => {
-      await createTarget(this.con, this.staging, columns, !!this.opts.positional);
+    const sql = createTargetSql(this.staging, columns, !!this.opts.positional);
+    await createTempTable(this.con, this.opts.serial, sql, async () => {
       const appender = await this.con.createAppender(this.staging, 'main', 'temp');
       this.appender = appender;
       this.nextChunk = reusedChunk(

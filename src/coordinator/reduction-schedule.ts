@@ -254,6 +254,7 @@ export async function gatherReduced(scan: ReducedScan): Promise<GatherStats> {
       ...request,
       awaitFilter: true,
       ...(plan.where && { awaitFilterAbove: SEND_AT_ONCE_ROWS }),
+      filterKeyColumns: [...new Set([...scan.reductions, ...scan.opportunistic].map((r) => r.column))],
       ackTimeoutMs: awaitedAckTimeout(scan.queryTimeoutMs),
     };
     const stats = await scan.gather(awaited, message, (schema) =>

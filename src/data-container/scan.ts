@@ -20,6 +20,7 @@ import { chunksOf, jsonValueConverter, materializedChunks } from '../duckdb/json
 import { conjunction, quoteIdent } from '../duckdb/sql.js';
 import { assertReadOnlySelect, checkedPredicate } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
+import { Lru } from '../lru.js';
 import { observeScan } from '../metrics/container.js';
 import type { Encoding } from '../protocol/codec.js';
 import {
@@ -31,7 +32,7 @@ import {
   TARGET_FRAME_BYTES,
 } from '../protocol/frames.js';
 import { estimateRows, prefilter, type ScanSource } from './prefilter.js';
-import { loadScanKeys } from './scan-keys.js';
+import { ScanKeyTables } from './scan-keys.js';
 import { interruptOnAbort } from './scan-liveness.js';
 import { errorFrame } from './scan-request.js';
 import { connect, type LoadedTable } from './table.js';
@@ -117,33 +118,49 @@ function checkedWhere(con: DuckDBConnection, table: ScanSource, where: string | 
 }
 
 /**
- * The request's where, checked, and the output columns of `select` under it: one prepare
- * binds both, so a predicate this DuckDB cannot bind fails here, before any frame. A
- * `declinable` where that fails either check is left out (the requester applies it itself);
- * a required one fails the scan.
+ * The request's where, checked by the guard and, for a `declinable` one, bound over the
+ * source once (a source's columns never change): a predicate the guard refuses or this DuckDB
+ * cannot bind is left out of a declinable request (the requester applies it itself), and
+ * fails a required one.
  */
 async function offeredWhere(
   con: DuckDBConnection,
-  table: ScanSource,
+  source: ScanSource,
   request: ParsedScanRequest,
-  select: string,
-): Promise<{ where?: string; columns: ColumnSchema[]; declined?: string }> {
+): Promise<{ where?: string; declined?: string }> {
   try {
-    const where = await checkedWhere(con, table, request.where);
-    return { where, columns: await describeOutput(con, where ? `${select} WHERE ${where}` : select) };
+    const where = await checkedWhere(con, source, request.where);
+    if (where !== undefined && request.declinable) await assertBinds(con, source, where);
+    return { where };
   } catch (err) {
     if (!request.declinable || request.where === undefined) throw err;
-    const declined = duckdbErrorToQueryError(err).message;
-    return { columns: await describeOutput(con, select), declined };
+    return { declined: duckdbErrorToQueryError(err).message };
   }
 }
 
-/** Resolves requested names to the table's own spelling (DuckDB names are case-insensitive). */
+/** Where predicates known to bind, by source and its columns. */
+const boundWheres = new Lru<string, true>(256);
+
+async function assertBinds(con: DuckDBConnection, source: ScanSource, where: string): Promise<void> {
+  const key = JSON.stringify([source.name, source.columns.map((c) => c.name), where]);
+  if (boundWheres.get(key)) return;
+  const prepared = await con.prepare(`SELECT 1 FROM ${quoteIdent(source.name)} WHERE ${where}`);
+  prepared.destroySync();
+  boundWheres.set(key, true);
+}
+
+/** The table's own spelling of a column name, if it has that column (DuckDB names are case-insensitive). */
+function spelling(table: ScanSource): (name: string) => string | undefined {
+  const byLower = new Map(table.columns.map((c) => [c.name.toLowerCase(), c.name]));
+  return (name) => byLower.get(name.toLowerCase());
+}
+
+/** Resolves requested names to the table's own spelling; every column where none is requested. */
 function resolveColumns(table: ScanSource, requested: string[]): string[] {
   if (requested.length === 0) return table.columns.map((c) => c.name);
-  const byLower = new Map(table.columns.map((c) => [c.name.toLowerCase(), c.name]));
+  const own = spelling(table);
   return requested.map((name) => {
-    const found = byLower.get(name.toLowerCase());
+    const found = own(name);
     if (found === undefined) {
       throw new QueryError(
         'unknown_column',
@@ -154,6 +171,12 @@ function resolveColumns(table: ScanSource, requested: string[]): string[] {
   });
 }
 
+/** The names of `requested` the table has, in its own spelling; the others left out. */
+function knownColumns(table: ScanSource, requested: string[]): string[] {
+  const own = spelling(table);
+  return requested.flatMap((name) => own(name) ?? []);
+}
+
 /** A select list over positional names c0, c1… that casts the `text` columns to VARCHAR. */
 function castList(columns: ColumnSchema[]): string {
   return columns
@@ -161,22 +184,51 @@ function castList(columns: ColumnSchema[]): string {
     .join(', ');
 }
 
-/** Output columns of `sql`, by preparing it, not running it. */
-async function describeOutput(con: DuckDBConnection, sql: string): Promise<ColumnSchema[]> {
-  const prepared = await con.prepare(sql);
-  return Array.from({ length: prepared.columnCount }, (_, i) =>
+/**
+ * Output columns of a scan of `names` (the table's own spelling), by preparing it, not
+ * running it; kept per table, whose columns never change once loaded, so that a repeated scan
+ * sends its schema frame without a round trip into DuckDB.
+ */
+async function outputColumns(
+  con: DuckDBConnection,
+  table: LoadedTable,
+  names: string[],
+): Promise<ColumnSchema[]> {
+  let described = describedColumns.get(table);
+  if (!described) {
+    described = new Lru(MAX_DESCRIBED_SCANS);
+    describedColumns.set(table, described);
+  }
+  const key = JSON.stringify(names);
+  const known = described.get(key);
+  if (known) return known;
+  const prepared = await con.prepare(
+    `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`,
+  );
+  const columns = Array.from({ length: prepared.columnCount }, (_, i) =>
     columnSchemaFor(prepared.columnName(i), prepared.columnType(i)),
   );
+  described.set(key, columns);
+  return columns;
 }
+
+const MAX_DESCRIBED_SCANS = 256;
+const describedColumns = new WeakMap<LoadedTable, Lru<string, ColumnSchema[]>>();
 
 function positional(count: number): string {
   return Array.from({ length: count }, (_, i) => `c${i}`).join(', ');
 }
 
+/**
+ * The plan of `request` over `table`, or over `from`: rows kept from it (prefilter.ts), whose
+ * columns are some of the table's, with the same types. Its keys go to `keyTables`.
+ */
 async function planScan(
   con: DuckDBConnection,
-  table: ScanSource,
+  table: LoadedTable,
   request: ParsedScanRequest,
+  from: ScanSource = table,
+  keyTables = new ScanKeyTables(con, table.name),
 ): Promise<ScanPlan> {
   if (request.query !== undefined) {
     if (request.keys || request.awaitFilter)
@@ -191,12 +243,13 @@ async function planScan(
   if (request.keys && request.awaitFilter) {
     throw new QueryError('bad_request', 'send keys either in the request or in the awaited filter, not both');
   }
-  const names = resolveColumns(table, request.columns);
-  const distinct = request.distinct ? 'DISTINCT ' : '';
-  const select = `SELECT ${distinct}${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`;
-  const { where, columns, declined } = await offeredWhere(con, table, request, select);
+  const names = resolveColumns(from, request.columns);
+  const { where, declined } = await offeredWhere(con, from, request);
   // A limit counts the rows the where keeps: it goes where the where goes.
   const limit = declined ? undefined : request.limit;
+  const distinct = request.distinct ? 'DISTINCT ' : '';
+  const select = `SELECT ${distinct}${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(from.name)}`;
+  const columns = await outputColumns(con, table, names);
   const casts = castList(columns);
   const conditions = where === undefined ? [] : [where];
   const keys = keySets(request.keys);
@@ -205,12 +258,12 @@ async function planScan(
   const keyColumns =
     keys.length > 0
       ? resolveColumns(
-          table,
+          from,
           keys.map((k) => k.column),
         )
       : [];
   for (const [i, set] of keys.entries()) {
-    const loaded = await loadScanKeys(con, table.name, keyColumns[i], set, i);
+    const loaded = await keyTables.load(keyColumns[i], set);
     conditions.push(`${quoteIdent(keyColumns[i])} IN (SELECT k FROM ${loaded})`);
   }
   const filter = conditions.length > 0 ? conjunction(conditions) : undefined;
@@ -224,9 +277,9 @@ async function planScan(
   return {
     kind: 'batched',
     ...(declined && { declined }),
-    source: table,
+    source: from,
     keptRows: () => {
-      kept ??= filter === undefined ? Promise.resolve(table.rowCount) : estimateRows(con, table, filter);
+      kept ??= filter === undefined ? Promise.resolve(from.rowCount) : estimateRows(con, from, filter);
       return kept;
     },
     limit,
@@ -331,16 +384,20 @@ async function planFiltered(
   estimated: number,
 ): Promise<ScanPlan> {
   const where = await checkedWhere(con, table, request.where);
+  const keyTables = new ScanKeyTables(con, table.name);
+  // Never rejects: a table that could not be made fails the scan once its keys come.
+  const madeAhead = keyTables.prepare(knownColumns(table, request.filterKeyColumns ?? []));
   const kept =
     where === undefined
       ? undefined
-      : prefilter(con, table, resolveColumns(table, request.columns), where, estimated);
+      : madeAhead.then(() => prefilter(con, table, resolveColumns(table, request.columns), where, estimated));
   kept?.catch(() => undefined);
   let filter: ScanFilter;
   try {
     filter = await awaitFilter();
   } finally {
-    // The connection is the scan's: nothing else may run on it while the prefilter does.
+    // The connection is the scan's: nothing else may run on it while these do.
+    await madeAhead;
     await kept?.catch(() => undefined);
   }
   // Without the kept rows (too many, or the prefilter failed) the table is scanned again.
@@ -349,13 +406,14 @@ async function planFiltered(
   const filterWhere = await checkedWhere(con, table, filter.where);
   const narrowed = (from: ScanSource, wheres: (string | undefined)[]) => {
     const all = wheres.filter((w) => w !== undefined);
-    return planScan(con, from, {
+    const narrowedRequest = {
       columns: request.columns,
       limit: request.limit,
       distinct: request.distinct,
       keys: filter.keys,
       ...(all.length > 0 && { where: conjunction(all) }),
-    });
+    };
+    return planScan(con, table, narrowedRequest, from, keyTables);
   };
   if (!source) return narrowed(table, [where, filterWhere]);
   try {
@@ -393,9 +451,14 @@ export async function executeScan(
     }
     let plan = await planScan(con, table, request);
     // With awaitFilter the plan is a column scan whose condition is the request's own predicate;
-    // its estimate is kept for the scan itself when it does not wait.
-    const own = request.awaitFilter && plan.kind === 'batched' ? await plan.keptRows() : undefined;
-    const waits = own !== undefined && own > (request.awaitFilterAbove ?? -1);
+    // its estimate is kept for the scan itself when it does not wait. A table of at most
+    // awaitFilterAbove rows is sent at once whatever its predicate keeps: no estimate needed.
+    const above = request.awaitFilterAbove ?? -1;
+    const own =
+      request.awaitFilter && plan.kind === 'batched' && plan.source.rowCount > above
+        ? await plan.keptRows()
+        : undefined;
+    const waits = own !== undefined && own > above;
     // Sent before the rows are read: the receiver prepares for them meanwhile.
     await sink.send({
       type: 'schema',

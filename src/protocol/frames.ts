@@ -141,6 +141,11 @@ export const ScanRequestSchema = z
      * filter again. The schema frame's `awaitsFilter` says which it did.
      */
     awaitFilterAbove: z.number().int().min(0).optional(),
+    /**
+     * With `awaitFilter`: columns the filter's keys may come for. The sender makes their keys
+     * tables while it waits, so that less stands between the keys' arrival and the rows.
+     */
+    filterKeyColumns: z.array(z.string().min(1).max(256)).max(16).optional(),
     /** Frames the sender may have in flight before it waits for an ack. */
     window: z.number().int().min(1).max(1024).optional(),
     /** Milliseconds the sender waits for an ack before it gives up on the receiver. */

@@ -16,6 +16,7 @@ interface TableStats {
   table: string;
   rows: number;
   dynamic_filter?: string;
+  timeline: { requested: number; keys_sent?: number; schema: number; first_rows?: number; end: number };
 }
 
 let cluster: LocalCluster;
@@ -57,6 +58,16 @@ it('narrows a filtered side by the keys of a small filtered side', async () => {
   expect(urls.dynamic_filter).toMatch(/^IN \d+ keys of label_sublabels\.label_id$/);
   // Without the keys, url_id % 2 = 0 alone keeps 125,000 rows.
   expect(urls.rows).toBeLessThan(15_000);
+  // Both asked at once; the keys follow once the source's end came, then the rows.
+  for (const { timeline } of [sublabels, urls]) {
+    expect(timeline.requested).toBeLessThanOrEqual(timeline.schema);
+    expect(timeline.schema).toBeLessThanOrEqual(timeline.first_rows as number);
+    expect(timeline.first_rows).toBeLessThanOrEqual(timeline.end);
+  }
+  expect(sublabels.timeline.keys_sent).toBeUndefined();
+  expect(urls.timeline.requested).toBeLessThan(sublabels.timeline.end);
+  expect(urls.timeline.keys_sent).toBeGreaterThanOrEqual(sublabels.timeline.end);
+  expect(urls.timeline.first_rows).toBeGreaterThanOrEqual(urls.timeline.keys_sent as number);
 });
 
 it('sends at once a filtered side whose own predicate keeps few rows', async () => {

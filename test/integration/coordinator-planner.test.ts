@@ -109,6 +109,7 @@ interface ExplainStep {
   detail: string | null;
   rows?: number;
   ms?: number;
+  timeline?: string;
 }
 
 async function explain(body: Record<string, unknown>) {
@@ -152,6 +153,9 @@ describe('EXPLAIN', () => {
     expect(urls.rows).toBe(on.label_urls);
     expect(urls.dynamic_filter).toMatch(/keys/);
     for (const step of answer.results) expect(step.ms).toBeGreaterThanOrEqual(0);
+    expect(urls.timeline).toMatch(
+      /^requested [\d.]+, schema [\d.]+, keys sent [\d.]+, first rows [\d.]+, end [\d.]+ ms$/,
+    );
     expect(answer.stats.result_rows).toBeGreaterThan(0);
   });
 

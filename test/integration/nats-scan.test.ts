@@ -225,6 +225,31 @@ describe('scan results equal DuckDB', () => {
       `id IN (${KEYS_SQL})`,
     ],
     ['a filter that keeps nothing', { columns: ['id'], where: 'bucket = 1' }, async () => NONE, 'false'],
+    // Key tables made while the sender waits; a name the table lacks is no error.
+    [
+      'keys whose table was made ahead',
+      { columns: ['id', 'name'], where: 'bucket < 40', filterKeyColumns: ['ID', 'no_such_column'] },
+      async () => ({ type: 'filter', keys: { column: 'id', ...(await packColumn(KEYS_SQL)) } }),
+      `id IN (${KEYS_SQL})`,
+    ],
+    [
+      'two key sets of one column made ahead, which intersect',
+      { columns: ['id', 'score'], filterKeyColumns: ['id'] },
+      async () => ({
+        type: 'filter',
+        keys: [
+          { column: 'id', ...(await packColumn(KEYS_SQL)) },
+          { column: 'id', ...(await packColumn(`SELECT id FROM people WHERE id % 3 = 0`)) },
+        ],
+      }),
+      `id IN (${KEYS_SQL}) AND id % 3 = 0`,
+    ],
+    [
+      'keys of a column not named ahead',
+      { columns: ['id'], where: 'bucket < 40', filterKeyColumns: ['bucket'] },
+      async () => ({ type: 'filter', keys: { column: 'id', ...(await packColumn(KEYS_SQL)) } }),
+      `id IN (${KEYS_SQL})`,
+    ],
   ];
   for (const [name, rest, filter, filterWhere] of awaited) {
     test(`a filter that follows the request: ${name}`, async () => {

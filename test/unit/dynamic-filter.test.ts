@@ -7,7 +7,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dynamicFilter } from '../../src/coordinator/dynamic-filter.js';
 import { Serial } from '../../src/coordinator/serial.js';
-import { loadScanKeys } from '../../src/data-container/scan-keys.js';
+import { ScanKeyTables } from '../../src/data-container/scan-keys.js';
 
 let instance: DuckDBInstance;
 
@@ -33,8 +33,9 @@ async function keptAndJoined(
   const filter = await dynamicFilter(con, new Serial(), reduction, targetType);
   const conditions = filter.where ? [filter.where] : [];
   if (filter.keys) {
-    for (const [i, keys] of (Array.isArray(filter.keys) ? filter.keys : [filter.keys]).entries()) {
-      conditions.push(`c IN (SELECT k FROM ${await loadScanKeys(con, 'tgt', 'c', keys, i)})`);
+    const keyTables = new ScanKeyTables(con, 'tgt');
+    for (const keys of Array.isArray(filter.keys) ? filter.keys : [filter.keys]) {
+      conditions.push(`c IN (SELECT k FROM ${await keyTables.load('c', keys)})`);
     }
   }
   const kept = await con.runAndReadAll(`SELECT r FROM tgt WHERE ${conditions.join(' AND ') || 'true'}`);

@@ -24,6 +24,7 @@ import {
   type PartStats,
   TempTableTarget,
 } from '../gather.js';
+import { mergedTimeline } from '../scan-timeline.js';
 import { partsToSkip } from './prune.js';
 
 /** Scans of one part at most, the first included. */
@@ -215,6 +216,8 @@ function tableStats(
     const { rows, bytes, ms, replica } = g.stats;
     return { part: part.index, ...(replica && { replica }), rows, bytes, ms, tries: g.tries };
   });
+  const timeline = mergedTimeline([...gathered.values()].flatMap((g) => g.stats.timeline ?? []));
+  if (timeline) stats.timeline = timeline;
   if (gathered.size === 0)
     stats.columns = request.columns?.length ? request.columns : table.columns.map((c) => c.name);
   stats.ms = msSince(started);
