@@ -17,9 +17,8 @@
  * Anything that would not be exact returns `{reason}`.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { serializedSql } from '../../duckdb/parse-tree.js';
+import { serializedSql, withoutLocations } from '../../duckdb/parse-tree.js';
 import { isJsonObject, type JsonObject } from '../../json-object.js';
-import { withoutLocations } from '../analyze/print.js';
 import { type Tree, treeKey } from '../analyze/trees.js';
 import { type Decomposed, decompose, isDecomposableName } from './aggregate-merge.js';
 import { functionFacts } from './function-facts.js';
