@@ -4,8 +4,8 @@
  * whatever the table's size; each batch is materialized, not streamed: a materialized result
  * packs the rows a predicate keeps into full chunks, where a streaming one hands over every
  * scanned vector, nearly empty under a selective predicate (one native round trip each);
- * without a predicate, streaming measured no faster here. A pushed-down `query` that only
- * picks columns is such a scan (planPlainQuery); any other streams (planQuery).
+ * without a predicate, streaming measured no faster here. A pushed-down `query` streams
+ * (planQuery).
  */
 import type {
   DuckDBConnection,
@@ -55,12 +55,10 @@ export interface FrameSink {
 }
 
 /**
- * Rows a batch of a plain scan aims to return: bounds the memory a scan holds at once. A
- * filtered scan that keeps at most that many rows, as estimateRows judges its filter, runs as
- * one query with no rowid range (a 1%-selective scan of 5M rows: ~72 ms of CPU, against ~82 in
- * two rowid batches, whose range filter alone costs ~5). Others, and every unfiltered scan of
- * more than one row group (one materialized result of 1M rows costs more CPU, in fresh pages,
- * and sends nothing until it is whole), read rowid ranges: first one row group
+ * Rows a batch of a plain scan aims to return: bounds the memory a scan holds at once. A scan
+ * that keeps at most that many rows, as estimateRows judges its filter, runs as one query with
+ * no rowid range (a 1%-selective scan of 5M rows: ~72 ms of CPU, against ~82 in two rowid
+ * batches, whose range filter alone costs ~5). Others read rowid ranges: first one row group
  * (its rows go out while the next range runs), then as many rowids as the last range's
  * selectivity says will return about ROWID_BATCH rows, growing at most MAX_GROWTH× at a time,
  * so that a sparse stretch of the table does not make the next range swallow a dense one whole.
@@ -314,12 +312,8 @@ async function* batchedChunks(con: DuckDBConnection, plan: BatchedPlan): AsyncGe
   // rowids of an in-memory table run 0..rowCount-1; one more batch would find nothing.
   const end = plan.filtered ? rowCount : Math.min(rowCount, plan.limit ?? rowCount);
   let remaining = plan.filtered ? plan.limit : undefined;
-  // Unfiltered, a first range's rows leave while the next is read; filtered, a scan that keeps
-  // few rows is read at once (a small table's size needs no estimate).
-  const oneQuery = plan.filtered
-    ? remaining === undefined && (end <= ROWID_BATCH || (await plan.keptRows()) <= ROWID_BATCH)
-    : end <= FIRST_BATCH;
-  if (oneQuery) {
+  // At most the rows the whole scan returns: a small one needs no estimate.
+  if (remaining === undefined && (end <= ROWID_BATCH || (await plan.keptRows()) <= ROWID_BATCH)) {
     yield* materializedChunks(await con.run(plan.batchSql(undefined, plan.filtered ? undefined : end)));
     return;
   }
