@@ -3,8 +3,9 @@
  * rewritten tree back to SQL only where DuckDB parses the print to the very same tree.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { deserializedSql, serializedSql, withoutLocations } from '../duckdb/parse-tree.js';
+import { deserializedSql, serializedSql } from '../duckdb/parse-tree.js';
 import { isJsonObject, type JsonObject } from '../json-object.js';
+import { withoutLocations } from './analyze/print.js';
 import { treeKey } from './analyze/trees.js';
 
 /** Every object of `tree` (itself included) that `match` accepts, depth first. */

@@ -17,12 +17,13 @@
  * are printed by DuckDB and must parse back to the very trees reasoned about.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { serializedSql, withoutLocations } from '../duckdb/parse-tree.js';
+import { serializedSql } from '../duckdb/parse-tree.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json-object.js';
 import { Lru } from '../lru.js';
 import type { QueryAnalysis, ResultTable } from './analyze/index.js';
+import { withoutLocations } from './analyze/print.js';
 import { treeKey } from './analyze/trees.js';
 import type { CatalogTable } from './catalog.js';
 import { eagerAggregation, MIN_REDUCTION } from './eager-aggregation.js';

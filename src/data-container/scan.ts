@@ -17,7 +17,6 @@ import { releasingChunks } from '../duckdb/chunk-memory.js';
 import { columnSchemaFor, FrameBuilder } from '../duckdb/columnar.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { chunksOf, jsonValueConverter, materializedChunks } from '../duckdb/json-values.js';
-import { type PlainItem, type PlainSelect, printedWhere } from '../duckdb/plain-select.js';
 import { conjunction, quoteIdent } from '../duckdb/sql.js';
 import { assertReadOnlySelect, checkedPredicate } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
@@ -88,8 +87,6 @@ interface BatchedPlan extends PlanBase {
   kind: 'batched';
   /** The table scanned: its rowids run 0..rowCount-1. */
   source: ScanSource;
-  /** Whether a condition (predicate, keys) drops rows; without one, rowids 0..n-1 are n rows. */
-  filtered: boolean;
   /** Rows the scan's condition (predicate, keys) keeps, estimated once; every row without one. */
   keptRows(): Promise<number>;
   limit?: number;
@@ -160,16 +157,16 @@ async function planScan(
   if (request.query !== undefined) {
     if (request.keys || request.awaitFilter)
       throw new QueryError('bad_request', 'keys and filters narrow a column scan; a query filters itself');
-    const checked = await assertReadOnlySelect(con, request.query, [table.name]);
-    const plain = checked.plain && (await planPlainQuery(con, table, request.query, checked.plain));
-    return plain ?? planQuery(con, request.query, checked.maxRows);
+    return planQuery(con, table, request.query);
   }
   if (request.keys && request.awaitFilter) {
     throw new QueryError('bad_request', 'send keys either in the request or in the awaited filter, not both');
   }
   const names = resolveColumns(table, request.columns);
   const where = await checkedWhere(con, table, request.where);
-  const columns = await describeOutput(con, selectOf(table, names));
+  const select = `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`;
+  const columns = await describeOutput(con, select);
+  const casts = castList(columns);
   const conditions = where === undefined ? [] : [where];
   const keys = keySets(request.keys);
   // Every key column resolved before any keys table is made: a retry over the whole table
@@ -185,29 +182,9 @@ async function planScan(
     const loaded = await loadScanKeys(con, table.name, keyColumns[i], set, i);
     conditions.push(`${quoteIdent(keyColumns[i])} IN (SELECT k FROM ${loaded})`);
   }
-  return batchedPlan(con, table, { names, columns, conditions, limit: request.limit });
-}
-
-function selectOf(table: ScanSource, names: string[]): string {
-  return `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`;
-}
-
-interface ColumnScan {
-  /** The table's columns read, in output order (a column may repeat). */
-  names: string[];
-  /** What the output columns are called and typed. */
-  columns: ColumnSchema[];
-  /** Checked predicates a row must all meet. */
-  conditions: string[];
-  limit?: number;
-}
-
-function batchedPlan(con: DuckDBConnection, table: ScanSource, scan: ColumnScan): BatchedPlan {
-  const { names, columns, conditions, limit } = scan;
-  const select = selectOf(table, names);
-  const casts = castList(columns);
   const filter = conditions.length > 0 ? conjunction(conditions) : undefined;
-  const limitText = limit !== undefined ? ` LIMIT ${limit}` : '';
+  const limitText = request.limit !== undefined ? ` LIMIT ${request.limit}` : '';
+  const display = `${select}${filter ? ` WHERE ${filter}` : ''}${limitText}`;
   const whereOf = (range?: { lo: number; hi: number }) => {
     const all = [...(range ? [`rowid >= ${range.lo} AND rowid < ${range.hi}`] : []), ...conditions];
     return all.length > 0 ? ` WHERE ${all.map((c) => `(${c})`).join(' AND ')}` : '';
@@ -216,14 +193,13 @@ function batchedPlan(con: DuckDBConnection, table: ScanSource, scan: ColumnScan)
   return {
     kind: 'batched',
     source: table,
-    filtered: filter !== undefined,
     keptRows: () => {
       kept ??= filter === undefined ? Promise.resolve(table.rowCount) : estimateRows(con, table, filter);
       return kept;
     },
-    limit,
+    limit: request.limit,
     columns,
-    display: `${select}${filter ? ` WHERE ${filter}` : ''}${limitText}`,
+    display,
     batchSql: (range, limit) =>
       `SELECT ${casts} FROM (${select}${whereOf(range)}${
         limit !== undefined ? ` LIMIT ${limit}` : ''
@@ -231,65 +207,16 @@ function batchedPlan(con: DuckDBConnection, table: ScanSource, scan: ColumnScan)
   };
 }
 
-/** The table's own spelling of each item's column (`*`: all of them); undefined where one is not a column. */
-function itemColumns(table: ScanSource, items: PlainItem[]): string[] | undefined {
-  const byLower = new Map(table.columns.map((c) => [c.name.toLowerCase(), c.name]));
-  const names = items.flatMap((item) =>
-    'star' in item ? table.columns.map((c) => c.name) : [byLower.get(item.column.toLowerCase())],
-  );
-  return names.every((n) => n !== undefined) ? (names as string[]) : undefined;
-}
-
 /**
- * A pushed query that only picks columns of the table (plain-select.ts), planned as the
- * column scan it is: read in rowid batches and materialized, where streaming it would fetch
- * every 2,048 rows through a round trip to DuckDB's threads. The output's names and types are
- * the query's own (DuckDB prepares it), and its WHERE passes the same check as a scan's.
- * Undefined (the query streams) where an item is no column of the table (`rowid`), the types
- * differ, or the WHERE does not pass that check (it reads a select alias, say).
- */
-async function planPlainQuery(
-  con: DuckDBConnection,
-  table: ScanSource,
-  query: string,
-  plain: PlainSelect,
-): Promise<BatchedPlan | undefined> {
-  // Prepared first: a query that does not bind fails as it would streamed.
-  const columns = await describeOutput(con, query);
-  const names = itemColumns(table, plain.items);
-  if (names === undefined) return undefined;
-  const scanned = await describeOutput(con, selectOf(table, names));
-  if (scanned.length !== columns.length || scanned.some((c, i) => c.type !== columns[i].type))
-    return undefined;
-  let where: string | undefined;
-  if (plain.where) {
-    const printed = await printedWhere(con, plain.where);
-    where = printed === undefined ? undefined : await checkedWhere(con, table, printed).catch(declined);
-    if (where === undefined) return undefined;
-  }
-  return batchedPlan(con, table, {
-    names,
-    columns,
-    conditions: where === undefined ? [] : [where],
-    limit: plain.limit,
-  });
-}
-
-/** A check's refusal as "not this way"; any other failure stays one. */
-function declined(err: unknown): undefined {
-  if (err instanceof QueryError) return undefined;
-  throw err;
-}
-
-/**
- * A whole SELECT over this table, checked read-only already, started. Streamed: its result may be
+ * A whole SELECT over this table, checked read-only, and started. Streamed: its result may be
  * far larger than the table (a self-join), and streaming holds only what the receiver has
  * not taken yet, and stops when it cancels. A result its LIMIT keeps within one vector is
  * materialized instead, in one call into DuckDB where a stream takes five (parse, prepare,
  * execute, fetch, the fetch that finds the end), each a round trip through libuv's thread
  * pool; its frames then leave together. That is the quick top-N's case.
  */
-async function planQuery(con: DuckDBConnection, query: string, maxRows?: number): Promise<QueryPlan> {
+async function planQuery(con: DuckDBConnection, table: ScanSource, query: string): Promise<QueryPlan> {
+  const { maxRows } = await assertReadOnlySelect(con, query, [table.name]);
   const small = maxRows !== undefined && maxRows <= SMALL_RESULT_ROWS;
   const start = (sql: string) => (small ? con.run(sql) : con.stream(sql));
   // The result's own types tell whether it must start again with casts (rare).
@@ -302,23 +229,24 @@ async function planQuery(con: DuckDBConnection, query: string, maxRows?: number)
   return { ...plan, result: await start(cast) };
 }
 
+/** At most the rows the whole scan returns: a small table's size needs no estimate. */
+function expectedRows(plan: BatchedPlan): Promise<number> {
+  const rows = plan.source.rowCount;
+  return rows <= ROWID_BATCH ? Promise.resolve(rows) : plan.keptRows();
+}
+
 /**
- * A batched plan's chunks. Without a condition, a LIMIT n reads rowids [0, n) as a scan of the
- * whole table does. Without a LIMIT, the next batch runs in DuckDB's threads while this one is
- * read; with one (and a condition), each batch asks only for the rows still missing.
+ * A batched plan's chunks. Without a LIMIT, the next batch runs in DuckDB's threads while
+ * this one is read; with one, each batch asks only for the rows still missing.
  */
 async function* batchedChunks(con: DuckDBConnection, plan: BatchedPlan): AsyncGenerator<DuckDBDataChunk> {
-  const rowCount = plan.source.rowCount;
-  // rowids of an in-memory table run 0..rowCount-1; one more batch would find nothing.
-  const end = plan.filtered ? rowCount : Math.min(rowCount, plan.limit ?? rowCount);
-  let remaining = plan.filtered ? plan.limit : undefined;
-  // At most the rows the whole scan returns: a small one needs no estimate.
-  if (remaining === undefined && (end <= ROWID_BATCH || (await plan.keptRows()) <= ROWID_BATCH)) {
-    yield* materializedChunks(await con.run(plan.batchSql(undefined, plan.filtered ? undefined : end)));
+  let remaining = plan.limit;
+  if (remaining === undefined && (await expectedRows(plan)) <= ROWID_BATCH) {
+    yield* materializedChunks(await con.run(plan.batchSql()));
     return;
   }
-  const batch = (lo: number, size: number) =>
-    con.run(plan.batchSql({ lo, hi: Math.min(lo + size, end) }, remaining));
+  const batch = (lo: number, size: number) => con.run(plan.batchSql({ lo, hi: lo + size }, remaining));
+  // rowids of an in-memory table run 0..rowCount-1; one more batch would find nothing.
   let lo = 0;
   let size = FIRST_BATCH;
   let next: Promise<DuckDBMaterializedResult> | undefined = batch(lo, size);
@@ -327,7 +255,7 @@ async function* batchedChunks(con: DuckDBConnection, plan: BatchedPlan): AsyncGe
       const result: DuckDBMaterializedResult = await next;
       const hi = lo + size;
       const following = nextSpan(result.rowCount, size);
-      const more = hi < end;
+      const more = hi < plan.source.rowCount;
       next = more && remaining === undefined ? batch(hi, following) : undefined;
       next?.catch(() => undefined);
       yield* materializedChunks(result);

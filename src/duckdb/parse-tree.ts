@@ -1,6 +1,5 @@
 /** DuckDB's own parse tree of any SQL text, as JSON (`json_serialize_sql`). */
 import { type DuckDBConnection, LIST, listValue, VARCHAR } from '@duckdb/node-api';
-import { isJsonObject, type JsonObject } from '../json-object.js';
 
 /**
  * DuckDB writes out-of-range numeric literals as bare Infinity/-Infinity/NaN, which are not
@@ -46,13 +45,4 @@ export async function deserializedSql(
     // One tree DuckDB refuses fails the whole batch: print them one by one.
     return Promise.all(trees.map(one));
   }
-}
-
-/** A copy of a parse tree without `query_location` (the parser writes 2^64-1 for none, which JSON.parse rounds). */
-export function withoutLocations(x: unknown): unknown {
-  if (Array.isArray(x)) return x.map(withoutLocations);
-  if (!isJsonObject(x)) return x;
-  const out: JsonObject = {};
-  for (const [k, v] of Object.entries(x)) if (k !== 'query_location') out[k] = withoutLocations(v);
-  return out;
 }

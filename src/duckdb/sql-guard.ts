@@ -10,7 +10,6 @@ import { QueryError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json-object.js';
 import { Lru } from '../lru.js';
 import { serializedSql } from './parse-tree.js';
-import { type PlainSelect, plainSelectOf } from './plain-select.js';
 import { quoteIdent } from './sql.js';
 import { assertCleanSqlText } from './sql-text.js';
 
@@ -191,8 +190,6 @@ class QueryTreeChecker {
 export interface CheckedSelect {
   /** The most rows its result can have, where its outermost LIMIT is a constant. */
   maxRows?: number;
-  /** Where it only picks columns of its table (plain-select.ts): the column scan it is. */
-  plain?: PlainSelect;
 }
 
 /** The constant of a query node's own `LIMIT n` (not `LIMIT n%`, not an expression). */
@@ -235,8 +232,7 @@ async function checkReadOnlySelect(
   }
   new QueryTreeChecker(allowedTables, tableColumns).check(statements[0], new Set());
   const maxRows = constantLimit(statements[0]);
-  const plain = plainSelectOf(statements[0]);
-  return { ...(maxRows !== undefined && { maxRows }), ...(plain && { plain }) };
+  return maxRows === undefined ? {} : { maxRows };
 }
 
 /** The WHERE tree of `SELECT * FROM <table> WHERE <where>`, if the statement has exactly that shape. */

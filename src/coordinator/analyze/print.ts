@@ -4,7 +4,6 @@
  * at the container is what the analysis reasoned about (a constant JSON cannot hold exactly,
  * such as an integer beyond 2^53 or an infinite double, fails that check and is not pushed).
  */
-import { withoutLocations } from '../../duckdb/parse-tree.js';
 import { isJsonObject, type JsonObject } from '../../json-object.js';
 import { selectListOf } from './duckdb-tree.js';
 import { type Tree, treeKey } from './trees.js';
@@ -16,6 +15,15 @@ export type ParseWithDuckDb = (sql: string) => Promise<unknown>;
 export interface DuckDbSql {
   parse: ParseWithDuckDb;
   print: (trees: string[]) => Promise<(string | undefined)[]>;
+}
+
+/** A copy of a parse tree without `query_location` (the parser writes 2^64-1 for none, which JSON.parse rounds). */
+export function withoutLocations(x: unknown): unknown {
+  if (Array.isArray(x)) return x.map(withoutLocations);
+  if (!isJsonObject(x)) return x;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(x)) if (k !== 'query_location') out[k] = withoutLocations(v);
+  return out;
 }
 
 /** `SELECT <tree>` as a whole json_serialize_sql result, from the tree of `SELECT NULL`. */

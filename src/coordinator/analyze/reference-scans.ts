@@ -16,10 +16,9 @@
  * TEMP table (`temp.main."<table>#<n>"`, keeping their alias, or taking the table's name as
  * one), printed by DuckDB and accepted only if it parses back to the very tree renamed.
  */
-
-import { withoutLocations } from '../../duckdb/parse-tree.js';
 import { isJsonObject, type JsonObject } from '../../json-object.js';
 import type { DuckDbSql } from './print.js';
+import { withoutLocations } from './print.js';
 import { typedReducers } from './reductions.js';
 import type { Use } from './scope.js';
 import { treeKey } from './trees.js';

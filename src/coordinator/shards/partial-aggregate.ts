@@ -17,8 +17,9 @@
  * Anything that would not be exact returns `{reason}`.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { serializedSql, withoutLocations } from '../../duckdb/parse-tree.js';
+import { serializedSql } from '../../duckdb/parse-tree.js';
 import { isJsonObject, type JsonObject } from '../../json-object.js';
+import { withoutLocations } from '../analyze/print.js';
 import { type Tree, treeKey } from '../analyze/trees.js';
 import { type Decomposed, decompose, isDecomposableName } from './aggregate-merge.js';
 import { functionFacts } from './function-facts.js';

@@ -4,9 +4,10 @@
  * columns and types — and the prepared statement says its column names and types.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { parseTreeText, serializedSql, withoutLocations } from '../../duckdb/parse-tree.js';
+import { parseTreeText, serializedSql } from '../../duckdb/parse-tree.js';
 import { quoteIdent } from '../../duckdb/sql.js';
 import { isJsonObject, type JsonObject } from '../../json-object.js';
+import { withoutLocations } from '../analyze/print.js';
 import { treeKey } from '../analyze/trees.js';
 import { Decline } from './single-table-query.js';
 
