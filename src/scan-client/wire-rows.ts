@@ -55,10 +55,9 @@ function writeDouble(out: JsonBytes, value: number, layout: Layout): void {
 function cellOf(schema: ColumnSchema, column: WireColumn, layout: Layout): Cell | undefined {
   const { data, nulls } = column;
   const nullBytes = layout === 'json' ? NULL_BYTES : NO_BYTES;
-  const orNull =
-    (cell: Cell): Cell =>
-    (out, row) =>
-      nulls?.[row] ? out.short(nullBytes) : cell(out, row);
+  // A frame without NULLs in a column (most) checks none.
+  const orNull = (cell: Cell): Cell =>
+    nulls ? (out, row) => (nulls[row] ? out.short(nullBytes) : cell(out, row)) : cell;
   switch (schema.type) {
     case 'BIGINT': {
       const words = aligned(data, Int32Array);
