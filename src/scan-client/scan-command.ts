@@ -4,7 +4,6 @@
  * A split table is read part after part into one output (one header, one Arrow schema);
  * `--shard I` reads part I alone.
  */
-import { once } from 'node:events';
 import { type NatsConnection, RequestError } from '@nats-io/transport-node';
 import type { ScanCommandOptions } from '../config.js';
 import { asQueryError, QueryError } from '../errors.js';
@@ -48,9 +47,14 @@ export async function runScanCommand(opts: ScanCommandOptions): Promise<void> {
   const reader = new AbortController();
   // A closed pipe (`| head`) ends the scan quietly.
   stdout.on('error', () => reader.abort(new QueryError('cancelled', 'stdout closed')));
-  const write = async (bytes: Buffer) => {
-    if (bytes.byteLength > 0 && !stdout.write(bytes)) await once(stdout, 'drain', { signal: reader.signal });
-  };
+  // Resolves once `bytes` are out, which the writer then reuses for the next frame. A failed
+  // write resolves too: the stream's 'error' above ends the scan.
+  const write = (bytes: Buffer) =>
+    bytes.byteLength === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          stdout.write(bytes, () => resolve());
+        });
   let nc: NatsConnection | undefined;
   try {
     nc = await connectNats(opts.nats, {

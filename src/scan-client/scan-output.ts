@@ -13,6 +13,7 @@ export type ScanFormat = 'ndjson' | 'csv' | 'arrow';
 
 /** Bytes for stdout: the start, each data frame, the end. */
 export interface FrameWriter {
+  /** A frame's bytes, which the next call may overwrite: write them out first. */
   data(rows: number, columns: WireColumn[]): Buffer;
   end(): Buffer;
 }

@@ -55,10 +55,9 @@ function writeDouble(out: JsonBytes, value: number, layout: Layout): void {
 function cellOf(schema: ColumnSchema, column: WireColumn, layout: Layout): Cell | undefined {
   const { data, nulls } = column;
   const nullBytes = layout === 'json' ? NULL_BYTES : NO_BYTES;
-  const orNull =
-    (cell: Cell): Cell =>
-    (out, row) =>
-      nulls?.[row] ? out.short(nullBytes) : cell(out, row);
+  // A frame without NULLs in a column (most) checks none.
+  const orNull = (cell: Cell): Cell =>
+    nulls ? (out, row) => (nulls[row] ? out.short(nullBytes) : cell(out, row)) : cell;
   switch (schema.type) {
     case 'BIGINT': {
       const words = aligned(data, Int32Array);
@@ -96,7 +95,11 @@ function cellOf(schema: ColumnSchema, column: WireColumn, layout: Layout): Cell 
 
 const DIRECT = new Set(['BIGINT', 'INTEGER', 'SMALLINT', 'TINYINT', 'DOUBLE', 'BOOLEAN', 'VARCHAR']);
 
-/** Writes frames of `columns` as NDJSON or CSV rows; undefined when a column's type is not one it writes. */
+/**
+ * Writes frames of `columns` as NDJSON or CSV rows; undefined when a column's type is not one
+ * it writes. Each frame's bytes are written over the last one's (a fresh megabyte per frame
+ * kept the garbage collector busy): use them before the next call.
+ */
 export function wireRowWriter(
   format: 'ndjson' | 'csv',
   columns: ColumnSchema[],
@@ -108,10 +111,11 @@ export function wireRowWriter(
     ascii(layout === 'json' ? `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:` : i === 0 ? '' : ','),
   );
   const after = ascii(layout === 'csv' ? '\r\n' : columns.length === 0 ? '{}\n' : '}\n');
-  let lastBytes = 0;
+  const out = new JsonBytes(1 << 16);
   return (rows, wire) => {
     const cells = columns.map((c, i) => cellOf(c, wire[i], layout) as Cell);
-    const out = new JsonBytes(Math.max(lastBytes, rows * 32));
+    out.clear();
+    out.reserve(rows * 32);
     for (let row = 0; row < rows; row++) {
       for (let c = 0; c < cells.length; c++) {
         out.short(before[c]);
@@ -119,7 +123,6 @@ export function wireRowWriter(
       }
       out.short(after);
     }
-    lastBytes = out.length;
     const bytes = out.bytes();
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };

@@ -605,8 +605,24 @@ const existential: DiffQuery[] = [
   },
 ];
 
+/**
+ * Whole queries that only pick columns, run whole in their container: aliases (swapped with
+ * the columns' names), `*` beside a column, a FROM alias, LIMITs past the rows and of none, and
+ * a WHERE that reads a select alias.
+ */
+const plainScans: DiffQuery[] = [
+  { sql: `SELECT url_id AS label_id, label_id AS url_id FROM label_urls WHERE label_id < 20` },
+  { sql: `SELECT u.url AS link, u.* FROM label_urls AS u WHERE u.url_id % 50 = 0 AND u.label_id < 500` },
+  { sql: `SELECT * FROM labels WHERE label_id < 30 LIMIT 100000` },
+  { sql: `SELECT * FROM label_sublabels LIMIT 0` },
+  { sql: `SELECT name AS n, score, created_at FROM labels WHERE score > 90 LIMIT 1000000` },
+  { sql: `FROM label_urls SELECT url, URL_ID WHERE url_id < 25 LIMIT 1000` },
+  { sql: `SELECT label_id AS k FROM labels WHERE k < 10` },
+];
+
 export const DIFF_QUERIES: DiffQuery[] = [
   ...handWritten,
+  ...plainScans,
   ...plannerShapes,
   ...selfReferences,
   ...existential,

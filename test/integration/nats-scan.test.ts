@@ -733,6 +733,27 @@ describe('the scan command', () => {
     ]);
   });
 
+  test('prints every row of a scan of several frames, each frame written before the next is made', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [cli, 'scan', 'people', '--columns', 'id,bucket,score,flag,name', '--nats', server.url],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    );
+    const rows = stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(ROWS);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(ROWS);
+    for (const row of rows) {
+      expect(row.bucket).toBe(row.id % 97);
+      expect(row.score).toBe(row.id * 1.5);
+      expect(row.flag).toBe(row.id % 3 === 0);
+      const name = row.id % 7 === 0 ? `name ${row.id}, "quoted" é 日本` : `name ${row.id}`;
+      expect(row.name).toBe(row.id % 11 === 0 ? null : name);
+    }
+  });
+
   test('prints csv with a header and RFC 4180 quoting', async () => {
     const { stdout } = await run(['people', '--columns', 'id,name', '--where', 'id = 7', '--format', 'csv']);
     expect(stdout).toBe('id,name\r\n7,"name 7, ""quoted"" é 日本"\r\n');
