@@ -345,7 +345,9 @@ describe('the audit line', () => {
 
   it('logs every NATS scan a container serves', async () => {
     const before = logLines(items).filter((l) => l.msg === 'scan served').length;
-    await query(coordinator, 'SELECT count(*) FROM items i JOIN labels l USING (label_id)', COORDINATOR_KEY);
+    // One table's query runs whole in its container (a join's small tables may come from the
+    // coordinator's copies instead of a scan).
+    await query(coordinator, 'SELECT count(*) FROM items WHERE item_id % 2 = 0', COORDINATOR_KEY);
     await new Promise((r) => setTimeout(r, 200));
     const after = logLines(items).filter((l) => l.msg === 'scan served');
     expect(after.length).toBeGreaterThan(before);
