@@ -11,13 +11,13 @@ import { observeQueue } from '../metrics/coordinator.js';
 import { connectNats as connectToNats } from '../nats/connect.js';
 import { redactUrl } from '../redact.js';
 import { onShutdown } from '../shutdown.js';
-import { AnalysisCache } from './analysis-cache.js';
-import { Catalog } from './catalog.js';
-import { CoordinatorEngine } from './engine.js';
-import { buildCoordinatorApp } from './http.js';
+import { Catalog } from './catalog/catalog.js';
+import { ReferenceTables } from './catalog/reference-tables.js';
+import { CoordinatorEngine } from './execute/engine.js';
+import type { ExecutorContext } from './execute/query.js';
+import { buildCoordinatorApp } from './http/http.js';
 import { startPgPort } from './pg-wire/start.js';
-import type { ExecutorContext } from './query.js';
-import { ReferenceTables } from './reference-tables.js';
+import { AnalysisCache } from './plan/analysis-cache.js';
 
 const CATALOG_REFRESH_MS = 5_000;
 /** How long startup waits for NATS before HTTP opens without it. */

@@ -1,6 +1,6 @@
 /** What a coordinator counts: queries by status and answer format, their latency, rows and bytes gathered per table. */
 import { Counter, Gauge, Histogram } from 'prom-client';
-import type { GatherStats } from '../coordinator/gather.js';
+import type { GatherStats } from '../coordinator/execute/gather.js';
 
 const queries = new Counter({
   name: 'duckdb_s3_queries_total',

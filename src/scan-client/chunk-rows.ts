@@ -5,7 +5,7 @@
  * such frames: DuckDB takes a while to load.
  */
 import { DuckDBInstance, type DuckDBType, VARCHAR } from '@duckdb/node-api';
-import { typesOf } from '../coordinator/pushed-result.js';
+import { typesOf } from '../coordinator/execute/pushed-result.js';
 import { reusedChunk, writeWireColumns } from '../duckdb/columnar.js';
 import { CsvRowWriter } from '../duckdb/csv-rows.js';
 import { JsonRowWriter } from '../duckdb/json-rows.js';

@@ -13,9 +13,9 @@ import { connect, createInbox, type NatsConnection } from '@nats-io/transport-no
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generatedTable } from '../../src/bench/generated-table.js';
-import { natsCatalogTable } from '../../src/coordinator/catalog-table.js';
-import { gatherFrames } from '../../src/coordinator/gather.js';
-import { Serial } from '../../src/coordinator/serial.js';
+import { natsCatalogTable } from '../../src/coordinator/catalog/catalog-table.js';
+import { gatherFrames } from '../../src/coordinator/execute/gather.js';
+import { Serial } from '../../src/coordinator/execute/serial.js';
 import { tableMetadata } from '../../src/data-container/metadata.js';
 import { startTableService, type TableService } from '../../src/data-container/nats-service.js';
 import { registerScanRoute } from '../../src/data-container/scan-http.js';

@@ -1,5 +1,5 @@
 /**
- * Reference tables (src/coordinator/reference-tables.ts): the coordinator's own copies of
+ * Reference tables (src/coordinator/catalog/reference-tables.ts): the coordinator's own copies of
  * small unsplit tables. Over real NATS, S3 and containers: once copied, a table is served
  * from the copy and every query of the differential corpus answers as the oracle; a table
  * over the row limit is never copied; the byte budget evicts the least recently used copy;

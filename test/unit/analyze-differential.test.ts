@@ -8,7 +8,11 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeQuery, type DuckDbSql, type QueryAnalysis } from '../../src/coordinator/analyze/index.js';
+import {
+  analyzeQuery,
+  type DuckDbSql,
+  type QueryAnalysis,
+} from '../../src/coordinator/plan/analyze/index.js';
 import { seededRandom } from '../../src/seeded-random.js';
 import { CATALOG, openParser } from './analyze-helpers.js';
 

@@ -1,6 +1,10 @@
 /** Shared fixtures for the analyzer tests: a real DuckDB for `json_serialize_sql`, the sample catalog. */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import type { DuckDbSql, ParseWithDuckDb, TableCatalogEntry } from '../../src/coordinator/analyze/index.js';
+import type {
+  DuckDbSql,
+  ParseWithDuckDb,
+  TableCatalogEntry,
+} from '../../src/coordinator/plan/analyze/index.js';
 import { deserializedSql } from '../../src/duckdb/parse-tree.js';
 
 export const CATALOG: TableCatalogEntry[] = [

@@ -8,7 +8,7 @@ import {
   type DuckDbSql,
   type QueryAnalysis,
   type TableCatalogEntry,
-} from '../../src/coordinator/analyze/index.js';
+} from '../../src/coordinator/plan/analyze/index.js';
 import { CATALOG, openParser } from './analyze-helpers.js';
 
 const TPCH: TableCatalogEntry[] = [

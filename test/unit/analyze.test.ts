@@ -6,7 +6,7 @@ import {
   type QueryAnalysis,
   type TableCatalogEntry,
   type TableScanPlan,
-} from '../../src/coordinator/analyze/index.js';
+} from '../../src/coordinator/plan/analyze/index.js';
 import { QueryError } from '../../src/errors.js';
 import { CATALOG, openParser } from './analyze-helpers.js';
 

@@ -4,7 +4,7 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runCapped } from '../../src/coordinator/capped-result.js';
+import { runCapped } from '../../src/coordinator/execute/capped-result.js';
 import { duckdbErrorToQueryError } from '../../src/duckdb/duckdb-errors.js';
 import { chunksOf } from '../../src/duckdb/json-values.js';
 import { QueryError } from '../../src/errors.js';

@@ -2,8 +2,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { Catalog } from '../../src/coordinator/catalog.js';
-import { natsCatalogTable } from '../../src/coordinator/catalog-table.js';
+import { Catalog } from '../../src/coordinator/catalog/catalog.js';
+import { natsCatalogTable } from '../../src/coordinator/catalog/catalog-table.js';
 import { createLogger } from '../../src/log.js';
 import type { TableColumn } from '../../src/protocol/table-metadata.js';
 import { type DiscoveredInstance, tablesOf } from '../../src/scan-client/discovery.js';

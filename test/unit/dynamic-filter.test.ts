@@ -5,8 +5,8 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { dynamicFilter } from '../../src/coordinator/dynamic-filter.js';
-import { Serial } from '../../src/coordinator/serial.js';
+import { dynamicFilter } from '../../src/coordinator/execute/dynamic-filter.js';
+import { Serial } from '../../src/coordinator/execute/serial.js';
 import { ScanKeyTables } from '../../src/data-container/scan-keys.js';
 
 let instance: DuckDBInstance;

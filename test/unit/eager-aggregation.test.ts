@@ -9,8 +9,8 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eagerAggregation, MIN_REDUCTION } from '../../src/coordinator/eager-aggregation.js';
-import { planSubqueryPushdown } from '../../src/coordinator/subquery-pushdown.js';
+import { eagerAggregation, MIN_REDUCTION } from '../../src/coordinator/plan/eager-aggregation.js';
+import { planSubqueryPushdown } from '../../src/coordinator/plan/subquery-pushdown.js';
 import { expectPlanAnswersAsOriginal, tableSchema } from './pushed-plan-answer.js';
 
 const TABLES = `

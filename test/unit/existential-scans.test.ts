@@ -5,7 +5,7 @@
  * coordinator, by the differential corpus.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeQuery, type DuckDbSql } from '../../src/coordinator/analyze/index.js';
+import { analyzeQuery, type DuckDbSql } from '../../src/coordinator/plan/analyze/index.js';
 import { CATALOG, openParser } from './analyze-helpers.js';
 
 let duck: DuckDbSql;

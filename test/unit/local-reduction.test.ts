@@ -6,9 +6,13 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SemiJoinReduction } from '../../src/coordinator/analyze/index.js';
-import { type LocalReductions, locallyReduced } from '../../src/coordinator/local-reduction.js';
-import { type SourceProgress, sentWhole } from '../../src/coordinator/reduction-schedule.js';
+import {
+  type LocalReductions,
+  locallyReduced,
+  type SourceProgress,
+} from '../../src/coordinator/execute/local-reduction.js';
+import { sentWhole } from '../../src/coordinator/execute/reduction-schedule.js';
+import type { SemiJoinReduction } from '../../src/coordinator/plan/analyze/index.js';
 
 const REDUCTIONS: SemiJoinReduction[] = [
   { table: 'nation', column: 'n_regionkey', source: 'region', sourceColumn: 'r_regionkey' },

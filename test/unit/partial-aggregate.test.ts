@@ -11,7 +11,7 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planPartialAggregate } from '../../src/coordinator/shards/partial-aggregate.js';
+import { planPartialAggregate } from '../../src/coordinator/execute/shards/partial-aggregate.js';
 import { resultToJson } from '../../src/duckdb/json-values.js';
 import { seededRandom } from '../../src/seeded-random.js';
 import { canonicalRows, expectRowsClose } from '../helpers/oracle.js';

@@ -6,8 +6,8 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CatalogPart, CatalogTable } from '../../src/coordinator/catalog-table.js';
-import { partsToSkip } from '../../src/coordinator/shards/prune.js';
+import type { CatalogPart, CatalogTable } from '../../src/coordinator/catalog/catalog-table.js';
+import { partsToSkip } from '../../src/coordinator/execute/shards/prune.js';
 import type { TableColumn } from '../../src/protocol/table-metadata.js';
 
 const COLUMNS: TableColumn[] = [

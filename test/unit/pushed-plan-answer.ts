@@ -5,7 +5,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { expect } from 'vitest';
-import type { SubqueryPlan } from '../../src/coordinator/subquery-pushdown.js';
+import type { SubqueryPlan } from '../../src/coordinator/plan/subquery-pushdown.js';
 import { resultToJson } from '../../src/duckdb/json-values.js';
 import { quoteIdent } from '../../src/duckdb/sql.js';
 import { canonicalRows } from '../helpers/oracle.js';

@@ -1,6 +1,10 @@
 /** The analyzer's scans per group of references (reference-scans.ts): which references share a scan, and the reductions between them. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { analyzeQuery, type DuckDbSql, type TableCatalogEntry } from '../../src/coordinator/analyze/index.js';
+import {
+  analyzeQuery,
+  type DuckDbSql,
+  type TableCatalogEntry,
+} from '../../src/coordinator/plan/analyze/index.js';
 import { CATALOG, openParser } from './analyze-helpers.js';
 
 let duck: DuckDbSql;

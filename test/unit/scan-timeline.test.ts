@@ -1,6 +1,6 @@
 /** A split table's timeline from its parts', and the line EXPLAIN ANALYZE shows. */
 import { expect, it } from 'vitest';
-import { mergedTimeline, timelineText } from '../../src/coordinator/scan-timeline.js';
+import { mergedTimeline, timelineText } from '../../src/coordinator/execute/scan-timeline.js';
 
 it('takes the first part to start each step and the last one to end', () => {
   const merged = mergedTimeline([

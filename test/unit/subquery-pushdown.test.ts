@@ -7,14 +7,14 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeQuery, type QueryAnalysis } from '../../src/coordinator/analyze/index.js';
-import type { CatalogTable } from '../../src/coordinator/catalog.js';
-import { useful } from '../../src/coordinator/reduction-schedule.js';
+import type { CatalogTable } from '../../src/coordinator/catalog/catalog.js';
+import { useful } from '../../src/coordinator/execute/reduction-schedule.js';
+import { analyzeQuery, type QueryAnalysis } from '../../src/coordinator/plan/analyze/index.js';
 import {
   type AnalyzeRewritten,
   planSubqueryPushdown,
   subqueryPlanOf,
-} from '../../src/coordinator/subquery-pushdown.js';
+} from '../../src/coordinator/plan/subquery-pushdown.js';
 import { canonicalRows } from '../helpers/oracle.js';
 import { openParser } from './analyze-helpers.js';
 import { answer, expectPlanAnswersAsOriginal, tableSchema } from './pushed-plan-answer.js';

@@ -4,8 +4,8 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Serial } from '../../src/coordinator/serial.js';
-import { createTempTable } from '../../src/coordinator/temp-table-batch.js';
+import { Serial } from '../../src/coordinator/execute/serial.js';
+import { createTempTable } from '../../src/coordinator/execute/temp-table-batch.js';
 
 let instance: DuckDBInstance;
 

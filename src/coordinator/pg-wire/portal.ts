@@ -7,8 +7,8 @@ import { type DuckDBDataChunk, type DuckDBType, DuckDBTypeId } from '@duckdb/nod
 import { releasingChunks } from '../../duckdb/chunk-memory.js';
 import { duckdbErrorToQueryError } from '../../duckdb/duckdb-errors.js';
 import { type ChunkSource, chunksOf } from '../../duckdb/json-values.js';
-import { openQuery } from '../execute.js';
-import { type ExecutorContext, type OpenQuery, timeoutError } from '../query.js';
+import { openQuery } from '../execute/execute.js';
+import { type ExecutorContext, type OpenQuery, timeoutError } from '../execute/query.js';
 import { dataRows } from './messages.js';
 import { type PgType, pgTypeOf } from './pg-types.js';
 import { columnEncoder, type EncodedColumn } from './values.js';

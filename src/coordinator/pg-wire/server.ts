@@ -9,7 +9,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { PostgresConnection } from 'pg-gateway';
 import type { Logger } from '../../log.js';
-import type { ExecutorContext } from '../query.js';
+import type { ExecutorContext } from '../execute/query.js';
 import { readCancelRequest, readFrontendMessage } from './messages.js';
 import { type PasswordVerifier, PgSession } from './session.js';
 

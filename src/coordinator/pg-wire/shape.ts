@@ -5,9 +5,9 @@
  */
 import type { DuckDBPreparedStatement, DuckDBType } from '@duckdb/node-api';
 import { duckdbErrorToQueryError } from '../../duckdb/duckdb-errors.js';
-import { CatalogMirror } from '../catalog-mirror.js';
-import { pgCompatible } from '../pg-compatible.js';
-import type { ExecutorContext } from '../query.js';
+import { CatalogMirror } from '../catalog/catalog-mirror.js';
+import { pgCompatible } from '../catalog/pg-compatible.js';
+import type { ExecutorContext } from '../execute/query.js';
 
 export interface StatementShape {
   /** Each `$n`'s type, undefined where DuckDB cannot tell from the context. */

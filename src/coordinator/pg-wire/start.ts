@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { CoordinatorOptions } from '../../config.js';
 import type { Logger } from '../../log.js';
-import type { ExecutorContext } from '../query.js';
+import type { ExecutorContext } from '../execute/query.js';
 import { type PgServer, type PgServerOptions, startPgServer } from './server.js';
 
 async function pemFile(path: string, flag: string): Promise<Buffer> {
