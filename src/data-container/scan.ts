@@ -11,6 +11,7 @@ import type {
   DuckDBConnection,
   DuckDBDataChunk,
   DuckDBMaterializedResult,
+  DuckDBPreparedStatement,
   DuckDBResult,
 } from '@duckdb/node-api';
 import { releasingChunks } from '../duckdb/chunk-memory.js';
@@ -205,11 +206,20 @@ async function outputColumns(
   const prepared = await con.prepare(
     `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`,
   );
-  const columns = Array.from({ length: prepared.columnCount }, (_, i) =>
+  try {
+    const columns = preparedColumns(prepared);
+    described.set(key, columns);
+    return columns;
+  } finally {
+    prepared.destroySync();
+  }
+}
+
+/** A prepared statement's output columns, as they travel. */
+function preparedColumns(prepared: DuckDBPreparedStatement): ColumnSchema[] {
+  return Array.from({ length: prepared.columnCount }, (_, i) =>
     columnSchemaFor(prepared.columnName(i), prepared.columnType(i)),
   );
-  described.set(key, columns);
-  return columns;
 }
 
 const MAX_DESCRIBED_SCANS = 256;
@@ -307,9 +317,7 @@ async function planQuery(con: DuckDBConnection, table: ScanSource, query: string
   const start = async (sql: string) => {
     const prepared = await con.prepare(sql);
     try {
-      const columns = Array.from({ length: prepared.columnCount }, (_, i) =>
-        columnSchemaFor(prepared.columnName(i), prepared.columnType(i)),
-      );
+      const columns = preparedColumns(prepared);
       if (columns.some((c) => c.wire === 'text')) return { columns };
       return { columns, result: await (small ? prepared.run() : prepared.stream()) };
     } finally {
