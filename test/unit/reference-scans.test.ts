@@ -40,24 +40,48 @@ const Q21 = `SELECT s_name, count(*) AS numwait FROM supplier, lineitem l1, orde
       AND l3.l_suppkey <> l1.l_suppkey AND l3.l_receiptdate > l3.l_commitdate)
   GROUP BY s_name ORDER BY numwait DESC, s_name LIMIT 100`;
 
-it('Q21: each lineitem reference gets its own scan, l2 and l3 reduced by the keys of l1', async () => {
+it('Q21: l1 gets its own scan; l2 and l3, reduced by the same keys (l1\'s), share one', async () => {
   const a = await analyzeQuery(Q21, TPCH, duck, { scanPerReference: true });
   const lineitem = a.tables.filter((t) => t.table === 'lineitem');
-  expect(lineitem.map((t) => [t.scan, t.references, t.where])).toEqual([
-    [undefined, ['l1'], '(l_receiptdate > l_commitdate)'],
-    ['lineitem#2', ['l2'], undefined],
-    ['lineitem#3', ['l3'], '(l_receiptdate > l_commitdate)'],
+  // l3's filter is applied again in the coordinator's SQL over the shared scan.
+  expect(lineitem.map((t) => [t.scan, t.references, t.where, t.distinct])).toEqual([
+    [undefined, ['l1'], '(l_receiptdate > l_commitdate)', undefined],
+    ['lineitem#2', ['l2', 'l3'], undefined, true],
   ]);
-  for (const scan of ['lineitem#2', 'lineitem#3'])
-    expect(a.reductions).toContainEqual({
-      table: scan,
-      column: 'l_orderkey',
-      source: 'lineitem',
-      sourceColumn: 'l_orderkey',
-    });
+  expect(a.reductions).toContainEqual({
+    table: 'lineitem#2',
+    column: 'l_orderkey',
+    source: 'lineitem',
+    sourceColumn: 'l_orderkey',
+  });
   expect(a.sql).toContain('"temp".main."lineitem#2" AS l2');
-  expect(a.sql).toContain('"temp".main."lineitem#3" AS l3');
-  expect(a.references.find((r) => r.binding === 'l3')?.scan).toBe('lineitem#3');
+  expect(a.sql).toContain('"temp".main."lineitem#2" AS l3');
+  expect(a.references.find((r) => r.binding === 'l3')?.scan).toBe('lineitem#2');
+});
+
+it('a self-join reduced by its other side keeps a scan per side, though both have the same reducers', async () => {
+  const a = await analyzeQuery(
+    `SELECT * FROM labels a JOIN labels b ON a.label_id = b.label_id WHERE a.name = 'x' AND b.category = 'y'`,
+    CATALOG,
+    duck,
+    { scanPerReference: true },
+  );
+  const labels = a.tables.filter((t) => t.table === 'labels');
+  expect(labels.map((t) => t.where)).toEqual(['("name" = \'x\')', "(category = 'y')"]);
+  expect(a.reductions.map((r) => [r.table, r.source])).toContainEqual(['labels#2', 'labels']);
+});
+
+it('references reduced by the same keys with different filters share a scan, with the OR of their filters', async () => {
+  const a = await analyzeQuery(
+    `SELECT * FROM labels l, labels m, label_urls u
+      WHERE l.label_id = u.label_id AND m.label_id = u.label_id AND u.url = 'z' AND l.name = 'x' AND m.name = 'y'`,
+    CATALOG,
+    duck,
+    { scanPerReference: true },
+  );
+  const labels = a.tables.filter((t) => t.table === 'labels');
+  expect(labels).toHaveLength(1);
+  expect(labels[0].where).toBe(`("name" = 'x') OR ("name" = 'y')`);
 });
 
 it('without the option, a table keeps one scan', async () => {

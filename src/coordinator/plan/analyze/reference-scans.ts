@@ -29,10 +29,38 @@ import { treeKey } from './trees.js';
  */
 export const MAX_ONE_SCAN_ROWS = 1_000;
 
+/** The reducers of a reference, by column, source table and source column. */
+function reducersOf(u: Use): string {
+  const reducers = typedReducers(u).map((r) => `${r.column}=${r.source.table.name}.${r.sourceColumn}`);
+  return JSON.stringify([...new Set(reducers)].sort());
+}
+
 /** What one reference wants of its table's scan. */
 function wants(u: Use, filterOf: (u: Use) => string | undefined): string {
-  const reducers = typedReducers(u).map((r) => `${r.column}=${r.source.table.name}.${r.sourceColumn}`);
-  return JSON.stringify([filterOf(u) ?? null, [...new Set(reducers)].sort()]);
+  return JSON.stringify([filterOf(u) ?? null, reducersOf(u)]);
+}
+
+/**
+ * Each group's scan, where groups that differ only in their filter share one: reduced by the
+ * same keys, one scan probes the table once where two would probe it twice, and the OR of
+ * their filters keeps at most the rows the two would send (each reference's filter is applied
+ * again here). Not when a group's reducer reads a reference of these groups (a self-join
+ * reduced by its other side's keys keeps its two scans), nor across DISTINCT and plain scans
+ * (distinct rows of one may be far fewer than its rows in a shared plain scan).
+ */
+function sharedScans(groups: Use[][]): number[] {
+  const scanOf = groups.map((_, i) => i);
+  const kind = (g: Use[]) => JSON.stringify([reducersOf(g[0]), g.every((u) => u.existential)]);
+  for (let i = 0; i < groups.length; i++) {
+    if (scanOf[i] !== i || typedReducers(groups[i][0]).length === 0) continue;
+    const together = groups.flatMap((g, j) =>
+      j >= i && scanOf[j] === j && kind(g) === kind(groups[i]) ? [j] : [],
+    );
+    const uses = new Set(together.flatMap((j) => groups[j]));
+    const selfReduced = [...uses].some((u) => typedReducers(u).some((r) => uses.has(r.source)));
+    if (!selfReduced) for (const j of together) scanOf[j] = i;
+  }
+  return scanOf;
 }
 
 /**
@@ -63,7 +91,10 @@ export function referenceScans(
   for (const u of uses) byTable.set(u.table.name, [...(byTable.get(u.table.name) ?? []), u]);
   const scans = new Map<Use, string>();
   for (const [table, tableUses] of byTable) {
-    const groups = [...new Set(tableUses.map((u) => want.get(u)))];
+    const wanted = [...new Set(tableUses.map((u) => want.get(u)))];
+    const shared = sharedScans(wanted.map((w) => tableUses.filter((u) => want.get(u) === w)));
+    const groups = [...new Set(shared)];
+    const groupOf = (u: Use) => groups.indexOf(shared[wanted.indexOf(want.get(u))]);
     const renamable = tableUses.every((u) => u.node && !u.renamed && !u.schemaQualified);
     const small = (rowsOf(table) ?? Number.POSITIVE_INFINITY) <= MAX_ONE_SCAN_ROWS;
     if (groups.length < 2 || small || !tableUses.every((u) => narrowed.has(u))) continue;
@@ -74,7 +105,7 @@ export function referenceScans(
       continue;
     }
     for (const u of tableUses) {
-      const group = groups.indexOf(want.get(u));
+      const group = groupOf(u);
       scans.set(u, group === 0 ? table : `${table}#${group + 1}`);
     }
   }
