@@ -40,7 +40,7 @@ const Q21 = `SELECT s_name, count(*) AS numwait FROM supplier, lineitem l1, orde
       AND l3.l_suppkey <> l1.l_suppkey AND l3.l_receiptdate > l3.l_commitdate)
   GROUP BY s_name ORDER BY numwait DESC, s_name LIMIT 100`;
 
-it('Q21: l1 gets its own scan; l2 and l3, reduced by the same keys (l1\'s), share one', async () => {
+it("Q21: l1 gets its own scan; l2 and l3, reduced by the same keys (l1's), share one", async () => {
   const a = await analyzeQuery(Q21, TPCH, duck, { scanPerReference: true });
   const lineitem = a.tables.filter((t) => t.table === 'lineitem');
   // l3's filter is applied again in the coordinator's SQL over the shared scan.
