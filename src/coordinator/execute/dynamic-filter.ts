@@ -11,8 +11,9 @@ import { FrameBuilder, type WireLayout, wireLayoutFor } from '../../duckdb/colum
 import { encodeDeltaKeys, type IntegerLayout, integerLayout } from '../../duckdb/delta-keys.js';
 import { materializedChunks } from '../../duckdb/json-values.js';
 import { quoteIdent, quoteLiteral } from '../../duckdb/sql.js';
-import { MAX_SCAN_KEY_BYTES, type ScanKeys } from '../../protocol/frames.js';
+import { MAX_SCAN_KEY_BYTES, type ScanKeys, type WireColumn } from '../../protocol/frames.js';
 import type { SemiJoinReduction } from '../plan/analyze/index.js';
+import { type CollectedKeys, KeyCollector } from './key-collector.js';
 import type { LocalRelation } from './local-reduction.js';
 import type { Serial } from './serial.js';
 
@@ -54,7 +55,8 @@ interface Reducing {
  * The filter for `reduction.table`, from the keys gathered for `reduction.source` on `con`.
  * `type` is the reduced column's DuckDB type; the keys take at most `maxKeyBytes` (the rest
  * of a request's budget when several key sets go together). `from` is the source's rows
- * where they are narrowed here first (local-reduction.ts), else its TEMP table.
+ * where they are narrowed here first (local-reduction.ts), or its keys read from its frames
+ * (key-collector.ts, where it has them), else its TEMP table.
  */
 export async function dynamicFilter(
   con: DuckDBConnection,
@@ -62,18 +64,21 @@ export async function dynamicFilter(
   reduction: SemiJoinReduction,
   type: string,
   maxKeyBytes = MAX_SCAN_KEY_BYTES,
-  from?: LocalRelation,
+  from?: LocalRelation | KeyCollector,
 ): Promise<DynamicFilter> {
-  const here = from && from.applied.length > 0 ? ` (narrowed here by ${from.applied.join(', ')})` : '';
+  const local = from instanceof KeyCollector ? undefined : from;
+  const here = local && local.applied.length > 0 ? ` (narrowed here by ${local.applied.join(', ')})` : '';
   const r: Reducing = {
     con,
     serial,
     reduction,
     type,
     key: quoteIdent(reduction.sourceColumn),
-    table: from?.sql ?? `temp.main.${quoteIdent(reduction.source)}`,
+    table: local?.sql ?? `temp.main.${quoteIdent(reduction.source)}`,
     described: `${reduction.source}.${reduction.sourceColumn}${here}`,
   };
+  const collected = from instanceof KeyCollector ? from.keysAs(type) : undefined;
+  if (collected) return collectedFilter(r, collected, maxKeyBytes);
   const { key, table, described } = r;
   // Cast to the reduced column's type: where the join compares values of two types, a key
   // equal to a value there casts to exactly that value, so no matching row is left out.
@@ -92,6 +97,23 @@ export async function dynamicFilter(
   return {
     keys: { column: reduction.column, rows: result.rowCount, ...packed },
     description: `IN ${result.rowCount} keys of ${described}`,
+  };
+}
+
+/** The filter of keys collected from the source's frames: the same as the SQL path's from the same keys. */
+function collectedFilter(
+  r: Reducing,
+  collected: CollectedKeys,
+  maxBytes: number,
+): Promise<DynamicFilter> | DynamicFilter {
+  if (collected === 'too many') return rangeFilter(r);
+  const { rows, data, layout } = collected;
+  if (rows === 0) return { where: 'false', description: `no keys in ${r.described}` };
+  const packed = rows > maxBytes ? undefined : packColumn({ data }, rows, layout, maxBytes);
+  if (!packed) return rangeFilter(r);
+  return {
+    keys: { column: r.reduction.column, rows, ...packed },
+    description: `IN ${rows} keys of ${r.described}`,
   };
 }
 
@@ -115,9 +137,19 @@ function packKeys(
     if (builder.byteLength > limit) return undefined;
   }
   const [column] = builder.take().columns;
+  return packColumn(column, result.rowCount, integer, maxBytes);
+}
+
+/** `rows` keys' wire column as sent: delta-encoded integers where smaller; undefined past `maxBytes`. */
+function packColumn(
+  column: WireColumn,
+  rows: number,
+  integer: IntegerLayout | undefined,
+  maxBytes: number,
+): Pick<ScanKeys, 'values' | 'encoding'> | undefined {
   const bytes = column.data.byteLength + (column.offsets?.byteLength ?? 0);
   if (integer) {
-    const delta = encodeDeltaKeys(column.data, result.rowCount, integer, Math.min(maxBytes, bytes));
+    const delta = encodeDeltaKeys(column.data, rows, integer, Math.min(maxBytes, bytes));
     if (delta) return { values: { data: delta }, encoding: 'delta' };
   }
   return bytes <= maxBytes ? { values: column } : undefined;

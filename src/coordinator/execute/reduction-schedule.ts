@@ -24,6 +24,7 @@ import {
 } from '../plan/analyze/index.js';
 import { dynamicFilter } from './dynamic-filter.js';
 import type { GatherStats } from './gather.js';
+import type { KeyCollector } from './key-collector.js';
 import { type LocalReductions, locallyReduced, type SourceProgress } from './local-reduction.js';
 import type { Serial } from './serial.js';
 
@@ -120,6 +121,8 @@ export interface ReducedScan extends LocalReductions {
    */
   opportunistic: SemiJoinReduction[];
   progress: (source: string) => SourceProgress;
+  /** `source`'s `column` read from its frames as they came (key-collector.ts), where it was. */
+  collected: (source: string, column: string) => KeyCollector | undefined;
   /** Says whether this scan goes without waiting for keys (its `independent`), once known. */
   declare: (independent: boolean) => void;
   queryTimeoutMs: number;
@@ -154,9 +157,11 @@ async function combinedFilter(scan: ReducedScan, inHand: SemiJoinReduction[]): P
   for (const r of inHand) {
     const type = scan.table.columns.find((c) => c.name === r.column)?.type ?? 'VARCHAR';
     // A source sent without waiting for keys did not apply its own reductions: applied here.
-    const from = (await scan.progress(r.source).independent)
+    const local = (await scan.progress(r.source).independent)
       ? await locallyReduced(r.source, scan)
       : undefined;
+    const narrowed = local && local.applied.length > 0;
+    const from = narrowed ? local : (scan.collected(r.source, r.sourceColumn) ?? local);
     const f = await dynamicFilter(scan.con, scan.serial, r, type, budget, from);
     if (f.where) wheres.push(f.where);
     if (f.keys) {
