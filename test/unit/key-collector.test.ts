@@ -5,11 +5,16 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type DynamicFilter, dynamicFilter } from '../../src/coordinator/execute/dynamic-filter.js';
+import {
+  type DynamicFilter,
+  dynamicFilter,
+  keysFilter,
+} from '../../src/coordinator/execute/dynamic-filter.js';
 import type { FrameTarget } from '../../src/coordinator/execute/gather.js';
 import {
   KeyCollectingTarget,
   type KeyCollector,
+  SourceKeys,
   sortDistinct,
 } from '../../src/coordinator/execute/key-collector.js';
 import { Serial } from '../../src/coordinator/execute/serial.js';
@@ -86,17 +91,16 @@ async function bothPaths(
   maxKeyBytes = MAX_SCAN_KEY_BYTES,
 ) {
   await con.run(`CREATE OR REPLACE TEMP TABLE src AS SELECT v::${sourceType} AS k FROM (${values}) t(v)`);
-  const collector = await collected();
-  const answered = collector?.keysAs(targetType) !== undefined;
-  const serial = new Serial();
-  const sql = await dynamicFilter(con, serial, reduction, targetType, maxKeyBytes);
-  const frames = await dynamicFilter(con, serial, reduction, targetType, maxKeyBytes, collector);
-  return { sql: comparable(sql), frames: comparable(frames), answered };
+  const keys = (await collected())?.keysAs(targetType);
+  const sql = await dynamicFilter(con, new Serial(), reduction, targetType, maxKeyBytes);
+  // No filter from the frames: the range, from the TEMP table (the SQL path).
+  const frames = keys && keysFilter(reduction, keys, maxKeyBytes);
+  return { sql: comparable(sql), frames: frames && comparable(frames), answered: keys !== undefined };
 }
 
 const INTEGERS = ['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT'];
 
-/** Values, in an order and with repeats and NULLs, within every integer type's range where `fits`. */
+/** Values in some order, with repeats, NULLs or negative numbers: within TINYINT's range, so every type holds them. */
 const SHAPES: [string, string][] = [
   ['sorted', 'SELECT i FROM range(0, 120) t(i)'],
   ['sorted with repeats', 'SELECT i // 3 FROM range(0, 360) t(i)'],
@@ -148,7 +152,7 @@ it('many dense keys travel delta-encoded, as the SQL path sends them', async () 
     'INTEGER',
   );
   expect(answered).toBe(true);
-  expect(frames.keys?.encoding).toBe('delta');
+  expect(frames?.keys?.encoding).toBe('delta');
   expect(frames).toEqual(sql);
 });
 
@@ -156,21 +160,19 @@ it('keys over a small budget: fixed where the delta form is no smaller, else the
   // Gaps of 2^30: a delta key takes 5 bytes, a fixed INTEGER 4.
   const wide = 'SELECT i * 1073741824 - 2147483648 FROM range(4) t(i)';
   const fixed = await bothPaths('INTEGER', wide, 'INTEGER', 100);
-  expect(fixed.frames.keys?.encoding).toBeUndefined();
+  expect(fixed.frames?.keys?.encoding).toBeUndefined();
   expect(fixed.frames).toEqual(fixed.sql);
   const range = await bothPaths('BIGINT', 'SELECT * FROM range(0, 3000, 7)', 'BIGINT', 200);
-  expect(range.frames.description).toMatch(/range/);
-  expect(range.frames).toEqual(range.sql);
+  expect(range.answered).toBe(true);
+  expect(range.frames).toBeUndefined();
+  expect(range.sql.description).toMatch(/range/);
 });
 
-it('more distinct keys than any filter carries, sorted: the range, read before the frames end', async () => {
+it('more distinct keys than any filter carries: none held, the SQL path makes the range', async () => {
   const values = `SELECT * FROM range(0, ${(MAX_SCAN_KEY_BYTES + 10) * 2}, 2)`;
-  const { sql, frames } = await bothPaths('BIGINT', values, 'BIGINT');
-  expect(frames.description).toMatch(/range/);
-  expect(frames).toEqual(sql);
-  expect((await collected())?.keysAs('BIGINT')).toBe('too many');
-  // A narrower reduced column may drop keys in the cast: the SQL path answers.
-  expect((await collected())?.keysAs('SMALLINT')).toBeUndefined();
+  const { sql, answered } = await bothPaths('BIGINT', values, 'BIGINT');
+  expect(answered).toBe(false);
+  expect(sql.description).toMatch(/range/);
 });
 
 it('leaves the SQL path to answer what it does not read', async () => {
@@ -190,6 +192,33 @@ it('leaves the SQL path to answer what it does not read', async () => {
     `CREATE OR REPLACE TEMP TABLE src AS SELECT (i * 7919) % 1000::BIGINT AS k FROM range(${many}) t(i)`,
   );
   expect((await collected())?.keysAs('BIGINT')).toBeUndefined();
+});
+
+it('completes the keys at the end frame, before the TEMP table closes', async () => {
+  await con.run('CREATE OR REPLACE TEMP TABLE src AS SELECT i::INTEGER AS k FROM range(10) t(i)');
+  const { columns, frames } = await framesOfSource();
+  let flush = () => {};
+  const flushing = new Promise<void>((resolve) => (flush = resolve));
+  const keys = new SourceKeys();
+  const wrap = keys.collecting('src', ['k']);
+  const target = (wrap as (t: FrameTarget) => FrameTarget)({ ...nowhere, close: () => flushing });
+  let gatheredWhole = () => {};
+  const gathered = new Promise<void>((resolve) => (gatheredWhole = resolve));
+  let ended = false;
+  void keys.ended('src', gathered).then(() => (ended = true));
+  await target.open(columns);
+  for (const [wire, rows] of frames) await target.write(wire, rows);
+  expect(keys.of('src', 'k')).toBeUndefined();
+  const closed = target.close(true);
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(ended).toBe(true);
+  expect(keys.of('src', 'k')?.keysAs('INTEGER')?.rows).toBe(10);
+  flush();
+  await closed;
+  gatheredWhole();
+  // A scan that collects nothing is in hand once gathered.
+  expect(keys.collecting('other', [])).toBeUndefined();
+  await expect(keys.ended('other', Promise.resolve('gathered'))).resolves.toBe('gathered');
 });
 
 it('sorts and drops repeats across spans (radix) and beyond 2^32 (typed array sort)', () => {

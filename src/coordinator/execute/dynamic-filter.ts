@@ -13,7 +13,7 @@ import { materializedChunks } from '../../duckdb/json-values.js';
 import { quoteIdent, quoteLiteral } from '../../duckdb/sql.js';
 import { MAX_SCAN_KEY_BYTES, type ScanKeys, type WireColumn } from '../../protocol/frames.js';
 import type { SemiJoinReduction } from '../plan/analyze/index.js';
-import { type CollectedKeys, KeyCollector } from './key-collector.js';
+import type { KeySet } from './key-collector.js';
 import type { LocalRelation } from './local-reduction.js';
 import type { Serial } from './serial.js';
 
@@ -55,8 +55,7 @@ interface Reducing {
  * The filter for `reduction.table`, from the keys gathered for `reduction.source` on `con`.
  * `type` is the reduced column's DuckDB type; the keys take at most `maxKeyBytes` (the rest
  * of a request's budget when several key sets go together). `from` is the source's rows
- * where they are narrowed here first (local-reduction.ts), or its keys read from its frames
- * (key-collector.ts, where it has them), else its TEMP table.
+ * where they are narrowed here first (local-reduction.ts), else its TEMP table.
  */
 export async function dynamicFilter(
   con: DuckDBConnection,
@@ -64,21 +63,18 @@ export async function dynamicFilter(
   reduction: SemiJoinReduction,
   type: string,
   maxKeyBytes = MAX_SCAN_KEY_BYTES,
-  from?: LocalRelation | KeyCollector,
+  from?: LocalRelation,
 ): Promise<DynamicFilter> {
-  const local = from instanceof KeyCollector ? undefined : from;
-  const here = local && local.applied.length > 0 ? ` (narrowed here by ${local.applied.join(', ')})` : '';
+  const here = from && from.applied.length > 0 ? ` (narrowed here by ${from.applied.join(', ')})` : '';
   const r: Reducing = {
     con,
     serial,
     reduction,
     type,
     key: quoteIdent(reduction.sourceColumn),
-    table: local?.sql ?? `temp.main.${quoteIdent(reduction.source)}`,
+    table: from?.sql ?? `temp.main.${quoteIdent(reduction.source)}`,
     described: `${reduction.source}.${reduction.sourceColumn}${here}`,
   };
-  const collected = from instanceof KeyCollector ? from.keysAs(type) : undefined;
-  if (collected) return collectedFilter(r, collected, maxKeyBytes);
   const { key, table, described } = r;
   // Cast to the reduced column's type: where the join compares values of two types, a key
   // equal to a value there casts to exactly that value, so no matching row is left out.
@@ -100,20 +96,24 @@ export async function dynamicFilter(
   };
 }
 
-/** The filter of keys collected from the source's frames: the same as the SQL path's from the same keys. */
-function collectedFilter(
-  r: Reducing,
-  collected: CollectedKeys,
+/**
+ * The filter of keys read from the source's frames (key-collector.ts): the one the SQL path
+ * makes of the same keys, or undefined where they take more than `maxBytes` (the range then
+ * comes from the source's TEMP table).
+ */
+export function keysFilter(
+  reduction: SemiJoinReduction,
+  keys: KeySet,
   maxBytes: number,
-): Promise<DynamicFilter> | DynamicFilter {
-  if (collected === 'too many') return rangeFilter(r);
-  const { rows, data, layout } = collected;
-  if (rows === 0) return { where: 'false', description: `no keys in ${r.described}` };
-  const packed = rows > maxBytes ? undefined : packColumn({ data }, rows, layout, maxBytes);
-  if (!packed) return rangeFilter(r);
+): DynamicFilter | undefined {
+  const described = `${reduction.source}.${reduction.sourceColumn}`;
+  if (keys.rows === 0) return { where: 'false', description: `no keys in ${described}` };
+  const packed =
+    keys.rows > maxBytes ? undefined : packColumn({ data: keys.data }, keys.rows, keys.layout, maxBytes);
+  if (!packed) return undefined;
   return {
-    keys: { column: r.reduction.column, rows, ...packed },
-    description: `IN ${rows} keys of ${r.described}`,
+    keys: { column: reduction.column, rows: keys.rows, ...packed },
+    description: `IN ${keys.rows} keys of ${described}`,
   };
 }
 

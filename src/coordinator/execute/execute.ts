@@ -319,6 +319,7 @@ async function gatherAll(
       reductionsOf: (source) => [...allReductions, ...allOthers].filter((r) => r.table === source),
       progress: (source) => ({
         in: gathers.get(source) as Promise<GatherStats>,
+        ended: sourceKeys.ended(source, gathers.get(source) as Promise<GatherStats>),
         large: large.get(source) as Promise<void>,
         independent: independent.get(source)?.known ?? Promise.resolve(false),
       }),

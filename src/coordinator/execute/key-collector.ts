@@ -1,11 +1,12 @@
 /**
  * A source's integer key column read from its data frames as they arrive, so that a dynamic
- * filter's keys are in hand when the source ends: no DuckDB query over its TEMP table, and no
- * wait on the query's connection behind other scans' appends. The keys are the ones the SQL
- * path (dynamic-filter.ts) reads: distinct, ascending, NULLs dropped, cast to the reduced
- * column's type as TRY_CAST does (a key out of that type's range is dropped). Anything else —
- * another type, a key beyond ±2^53, a source that failed — leaves the collector without an
- * answer, and the SQL path reads the TEMP table as before.
+ * filter's keys are in hand at the source's end frame: no wait for its TEMP table's flush nor
+ * a DuckDB query over it, both queued on the query's connection behind other scans' appends.
+ * The keys are the ones the SQL path (dynamic-filter.ts) reads: distinct, ascending, NULLs
+ * dropped, cast to the reduced column's type as TRY_CAST does (a key out of that type's range
+ * is dropped). Anything else — another type, a key beyond ±2^53, more keys than a filter
+ * carries, a source that failed — leaves the collector without an answer, and the SQL path
+ * reads the TEMP table as before.
  */
 import type { IntegerLayout } from '../../duckdb/delta-keys.js';
 import { type ColumnSchema, MAX_SCAN_KEY_BYTES, type WireColumn } from '../../protocol/frames.js';
@@ -48,24 +49,29 @@ const INTEGER_TYPES: Record<string, IntegerType> = {
 const REACH = MAX_SCAN_KEY_BYTES;
 
 /**
- * Keys held unsorted (repeats kept) beyond which the collector gives up, leaving the SQL path
- * to answer: sorting them again and again on the event loop would cost more than DuckDB's
- * DISTINCT on its own threads.
+ * Keys held unsorted (repeats kept) beyond which the collector gives up (its memory stays
+ * bounded), leaving the SQL path to answer: DuckDB's DISTINCT on its own threads copes with
+ * many repeats better than a sort of them all here, on the event loop.
  */
 const MAX_UNSORTED = 2 * REACH;
 
 /** Keys as exact doubles: every integer within ±2^53 is one. */
 const SAFE = 2 ** 53;
 
-/** The keys a collector answers for a reduced column: in that column's fixed layout, or too many to carry. */
-export type CollectedKeys = { rows: number; data: Uint8Array; layout: IntegerLayout } | 'too many';
+/** Keys ascending and distinct in a reduced column's fixed layout. */
+export interface KeySet {
+  rows: number;
+  data: Uint8Array;
+  layout: IntegerLayout;
+}
 
 export class KeyCollector {
   private keys = new Float64Array(1024);
   private count = 0;
   /** Whether `keys[0, count)` is ascending and distinct (frames of a table clustered by key are). */
   private sorted = true;
-  private state: 'collecting' | 'complete' | 'too many' | 'unusable' = 'collecting';
+  /** `given up`: past what it holds, or a key it cannot read; the SQL path answers. */
+  private state: 'collecting' | 'complete' | 'given up' = 'collecting';
 
   private constructor(private readonly type: IntegerType) {}
 
@@ -85,7 +91,7 @@ export class KeyCollector {
     for (let i = 0; i < rows; i++) {
       if (nulls && nulls[i] === 1) continue;
       const value = values(i);
-      if (Number.isNaN(value)) this.stop('unusable');
+      if (Number.isNaN(value)) this.giveUp();
       else this.push(value);
       if (this.state !== 'collecting') return;
     }
@@ -93,22 +99,17 @@ export class KeyCollector {
 
   /** The source ended (`complete`), or failed: then the SQL path is left to answer. */
   end(complete: boolean): void {
-    if (this.state === 'collecting') this.state = complete ? 'complete' : 'unusable';
-    else if (!complete) this.stop('unusable');
+    if (this.state === 'collecting') this.state = complete ? 'complete' : 'given up';
+    else if (!complete) this.giveUp();
   }
 
   /**
-   * The keys cast to `type` (a DuckDB type name), ascending and distinct; `too many` where
-   * more than any filter carries would remain; undefined where the SQL path must answer.
+   * The keys cast to `type` (a DuckDB type name), ascending and distinct; undefined where the
+   * SQL path must answer (more keys than any filter carries among them: the range).
    */
-  keysAs(type: string): CollectedKeys | undefined {
+  keysAs(type: string): KeySet | undefined {
     const target = INTEGER_TYPES[type];
-    if (!target) return undefined;
-    if (this.state === 'too many') {
-      // Every key casts to the reduced type: still too many. Otherwise the cast may drop some.
-      return target.min <= this.type.min && this.type.max <= target.max ? 'too many' : undefined;
-    }
-    if (this.state !== 'complete') return undefined;
+    if (!target || this.state !== 'complete') return undefined;
     if (!this.sorted) {
       this.count = sortDistinct(this.keys, this.count);
       this.sorted = true;
@@ -132,12 +133,11 @@ export class KeyCollector {
       this.keys = grown;
     }
     this.keys[this.count++] = value;
-    if (this.sorted && this.count > REACH) this.stop('too many');
-    else if (this.count > MAX_UNSORTED) this.stop('unusable');
+    if (this.count > (this.sorted ? REACH : MAX_UNSORTED)) this.giveUp();
   }
 
-  private stop(state: 'too many' | 'unusable'): void {
-    this.state = state;
+  private giveUp(): void {
+    this.state = 'given up';
     this.keys = new Float64Array(0);
     this.count = 0;
   }
@@ -247,16 +247,18 @@ function fixedBytes(keys: Float64Array, type: IntegerType): Uint8Array {
 
 /**
  * A source's frames into `target`, with the columns named in `collect` (those that feed
- * reductions) read into collectors on the way. `collected(name)` is a column's collector once
- * the source ended whole.
+ * reductions) read into collectors on the way. Its end frame completes the collectors and
+ * calls `onEnd` before `target` closes (the TEMP table's flush queues on the query's
+ * connection), so that keys can leave at once.
  */
 export class KeyCollectingTarget implements FrameTarget {
   private readonly collectors = new Map<string, { column: number; collector: KeyCollector }>();
-  private done = false;
+  private ended = false;
 
   constructor(
     private readonly target: FrameTarget,
     private readonly collect: readonly string[],
+    private readonly onEnd: () => void = () => undefined,
   ) {}
 
   async open(columns: ColumnSchema[]): Promise<void> {
@@ -275,31 +277,45 @@ export class KeyCollectingTarget implements FrameTarget {
   }
 
   async close(complete: boolean): Promise<void> {
-    await this.target.close(complete);
     for (const { collector } of this.collectors.values()) collector.end(complete);
-    this.done = complete;
+    this.ended = complete;
+    if (complete) this.onEnd();
+    await this.target.close(complete);
   }
 
+  /** `name`'s collector, once the end frame came. */
   collected(name: string): KeyCollector | undefined {
-    return this.done ? this.collectors.get(name)?.collector : undefined;
+    return this.ended ? this.collectors.get(name)?.collector : undefined;
   }
 }
 
 /** The collecting targets of one query's scans, by scan name. */
 export class SourceKeys {
   private readonly targets = new Map<string, KeyCollectingTarget>();
+  private readonly endFrames = new Map<string, Promise<void>>();
 
   /** What wraps `scan`'s target to collect `columns`; undefined where no reduction reads its keys. */
   collecting(scan: string, columns: readonly string[]): ((target: FrameTarget) => FrameTarget) | undefined {
     if (columns.length === 0) return undefined;
+    let ended = () => {};
+    this.endFrames.set(scan, new Promise<void>((resolve) => (ended = resolve)));
     return (target) => {
-      const collecting = new KeyCollectingTarget(target, columns);
+      const collecting = new KeyCollectingTarget(target, columns, ended);
       this.targets.set(scan, collecting);
       return collecting;
     };
   }
 
-  /** `column`'s collector of `scan`, once that scan ended whole. */
+  /**
+   * Resolves once `scan`'s end frame came, where it collects keys, else once `gathered` (its
+   * gather) does; rejects with it.
+   */
+  ended(scan: string, gathered: Promise<unknown>): Promise<unknown> {
+    const endFrame = this.endFrames.get(scan);
+    return endFrame ? Promise.race([endFrame, gathered]) : gathered;
+  }
+
+  /** `column`'s collector of `scan`, once its end frame came. */
   of(scan: string, column: string): KeyCollector | undefined {
     return this.targets.get(scan)?.collected(column);
   }
