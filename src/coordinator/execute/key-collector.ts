@@ -192,13 +192,14 @@ export function sortDistinct(keys: Float64Array, count: number): number {
  * a wider span (the typed array's own sort then).
  */
 function radixSorted(keys: Float64Array): boolean {
+  if (keys.length < 2) return true;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < keys.length; i++) {
     if (keys[i] < min) min = keys[i];
     if (keys[i] > max) max = keys[i];
   }
-  if (keys.length < 2 || max - min >= 2 ** 32) return keys.length < 2;
+  if (max - min >= 2 ** 32) return false;
   let from = new Uint32Array(keys.length);
   let to = new Uint32Array(keys.length);
   for (let i = 0; i < keys.length; i++) from[i] = keys[i] - min;
