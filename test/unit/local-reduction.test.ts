@@ -47,8 +47,10 @@ function sources(opts: { waiting?: string[]; large?: string[] } = {}): LocalRedu
     reductionsOf: (table) => REDUCTIONS.filter((r) => r.table === table),
     progress: (source): SourceProgress => {
       const large = opts.large?.includes(source) ?? false;
+      const gathered = large ? never : Promise.resolve();
       return {
-        in: large ? never : Promise.resolve(),
+        in: gathered,
+        ended: gathered,
         large: large ? Promise.resolve() : never,
         independent: Promise.resolve(!opts.waiting?.includes(source)),
       };

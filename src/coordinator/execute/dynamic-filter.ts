@@ -11,8 +11,9 @@ import { FrameBuilder, type WireLayout, wireLayoutFor } from '../../duckdb/colum
 import { encodeDeltaKeys, type IntegerLayout, integerLayout } from '../../duckdb/delta-keys.js';
 import { materializedChunks } from '../../duckdb/json-values.js';
 import { quoteIdent, quoteLiteral } from '../../duckdb/sql.js';
-import { MAX_SCAN_KEY_BYTES, type ScanKeys } from '../../protocol/frames.js';
+import { MAX_SCAN_KEY_BYTES, type ScanKeys, type WireColumn } from '../../protocol/frames.js';
 import type { SemiJoinReduction } from '../plan/analyze/index.js';
+import type { KeySet } from './key-collector.js';
 import type { LocalRelation } from './local-reduction.js';
 import type { Serial } from './serial.js';
 
@@ -96,6 +97,27 @@ export async function dynamicFilter(
 }
 
 /**
+ * The filter of keys read from the source's frames (key-collector.ts): the one the SQL path
+ * makes of the same keys, or undefined where they take more than `maxBytes` (the range then
+ * comes from the source's TEMP table).
+ */
+export function keysFilter(
+  reduction: SemiJoinReduction,
+  keys: KeySet,
+  maxBytes: number,
+): DynamicFilter | undefined {
+  const described = `${reduction.source}.${reduction.sourceColumn}`;
+  if (keys.rows === 0) return { where: 'false', description: `no keys in ${described}` };
+  const packed =
+    keys.rows > maxBytes ? undefined : packColumn({ data: keys.data }, keys.rows, keys.layout, maxBytes);
+  if (!packed) return undefined;
+  return {
+    keys: { column: reduction.column, rows: keys.rows, ...packed },
+    description: `IN ${keys.rows} keys of ${described}`,
+  };
+}
+
+/**
  * The keys as one wire column (integers delta-encoded where that is smaller), or undefined
  * when they take more than `maxBytes`.
  */
@@ -115,9 +137,19 @@ function packKeys(
     if (builder.byteLength > limit) return undefined;
   }
   const [column] = builder.take().columns;
+  return packColumn(column, result.rowCount, integer, maxBytes);
+}
+
+/** `rows` keys' wire column as sent: delta-encoded integers where smaller; undefined past `maxBytes`. */
+function packColumn(
+  column: WireColumn,
+  rows: number,
+  integer: IntegerLayout | undefined,
+  maxBytes: number,
+): Pick<ScanKeys, 'values' | 'encoding'> | undefined {
   const bytes = column.data.byteLength + (column.offsets?.byteLength ?? 0);
   if (integer) {
-    const delta = encodeDeltaKeys(column.data, result.rowCount, integer, Math.min(maxBytes, bytes));
+    const delta = encodeDeltaKeys(column.data, rows, integer, Math.min(maxBytes, bytes));
     if (delta) return { values: { data: delta }, encoding: 'delta' };
   }
   return bytes <= maxBytes ? { values: column } : undefined;

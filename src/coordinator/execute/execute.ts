@@ -25,6 +25,7 @@ import { type AnalyzeRewritten, pushSubqueries } from '../plan/subquery-pushdown
 import { runCapped } from './capped-result.js';
 import { type GatherStats, gatherFrames } from './gather.js';
 import { gatherInto } from './gather-table.js';
+import { SourceKeys } from './key-collector.js';
 import { PushedResultTarget } from './pushed-result.js';
 import { openPushedStream } from './pushed-stream.js';
 import type { ExecutorContext, OpenOptions, OpenQuery, QueryStats } from './query.js';
@@ -276,6 +277,11 @@ async function gatherAll(
   }
   const allOthers = ctx.pushdown ? opportunistic(reading) : [];
   const others = allOthers.filter((r) => !copied.has(r.table));
+  // The key columns each source feeds reductions with are read from its frames as they come.
+  const sourceKeys = new SourceKeys();
+  const keyColumns = (scan: string) => [
+    ...new Set([...reductions, ...others].filter((r) => r.source === scan).map((r) => r.sourceColumn)),
+  ];
   const gather = ({ plan, table }: (typeof targets)[number]): Promise<GatherStats> => {
     const scan = scanName(plan);
     const sized = sizeWatch(scan);
@@ -289,6 +295,7 @@ async function gatherAll(
     const request = scanRequestFor(plan, table, ctx.pushdown);
     const mine = reductions.filter((r) => r.table === scan);
     const { declare } = independent.get(scan) as { declare: (yes: boolean) => void };
+    const collecting = sourceKeys.collecting(scan, keyColumns(scan));
     const copy = copied.get(scan);
     if (copy) {
       declare(true);
@@ -299,7 +306,7 @@ async function gatherAll(
     }
     if (mine.length === 0) {
       declare(true);
-      return gatherInto(con, table, request, scan, own);
+      return gatherInto(con, table, request, scan, own, collecting);
     }
     return gatherReduced({
       con,
@@ -312,17 +319,22 @@ async function gatherAll(
       reductionsOf: (source) => [...allReductions, ...allOthers].filter((r) => r.table === source),
       progress: (source) => ({
         in: gathers.get(source) as Promise<GatherStats>,
+        ended: sourceKeys.ended(source, gathers.get(source) as Promise<GatherStats>),
         large: large.get(source) as Promise<void>,
         independent: independent.get(source)?.known ?? Promise.resolve(false),
       }),
+      collected: (source, column) => sourceKeys.of(source, column),
       declare,
       queryTimeoutMs: ctx.timeoutMs,
       gather: (req, filter, onSchema) =>
-        gatherInto(con, table, req, scan, {
-          ...own,
-          ...(filter && { filter }),
-          ...(onSchema && { onSchema }),
-        }),
+        gatherInto(
+          con,
+          table,
+          req,
+          scan,
+          { ...own, ...(filter && { filter }), ...(onSchema && { onSchema }) },
+          collecting,
+        ),
     }).finally(() => declare(false));
   };
   // Pushed subqueries first, then the scans in reduction order, so that every source is in

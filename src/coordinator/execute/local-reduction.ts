@@ -17,6 +17,11 @@ import { quoteIdent } from '../../duckdb/sql.js';
 export interface SourceProgress {
   /** Resolves once the source is gathered; rejects when it fails (reported there). */
   in: Promise<unknown>;
+  /**
+   * Resolves once the source's end frame came, where its keys are read from its frames
+   * (key-collector.ts: they are in hand before its TEMP table is), else as `in`.
+   */
+  ended: Promise<unknown>;
   /** Resolves once the source has gathered more than MAX_AWAITED_SOURCE_ROWS rows. */
   large: Promise<void>;
   /**

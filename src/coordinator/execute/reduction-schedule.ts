@@ -22,8 +22,9 @@ import {
   scanName,
   type TableScanPlan,
 } from '../plan/analyze/index.js';
-import { dynamicFilter } from './dynamic-filter.js';
+import { type DynamicFilter, dynamicFilter, keysFilter } from './dynamic-filter.js';
 import type { GatherStats } from './gather.js';
+import type { KeyCollector } from './key-collector.js';
 import { type LocalReductions, locallyReduced, type SourceProgress } from './local-reduction.js';
 import type { Serial } from './serial.js';
 
@@ -120,6 +121,8 @@ export interface ReducedScan extends LocalReductions {
    */
   opportunistic: SemiJoinReduction[];
   progress: (source: string) => SourceProgress;
+  /** `source`'s `column` read from its frames as they came (key-collector.ts), once they all came. */
+  collected: (source: string, column: string) => KeyCollector | undefined;
   /** Says whether this scan goes without waiting for keys (its `independent`), once known. */
   declare: (independent: boolean) => void;
   queryTimeoutMs: number;
@@ -153,11 +156,7 @@ async function combinedFilter(scan: ReducedScan, inHand: SemiJoinReduction[]): P
   let budget = MAX_SCAN_KEY_BYTES;
   for (const r of inHand) {
     const type = scan.table.columns.find((c) => c.name === r.column)?.type ?? 'VARCHAR';
-    // A source sent without waiting for keys did not apply its own reductions: applied here.
-    const from = (await scan.progress(r.source).independent)
-      ? await locallyReduced(r.source, scan)
-      : undefined;
-    const f = await dynamicFilter(scan.con, scan.serial, r, type, budget, from);
+    const f = await filterOf(scan, r, type, budget);
     if (f.where) wheres.push(f.where);
     if (f.keys) {
       keys.push(f.keys);
@@ -173,13 +172,35 @@ async function combinedFilter(scan: ReducedScan, inHand: SemiJoinReduction[]): P
 }
 
 /**
- * The reductions whose source came in; with `giveUp`, not waiting for sources proved large.
- * The opportunistic ones count only where their source does not wait for keys.
+ * The filter of one reduction: from the keys read from its source's frames, at once, where
+ * they answer; else from the source's TEMP table once it is gathered.
+ */
+async function filterOf(
+  scan: ReducedScan,
+  r: SemiJoinReduction,
+  type: string,
+  budget: number,
+): Promise<DynamicFilter> {
+  // A source sent without waiting for keys did not apply its own reductions: applied here.
+  const local = (await scan.progress(r.source).independent)
+    ? await locallyReduced(r.source, scan)
+    : undefined;
+  const keys = local?.applied.length ? undefined : scan.collected(r.source, r.sourceColumn)?.keysAs(type);
+  const fromFrames = keys && keysFilter(r, keys, budget);
+  if (fromFrames) return fromFrames;
+  await scan.progress(r.source).in;
+  return dynamicFilter(scan.con, scan.serial, r, type, budget, local);
+}
+
+/**
+ * The reductions whose source came in (its end frame, where its keys are read from its
+ * frames); with `giveUp`, not waiting for sources proved large. The opportunistic ones count
+ * only where their source does not wait for keys.
  */
 async function sourcesInHand(scan: ReducedScan, giveUp: boolean): Promise<SemiJoinReduction[]> {
   const ready = (r: SemiJoinReduction) => {
-    const { in: gathered, large } = scan.progress(r.source);
-    const inHand = gathered.then(
+    const { ended, large } = scan.progress(r.source);
+    const inHand = ended.then(
       () => true,
       () => false,
     );

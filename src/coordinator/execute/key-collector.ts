@@ -1,0 +1,323 @@
+/**
+ * A source's integer key column read from its data frames as they arrive, so that a dynamic
+ * filter's keys are in hand at the source's end frame: no wait for its TEMP table's flush nor
+ * a DuckDB query over it, both queued on the query's connection behind other scans' appends.
+ * The keys are the ones the SQL path (dynamic-filter.ts) reads: distinct, ascending, NULLs
+ * dropped, cast to the reduced column's type as TRY_CAST does (a key out of that type's range
+ * is dropped). Anything else — another type, a key beyond ±2^53, more keys than a filter
+ * carries, a source that failed — leaves the collector without an answer, and the SQL path
+ * reads the TEMP table as before.
+ */
+import type { IntegerLayout } from '../../duckdb/delta-keys.js';
+import { type ColumnSchema, MAX_SCAN_KEY_BYTES, type WireColumn } from '../../protocol/frames.js';
+import type { FrameTarget } from './gather.js';
+
+interface IntegerType extends IntegerLayout {
+  min: number;
+  max: number;
+}
+
+const signed = (width: number): IntegerType => ({
+  width,
+  signed: true,
+  min: -(2 ** (width * 8 - 1)),
+  max: 2 ** (width * 8 - 1) - 1,
+});
+const unsigned = (width: number): IntegerType => ({
+  width,
+  signed: false,
+  min: 0,
+  max: 2 ** (width * 8) - 1,
+});
+
+/** DuckDB's integer types by name; the 64-bit bounds are past ±2^53, where no collected key is. */
+const INTEGER_TYPES: Record<string, IntegerType> = {
+  TINYINT: signed(1),
+  SMALLINT: signed(2),
+  INTEGER: signed(4),
+  BIGINT: signed(8),
+  UTINYINT: unsigned(1),
+  USMALLINT: unsigned(2),
+  UINTEGER: unsigned(4),
+  UBIGINT: unsigned(8),
+};
+
+/**
+ * Distinct keys beyond which no filter can carry them: a delta-encoded key takes a byte at
+ * least. Past it the collector keeps none (its memory stays bounded).
+ */
+const REACH = MAX_SCAN_KEY_BYTES;
+
+/**
+ * Keys held unsorted (repeats kept) beyond which the collector gives up (its memory stays
+ * bounded), leaving the SQL path to answer: DuckDB's DISTINCT on its own threads copes with
+ * many repeats better than a sort of them all here, on the event loop.
+ */
+const MAX_UNSORTED = 2 * REACH;
+
+/** Keys as exact doubles: every integer within ±2^53 is one. */
+const SAFE = 2 ** 53;
+
+/** Keys ascending and distinct in a reduced column's fixed layout. */
+export interface KeySet {
+  rows: number;
+  data: Uint8Array;
+  layout: IntegerLayout;
+}
+
+export class KeyCollector {
+  private keys = new Float64Array(1024);
+  private count = 0;
+  /** Whether `keys[0, count)` is ascending and distinct (frames of a table clustered by key are). */
+  private sorted = true;
+  /** `given up`: past what it holds, or a key it cannot read; the SQL path answers. */
+  private state: 'collecting' | 'complete' | 'given up' = 'collecting';
+
+  private constructor(private readonly type: IntegerType) {}
+
+  /** A collector for `column`, or undefined for a type it does not read. */
+  static of(column: ColumnSchema): KeyCollector | undefined {
+    const type = INTEGER_TYPES[column.type];
+    return type && column.wire === 'fixed' && column.width === type.width
+      ? new KeyCollector(type)
+      : undefined;
+  }
+
+  /** Reads the keys of a data frame's column (checked against the schema already). */
+  add(column: WireColumn, rows: number): void {
+    if (this.state !== 'collecting') return;
+    const values = readIntegers(column.data, rows, this.type);
+    const nulls = column.nulls;
+    for (let i = 0; i < rows; i++) {
+      if (nulls && nulls[i] === 1) continue;
+      const value = values(i);
+      if (Number.isNaN(value)) this.giveUp();
+      else this.push(value);
+      if (this.state !== 'collecting') return;
+    }
+  }
+
+  /** The source ended (`complete`), or failed: then the SQL path is left to answer. */
+  end(complete: boolean): void {
+    if (this.state === 'collecting') this.state = complete ? 'complete' : 'given up';
+    else if (!complete) this.giveUp();
+  }
+
+  /**
+   * The keys cast to `type` (a DuckDB type name), ascending and distinct; undefined where the
+   * SQL path must answer (more keys than any filter carries among them: the range).
+   */
+  keysAs(type: string): KeySet | undefined {
+    const target = INTEGER_TYPES[type];
+    if (!target || this.state !== 'complete') return undefined;
+    if (!this.sorted) {
+      this.count = sortDistinct(this.keys, this.count);
+      this.sorted = true;
+    }
+    const keys = this.keys.subarray(0, this.count);
+    // Ascending: the keys out of the reduced type's range are at either end.
+    let from = 0;
+    let to = keys.length;
+    while (from < to && keys[from] < target.min) from++;
+    while (to > from && keys[to - 1] > target.max) to--;
+    return { rows: to - from, data: fixedBytes(keys.subarray(from, to), target), layout: target };
+  }
+
+  private push(value: number): void {
+    const last = this.count > 0 ? this.keys[this.count - 1] : Number.NaN;
+    if (this.sorted && value === last) return;
+    if (this.sorted && value < last) this.sorted = false;
+    if (this.count === this.keys.length) {
+      const grown = new Float64Array(this.keys.length * 2);
+      grown.set(this.keys);
+      this.keys = grown;
+    }
+    this.keys[this.count++] = value;
+    if (this.count > (this.sorted ? REACH : MAX_UNSORTED)) this.giveUp();
+  }
+
+  private giveUp(): void {
+    this.state = 'given up';
+    this.keys = new Float64Array(0);
+    this.count = 0;
+  }
+}
+
+/** Value `i` of `rows` integers of `type` as a Number (NaN beyond ±2^53). */
+function readIntegers(data: Uint8Array, rows: number, type: IntegerType): (i: number) => number {
+  // Typed arrays need their element's alignment: a frame's column may start anywhere.
+  const bytes = data.byteOffset % type.width === 0 ? data : new Uint8Array(data);
+  const { buffer, byteOffset } = bytes;
+  if (type.width === 1) {
+    const a = type.signed
+      ? new Int8Array(buffer, byteOffset, rows)
+      : new Uint8Array(buffer, byteOffset, rows);
+    return (i) => a[i];
+  }
+  if (type.width === 2) {
+    const a = type.signed
+      ? new Int16Array(buffer, byteOffset, rows)
+      : new Uint16Array(buffer, byteOffset, rows);
+    return (i) => a[i];
+  }
+  if (type.width === 4) {
+    const a = type.signed
+      ? new Int32Array(buffer, byteOffset, rows)
+      : new Uint32Array(buffer, byteOffset, rows);
+    return (i) => a[i];
+  }
+  // Little-endian halves (DuckDB's in-memory layout on the platforms it runs on). A NULL row's
+  // bytes are whatever the vector held, so only the values read are checked.
+  const low = new Uint32Array(buffer, byteOffset, rows * 2);
+  const high = type.signed ? new Int32Array(buffer, byteOffset, rows * 2) : low;
+  const highest = SAFE / 2 ** 32;
+  return (i) => {
+    const h = high[2 * i + 1];
+    return h >= highest || h < -highest ? Number.NaN : h * 2 ** 32 + low[2 * i];
+  };
+}
+
+/** Sorts `keys[0, count)` ascending and drops repeats; returns how many remain. */
+export function sortDistinct(keys: Float64Array, count: number): number {
+  const all = keys.subarray(0, count);
+  if (!radixSorted(all)) all.sort();
+  let n = 0;
+  for (let i = 0; i < count; i++) if (n === 0 || all[i] !== all[n - 1]) all[n++] = all[i];
+  return n;
+}
+
+/**
+ * LSD radix sort of integers spanning less than 2^32 (their offsets from the least fit a
+ * Uint32Array), in as few passes of at most 11 bits as the span needs; false, untouched, for
+ * a wider span (the typed array's own sort then).
+ */
+function radixSorted(keys: Float64Array): boolean {
+  if (keys.length < 2) return true;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < keys.length; i++) {
+    if (keys[i] < min) min = keys[i];
+    if (keys[i] > max) max = keys[i];
+  }
+  if (max - min >= 2 ** 32) return false;
+  let from = new Uint32Array(keys.length);
+  let to = new Uint32Array(keys.length);
+  for (let i = 0; i < keys.length; i++) from[i] = keys[i] - min;
+  const bits = Math.max(1, Math.ceil(Math.log2(max - min + 1)));
+  const passes = Math.ceil(bits / 11);
+  const digit = Math.ceil(bits / passes);
+  const mask = 2 ** digit - 1;
+  const starts = new Uint32Array(mask + 1);
+  for (let pass = 0; pass < passes; pass++) {
+    const shift = pass * digit;
+    starts.fill(0);
+    for (let i = 0; i < from.length; i++) starts[(from[i] >>> shift) & mask]++;
+    let sum = 0;
+    for (let d = 0; d <= mask; d++) {
+      const n = starts[d];
+      starts[d] = sum;
+      sum += n;
+    }
+    for (let i = 0; i < from.length; i++) {
+      const v = from[i];
+      to[starts[(v >>> shift) & mask]++] = v;
+    }
+    [from, to] = [to, from];
+  }
+  for (let i = 0; i < keys.length; i++) keys[i] = from[i] + min;
+  return true;
+}
+
+/** Keys (each within `type`'s range) in `type`'s fixed layout, little-endian. */
+function fixedBytes(keys: Float64Array, type: IntegerType): Uint8Array {
+  const data = new Uint8Array(keys.length * type.width);
+  const view = new DataView(data.buffer);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const at = i * type.width;
+    if (type.width === 8) {
+      const high = Math.floor(k / 2 ** 32);
+      view.setUint32(at, k - high * 2 ** 32, true);
+      view.setInt32(at + 4, high, true);
+    } else if (type.width === 4) view.setUint32(at, k >>> 0, true);
+    else if (type.width === 2) view.setUint16(at, k & 0xffff, true);
+    else view.setUint8(at, k & 0xff);
+  }
+  return data;
+}
+
+/**
+ * A source's frames into `target`, with the columns named in `collect` (those that feed
+ * reductions) read into collectors on the way. Its end frame completes the collectors and
+ * calls `onEnd` before `target` closes (the TEMP table's flush queues on the query's
+ * connection), so that keys can leave at once.
+ */
+export class KeyCollectingTarget implements FrameTarget {
+  private readonly collectors = new Map<string, { column: number; collector: KeyCollector }>();
+  private ended = false;
+
+  constructor(
+    private readonly target: FrameTarget,
+    private readonly collect: readonly string[],
+    private readonly onEnd: () => void = () => undefined,
+  ) {}
+
+  async open(columns: ColumnSchema[]): Promise<void> {
+    for (const name of this.collect) {
+      // DuckDB's identifiers are case-insensitive: the SQL path finds the column so too.
+      const matches = columns.flatMap((c, i) => (c.name.toLowerCase() === name.toLowerCase() ? [i] : []));
+      const collector = matches.length === 1 ? KeyCollector.of(columns[matches[0]]) : undefined;
+      if (collector) this.collectors.set(name, { column: matches[0], collector });
+    }
+    await this.target.open(columns);
+  }
+
+  async write(columns: WireColumn[], rows: number): Promise<void> {
+    for (const { column, collector } of this.collectors.values()) collector.add(columns[column], rows);
+    await this.target.write(columns, rows);
+  }
+
+  async close(complete: boolean): Promise<void> {
+    for (const { collector } of this.collectors.values()) collector.end(complete);
+    this.ended = complete;
+    if (complete) this.onEnd();
+    await this.target.close(complete);
+  }
+
+  /** `name`'s collector, once the end frame came. */
+  collected(name: string): KeyCollector | undefined {
+    return this.ended ? this.collectors.get(name)?.collector : undefined;
+  }
+}
+
+/** The collecting targets of one query's scans, by scan name. */
+export class SourceKeys {
+  private readonly targets = new Map<string, KeyCollectingTarget>();
+  private readonly endFrames = new Map<string, Promise<void>>();
+
+  /** What wraps `scan`'s target to collect `columns`; undefined where no reduction reads its keys. */
+  collecting(scan: string, columns: readonly string[]): ((target: FrameTarget) => FrameTarget) | undefined {
+    if (columns.length === 0) return undefined;
+    let ended = () => {};
+    this.endFrames.set(scan, new Promise<void>((resolve) => (ended = resolve)));
+    return (target) => {
+      const collecting = new KeyCollectingTarget(target, columns, ended);
+      this.targets.set(scan, collecting);
+      return collecting;
+    };
+  }
+
+  /**
+   * Resolves once `scan`'s end frame came, where it collects keys, else once `gathered` (its
+   * gather) does; rejects with it.
+   */
+  ended(scan: string, gathered: Promise<unknown>): Promise<unknown> {
+    const endFrame = this.endFrames.get(scan);
+    return endFrame ? Promise.race([endFrame, gathered]) : gathered;
+  }
+
+  /** `column`'s collector of `scan`, once its end frame came. */
+  of(scan: string, column: string): KeyCollector | undefined {
+    return this.targets.get(scan)?.collected(column);
+  }
+}
