@@ -81,12 +81,9 @@ function converted(type: DataType, values: (c: WireColumn, rows: number) => Arra
   return { type, buffers: (c, rows) => [bytesOf(values(c, rows))] };
 }
 
-/** Offsets and values; offsets rebased to 0 if the wire's do not start there. */
+/** Offsets and values, as Arrow has them: wire offsets start at 0 (checkWireColumns, the frame builders). */
 function stringBuffers(offsets: Int32Array, data: Uint8Array, rows: number): Uint8Array[] {
-  const first = offsets[0];
-  const own = offsets.subarray(0, rows + 1);
-  const rebased = first === 0 ? own : own.map((o) => o - first);
-  return [bytesOf(rebased), data.subarray(first, offsets[rows])];
+  return [bytesOf(offsets.subarray(0, rows + 1)), data.subarray(0, offsets[rows])];
 }
 
 function strings(type: Utf8 | Binary): ArrowColumn {
