@@ -9,10 +9,8 @@
  * as DuckDB's text of the value) are utf8 text.
  */
 import {
-  AsyncByteQueue,
   Binary,
   Bool,
-  type Data,
   type DataType,
   DateDay,
   Decimal,
@@ -24,11 +22,7 @@ import {
   Int32,
   Int64,
   IntervalMonthDayNano,
-  makeData,
-  RecordBatch,
-  RecordBatchStreamWriter,
   Schema,
-  Struct,
   TimeMicrosecond,
   Timestamp,
   TimeUnit,
@@ -38,25 +32,30 @@ import {
   Uint64,
   Utf8,
 } from 'apache-arrow';
+// The IPC message encoder apache-arrow's own writer uses: record batches are laid out here,
+// around the wire buffers, so that no value is copied (see ArrowStreamEncoder).
+import {
+  BufferRegion,
+  FieldNode,
+  Message,
+  RecordBatch as RecordBatchHeader,
+} from 'apache-arrow/ipc/metadata/message';
 import type { ColumnSchema, WireColumn } from '../protocol/frames.js';
 
-/** How one column's wire bytes become Arrow data. */
+/** How one column's wire bytes become Arrow buffers. */
 interface ArrowColumn {
   type: DataType;
-  data(column: WireColumn, rows: number, nulls: Nulls): Data;
-}
-
-interface Nulls {
-  nullCount: number;
-  /** Arrow validity bits (1 = valid), absent when no row is NULL. */
-  nullBitmap?: Uint8Array;
+  /** The column's buffers after its validity bitmap: values, or offsets then values. */
+  buffers(column: WireColumn, rows: number): Uint8Array[];
 }
 
 export const ARROW_STREAM_TYPE = 'application/vnd.apache.arrow.stream';
 
-function nullsOf(column: WireColumn, rows: number): Nulls {
+/** Arrow's validity bitmap (1 = valid) and NULL count of `rows` wire rows; no bitmap when none is NULL. */
+function validityOf(column: WireColumn, rows: number): { nullCount: number; bitmap: Uint8Array } {
   const nulls = column.nulls;
-  if (!nulls) return { nullCount: 0 };
+  const none = { nullCount: 0, bitmap: new Uint8Array(0) };
+  if (!nulls) return none;
   const bitmap = new Uint8Array(Math.ceil(rows / 8)).fill(0xff);
   let nullCount = 0;
   for (let i = 0; i < rows; i++) {
@@ -65,59 +64,41 @@ function nullsOf(column: WireColumn, rows: number): Nulls {
       nullCount++;
     }
   }
-  return nullCount ? { nullCount, nullBitmap: bitmap } : { nullCount: 0 };
+  return nullCount ? { nullCount, bitmap } : none;
 }
 
-/** `bytes` as a typed array of `Type`, copied only when its offset is not aligned for it. */
-function view<T>(
-  bytes: Uint8Array,
-  Type: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number },
-): T {
-  const size = Type.BYTES_PER_ELEMENT;
-  const aligned = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes); // a copy: Buffer#slice would be a view
-  return new Type(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / size);
+function bytesOf(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
-/** A column whose wire bytes are Arrow's values buffer as they are. */
-function direct(
-  type: DataType,
-  Type: { new (b: ArrayBuffer, o: number, n: number): ArrayLike<unknown>; BYTES_PER_ELEMENT: number },
-): ArrowColumn {
-  return {
-    type,
-    data: (c, rows, nulls) => makeData({ type, length: rows, ...nulls, data: view(c.data, Type) } as never),
-  };
+/** A column whose wire bytes are Arrow's values buffer as they are: `width` bytes a row. */
+function direct(type: DataType, width: number): ArrowColumn {
+  return { type, buffers: (c, rows) => [c.data.subarray(0, rows * width)] };
 }
 
-/** A column built by `values`, which turns the wire bytes into Arrow's values buffer. */
+/** A column whose values buffer `values` makes from the wire bytes. */
 function converted(type: DataType, values: (c: WireColumn, rows: number) => ArrayBufferView): ArrowColumn {
-  return {
-    type,
-    data: (c, rows, nulls) => makeData({ type, length: rows, ...nulls, data: values(c, rows) } as never),
-  };
+  return { type, buffers: (c, rows) => [bytesOf(values(c, rows))] };
+}
+
+/** Offsets and values, as Arrow has them: wire offsets start at 0 (checkWireColumns, the frame builders). */
+function stringBuffers(offsets: Int32Array, data: Uint8Array, rows: number): Uint8Array[] {
+  return [bytesOf(offsets.subarray(0, rows + 1)), data.subarray(0, offsets[rows])];
 }
 
 function strings(type: Utf8 | Binary): ArrowColumn {
   return {
     type,
-    data: (c, rows, nulls) =>
-      makeData({
-        type,
-        length: rows,
-        ...nulls,
-        valueOffsets: (c.offsets ?? new Int32Array(rows + 1)).subarray(0, rows + 1),
-        data: c.data,
-      } as never),
+    buffers: (c, rows) => stringBuffers(c.offsets ?? new Int32Array(rows + 1), c.data, rows),
   };
 }
 
 /** Text made per row from the fixed-width bytes (types with no exact Arrow match). */
 function textOf(width: number, format: (view: DataView, at: number) => string): ArrowColumn {
-  const type = new Utf8();
   const encoder = new TextEncoder();
   return {
-    type,
-    data: (c, rows, nulls) => {
+    type: new Utf8(),
+    buffers: (c, rows) => {
       const dv = new DataView(c.data.buffer, c.data.byteOffset, c.data.byteLength);
       const offsets = new Int32Array(rows + 1);
       let text = '';
@@ -126,7 +107,7 @@ function textOf(width: number, format: (view: DataView, at: number) => string): 
         offsets[i + 1] = text.length;
       }
       // Every formatter writes ASCII, so string offsets are byte offsets.
-      return makeData({ type, length: rows, ...nulls, valueOffsets: offsets, data: encoder.encode(text) });
+      return stringBuffers(offsets, encoder.encode(text), rows);
     },
   };
 }
@@ -137,10 +118,9 @@ function packBits(c: WireColumn, rows: number): Uint8Array {
   return bits;
 }
 
-/** DuckDB stores DECIMAL(p,s) in 2, 4, 8 or 16 bytes; Arrow's decimal128 wants 16, sign-extended. */
+/** DuckDB stores DECIMAL(p,s) in 2, 4 or 8 bytes; Arrow's decimal128 wants 16, sign-extended. */
 function widenDecimal(width: number) {
   return (c: WireColumn, rows: number): Uint32Array => {
-    if (width === 16) return view(c.data, Uint32Array);
     const dv = new DataView(c.data.buffer, c.data.byteOffset, c.data.byteLength);
     const out = new Uint32Array(rows * 4);
     for (let i = 0; i < rows; i++) {
@@ -200,24 +180,24 @@ function timeTzText(dv: DataView, at: number): string {
 
 const FIXED: Record<string, () => ArrowColumn> = {
   BOOLEAN: () => converted(new Bool(), packBits),
-  TINYINT: () => direct(new Int8(), Int8Array),
-  SMALLINT: () => direct(new Int16(), Int16Array),
-  INTEGER: () => direct(new Int32(), Int32Array),
-  BIGINT: () => direct(new Int64(), BigInt64Array),
-  UTINYINT: () => direct(new Uint8(), Uint8Array),
-  USMALLINT: () => direct(new Uint16(), Uint16Array),
-  UINTEGER: () => direct(new Uint32(), Uint32Array),
-  UBIGINT: () => direct(new Uint64(), BigUint64Array),
-  HUGEINT: () => direct(new Decimal(0, 38, 128), Uint32Array),
-  FLOAT: () => direct(new Float32(), Float32Array),
-  DOUBLE: () => direct(new Float64(), Float64Array),
-  DATE: () => direct(new DateDay(), Int32Array),
-  TIME: () => direct(new TimeMicrosecond(), BigInt64Array),
-  TIMESTAMP: () => direct(new Timestamp(TimeUnit.MICROSECOND), BigInt64Array),
-  TIMESTAMP_S: () => direct(new Timestamp(TimeUnit.SECOND), BigInt64Array),
-  TIMESTAMP_MS: () => direct(new Timestamp(TimeUnit.MILLISECOND), BigInt64Array),
-  TIMESTAMP_NS: () => direct(new Timestamp(TimeUnit.NANOSECOND), BigInt64Array),
-  'TIMESTAMP WITH TIME ZONE': () => direct(new Timestamp(TimeUnit.MICROSECOND, 'UTC'), BigInt64Array),
+  TINYINT: () => direct(new Int8(), 1),
+  SMALLINT: () => direct(new Int16(), 2),
+  INTEGER: () => direct(new Int32(), 4),
+  BIGINT: () => direct(new Int64(), 8),
+  UTINYINT: () => direct(new Uint8(), 1),
+  USMALLINT: () => direct(new Uint16(), 2),
+  UINTEGER: () => direct(new Uint32(), 4),
+  UBIGINT: () => direct(new Uint64(), 8),
+  HUGEINT: () => direct(new Decimal(0, 38, 128), 16),
+  FLOAT: () => direct(new Float32(), 4),
+  DOUBLE: () => direct(new Float64(), 8),
+  DATE: () => direct(new DateDay(), 4),
+  TIME: () => direct(new TimeMicrosecond(), 8),
+  TIMESTAMP: () => direct(new Timestamp(TimeUnit.MICROSECOND), 8),
+  TIMESTAMP_S: () => direct(new Timestamp(TimeUnit.SECOND), 8),
+  TIMESTAMP_MS: () => direct(new Timestamp(TimeUnit.MILLISECOND), 8),
+  TIMESTAMP_NS: () => direct(new Timestamp(TimeUnit.NANOSECOND), 8),
+  'TIMESTAMP WITH TIME ZONE': () => direct(new Timestamp(TimeUnit.MICROSECOND, 'UTC'), 8),
   INTERVAL: () => converted(new IntervalMonthDayNano(), intervalNanos),
   UUID: () => textOf(16, uuidText),
   UHUGEINT: () => textOf(16, uhugeintText),
@@ -231,63 +211,86 @@ function arrowColumnFor(schema: ColumnSchema): ArrowColumn {
   const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(schema.type);
   if (decimal) {
     const [precision, scale] = [Number(decimal[1]), Number(decimal[2])];
-    return converted(new Decimal(scale, precision, 128), widenDecimal(schema.width as number));
+    const type = new Decimal(scale, precision, 128);
+    return schema.width === 16 ? direct(type, 16) : converted(type, widenDecimal(schema.width as number));
   }
   const make = FIXED[schema.type];
   if (!make) throw new Error(`no Arrow type for the DuckDB type ${schema.type}`);
   return make();
 }
 
-/** Takes what the Arrow writer writes, piece by piece, instead of queueing it for a reader. */
-class CollectedBytes extends AsyncByteQueue {
-  private pieces: Uint8Array[] = [];
+const CONTINUATION = -1;
+const ZEROS = new Uint8Array(8);
 
-  override write(value: Uint8Array): void {
-    if (value.byteLength > 0) this.pieces.push(value);
-  }
-
-  /** What was written since the last take, copied into one buffer. */
-  take(): Buffer {
-    const bytes = Buffer.concat(this.pieces);
-    this.pieces = [];
-    return bytes;
-  }
+/** Bytes to add after `length` bytes so that what follows starts at a multiple of 8. */
+function padding(length: number): number {
+  return (8 - (length % 8)) % 8;
 }
 
-/** Encodes one Arrow IPC stream: `batch()` for each frame of rows, `end()` once. */
+/** An IPC message's start: the continuation marker, the metadata's length, the metadata, padded to 8. */
+function messageStart(message: Message): Buffer {
+  const metadata = Message.encode(message);
+  const padded = metadata.byteLength + padding(metadata.byteLength);
+  const start = Buffer.alloc(8 + padded);
+  start.writeInt32LE(CONTINUATION, 0);
+  start.writeInt32LE(padded, 4);
+  start.set(metadata, 8);
+  return start;
+}
+
+/**
+ * Encodes one Arrow IPC stream: `batch()` for each frame of rows, `end()` once. A record
+ * batch's body is the wire buffers themselves (Arrow's layout where the wire's is the same),
+ * with the message's metadata written here: nothing is copied into a batch.
+ */
 export class ArrowStreamEncoder {
   private readonly columns: ArrowColumn[];
   private readonly schema: Schema;
-  private readonly sink = new CollectedBytes();
-  private readonly writer = new RecordBatchStreamWriter();
   private batches = 0;
 
   constructor(columns: ColumnSchema[]) {
     this.columns = columns.map(arrowColumnFor);
     this.schema = new Schema(columns.map((c, i) => new Field(c.name, this.columns[i].type, true)));
-    this.writer.reset(this.sink as never, this.schema);
   }
 
   /**
-   * One record batch of `rows` rows, as stream bytes (the schema comes before the first).
-   * The wire columns may be reused once it returns: the bytes are a copy.
+   * One record batch of `rows` rows, as pieces of stream bytes (the schema comes before the
+   * first). The pieces are views of the wire columns' buffers: write them out before those
+   * are reused.
    */
-  batch(rows: number, wire: WireColumn[]): Buffer {
-    const children = this.columns.map((c, i) => c.data(wire[i], rows, nullsOf(wire[i], rows)));
-    const data = makeData({ type: new Struct(this.schema.fields), length: rows, nullCount: 0, children });
-    this.writer.write(new RecordBatch(this.schema, data));
-    this.batches++;
-    return this.sink.take();
+  batch(rows: number, wire: WireColumn[]): Buffer[] {
+    const nodes: FieldNode[] = [];
+    const regions: BufferRegion[] = [];
+    const body: Uint8Array[] = [];
+    let bodyLength = 0;
+    this.columns.forEach((column, i) => {
+      const { nullCount, bitmap } = validityOf(wire[i], rows);
+      nodes.push(new FieldNode(rows, nullCount));
+      // Each region's length counts its padding, as apache-arrow's own writer writes it.
+      for (const buffer of [bitmap, ...column.buffers(wire[i], rows)]) {
+        const padded = buffer.byteLength + padding(buffer.byteLength);
+        regions.push(new BufferRegion(bodyLength, padded));
+        body.push(buffer, ZEROS.subarray(0, padded - buffer.byteLength));
+        bodyLength += padded;
+      }
+    });
+    const header = new RecordBatchHeader(rows, nodes, regions, null);
+    const pieces = [messageStart(Message.from(header, bodyLength))];
+    if (this.batches++ === 0) pieces.unshift(messageStart(Message.from(this.schema)));
+    for (const bytes of body)
+      if (bytes.byteLength > 0) pieces.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return pieces;
   }
 
   /** The end of the stream (with the schema and an empty batch when no rows came). */
-  end(): Buffer {
-    const empty = this.batches === 0 ? this.emptyBatch() : Buffer.alloc(0);
-    this.writer.finish();
-    return Buffer.concat([empty, this.sink.take()]);
+  end(): Buffer[] {
+    const empty = this.batches === 0 ? this.emptyBatch() : [];
+    const eos = Buffer.alloc(8);
+    eos.writeInt32LE(CONTINUATION, 0);
+    return [...empty, eos];
   }
 
-  private emptyBatch(): Buffer {
+  private emptyBatch(): Buffer[] {
     return this.batch(
       0,
       this.columns.map(() => ({ data: new Uint8Array(0), offsets: new Int32Array(1) })),

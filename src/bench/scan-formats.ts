@@ -16,6 +16,8 @@ import { startBenchServer, timeScan } from './scan-bench.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
+const byteLength = (pieces: Buffer[]) => pieces.reduce((sum, p) => sum + p.byteLength, 0);
+
 /**
  * The scan command's work in this process: the frames received and written in `format`
  * (output discarded). CPU seconds of this process measure it on a busy machine, where wall
@@ -32,8 +34,8 @@ async function timeFormatted(
   for await (const frame of openNatsScan(nc, 'bench', { columns: [] }, { idleTimeoutMs: 60_000 })) {
     if (frame.type === 'schema') writer = (await frameWriter(format, frame.columns)).writer;
     else if (frame.type === 'data')
-      bytes += (writer as FrameWriter).data(frame.rows, frame.columns as WireColumn[]).byteLength;
-    else if (frame.type === 'end') bytes += (writer as FrameWriter).end().byteLength;
+      bytes += byteLength((writer as FrameWriter).data(frame.rows, frame.columns as WireColumn[]));
+    else if (frame.type === 'end') bytes += byteLength((writer as FrameWriter).end());
   }
   const used = process.cpuUsage(cpu);
   return { seconds: (performance.now() - started) / 1000, cpu: (used.user + used.system) / 1e6, bytes };

@@ -47,14 +47,18 @@ export async function runScanCommand(opts: ScanCommandOptions): Promise<void> {
   const reader = new AbortController();
   // A closed pipe (`| head`) ends the scan quietly.
   stdout.on('error', () => reader.abort(new QueryError('cancelled', 'stdout closed')));
-  // Resolves once `bytes` are out, which the writer then reuses for the next frame. A failed
-  // write resolves too: the stream's 'error' above ends the scan.
-  const write = (bytes: Buffer) =>
-    bytes.byteLength === 0
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => {
-          stdout.write(bytes, () => resolve());
-        });
+  // Resolves once `pieces` are out, which the writer then reuses for the next frame. A failed
+  // write resolves too: the stream's 'error' above ends the scan. Corked: one writev for them.
+  const write = (pieces: Buffer[]) => {
+    const bytes = pieces.filter((p) => p.byteLength > 0);
+    if (bytes.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      stdout.cork();
+      for (const p of bytes.slice(0, -1)) stdout.write(p);
+      stdout.write(bytes[bytes.length - 1], () => resolve());
+      stdout.uncork();
+    });
+  };
   let nc: NatsConnection | undefined;
   try {
     nc = await connectNats(opts.nats, {
@@ -84,7 +88,7 @@ export async function runScanCommand(opts: ScanCommandOptions): Promise<void> {
             first = columns;
             const made = await frameWriter(opts.format, columns);
             writer = made.writer;
-            await write(made.start);
+            await write([made.start]);
           } else if (!sameColumns(first, columns)) {
             throw new QueryError(
               'protocol_error',

@@ -11,11 +11,11 @@ import { wireRowWriter } from './wire-rows.js';
 
 export type ScanFormat = 'ndjson' | 'csv' | 'arrow';
 
-/** Bytes for stdout: the start, each data frame, the end. */
+/** Bytes for stdout: the start, each data frame, the end, in pieces to write in order. */
 export interface FrameWriter {
-  /** A frame's bytes, which the next call may overwrite: write them out first. */
-  data(rows: number, columns: WireColumn[]): Buffer;
-  end(): Buffer;
+  /** A frame's bytes, which the next call (or the next frame's columns) may overwrite: write them out first. */
+  data(rows: number, columns: WireColumn[]): Buffer[];
+  end(): Buffer[];
 }
 
 /** The writer for a scan whose schema frame says `columns`, and what goes before the first row. */
@@ -40,5 +40,5 @@ export async function frameWriter(
   const data =
     wireRowWriter(format, columns) ??
     (await (await import('./chunk-rows.js')).chunkRowWriter(format, columns));
-  return { writer: { data, end: () => Buffer.alloc(0) }, start };
+  return { writer: { data: (rows, wire) => [data(rows, wire)], end: () => [] }, start };
 }

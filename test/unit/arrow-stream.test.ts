@@ -24,9 +24,22 @@ const wire = [{ data: ids }, { data: xs, nulls: Uint8Array.of(0, 1, 0) }];
 
 it('encodes columns at odd offsets, with their NULLs', () => {
   const encoder = new ArrowStreamEncoder(columns);
-  const table = tableFromIPC(Buffer.concat([encoder.batch(3, wire), encoder.end()]));
+  const table = tableFromIPC(Buffer.concat([...encoder.batch(3, wire), ...encoder.end()]));
   expect(table.getChild('id')?.toArray()).toEqual(BigInt64Array.of(1n, -2n, 9007199254740993n));
   expect([...(table.getChild('x') ?? [])]).toEqual([0.5, null, -1e300]);
+});
+
+it('lays a batch out around the wire buffers, copying none', () => {
+  const text = { name: 's', type: 'VARCHAR', wire: 'varlen' as const };
+  const data = misaligned(Buffer.from('abcdé'));
+  const strings = { data, offsets: Int32Array.of(0, 1, 1, 3, 6), nulls: Uint8Array.of(0, 1, 0, 0) };
+  const encoder = new ArrowStreamEncoder([text, columns[0]]);
+  const ints = misaligned(new Uint8Array(BigInt64Array.of(7n, 8n, 9n, 10n).buffer));
+  const pieces = encoder.batch(4, [strings, { data: ints }]);
+  expect(pieces.filter((p) => p.buffer === data.buffer || p.buffer === ints.buffer)).toHaveLength(2);
+  const table = tableFromIPC(Buffer.concat([...pieces, ...encoder.end()]));
+  expect([...(table.getChild('s') ?? [])]).toEqual(['a', null, 'bc', 'dé']);
+  expect(table.getChild('id')?.toArray()).toEqual(BigInt64Array.of(7n, 8n, 9n, 10n));
 });
 
 it('writes NDJSON from columns at odd offsets', () => {

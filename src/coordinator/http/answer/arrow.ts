@@ -92,14 +92,15 @@ class ArrowBatches {
   /** The rows not sent yet, then the end of the stream. */
   end(): Buffer {
     const last = this.frames.rows > 0 ? this.cut() : Buffer.alloc(0);
-    return Buffer.concat([last, this.encoder.end()]);
+    return Buffer.concat([last, ...this.encoder.end()]);
   }
 
   private cut(): Buffer {
     const { rows, columns } = this.frames.take();
     const texts = this.texts.map((t) => t.take());
     const wire = this.places.map((p) => (p >= 0 ? columns[p] : texts[-1 - p]));
-    return this.encoder.batch(rows, wire);
+    // A copy: the frame builder's buffers, which the batch's pieces are views of, are reused.
+    return Buffer.concat(this.encoder.batch(rows, wire));
   }
 }
 
@@ -113,7 +114,7 @@ function hasWireFrames(result: ChunkSource): result is ChunkSource & WireFrames 
   return typeof (result as Partial<WireFrames>).nextWireFrame === 'function';
 }
 
-/** Each frame a record batch, with no DuckDB chunk between. */
+/** Each frame a record batch, with no DuckDB chunk between nor copy: a frame's buffers are its own. */
 async function* arrowOfFrames(
   result: ChunkSource & WireFrames,
   sent: { rows: number },
@@ -121,10 +122,10 @@ async function* arrowOfFrames(
   const names = result.deduplicatedColumnNames();
   const encoder = new ArrowStreamEncoder(result.wireSchema().map((c, i) => ({ ...c, name: names[i] })));
   for (let frame = await result.nextWireFrame(); frame; frame = await result.nextWireFrame()) {
-    yield encoder.batch(frame.rows, frame.columns);
+    yield* encoder.batch(frame.rows, frame.columns);
     sent.rows += frame.rows;
   }
-  yield encoder.end();
+  yield* encoder.end();
 }
 
 /** The answer's bytes, batch by batch. */
