@@ -59,12 +59,11 @@ export interface FrameSink {
  * Rows a batch of a plain scan aims to return: bounds the memory a scan holds at once. A scan
  * that keeps at most that many rows runs as one query with no rowid range (a 1%-selective scan
  * of 5M rows: ~72 ms of CPU, against ~82 in two rowid batches, whose range filter alone costs
- * ~5): its source's size says so, or else estimateRows judges its filter, but for a scan
- * narrowed by keys, which runs at once with a cap instead (wholeResult). Others read rowid
- * ranges: first one row group
- * (its rows go out while the next range runs), then as many rowids as the last range's
- * selectivity says will return about ROWID_BATCH rows, growing at most MAX_GROWTH× at a time,
- * so that a sparse stretch of the table does not make the next range swallow a dense one whole.
+ * ~5), as its source's size, a capped first try, or estimateRows says (wholeResult). Others
+ * read rowid ranges: first one row group (its rows go out while the next range runs), then as
+ * many rowids as the last range's selectivity says will return about ROWID_BATCH rows, growing
+ * at most MAX_GROWTH× at a time, so that a sparse stretch of the table does not make the next
+ * range swallow a dense one whole.
  */
 const ROWID_BATCH = 1 << 20;
 const FIRST_BATCH = 122_880;
@@ -417,8 +416,9 @@ async function planFiltered(
   const keyTables = new ScanKeyTables(con, table.name);
   // Never rejects: a table that could not be made fails the scan once its keys come.
   const madeAhead = keyTables.prepare(knownColumns(table, request.filterKeyColumns ?? []));
-  // Once the wait is over, the predicate's rows are not kept, or no longer: set while the
-  // prefilter's statement may run, the only one that may be interrupted.
+  // `waited`: the filter came (or the wait failed), and the predicate's rows are no longer
+  // worth keeping; `keeping`: the prefilter's statement may be running, the only one an
+  // interrupt may then stop.
   let waited = false;
   let keeping = false;
   const kept =
