@@ -57,12 +57,13 @@ export interface FrameSink {
 
 /**
  * Rows a batch of a plain scan aims to return: bounds the memory a scan holds at once. A scan
- * that keeps at most that many rows, as estimateRows judges its filter, runs as one query with
- * no rowid range (a 1%-selective scan of 5M rows: ~72 ms of CPU, against ~82 in two rowid
- * batches, whose range filter alone costs ~5). Others read rowid ranges: first one row group
- * (its rows go out while the next range runs), then as many rowids as the last range's
- * selectivity says will return about ROWID_BATCH rows, growing at most MAX_GROWTH× at a time,
- * so that a sparse stretch of the table does not make the next range swallow a dense one whole.
+ * that keeps at most that many rows runs as one query with no rowid range (a 1%-selective scan
+ * of 5M rows: ~72 ms of CPU, against ~82 in two rowid batches, whose range filter alone costs
+ * ~5), as its source's size, a capped first try, or estimateRows says (wholeResult). Others
+ * read rowid ranges: first one row group (its rows go out while the next range runs), then as
+ * many rowids as the last range's selectivity says will return about ROWID_BATCH rows, growing
+ * at most MAX_GROWTH× at a time, so that a sparse stretch of the table does not make the next
+ * range swallow a dense one whole.
  */
 const ROWID_BATCH = 1 << 20;
 const FIRST_BATCH = 122_880;
@@ -93,6 +94,8 @@ interface BatchedPlan extends PlanBase {
   source: ScanSource;
   /** Rows the scan's condition (predicate, keys) keeps, estimated once; every row without one. */
   keptRows(): Promise<number>;
+  /** Whether keys narrow it: a semi-join reduction, which most often keeps few rows. */
+  keyed: boolean;
   limit?: number;
   /** The scan over rowids [lo, hi), or over the whole table without them. */
   batchSql(range?: { lo: number; hi: number }, limit?: number): string;
@@ -292,6 +295,7 @@ async function planScan(
       kept ??= filter === undefined ? Promise.resolve(from.rowCount) : estimateRows(con, from, filter);
       return kept;
     },
+    keyed: keys.length > 0,
     limit,
     columns,
     display,
@@ -334,10 +338,23 @@ async function planQuery(con: DuckDBConnection, table: ScanSource, query: string
   return { ...plan, result: withCasts.result };
 }
 
-/** At most the rows the whole scan returns: a small table's size needs no estimate. */
-function expectedRows(plan: BatchedPlan): Promise<number> {
-  const rows = plan.source.rowCount;
-  return rows <= ROWID_BATCH ? Promise.resolve(rows) : plan.keptRows();
+/**
+ * The whole scan as one query where it returns at most ROWID_BATCH rows; undefined where it
+ * may return more. A source of at most that many rows runs at once. A scan narrowed by keys
+ * runs at once too, capped at one row more, instead of being estimated first (the estimate
+ * builds the keys' hash table as the scan does): where the cap is reached, its rows are
+ * dropped and the scan reads rowid ranges, having spent at most one batch's work and memory.
+ */
+async function wholeResult(
+  con: DuckDBConnection,
+  plan: BatchedPlan,
+): Promise<DuckDBMaterializedResult | undefined> {
+  if (plan.source.rowCount <= ROWID_BATCH) return con.run(plan.batchSql());
+  if (plan.keyed) {
+    const capped = await con.run(plan.batchSql(undefined, ROWID_BATCH + 1));
+    return capped.rowCount <= ROWID_BATCH ? capped : undefined;
+  }
+  return (await plan.keptRows()) <= ROWID_BATCH ? con.run(plan.batchSql()) : undefined;
 }
 
 /**
@@ -346,8 +363,9 @@ function expectedRows(plan: BatchedPlan): Promise<number> {
  */
 async function* batchedChunks(con: DuckDBConnection, plan: BatchedPlan): AsyncGenerator<DuckDBDataChunk> {
   let remaining = plan.limit;
-  if (remaining === undefined && (await expectedRows(plan)) <= ROWID_BATCH) {
-    yield* materializedChunks(await con.run(plan.batchSql()));
+  const whole = remaining === undefined ? await wholeResult(con, plan) : undefined;
+  if (whole) {
+    yield* materializedChunks(whole);
     return;
   }
   const batch = (lo: number, size: number) => con.run(plan.batchSql({ lo, hi: lo + size }, remaining));
@@ -382,7 +400,10 @@ function planChunks(con: DuckDBConnection, plan: ScanPlan) {
 
 /**
  * The plan of a request with `awaitFilter`, once its filter has come: over the rows its own
- * predicate kept meanwhile (prefilter.ts), or over the whole table where those were too many.
+ * predicate kept meanwhile (prefilter.ts), or over the whole table where those were too many
+ * or the filter came first. Keeping them (a TEMP table's insert) costs several times what
+ * reading the whole table instead adds to the filtered scan (docs/performance.md): a copy the
+ * filter overtakes is interrupted, or not started.
  */
 async function planFiltered(
   con: DuckDBConnection,
@@ -395,20 +416,37 @@ async function planFiltered(
   const keyTables = new ScanKeyTables(con, table.name);
   // Never rejects: a table that could not be made fails the scan once its keys come.
   const madeAhead = keyTables.prepare(knownColumns(table, request.filterKeyColumns ?? []));
+  // `waited`: the filter came (or the wait failed), and the predicate's rows are no longer
+  // worth keeping; `keeping`: the prefilter's statement may be running, the only one an
+  // interrupt may then stop.
+  let waited = false;
+  let keeping = false;
   const kept =
     where === undefined
       ? undefined
-      : madeAhead.then(() => prefilter(con, table, resolveColumns(table, request.columns), where, estimated));
+      : madeAhead.then(async () => {
+          if (waited) return undefined;
+          keeping = true;
+          try {
+            return await prefilter(con, table, resolveColumns(table, request.columns), where, estimated);
+          } finally {
+            keeping = false;
+          }
+        });
   kept?.catch(() => undefined);
   let filter: ScanFilter;
   try {
     filter = await awaitFilter();
   } finally {
+    waited = true;
+    // Lost where it comes before the statement starts or after it ends: DuckDB stops only
+    // the statement running.
+    if (keeping) con.interrupt();
     // The connection is the scan's: nothing else may run on it while these do.
     await madeAhead;
     await kept?.catch(() => undefined);
   }
-  // Without the kept rows (too many, or the prefilter failed) the table is scanned again.
+  // Without the kept rows (too many, overtaken, or the prefilter failed) the table is scanned again.
   const source = await kept?.catch(() => undefined);
   // Checked alone before it is joined to another predicate, so that it cannot escape its parentheses.
   const filterWhere = await checkedWhere(con, table, filter.where);

@@ -2,12 +2,13 @@
  * The scan executor over a table larger than one rowid batch: limits that end inside a later
  * batch, predicates read in one query or in batches, and the frame sequence every receiver checks.
  */
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { benchTableSql, generatedTable } from '../../src/bench/generated-table.js';
 import { estimateRows } from '../../src/data-container/prefilter.js';
 import { executeScan } from '../../src/data-container/scan.js';
 import type { LoadedTable } from '../../src/data-container/table.js';
-import type { Frame, ScanRequest } from '../../src/protocol/frames.js';
+import type { Frame, ScanFilter, ScanKeys, ScanRequest } from '../../src/protocol/frames.js';
 import { ScanRequestSchema } from '../../src/protocol/frames.js';
 
 let table: LoadedTable;
@@ -65,6 +66,12 @@ it('estimates what a predicate keeps from rows all over the table, not its first
   }
 });
 
+/** Keys of a BIGINT column, as the coordinator sends them (without the delta encoding). */
+function bigintKeys(column: string, values: number[]): ScanKeys {
+  const data = new Uint8Array(new BigInt64Array(values.map(BigInt)).buffer);
+  return { column, rows: values.length, values: { data } };
+}
+
 describe('distinct', () => {
   let dups: LoadedTable;
   beforeAll(async () => {
@@ -103,8 +110,124 @@ describe('distinct', () => {
     expect(values.length).toBeLessThan(50_000);
   });
 
+  // Keys run at once capped at a batch's rows: past the cap, the rows go in rowid batches.
+  it('sends the rows its keys keep in one query where they are few', async () => {
+    const { values } = await keys({ columns: ['id'], keys: bigintKeys('k', [7, 993]) });
+    expect(values.length).toBe(3000);
+    expect(values.every((id) => id % 1000n === 7n || id % 1000n === 993n)).toBe(true);
+    // Distinct over the whole scan, not per batch: one query.
+    const distinct = await keys({
+      columns: ['k'],
+      distinct: true,
+      keys: bigintKeys('k', [...Array(1000).keys()]),
+    });
+    expect(distinct.values.length).toBe(1000);
+  });
+
+  it('sends every row its keys keep once, in rowid batches, where they are more than the cap', async () => {
+    const { frames, values } = await keys({
+      columns: ['id'],
+      keys: bigintKeys('k', [...Array(1000).keys()]),
+    });
+    expect(frames.at(-1)).toMatchObject({ type: 'end', rows: 1_500_000 });
+    expect(values.length).toBe(1_500_000);
+    expect(new Set(values).size).toBe(1_500_000);
+  });
+
   it('is refused with a pushed query, which shapes its own rows', async () => {
     const { frames } = await keys({ columns: [], query: 'SELECT k FROM dups', distinct: true });
     expect(frames).toMatchObject([{ type: 'error', error: 'bad_request' }]);
+  });
+});
+
+/**
+ * A filter that comes while the scan's own predicate's rows are being kept (prefilter.ts): the
+ * copy is interrupted, or not started, and the table is scanned with both.
+ */
+describe('a filter that overtakes the prefilter', () => {
+  type Moment = 'at once' | 'while the rows are kept' | 'once they are kept';
+
+  /**
+   * The ids of a scan of `table` keeping `id % 3 = 0` (~833,000 rows: they are kept) whose
+   * filter comes at `moment`; the statements its connection ran (runAndReadAll runs them too)
+   * and the interrupts it got.
+   */
+  async function scanWithFilter(moment: Moment) {
+    const statements: string[] = [];
+    let interrupts = 0;
+    let release: () => void = () => undefined;
+    const filter: ScanFilter = { type: 'filter', keys: bigintKeys('id', [3, 5, 6, 2_400_000, 2_499_998]) };
+    const comes = new Promise<ScanFilter>((resolve) => {
+      release = () => resolve(filter);
+    });
+    const instance = {
+      connect: async () => {
+        const con = await table.instance.connect();
+        const run = con.run.bind(con);
+        const interrupt = con.interrupt.bind(con);
+        Object.assign(con, {
+          run: (...args: Parameters<DuckDBConnection['run']>) => {
+            statements.push(args[0]);
+            const ran = run(...args);
+            if (args[0].includes('TABLE __prefiltered')) {
+              if (moment === 'while the rows are kept') setTimeout(release, 5);
+              if (moment === 'once they are kept') ran.finally(release);
+            }
+            return ran;
+          },
+          interrupt: () => {
+            interrupts++;
+            interrupt();
+          },
+        });
+        return con;
+      },
+    };
+    const ids: bigint[] = [];
+    const errors: string[] = [];
+    const sink = {
+      send: async (frame: Frame) => {
+        if (frame.type === 'error') errors.push(frame.message);
+        const data = frame.type === 'data' && frame.columns?.[0]?.data;
+        if (data) ids.push(...new BigInt64Array(data.buffer, data.byteOffset, data.byteLength / 8));
+      },
+      awaitFilter: () => (moment === 'at once' ? Promise.resolve(filter) : comes),
+    };
+    // The keys table made ahead comes before the prefilter: a filter in hand by then overtakes it.
+    const request = ScanRequestSchema.parse({
+      columns: ['id', 'name'],
+      where: 'id % 3 = 0',
+      awaitFilter: true,
+      filterKeyColumns: ['id'],
+    });
+    const watched = { ...table, instance } as unknown as LoadedTable;
+    await executeScan(watched, request, 'msgpack', sink, new AbortController().signal);
+    expect(errors).toEqual([]);
+    return { ids: ids.sort((a, b) => (a < b ? -1 : 1)), statements, interrupts };
+  }
+
+  const kept = [3n, 6n, 2_400_000n];
+  const counted = (statements: string[], pattern: RegExp) => statements.filter((s) => pattern.test(s)).length;
+
+  it('is not started where the filter came first', async () => {
+    const { ids, statements, interrupts } = await scanWithFilter('at once');
+    expect(ids).toEqual(kept);
+    expect(counted(statements, /TABLE __prefiltered/)).toBe(0);
+    expect(interrupts).toBe(0);
+  });
+
+  it('is interrupted where the filter comes while it runs', async () => {
+    const { ids, statements, interrupts } = await scanWithFilter('while the rows are kept');
+    expect(ids).toEqual(kept);
+    expect(counted(statements, /TABLE __prefiltered/)).toBe(1);
+    expect(counted(statements, /FROM "__prefiltered"/)).toBe(0);
+    expect(interrupts).toBe(1);
+  });
+
+  it('is read where it was done when the filter came', async () => {
+    // (An interrupt may come between the statement's end and its result's reading: it is lost.)
+    const { ids, statements } = await scanWithFilter('once they are kept');
+    expect(ids).toEqual(kept);
+    expect(counted(statements, /FROM "__prefiltered"/)).toBe(1);
   });
 });
