@@ -65,8 +65,13 @@ function readNumber(view: DataView, i: number, { width, signed }: IntegerLayout)
   return signed ? view.getInt8(at) : view.getUint8(at);
 }
 
-/** Writes a key within ±SAFE that fits the layout. */
-function writeNumber(view: DataView, i: number, value: number, { width, signed }: IntegerLayout): void {
+/** Writes key `i` in the fixed layout: any integer that fits it, within ±2^53 (exact as a Number). */
+export function writeNumber(
+  view: DataView,
+  i: number,
+  value: number,
+  { width, signed }: IntegerLayout,
+): void {
   const at = i * width;
   if (width === 8) {
     const high = Math.floor(value / 2 ** 32);

@@ -8,7 +8,7 @@
  * carries, a source that failed — leaves the collector without an answer, and the SQL path
  * reads the TEMP table as before.
  */
-import type { IntegerLayout } from '../../duckdb/delta-keys.js';
+import { type IntegerLayout, writeNumber } from '../../duckdb/delta-keys.js';
 import { type ColumnSchema, MAX_SCAN_KEY_BYTES, type WireColumn } from '../../protocol/frames.js';
 import type { FrameTarget } from './gather.js';
 
@@ -232,17 +232,7 @@ function radixSorted(keys: Float64Array): boolean {
 function fixedBytes(keys: Float64Array, type: IntegerType): Uint8Array {
   const data = new Uint8Array(keys.length * type.width);
   const view = new DataView(data.buffer);
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i];
-    const at = i * type.width;
-    if (type.width === 8) {
-      const high = Math.floor(k / 2 ** 32);
-      view.setUint32(at, k - high * 2 ** 32, true);
-      view.setInt32(at + 4, high, true);
-    } else if (type.width === 4) view.setUint32(at, k >>> 0, true);
-    else if (type.width === 2) view.setUint16(at, k & 0xffff, true);
-    else view.setUint8(at, k & 0xff);
-  }
+  for (let i = 0; i < keys.length; i++) writeNumber(view, i, keys[i], type);
   return data;
 }
 
