@@ -28,6 +28,12 @@ export function integerLayout(type: DuckDBType): IntegerLayout | undefined {
   return INTEGERS[type.typeId];
 }
 
+/** The layout of an integer type by its DuckDB name (`BIGINT`), as a column schema spells it. */
+export function integerLayoutNamed(name: string): IntegerLayout | undefined {
+  const id = DuckDBTypeId[name as keyof typeof DuckDBTypeId];
+  return typeof id === 'number' ? INTEGERS[id] : undefined;
+}
+
 function read(view: DataView, i: number, { width, signed }: IntegerLayout): bigint {
   const at = i * width;
   if (width === 8) return signed ? view.getBigInt64(at, true) : view.getBigUint64(at, true);

@@ -8,7 +8,7 @@
  * carries, a source that failed — leaves the collector without an answer, and the SQL path
  * reads the TEMP table as before.
  */
-import { type IntegerLayout, writeNumber } from '../../duckdb/delta-keys.js';
+import { type IntegerLayout, integerLayoutNamed, writeNumber } from '../../duckdb/delta-keys.js';
 import { type ColumnSchema, MAX_SCAN_KEY_BYTES, type WireColumn } from '../../protocol/frames.js';
 import type { FrameTarget } from './gather.js';
 
@@ -17,30 +17,15 @@ interface IntegerType extends IntegerLayout {
   max: number;
 }
 
-const signed = (width: number): IntegerType => ({
-  width,
-  signed: true,
-  min: -(2 ** (width * 8 - 1)),
-  max: 2 ** (width * 8 - 1) - 1,
-});
-const unsigned = (width: number): IntegerType => ({
-  width,
-  signed: false,
-  min: 0,
-  max: 2 ** (width * 8) - 1,
-});
-
-/** DuckDB's integer types by name; the 64-bit bounds are past ±2^53, where no collected key is. */
-const INTEGER_TYPES: Record<string, IntegerType> = {
-  TINYINT: signed(1),
-  SMALLINT: signed(2),
-  INTEGER: signed(4),
-  BIGINT: signed(8),
-  UTINYINT: unsigned(1),
-  USMALLINT: unsigned(2),
-  UINTEGER: unsigned(4),
-  UBIGINT: unsigned(8),
-};
+/** DuckDB's integer type named `name` with its bounds; the 64-bit ones are past ±2^53, where no collected key is. */
+function integerType(name: string): IntegerType | undefined {
+  const layout = integerLayoutNamed(name);
+  if (!layout) return undefined;
+  const bits = layout.width * 8;
+  return layout.signed
+    ? { ...layout, min: -(2 ** (bits - 1)), max: 2 ** (bits - 1) - 1 }
+    : { ...layout, min: 0, max: 2 ** bits - 1 };
+}
 
 /**
  * Distinct keys beyond which no filter can carry them: a delta-encoded key takes a byte at
@@ -77,7 +62,7 @@ export class KeyCollector {
 
   /** A collector for `column`, or undefined for a type it does not read. */
   static of(column: ColumnSchema): KeyCollector | undefined {
-    const type = INTEGER_TYPES[column.type];
+    const type = integerType(column.type);
     return type && column.wire === 'fixed' && column.width === type.width
       ? new KeyCollector(type)
       : undefined;
@@ -108,7 +93,7 @@ export class KeyCollector {
    * SQL path must answer (more keys than any filter carries among them: the range).
    */
   keysAs(type: string): KeySet | undefined {
-    const target = INTEGER_TYPES[type];
+    const target = integerType(type);
     if (!target || this.state !== 'complete') return undefined;
     if (!this.sorted) {
       this.count = sortDistinct(this.keys, this.count);
