@@ -1,20 +1,49 @@
 /**
- * A 1M-row answer received and decoded in the client: as JSON (`response.json()`) and as an
- * Arrow stream (`tableFromIPC`), from the same coordinator over the sample tables
- * (label_urls has 5 rows per label). Best of three each, with the CPU seconds its run took in
- * the client (receiving and decoding), the coordinator and label_urls' container: on a busy
- * machine those, not wall time, say where the work is. `npm run bench -- arrow`, or
+ * A 1M-row answer received and decoded in the client: as JSON and as an Arrow stream, from
+ * the same coordinator over the sample tables (label_urls has 5 rows per label), by two
+ * clients: node:http, which reads the socket as a Python or Go client would (JSON.parse of
+ * the body; apache-arrow's reader over the body's pieces as they came), and `fetch`
+ * (`response.json()`; `tableFromIPC` of `response.arrayBuffer()`), whose body reading in
+ * Node 20 costs several times node:http's (docs/performance.md). Best of three each, with
+ * the CPU seconds its run took in the client (receiving and decoding), the coordinator and
+ * label_urls' container: on a busy machine those, not wall time, say where the work is.
+ * `npm run bench -- arrow`, or
  *
  *   node dist/bench/arrow-answer.js [rows]
  */
 
+import { request as httpRequest } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { tableFromIPC } from 'apache-arrow';
+import { RecordBatchReader, tableFromIPC } from 'apache-arrow';
 import { ARROW_STREAM_TYPE } from '../arrow/arrow-stream.js';
 import { type ManagedProcess, startLocalCluster } from '../tools/local-cluster.js';
 import { cpuTicks } from './proc-stats.js';
 
 const RUNS = 3;
+
+/** The answer's body as the pieces node:http read from the socket. */
+function bodyPieces(url: URL, body: string, accept: string): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), accept },
+      },
+      (response) => {
+        const pieces: Buffer[] = [];
+        response.on('data', (piece: Buffer) => pieces.push(piece));
+        response.on('error', reject);
+        response.on('end', () => {
+          if (response.statusCode === 200) resolve(pieces);
+          else reject(new Error(`${accept} answer: HTTP ${response.statusCode} ${Buffer.concat(pieces)}`));
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
 
 interface Run {
   ms: number;
@@ -67,37 +96,47 @@ export async function runArrowAnswerBench(rows = 1_000_000): Promise<void> {
       String(2 ** 30),
     ]);
     const sql = `SELECT url_id, label_id, url, sublabel_id FROM label_urls LIMIT ${rows}`;
-    const ask = async (accept: string) => {
-      const response = await fetch(`${coordinator.url}/query`, {
+    const body = JSON.stringify({ query: sql });
+    const url = new URL('/query', coordinator.url);
+    const viaFetch = async (accept: string) => {
+      const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept },
-        body: JSON.stringify({ query: sql }),
+        body,
       });
       if (!response.ok) throw new Error(`${accept} answer: HTTP ${response.status} ${await response.text()}`);
       return response;
     };
     const container = cluster.containers.label_urls;
-    const json = await timed(
-      async () => {
-        const answer = (await (await ask('application/json')).json()) as { results: unknown[] };
+    const time = (run: () => Promise<number>) => timed(run, coordinator, container);
+    const http = {
+      json: await time(async () => {
+        const pieces = await bodyPieces(url, body, 'application/json');
+        return (JSON.parse(Buffer.concat(pieces).toString('utf8')) as { results: unknown[] }).results.length;
+      }),
+      arrow: await time(async () => {
+        const pieces = await bodyPieces(url, body, ARROW_STREAM_TYPE);
+        return tableFromIPC(RecordBatchReader.from(pieces)).numRows;
+      }),
+    };
+    const viaFetchClient = {
+      json: await time(async () => {
+        const answer = (await (await viaFetch('application/json')).json()) as { results: unknown[] };
         return answer.results.length;
-      },
-      coordinator,
-      container,
-    );
-    const arrow = await timed(
-      async () => {
-        const table = tableFromIPC(new Uint8Array(await (await ask(ARROW_STREAM_TYPE)).arrayBuffer()));
-        return table.numRows;
-      },
-      coordinator,
-      container,
-    );
+      }),
+      arrow: await time(async () => {
+        const bytes = new Uint8Array(await (await viaFetch(ARROW_STREAM_TYPE)).arrayBuffer());
+        return tableFromIPC(bytes).numRows;
+      }),
+    };
     process.stdout.write(
       [
-        line('JSON ', json),
-        line('Arrow', arrow),
-        `Arrow is ${(json.ms / arrow.ms).toFixed(1)}× faster (goal ≥ 5×)`,
+        line('JSON  (node:http)', http.json),
+        line('Arrow (node:http)', http.arrow),
+        `Arrow is ${(http.json.ms / http.arrow.ms).toFixed(1)}× faster with node:http (goal ≥ 5×)`,
+        line('JSON  (fetch)    ', viaFetchClient.json),
+        line('Arrow (fetch)    ', viaFetchClient.arrow),
+        `Arrow is ${(viaFetchClient.json.ms / viaFetchClient.arrow.ms).toFixed(1)}× faster with fetch`,
         '',
       ].join('\n'),
     );
