@@ -105,15 +105,28 @@ export function encodeDeltaKeys(
   maxBytes: number,
 ): Uint8Array | undefined {
   const view = new DataView(fixed.buffer, fixed.byteOffset, fixed.byteLength);
-  const out = new Uint8Array(Math.min(maxBytes, rows * 10) + 10);
+  const key = (i: number) => readNumber(view, i, layout);
   // Ascending: the first and the last key bound them all.
-  const safe =
-    rows === 0 ||
-    Math.max(Math.abs(readNumber(view, 0, layout)), Math.abs(readNumber(view, rows - 1, layout))) < SAFE;
-  const n = safe
-    ? encodeNumbers(view, rows, layout, out, maxBytes)
-    : encodeBigInts(view, rows, layout, out, maxBytes);
+  if (rows === 0 || numbersExact(key(0), key(rows - 1))) return encodeNumbers(rows, key, maxBytes);
+  const out = new Uint8Array(Math.min(maxBytes, rows * 10) + 10);
+  const n = encodeBigInts(view, rows, layout, out, maxBytes);
   return n === undefined ? undefined : out.slice(0, n);
+}
+
+/**
+ * Keys held as Numbers (ascending, distinct, each exact) delta-encoded, as encodeDeltaKeys
+ * encodes them from their fixed layout; undefined past `maxBytes`, or where a key lies beyond
+ * the magnitude the Number path handles (the fixed layout's BigInt path then encodes them).
+ */
+export function encodeDeltaNumbers(keys: Float64Array, maxBytes: number): Uint8Array | undefined {
+  const rows = keys.length;
+  if (rows > 0 && !numbersExact(keys[0], keys[rows - 1])) return undefined;
+  return encodeNumbers(rows, (i) => keys[i], maxBytes);
+}
+
+/** Whether keys from `first` to `last` (ascending) take the Number path. */
+function numbersExact(first: number, last: number): boolean {
+  return Math.max(Math.abs(first), Math.abs(last)) < SAFE;
 }
 
 /** Appends `v` (a non-negative integer below 2^53) as a varint at `n`; the new end, or undefined past `maxBytes`. */
@@ -129,23 +142,19 @@ function putVarint(out: Uint8Array, n: number, value: number, maxBytes: number):
   return at;
 }
 
-function encodeNumbers(
-  view: DataView,
-  rows: number,
-  layout: IntegerLayout,
-  out: Uint8Array,
-  maxBytes: number,
-): number | undefined {
+/** `rows` keys (`key(i)`, ascending and distinct, within ±SAFE) as varints: the first zigzagged, then the gaps. */
+function encodeNumbers(rows: number, key: (i: number) => number, maxBytes: number): Uint8Array | undefined {
+  const out = new Uint8Array(Math.min(maxBytes, rows * 10) + 10);
   let n: number | undefined = 0;
   let previous = 0;
   for (let i = 0; i < rows && n !== undefined; i++) {
-    const value = readNumber(view, i, layout);
+    const value = key(i);
     const v = i === 0 ? (value < 0 ? -value * 2 - 1 : value * 2) : value - previous;
     previous = value;
     if (v <= 0 && i > 0) throw new Error('delta keys must be ascending and distinct');
     n = putVarint(out, n, v, maxBytes);
   }
-  return n;
+  return n === undefined ? undefined : out.slice(0, n);
 }
 
 function encodeBigInts(

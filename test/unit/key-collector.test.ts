@@ -221,6 +221,22 @@ it('completes the keys at the end frame, before the TEMP table closes', async ()
   await expect(keys.ended('other', Promise.resolve('gathered'))).resolves.toBe('gathered');
 });
 
+it('sorts and drops repeats of dense keys (bitmap), across word boundaries and zero', () => {
+  for (const [count, span] of [
+    [2, 2],
+    [64, 64],
+    [50_000, 120_000],
+    [200_000, 6_000_000],
+  ]) {
+    const values = Array.from({ length: count }, (_, i) => ((i * 7919) % span) - Math.floor(span / 3));
+    values.push(values[0], values[count - 1]);
+    const keys = Float64Array.from(values);
+    const n = sortDistinct(keys, keys.length);
+    const expected = [...new Set(values)].sort((a, b) => a - b);
+    expect(Array.from(keys.subarray(0, n))).toEqual(expected);
+  }
+});
+
 it('sorts and drops repeats across spans (radix) and beyond 2^32 (typed array sort)', () => {
   for (const span of [1, 100, 2 ** 20, 2 ** 31, 2 ** 40]) {
     const values = Array.from(

@@ -8,12 +8,17 @@
  */
 import type { DuckDBConnection, DuckDBMaterializedResult } from '@duckdb/node-api';
 import { FrameBuilder, type WireLayout, wireLayoutFor } from '../../duckdb/columnar.js';
-import { encodeDeltaKeys, type IntegerLayout, integerLayout } from '../../duckdb/delta-keys.js';
+import {
+  encodeDeltaKeys,
+  encodeDeltaNumbers,
+  type IntegerLayout,
+  integerLayout,
+} from '../../duckdb/delta-keys.js';
 import { materializedChunks } from '../../duckdb/json-values.js';
 import { quoteIdent, quoteLiteral } from '../../duckdb/sql.js';
 import { MAX_SCAN_KEY_BYTES, type ScanKeys, type WireColumn } from '../../protocol/frames.js';
 import type { SemiJoinReduction } from '../plan/analyze/index.js';
-import type { KeySet } from './key-collector.js';
+import { fixedKeyBytes, type KeySet } from './key-collector.js';
 import type { LocalRelation } from './local-reduction.js';
 import type { Serial } from './serial.js';
 
@@ -108,8 +113,18 @@ export function keysFilter(
 ): DynamicFilter | undefined {
   const described = `${reduction.source}.${reduction.sourceColumn}`;
   if (keys.rows === 0) return { where: 'false', description: `no keys in ${described}` };
+  // Encoded from the Numbers in hand; their fixed layout is made only where it is needed.
+  const fixed = () => fixedKeyBytes(keys);
   const packed =
-    keys.rows > maxBytes ? undefined : packColumn({ data: keys.data }, keys.rows, keys.layout, maxBytes);
+    keys.rows > maxBytes
+      ? undefined
+      : packColumn(
+          keys.rows * keys.layout.width,
+          () => ({ data: fixed() }),
+          (max) =>
+            encodeDeltaNumbers(keys.numbers, max) ?? encodeDeltaKeys(fixed(), keys.rows, keys.layout, max),
+          maxBytes,
+        );
   if (!packed) return undefined;
   return {
     keys: { column: reduction.column, rows: keys.rows, ...packed },
@@ -137,22 +152,28 @@ function packKeys(
     if (builder.byteLength > limit) return undefined;
   }
   const [column] = builder.take().columns;
-  return packColumn(column, result.rowCount, integer, maxBytes);
+  const delta = integer && ((max: number) => encodeDeltaKeys(column.data, result.rowCount, integer, max));
+  return packColumn(
+    column.data.byteLength + (column.offsets?.byteLength ?? 0),
+    () => column,
+    delta,
+    maxBytes,
+  );
 }
 
-/** `rows` keys' wire column as sent: delta-encoded integers where smaller; undefined past `maxBytes`. */
+/**
+ * Keys as sent: delta-encoded integers (`delta`, given at most this many bytes) where smaller
+ * than their wire column of `bytes` (made by `column`); undefined past `maxBytes`.
+ */
 function packColumn(
-  column: WireColumn,
-  rows: number,
-  integer: IntegerLayout | undefined,
+  bytes: number,
+  column: () => WireColumn,
+  delta: ((maxBytes: number) => Uint8Array | undefined) | undefined,
   maxBytes: number,
 ): Pick<ScanKeys, 'values' | 'encoding'> | undefined {
-  const bytes = column.data.byteLength + (column.offsets?.byteLength ?? 0);
-  if (integer) {
-    const delta = encodeDeltaKeys(column.data, rows, integer, Math.min(maxBytes, bytes));
-    if (delta) return { values: { data: delta }, encoding: 'delta' };
-  }
-  return bytes <= maxBytes ? { values: column } : undefined;
+  const encoded = delta?.(Math.min(maxBytes, bytes));
+  if (encoded) return { values: { data: encoded }, encoding: 'delta' };
+  return bytes <= maxBytes ? { values: column() } : undefined;
 }
 
 /** Keys of a type that travels as text: an IN list of literals, or the range when long. */

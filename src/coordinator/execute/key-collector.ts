@@ -43,10 +43,11 @@ const MAX_UNSORTED = 2 * REACH;
 /** Keys as exact doubles: every integer within ±2^53 is one. */
 const SAFE = 2 ** 53;
 
-/** Keys ascending and distinct in a reduced column's fixed layout. */
+/** Keys ascending and distinct, each within a reduced column's type (`layout`). */
 export interface KeySet {
   rows: number;
-  data: Uint8Array;
+  /** The keys as Numbers, every one exact. */
+  numbers: Float64Array;
   layout: IntegerLayout;
 }
 
@@ -105,7 +106,7 @@ export class KeyCollector {
     let to = keys.length;
     while (from < to && keys[from] < target.min) from++;
     while (to > from && keys[to - 1] > target.max) to--;
-    return { rows: to - from, data: fixedBytes(keys.subarray(from, to), target), layout: target };
+    return { rows: to - from, numbers: keys.subarray(from, to), layout: target };
   }
 
   private push(value: number): void {
@@ -165,26 +166,55 @@ function readIntegers(data: Uint8Array, rows: number, type: IntegerType): (i: nu
 /** Sorts `keys[0, count)` ascending and drops repeats; returns how many remain. */
 export function sortDistinct(keys: Float64Array, count: number): number {
   const all = keys.subarray(0, count);
-  if (!radixSorted(all)) all.sort();
+  if (count < 2) return count;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < count; i++) {
+    if (all[i] < min) min = all[i];
+    if (all[i] > max) max = all[i];
+  }
+  const span = max - min + 1;
+  if (span <= BITMAP_WORDS_PER_KEY * 32 * count && span < 2 ** 32) return bitmapSorted(all, min, span);
+  if (span <= 2 ** 32) radixSorted(all, min, max);
+  else all.sort();
   let n = 0;
   for (let i = 0; i < count; i++) if (n === 0 || all[i] !== all[n - 1]) all[n++] = all[i];
   return n;
 }
 
 /**
- * LSD radix sort of integers spanning less than 2^32 (their offsets from the least fit a
- * Uint32Array), in as few passes of at most 11 bits as the span needs; false, untouched, for
- * a wider span (the typed array's own sort then).
+ * Keys whose span takes at most this many 32-bit words per key are sorted through a bitmap of
+ * the span: one pass to set a bit per key, one over the words to read them back in order,
+ * repeats gone. Join keys of filtered rows are most often dense in their domain (an order
+ * key, a customer key): a few words per key, several times quicker than the radix sort's
+ * passes, on the link's critical path.
  */
-function radixSorted(keys: Float64Array): boolean {
-  if (keys.length < 2) return true;
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
+const BITMAP_WORDS_PER_KEY = 4;
+
+/** `keys` (from `min`, spanning `span` < 2^32 values) ascending and distinct in place; how many. */
+function bitmapSorted(keys: Float64Array, min: number, span: number): number {
+  const words = new Uint32Array(Math.ceil(span / 32));
   for (let i = 0; i < keys.length; i++) {
-    if (keys[i] < min) min = keys[i];
-    if (keys[i] > max) max = keys[i];
+    const offset = keys[i] - min;
+    words[offset >>> 5] |= 1 << (offset & 31);
   }
-  if (max - min >= 2 ** 32) return false;
+  let n = 0;
+  for (let w = 0; w < words.length; w++) {
+    let word = words[w];
+    while (word !== 0) {
+      const lowest = word & -word;
+      keys[n++] = min + w * 32 + (31 - Math.clz32(lowest));
+      word ^= lowest;
+    }
+  }
+  return n;
+}
+
+/**
+ * LSD radix sort of integers from `min` to `max` spanning at most 2^32 values (their offsets
+ * from `min` fit a Uint32Array), in as few passes of at most 11 bits as the span needs.
+ */
+function radixSorted(keys: Float64Array, min: number, max: number): void {
   let from = new Uint32Array(keys.length);
   let to = new Uint32Array(keys.length);
   for (let i = 0; i < keys.length; i++) from[i] = keys[i] - min;
@@ -210,14 +240,13 @@ function radixSorted(keys: Float64Array): boolean {
     [from, to] = [to, from];
   }
   for (let i = 0; i < keys.length; i++) keys[i] = from[i] + min;
-  return true;
 }
 
-/** Keys (each within `type`'s range) in `type`'s fixed layout, little-endian. */
-function fixedBytes(keys: Float64Array, type: IntegerType): Uint8Array {
-  const data = new Uint8Array(keys.length * type.width);
+/** The keys in their layout's fixed form, little-endian. */
+export function fixedKeyBytes({ numbers, layout }: KeySet): Uint8Array {
+  const data = new Uint8Array(numbers.length * layout.width);
   const view = new DataView(data.buffer);
-  for (let i = 0; i < keys.length; i++) writeNumber(view, i, keys[i], type);
+  for (let i = 0; i < numbers.length; i++) writeNumber(view, i, numbers[i], layout);
   return data;
 }
 
