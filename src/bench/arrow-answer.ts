@@ -12,37 +12,20 @@
  *   node dist/bench/arrow-answer.js [rows]
  */
 
-import { request as httpRequest } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { RecordBatchReader, tableFromIPC } from 'apache-arrow';
 import { ARROW_STREAM_TYPE } from '../arrow/arrow-stream.js';
 import { type ManagedProcess, startLocalCluster } from '../tools/local-cluster.js';
+import { postForPieces } from './coordinator-bench.js';
 import { cpuTicks } from './proc-stats.js';
 
 const RUNS = 3;
 
 /** The answer's body as the pieces node:http read from the socket. */
-function bodyPieces(url: URL, body: string, accept: string): Promise<Buffer[]> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(
-      url,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), accept },
-      },
-      (response) => {
-        const pieces: Buffer[] = [];
-        response.on('data', (piece: Buffer) => pieces.push(piece));
-        response.on('error', reject);
-        response.on('end', () => {
-          if (response.statusCode === 200) resolve(pieces);
-          else reject(new Error(`${accept} answer: HTTP ${response.statusCode} ${Buffer.concat(pieces)}`));
-        });
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
+async function bodyPieces(url: URL, body: string, accept: string): Promise<Buffer[]> {
+  const { status, pieces } = await postForPieces(url, body, { accept });
+  if (status !== 200) throw new Error(`${accept} answer: HTTP ${status} ${Buffer.concat(pieces)}`);
+  return pieces;
 }
 
 interface Run {

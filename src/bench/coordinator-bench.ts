@@ -103,7 +103,20 @@ export async function interleavedMedians(
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
 /** POSTs `body` and resolves when the last byte of the answer has arrived, with its milliseconds. */
-export function post(url: URL, body: string): Promise<{ status: number; bytes: Buffer; ms: number }> {
+export async function post(url: URL, body: string): Promise<{ status: number; bytes: Buffer; ms: number }> {
+  const { status, pieces, ms } = await postForPieces(url, body);
+  return { status, bytes: Buffer.concat(pieces), ms };
+}
+
+/**
+ * POSTs `body` (JSON) with `headers` and resolves when the last byte of the answer has
+ * arrived: the pieces as node:http read them from the socket, and its milliseconds.
+ */
+export function postForPieces(
+  url: URL,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; pieces: Buffer[]; ms: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const request = httpRequest(
@@ -111,7 +124,11 @@ export function post(url: URL, body: string): Promise<{ status: number; bytes: B
       {
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          ...headers,
+        },
       },
       (response) => {
         const pieces: Buffer[] = [];
@@ -119,7 +136,7 @@ export function post(url: URL, body: string): Promise<{ status: number; bytes: B
         response.on('error', reject);
         response.on('end', () => {
           const ms = performance.now() - started;
-          resolve({ status: response.statusCode ?? 0, bytes: Buffer.concat(pieces), ms });
+          resolve({ status: response.statusCode ?? 0, pieces, ms });
         });
       },
     );
