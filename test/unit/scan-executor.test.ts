@@ -145,21 +145,25 @@ describe('distinct', () => {
  * copy is interrupted, or not started, and the table is scanned with both.
  */
 describe('a filter that overtakes the prefilter', () => {
-  type Moment = 'at once' | 'while the rows are kept' | 'once they are kept';
+  type Moment = 'at once' | 'while the rows are kept' | 'once they are kept' | 'later';
 
   /**
-   * The ids of a scan of `table` keeping `id % 3 = 0` (~833,000 rows: they are kept) whose
-   * filter comes at `moment`; the statements its connection ran (runAndReadAll runs them too)
-   * and the interrupts it got.
+   * The ids of a scan of `table` keeping `where` (by default `id % 10 = 0`, a tenth of the
+   * rows: they are kept) whose filter comes at `moment`; the statements its connection ran
+   * (runAndReadAll runs them too) and the interrupts it got.
    */
-  async function scanWithFilter(moment: Moment) {
+  async function scanWithFilter(moment: Moment, where = 'id % 10 = 0') {
     const statements: string[] = [];
     let interrupts = 0;
     let release: () => void = () => undefined;
-    const filter: ScanFilter = { type: 'filter', keys: bigintKeys('id', [3, 5, 6, 2_400_000, 2_499_998]) };
+    const filter: ScanFilter = {
+      type: 'filter',
+      keys: bigintKeys('id', [3, 10, 15, 20, 2_400_000, 2_499_995]),
+    };
     const comes = new Promise<ScanFilter>((resolve) => {
       release = () => resolve(filter);
     });
+    if (moment === 'later') setTimeout(release, 50);
     const instance = {
       connect: async () => {
         const con = await table.instance.connect();
@@ -196,7 +200,7 @@ describe('a filter that overtakes the prefilter', () => {
     // The keys table made ahead comes before the prefilter: a filter in hand by then overtakes it.
     const request = ScanRequestSchema.parse({
       columns: ['id', 'name'],
-      where: 'id % 3 = 0',
+      where,
       awaitFilter: true,
       filterKeyColumns: ['id'],
     });
@@ -206,7 +210,7 @@ describe('a filter that overtakes the prefilter', () => {
     return { ids: ids.sort((a, b) => (a < b ? -1 : 1)), statements, interrupts };
   }
 
-  const kept = [3n, 6n, 2_400_000n];
+  const kept = [10n, 20n, 2_400_000n];
   const counted = (statements: string[], pattern: RegExp) => statements.filter((s) => pattern.test(s)).length;
 
   it('is not started where the filter came first', async () => {
@@ -222,6 +226,13 @@ describe('a filter that overtakes the prefilter', () => {
     expect(counted(statements, /TABLE __prefiltered/)).toBe(1);
     expect(counted(statements, /FROM "__prefiltered"/)).toBe(0);
     expect(interrupts).toBe(1);
+  });
+
+  it('is not made where the predicate keeps more than a fifth of the table', async () => {
+    // A third of the rows: copying them would cost more than scanning the table once more.
+    const { ids, statements } = await scanWithFilter('later', 'id % 3 = 0');
+    expect(ids).toEqual([3n, 15n, 2_400_000n]);
+    expect(counted(statements, /TABLE __prefiltered/)).toBe(0);
   });
 
   it('is read where it was done when the filter came', async () => {
