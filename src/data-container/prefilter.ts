@@ -4,10 +4,9 @@
  * container keeps the rows that pass the scan's own predicate in a TEMP table, so that once
  * the filter arrives only those are filtered again: the two tables are scanned side by side
  * instead of one after the other. Where the predicate would keep too many rows, or too large a
- * share of the table (estimated on
- * a sample of the table), nothing is kept, and the table is scanned once the filter is in, as
- * it is where the filter comes before the rows are kept (that copy is then interrupted); where
- * it keeps few (`awaitFilterAbove`), the scan does not wait at all.
+ * share of the table (estimated on a sample of it), nothing is kept, and the table is scanned
+ * once the filter is in, as it is where the filter comes before the rows are kept (that copy
+ * is then interrupted); where it keeps few (`awaitFilterAbove`), the scan does not wait at all.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdent } from '../duckdb/sql.js';
