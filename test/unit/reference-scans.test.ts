@@ -32,6 +32,10 @@ const TPCH: TableCatalogEntry[] = [
   { name: 'nation', columns: ['n_nationkey', 'n_name'], types: ['INTEGER', 'VARCHAR'], rows: 25 },
 ];
 
+/** The analysis of `sql` with a scan per reference where references want different rows. */
+const perReference = (sql: string, catalog = CATALOG) =>
+  analyzeQuery(sql, catalog, duck, { scanPerReference: true });
+
 const Q21 = `SELECT s_name, count(*) AS numwait FROM supplier, lineitem l1, orders, nation
   WHERE s_suppkey = l1.l_suppkey AND o_orderkey = l1.l_orderkey AND o_orderstatus = 'F'
     AND l1.l_receiptdate > l1.l_commitdate AND s_nationkey = n_nationkey AND n_name = 'SAUDI ARABIA'
@@ -41,7 +45,7 @@ const Q21 = `SELECT s_name, count(*) AS numwait FROM supplier, lineitem l1, orde
   GROUP BY s_name ORDER BY numwait DESC, s_name LIMIT 100`;
 
 it("Q21: l1 gets its own scan; l2 and l3, reduced by the same keys (l1's), share one", async () => {
-  const a = await analyzeQuery(Q21, TPCH, duck, { scanPerReference: true });
+  const a = await perReference(Q21, TPCH);
   const lineitem = a.tables.filter((t) => t.table === 'lineitem');
   // l3's filter is applied again in the coordinator's SQL over the shared scan.
   expect(lineitem.map((t) => [t.scan, t.references, t.where, t.distinct])).toEqual([
@@ -60,11 +64,8 @@ it("Q21: l1 gets its own scan; l2 and l3, reduced by the same keys (l1's), share
 });
 
 it('a self-join reduced by its other side keeps a scan per side, though both have the same reducers', async () => {
-  const a = await analyzeQuery(
+  const a = await perReference(
     `SELECT * FROM labels a JOIN labels b ON a.label_id = b.label_id WHERE a.name = 'x' AND b.category = 'y'`,
-    CATALOG,
-    duck,
-    { scanPerReference: true },
   );
   const labels = a.tables.filter((t) => t.table === 'labels');
   expect(labels.map((t) => t.where)).toEqual(['("name" = \'x\')', "(category = 'y')"]);
@@ -72,13 +73,8 @@ it('a self-join reduced by its other side keeps a scan per side, though both hav
 });
 
 it('references reduced by the same keys with different filters share a scan, with the OR of their filters', async () => {
-  const a = await analyzeQuery(
-    `SELECT * FROM labels l, labels m, label_urls u
-      WHERE l.label_id = u.label_id AND m.label_id = u.label_id AND u.url = 'z' AND l.name = 'x' AND m.name = 'y'`,
-    CATALOG,
-    duck,
-    { scanPerReference: true },
-  );
+  const a = await perReference(`SELECT * FROM labels l, labels m, label_urls u
+      WHERE l.label_id = u.label_id AND m.label_id = u.label_id AND u.url = 'z' AND l.name = 'x' AND m.name = 'y'`);
   const labels = a.tables.filter((t) => t.table === 'labels');
   expect(labels).toHaveLength(1);
   expect(labels[0].where).toBe(`("name" = 'x') OR ("name" = 'y')`);
@@ -91,44 +87,30 @@ it('without the option, a table keeps one scan', async () => {
 });
 
 it('references that want the same rows share a scan', async () => {
-  const a = await analyzeQuery(
+  const a = await perReference(
     `SELECT * FROM labels a JOIN labels b ON a.label_id = b.label_id WHERE a.name = 'x' AND b.name = 'x'`,
-    CATALOG,
-    duck,
-    { scanPerReference: true },
   );
   expect(a.tables.filter((t) => t.table === 'labels')).toHaveLength(1);
   expect(a.sql).toBeUndefined();
 });
 
 it('a reference that wants every row keeps its table in one scan', async () => {
-  const a = await analyzeQuery(
+  const a = await perReference(
     `SELECT * FROM labels a JOIN labels b ON a.category = b.name WHERE a.name = 'x'`,
-    CATALOG,
-    duck,
-    { scanPerReference: true },
   );
   // b is reduced by a's keys (a is filtered): the two want different rows.
   expect(a.tables.filter((t) => t.table === 'labels')).toHaveLength(2);
-  const whole = await analyzeQuery(`SELECT * FROM labels a, labels b WHERE a.name = 'x'`, CATALOG, duck, {
-    scanPerReference: true,
-  });
+  const whole = await perReference(`SELECT * FROM labels a, labels b WHERE a.name = 'x'`);
   expect(whole.tables.filter((t) => t.table === 'labels')).toHaveLength(1);
 });
 
 it('an unaliased reference keeps its name as the alias, and `main.t.c` keeps one scan', async () => {
-  const a = await analyzeQuery(
+  const a = await perReference(
     `SELECT * FROM labels l WHERE l.name = 'x' AND l.label_id IN (SELECT label_id FROM labels WHERE labels.category = 'y')`,
-    CATALOG,
-    duck,
-    { scanPerReference: true },
   );
   expect(a.sql).toContain('"temp".main."labels#2" AS labels');
-  const qualified = await analyzeQuery(
+  const qualified = await perReference(
     `SELECT * FROM labels l WHERE l.name = 'x' AND l.label_id IN (SELECT label_id FROM labels WHERE main.labels.category = 'y')`,
-    CATALOG,
-    duck,
-    { scanPerReference: true },
   );
   expect(qualified.sql).toBeUndefined();
   expect(qualified.notes.join(' ')).toMatch(/one scan for the references of labels/);
@@ -136,11 +118,9 @@ it('an unaliased reference keeps its name as the alias, and `main.t.c` keeps one
 
 it('a small table keeps one scan', async () => {
   const small = CATALOG.map((t) => ({ ...t, rows: 1_000 }));
-  const a = await analyzeQuery(
+  const a = await perReference(
     `SELECT * FROM labels a JOIN labels b ON a.category = b.name WHERE a.name = 'x'`,
     small,
-    duck,
-    { scanPerReference: true },
   );
   expect(a.tables.filter((t) => t.table === 'labels')).toHaveLength(1);
 });
