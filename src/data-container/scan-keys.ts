@@ -4,6 +4,18 @@
  * thousands of literals would cost more to parse and plan than the scan itself. A scan that
  * awaits its filter makes the tables of the columns named ahead while it waits, so that once
  * the keys come only the appender stands between them and the scan.
+ *
+ * A semi-join reads its keys through a filter that keeps every key (`hash(k) IS NOT NULL`)
+ * where a Bloom filter of them pays: DuckDB pushes one into the probe side's scan only where
+ * the join's build side is filtered (JoinFilterPushdownOptimizer::IsFiltering), reasoning
+ * that a join with a whole table keeps every row, and a keys table is a filtered set by
+ * construction. The scan then tests the Bloom filter first and skips, for the rows it drops,
+ * the scan's other predicates, the reading of the other columns and the join's probe. That
+ * pays against many keys (the join's hash table outgrows the core's caches) or beside a
+ * predicate; against a few keys alone the join's hash table says no as quickly, and the test
+ * only adds to every row (docs/performance.md). A filter DuckDB can prove true from the
+ * table's statistics (`k IS NOT NULL`) would be removed before that check; a hash is never
+ * NULL, whatever the key.
  */
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { checkWireColumns, reusedChunk, wireLayoutFor, writeWireColumns } from '../duckdb/columnar.js';
@@ -13,6 +25,8 @@ import { QueryError } from '../errors.js';
 import type { ScanKeys, WireColumn } from '../protocol/frames.js';
 
 const KEYS_TABLE_PREFIX = '__scan_keys';
+/** Keys from which on a semi-join's Bloom filter pays for its test on every row by itself. */
+const BLOOM_FILTER_MIN_KEYS = 4096;
 
 /** The keys tables of one scan's connection; `table` (the loaded table's name) types them. */
 export class ScanKeyTables {
@@ -41,9 +55,11 @@ export class ScanKeyTables {
 
   /**
    * Fills a keys table (column `k`) with `keys`, typed like the table's `column` (a name the
-   * table has): the one made ahead for it, else a new one. Returns the table, as SQL.
+   * table has): the one made ahead for it, else a new one. Returns the condition that keeps
+   * the rows whose `column` is one of the keys, as SQL; `besidePredicate`: the scan tests a
+   * predicate of its own on every row too.
    */
-  async load(column: string, keys: ScanKeys): Promise<string> {
+  async semiJoin(column: string, keys: ScanKeys, besidePredicate: boolean): Promise<string> {
     const ahead = this.ahead.get(column);
     // A second key set of the same column gets a table of its own: sets intersect, not add up.
     this.ahead.delete(column);
@@ -54,7 +70,8 @@ export class ScanKeyTables {
     } finally {
       appender.closeSync();
     }
-    return `temp.main.${quoteIdent(name)}`;
+    const bloom = besidePredicate || keys.rows >= BLOOM_FILTER_MIN_KEYS ? ' WHERE hash(k) IS NOT NULL' : '';
+    return `${quoteIdent(column)} IN (SELECT k FROM temp.main.${quoteIdent(name)}${bloom})`;
   }
 
   private async make(column: string): Promise<string> {

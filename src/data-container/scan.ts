@@ -276,8 +276,7 @@ async function planScan(
         )
       : [];
   for (const [i, set] of keys.entries()) {
-    const loaded = await keyTables.load(keyColumns[i], set);
-    conditions.push(`${quoteIdent(keyColumns[i])} IN (SELECT k FROM ${loaded})`);
+    conditions.push(await keyTables.semiJoin(keyColumns[i], set, where !== undefined));
   }
   const filter = conditions.length > 0 ? conjunction(conditions) : undefined;
   const limitText = limit !== undefined ? ` LIMIT ${limit}` : '';

@@ -35,7 +35,7 @@ async function keptAndJoined(
   if (filter.keys) {
     const keyTables = new ScanKeyTables(con, 'tgt');
     for (const keys of Array.isArray(filter.keys) ? filter.keys : [filter.keys]) {
-      conditions.push(`c IN (SELECT k FROM ${await keyTables.load('c', keys)})`);
+      conditions.push(await keyTables.semiJoin('c', keys, false));
     }
   }
   const kept = await con.runAndReadAll(`SELECT r FROM tgt WHERE ${conditions.join(' AND ') || 'true'}`);
