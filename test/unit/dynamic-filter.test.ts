@@ -131,3 +131,54 @@ it.each(CASES)(
     }
   },
 );
+
+/**
+ * A source read here whole (a copy, a side sent at once) has its integer keys made distinct
+ * and ascending in JS instead of by DuckDB: the filter must be the SQL path's, byte for byte.
+ */
+it.each([
+  ['BIGINT', 'SELECT (i * 7919) % 5000 FROM range(20000) t(i)', 'BIGINT', true],
+  [
+    'INTEGER',
+    'SELECT CASE WHEN i % 5 = 0 THEN NULL ELSE 3000 - i END FROM range(4000) t(i)',
+    'INTEGER',
+    true,
+  ],
+  ['BIGINT', 'SELECT i * 3 - 1000 FROM range(900) t(i)', 'SMALLINT', true],
+  ['UBIGINT', 'SELECT i * 1000003 FROM range(700) t(i)', 'UBIGINT', true],
+  ['BIGINT', 'SELECT NULL::BIGINT FROM range(3)', 'BIGINT', true],
+  ['DOUBLE', 'SELECT i / 4 FROM range(300) t(i)', 'DOUBLE', false],
+  ['VARCHAR', "SELECT 'k' || (i % 50) FROM range(300) t(i)", 'VARCHAR', false],
+])(
+  '%s keys read here whole (%s) make the SQL path filter on a %s column',
+  async (type, values, target, inJs) => {
+    const con = await instance.connect();
+    const statements: string[] = [];
+    const recording = new Proxy(con, {
+      get(on, name) {
+        if (name === 'run')
+          return (sql: string) => {
+            statements.push(sql);
+            return on.run(sql);
+          };
+        const value = Reflect.get(on, name);
+        return typeof value === 'function' ? value.bind(on) : value;
+      },
+    });
+    try {
+      await con.run(`CREATE TEMP TABLE src AS SELECT v::${type} AS k FROM (${values}) t(v)`);
+      const reduction = { table: 'tgt', column: 'c', source: 'src', sourceColumn: 'k' };
+      const whole = { sql: 'temp.main.src', applied: [] };
+      const here = await dynamicFilter(recording, new Serial(), reduction, target, undefined, whole);
+      expect(statements.some((sql) => sql.includes('DISTINCT'))).toBe(!inJs);
+      const sqlPath = await dynamicFilter(con, new Serial(), reduction, target);
+      expect(here.description).toBe(sqlPath.description);
+      expect(here.where).toBe(sqlPath.where);
+      expect(here.keys?.encoding).toBe(sqlPath.keys?.encoding);
+      expect(here.keys?.rows).toBe(sqlPath.keys?.rows);
+      expect(Buffer.from(here.keys?.values.data ?? [])).toEqual(Buffer.from(sqlPath.keys?.values.data ?? []));
+    } finally {
+      con.closeSync();
+    }
+  },
+);

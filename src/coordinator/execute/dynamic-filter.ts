@@ -7,18 +7,19 @@
  * (analyze/reductions.ts).
  */
 import type { DuckDBConnection, DuckDBMaterializedResult } from '@duckdb/node-api';
-import { FrameBuilder, type WireLayout, wireLayoutFor } from '../../duckdb/columnar.js';
+import { columnSchemaFor, FrameBuilder, type WireLayout, wireLayoutFor } from '../../duckdb/columnar.js';
 import {
   encodeDeltaKeys,
   encodeDeltaNumbers,
   type IntegerLayout,
   integerLayout,
+  integerLayoutNamed,
 } from '../../duckdb/delta-keys.js';
 import { materializedChunks } from '../../duckdb/json-values.js';
 import { quoteIdent, quoteLiteral } from '../../duckdb/sql.js';
 import { MAX_SCAN_KEY_BYTES, type ScanKeys, type WireColumn } from '../../protocol/frames.js';
 import type { SemiJoinReduction } from '../plan/analyze/index.js';
-import { fixedKeyBytes, type KeySet } from './key-collector.js';
+import { fixedKeyBytes, KeyCollector, type KeySet } from './key-collector.js';
 import type { LocalRelation } from './local-reduction.js';
 import type { Serial } from './serial.js';
 
@@ -81,6 +82,8 @@ export async function dynamicFilter(
     described: `${reduction.source}.${reduction.sourceColumn}${here}`,
   };
   const { key, table, described } = r;
+  const local = from && (await localKeys(r, maxKeyBytes));
+  if (local) return local;
   // Cast to the reduced column's type: where the join compares values of two types, a key
   // equal to a value there casts to exactly that value, so no matching row is left out.
   // Ascending, for the delta encoding of integer keys.
@@ -102,6 +105,32 @@ export async function dynamicFilter(
 }
 
 /**
+ * The keys of a source read here whole (a coordinator's copy or a side sent at once: few rows
+ * by construction), as they are, made distinct and ascending by a KeyCollector as a source's
+ * frames are: where they are integers, the same keys as the SQL path's, without DuckDB's
+ * DISTINCT and ORDER BY (two more pipelines, each a round of its threads, longer than sorting
+ * a few thousand keys here). Undefined for other types, or where they do not fit `maxBytes`
+ * (the SQL path answers).
+ */
+async function localKeys(r: Reducing, maxBytes: number): Promise<DynamicFilter | undefined> {
+  const { con, serial, key, table, type, reduction } = r;
+  if (!integerLayoutNamed(type)) return undefined;
+  const result = await serial.run(() => con.run(`SELECT TRY_CAST(${key} AS ${type}) AS k FROM ${table}`));
+  const column = columnSchemaFor('k', result.columnTypes()[0]);
+  const collector = KeyCollector.of(column);
+  if (!collector) return undefined;
+  const builder = new FrameBuilder([column], MAX_SCAN_KEY_BYTES);
+  for (const chunk of materializedChunks(result)) {
+    builder.append(chunk);
+    const { rows, columns } = builder.take();
+    collector.add(columns[0], rows);
+  }
+  collector.end(true);
+  const keys = collector.keysAs(type);
+  return keys && keysFilter(reduction, keys, maxBytes, r.described);
+}
+
+/**
  * The filter of keys read from the source's frames (key-collector.ts): the one the SQL path
  * makes of the same keys, or undefined where they take more than `maxBytes` (the range then
  * comes from the source's TEMP table).
@@ -110,8 +139,8 @@ export function keysFilter(
   reduction: SemiJoinReduction,
   keys: KeySet,
   maxBytes: number,
+  described = `${reduction.source}.${reduction.sourceColumn}`,
 ): DynamicFilter | undefined {
-  const described = `${reduction.source}.${reduction.sourceColumn}`;
   if (keys.rows === 0) return { where: 'false', description: `no keys in ${described}` };
   // Encoded from the Numbers in hand; their fixed layout is made only where it is needed.
   const fixed = () => fixedKeyBytes(keys);
