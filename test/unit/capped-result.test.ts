@@ -35,6 +35,9 @@ it('keeps the query order and its own column names, repeated ones too', async ()
     'SELECT a.y, b.y, a.x FROM t a JOIN t b ON a.x = b.x ORDER BY a.y DESC, a.x',
     'SELECT y, count(*) AS n, y FROM t GROUP BY y ORDER BY n, y -- a comment',
     'FROM t ORDER BY y, x DESC LIMIT 500',
+    'SELECT x AS y_1, y, y FROM t ORDER BY x LIMIT 20',
+    'SELECT x AS a_2, y AS a, x AS a FROM t ORDER BY x LIMIT 20',
+    'SELECT x AS "Y", y FROM t ORDER BY x LIMIT 20',
   ]) {
     const plain = await con.run(sql);
     const capped = await rowsOf(sql, 100_000);
