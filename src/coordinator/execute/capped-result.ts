@@ -27,10 +27,12 @@ async function ownNames(con: DuckDBConnection, sql: string): Promise<string[]> {
 
 export async function runCapped(con: DuckDBConnection, sql: string, maxRows: number): Promise<ChunkSource> {
   if (sql.includes(';')) return con.run(sql);
-  const result = await con.run(`SELECT * FROM (\n${sql}\n) LIMIT ${maxRows + 1}`).catch(async (err: unknown) => {
-    await ownNames(con, sql);
-    throw err;
-  });
+  const result = await con
+    .run(`SELECT * FROM (\n${sql}\n) LIMIT ${maxRows + 1}`)
+    .catch(async (err: unknown) => {
+      await ownNames(con, sql);
+      throw err;
+    });
   const wrapped = result.columnNames();
   const names = deduplicateNames(wrapped.some((n) => RENAMED.test(n)) ? await ownNames(con, sql) : wrapped);
   return {
