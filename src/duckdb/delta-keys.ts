@@ -114,14 +114,27 @@ export function encodeDeltaKeys(
 }
 
 /**
- * Keys held as Numbers (ascending, distinct, each exact) delta-encoded, as encodeDeltaKeys
- * encodes them from their fixed layout; undefined past `maxBytes`, or where a key lies beyond
- * the magnitude the Number path handles (the fixed layout's BigInt path then encodes them).
+ * Keys held as Numbers (ascending, distinct, each exact, within `layout`'s type) delta-encoded,
+ * as encodeDeltaKeys encodes them from their fixed layout: through the Number path where their
+ * magnitude allows, else through their fixed layout's BigInt path; undefined past `maxBytes`.
  */
-export function encodeDeltaNumbers(keys: Float64Array, maxBytes: number): Uint8Array | undefined {
+export function encodeDeltaNumbers(
+  keys: Float64Array,
+  layout: IntegerLayout,
+  maxBytes: number,
+): Uint8Array | undefined {
   const rows = keys.length;
-  if (rows > 0 && !numbersExact(keys[0], keys[rows - 1])) return undefined;
+  if (rows > 0 && !numbersExact(keys[0], keys[rows - 1]))
+    return encodeDeltaKeys(fixedKeys(keys, layout), rows, layout, maxBytes);
   return encodeNumbers(rows, (i) => keys[i], maxBytes);
+}
+
+/** Keys held as Numbers (each exact, within `layout`'s type) in their fixed layout, little-endian. */
+export function fixedKeys(keys: Float64Array, layout: IntegerLayout): Uint8Array {
+  const data = new Uint8Array(keys.length * layout.width);
+  const view = new DataView(data.buffer);
+  for (let i = 0; i < keys.length; i++) writeNumber(view, i, keys[i], layout);
+  return data;
 }
 
 /** Whether keys from `first` to `last` (ascending) take the Number path. */

@@ -133,6 +133,8 @@ const ACROSS_TYPES: [string, string, string][] = [
   ['UBIGINT', 'SELECT i * 1000000007 FROM range(5000) t(i)', 'BIGINT'],
   ['BIGINT', 'SELECT i * 1000000007 - 2000000000000 FROM range(5000) t(i)', 'UINTEGER'],
   ['USMALLINT', 'SELECT i * 13 FROM range(5000) t(i)', 'TINYINT'],
+  // Between 2^52 and 2^53: exact Numbers, delta-encoded through the fixed layout's BigInt path.
+  ['BIGINT', 'SELECT 4503599627370496 + i * 1000003 FROM range(3000) t(i)', 'BIGINT'],
   ['TINYINT', 'SELECT i - 128 FROM range(256) t(i)', 'UBIGINT'],
 ];
 

@@ -11,6 +11,7 @@ import { columnSchemaFor, FrameBuilder, type WireLayout, wireLayoutFor } from '.
 import {
   encodeDeltaKeys,
   encodeDeltaNumbers,
+  fixedKeys,
   type IntegerLayout,
   integerLayout,
   integerLayoutNamed,
@@ -19,7 +20,7 @@ import { materializedChunks } from '../../duckdb/json-values.js';
 import { quoteIdent, quoteLiteral } from '../../duckdb/sql.js';
 import { MAX_SCAN_KEY_BYTES, type ScanKeys, type WireColumn } from '../../protocol/frames.js';
 import type { SemiJoinReduction } from '../plan/analyze/index.js';
-import { fixedKeyBytes, KeyCollector, type KeySet } from './key-collector.js';
+import { KeyCollector, type KeySet } from './key-collector.js';
 import type { LocalRelation } from './local-reduction.js';
 import type { Serial } from './serial.js';
 
@@ -142,16 +143,14 @@ export function keysFilter(
   described = `${reduction.source}.${reduction.sourceColumn}`,
 ): DynamicFilter | undefined {
   if (keys.rows === 0) return { where: 'false', description: `no keys in ${described}` };
-  // Encoded from the Numbers in hand; their fixed layout is made only where it is needed.
-  const fixed = () => fixedKeyBytes(keys);
+  // Encoded from the Numbers in hand; their fixed layout is made only where it is sent.
   const packed =
     keys.rows > maxBytes
       ? undefined
       : packColumn(
           keys.rows * keys.layout.width,
-          () => ({ data: fixed() }),
-          (max) =>
-            encodeDeltaNumbers(keys.numbers, max) ?? encodeDeltaKeys(fixed(), keys.rows, keys.layout, max),
+          () => ({ data: fixedKeys(keys.numbers, keys.layout) }),
+          (max) => encodeDeltaNumbers(keys.numbers, keys.layout, max),
           maxBytes,
         );
   if (!packed) return undefined;

@@ -8,7 +8,7 @@
  * carries, a source that failed — leaves the collector without an answer, and the SQL path
  * reads the TEMP table as before.
  */
-import { type IntegerLayout, integerLayoutNamed, writeNumber } from '../../duckdb/delta-keys.js';
+import { type IntegerLayout, integerLayoutNamed } from '../../duckdb/delta-keys.js';
 import { type ColumnSchema, MAX_SCAN_KEY_BYTES, type WireColumn } from '../../protocol/frames.js';
 import type { FrameTarget } from './gather.js';
 
@@ -240,14 +240,6 @@ function radixSorted(keys: Float64Array, min: number, max: number): void {
     [from, to] = [to, from];
   }
   for (let i = 0; i < keys.length; i++) keys[i] = from[i] + min;
-}
-
-/** The keys in their layout's fixed form, little-endian. */
-export function fixedKeyBytes({ numbers, layout }: KeySet): Uint8Array {
-  const data = new Uint8Array(numbers.length * layout.width);
-  const view = new DataView(data.buffer);
-  for (let i = 0; i < numbers.length; i++) writeNumber(view, i, numbers[i], layout);
-  return data;
 }
 
 /**
