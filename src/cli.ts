@@ -133,6 +133,14 @@ const coordinator = program
     new Option('--max-json-bytes <n>', 'byte cap of a JSON answer (default 64 MiB)').env('MAX_JSON_BYTES'),
   )
   .option('--no-pushdown', 'fetch whole tables instead of pushing filters and projections down')
+  .option(
+    '--no-two-way-reductions',
+    'narrow a scan only by keys of scans gathered before it, not also by those of later ones',
+  )
+  .option(
+    '--hold-above-rows <n>',
+    'a scan holds its rows for the keys of later scans only past N rows (default 20000)',
+  )
   .addOption(
     new Option(
       '--reference-table-rows <n>',
@@ -164,6 +172,8 @@ const coordinator = program
         maxJsonRows: o.maxJsonRows,
         memoryLimit: o.memoryLimit,
         pushdown: o.pushdown,
+        twoWayReductions: o.twoWayReductions,
+        holdAboveRows: o.holdAboveRows,
         referenceTableRows: o.referenceTableRows,
         referenceTableBytes: o.referenceTableBytes,
         apiKeys: o.apiKeys,

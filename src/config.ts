@@ -110,6 +110,10 @@ export const CoordinatorOptionsSchema = z.object({
   memoryLimit: z.string().optional(),
   /** Turn off filter/projection pushdown (for comparison and debugging). */
   pushdown: z.boolean().default(true),
+  /** Scans that feed keys forward hold their rows for the keys of later scans (two-way semi-joins). */
+  twoWayReductions: z.boolean().default(true),
+  /** Rows past which such a scan holds them (fewer go at once); default: reduction-schedule.ts. */
+  holdAboveRows: z.coerce.number().int().min(0).optional(),
   /** Unsplit tables of at most this many rows are copied into the coordinator (reference tables); 0: none. */
   referenceTableRows: z.coerce.number().int().min(0).default(100_000),
   /** Bytes all those copies may take (64 MiB), least recently used dropped first; 0: none. */

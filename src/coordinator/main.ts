@@ -73,6 +73,8 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
     analyses: new AnalysisCache(),
     timeoutMs: opts.timeoutMs,
     pushdown: opts.pushdown,
+    twoWayReductions: opts.twoWayReductions,
+    holdAboveRows: opts.holdAboveRows,
     references: new ReferenceTables(
       engine,
       { maxRows: opts.referenceTableRows, maxBytes: opts.referenceTableBytes },

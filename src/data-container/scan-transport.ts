@@ -89,8 +89,11 @@ class NatsFrameSink implements FrameSink {
   /** The next numbered frame's seq: every frame before it was sent (heartbeats say so). */
   private nextSeq = 0;
   private wake: (() => void) | undefined;
-  /** The `filter` message, once it has come: checked only by a scan that waits for it. */
-  private filter: unknown;
+  /**
+   * The `filter` messages, once they have come (the awaited one, and the held rows' one):
+   * checked only by a scan that waits for them.
+   */
+  private readonly filters = new Map<boolean, unknown>();
   private readonly dataFrames: DataFrameEncoder;
   /** Messages made but not yet published (see enqueue). */
   private queued: { seq: number; bytes: Uint8Array }[] = [];
@@ -135,12 +138,15 @@ class NatsFrameSink implements FrameSink {
   }
 
   async send(frame: Frame): Promise<void> {
-    if (frame.type === 'data') await this.waitForCredit(frame.seq);
+    // Keys frames take slots of the data frames' buffers too: only acked slots are written again.
+    if (frame.type === 'data' || frame.type === 'keys') await this.waitForCredit(frame.seq);
     if (this.signal.aborted) return;
     const bytes =
       this.encoding === 'msgpack' && frame.type === 'data' && frame.columns
         ? this.dataFrames.encode({ ...frame, columns: frame.columns })
-        : encode(this.withTransportFields(frame), this.encoding);
+        : this.encoding === 'msgpack' && frame.type === 'keys'
+          ? this.dataFrames.encode(frame)
+          : encode(this.withTransportFields(frame), this.encoding);
     this.nextSeq = frame.seq + 1;
     const maxPayload = this.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
     if (bytes.byteLength <= maxPayload) {
@@ -182,20 +188,22 @@ class NatsFrameSink implements FrameSink {
   }
 
   /**
-   * The `filter` control message, checked; rejects after ackTimeoutMs without one, when the
-   * scan stops, or when it is not a valid filter.
+   * The `filter` control message (`held`: the one for the held rows of a keysFirst request),
+   * checked; rejects after ackTimeoutMs without one, when the scan stops, or when it is not a
+   * valid filter.
    */
-  async awaitFilter(): Promise<ScanFilter> {
-    while (!this.filter && !this.signal.aborted) {
+  async awaitFilter(held = false): Promise<ScanFilter> {
+    while (!this.filters.has(held) && !this.signal.aborted) {
       if (!(await this.nextControl())) {
+        const after = held ? 'the held frame of a keysFirst request' : 'an awaitFilter request';
         throw new QueryError(
           'timeout',
-          `no filter came on the control subject within ${this.ackTimeoutMs} ms of an awaitFilter request`,
+          `no filter came on the control subject within ${this.ackTimeoutMs} ms of ${after}`,
         );
       }
     }
-    if (!this.filter) throw this.signal.reason;
-    const parsed = ScanFilterSchema.safeParse(this.filter);
+    if (!this.filters.has(held)) throw this.signal.reason;
+    const parsed = ScanFilterSchema.safeParse(this.filters.get(held));
     if (!parsed.success) {
       throw new QueryError('bad_request', `invalid scan filter: ${issuesText(parsed.error, 'filter')}`);
     }
@@ -269,7 +277,7 @@ class NatsFrameSink implements FrameSink {
       this.controller.abort(new QueryError('cancelled', message.reason ?? 'cancelled by the receiver'));
     } else if (message?.type === 'filter') {
       // A scan that sends its rows at once (awaitsFilter: false) never reads it.
-      this.filter = message;
+      this.filters.set((message as { held?: unknown }).held === true, message);
     } else {
       this.log.warn('unknown scan control message ignored', { type: String(message?.type) });
       return;

@@ -27,11 +27,14 @@ import type { Encoding } from '../protocol/codec.js';
 import {
   type ColumnSchema,
   type Frame,
+  type HeldFrame,
+  type KeysFrame,
   keySets,
   type ParsedScanRequest,
   type ScanFilter,
   TARGET_FRAME_BYTES,
 } from '../protocol/frames.js';
+import { HeldFrames } from './held-frames.js';
 import { estimateRows, prefilter, type ScanSource } from './prefilter.js';
 import { ScanKeyTables } from './scan-keys.js';
 import { interruptOnAbort } from './scan-liveness.js';
@@ -45,8 +48,11 @@ import { connect, type LoadedTable } from './table.js';
  */
 export interface FrameSink {
   send(frame: Frame): Promise<void>;
-  /** The dynamic filter a request with `awaitFilter` waits for; only transports with a control channel have it. */
-  awaitFilter?(): Promise<ScanFilter>;
+  /**
+   * The dynamic filter a request with `awaitFilter` waits for, or (`held`) the filter of the
+   * rows a `keysFirst` request holds; only transports with a control channel have it.
+   */
+  awaitFilter?(held?: boolean): Promise<ScanFilter>;
   /**
    * Largest message the transport carries (NATS: the server's max_payload). Frames aim at the
    * smaller of this and TARGET_FRAME_BYTES and stay under it, but for a single row larger
@@ -97,6 +103,9 @@ interface BatchedPlan extends PlanBase {
   /** Whether keys narrow it: a semi-join reduction, which most often keeps few rows. */
   keyed: boolean;
   limit?: number;
+  /** The source's columns read (its own spelling), and the scan as plain SQL over them. */
+  names: string[];
+  plainSql: string;
   /** The scan over rowids [lo, hi), or over the whole table without them. */
   batchSql(range?: { lo: number; hi: number }, limit?: number): string;
 }
@@ -296,6 +305,8 @@ async function planScan(
     },
     keyed: keys.length > 0,
     limit,
+    names,
+    plainSql: `${select}${whereOf()}`,
     columns,
     display,
     batchSql: (range, limit) =>
@@ -410,9 +421,9 @@ async function planFiltered(
   request: ParsedScanRequest,
   awaitFilter: () => Promise<ScanFilter>,
   estimated: number,
+  keyTables: ScanKeyTables,
 ): Promise<ScanPlan> {
   const where = await checkedWhere(con, table, request.where);
-  const keyTables = new ScanKeyTables(con, table.name);
   // Never rejects: a table that could not be made fails the scan once its keys come.
   const madeAhead = keyTables.prepare(knownColumns(table, request.filterKeyColumns ?? []));
   // `waited`: the filter came (or the wait failed), and the predicate's rows are no longer
@@ -494,7 +505,14 @@ export async function executeScan(
         'awaitFilter needs a scan over NATS: only there can the filter follow the request',
       );
     }
-    let plan = await planScan(con, table, request);
+    if (request.keysFirst && !awaitFilter) {
+      throw new QueryError(
+        'bad_request',
+        'keysFirst needs a scan over NATS: only there can the filter of the held rows follow',
+      );
+    }
+    const keyTables = new ScanKeyTables(con, table.name);
+    let plan = await planScan(con, table, request, table, keyTables);
     // With awaitFilter the plan is a column scan whose condition is the request's own predicate;
     // its estimate is kept for the scan itself when it does not wait. A table of at most
     // awaitFilterAbove rows is sent at once whatever its predicate keeps: no estimate needed.
@@ -517,14 +535,22 @@ export async function executeScan(
     // Same columns: the filter narrows rows only.
     if (waits && awaitFilter) {
       const applied = plan.declined ? { ...request, where: undefined, limit: undefined } : request;
-      plan = await planFiltered(con, table, applied, awaitFilter, own);
+      plan = await planFiltered(con, table, applied, awaitFilter, own, keyTables);
     }
+    // Key frames carry wire columns: binary mode only. A LIMIT counts rows before any filter.
+    const held =
+      request.keysFirst && encoding === 'msgpack' && plan.kind === 'batched' && plan.limit === undefined
+        ? HeldFrames.for(plan.columns, request.keysFirst)
+        : undefined;
+    if (request.keysFirst && !held) await emitter.control({ type: 'held', waits: false, rows: 0 });
+    emitter.hold(held);
     // Leaving the loop early ends the generator, which waits for DuckDB before the close below.
     for await (const chunk of releasingChunks(planChunks(con, plan))) {
       await emitter.emit(chunk);
       if (signal.aborted) return;
     }
     await emitter.finish();
+    if (awaitFilter) await emitter.releaseHeld(request.holdAbove ?? 0, () => awaitFilter(true));
     await sink.send({
       type: 'end',
       seq: emitter.seq,
@@ -559,6 +585,7 @@ class FrameEmitter {
   frames = 0;
   /** The next frame's number (the schema frame was 0). */
   seq = 1;
+  private held: HeldFrames | undefined;
   private readonly builder: FrameBuilder | undefined;
   private jsonRows: unknown[][] = [];
   private jsonBytes = 0;
@@ -624,10 +651,65 @@ class FrameEmitter {
     bytes: number,
     body: Pick<Frame & { type: 'data' }, 'columns' | 'values'>,
   ) {
+    if (this.held && body.columns) {
+      if (this.held.add(rows, bytes, body.columns)) return;
+      await this.stopHolding();
+    }
     this.rows += rows;
     this.bytes += bytes;
     this.frames++;
     await this.sink.send({ type: 'data', seq: this.seq++, rows, ...body });
+  }
+
+  /** Sends a frame that carries no rows (keys, held) in its turn; data frames made are sent first. */
+  async control(frame: Omit<KeysFrame, 'seq'> | Omit<HeldFrame, 'seq'>): Promise<void> {
+    await this.flush();
+    await this.sendControl(frame);
+  }
+
+  private async sendControl(frame: Omit<KeysFrame, 'seq'> | Omit<HeldFrame, 'seq'>): Promise<void> {
+    await this.sink.send({ ...frame, seq: this.seq++ } as KeysFrame | HeldFrame);
+  }
+
+  /** Data frames are kept by `held` instead of sent (held-frames.ts), until releaseHeld. */
+  hold(held: HeldFrames | undefined): void {
+    this.held = held;
+  }
+
+  /**
+   * Frames past what may be held: the held frame says the rows do not wait, and those held
+   * go first.
+   */
+  private async stopHolding(): Promise<void> {
+    const held = this.held;
+    this.held = undefined;
+    await this.sendControl({ type: 'held', waits: false, rows: 0 });
+    try {
+      for (const f of held?.held() ?? []) await this.sendData(f.rows, f.bytes, { columns: f.columns });
+    } finally {
+      held?.release();
+    }
+  }
+
+  /**
+   * The rows held (all made: finish() came first): their keys go, then the held frame; once
+   * `narrowing` gives the filter of the held rows, those it keeps. At most `above` rows (a
+   * request's holdAbove), or none: nothing waits, they go at once.
+   */
+  async releaseHeld(above: number, narrowing: () => Promise<ScanFilter>): Promise<void> {
+    const held = this.held;
+    if (!held) return;
+    if (held.rows === 0 || held.rows <= above) return this.stopHolding();
+    this.held = undefined;
+    try {
+      for (const keys of held.keyFrames()) await this.sendControl(keys);
+      await this.sendControl({ type: 'held', waits: true, rows: held.rows });
+      for (const f of held.narrowed(await narrowing())) {
+        if (f.rows > 0) await this.sendData(f.rows, f.bytes, { columns: f.columns });
+      }
+    } finally {
+      held.release();
+    }
   }
 
   /** Flushes what is left. */

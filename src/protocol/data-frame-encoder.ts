@@ -6,7 +6,7 @@
  * `data` and `nulls` as binary (msgpackr hands them over as views of the message, without a
  * copy), `offsets` as msgpackr's Int32Array extension.
  */
-import type { DataFrame, WireColumn } from './frames.js';
+import type { DataFrame, KeysFrame, WireColumn } from './frames.js';
 
 const INT32_ARRAY_EXT = 0x74;
 /** msgpackr's code for Int32Array within its typed-array extension. */
@@ -33,6 +33,15 @@ class MsgpackWriter {
   key(text: string): void {
     this.buf[this.at++] = 0xa0 | text.length;
     for (let i = 0; i < text.length; i++) this.buf[this.at++] = text.charCodeAt(i);
+  }
+
+  /** A UTF-8 string of any length (str 32). */
+  text(value: string): void {
+    const bytes = new TextEncoder().encode(value);
+    this.buf[this.at++] = 0xdb;
+    this.u32(bytes.byteLength);
+    this.buf.set(bytes, this.at);
+    this.at += bytes.byteLength;
   }
 
   uint(value: number): void {
@@ -64,7 +73,8 @@ class MsgpackWriter {
 
 /** Bytes a frame takes: its payloads, plus a generous bound on everything else. */
 function encodedSize(columns: WireColumn[]): number {
-  let size = 64;
+  // A keys frame's column name: at most 256 characters, 4 UTF-8 bytes each.
+  let size = 64 + 1024;
   for (const c of columns) {
     size += 64 + c.data.byteLength + (c.offsets?.byteLength ?? 0) + (c.nulls?.byteLength ?? 0);
   }
@@ -80,7 +90,8 @@ const MIN_POOLED_BYTES = 64 * 1024;
 const MAX_POOLED_BUFFERS = 32;
 const pool: Uint8Array[] = [];
 
-function takeBuffer(size: number): Uint8Array {
+/** A buffer of at least `size` bytes: one scans gave back, or a new one. */
+export function takeBuffer(size: number): Uint8Array {
   const found = pool.findIndex((b) => b.byteLength >= size);
   if (found >= 0) return pool.splice(found, 1)[0];
   return new Uint8Array(size);
@@ -105,15 +116,23 @@ export class DataFrameEncoder {
     this.buffers = new Array(slots);
   }
 
-  encode(frame: DataFrame & { columns: WireColumn[] }): Uint8Array {
-    const slot = frame.seq % this.slots;
-    const size = encodedSize(frame.columns);
-    let buf = this.buffers[slot];
-    if (!buf || buf.byteLength < size) {
-      buf = takeBuffer(size);
-      this.buffers[slot] = buf;
+  encode(frame: (DataFrame & { columns: WireColumn[] }) | KeysFrame): Uint8Array {
+    const columns = frame.type === 'data' ? frame.columns : [frame.values];
+    const w = this.writer(frame.seq, encodedSize(columns));
+    if (frame.type === 'keys') {
+      w.map(5);
+      w.key('type');
+      w.key('keys');
+      w.key('seq');
+      w.uint(frame.seq);
+      w.key('column');
+      w.text(frame.column);
+      w.key('rows');
+      w.uint(frame.rows);
+      w.key('values');
+      this.column(w, frame.values);
+      return w.buf.subarray(0, w.at);
     }
-    const w = new MsgpackWriter(buf);
     w.map(4);
     w.key('type');
     w.key('data');
@@ -123,20 +142,33 @@ export class DataFrameEncoder {
     w.uint(frame.rows);
     w.key('columns');
     w.array(frame.columns.length);
-    for (const column of frame.columns) {
-      w.map(1 + (column.offsets ? 1 : 0) + (column.nulls ? 1 : 0));
-      w.key('data');
-      w.bin(column.data);
-      if (column.offsets) {
-        w.key('offsets');
-        w.int32Array(column.offsets);
-      }
-      if (column.nulls) {
-        w.key('nulls');
-        w.bin(column.nulls);
-      }
+    for (const column of frame.columns) this.column(w, column);
+    return w.buf.subarray(0, w.at);
+  }
+
+  /** A writer into frame `seq`'s slot, of at least `size` bytes. */
+  private writer(seq: number, size: number): MsgpackWriter {
+    const slot = seq % this.slots;
+    let buf = this.buffers[slot];
+    if (!buf || buf.byteLength < size) {
+      buf = takeBuffer(size);
+      this.buffers[slot] = buf;
     }
-    return buf.subarray(0, w.at);
+    return new MsgpackWriter(buf);
+  }
+
+  private column(w: MsgpackWriter, column: WireColumn): void {
+    w.map(1 + (column.offsets ? 1 : 0) + (column.nulls ? 1 : 0));
+    w.key('data');
+    w.bin(column.data);
+    if (column.offsets) {
+      w.key('offsets');
+      w.int32Array(column.offsets);
+    }
+    if (column.nulls) {
+      w.key('nulls');
+      w.bin(column.nulls);
+    }
   }
 
   /** The buffers used, for returnFrameBuffers once the frames in them are known sent. */

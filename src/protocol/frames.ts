@@ -3,6 +3,10 @@
  *
  *   schema (seq 0) → data (seq 1..n) → end (seq n+1)      or, at any point, error
  *
+ * A request with `keysFirst` (NATS only) holds its rows once narrowed and sends their keys
+ * first: schema → keys… → held → (a `filter` with `held: true` narrows the held rows) →
+ * data… → end. Keys and held frames take seqs as data frames do.
+ *
  * Data frames are columnar. Binary mode (msgpack) carries raw little-endian column bytes
  * exactly as DuckDB holds them, so nothing is converted on either side; JSON mode (for
  * `nats req` by hand) carries rows of JSON-safe values instead.
@@ -146,6 +150,20 @@ export const ScanRequestSchema = z
      * tables while it waits, so that less stands between the keys' arrival and the rows.
      */
     filterKeyColumns: z.array(z.string().min(1).max(256)).max(16).optional(),
+    /**
+     * Columns whose keys the requester wants before the rows (a two-way semi-join: the keys
+     * narrow another table's scan, whose own keys then narrow these rows). The sender keeps
+     * the rows its predicate and filter leave, sends each column's distinct non-NULL values
+     * (`keys` frames), then a `held` frame, and waits for a `filter` with `held: true` before
+     * the rows go. Where the rows or their keys are too many to hold, the `held` frame says it
+     * does not wait (`waits: false`), and the rows follow at once. NATS only, with `columns`.
+     */
+    keysFirst: z.array(z.string().min(1).max(256)).min(1).max(16).optional(),
+    /**
+     * With `keysFirst`: hold the rows only where they are more than this many; fewer go at
+     * once (the held frame says `waits: false`), their keys with them.
+     */
+    holdAbove: z.number().int().min(0).optional(),
     /** Frames the sender may have in flight before it waits for an ack. */
     window: z.number().int().min(1).max(1024).optional(),
     /** Milliseconds the sender waits for an ack before it gives up on the receiver. */
@@ -227,7 +245,31 @@ export interface ErrorFrame {
   message: string;
 }
 
-export type Frame = SchemaFrame | DataFrame | EndFrame | ErrorFrame;
+/**
+ * Answer to `keysFirst`: the distinct non-NULL values of `column` among the rows held, in the
+ * column's type, ascending (`values` a wire column, binary mode only). One frame per column.
+ */
+export interface KeysFrame {
+  type: 'keys';
+  seq: number;
+  column: string;
+  rows: number;
+  values: WireColumn;
+}
+
+/**
+ * Answer to `keysFirst`, after its keys frames: `rows` rows are held and wait for a `filter`
+ * with `held: true` (`waits`), or (`waits: false`: too many rows or keys to hold, or no
+ * binary mode) no keys came and the rows follow at once.
+ */
+export interface HeldFrame {
+  type: 'held';
+  seq: number;
+  waits: boolean;
+  rows: number;
+}
+
+export type Frame = SchemaFrame | DataFrame | KeysFrame | HeldFrame | EndFrame | ErrorFrame;
 
 /** Not a frame: the sender is alive, and frames 0..seq-1 were sent before this (see above). */
 export interface HeartbeatMessage {
@@ -259,6 +301,8 @@ export type ReplyMessage = Frame | HeartbeatMessage | PartMessage;
 export const ScanFilterSchema = z
   .object({
     type: z.literal('filter'),
+    /** For the rows a `keysFirst` request holds (after its `held` frame), not its awaited filter. */
+    held: z.literal(true).optional(),
     where: WhereSchema.optional(),
     keys: ScanKeySetsSchema.optional(),
   })

@@ -26,6 +26,11 @@ export interface NatsScanOptions extends ScanStreamOptions {
    */
   filter?: () => Promise<ScanFilter>;
   /**
+   * For a request with `keysFirst`: makes the filter of the rows the sender holds, sent once
+   * its `held` frame says they wait (after its keys frames).
+   */
+  heldFilter?: () => Promise<ScanFilter>;
+  /**
    * Where to send the request: `duckdb.<table>.scan` by default; a part of a split table
    * answers on its own, `duckdb.<table>.<I>.scan`. The control subject stays the table's.
    */
@@ -130,8 +135,14 @@ export async function* openNatsScan(
       if (!frame) continue;
       if (frame.type === 'schema' && frame.awaitsFilter !== false)
         options.filter?.().then(tell, () => undefined);
+      if (frame.type === 'held' && frame.waits)
+        options.heldFilter?.().then(
+          (f) => tell({ ...f, held: true }),
+          () => undefined,
+        );
       yield frame;
-      if (frame.type === 'data') ack(frame.seq);
+      // Keys and held frames take seqs in the sender's window as data frames do.
+      if (frame.type !== 'schema') ack(frame.seq);
       if (frame.type === 'end') return;
     }
   } finally {

@@ -25,12 +25,19 @@ import { encodeDeltaKeys, type IntegerLayout, integerLayout } from '../../src/du
 import { QueryError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { decode, encode } from '../../src/protocol/codec.js';
-import type { ErrorFrame, Frame, ScanFilter, ScanRequest, WireColumn } from '../../src/protocol/frames.js';
+import type {
+  ColumnSchema,
+  ErrorFrame,
+  Frame,
+  ScanFilter,
+  ScanRequest,
+  WireColumn,
+} from '../../src/protocol/frames.js';
 import { SERVICE_NAME } from '../../src/protocol/subjects.js';
 import { discoverTables } from '../../src/scan-client/discovery.js';
 import { openHttpScan } from '../../src/scan-client/http-scan.js';
 import { openNatsScan } from '../../src/scan-client/nats-scan.js';
-import { canonical, collectScan, rowKeys } from '../helpers/frames.js';
+import { canonical, collectScan, frameRows, rowKeys } from '../helpers/frames.js';
 import { type NatsServer, startNatsServer } from '../helpers/nats.js';
 
 const ROWS = 50_000;
@@ -337,6 +344,187 @@ describe('scan results equal DuckDB', () => {
     const frame = await firstFrame('duckdb.people.scan', '{"columns":["id"],"limit":3}', true);
     expect(frame).toMatchObject({ type: 'schema', seq: 0, columns: [{ name: 'id', type: 'BIGINT' }] });
   });
+});
+
+describe('keys first (a two-way semi-join)', () => {
+  const HELD = 'bucket < 40';
+  /** Keys frames' values of `column`, canonical, as one multiset. */
+  const keysOf = (scan: Awaited<ReturnType<typeof collectScan>>, column: string) => {
+    const schema = scan.schema.filter((c) => c.name === column);
+    return rowKeys(
+      scan.frames.flatMap((f) =>
+        f.type === 'keys' && f.column === column
+          ? frameRows(schema, { type: 'data', seq: f.seq, rows: f.rows, columns: [f.values] })
+          : [],
+      ),
+    );
+  };
+  const heldScan = (
+    request: ScanRequest,
+    heldFilter: () => Promise<ScanFilter>,
+    filter?: () => Promise<ScanFilter>,
+  ) => collectScan(openNatsScan(nc, 'people', request, { ...IDLE, heldFilter, ...(filter && { filter }) }));
+
+  const narrowings: [string, string, () => Promise<ScanFilter>, string][] = [
+    [
+      "keys of the held rows' id",
+      'id',
+      async () => ({ type: 'filter', held: true, keys: { column: 'id', ...(await packColumn(KEYS_SQL)) } }),
+      `id IN (${KEYS_SQL})`,
+    ],
+    [
+      'keys beyond 2^53 (compared exactly)',
+      'big',
+      async () => ({
+        type: 'filter',
+        held: true,
+        keys: {
+          column: 'big',
+          ...(await packColumn('SELECT big FROM people WHERE id % 5 = 0 AND big IS NOT NULL')),
+        },
+      }),
+      'big IN (SELECT big FROM people WHERE id % 5 = 0)',
+    ],
+    [
+      'two key sets, which intersect',
+      'id',
+      async () => ({
+        type: 'filter',
+        held: true,
+        keys: [
+          { column: 'id', ...(await packColumn(KEYS_SQL)) },
+          {
+            column: 'bucket',
+            ...(await packColumn('SELECT DISTINCT bucket FROM people WHERE bucket % 2 = 0')),
+          },
+        ],
+      }),
+      `id IN (${KEYS_SQL}) AND bucket % 2 = 0`,
+    ],
+    [
+      'an empty key set',
+      'id',
+      async () => ({
+        type: 'filter',
+        held: true,
+        keys: { column: 'id', rows: 0, values: { data: new Uint8Array(0) } },
+      }),
+      'false',
+    ],
+    ['no keys at all', 'id', async () => ({ type: 'filter', held: true }), 'true'],
+  ];
+  for (const [name, key, heldFilter, narrowing] of narrowings) {
+    test(`held rows narrowed by ${name}: keys first, then the rows that join`, async () => {
+      const request: ScanRequest = {
+        columns: ['id', 'name', 'big', 'bucket'],
+        where: HELD,
+        keysFirst: [key],
+      };
+      let keysSeen = 0;
+      const late = async () => {
+        keysSeen = scanSoFar.frames.filter((f) => f.type === 'keys').length;
+        return heldFilter();
+      };
+      const scanSoFar = { frames: [] as Frame[] };
+      const frames: Frame[] = [];
+      for await (const frame of openNatsScan(nc, 'people', request, { ...IDLE, heldFilter: late })) {
+        frames.push(frame);
+        scanSoFar.frames = frames;
+      }
+      const scan = {
+        schema: (frames[0] as { columns: ColumnSchema[] }).columns,
+        frames,
+        rows: [] as string[][],
+      };
+      const rows = frames.flatMap((f) => (f.type === 'data' ? frameRows(scan.schema, f) : []));
+      const heldRows = await expected(selectFor({ ...request, where: HELD }));
+      // The keys of every row held went before any row; the held frame said they wait.
+      expect(keysSeen).toBeGreaterThan(0);
+      expect(keysOf(scan as never, key)).toEqual(await expected(`SELECT ${key} FROM people WHERE ${HELD}`));
+      const held = frames.find((f) => f.type === 'held');
+      expect(held).toMatchObject({ waits: true, rows: heldRows.length });
+      expect(frames.slice(0, frames.indexOf(held as Frame)).some((f) => f.type === 'data')).toBe(false);
+      expect(rowKeys(rows)).toEqual(
+        await expected(selectFor({ ...request, where: `${HELD} AND ${narrowing}` })),
+      );
+      expect(frames.at(-1)).toMatchObject({ type: 'end', rows: rows.length });
+    });
+  }
+
+  test("an awaited filter first, then the held rows' filter", async () => {
+    const request: ScanRequest = {
+      columns: ['id', 'name'],
+      where: HELD,
+      awaitFilter: true,
+      keysFirst: ['id'],
+    };
+    const scan = await heldScan(
+      request,
+      async () => ({ type: 'filter', held: true, keys: { column: 'id', ...(await packColumn(KEYS_SQL)) } }),
+      async () => FILTER_WHERE,
+    );
+    expect(keysOf(scan, 'id')).toEqual(
+      await expected(`SELECT id FROM people WHERE ${HELD} AND ${FILTER_WHERE.where}`),
+    );
+    const where = `${HELD} AND ${FILTER_WHERE.where} AND id IN (${KEYS_SQL})`;
+    expect(rowKeys(scan.rows)).toEqual(await expected(selectFor({ ...request, where })));
+  });
+
+  test('at most holdAbove rows go at once, their keys with them: nothing waits', async () => {
+    const request: ScanRequest = { columns: ['id'], where: HELD, keysFirst: ['id'], holdAbove: ROWS };
+    let asked = false;
+    const scan = await heldScan(request, async () => {
+      asked = true;
+      return { type: 'filter', held: true };
+    });
+    expect(asked).toBe(false);
+    expect(scan.frames.filter((f) => f.type === 'keys')).toEqual([]);
+    expect(scan.frames.find((f) => f.type === 'held')).toMatchObject({ waits: false });
+    expect(rowKeys(scan.rows)).toEqual(await expected(selectFor(request)));
+  });
+
+  test('JSON mode holds nothing: the rows go at once', async () => {
+    const request: ScanRequest = { columns: ['id'], where: 'id < 100', keysFirst: ['id'] };
+    const scan = await collectScan(openNatsScan(nc, 'people', request, { ...IDLE, encoding: 'json' }));
+    expect(scan.frames.find((f) => f.type === 'held')).toMatchObject({ waits: false });
+    expect(rowKeys(scan.rows)).toEqual(await expected(selectFor(request)));
+  });
+
+  const refused: [string, ScanRequest, ScanFilter, RegExp][] = [
+    [
+      'a predicate',
+      { columns: ['id'], where: HELD, keysFirst: ['id'] },
+      { type: 'filter', held: true, where: 'id < 10' },
+      /narrows them by keys only/,
+    ],
+    [
+      'keys of a column that is no integer',
+      { columns: ['id', 'name'], where: HELD, keysFirst: ['id'] },
+      {
+        type: 'filter',
+        held: true,
+        keys: {
+          column: 'name',
+          rows: 1,
+          values: { data: new Uint8Array(1), offsets: new Int32Array([0, 1]) },
+        },
+      },
+      /integer column the scan returns; name is not one/,
+    ],
+  ];
+  for (const [name, request, filter, message] of refused) {
+    test(`a held filter with ${name} gets an error frame that says why`, async () => {
+      const err = await collectScan(
+        openNatsScan(nc, 'people', request, { ...IDLE, heldFilter: async () => filter }),
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(QueryError);
+      expect((err as QueryError).kind).toBe('bad_request');
+      expect((err as QueryError).message).toMatch(message);
+    });
+  }
 });
 
 describe('an offered (declinable) where', () => {

@@ -26,15 +26,18 @@ let data: TpchData;
 let cluster: Cluster;
 let pushdownOn: ManagedProcess;
 let pushdownOff: ManagedProcess;
+let holdingAll: ManagedProcess;
 let oracle: DuckDBConnection;
 
 beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tpch-test-'));
   data = await writeTpchData(join(dir, 'data'), SF);
   cluster = await startCluster(data.files, { dir });
-  [pushdownOn, pushdownOff, oracle] = await Promise.all([
+  [pushdownOn, pushdownOff, holdingAll, oracle] = await Promise.all([
     cluster.startCoordinator(),
     cluster.startCoordinator(['--no-pushdown']),
+    // Tables this small hold no rows by default: here every scan that may hold does.
+    cluster.startCoordinator(['--hold-above-rows', '0']),
     singleNodeDuckDB(data.files),
   ]);
 }, 120_000);
@@ -86,6 +89,40 @@ it('answers every query with rows where the specification has some', async () =>
 describeAgainstOracle(
   'TPC-H SF 0.01',
   QUERIES,
-  { 'pushdown on': () => pushdownOn, 'pushdown off': () => pushdownOff },
+  {
+    'pushdown on': () => pushdownOn,
+    'pushdown off': () => pushdownOff,
+    'every scan that may hold its rows holds them': () => holdingAll,
+  },
   () => oracle,
 );
+
+it('Q3 holds orders and customer until the keys of later scans narrow them to the perfect rows', async () => {
+  const q3 = tpchQueries(SF).find((q) => q.id === 3)!;
+  const [perfect] = (await oracleAnswer(oracle, q3.perfect)).rows as Record<string, unknown>[];
+  const perfectOf = (table: string) =>
+    Object.entries(perfect)
+      .filter(([label]) => label.split(' ')[0] === table)
+      .reduce((n, [, rows]) => n + Number(rows), 0);
+  const scans = async (coordinator: ManagedProcess) => {
+    const response = await fetch(`${coordinator.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: q3.sql }),
+    });
+    const body = (await response.json()) as {
+      stats: { tables: { table: string; rows: number; held?: string }[] };
+    };
+    return new Map(body.stats.tables.map((t) => [t.table, t]));
+  };
+  const held = await scans(holdingAll);
+  for (const table of ['customer', 'orders']) {
+    expect(held.get(table)?.held).toMatch(/^IN \d+ keys of /);
+    // Each narrowed by the keys of the scan after it: the rows that join, no more.
+    expect(held.get(table)?.rows).toBe(perfectOf(table));
+  }
+  // One way only (tables this small hold nothing by default): every order of those customers.
+  const oneWay = await scans(pushdownOn);
+  expect(oneWay.get('orders')?.held).toMatch(/^none: sent at once/);
+  expect(oneWay.get('orders')?.rows).toBeGreaterThan(2 * perfectOf('orders'));
+});

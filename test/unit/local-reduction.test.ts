@@ -51,6 +51,9 @@ function sources(opts: { waiting?: string[]; large?: string[] } = {}): LocalRedu
       return {
         in: gathered,
         ended: gathered,
+        rowsIn: gathered,
+        rows: () => (large ? 300_000 : 10),
+        holds: Promise.resolve(false),
         large: large ? Promise.resolve() : never,
         independent: Promise.resolve(!opts.waiting?.includes(source)),
       };

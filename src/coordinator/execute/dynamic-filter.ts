@@ -161,6 +161,20 @@ export function keysFilter(
 }
 
 /**
+ * The range of keys in hand (a KeySet: integers, ascending) where they are too many to send:
+ * for a source whose TEMP table is not there to read it from (it holds its rows).
+ */
+export function keysRange(reduction: SemiJoinReduction, keys: KeySet): DynamicFilter {
+  const described = `${reduction.source}.${reduction.sourceColumn}`;
+  if (keys.rows === 0) return { where: 'false', description: `no keys in ${described}` };
+  const [min, max] = [keys.numbers[0], keys.numbers[keys.rows - 1]];
+  return {
+    where: `${quoteIdent(reduction.column)} BETWEEN ${min} AND ${max}`,
+    description: `range of ${described}`,
+  };
+}
+
+/**
  * The keys as one wire column (integers delta-encoded where that is smaller), or undefined
  * when they take more than `maxBytes`.
  */

@@ -25,6 +25,7 @@ import { type AnalyzeRewritten, pushSubqueries } from '../plan/subquery-pushdown
 import { runCapped } from './capped-result.js';
 import { type GatherStats, gatherFrames } from './gather.js';
 import { gatherInto } from './gather-table.js';
+import { heldScansOf } from './held-scans.js';
 import { SourceKeys } from './key-collector.js';
 import { PushedResultTarget } from './pushed-result.js';
 import { openPushedStream } from './pushed-stream.js';
@@ -32,6 +33,7 @@ import type { ExecutorContext, OpenOptions, OpenQuery, QueryStats } from './quer
 import { timeoutError } from './query.js';
 import {
   gatherReduced,
+  type HeldPlan,
   inReductionOrder,
   MAX_AWAITED_SOURCE_ROWS,
   opportunistic,
@@ -262,10 +264,12 @@ async function gatherAll(
   const gathers = new Map<string, Promise<GatherStats>>();
   const large = new Map<string, Promise<void>>();
   /** Makes `large`'s promise for `name`; the function returned is told its rows so far. */
+  const gatheredRows = new Map<string, number>();
   const sizeWatch = (name: string): ((rows: number) => void) => {
     let proveLarge = () => {};
     large.set(name, new Promise<void>((resolve) => (proveLarge = resolve)));
     return (rows) => {
+      gatheredRows.set(name, rows);
       if (rows > MAX_AWAITED_SOURCE_ROWS) proveLarge();
     };
   };
@@ -277,10 +281,18 @@ async function gatherAll(
   }
   const allOthers = ctx.pushdown ? opportunistic(reading) : [];
   const others = allOthers.filter((r) => !copied.has(r.table));
+  const ordered = inReductionOrder(targets, reductions);
+  const held =
+    ctx.pushdown && ctx.twoWayReductions
+      ? heldScansOf(reading, ordered, reductions, new Set(copied.keys()), ctx.holdAboveRows)
+      : new Map<string, HeldPlan>();
+  const backward = [...held.values()].flatMap((h) => h.backward);
   // The key columns each source feeds reductions with are read from its frames as they come.
   const sourceKeys = new SourceKeys();
   const keyColumns = (scan: string) => [
-    ...new Set([...reductions, ...others].filter((r) => r.source === scan).map((r) => r.sourceColumn)),
+    ...new Set(
+      [...reductions, ...others, ...backward].filter((r) => r.source === scan).map((r) => r.sourceColumn),
+    ),
   ];
   const gather = ({ plan, table }: (typeof targets)[number]): Promise<GatherStats> => {
     const scan = scanName(plan);
@@ -295,7 +307,8 @@ async function gatherAll(
     const request = scanRequestFor(plan, table, ctx.pushdown);
     const mine = reductions.filter((r) => r.table === scan);
     const { declare } = independent.get(scan) as { declare: (yes: boolean) => void };
-    const collecting = sourceKeys.collecting(scan, keyColumns(scan));
+    const holding = held.get(scan);
+    const collecting = sourceKeys.collecting(scan, keyColumns(scan), holding?.first);
     const copy = copied.get(scan);
     if (copy) {
       declare(true);
@@ -304,7 +317,7 @@ async function gatherAll(
         return stats;
       });
     }
-    if (mine.length === 0) {
+    if (mine.length === 0 && !holding) {
       declare(true);
       return gatherInto(con, table, request, scan, own, collecting);
     }
@@ -315,24 +328,33 @@ async function gatherAll(
       plan,
       request,
       reductions: mine,
+      held: holding,
       opportunistic: others.filter((r) => r.table === scan),
       reductionsOf: (source) => [...allReductions, ...allOthers].filter((r) => r.table === source),
       progress: (source) => ({
         in: gathers.get(source) as Promise<GatherStats>,
         ended: sourceKeys.ended(source, gathers.get(source) as Promise<GatherStats>),
         large: large.get(source) as Promise<void>,
+        rows: () => gatheredRows.get(source) ?? 0,
+        rowsIn: sourceKeys.rowsIn(source, gathers.get(source) as Promise<GatherStats>),
+        holds: sourceKeys.holds(source, gathers.get(source) as Promise<GatherStats>),
         independent: independent.get(source)?.known ?? Promise.resolve(false),
       }),
       collected: (source, column) => sourceKeys.of(source, column),
       declare,
       queryTimeoutMs: ctx.timeoutMs,
-      gather: (req, filter, onSchema) =>
+      gather: (req, filter, onSchema, heldFilter) =>
         gatherInto(
           con,
           table,
           req,
           scan,
-          { ...own, ...(filter && { filter }), ...(onSchema && { onSchema }) },
+          {
+            ...own,
+            ...(filter && { filter }),
+            ...(onSchema && { onSchema }),
+            ...(heldFilter && { heldFilter }),
+          },
           collecting,
         ),
     }).finally(() => declare(false));
@@ -345,7 +367,7 @@ async function gatherAll(
     gathers.set(temp, gathering);
     independent.set(temp, { known: Promise.resolve(true), declare: () => {} });
   }
-  for (const target of inReductionOrder(targets, reductions))
+  for (const target of ordered)
     gathers.set(
       scanName(target.plan),
       gather(target).then((stats) => withScan(stats, target.plan)),

@@ -11,6 +11,7 @@ import { QueryError } from '../../errors.js';
 import type {
   ColumnSchema,
   Frame,
+  KeysFrame,
   ScanFilter,
   ScanRequest,
   SchemaFrame,
@@ -44,6 +45,11 @@ export interface GatherStats {
   distinct?: true;
   /** Keys of another table that narrowed this scan (semi-join reduction). */
   dynamic_filter?: string;
+  /**
+   * Where it held its rows and sent its keys first (a two-way semi-join): what narrowed the
+   * held rows (keys of tables gathered after it), or why they did not wait.
+   */
+  held?: string;
   query?: string;
   rows: number;
   bytes: number;
@@ -92,6 +98,8 @@ export interface GatherOptions {
   filter?: () => Promise<ScanFilter>;
   /** Told the schema frame (whether the container waits for the filter, `awaitsFilter`). */
   onSchema?: (frame: SchemaFrame) => void;
+  /** Makes the filter of the rows a `keysFirst` request holds (NATS only); it must not reject. */
+  heldFilter?: () => Promise<ScanFilter>;
 }
 
 export function openScan(
@@ -114,6 +122,7 @@ export function openScan(
   return openNatsScan(opts.nc, table.remoteName, request, {
     ...streamOptions,
     filter: opts.filter,
+    heldFilter: opts.heldFilter,
     subject: table.location,
   });
 }
@@ -155,6 +164,10 @@ export interface FrameTarget {
   write(columns: WireColumn[], rows: number): Promise<void>;
   /** The end frame arrived (`complete`), or the scan failed: release what `open` took. */
   close(complete: boolean): Promise<void>;
+  /** A `keysFirst` scan's keys of one column arrived, checked against its type. */
+  keys?(frame: KeysFrame): void;
+  /** A `keysFirst` scan's held frame arrived: whether its rows wait for the held filter. */
+  held?(waits: boolean): void;
 }
 
 /** The stats of a scan of `table` before its first frame. */
@@ -201,16 +214,16 @@ export async function gatherFrames(
   const started = performance.now();
   const stats = emptyStats(table, request);
   const timeline = new TimelineRecorder(opts.origin ?? started);
-  const filter = opts.filter;
+  const { filter, heldFilter } = opts;
+  const marked = (make: () => Promise<ScanFilter>, step: 'keys_sent' | 'held_keys_sent') => () =>
+    make().then((f) => {
+      timeline.mark(step);
+      return f;
+    });
   const timed: GatherOptions = {
     ...opts,
-    ...(filter && {
-      filter: () =>
-        filter().then((f) => {
-          timeline.mark('keys_sent');
-          return f;
-        }),
-    }),
+    ...(filter && { filter: marked(filter, 'keys_sent') }),
+    ...(heldFilter && { heldFilter: marked(heldFilter, 'held_keys_sent') }),
   };
   let columns: ColumnSchema[] | undefined;
   try {
@@ -225,6 +238,10 @@ export async function gatherFrames(
         await target.write(checkedData(columns, frame.columns, frame.rows, table.name), frame.rows);
         countFrame(stats, frame);
         opts.onRows?.(stats.rows);
+      } else if (frame.type === 'keys') {
+        target.keys?.(checkedKeys(columns, frame, table.name));
+      } else if (frame.type === 'held') {
+        target.held?.(frame.waits);
       } else {
         countFrame(stats, frame);
       }
@@ -245,6 +262,19 @@ export function inContext(err: unknown, table: CatalogTable): unknown {
   if (!(err instanceof QueryError) || err.kind === 'result_too_large' || err.message.includes(table.name))
     return err;
   return new QueryError(err.kind, `table ${table.name} (served at ${table.location}): ${err.message}`);
+}
+
+/** A keys frame whose column is one of the scan's, its values in that column's wire form. */
+function checkedKeys(columns: ColumnSchema[] | undefined, frame: KeysFrame, table: string): KeysFrame {
+  const column = columns?.find((c) => c.name.toLowerCase() === String(frame.column).toLowerCase());
+  const problem = !column
+    ? `column ${JSON.stringify(frame.column)} is none of the scan's`
+    : typeof frame.rows !== 'number' || !(frame.values?.data instanceof Uint8Array)
+      ? 'it has no rows count or values'
+      : checkWireColumns([column], [frame.values], frame.rows);
+  if (problem)
+    throw new QueryError('protocol_error', `a keys frame of table ${table} is malformed: ${problem}`);
+  return frame;
 }
 
 export function checkedData(

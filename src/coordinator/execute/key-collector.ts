@@ -8,24 +8,15 @@
  * carries, a source that failed — leaves the collector without an answer, and the SQL path
  * reads the TEMP table as before.
  */
-import { type IntegerLayout, integerLayoutNamed } from '../../duckdb/delta-keys.js';
-import { type ColumnSchema, MAX_SCAN_KEY_BYTES, type WireColumn } from '../../protocol/frames.js';
+import type { IntegerLayout } from '../../duckdb/delta-keys.js';
+import { type IntegerType, integerType, readIntegers } from '../../duckdb/integer-values.js';
+import {
+  type ColumnSchema,
+  type KeysFrame,
+  MAX_SCAN_KEY_BYTES,
+  type WireColumn,
+} from '../../protocol/frames.js';
 import type { FrameTarget } from './gather.js';
-
-interface IntegerType extends IntegerLayout {
-  min: number;
-  max: number;
-}
-
-/** DuckDB's integer type named `name` with its bounds; the 64-bit ones are past ±2^53, where no collected key is. */
-function integerType(name: string): IntegerType | undefined {
-  const layout = integerLayoutNamed(name);
-  if (!layout) return undefined;
-  const bits = layout.width * 8;
-  return layout.signed
-    ? { ...layout, min: -(2 ** (bits - 1)), max: 2 ** (bits - 1) - 1 }
-    : { ...layout, min: 0, max: 2 ** bits - 1 };
-}
 
 /**
  * Distinct keys beyond which no filter can carry them: a delta-encoded key takes a byte at
@@ -39,9 +30,6 @@ const REACH = MAX_SCAN_KEY_BYTES;
  * many repeats better than a sort of them all here, on the event loop.
  */
 const MAX_UNSORTED = 2 * REACH;
-
-/** Keys as exact doubles: every integer within ±2^53 is one. */
-const SAFE = 2 ** 53;
 
 /** Keys ascending and distinct, each within a reduced column's type (`layout`). */
 export interface KeySet {
@@ -129,40 +117,6 @@ export class KeyCollector {
   }
 }
 
-/** Value `i` of `rows` integers of `type` as a Number (NaN beyond ±2^53). */
-function readIntegers(data: Uint8Array, rows: number, type: IntegerType): (i: number) => number {
-  // Typed arrays need their element's alignment: a frame's column may start anywhere.
-  const bytes = data.byteOffset % type.width === 0 ? data : new Uint8Array(data);
-  const { buffer, byteOffset } = bytes;
-  if (type.width === 1) {
-    const a = type.signed
-      ? new Int8Array(buffer, byteOffset, rows)
-      : new Uint8Array(buffer, byteOffset, rows);
-    return (i) => a[i];
-  }
-  if (type.width === 2) {
-    const a = type.signed
-      ? new Int16Array(buffer, byteOffset, rows)
-      : new Uint16Array(buffer, byteOffset, rows);
-    return (i) => a[i];
-  }
-  if (type.width === 4) {
-    const a = type.signed
-      ? new Int32Array(buffer, byteOffset, rows)
-      : new Uint32Array(buffer, byteOffset, rows);
-    return (i) => a[i];
-  }
-  // Little-endian halves (DuckDB's in-memory layout on the platforms it runs on). A NULL row's
-  // bytes are whatever the vector held, so only the values read are checked.
-  const low = new Uint32Array(buffer, byteOffset, rows * 2);
-  const high = type.signed ? new Int32Array(buffer, byteOffset, rows * 2) : low;
-  const highest = SAFE / 2 ** 32;
-  return (i) => {
-    const h = high[2 * i + 1];
-    return h >= highest || h < -highest ? Number.NaN : h * 2 ** 32 + low[2 * i];
-  };
-}
-
 /** Sorts `keys[0, count)` ascending and drops repeats; returns how many remain. */
 export function sortDistinct(keys: Float64Array, count: number): number {
   const all = keys.subarray(0, count);
@@ -246,73 +200,143 @@ function radixSorted(keys: Float64Array, min: number, max: number): void {
  * A source's frames into `target`, with the columns named in `collect` (those that feed
  * reductions) read into collectors on the way. Its end frame completes the collectors and
  * calls `onEnd` before `target` closes (the TEMP table's flush queues on the query's
- * connection), so that keys can leave at once.
+ * connection), so that keys can leave at once. A source that holds its rows and sends the keys
+ * of its columns `first` before them (keys frames, then a held frame that says its rows wait)
+ * completes those at its held frame, and calls `onKeys` then (else at its end); `onHeld` is
+ * told whether its rows wait, or (false) that it ended first.
  */
 export class KeyCollectingTarget implements FrameTarget {
-  private readonly collectors = new Map<string, { column: number; collector: KeyCollector }>();
+  private readonly collectors = new Map<
+    string,
+    { column: number; collector: KeyCollector; first: boolean }
+  >();
+  private keysIn = false;
   private ended = false;
 
   constructor(
     private readonly target: FrameTarget,
     private readonly collect: readonly string[],
-    private readonly onEnd: () => void = () => undefined,
+    private readonly on: {
+      end?: () => void;
+      keys?: () => void;
+      held?: (waits: boolean) => void;
+      first?: readonly string[];
+    } = {},
   ) {}
 
   async open(columns: ColumnSchema[]): Promise<void> {
+    const first = new Set((this.on.first ?? []).map((name) => name.toLowerCase()));
     for (const name of this.collect) {
       // DuckDB's identifiers are case-insensitive: the SQL path finds the column so too.
       const matches = columns.flatMap((c, i) => (c.name.toLowerCase() === name.toLowerCase() ? [i] : []));
       const collector = matches.length === 1 ? KeyCollector.of(columns[matches[0]]) : undefined;
-      if (collector) this.collectors.set(name, { column: matches[0], collector });
+      if (collector)
+        this.collectors.set(name, { column: matches[0], collector, first: first.has(name.toLowerCase()) });
     }
     await this.target.open(columns);
   }
 
   async write(columns: WireColumn[], rows: number): Promise<void> {
-    for (const { column, collector } of this.collectors.values()) collector.add(columns[column], rows);
+    for (const { column, collector, first } of this.collectors.values())
+      if (!(first && this.keysIn)) collector.add(columns[column], rows);
     await this.target.write(columns, rows);
+  }
+
+  keys(frame: KeysFrame): void {
+    const name = frame.column.toLowerCase();
+    for (const [collected, { collector, first }] of this.collectors)
+      if (first && collected.toLowerCase() === name) collector.add(frame.values, frame.rows);
+  }
+
+  held(waits: boolean): void {
+    if (waits) {
+      for (const { collector, first } of this.collectors.values()) if (first) collector.end(true);
+      this.keysIn = true;
+      this.on.keys?.();
+    }
+    this.on.held?.(waits);
   }
 
   async close(complete: boolean): Promise<void> {
     for (const { collector } of this.collectors.values()) collector.end(complete);
     this.ended = complete;
-    if (complete) this.onEnd();
+    if (complete) {
+      this.on.keys?.();
+      this.on.end?.();
+    }
+    this.on.held?.(false);
     await this.target.close(complete);
   }
 
-  /** `name`'s collector, once the end frame came. */
+  /** `name`'s collector, once its keys are all in (the end frame came, or its keys came first). */
   collected(name: string): KeyCollector | undefined {
-    return this.ended ? this.collectors.get(name)?.collector : undefined;
+    const entry = this.collectors.get(name);
+    return entry && (this.ended || (entry.first && this.keysIn)) ? entry.collector : undefined;
   }
 }
 
 /** The collecting targets of one query's scans, by scan name. */
 export class SourceKeys {
   private readonly targets = new Map<string, KeyCollectingTarget>();
+  private readonly keyFrames = new Map<string, Promise<void>>();
   private readonly endFrames = new Map<string, Promise<void>>();
+  private readonly holding = new Map<string, Promise<boolean>>();
 
-  /** What wraps `scan`'s target to collect `columns`; undefined where no reduction reads its keys. */
-  collecting(scan: string, columns: readonly string[]): ((target: FrameTarget) => FrameTarget) | undefined {
+  /**
+   * What wraps `scan`'s target to collect `columns`; undefined where no reduction reads its
+   * keys. `first`: the columns whose keys it is asked to send before its rows, which it holds.
+   */
+  collecting(
+    scan: string,
+    columns: readonly string[],
+    first: readonly string[] = [],
+  ): ((target: FrameTarget) => FrameTarget) | undefined {
     if (columns.length === 0) return undefined;
-    let ended = () => {};
-    this.endFrames.set(scan, new Promise<void>((resolve) => (ended = resolve)));
+    let keys = () => {};
+    let end = () => {};
+    let held: (waits: boolean) => void = () => {};
+    this.keyFrames.set(scan, new Promise<void>((resolve) => (keys = resolve)));
+    this.endFrames.set(scan, new Promise<void>((resolve) => (end = resolve)));
+    if (first.length > 0) this.holding.set(scan, new Promise<boolean>((resolve) => (held = resolve)));
     return (target) => {
-      const collecting = new KeyCollectingTarget(target, columns, ended);
+      const collecting = new KeyCollectingTarget(target, columns, { keys, end, held, first });
       this.targets.set(scan, collecting);
       return collecting;
     };
   }
 
   /**
-   * Resolves once `scan`'s end frame came, where it collects keys, else once `gathered` (its
-   * gather) does; rejects with it.
+   * Resolves once the keys `scan` sends first are in (its held frame, where its rows wait) or
+   * its end frame came, where it collects keys, else once `gathered` (its gather) does;
+   * rejects with it.
    */
   ended(scan: string, gathered: Promise<unknown>): Promise<unknown> {
-    const endFrame = this.endFrames.get(scan);
-    return endFrame ? Promise.race([endFrame, gathered]) : gathered;
+    const keys = this.keyFrames.get(scan);
+    return keys ? Promise.race([keys, gathered]) : gathered;
   }
 
-  /** `column`'s collector of `scan`, once its end frame came. */
+  /** Resolves once `scan`'s end frame came (all its rows, all its keys), else as `gathered`. */
+  rowsIn(scan: string, gathered: Promise<unknown>): Promise<unknown> {
+    const end = this.endFrames.get(scan);
+    return end ? Promise.race([end, gathered]) : gathered;
+  }
+
+  /**
+   * Resolves true once `scan` holds its rows until keys of later scans come (its first keys
+   * are then all that a filter may read of it: its TEMP table waits for those scans), false
+   * once it is known not to (it was not asked to, said no, ended, or `gathered` settled).
+   */
+  holds(scan: string, gathered: Promise<unknown>): Promise<boolean> {
+    const held = this.holding.get(scan);
+    if (!held) return Promise.resolve(false);
+    const settled = gathered.then(
+      () => false,
+      () => false,
+    );
+    return Promise.race([held, settled]);
+  }
+
+  /** `column`'s collector of `scan`, once its keys are all in. */
   of(scan: string, column: string): KeyCollector | undefined {
     return this.targets.get(scan)?.collected(column);
   }

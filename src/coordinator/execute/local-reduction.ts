@@ -24,6 +24,15 @@ export interface SourceProgress {
   ended: Promise<unknown>;
   /** Resolves once the source has gathered more than MAX_AWAITED_SOURCE_ROWS rows. */
   large: Promise<void>;
+  /** Rows gathered so far. */
+  rows(): number;
+  /** Resolves once the source's end frame came (all its rows), else as `in`. */
+  rowsIn: Promise<unknown>;
+  /**
+   * Resolves true once the source holds its rows until keys of later scans come (a two-way
+   * semi-join, held-scans.ts): its keys sent first are then all there is to read of it.
+   */
+  holds: Promise<boolean>;
   /**
    * Resolves true once the source is known to be sent without waiting for any keys (it has
    * no reduction, or its container sends its own predicate's rows at once), false once it is

@@ -22,6 +22,10 @@ export interface ExecutorContext {
   natsUrl?: string;
   timeoutMs: number;
   pushdown: boolean;
+  /** Scans may hold their rows for keys of later scans (held-scans.ts); off where absent. */
+  twoWayReductions?: boolean;
+  /** Rows past which a scan holds them for keys of later scans; HOLD_ABOVE_ROWS where absent. */
+  holdAboveRows?: number;
   /** The coordinator's copies of small tables (reference-tables.ts); none: every table is scanned. */
   references?: ReferenceTables;
   /** Bounds the queries that run at once, whatever door they came through (HTTP, Postgres). */

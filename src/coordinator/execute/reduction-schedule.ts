@@ -22,7 +22,7 @@ import {
   scanName,
   type TableScanPlan,
 } from '../plan/analyze/index.js';
-import { type DynamicFilter, dynamicFilter, keysFilter } from './dynamic-filter.js';
+import { type DynamicFilter, dynamicFilter, keysFilter, keysRange } from './dynamic-filter.js';
 import type { GatherStats } from './gather.js';
 import type { KeyCollector } from './key-collector.js';
 import { type LocalReductions, locallyReduced, type SourceProgress } from './local-reduction.js';
@@ -46,8 +46,17 @@ export const MAX_AWAITED_SOURCE_ROWS = 200_000;
  */
 const SEND_AT_ONCE_ROWS = 100_000;
 
+/**
+ * A scan that holds its rows for the keys of later scans (held-scans.ts) holds them only past
+ * this many: each row kept from the coordinator saves about a quarter of a microsecond of its
+ * CPU (the TEMP table's append, the final join), while holding costs the container its keys
+ * frames and a pass over the held rows, and the rows wait for the later scans' end; fewer
+ * rows go at once (docs/performance.md).
+ */
+export const HOLD_ABOVE_ROWS = 20_000;
+
 /** The sources narrowed before any reduction: tables with a predicate, pushed subqueries' results. */
-function narrowedSources(analysis: QueryAnalysis): Set<string> {
+export function narrowedSources(analysis: QueryAnalysis): Set<string> {
   return new Set([
     ...analysis.tables.filter((t) => t.where).map(scanName),
     ...(analysis.subquerySources ?? []),
@@ -106,6 +115,16 @@ export function opportunistic(analysis: QueryAnalysis): SemiJoinReduction[] {
   return analysis.otherReductions.filter((r) => narrowed.has(r.source));
 }
 
+/** A scan that holds its rows and sends its keys first (held-scans.ts). */
+export interface HeldPlan {
+  /** The columns whose keys go first: those the forward reductions read. */
+  first: string[];
+  /** The reductions of its held rows, by scans gathered after it. */
+  backward: SemiJoinReduction[];
+  /** Rows past which it holds them (fewer go at once). */
+  above: number;
+}
+
 export interface ReducedScan extends LocalReductions {
   con: DuckDBConnection;
   serial: Serial;
@@ -126,14 +145,18 @@ export interface ReducedScan extends LocalReductions {
   /** Says whether this scan goes without waiting for keys (its `independent`), once known. */
   declare: (independent: boolean) => void;
   queryTimeoutMs: number;
+  /** Where it holds its rows and sends its keys first: which keys, and what narrows its rows. */
+  held?: HeldPlan;
   /**
-   * Runs the scan; `filter` makes the filter an `awaitFilter` request waits for, and
-   * `onSchema` is told the schema frame.
+   * Runs the scan; `filter` makes the filter an `awaitFilter` request waits for, `onSchema`
+   * is told the schema frame, and `heldFilter` makes the filter of the rows a `keysFirst`
+   * request holds.
    */
   gather: (
     request: ScanRequest,
     filter?: () => Promise<ScanFilter>,
     onSchema?: (frame: SchemaFrame) => void,
+    heldFilter?: () => Promise<ScanFilter>,
   ) => Promise<GatherStats>;
 }
 
@@ -188,6 +211,9 @@ async function filterOf(
   const keys = local?.applied.length ? undefined : scan.collected(r.source, r.sourceColumn)?.keysAs(type);
   const fromFrames = keys && keysFilter(r, keys, budget);
   if (fromFrames) return fromFrames;
+  // A source holding its rows has no TEMP table yet: it waits for this scan's keys, maybe.
+  if (await scan.progress(r.source).holds)
+    return keys ? keysRange(r, keys) : { description: `none: ${r.source}.${r.sourceColumn} sent no keys` };
   await scan.progress(r.source).in;
   return dynamicFilter(scan.con, scan.serial, r, type, budget, local);
 }
@@ -229,10 +255,125 @@ function awaitedAckTimeout(queryTimeoutMs: number): number {
   return Math.min(Math.max(queryTimeoutMs, DEFAULT_ACK_TIMEOUT_MS), MAX_ACK_TIMEOUT_MS);
 }
 
+/**
+ * The filter of a scan's held rows: the keys of the later scans that reduce it, once all their
+ * rows are in (read from their frames), and, where it did not wait for the keys of its own
+ * sources (`own`: it sent at once what its predicate keeps), theirs. Keys only (a held filter
+ * carries no predicate): a source proved large, or whose keys do not fit what is left of the
+ * budget or are not read from frames (a copy's), is left out.
+ */
+async function heldFilter(scan: ReducedScan, held: HeldPlan, own: boolean): Promise<Combined> {
+  const reductions = [...held.backward, ...(own ? scan.reductions : [])];
+  // Not waiting for a source proved large: its keys would not fit a filter.
+  const states = await Promise.all(
+    reductions.map((r) => {
+      const { rowsIn, ended, large } = scan.progress(r.source);
+      // A later scan's keys are those of all its rows; an earlier one's may come first.
+      const keysIn = held.backward.includes(r) ? rowsIn : ended;
+      return Promise.race([
+        keysIn.then(
+          () => 'in',
+          () => 'it failed',
+        ),
+        large.then(() => `more than ${MAX_AWAITED_SOURCE_ROWS} rows`),
+      ]);
+    }),
+  );
+  const keys: ScanKeys[] = [];
+  const described: string[] = [];
+  let budget = MAX_SCAN_KEY_BYTES;
+  for (const [i, r] of reductions.entries()) {
+    const from = `${r.source}.${r.sourceColumn}`;
+    if (states[i] !== 'in' || scan.progress(r.source).rows() > MAX_AWAITED_SOURCE_ROWS) {
+      described.push(
+        `not by ${from}: ${states[i] === 'in' ? `more than ${MAX_AWAITED_SOURCE_ROWS} rows` : states[i]}`,
+      );
+      continue;
+    }
+    const type = scan.table.columns.find((c) => c.name === r.column)?.type ?? 'VARCHAR';
+    const set = scan.collected(r.source, r.sourceColumn)?.keysAs(type);
+    const f = set && keysFilter(r, set, budget);
+    // No keys at all: an empty key set, which keeps no row.
+    const sent =
+      f?.keys ??
+      (f?.where === 'false' ? { column: r.column, rows: 0, values: { data: new Uint8Array(0) } } : undefined);
+    if (!f || !sent) {
+      described.push(`not by ${from}: its keys are not in hand or do not fit a filter`);
+      continue;
+    }
+    keys.push(sent);
+    budget -= sent.values.data.byteLength;
+    described.push(f.description);
+  }
+  return { ...(keys.length > 0 && { keys }), description: described.join(' AND ') };
+}
+
+const asScanFilter = (f: Combined | undefined): ScanFilter => ({
+  type: 'filter',
+  ...(f?.where && { where: f.where }),
+  ...(f?.keys && { keys: f.keys }),
+});
+
 /** The sources to take keys from: without a predicate of its own, a large one's range is better than nothing. */
 async function filterSources(scan: ReducedScan): Promise<SemiJoinReduction[]> {
   const inHand = await sourcesInHand(scan, true);
   return inHand.length === 0 && !scan.plan.where ? sourcesInHand(scan, false) : inHand;
+}
+
+const described = (f: Promise<Combined | undefined>, otherwise: string) =>
+  f.then(
+    (c) => c?.description ?? otherwise,
+    (err: unknown) => `none: ${err instanceof Error ? err.message : String(err)}`,
+  );
+
+/**
+ * A reduced table over NATS: asked at once, its keys sent once its sources are in. A scan
+ * that holds its rows (`held`) sends its keys first, and its rows wait for the keys of the
+ * later scans that reduce it.
+ */
+async function gatherOverNats(scan: ReducedScan): Promise<GatherStats> {
+  const { request, plan, held } = scan;
+  const awaits = scan.reductions.length > 0;
+  let filter: Promise<Combined | undefined> | undefined;
+  const message = (): Promise<ScanFilter> => {
+    filter = filterSources(scan).then((inHand) => combinedFilter(scan, inHand));
+    return filter.then(asScanFilter, (): ScanFilter => ({ type: 'filter' }));
+  };
+  let narrowed: Promise<Combined> | undefined;
+  let sentAtOnce = false;
+  const narrowHeld =
+    held &&
+    ((): Promise<ScanFilter> => {
+      narrowed = heldFilter(scan, held, awaits && sentAtOnce);
+      return narrowed.then(asScanFilter, (): ScanFilter => ({ type: 'filter' }));
+    });
+  const awaited: ScanRequest = {
+    ...request,
+    ...(awaits && {
+      awaitFilter: true,
+      ...(plan.where && { awaitFilterAbove: SEND_AT_ONCE_ROWS }),
+      filterKeyColumns: [...new Set([...scan.reductions, ...scan.opportunistic].map((r) => r.column))],
+    }),
+    ...(held && { keysFirst: held.first, holdAbove: held.above }),
+    ...((awaits || held) && { ackTimeoutMs: awaitedAckTimeout(scan.queryTimeoutMs) }),
+  };
+  const onSchema = (schema: SchemaFrame) => {
+    sentAtOnce = schema.awaitsFilter === false;
+    // A scan that holds its rows waits for later scans: no earlier one may wait for its rows.
+    scan.declare(!held && schema.awaitsFilter === false);
+  };
+  const stats = await scan.gather(awaited, awaits ? message : undefined, onSchema, narrowHeld);
+  const heldStats = held && {
+    held: narrowed
+      ? await described(narrowed, 'none')
+      : `none: sent at once (at most ${held.above} rows, or too many to hold)`,
+  };
+  if (!awaits) return { ...stats, ...heldStats };
+  if (!filter) {
+    const sentAtOnce = `none: ${plan.table}'s own predicate keeps at most ${SEND_AT_ONCE_ROWS} rows, sent at once`;
+    return { ...stats, dynamic_filter: sentAtOnce, ...heldStats };
+  }
+  return { ...stats, dynamic_filter: await described(filter, noFilter(scan)), ...heldStats };
 }
 
 /**
@@ -249,39 +390,7 @@ export async function gatherReduced(scan: ReducedScan): Promise<GatherStats> {
     scan.declare(true);
     return { ...(await scan.gather(request)), dynamic_filter: whole };
   }
-  if (scan.table.transport === 'nats') {
-    let filter: Promise<Combined | undefined> | undefined;
-    const message = (): Promise<ScanFilter> => {
-      filter = filterSources(scan).then((inHand) => combinedFilter(scan, inHand));
-      return filter.then(
-        (f): ScanFilter => ({
-          type: 'filter',
-          ...(f?.where && { where: f.where }),
-          ...(f?.keys && { keys: f.keys }),
-        }),
-        (): ScanFilter => ({ type: 'filter' }),
-      );
-    };
-    const awaited = {
-      ...request,
-      awaitFilter: true,
-      ...(plan.where && { awaitFilterAbove: SEND_AT_ONCE_ROWS }),
-      filterKeyColumns: [...new Set([...scan.reductions, ...scan.opportunistic].map((r) => r.column))],
-      ackTimeoutMs: awaitedAckTimeout(scan.queryTimeoutMs),
-    };
-    const stats = await scan.gather(awaited, message, (schema) =>
-      scan.declare(schema.awaitsFilter === false),
-    );
-    if (!filter) {
-      const sentAtOnce = `none: ${plan.table}'s own predicate keeps at most ${SEND_AT_ONCE_ROWS} rows, sent at once`;
-      return { ...stats, dynamic_filter: sentAtOnce };
-    }
-    const applied = await filter.then(
-      (f) => f?.description ?? noFilter(scan),
-      (err: unknown) => `none: ${err instanceof Error ? err.message : String(err)}`,
-    );
-    return { ...stats, dynamic_filter: applied };
-  }
+  if (scan.table.transport === 'nats') return gatherOverNats(scan);
   scan.declare(false);
   const filter = await combinedFilter(scan, await filterSources(scan));
   if (!filter) return { ...(await scan.gather(request)), dynamic_filter: noFilter(scan) };

@@ -11,6 +11,9 @@ export interface ScanTimeline {
   requested: number;
   schema?: number;
   keys_sent?: number;
+  /** A scan holding its rows (two-way semi-join): its keys came, and the keys narrowing its rows went. */
+  held?: number;
+  held_keys_sent?: number;
   first_rows?: number;
   end?: number;
 }
@@ -37,6 +40,7 @@ export class TimelineRecorder {
   /** Marks what `frame` tells: the schema, the first rows, the end. */
   frame(frame: Frame): void {
     if (frame.type === 'schema') this.mark('schema');
+    else if (frame.type === 'held') this.mark('held');
     else if (frame.type === 'data') this.mark('first_rows');
     else if (frame.type === 'end') this.mark('end');
   }
@@ -51,7 +55,7 @@ export function mergedTimeline(timelines: ScanTimeline[]): ScanTimeline | undefi
   };
   const ends = timelines.map((t) => t.end);
   const merged: ScanTimeline = { requested: earliest('requested') as number };
-  for (const step of ['keys_sent', 'schema', 'first_rows'] as const) {
+  for (const step of ['keys_sent', 'schema', 'held', 'held_keys_sent', 'first_rows'] as const) {
     const at = earliest(step);
     if (at !== undefined) merged[step] = at;
   }
@@ -65,6 +69,8 @@ export function timelineText(t: ScanTimeline): string {
     ['requested', t.requested],
     ['schema', t.schema],
     ['keys sent', t.keys_sent],
+    ['held', t.held],
+    ['held keys sent', t.held_keys_sent],
     ['first rows', t.first_rows],
     ['end', t.end],
   ];

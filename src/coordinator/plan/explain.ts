@@ -21,8 +21,15 @@ import {
   wholeQueryTarget,
 } from '../execute/execute.js';
 import type { PartStats } from '../execute/gather.js';
+import { heldScansOf } from '../execute/held-scans.js';
 import type { ExecutorContext, QueryStats } from '../execute/query.js';
-import { inReductionOrder, opportunistic, sentWhole, useful } from '../execute/reduction-schedule.js';
+import {
+  type HeldPlan,
+  inReductionOrder,
+  opportunistic,
+  sentWhole,
+  useful,
+} from '../execute/reduction-schedule.js';
 import { timelineText } from '../execute/scan-timeline.js';
 import type { PartialPlan } from '../execute/shards/partial-aggregate.js';
 import { partialPlanOf } from '../execute/shards/partial-gather.js';
@@ -65,6 +72,8 @@ export type ExplainStep = {
   dynamic_filter: string | null;
   /** the scan whose keys this one waits for */
   after: string | null;
+  /** where it holds its rows and sends its keys first: what narrows its rows then */
+  held: string | null;
   detail: string | null;
   rows?: number;
   bytes?: number;
@@ -160,7 +169,7 @@ function stepsOf(
 ): ExplainStep[] {
   const steps: ExplainStep[] = [];
   const whole = wholeQueryTarget(analysis, ctx);
-  const base = { scan: null, limit: null, dynamic_filter: null, after: null, detail: null };
+  const base = { scan: null, limit: null, dynamic_filter: null, after: null, held: null, detail: null };
   if (whole) {
     steps.push({
       ...base,
@@ -228,12 +237,21 @@ function stepsOf(
   const ordered = inReductionOrder(
     analysis.tables.map((plan) => ({ plan })),
     reductions,
-  ).map((t) => t.plan);
+  );
+  const held = ctx.twoWayReductions
+    ? heldScansOf(
+        analysis,
+        ordered.map(({ plan }) => ({ plan, table: ctx.catalog.get(plan.table) })),
+        reductions,
+        copied,
+      )
+    : new Map<string, HeldPlan>();
   // A pushed subquery's result as a source is named so (subquery-sources.ts).
   const keysOf = (r: QueryAnalysis['reductions'][number]) =>
     `keys of ${analysis.subquerySources?.includes(r.source) ? 'the subquery result ' : ''}${r.source}.${r.sourceColumn}`;
-  for (const plan of ordered) {
+  for (const { plan } of ordered) {
     const table = ctx.catalog.get(plan.table);
+    const holding = held.get(scanName(plan));
     const whole = table && sentWhole(table, plan);
     const mine = whole ? [] : reductions.filter((r) => r.table === scanName(plan));
     const copy = copyOf(plan);
@@ -260,6 +278,11 @@ function stepsOf(
             ].join(' AND ')
           : whole || null,
       after: mine.length > 0 ? [...new Set(mine.map((r) => r.source))].join(', ') : null,
+      held: holding
+        ? `keys of ${holding.first.join(', ')} sent first; rows then narrowed by ${holding.backward
+            .map((r) => `${r.column} IN (${keysOf(r)})`)
+            .join(' AND ')}`
+        : null,
       detail: parts.get(plan.table) ?? null,
     });
   }
@@ -330,6 +353,7 @@ function withRun(steps: ExplainStep[], stats: QueryStats): ExplainStep[] {
       ms: g.ms,
       ...(g.timeline && { timeline: timelineText(g.timeline) }),
       dynamic_filter: g.dynamic_filter ?? s.dynamic_filter,
+      held: g.held ?? s.held,
       ...(g.parts && { detail: partsRun(g.parts) }),
     };
   });
