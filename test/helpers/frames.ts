@@ -15,8 +15,14 @@ function fixedValue(view: DataView, row: number, column: ColumnSchema): string {
   switch (column.type) {
     case 'BIGINT':
       return view.getBigInt64(at, true).toString();
+    case 'UBIGINT':
+      return view.getBigUint64(at, true).toString();
     case 'INTEGER':
       return String(view.getInt32(at, true));
+    case 'USMALLINT':
+      return String(view.getUint16(at, true));
+    case 'TINYINT':
+      return String(view.getInt8(at));
     case 'DOUBLE':
       return String(view.getFloat64(at, true));
     case 'BOOLEAN':
