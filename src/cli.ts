@@ -139,7 +139,7 @@ const coordinator = program
   )
   .option(
     '--hold-above-rows <n>',
-    'a scan holds its rows for the keys of later scans only past N rows (default 20000)',
+    'a scan holds its rows for the keys of later scans only past N rows (default 10000)',
   )
   .addOption(
     new Option(

@@ -19,13 +19,16 @@ import {
   type ColumnSchema,
   type KeysFrame,
   keySets,
-  MAX_SCAN_KEY_BYTES,
   type ScanFilter,
   type WireColumn,
 } from '../protocol/frames.js';
 
-/** Rows held at most: a delta-encoded key takes a byte at least, so more keys fit no filter. */
-export const MAX_HELD_ROWS = MAX_SCAN_KEY_BYTES;
+/**
+ * Rows held at most: the keys of more rarely fit a filter (MAX_SCAN_KEY_BYTES, a byte a key at
+ * least) or narrow anything, and a requester does not wait for a source that large
+ * (reduction-schedule.ts MAX_AWAITED_SOURCE_ROWS): its rows go at once, so that it proves large.
+ */
+export const MAX_HELD_ROWS = 200_000;
 /** Bytes held at most. */
 export const MAX_HELD_BYTES = 64 * 1024 * 1024;
 

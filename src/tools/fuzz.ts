@@ -77,6 +77,8 @@ const SCAN_FIELDS = [
   'query',
   'awaitFilter',
   'awaitFilterAbove',
+  'keysFirst',
+  'holdAbove',
   'window',
   'ackTimeoutMs',
 ];

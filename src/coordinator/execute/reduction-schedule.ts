@@ -53,7 +53,7 @@ const SEND_AT_ONCE_ROWS = 100_000;
  * frames and a pass over the held rows, and the rows wait for the later scans' end; fewer
  * rows go at once (docs/performance.md).
  */
-export const HOLD_ABOVE_ROWS = 20_000;
+export const HOLD_ABOVE_ROWS = 10_000;
 
 /** The sources narrowed before any reduction: tables with a predicate, pushed subqueries' results. */
 export function narrowedSources(analysis: QueryAnalysis): Set<string> {

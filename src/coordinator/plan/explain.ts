@@ -244,6 +244,7 @@ function stepsOf(
         ordered.map(({ plan }) => ({ plan, table: ctx.catalog.get(plan.table) })),
         reductions,
         copied,
+        ctx.holdAboveRows,
       )
     : new Map<string, HeldPlan>();
   // A pushed subquery's result as a source is named so (subquery-sources.ts).
@@ -281,7 +282,7 @@ function stepsOf(
       held: holding
         ? `keys of ${holding.first.join(', ')} sent first; rows then narrowed by ${holding.backward
             .map((r) => `${r.column} IN (${keysOf(r)})`)
-            .join(' AND ')}`
+            .join(' AND ')}, where it has more than ${holding.above} rows`
         : null,
       detail: parts.get(plan.table) ?? null,
     });
