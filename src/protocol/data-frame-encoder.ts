@@ -119,30 +119,26 @@ export class DataFrameEncoder {
   encode(frame: (DataFrame & { columns: WireColumn[] }) | KeysFrame): Uint8Array {
     const columns = frame.type === 'data' ? frame.columns : [frame.values];
     const w = this.writer(frame.seq, encodedSize(columns));
-    if (frame.type === 'keys') {
-      w.map(5);
-      w.key('type');
-      w.key('keys');
-      w.key('seq');
-      w.uint(frame.seq);
-      w.key('column');
-      w.text(frame.column);
-      w.key('rows');
-      w.uint(frame.rows);
-      w.key('values');
-      this.column(w, frame.values);
-      return w.buf.subarray(0, w.at);
-    }
-    w.map(4);
+    const keys = frame.type === 'keys';
+    w.map(keys ? 5 : 4);
     w.key('type');
-    w.key('data');
+    w.key(frame.type);
     w.key('seq');
     w.uint(frame.seq);
+    if (keys) {
+      w.key('column');
+      w.text(frame.column);
+    }
     w.key('rows');
     w.uint(frame.rows);
-    w.key('columns');
-    w.array(frame.columns.length);
-    for (const column of frame.columns) this.column(w, column);
+    if (keys) {
+      w.key('values');
+      this.column(w, frame.values);
+    } else {
+      w.key('columns');
+      w.array(frame.columns.length);
+      for (const column of frame.columns) this.column(w, column);
+    }
     return w.buf.subarray(0, w.at);
   }
 
