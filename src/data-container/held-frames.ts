@@ -32,7 +32,8 @@ export const MAX_HELD_ROWS = 200_000;
 /** Bytes held at most. */
 export const MAX_HELD_BYTES = 64 * 1024 * 1024;
 
-export interface HeldFrame {
+/** A data frame kept: its rows, payload bytes and columns. */
+export interface KeptFrame {
   rows: number;
   bytes: number;
   columns: WireColumn[];
@@ -55,7 +56,7 @@ function columnBytes(columns: WireColumn[]): number {
 
 /**
  * A frame's columns copied into `buf` (taken from the frame buffers' pool: fresh memory costs
- * a page fault per 4 KiB on first touch, more than the copy), offsets at 4-byte alignment.
+ * a page fault per 4 KiB on first touch, more than the copy), each array at 8-byte alignment.
  */
 function copyInto(buf: Uint8Array, columns: WireColumn[]): WireColumn[] {
   let at = 0;
@@ -82,7 +83,7 @@ function copyInto(buf: Uint8Array, columns: WireColumn[]): WireColumn[] {
 }
 
 export class HeldFrames {
-  private frames: HeldFrame[] = [];
+  private frames: KeptFrame[] = [];
   /** Pooled buffers the frames are held in, given back by release(). */
   private buffers: Uint8Array[] = [];
   rows = 0;
@@ -114,7 +115,7 @@ export class HeldFrames {
   }
 
   /** The frames held, in order (valid until release()). */
-  held(): HeldFrame[] {
+  held(): KeptFrame[] {
     return this.frames;
   }
 
@@ -149,7 +150,7 @@ export class HeldFrames {
    * (every key set's). A held filter narrows by keys only. Each narrowed frame lives in a
    * scratch buffer until the next is made: it must be sent (copied) before.
    */
-  *narrowed(filter: ScanFilter): Generator<HeldFrame> {
+  *narrowed(filter: ScanFilter): Generator<KeptFrame> {
     if (filter.where !== undefined) {
       throw new QueryError(
         'bad_request',
@@ -200,7 +201,7 @@ function fixedKeys(set: ReturnType<typeof keySets>[number], type: IntegerType): 
 }
 
 /** `frame`'s rows where `keep` is 1, in runs of consecutive rows, laid out in `buf`. */
-function compacted(frame: HeldFrame, schema: ColumnSchema[], keep: Uint8Array, buf: Uint8Array): HeldFrame {
+function compacted(frame: KeptFrame, schema: ColumnSchema[], keep: Uint8Array, buf: Uint8Array): KeptFrame {
   const runs: number[] = [];
   let kept = 0;
   for (let i = 0; i < frame.rows; ) {

@@ -103,9 +103,6 @@ interface BatchedPlan extends PlanBase {
   /** Whether keys narrow it: a semi-join reduction, which most often keeps few rows. */
   keyed: boolean;
   limit?: number;
-  /** The source's columns read (its own spelling), and the scan as plain SQL over them. */
-  names: string[];
-  plainSql: string;
   /** The scan over rowids [lo, hi), or over the whole table without them. */
   batchSql(range?: { lo: number; hi: number }, limit?: number): string;
 }
@@ -305,8 +302,6 @@ async function planScan(
     },
     keyed: keys.length > 0,
     limit,
-    names,
-    plainSql: `${select}${whereOf()}`,
     columns,
     display,
     batchSql: (range, limit) =>
@@ -421,9 +416,9 @@ async function planFiltered(
   request: ParsedScanRequest,
   awaitFilter: () => Promise<ScanFilter>,
   estimated: number,
-  keyTables: ScanKeyTables,
 ): Promise<ScanPlan> {
   const where = await checkedWhere(con, table, request.where);
+  const keyTables = new ScanKeyTables(con, table.name);
   // Never rejects: a table that could not be made fails the scan once its keys come.
   const madeAhead = keyTables.prepare(knownColumns(table, request.filterKeyColumns ?? []));
   // `waited`: the filter came (or the wait failed), and the predicate's rows are no longer
@@ -511,8 +506,7 @@ export async function executeScan(
         'keysFirst needs a scan over NATS: only there can the filter of the held rows follow',
       );
     }
-    const keyTables = new ScanKeyTables(con, table.name);
-    let plan = await planScan(con, table, request, table, keyTables);
+    let plan = await planScan(con, table, request);
     // With awaitFilter the plan is a column scan whose condition is the request's own predicate;
     // its estimate is kept for the scan itself when it does not wait. A table of at most
     // awaitFilterAbove rows is sent at once whatever its predicate keeps: no estimate needed.
@@ -535,7 +529,7 @@ export async function executeScan(
     // Same columns: the filter narrows rows only.
     if (waits && awaitFilter) {
       const applied = plan.declined ? { ...request, where: undefined, limit: undefined } : request;
-      plan = await planFiltered(con, table, applied, awaitFilter, own, keyTables);
+      plan = await planFiltered(con, table, applied, awaitFilter, own);
     }
     // Key frames carry wire columns: binary mode only. A LIMIT counts rows before any filter.
     const held =
