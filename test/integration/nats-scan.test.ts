@@ -864,9 +864,14 @@ describe('POST /scan', () => {
   });
 
   test('an unknown column is an error frame the client throws', async () => {
-    const awaiting = { columns: ['id'], awaitFilter: true };
-    const refused = await collectScan(openHttpScan(baseUrl, awaiting, IDLE)).catch((e: unknown) => e);
-    expect(refused).toMatchObject({ kind: 'bad_request', message: expect.stringMatching(/NATS/) });
+    // A filter that follows the request needs NATS's control subject: the awaited one, or a held one.
+    for (const awaiting of [
+      { columns: ['id'], awaitFilter: true },
+      { columns: ['id'], keysFirst: ['id'] },
+    ]) {
+      const refused = await collectScan(openHttpScan(baseUrl, awaiting, IDLE)).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ kind: 'bad_request', message: expect.stringMatching(/NATS/) });
+    }
     const error = await collectScan(openHttpScan(baseUrl, { columns: ['nope'] }, IDLE)).catch((e) => e);
     expect(error).toMatchObject({ kind: 'unknown_column' });
   });
