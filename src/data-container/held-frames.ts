@@ -9,8 +9,6 @@
  * Where the rows pass MAX_HELD_ROWS or MAX_HELD_BYTES (memory stays bounded; keys that many
  * would not fit a filter either), the scan stops holding, and they go at once.
  */
-import { checkWireColumns } from '../duckdb/columnar.js';
-import { decodeDeltaKeys } from '../duckdb/delta-keys.js';
 import { type IntegerType, integerType } from '../duckdb/integer-values.js';
 import { KeyMembership } from '../duckdb/key-membership.js';
 import { QueryError } from '../errors.js';
@@ -20,8 +18,10 @@ import {
   type KeysFrame,
   keySets,
   type ScanFilter,
+  type ScanKeys,
   type WireColumn,
 } from '../protocol/frames.js';
+import { keyValues } from './scan-keys.js';
 
 /**
  * Rows held at most: the keys of more rarely fit a filter (MAX_SCAN_KEY_BYTES, a byte a key at
@@ -185,19 +185,14 @@ export class HeldFrames {
   }
 }
 
-/** A key set in its column's fixed layout, checked. */
-function fixedKeys(set: ReturnType<typeof keySets>[number], type: IntegerType): Uint8Array {
-  const malformed = (problem: string) =>
-    new QueryError('bad_request', `the keys for held column ${set.column} are malformed: ${problem}`);
-  if (set.encoding === 'delta') {
-    const fixed = decodeDeltaKeys(set.values.data, set.rows, type);
-    if (typeof fixed === 'string') throw malformed(fixed);
-    return fixed;
+/** A key set in its column's fixed layout, checked (held keys have no NULLs). */
+function fixedKeys(set: ScanKeys, type: IntegerType): Uint8Array {
+  const what = `held column ${set.column}`;
+  const values = keyValues(set, { wire: 'fixed', width: type.width }, type, what);
+  if (values.nulls) {
+    throw new QueryError('bad_request', `the keys for ${what} are malformed: keys have no NULLs`);
   }
-  if (set.values.nulls) throw malformed('keys have no NULLs');
-  const problem = checkWireColumns([{ wire: 'fixed', width: type.width }], [set.values], set.rows);
-  if (problem) throw malformed(problem);
-  return set.values.data;
+  return values.data;
 }
 
 /** `frame`'s rows where `keep` is 1, in runs of consecutive rows, laid out in `buf`. */

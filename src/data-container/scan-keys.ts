@@ -18,8 +18,14 @@
  * NULL, whatever the key.
  */
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
-import { checkWireColumns, reusedChunk, wireLayoutFor, writeWireColumns } from '../duckdb/columnar.js';
-import { decodeDeltaKeys, integerLayout } from '../duckdb/delta-keys.js';
+import {
+  checkWireColumns,
+  reusedChunk,
+  type WireLayout,
+  wireLayoutFor,
+  writeWireColumns,
+} from '../duckdb/columnar.js';
+import { decodeDeltaKeys, type IntegerLayout, integerLayout } from '../duckdb/delta-keys.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { QueryError } from '../errors.js';
 import type { ScanKeys, WireColumn } from '../protocol/frames.js';
@@ -93,32 +99,48 @@ export class ScanKeyTables {
 function fill(appender: DuckDBAppender, column: string, keys: ScanKeys): void {
   const types = [appender.columnType(0)];
   const layouts = [wireLayoutFor(types[0])];
-  const malformed = (problem: string) =>
-    new QueryError('bad_request', `the keys for column ${column} (${types[0]}) are malformed: ${problem}`);
   if (layouts[0].wire === 'text') {
     throw new QueryError(
       'bad_request',
       `keys of column ${column} (${types[0]}) cannot travel as data; send them as a predicate in where`,
     );
   }
-  let values: WireColumn = keys.values;
-  if (keys.encoding === 'delta') {
-    const layout = integerLayout(types[0]);
-    if (!layout) {
-      throw new QueryError(
-        'bad_request',
-        `delta-encoded keys need an integer column; ${column} is ${types[0]}: send them unencoded`,
-      );
-    }
-    if (values.offsets || values.nulls) throw malformed('delta-encoded keys have no offsets or nulls');
-    const fixed = decodeDeltaKeys(values.data, keys.rows, layout);
-    if (typeof fixed === 'string') throw malformed(fixed);
-    values = { data: fixed };
+  const integer = integerLayout(types[0]);
+  if (keys.encoding === 'delta' && !integer) {
+    throw new QueryError(
+      'bad_request',
+      `delta-encoded keys need an integer column; ${column} is ${types[0]}: send them unencoded`,
+    );
   }
-  const problem = checkWireColumns(layouts, [values], keys.rows);
-  if (problem) throw malformed(problem);
+  const values = keyValues(keys, layouts[0], integer, `column ${column} (${types[0]})`);
   writeWireColumns(layouts, [values], keys.rows, reusedChunk(types), (chunk) =>
     appender.appendDataChunk(chunk),
   );
   appender.flushSync();
+}
+
+/**
+ * A key set's values as a wire column of `layout`, delta-encoded keys decoded (`integer`: the
+ * column's integer layout), checked whole before any byte is read; `what` names the column
+ * in the error that says how they are malformed.
+ */
+export function keyValues(
+  keys: ScanKeys,
+  layout: WireLayout,
+  integer: IntegerLayout | undefined,
+  what: string,
+): WireColumn {
+  const malformed = (problem: string) =>
+    new QueryError('bad_request', `the keys for ${what} are malformed: ${problem}`);
+  let values: WireColumn = keys.values;
+  if (keys.encoding === 'delta') {
+    if (!integer) throw malformed('delta-encoded keys need an integer column');
+    if (values.offsets || values.nulls) throw malformed('delta-encoded keys have no offsets or nulls');
+    const fixed = decodeDeltaKeys(values.data, keys.rows, integer);
+    if (typeof fixed === 'string') throw malformed(fixed);
+    values = { data: fixed };
+  }
+  const problem = checkWireColumns([layout], [values], keys.rows);
+  if (problem) throw malformed(problem);
+  return values;
 }

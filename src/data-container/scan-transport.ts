@@ -277,7 +277,7 @@ class NatsFrameSink implements FrameSink {
       this.controller.abort(new QueryError('cancelled', message.reason ?? 'cancelled by the receiver'));
     } else if (message?.type === 'filter') {
       // A scan that sends its rows at once (awaitsFilter: false) never reads it.
-      this.filters.set((message as { held?: unknown }).held === true, message);
+      this.filters.set(message.held === true, message);
     } else {
       this.log.warn('unknown scan control message ignored', { type: String(message?.type) });
       return;

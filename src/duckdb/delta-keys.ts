@@ -34,7 +34,8 @@ export function integerLayoutNamed(name: string): IntegerLayout | undefined {
   return typeof id === 'number' ? INTEGERS[id] : undefined;
 }
 
-function read(view: DataView, i: number, { width, signed }: IntegerLayout): bigint {
+/** Key `i` of the fixed layout `view` holds, exact whatever its magnitude. */
+export function readBigInteger(view: DataView, i: number, { width, signed }: IntegerLayout): bigint {
   const at = i * width;
   if (width === 8) return signed ? view.getBigInt64(at, true) : view.getBigUint64(at, true);
   if (width === 4) return BigInt(signed ? view.getInt32(at, true) : view.getUint32(at, true));
@@ -180,7 +181,7 @@ function encodeBigInts(
   let n = 0;
   let previous = 0n;
   for (let i = 0; i < rows; i++) {
-    const value = read(view, i, layout);
+    const value = readBigInteger(view, i, layout);
     let v = i === 0 ? (value < 0n ? -value * 2n - 1n : value * 2n) : value - previous;
     previous = value;
     if (v <= 0n && i > 0) throw new Error('delta keys must be ascending and distinct');

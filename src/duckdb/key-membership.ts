@@ -1,12 +1,12 @@
 /**
  * A semi-join over rows already in hand: which values of an integer column (its wire bytes)
  * are among a set of keys. Keys and values are compared as Numbers where every key is within
- * ±2^53 (a value beyond cannot equal one), else as BigInts. Dense keys (the keys of a
- * filtered table's rows most often are) go into a bitmap of their span, others into a sorted
- * array searched by halves. The loops read typed arrays directly: they run over every row a
- * held scan keeps, a few times per query, too few for V8 to make closures per row cheap.
+ * ±2^53 (a value beyond cannot equal one: readIntegers gives NaN there), else as BigInts.
+ * Dense keys (the keys of a filtered table's rows most often are) go into a bitmap of their
+ * span, others into a sorted array searched by halves.
  */
-import { type IntegerType, SAFE } from './integer-values.js';
+import { readBigInteger } from './delta-keys.js';
+import { type IntegerType, readIntegers } from './integer-values.js';
 
 /**
  * Spans of at most this many bits per key, or of at most 2^23 bits (a MiB), take a bitmap;
@@ -15,53 +15,6 @@ import { type IntegerType, SAFE } from './integer-values.js';
 const BITMAP_BITS_PER_KEY = 64;
 const SMALL_BITMAP_BITS = 2 ** 23;
 const MAX_BITMAP_BITS = 2 ** 28;
-/** The high 32 bits of ±2^53. */
-const HIGHEST = SAFE / 2 ** 32;
-
-/** `data` where its offset suits `width`-byte elements; else a copy that does. */
-function aligned(data: Uint8Array, width: number): Uint8Array {
-  return data.byteOffset % width === 0 ? data : new Uint8Array(data);
-}
-
-/**
- * Calls `each(i, value)` for every row `i` of `rows` integers of `type` (Numbers, exact) whose
- * `keep[i]` is 1 (every row without `keep`); a value beyond ±2^53 goes to `beyond(i)` instead.
- */
-function forValues(
-  data: Uint8Array,
-  rows: number,
-  { width, signed }: IntegerType,
-  keep: Uint8Array | undefined,
-  each: (i: number, value: number) => void,
-  beyond: (i: number) => void,
-): void {
-  const bytes = aligned(data, width);
-  const { buffer, byteOffset } = bytes;
-  if (width === 8) {
-    const low = new Uint32Array(buffer, byteOffset, rows * 2);
-    const high = signed ? new Int32Array(buffer, byteOffset, rows * 2) : low;
-    for (let i = 0; i < rows; i++) {
-      if (keep && keep[i] === 0) continue;
-      const h = high[2 * i + 1];
-      if (h >= HIGHEST || h < -HIGHEST) beyond(i);
-      else each(i, h * 2 ** 32 + low[2 * i]);
-    }
-    return;
-  }
-  const values =
-    width === 4
-      ? signed
-        ? new Int32Array(buffer, byteOffset, rows)
-        : new Uint32Array(buffer, byteOffset, rows)
-      : width === 2
-        ? signed
-          ? new Int16Array(buffer, byteOffset, rows)
-          : new Uint16Array(buffer, byteOffset, rows)
-        : signed
-          ? new Int8Array(buffer, byteOffset, rows)
-          : new Uint8Array(buffer, byteOffset, rows);
-  for (let i = 0; i < rows; i++) if (!keep || keep[i] === 1) each(i, values[i]);
-}
 
 export class KeyMembership {
   private min = 0;
@@ -77,23 +30,14 @@ export class KeyMembership {
   static of(data: Uint8Array, rows: number, type: IntegerType): KeyMembership {
     const m = new KeyMembership();
     const keys = new Float64Array(rows);
-    let big = false;
-    forValues(
-      data,
-      rows,
-      type,
-      undefined,
-      (i, v) => {
-        keys[i] = v;
-      },
-      () => {
-        big = true;
-      },
-    );
-    if (big) {
-      const read = bigIntegers(data, type);
-      m.exact = new Set(Array.from({ length: rows }, (_, i) => read(i)));
-      return m;
+    const read = readIntegers(data, rows, type);
+    for (let i = 0; i < rows; i++) {
+      keys[i] = read(i);
+      if (Number.isNaN(keys[i])) {
+        const value = bigIntegers(data, type);
+        m.exact = new Set(Array.from({ length: rows }, (_, j) => value(j)));
+        return m;
+      }
     }
     keys.sort();
     const count = keys.length;
@@ -142,27 +86,14 @@ export class KeyMembership {
       for (let i = 0; i < rows; i++) if (keep[i] === 1 && !exact.has(value(i))) keep[i] = 0;
       return;
     }
-    forValues(
-      data,
-      rows,
-      type,
-      keep,
-      (i, v) => {
-        if (!this.has(v)) keep[i] = 0;
-      },
-      (i) => {
-        keep[i] = 0;
-      },
-    );
+    const value = readIntegers(data, rows, type);
+    // NaN (a value beyond ±2^53) is no key: every comparison with it is false.
+    for (let i = 0; i < rows; i++) if (keep[i] === 1 && !this.has(value(i))) keep[i] = 0;
   }
 }
 
 /** Value `i` of integers of `type` as a BigInt, exact whatever its magnitude. */
-function bigIntegers(data: Uint8Array, { width, signed }: IntegerType): (i: number) => bigint {
+function bigIntegers(data: Uint8Array, type: IntegerType): (i: number) => bigint {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  if (width === 8)
-    return signed ? (i) => view.getBigInt64(i * 8, true) : (i) => view.getBigUint64(i * 8, true);
-  if (width === 4) return (i) => BigInt(signed ? view.getInt32(i * 4, true) : view.getUint32(i * 4, true));
-  if (width === 2) return (i) => BigInt(signed ? view.getInt16(i * 2, true) : view.getUint16(i * 2, true));
-  return (i) => BigInt(signed ? view.getInt8(i) : view.getUint8(i));
+  return (i) => readBigInteger(view, i, type);
 }

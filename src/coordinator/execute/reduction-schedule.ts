@@ -160,6 +160,11 @@ export interface ReducedScan extends LocalReductions {
   ) => Promise<GatherStats>;
 }
 
+/** The DuckDB type of the column a reduction narrows, as its keys are cast to. */
+function reducedType(scan: ReducedScan, r: SemiJoinReduction): string {
+  return scan.table.columns.find((c) => c.name === r.column)?.type ?? 'VARCHAR';
+}
+
 /** The intersection of several sources' dynamic filters. */
 interface Combined {
   where?: string;
@@ -178,7 +183,7 @@ async function combinedFilter(scan: ReducedScan, inHand: SemiJoinReduction[]): P
   const described: string[] = [];
   let budget = MAX_SCAN_KEY_BYTES;
   for (const r of inHand) {
-    const type = scan.table.columns.find((c) => c.name === r.column)?.type ?? 'VARCHAR';
+    const type = reducedType(scan, r);
     const f = await filterOf(scan, r, type, budget);
     if (f.where) wheres.push(f.where);
     if (f.keys) {
@@ -290,7 +295,7 @@ async function heldFilter(scan: ReducedScan, held: HeldPlan, own: boolean): Prom
       );
       continue;
     }
-    const type = scan.table.columns.find((c) => c.name === r.column)?.type ?? 'VARCHAR';
+    const type = reducedType(scan, r);
     const set = scan.collected(r.source, r.sourceColumn)?.keysAs(type);
     const f = set && keysFilter(r, set, budget);
     // No keys at all: an empty key set, which keeps no row.
