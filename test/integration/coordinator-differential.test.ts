@@ -133,7 +133,8 @@ it('pushes the filter and projection of the seed join down to labels', async () 
   };
   const labels = answer.stats.tables.find((t) => t.table === 'labels');
   expect(labels?.where).toBe(`("name" ~~ '%test%')`);
-  expect(labels?.columns.sort()).toEqual(['label_id', 'name']);
+  // The container applies the LIKE: the coordinator's SQL leaves it out, and name stays there.
+  expect(labels?.columns).toEqual(['label_id']);
   expect(labels?.rows).toBeLessThan(cluster.sample.rows.labels / 10);
 });
 
@@ -177,6 +178,33 @@ it('scans an existential reference for its distinct rows, and only with pushdown
     results: { table: string; columns: string }[];
   };
   expect(plan.results.find((s) => s.table === 'label_urls')?.columns).toBe('DISTINCT label_id');
+});
+
+it('applies a filter the container applies exactly only there, and says so in EXPLAIN', async () => {
+  const sql = `SELECT u.url FROM labels l JOIN label_urls u ON l.label_id = u.label_id
+    WHERE l.category = 'music' AND u.url LIKE 'https%'`;
+  const plan = (await ask(pushdownOn, `EXPLAIN ${sql}`)) as unknown as {
+    results: { table: string; columns: string; filter: string; exact: string | null }[];
+  };
+  const labels = plan.results.find((s) => s.table === 'labels');
+  expect(labels).toMatchObject({ columns: 'label_id', exact: labels?.filter });
+  expect(plan.results.find((s) => s.table === 'label_urls')).toMatchObject({ columns: 'label_id, url' });
+  const off = (await ask(pushdownOff, `EXPLAIN ${sql}`)) as unknown as typeof plan;
+  expect(off.results.every((s) => s.exact === null)).toBe(true);
+});
+
+it('gathers again with the SQL as written where a container declines a filter left out of it', async () => {
+  // The analysis does not bind functions: the container declines what its DuckDB cannot bind,
+  // and the coordinator's SQL must not then have left the conjunct out (rows would pass).
+  const sql = `SELECT l.name FROM labels l JOIN label_urls u ON l.label_id = u.label_id
+    WHERE no_such_function(l.category) > 1`;
+  const plan = (await ask(pushdownOn, `EXPLAIN ${sql}`)) as unknown as {
+    results: { table: string; exact: string | null }[];
+  };
+  expect(plan.results.find((s) => s.table === 'labels')?.exact).toMatch(/no_such_function/);
+  const answer = await askCoordinator(pushdownOn, sql);
+  expect(answer.status).toBe(400);
+  expect(answer.message).toMatch(/no_such_function does not exist/);
 });
 
 it('runs a single-table aggregate whole in the container, moving one row', async () => {

@@ -4,7 +4,8 @@
  * <where>`, tables not listed left out) under the same names, and compare as multisets. Then
  * again with the semi-join reductions applied in order to the copies, as IN over the source
  * copy's values, and as the weaker BETWEEN min AND max. A scan marked `distinct` holds each
- * distinct row once (the tables hold duplicate rows).
+ * distinct row once (the tables hold duplicate rows). And the exact-filter form: the copies
+ * with only their `exact` columns, and the SQL without the conjuncts they apply (`exactSql`).
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -1046,11 +1047,13 @@ async function runPushed(
   sql: string,
   analysis: QueryAnalysis,
   reduce: Reduce = 'none',
+  exact = false,
 ): Promise<{ columns: string[]; rows: string[] }> {
   for (const t of CATALOG) await oracle.run(`DROP TABLE IF EXISTS pushed.main.${t.name}`);
   for (const t of analysis.tables) {
+    const columns = exact && t.exact ? t.exact.columns : t.columns;
     // No column needed: keep the row count with a dummy column, as the coordinator does.
-    const cols = t.columns.length > 0 ? t.columns.map((c) => `"${c}"`).join(', ') : '1 AS __rows';
+    const cols = columns.length > 0 ? columns.map((c) => `"${c}"`).join(', ') : '1 AS __rows';
     const where = t.where !== undefined ? ` WHERE ${t.where}` : '';
     const distinct = t.distinct ? 'DISTINCT ' : '';
     await oracle.run(
@@ -1073,7 +1076,7 @@ async function runPushed(
   }
   await oracle.run('USE pushed');
   try {
-    return await rows(sql);
+    return await rows(exact ? (analysis.exactSql ?? sql) : sql);
   } finally {
     await oracle.run('USE memory');
   }
@@ -1099,6 +1102,8 @@ const stats = {
   reducedCases: 0,
   reducedRows: { in: 0, between: 0 },
   distinctScans: 0,
+  exactCases: 0,
+  exactColumnsLeft: 0,
 };
 
 /**
@@ -1158,6 +1163,14 @@ describe('pushdown never changes a result', () => {
           `${t} must not be reduced: ${info}`,
         ).not.toContain(t);
       }
+      if (analysis.exactSql !== undefined) {
+        const exact = await runPushed(c.sql, analysis, 'in', true);
+        expect(exact.columns, `exact: ${info}`).toEqual(expected.columns);
+        expect(exact.rows, `exact: ${info}`).toEqual(expected.rows);
+        stats.exactCases++;
+        for (const t of analysis.tables)
+          stats.exactColumnsLeft += t.columns.length - (t.exact?.columns.length ?? t.columns.length);
+      }
       if (analysis.reductions.length > 0) {
         for (const mode of ['in', 'between'] as const) {
           const reduced = await runPushed(c.sql, analysis, mode);
@@ -1182,6 +1195,24 @@ describe('pushdown never changes a result', () => {
     expect(stats.reducedRows.between).toBeGreaterThan(0);
     // The random cases' EXISTS / NOT EXISTS / IN subqueries give distinct scans too.
     expect(stats.distinctScans).toBeGreaterThan(cases.length / 10);
+    // Conjuncts the scans apply leave the SQL in many cases, and columns with them.
+    expect(stats.exactCases).toBeGreaterThan(cases.length / 4);
+    expect(stats.exactColumnsLeft).toBeGreaterThan(cases.length / 10);
+  });
+
+  it('would catch a conjunct left out where its scan does not apply it', async () => {
+    // The WHERE conjunct on the NULL-extended side is not pushed; leaving it out keeps rows.
+    const sql =
+      'SELECT l.label_id, u.url FROM labels l LEFT JOIN label_urls u ON u.label_id = l.label_id WHERE u.url IS NULL';
+    const expected = await rows(sql);
+    const analysis = await analyzeQuery(sql, CATALOG, duck);
+    expect(analysis.exactSql).toBeUndefined();
+    const forced: QueryAnalysis = {
+      ...analysis,
+      tables: analysis.tables.map((t) => (t.table === 'label_urls' ? { ...t, where: 'url IS NULL' } : t)),
+      exactSql: 'SELECT l.label_id, u.url FROM labels l LEFT JOIN label_urls u ON u.label_id = l.label_id',
+    };
+    expect((await runPushed(sql, forced, 'none', true)).rows).not.toEqual(expected.rows);
   });
 
   it('would catch a distinct scan where copies count', async () => {

@@ -65,7 +65,14 @@ describe('tables read', () => {
     const a = await an(
       'WITH labels AS (SELECT label_id FROM labels WHERE label_id > 2) SELECT * FROM labels',
     );
-    expect(a.tables).toEqual([{ table: 'labels', columns: ['label_id'], where: '(label_id > 2)' }]);
+    expect(a.tables).toEqual([
+      {
+        table: 'labels',
+        columns: ['label_id'],
+        where: '(label_id > 2)',
+        exact: { columns: ['label_id'], applied: ['(label_id > 2)'] },
+      },
+    ]);
     expect(a.pushWhole).toBe(true);
   });
 
@@ -111,7 +118,12 @@ describe('tables read', () => {
         SELECT s.sublabel_id, r.depth + 1 FROM r JOIN label_sublabels s ON s.label_id = r.id WHERE r.depth < 3)
       SELECT * FROM r`);
     expect(a.tables).toEqual([
-      { table: 'labels', columns: ['label_id', 'category'], where: "(category = 'x')" },
+      {
+        table: 'labels',
+        columns: ['label_id', 'category'],
+        where: "(category = 'x')",
+        exact: { columns: ['label_id'], applied: ["(category = 'x')"] },
+      },
       { table: 'label_sublabels', columns: ['label_id', 'sublabel_id'] },
     ]);
   });
@@ -160,7 +172,14 @@ describe('columns needed', () => {
   it('keeps catalog order and spelling', async () => {
     const catalog = [{ name: 'Labels', columns: ['Label_ID', 'Name', 'Category'] }];
     const a = await an('SELECT category, NAME FROM labels WHERE "name" = \'x\'', catalog);
-    expect(a.tables).toEqual([{ table: 'Labels', columns: ['Name', 'Category'], where: '("Name" = \'x\')' }]);
+    expect(a.tables).toEqual([
+      {
+        table: 'Labels',
+        columns: ['Name', 'Category'],
+        where: '("Name" = \'x\')',
+        exact: { columns: ['Name', 'Category'], applied: ['("Name" = \'x\')'] },
+      },
+    ]);
   });
 
   it('needs every column for * and t.* (only of t)', async () => {

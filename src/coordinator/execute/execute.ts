@@ -178,6 +178,24 @@ interface Gathered {
   close?: () => Promise<void>;
 }
 
+/**
+ * A container declined a `where` the coordinator's SQL leaves out (exact-filters.ts): the
+ * query is gathered again with the SQL as written.
+ */
+class ExactFilterDeclined extends Error {
+  constructor(why: string) {
+    super(`a container declined a filter the coordinator's SQL left out (${why})`);
+  }
+}
+
+/** The scans' plans as the SQL the coordinator runs needs them, and that SQL. */
+function exactOrAsWritten(reading: QueryAnalysis, exact: boolean, asWritten: string) {
+  if (!exact || reading.exactSql === undefined)
+    return { plans: reading.tables, userSql: asWritten, exact: false };
+  const plans = reading.tables.map((p) => (p.exact ? { ...p, columns: p.exact.columns } : p));
+  return { plans, userSql: reading.exactSql, exact: true };
+}
+
 async function gatherAll(
   con: DuckDBConnection,
   sql: string,
@@ -187,6 +205,7 @@ async function gatherAll(
   cancel: () => void,
   options: OpenOptions,
   copies: QueryCopies,
+  exact: boolean,
 ): Promise<Gathered> {
   const opts = {
     nc: ctx.nc,
@@ -247,7 +266,10 @@ async function gatherAll(
     : undefined;
   notes.push(...(subqueries?.notes ?? []));
   const reading = subqueries?.analysis ?? analysis;
-  const targets = reading.tables.map((plan) => ({ plan, table: reachable(plan, ctx) }));
+  const running = exactOrAsWritten(reading, ctx.pushdown && exact, subqueries?.sql ?? scansSql);
+  const targets = running.plans.map((plan) => ({ plan, table: reachable(plan, ctx) }));
+  /** Scans that declined a filter `running.userSql` leaves out: gathered again as written. */
+  const declinedExact: string[] = [];
   // A table the coordinator holds a copy of is in at once; reductions of it are dropped
   // from the schedule (the final SQL filters it), and kept for narrowing its keys here.
   const copied = new Map<string, TableCopy>();
@@ -370,43 +392,58 @@ async function gatherAll(
   for (const target of ordered)
     gathers.set(
       scanName(target.plan),
-      gather(target).then((stats) => withScan(stats, target.plan)),
+      gather(target).then((stats) => {
+        if (running.exact && stats.declined && target.plan.exact?.applied.length)
+          declinedExact.push(`${scanName(target.plan)}: ${stats.declined}`);
+        return withScan(stats, target.plan);
+      }),
     );
   const all = [...gathers.values()];
   try {
     const stats = await Promise.all(all);
     await copies.confirmed();
+    if (declinedExact.length > 0) throw new ExactFilterDeclined(declinedExact.join('; '));
     for (const s of stats)
       if (s.declined)
         notes.push(
           `${s.scan ?? s.table}: its container declined where ${s.where}, applied here instead: ${s.declined}`,
         );
-    return { stats, userSql: subqueries?.sql ?? scansSql, pushedWhole: false, notes };
+    return { stats, userSql: running.userSql, pushedWhole: false, notes };
   } catch (err) {
-    // A stale copy leaves the scans to end: the query is gathered again without copies.
-    if (!(err instanceof StaleCopyError)) cancel();
+    // A stale copy or a declined exact filter leaves the scans to end: the query is gathered again.
+    if (!(err instanceof StaleCopyError || err instanceof ExactFilterDeclined)) cancel();
     await Promise.allSettled(all);
     throw err;
   }
 }
 
-/** `gatherAll`, once more without copies where one proved stale (nothing of the first is kept). */
+/**
+ * `gatherAll`, once more without copies where one proved stale, or with the SQL as written
+ * where a container declined a filter it leaves out (nothing of the first is kept).
+ */
 async function gatherChecked(
   con: DuckDBConnection,
   copies: QueryCopies,
-  gather: () => Promise<Gathered>,
+  gather: (exact: boolean) => Promise<Gathered>,
 ): Promise<Gathered> {
-  try {
-    return await gather();
-  } catch (err) {
-    if (!(err instanceof StaleCopyError)) throw err;
-    copies.stop();
-    await forgetGathered(con);
-    const again = await gather();
-    return {
-      ...again,
-      notes: [...(again.notes ?? []), `${err.message}: gathered again from the containers`],
-    };
+  let exact = true;
+  const notes: string[] = [];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const gathered = await gather(exact);
+      return notes.length === 0 ? gathered : { ...gathered, notes: [...(gathered.notes ?? []), ...notes] };
+    } catch (err) {
+      if (attempt < 2 && err instanceof StaleCopyError) {
+        copies.stop();
+        notes.push(`${err.message}: gathered again from the containers`);
+      } else if (attempt < 2 && err instanceof ExactFilterDeclined) {
+        exact = false;
+        notes.push(`${err.message}: gathered again with the SQL as written`);
+      } else {
+        throw err;
+      }
+      await forgetGathered(con);
+    }
   }
 }
 
@@ -460,8 +497,8 @@ export async function openQuery(
     const analysis = await analyze(sql, ctx);
     const gatherStarted = performance.now();
     copies.sweep((name) => ctx.catalog.get(name));
-    const gathered = await gatherChecked(con, copies, () =>
-      gatherAll(con, sql, analysis, ctx, controller.signal, () => controller.abort(), options, copies),
+    const gathered = await gatherChecked(con, copies, (exact) =>
+      gatherAll(con, sql, analysis, ctx, controller.signal, () => controller.abort(), options, copies, exact),
     );
     closeGathered = gathered.close;
     const executeStarted = performance.now();

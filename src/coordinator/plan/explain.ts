@@ -74,6 +74,8 @@ export type ExplainStep = {
   after: string | null;
   /** where it holds its rows and sends its keys first: what narrows its rows then */
   held: string | null;
+  /** the terms of `filter` only the container applies: the coordinator's SQL leaves them out */
+  exact: string | null;
   detail: string | null;
   rows?: number;
   bytes?: number;
@@ -116,7 +118,8 @@ async function coordinatorPlan(sql: string, analysis: QueryAnalysis, ctx: Execut
       const cols = table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
       await con.run(`CREATE TEMP TABLE ${quoteIdent(scanName(plan))} (${cols})`);
     }
-    const reader = await con.runAndReadAll(`EXPLAIN ${analysis.sql ?? sql}`);
+    const run = (ctx.pushdown && analysis.exactSql) || analysis.sql || sql;
+    const reader = await con.runAndReadAll(`EXPLAIN ${run}`);
     return reader
       .getRows()
       .map((r) => String(r[1]))
@@ -169,7 +172,15 @@ function stepsOf(
 ): ExplainStep[] {
   const steps: ExplainStep[] = [];
   const whole = wholeQueryTarget(analysis, ctx);
-  const base = { scan: null, limit: null, dynamic_filter: null, after: null, held: null, detail: null };
+  const base = {
+    scan: null,
+    limit: null,
+    dynamic_filter: null,
+    after: null,
+    held: null,
+    exact: null,
+    detail: null,
+  };
   if (whole) {
     steps.push({
       ...base,
@@ -267,8 +278,11 @@ function stepsOf(
         : table
           ? `${table.transport} ${table.location}`
           : null,
-      columns: ctx.pushdown ? `${plan.distinct ? 'DISTINCT ' : ''}${plan.columns.join(', ')}` : '*',
+      columns: ctx.pushdown
+        ? `${plan.distinct ? 'DISTINCT ' : ''}${(plan.exact?.columns ?? plan.columns).join(', ')}`
+        : '*',
       filter: (ctx.pushdown && plan.where) || null,
+      exact: (ctx.pushdown && plan.exact?.applied.join(' AND ')) || null,
       dynamic_filter:
         mine.length > 0
           ? [

@@ -213,6 +213,8 @@ function tableStats(
     stats.frames += g.stats.frames;
     stats.container_ms = Math.max(stats.container_ms, g.stats.container_ms);
     if (stats.columns.length === 0) stats.columns = g.stats.columns;
+    // One part that did not apply the where makes the table's rows unfiltered there.
+    if (g.stats.declined) stats.declined = `part ${part.index}: ${g.stats.declined}`;
     const { rows, bytes, ms, replica } = g.stats;
     return { part: part.index, ...(replica && { replica }), rows, bytes, ms, tries: g.tries };
   });

@@ -33,6 +33,7 @@
 import { QueryError } from '../../../errors.js';
 import { pushIntoBodies } from './derived.js';
 import { duckDbStatement, lowerDuckDb } from './duckdb-tree.js';
+import { exactFilters } from './exact-filters.js';
 import type { Lowered } from './ir.js';
 import {
   type QueryAnalysis,
@@ -43,7 +44,7 @@ import {
 } from './plan.js';
 import { type DuckDbSql, printTrees } from './print.js';
 import { chooseReductions, reductionCandidates, subqueryCandidates } from './reductions.js';
-import { referenceScans, renamedSql } from './reference-scans.js';
+import { referenceScans, renamedNodes, rewrittenSql } from './reference-scans.js';
 import { type Resolution, Resolver, type Use } from './scope.js';
 import { type Tree, treeKey } from './trees.js';
 
@@ -144,7 +145,7 @@ async function analyzeWith(
     return projectionOnly([`no filter pushed: the query uses ${lowered.exotic.join(', ')}`]);
 
   pushIntoBodies(resolved.derived, (n) => resolved.notes.push(n));
-  const termsOf = await printFilters(resolved.uses, duckDb);
+  const { termsOf, printed } = await printFilters(resolved.uses, duckDb);
   const filterOf = (u: Use) => {
     const terms = termsOf.get(u);
     return terms && andText(terms);
@@ -159,7 +160,7 @@ async function analyzeWith(
     : new Map<Use, string>();
   // A pushed subquery's result is in hand, not scanned: read once, under its own name.
   for (const u of scans.keys()) if (results.some((r) => r.name === u.table.name)) scans.delete(u);
-  const renamed = scans.size > 0 ? await renamedSql(parsed, scans, duckDb) : undefined;
+  const renamed = scans.size > 0 ? await rewrittenSql(parsed, renamedNodes(scans), duckDb) : undefined;
   if (renamed === undefined && scans.size > 0) {
     resolved.notes.push(
       'one scan per table: the SQL with references renamed to their scans did not print back',
@@ -185,6 +186,25 @@ async function analyzeWith(
       });
     }
   }
+  const exact = await exactFilters(
+    {
+      parsed,
+      sql,
+      resolved,
+      printed,
+      termsOf,
+      scanOf,
+      tables,
+      renamed: renamed === undefined ? new Map() : renamedNodes(scans),
+      catalog,
+      results,
+    },
+    duckDb,
+  );
+  for (const t of tables) {
+    const e = exact?.scans.get(scanName(t));
+    if (e) t.exact = e;
+  }
   const references: ReferencePlan[] = resolved.uses.map((u) => {
     const filter = filterOf(u);
     return {
@@ -208,6 +228,7 @@ async function analyzeWith(
     tables,
     pushWhole,
     ...(renamed !== undefined && { sql: renamed }),
+    ...(exact && { exactSql: exact.sql }),
     reductions,
     otherReductions,
     subqueryReductions,
@@ -242,7 +263,10 @@ const andText = (t: string[]) => (t.length === 1 ? t[0] : t.map(group).join(' AN
  * Each use's filters, printed and checked one by one (print.ts): one that fails the check is
  * dropped, a weaker AND. Uses without any are left out.
  */
-async function printFilters(uses: Use[], duckDb: DuckDbSql): Promise<Map<Use, string[]>> {
+async function printFilters(
+  uses: Use[],
+  duckDb: DuckDbSql,
+): Promise<{ termsOf: Map<Use, string[]>; printed: Map<string, string> }> {
   const unique = new Map<string, Tree>();
   for (const u of uses) for (const f of u.filters) unique.set(treeKey(f), f);
   const keys = [...unique.keys()];
@@ -256,7 +280,7 @@ async function printFilters(uses: Use[], duckDb: DuckDbSql): Promise<Map<Use, st
     const terms = [...new Set(u.filters.map((f) => printed.get(treeKey(f))).filter((t) => t !== undefined))];
     if (terms.length > 0) termsOf.set(u, terms);
   }
-  return termsOf;
+  return { termsOf, printed };
 }
 
 /** The filter of a scan: the OR over its uses of each one's AND; none when a use has none. */

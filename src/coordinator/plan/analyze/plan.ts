@@ -36,6 +36,11 @@ export interface TableScanPlan {
    * existential.ts): the container may send each distinct row of `columns` once.
    */
   distinct?: true;
+  /**
+   * Where the coordinator runs `QueryAnalysis.exactSql`: the columns then needed, and the
+   * AND-terms of `where` left out of that SQL, which the scan must apply (exact-filters.ts).
+   */
+  exact?: { columns: string[]; applied: string[] };
 }
 
 /** One reference of a table in the query (EXPLAIN shows them). */
@@ -89,6 +94,11 @@ export interface QueryAnalysis {
    * own (renamed to it); absent: the user's SQL.
    */
   sql?: string;
+  /**
+   * `sql` (or the user's) without the conjuncts the scans apply exactly, to run when every
+   * scan applies its `where` (its `exact` says what it then must apply and fetch).
+   */
+  exactSql?: string;
   /**
    * Semi-join reductions, to apply in this order (each source listed before it is reduced):
    * gather `source` first, then fetch `table` with its `where` AND `column IN (the distinct

@@ -192,9 +192,24 @@ export class SelectPushdown {
     for (const p of pairs) if (open.has(p[0].target) && open.has(p[1].target)) this.equalities.push(p);
   }
 
+  /**
+   * Tells the resolver, for each AND-conjunct as written, the base-table use it went to whole,
+   * or none (exact-filters.ts may then leave it out of the coordinator's SQL).
+   */
+  private recordWhole(conjuncts: Expr[], targets: Set<Target>): void {
+    for (const c of conjuncts) {
+      if (!isJsonObject(c.raw)) continue;
+      const f = this.filter(c);
+      const t = f?.target;
+      const whole = f && t?.kind === 'use' && targets.has(t) && !t.renamed ? { use: t, tree: f.tree } : null;
+      this.resolver.placedConjunct(c.raw, whole);
+    }
+  }
+
   on(j: Join): void {
     const conjuncts = this.expand(splitAnd(j.on));
     this.place(conjuncts, this.placement.on.get(j) ?? new Set());
+    this.recordWhole(splitAnd(j.on), this.placement.on.get(j) ?? new Set());
     this.joinEqualities(
       j,
       conjuncts.map((c) => this.equality(c)).filter((p) => p !== undefined),
@@ -217,6 +232,7 @@ export class SelectPushdown {
     const conjuncts = this.expand(splitAnd(e));
     const open = this.placement.where;
     this.place(conjuncts, open);
+    this.recordWhole(splitAnd(e), open);
     for (const c of conjuncts) {
       const t = this.filter(c)?.target;
       if (t && !open.has(t)) {

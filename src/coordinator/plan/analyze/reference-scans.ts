@@ -118,8 +118,16 @@ function renamedNode(node: JsonObject, scan: string): JsonObject {
   return { ...node, catalog_name: 'temp', schema_name: 'main', table_name: scan, alias };
 }
 
+/** Each use's node that reads a scan of its own, and the node reading that scan instead. */
+export function renamedNodes(scans: Map<Use, string>): Map<JsonObject, JsonObject> {
+  const by = new Map<JsonObject, JsonObject>();
+  for (const [u, scan] of scans)
+    if (u.node && scan !== u.table.name) by.set(u.node, renamedNode(u.node, scan));
+  return by;
+}
+
 /** A copy of `tree` with the nodes of `by` replaced, without locations. */
-function replaced(tree: unknown, by: Map<JsonObject, JsonObject>): unknown {
+export function replaced(tree: unknown, by: Map<JsonObject, JsonObject>): unknown {
   if (Array.isArray(tree)) return tree.map((x) => replaced(x, by));
   if (!isJsonObject(tree)) return tree;
   const node = by.get(tree) ?? tree;
@@ -129,17 +137,14 @@ function replaced(tree: unknown, by: Map<JsonObject, JsonObject>): unknown {
 }
 
 /**
- * The SQL `parsed` (json_serialize_sql's answer) with each use of `scans` reading its scan,
- * or undefined where DuckDB's print of it does not parse back to the same tree.
+ * The SQL `parsed` (json_serialize_sql's answer) with the nodes of `by` replaced, or
+ * undefined where DuckDB's print of it does not parse back to the same tree.
  */
-export async function renamedSql(
+export async function rewrittenSql(
   parsed: unknown,
-  scans: Map<Use, string>,
+  by: Map<JsonObject, JsonObject>,
   duckDb: DuckDbSql,
 ): Promise<string | undefined> {
-  const by = new Map<JsonObject, JsonObject>();
-  for (const [u, scan] of scans)
-    if (u.node && scan !== u.table.name) by.set(u.node, renamedNode(u.node, scan));
   const tree = replaced(parsed, by);
   const [sql] = await duckDb.print([JSON.stringify(tree)]);
   if (sql === undefined) return undefined;

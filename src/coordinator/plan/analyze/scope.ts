@@ -53,6 +53,12 @@ export interface Use {
 
 export type Target = Use | DerivedRef;
 
+/** A conjunct of a WHERE or ON as written, pushed whole to one base-table use (its tree). */
+export interface WholeConjunct {
+  use: Use;
+  tree: Tree;
+}
+
 /** A column of a target: a catalog column of a use (lower-case), or an output of a derived table. */
 export interface Source {
   target: Target;
@@ -138,6 +144,11 @@ export interface Resolution {
   derived: Derived[];
   /** why some filters stayed in the coordinator */
   notes: string[];
+  /**
+   * Each AND-conjunct node of a WHERE or ON walked, with where it went each time its clause
+   * was walked: pushed whole to one use, or not (null).
+   */
+  conjuncts: Map<JsonObject, (WholeConjunct | null)[]>;
 }
 
 function looksLikeFile(name: string): boolean {
@@ -170,6 +181,7 @@ export class Resolver {
   private mixedSources = false;
   /** the info of each subquery expression walked */
   readonly subqueries = new Map<Query, QueryInfo>();
+  private readonly conjuncts = new Map<JsonObject, (WholeConjunct | null)[]>();
 
   /**
    * `strict`: throw the user's errors (unknown table/column, forbidden source). `results`:
@@ -212,7 +224,12 @@ export class Resolver {
       mixedSources: this.mixedSources,
       derived: this.derived,
       notes: this.notes,
+      conjuncts: this.conjuncts,
     };
+  }
+
+  placedConjunct(node: JsonObject, whole: WholeConjunct | null): void {
+    this.conjuncts.set(node, [...(this.conjuncts.get(node) ?? []), whole]);
   }
 
   note(text: string): void {
