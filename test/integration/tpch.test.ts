@@ -144,3 +144,43 @@ it('Q3 holds orders and customer until the keys of later scans narrow them to th
   ).rows as { n: number }[];
   expect(Number(oneWay.n)).toBeGreaterThan(2 * perfectOf('orders'));
 });
+
+it("Q22's customer scan takes the pushed average as a predicate, and orders only those customers' keys", async () => {
+  const q22 = tpchQueries(SF).find((q) => q.id === 22)!;
+  // Tables stay in their containers there (the others copy customer after a few queries).
+  const response = await fetch(`${holdingAll.url}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: q22.sql }),
+  });
+  const body = (await response.json()) as {
+    stats: { tables: { table: string; rows: number; where?: string; dynamic_filter?: string }[] };
+  };
+  const scan = body.stats.tables.find((t) => t.table === 'customer' && t.rows > 1);
+  expect(scan?.where).toMatch(/"c_acctbal" > CAST\('[0-9.e+-]+' AS DOUBLE\)/);
+  const codes = `substring(c_phone FROM 1 FOR 2) IN ('13', '31', '23', '29', '30', '18', '17')`;
+  const [counts] = (
+    await oracleAnswer(
+      oracle,
+      `SELECT count(*) FILTER (WHERE c_acctbal > (SELECT avg(c_acctbal) FROM customer WHERE c_acctbal > 0.00 AND ${codes})) AS above,
+        count(*) AS all_codes FROM customer WHERE ${codes}`,
+    )
+  ).rows as { above: number; all_codes: number }[];
+  // The customers above the average, not every customer of those codes.
+  expect(scan?.rows).toBe(Number(counts.above));
+  expect(Number(counts.above)).toBeLessThan(0.7 * Number(counts.all_codes));
+  const orders = body.stats.tables.find((t) => t.table === 'orders');
+  expect(orders?.dynamic_filter).toBe(`IN ${scan?.rows} keys of customer.c_custkey`);
+  // EXPLAIN says so before it runs.
+  const explained = await fetch(`${holdingAll.url}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: q22.sql, explain: true }),
+  });
+  const steps = (
+    (await explained.json()) as { results: { table: string | null; dynamic_filter: string | null }[] }
+  ).results;
+  expect(steps.map((s) => s.dynamic_filter)).toContain(
+    'c_acctbal > (the value of the subquery result __subquery_0)',
+  );
+});

@@ -171,11 +171,15 @@ describe('subqueryPlanOf', () => {
     const columns = schema.columns.map((c, i) => ({ name: c, type: schema.types[i] }));
     return { name: schema.name, columns } as unknown as CatalogTable;
   };
-  const planOf = async (sql: string) => {
-    const analysis = await analyzeQuery(sql, catalog(), parser.duck);
+  const planOf = async (sql: string, options: { scanPerReference?: boolean } = {}) => {
+    const analysis = await analyzeQuery(sql, catalog(), parser.duck, options);
     const again: AnalyzeRewritten = (rewritten, results) =>
-      analyzeQuery(rewritten, catalog(), parser.duck, { results });
-    return { analysis, planned: (await subqueryPlanOf(container, sql, analysis, tableOf, again)).pushed };
+      analyzeQuery(rewritten, catalog(), parser.duck, { ...options, results });
+    const scansSql = analysis.sql ?? sql;
+    return {
+      analysis,
+      planned: (await subqueryPlanOf(container, scansSql, analysis, tableOf, again)).pushed,
+    };
   };
 
   it('pushes only the subqueries of tables the SQL then no longer reads, and drops those tables from the scans', async () => {
@@ -199,6 +203,47 @@ describe('subqueryPlanOf', () => {
     expect((await subqueryPlanOf(container, PUSHED[5].sql, analysis, tableOf, again)).pushed?.plan).toEqual(
       planned?.plan,
     );
+  });
+
+  it('gives a scan the comparison of a WHERE conjunct with a pushed scalar subquery, either side', async () => {
+    for (const [where, op] of [
+      ["u.score > (SELECT avg(score) FROM label_urls WHERE score > 2) AND u.url LIKE '%1%'", '>'],
+      ["(SELECT avg(score) FROM label_urls WHERE score > 2) >= u.score AND u.url LIKE '%1%'", '<='],
+    ] as const) {
+      // u, filtered otherwise, reads a scan of its own, as the coordinator plans it.
+      const sql = `SELECT l.name, u.url FROM labels l JOIN label_urls u USING (label_id) WHERE ${where}`;
+      const { planned } = await planOf(sql, { scanPerReference: true });
+      expect(planned?.plan.subqueries.map((s) => s.temp)).toEqual(['__subquery_0']);
+      const urls = planned?.analysis.tables.find((t) => t.table === 'label_urls');
+      expect(urls?.scalars).toEqual([
+        { column: 'score', op, result: '__subquery_0', resultColumn: expect.any(String) },
+      ]);
+      expect(planned?.analysis.tables.find((t) => t.table === 'labels')?.scalars).toBeUndefined();
+    }
+  });
+
+  it.each([
+    [
+      'in an OR',
+      "u.url LIKE '%1%' AND (u.score > (SELECT avg(score) FROM label_urls WHERE score > 2) OR l.kind = 1)",
+    ],
+    [
+      'compared with an expression of it',
+      "u.url LIKE '%1%' AND u.score > (SELECT avg(score) FROM label_urls WHERE score > 2) + 1",
+    ],
+  ])('gives no scan a comparison with a scalar subquery %s', async (_, where) => {
+    const sql = `SELECT l.name, u.url FROM labels l JOIN label_urls u USING (label_id) WHERE ${where}`;
+    const { planned } = await planOf(sql, { scanPerReference: true });
+    expect(planned?.plan.subqueries.map((s) => s.temp)).toEqual(['__subquery_0']);
+    for (const t of planned?.analysis.tables ?? []) expect(t.scalars).toBeUndefined();
+  });
+
+  it('gives no comparison with a scalar subquery to the NULL-extended side of an outer join', async () => {
+    const sql = `SELECT l.name, u.url FROM labels l LEFT JOIN label_urls u ON l.label_id = u.label_id AND u.url LIKE '%1%'
+      WHERE u.score > (SELECT avg(score) FROM label_urls WHERE score > 2)`;
+    const { planned } = await planOf(sql, { scanPerReference: true });
+    expect(planned?.plan.subqueries.map((s) => s.temp)).toEqual(['__subquery_0']);
+    for (const t of planned?.analysis.tables ?? []) expect(t.scalars).toBeUndefined();
   });
 
   it("pushes an IN subquery of a table read elsewhere too: its result is keys for the other tables' scans", async () => {

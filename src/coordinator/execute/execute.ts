@@ -40,6 +40,7 @@ import {
   useful,
 } from './reduction-schedule.js';
 import { forgetGathered, QueryCopies, serveFromCopy } from './reference-scan.js';
+import { scalarWhere } from './scalar-filter.js';
 import { Serial } from './serial.js';
 import { gatherPartials } from './shards/partial-gather.js';
 
@@ -132,6 +133,12 @@ function scanRequestFor(plan: TableScanPlan, table: CatalogTable, pushdown: bool
     ...(plan.where && { where: plan.where, declinable: true }),
     ...(plan.distinct && { distinct: true }),
   };
+}
+
+/** `request` with `more` ANDed to its where (offered as its where is). */
+function withWhere(request: ScanRequest, more: string): ScanRequest {
+  const where = request.where === undefined ? more : `(${request.where}) AND ${more}`;
+  return { ...request, where, declinable: true };
 }
 
 /** The SQL names a table as users know it: its containers must know it by the same name. */
@@ -326,7 +333,15 @@ async function gatherAll(
         sized(rows);
       },
     };
-    const request = scanRequestFor(plan, table, ctx.pushdown);
+    const asPlanned = scanRequestFor(plan, table, ctx.pushdown);
+    // Comparisons with pushed scalar subqueries' values join its predicate once those are in.
+    const scalars = ctx.pushdown && plan.scalars ? plan.scalars : [];
+    const requested =
+      scalars.length === 0
+        ? Promise.resolve(asPlanned)
+        : scalarWhere(con, opts.serial, scalars, (result) => gathers.get(result)).then((more) =>
+            more === undefined ? asPlanned : withWhere(asPlanned, more),
+          );
     const mine = reductions.filter((r) => r.table === scan);
     const { declare } = independent.get(scan) as { declare: (yes: boolean) => void };
     const holding = held.get(scan);
@@ -341,45 +356,49 @@ async function gatherAll(
     }
     if (mine.length === 0 && !holding) {
       declare(true);
-      return gatherInto(con, table, request, scan, own, collecting);
+      return requested.then((request) => gatherInto(con, table, request, scan, own, collecting));
     }
-    return gatherReduced({
-      con,
-      serial: opts.serial,
-      table,
-      plan,
-      request,
-      reductions: mine,
-      held: holding,
-      opportunistic: others.filter((r) => r.table === scan),
-      reductionsOf: (source) => [...allReductions, ...allOthers].filter((r) => r.table === source),
-      progress: (source) => ({
-        in: gathers.get(source) as Promise<GatherStats>,
-        ended: sourceKeys.ended(source, gathers.get(source) as Promise<GatherStats>),
-        large: large.get(source) as Promise<void>,
-        rows: () => gatheredRows.get(source) ?? 0,
-        rowsIn: sourceKeys.rowsIn(source, gathers.get(source) as Promise<GatherStats>),
-        holds: sourceKeys.holds(source, gathers.get(source) as Promise<GatherStats>),
-        independent: independent.get(source)?.known ?? Promise.resolve(false),
-      }),
-      collected: (source, column) => sourceKeys.of(source, column),
-      declare,
-      queryTimeoutMs: ctx.timeoutMs,
-      gather: (req, filter, onSchema, heldFilter) =>
-        gatherInto(
+    return requested
+      .then((request) =>
+        gatherReduced({
           con,
+          serial: opts.serial,
           table,
-          req,
-          scan,
-          {
-            ...own,
-            ...(filter && { filter }),
-            ...(onSchema && { onSchema }),
-            ...(heldFilter && { heldFilter }),
-          },
-          collecting,
-        ),
-    }).finally(() => declare(false));
+          plan,
+          request,
+          reductions: mine,
+          held: holding,
+          opportunistic: others.filter((r) => r.table === scan),
+          reductionsOf: (source) => [...allReductions, ...allOthers].filter((r) => r.table === source),
+          progress: (source) => ({
+            in: gathers.get(source) as Promise<GatherStats>,
+            ended: sourceKeys.ended(source, gathers.get(source) as Promise<GatherStats>),
+            large: large.get(source) as Promise<void>,
+            rows: () => gatheredRows.get(source) ?? 0,
+            rowsIn: sourceKeys.rowsIn(source, gathers.get(source) as Promise<GatherStats>),
+            holds: sourceKeys.holds(source, gathers.get(source) as Promise<GatherStats>),
+            independent: independent.get(source)?.known ?? Promise.resolve(false),
+          }),
+          collected: (source, column) => sourceKeys.of(source, column),
+          declare,
+          queryTimeoutMs: ctx.timeoutMs,
+          gather: (req, filter, onSchema, heldFilter) =>
+            gatherInto(
+              con,
+              table,
+              req,
+              scan,
+              {
+                ...own,
+                ...(filter && { filter }),
+                ...(onSchema && { onSchema }),
+                ...(heldFilter && { heldFilter }),
+              },
+              collecting,
+            ),
+        }),
+      )
+      .finally(() => declare(false));
   };
   // Pushed subqueries first, then the scans in reduction order, so that every source is in
   // the maps before its target looks it up (an IN's result may be keys: subquery-sources.ts).

@@ -267,6 +267,7 @@ function stepsOf(
     const whole = table && sentWhole(table, plan);
     const mine = whole ? [] : reductions.filter((r) => r.table === scanName(plan));
     const copy = copyOf(plan);
+    const scalars = (ctx.pushdown && !copy && plan.scalars) || [];
     steps.push({
       ...base,
       step: steps.length + 1,
@@ -284,8 +285,9 @@ function stepsOf(
       filter: (ctx.pushdown && plan.where) || null,
       exact: (ctx.pushdown && plan.exact?.applied.join(' AND ')) || null,
       dynamic_filter:
-        mine.length > 0
+        mine.length > 0 || scalars.length > 0
           ? [
+              ...scalars.map((s) => `${s.column} ${s.op} (the value of the subquery result ${s.result})`),
               ...mine.map((r) => `${r.column} IN (${keysOf(r)})`),
               ...others
                 .filter((r) => r.table === scanName(plan))

@@ -38,6 +38,7 @@ import type { Lowered } from './ir.js';
 import {
   type QueryAnalysis,
   type ReferencePlan,
+  type ScalarFilter,
   scanName,
   type TableCatalogEntry,
   type TableScanPlan,
@@ -51,6 +52,7 @@ import { type Tree, treeKey } from './trees.js';
 export type {
   QueryAnalysis,
   ReferencePlan,
+  ScalarFilter,
   SemiJoinReduction,
   SubqueryReduction,
   TableCatalogEntry,
@@ -176,6 +178,7 @@ async function analyzeWith(
     for (const scan of names) {
       const mine = uses.filter((u) => scanOf(u) === scan);
       const where = tableFilter(mine.map((u) => termsOf.get(u)));
+      const scalars = scalarFilters(mine);
       tables.push({
         table: name,
         ...(scan !== name && { scan }),
@@ -183,6 +186,7 @@ async function analyzeWith(
         columns: columnsOf(name),
         ...(where !== undefined && { where }),
         ...(mine.every((u) => u.existential) && { distinct: true as const }),
+        ...(scalars.length > 0 && { scalars }),
       });
     }
   }
@@ -281,6 +285,21 @@ async function printFilters(
     if (terms.length > 0) termsOf.set(u, terms);
   }
   return { termsOf, printed };
+}
+
+/** The comparisons with scalar subqueries' values every one of `uses` has, in catalog spelling. */
+function scalarFilters(uses: Use[]): ScalarFilter[] {
+  const keyOf = (s: Use['scalars'][number]) => JSON.stringify(s);
+  const [first, ...rest] = uses;
+  const shared = (first?.scalars ?? []).filter((s) =>
+    rest.every((u) => u.scalars.some((o) => keyOf(o) === keyOf(s))),
+  );
+  const out = new Map<string, ScalarFilter>();
+  for (const s of shared) {
+    const column = first.table.byLower.get(s.column);
+    if (column !== undefined) out.set(keyOf(s), { ...s, column });
+  }
+  return [...out.values()];
 }
 
 /** The filter of a scan: the OR over its uses of each one's AND; none when a use has none. */

@@ -41,6 +41,22 @@ export interface TableScanPlan {
    * AND-terms of `where` left out of that SQL, which the scan must apply (exact-filters.ts).
    */
   exact?: { columns: string[]; applied: string[] };
+  /**
+   * Comparisons with pushed scalar subqueries' values every reference of the scan has in its
+   * WHERE: once `result` is in, `column op value` may be added to `where` (0 rows or NULL:
+   * `false`).
+   */
+  scalars?: ScalarFilter[];
+}
+
+/** `column op (the one value of result's one column)`. */
+export interface ScalarFilter {
+  /** catalog spelling */
+  column: string;
+  op: string;
+  /** the pushed subquery's TEMP table, and its column */
+  result: string;
+  resultColumn: string;
 }
 
 /** One reference of a table in the query (EXPLAIN shows them). */

@@ -31,6 +31,16 @@ import { and, columnNames, or, renameColumns, type Tree, treeKey } from './trees
 
 type Join = Extract<From, { k: 'join' }>;
 
+/** DuckDB's comparison types, and the operator with the column on the left, either side. */
+const COMPARISONS: Record<string, [string, string]> = {
+  COMPARE_EQUAL: ['=', '='],
+  COMPARE_NOTEQUAL: ['<>', '<>'],
+  COMPARE_LESSTHAN: ['<', '>'],
+  COMPARE_GREATERTHAN: ['>', '<'],
+  COMPARE_LESSTHANOREQUALTO: ['<=', '>='],
+  COMPARE_GREATERTHANOREQUALTO: ['>=', '<='],
+};
+
 /** A one-column filter the equality inference may copy. */
 interface Fact {
   source: Source;
@@ -248,8 +258,42 @@ export class SelectPushdown {
     if (this.correlated) this.correlate(conjuncts);
   }
 
+  /**
+   * `t.c op (SELECT * FROM result)`, result a pushed scalar subquery's (one column, read
+   * whole): a WHERE conjunct, t on no null-supplying side. The subquery's value v is its one
+   * row's (NULL without one), so a row of t passes only where `c op v` is TRUE: filtering t's
+   * rows by it drops only rows the WHERE drops. (More than one row is DuckDB's error, which
+   * the executor leaves to the coordinator's SQL.)
+   */
+  private scalarComparison(c: Expr): void {
+    const raw = c.raw;
+    if (c.k !== 'op' || c.or || c.args.length !== 2 || !isJsonObject(raw) || raw.class !== 'COMPARISON')
+      return;
+    const ops = COMPARISONS[String(raw.type)];
+    const [left, right] = c.args;
+    const flipped = left.k === 'sub';
+    const [col, sub] = flipped ? [right, left] : [left, right];
+    if (!ops || col.k !== 'col' || sub.k !== 'sub' || sub.kind !== 'SCALAR') return;
+    const q = sub.query;
+    const plain =
+      q.k === 'select' && q.from.k === 'table' && !q.where && q.other.length === 0 && q.ctes.length === 0;
+    const info = this.resolver.subqueries.get(q);
+    const value =
+      plain && info?.outputs?.length === 1 && info.sources[0] ? baseColumn(info.sources[0]) : undefined;
+    const t = this.source(col);
+    if (!value || !this.resolver.isResult(value.use.table) || !t || t.target.kind !== 'use') return;
+    if (t.target.renamed || !this.placement.where.has(t.target)) return;
+    t.target.scalars.push({
+      column: t.column,
+      op: ops[flipped ? 1 : 0],
+      result: value.use.table.name,
+      resultColumn: value.column,
+    });
+  }
+
   /** Reducers from `t.c IN (SELECT s.k …)` and `EXISTS (SELECT … WHERE s.k = t.c)`. */
   private subquery(c: Expr): void {
+    this.scalarComparison(c);
     if (c.k !== 'sub') return;
     const info = this.resolver.subqueries.get(c.query);
     if (!info) return;

@@ -49,6 +49,22 @@ export interface Use {
    * matching a row of the source use (reductions.ts has the rules).
    */
   reducers: Reducer[];
+  /** `column op (SELECT * FROM result)` conjuncts of its WHERE, result a pushed subquery's (one column) */
+  scalars: ScalarComparison[];
+}
+
+/**
+ * A WHERE conjunct comparing a column of a use with the one value of a pushed scalar
+ * subquery's result: once that value is in hand, `column op value` filters the use's rows.
+ */
+export interface ScalarComparison {
+  /** lower-case column of the use */
+  column: string;
+  /** `=`, `<>`, `<`, `<=`, `>`, `>=`, the column on the left */
+  op: string;
+  /** the result's TEMP table name and its one column (lower-case) */
+  result: string;
+  resultColumn: string;
 }
 
 export type Target = Use | DerivedRef;
@@ -226,6 +242,11 @@ export class Resolver {
       notes: this.notes,
       conjuncts: this.conjuncts,
     };
+  }
+
+  /** Whether `t` is a pushed subquery's result (a TEMP table the SQL reads), not a catalog table. */
+  isResult(t: CatalogTable): boolean {
+    return this.results.get(t.name.toLowerCase()) === t;
   }
 
   placedConjunct(node: JsonObject, whole: WholeConjunct | null): void {
@@ -516,6 +537,7 @@ export class Resolver {
       existential: scope.existential,
       filters: [],
       reducers: [],
+      scalars: [],
     };
     this.uses.push(use);
     targetOf.set(f, use);
