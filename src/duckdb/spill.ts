@@ -1,10 +1,12 @@
 /**
  * Where a DuckDB instance may spill, and how much: without this, an in-memory instance
  * spills into `.tmp` of the working directory, up to 90% of that disk. Each process gets a
- * directory of its own (DuckDB's temp file names would collide between processes), made
- * under --temp-directory or the OS temp dir and removed when the process exits.
+ * directory of its own (DuckDB's temp file names would collide between processes), named
+ * under --temp-directory or the OS temp dir, and removed when the process exits. DuckDB makes
+ * it on its first spill: a process that never spills, or is killed, leaves nothing behind.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -19,10 +21,10 @@ export interface SpillLimits {
 
 let ownDirectory: string | undefined;
 
-/** This process's spill directory, made on first use under `base`, removed at exit. */
+/** This process's spill directory under `base` (DuckDB makes it when it spills), removed at exit. */
 function spillDirectory(base: string): string {
   if (ownDirectory) return ownDirectory;
-  const dir = mkdtempSync(join(base, 'duckdb-s3-query-spill-'));
+  const dir = join(base, `duckdb-s3-query-spill-${process.pid}-${randomBytes(6).toString('hex')}`);
   ownDirectory = dir;
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return dir;
