@@ -6,6 +6,8 @@
  * copy's values, and as the weaker BETWEEN min AND max. A scan marked `distinct` holds each
  * distinct row once (the tables hold duplicate rows). And the exact-filter form: the copies
  * with only their `exact` columns, and the SQL without the conjuncts they apply (`exactSql`).
+ * And once more planned with a scan per group of references (reference-scans.ts), a later
+ * scan a TEMP table the SQL's renamed references read, with and without exact filters.
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -1035,8 +1037,8 @@ async function rows(sql: string): Promise<{ columns: string[]; rows: string[] }>
   return { columns: reader.columnNames(), rows: rows.sort() };
 }
 
-async function count(table: string): Promise<number> {
-  const reader = await oracle.runAndReadAll(`SELECT count(*)::INTEGER FROM pushed.main.${table}`);
+async function count(relation: string): Promise<number> {
+  const reader = await oracle.runAndReadAll(`SELECT count(*)::INTEGER FROM ${relation}`);
   return Number(reader.getRows()[0][0]);
 }
 
@@ -1050,6 +1052,10 @@ async function runPushed(
   exact = false,
 ): Promise<{ columns: string[]; rows: string[] }> {
   for (const t of CATALOG) await oracle.run(`DROP TABLE IF EXISTS pushed.main.${t.name}`);
+  // A later scan of a table (reference-scans.ts) is the TEMP table its references are renamed to.
+  const tableOf = new Map(analysis.tables.map((t) => [t.scan ?? t.table, t.table]));
+  const relation = (scan: string) =>
+    tableOf.get(scan) === scan ? `pushed.main.${scan}` : `temp.main."${scan}"`;
   for (const t of analysis.tables) {
     const columns = exact && t.exact ? t.exact.columns : t.columns;
     // No column needed: keep the row count with a dummy column, as the coordinator does.
@@ -1057,26 +1063,26 @@ async function runPushed(
     const where = t.where !== undefined ? ` WHERE ${t.where}` : '';
     const distinct = t.distinct ? 'DISTINCT ' : '';
     await oracle.run(
-      `CREATE TABLE pushed.main.${t.table} AS SELECT ${distinct}${cols} FROM memory.main.${t.table}${where}`,
+      `CREATE OR REPLACE ${t.scan ? `TEMP TABLE "${t.scan}"` : `TABLE pushed.main.${t.table}`} AS SELECT ${distinct}${cols} FROM memory.main.${t.table}${where}`,
     );
   }
   if (reduce !== 'none') {
     for (const r of analysis.reductions) {
       const col = `"${r.column}"`;
-      const src = `SELECT "${r.sourceColumn}" FROM pushed.main.${r.source}`;
+      const src = `SELECT "${r.sourceColumn}" FROM ${relation(r.source)}`;
       // Keep exactly the rows the added conjunct is TRUE for (NULL keys go).
       const keep =
         reduce === 'in'
           ? `${col} IN (${src})`
           : `${col} BETWEEN (SELECT min(x) FROM (${src}) s(x)) AND (SELECT max(x) FROM (${src}) s(x))`;
-      const before = await count(r.table);
-      await oracle.run(`DELETE FROM pushed.main.${r.table} WHERE (${keep}) IS NOT TRUE`);
-      stats.reducedRows[reduce] += before - (await count(r.table));
+      const before = await count(relation(r.table));
+      await oracle.run(`DELETE FROM ${relation(r.table)} WHERE (${keep}) IS NOT TRUE`);
+      stats.reducedRows[reduce] += before - (await count(relation(r.table)));
     }
   }
   await oracle.run('USE pushed');
   try {
-    return await rows(exact ? (analysis.exactSql ?? sql) : sql);
+    return await rows((exact && analysis.exactSql) || analysis.sql || sql);
   } finally {
     await oracle.run('USE memory');
   }
@@ -1104,6 +1110,7 @@ const stats = {
   distinctScans: 0,
   exactCases: 0,
   exactColumnsLeft: 0,
+  perReferenceCases: 0,
 };
 
 /**
@@ -1171,6 +1178,17 @@ describe('pushdown never changes a result', () => {
         for (const t of analysis.tables)
           stats.exactColumnsLeft += t.columns.length - (t.exact?.columns.length ?? t.columns.length);
       }
+      // Again with a scan per group of references, as the coordinator plans (reference-scans.ts).
+      const perReference = await analyzeQuery(c.sql, CATALOG, duck, { scanPerReference: true });
+      if (perReference.tables.some((t) => t.scan !== undefined)) {
+        const scansInfo = JSON.stringify(perReference);
+        for (const exact of [false, true]) {
+          const got = await runPushed(c.sql, perReference, 'in', exact);
+          expect(got.columns, `per reference, exact ${exact}: ${scansInfo}`).toEqual(expected.columns);
+          expect(got.rows, `per reference, exact ${exact}: ${scansInfo}`).toEqual(expected.rows);
+        }
+        stats.perReferenceCases++;
+      }
       if (analysis.reductions.length > 0) {
         for (const mode of ['in', 'between'] as const) {
           const reduced = await runPushed(c.sql, analysis, mode);
@@ -1198,6 +1216,7 @@ describe('pushdown never changes a result', () => {
     // Conjuncts the scans apply leave the SQL in many cases, and columns with them.
     expect(stats.exactCases).toBeGreaterThan(cases.length / 4);
     expect(stats.exactColumnsLeft).toBeGreaterThan(cases.length / 10);
+    expect(stats.perReferenceCases).toBeGreaterThan(cases.length / 20);
   });
 
   it('would catch a conjunct left out where its scan does not apply it', async () => {
