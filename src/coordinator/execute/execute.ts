@@ -127,7 +127,8 @@ function scanRequestFor(plan: TableScanPlan, table: CatalogTable, pushdown: bool
   if (!pushdown) return { columns: [] };
   // A query that needs no column of a table (count(*) over a join) still needs its rows.
   const columns = plan.columns.length > 0 ? plan.columns : [table.columns[0].name];
-  // The user's SQL applies every pushed predicate again, so a container may decline one.
+  // A container may decline the predicate: the SQL as written applies it again (a decline of
+  // a conjunct the exact SQL leaves out makes the query gather again as written).
   return {
     columns,
     ...(plan.where && { where: plan.where, declinable: true }),
