@@ -14,16 +14,17 @@ import type { Serial } from './serial.js';
 
 /** The predicate of one comparison, or undefined where none is certain. */
 async function comparison(con: DuckDBConnection, s: ScalarFilter): Promise<string | undefined> {
-  const value = `(SELECT ${quoteIdent(s.resultColumn)} FROM temp.main.${quoteIdent(s.result)})`;
+  const column = quoteIdent(s.resultColumn);
+  const result = `temp.main.${quoteIdent(s.result)}`;
   const read = await con.runAndReadAll(
-    `SELECT count(*)::BIGINT, first(${quoteIdent(s.resultColumn)})::VARCHAR, typeof(first(${quoteIdent(s.resultColumn)})) FROM temp.main.${quoteIdent(s.result)}`,
+    `SELECT count(*)::BIGINT, first(${column})::VARCHAR, typeof(first(${column})) FROM ${result}`,
   );
   const [count, text, type] = read.getRows()[0] as [bigint, string | null, string];
   if (count > 1n) return undefined;
   if (count === 0n || text === null) return 'false';
   const literal = `CAST(${quoteLiteral(text)} AS ${type})`;
   const same = await con
-    .runAndReadAll(`SELECT ${literal} IS NOT DISTINCT FROM ${value}`)
+    .runAndReadAll(`SELECT ${literal} IS NOT DISTINCT FROM (SELECT ${column} FROM ${result})`)
     .catch(() => undefined);
   if (same?.getRows()[0]?.[0] !== true) return undefined;
   return `(${quoteIdent(s.column)} ${s.op} ${literal})`;

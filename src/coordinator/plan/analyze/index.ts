@@ -162,7 +162,8 @@ async function analyzeWith(
     : new Map<Use, string>();
   // A pushed subquery's result is in hand, not scanned: read once, under its own name.
   for (const u of scans.keys()) if (results.some((r) => r.name === u.table.name)) scans.delete(u);
-  const renamed = scans.size > 0 ? await rewrittenSql(parsed, renamedNodes(scans), duckDb) : undefined;
+  const renames = renamedNodes(scans);
+  const renamed = scans.size > 0 ? await rewrittenSql(parsed, renames, duckDb) : undefined;
   if (renamed === undefined && scans.size > 0) {
     resolved.notes.push(
       'one scan per table: the SQL with references renamed to their scans did not print back',
@@ -199,7 +200,7 @@ async function analyzeWith(
       termsOf,
       scanOf,
       tables,
-      renamed: renamed === undefined ? new Map() : renamedNodes(scans),
+      renamed: renamed === undefined ? new Map() : renames,
       catalog,
       results,
     },
