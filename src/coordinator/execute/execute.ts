@@ -39,7 +39,7 @@ import {
   opportunistic,
   useful,
 } from './reduction-schedule.js';
-import { forgetGathered, QueryCopies, serveFromCopy } from './reference-scan.js';
+import { forgetGathered, QueryCopies, serveFromCopies } from './reference-scan.js';
 import { scalarWhere } from './scalar-filter.js';
 import { Serial } from './serial.js';
 import { gatherPartials } from './shards/partial-gather.js';
@@ -285,6 +285,14 @@ async function gatherAll(
     const copy = copies.serving(table);
     if (copy) copied.set(scanName(plan), copy);
   }
+  const fromCopies = [...copied].map(([scan, copy]) => ({
+    copy,
+    scan,
+    ...(targets.find((t) => scanName(t.plan) === scan) as (typeof targets)[number]),
+  }));
+  const copyStats = new Map(
+    serveFromCopies(con, opts.serial, fromCopies).map((stats, i) => [fromCopies[i].scan, stats]),
+  );
   const allReductions = ctx.pushdown ? useful(reading) : [];
   const reductions = allReductions.filter((r) => !copied.has(r.table));
   // Scans go out at once, except those reduced by keys of other tables: they follow as soon
@@ -347,10 +355,10 @@ async function gatherAll(
     const { declare } = independent.get(scan) as { declare: (yes: boolean) => void };
     const holding = held.get(scan);
     const collecting = sourceKeys.collecting(scan, keyColumns(scan), holding?.first);
-    const copy = copied.get(scan);
-    if (copy) {
+    const fromCopy = copyStats.get(scan);
+    if (fromCopy) {
       declare(true);
-      return serveFromCopy(con, opts.serial, copy, table, plan, scan).then((stats) => {
+      return fromCopy.then((stats) => {
         sized(stats.rows);
         return stats;
       });

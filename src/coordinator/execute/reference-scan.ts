@@ -69,45 +69,78 @@ export class QueryCopies {
   }
 }
 
+/** A scan served from a copy: the copy, its table, the plan, and the scan's TEMP name. */
+export interface CopyScan {
+  copy: TableCopy;
+  table: CatalogTable;
+  plan: TableScanPlan;
+  scan: string;
+}
+
 /**
- * The TEMP VIEW `scan` over `copy`: the plan's columns (in the table's spelling; the first
- * column where the query needs none, as a scan would send) and its pushed predicate.
+ * The TEMP VIEW over `copy` for one scan: the plan's columns (in the table's spelling; the
+ * first column where the query needs none, as a scan would send) and its pushed predicate.
+ * `count` counts its rows where the predicate leaves them unknown.
  */
-export async function serveFromCopy(
-  con: DuckDBConnection,
-  serial: Serial,
-  copy: TableCopy,
-  table: CatalogTable,
-  plan: TableScanPlan,
-  scan: string,
-): Promise<GatherStats> {
-  const started = performance.now();
+function copyView({ copy, table, plan, scan }: CopyScan): {
+  create: string;
+  count?: string;
+  columns: string[];
+} {
   const spelled = (name: string) =>
     table.columns.find((c) => c.name.toLowerCase() === name.toLowerCase())?.name ?? name;
   const columns = plan.columns.length > 0 ? plan.columns.map(spelled) : [table.columns[0].name];
   const where = plan.where ? ` WHERE ${plan.where}` : '';
-  const rows = await serial.run(async () => {
-    await con.run(
-      `CREATE TEMP VIEW ${quoteIdent(scan)} AS SELECT ${columns.map(quoteIdent).join(', ')} FROM ${copy.relation}${where}`,
-    );
-    // Without a predicate the view holds the copy's rows, counted when it was filled.
-    if (!plan.where) return copy.rows;
-    const counted = await con.runAndReadAll(`SELECT count(*)::DOUBLE FROM temp.main.${quoteIdent(scan)}`);
-    return Number(counted.getRows()[0][0]);
-  });
   return {
-    table: table.name,
-    transport: COPY_TRANSPORT,
-    source: `${COPY_TRANSPORT} of ${copy.instance}`,
-    version: copy.version,
+    create: `CREATE OR REPLACE TEMP VIEW ${quoteIdent(scan)} AS SELECT ${columns.map(quoteIdent).join(', ')} FROM ${copy.relation}${where}`,
+    // Without a predicate the view holds the copy's rows, counted when it was filled.
+    ...(plan.where && { count: `(SELECT count(*) FROM temp.main.${quoteIdent(scan)})::DOUBLE` }),
     columns,
-    where: plan.where,
-    rows,
-    bytes: 0,
-    frames: 0,
-    container_ms: 0,
-    ms: msSince(started),
   };
+}
+
+/** The views' row counts (the copy's own where it has no predicate), in one statement with their CREATEs. */
+async function createViews(con: DuckDBConnection, scans: CopyScan[]): Promise<number[]> {
+  const views = scans.map(copyView);
+  const counts = views.flatMap((v) => v.count ?? []);
+  const sql = [...views.map((v) => v.create), `SELECT ${counts.length > 0 ? counts.join(', ') : '1'}`];
+  const counted = (await con.runAndReadAll(sql.join(';\n'))).getRows()[0].map(Number);
+  let next = 0;
+  return views.map((v, i) => (v.count ? counted[next++] : scans[i].copy.rows));
+}
+
+/**
+ * Serves `scans` from their copies: each a TEMP VIEW named like the scan's TEMP table. All
+ * are made in one call into DuckDB (on a loaded machine each call waits for a core, and the
+ * keys read from the copies wait for the views); where that fails, each alone, so that its
+ * error goes to its own scan.
+ */
+export function serveFromCopies(
+  con: DuckDBConnection,
+  serial: Serial,
+  scans: CopyScan[],
+): Promise<GatherStats>[] {
+  const started = performance.now();
+  const together =
+    scans.length === 0
+      ? Promise.resolve(undefined)
+      : serial.run(() => createViews(con, scans).catch(() => undefined));
+  return scans.map(async (s, i): Promise<GatherStats> => {
+    const rows = (await together)?.[i] ?? (await serial.run(() => createViews(con, [s])))[0];
+    return {
+      table: s.table.name,
+      transport: COPY_TRANSPORT,
+      source: `${COPY_TRANSPORT} of ${s.copy.instance}`,
+      version: s.copy.version,
+      columns: copyView(s).columns,
+      where: s.plan.where,
+      rows,
+      bytes: 0,
+      frames: 0,
+      container_ms: 0,
+      ms: msSince(started),
+    };
+  });
 }
 
 /** Drops every TEMP table and view a gather made on `con`, so that it can be gathered again. */
