@@ -88,7 +88,7 @@ export async function dynamicFilter(
   // Cast to the reduced column's type: where the join compares values of two types, a key
   // equal to a value there casts to exactly that value, so no matching row is left out.
   // Ascending, for the delta encoding of integer keys.
-  const result = await serial.run(() =>
+  const result = await serial.first(() =>
     con.run(
       `SELECT DISTINCT k FROM (SELECT TRY_CAST(${key} AS ${type}) AS k FROM ${table}) WHERE k IS NOT NULL ORDER BY k`,
     ),
@@ -116,7 +116,7 @@ export async function dynamicFilter(
 async function localKeys(r: Reducing, maxBytes: number): Promise<DynamicFilter | undefined> {
   const { con, serial, key, table, type, reduction } = r;
   if (!integerLayoutNamed(type)) return undefined;
-  const result = await serial.run(() => con.run(`SELECT TRY_CAST(${key} AS ${type}) AS k FROM ${table}`));
+  const result = await serial.first(() => con.run(`SELECT TRY_CAST(${key} AS ${type}) AS k FROM ${table}`));
   const column = columnSchemaFor('k', result.columnTypes()[0]);
   const collector = KeyCollector.of(column);
   if (!collector) return undefined;
@@ -221,7 +221,7 @@ function packColumn(
 /** Keys of a type that travels as text: an IN list of literals, or the range when long. */
 async function inListFilter(r: Reducing): Promise<DynamicFilter> {
   const { con, serial, key, table, type } = r;
-  const reader = await serial.run(() =>
+  const reader = await serial.first(() =>
     con.runAndReadUntil(
       `SELECT DISTINCT CAST(${key} AS VARCHAR) FROM ${table} WHERE ${key} IS NOT NULL`,
       MAX_IN_LIST_VALUES + 1,
@@ -240,7 +240,7 @@ async function inListFilter(r: Reducing): Promise<DynamicFilter> {
 
 async function rangeFilter(r: Reducing): Promise<DynamicFilter> {
   const { con, serial, key, table, type } = r;
-  const range = await serial.run(() =>
+  const range = await serial.first(() =>
     con.runAndReadAll(`SELECT CAST(min(${key}) AS VARCHAR), CAST(max(${key}) AS VARCHAR) FROM ${table}`),
   );
   const [min, max] = range.getRows()[0].map(String);

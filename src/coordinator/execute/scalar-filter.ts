@@ -45,7 +45,7 @@ export async function scalarWhere(
     const gathering = resultIn(s.result);
     if (!gathering) continue;
     await gathering;
-    const term = await serial.run(() => comparison(con, s));
+    const term = await serial.first(() => comparison(con, s));
     if (term !== undefined) terms.push(term);
   }
   return terms.length === 0 ? undefined : terms.join(' AND ');
