@@ -16,6 +16,7 @@ import { StaleCopyError, type TableCopy } from '../catalog/reference-tables.js';
 import { AnalysisCache } from '../plan/analysis-cache.js';
 import {
   analyzeQuery,
+  exactOrAsWritten,
   type QueryAnalysis,
   scanName,
   type TableCatalogEntry,
@@ -196,14 +197,6 @@ class ExactFilterDeclined extends Error {
   }
 }
 
-/** The scans' plans as the SQL the coordinator runs needs them, and that SQL. */
-function exactOrAsWritten(reading: QueryAnalysis, exact: boolean, asWritten: string) {
-  if (!exact || reading.exactSql === undefined)
-    return { plans: reading.tables, userSql: asWritten, exact: false };
-  const plans = reading.tables.map((p) => (p.exact ? { ...p, columns: p.exact.columns } : p));
-  return { plans, userSql: reading.exactSql, exact: true };
-}
-
 async function gatherAll(
   con: DuckDBConnection,
   sql: string,
@@ -276,7 +269,7 @@ async function gatherAll(
   const reading = subqueries?.analysis ?? analysis;
   const running = exactOrAsWritten(reading, ctx.pushdown && exact, subqueries?.sql ?? scansSql);
   const targets = running.plans.map((plan) => ({ plan, table: reachable(plan, ctx) }));
-  /** Scans that declined a filter `running.userSql` leaves out: gathered again as written. */
+  /** Scans that declined a filter `running.sql` leaves out: gathered again as written. */
   const declinedExact: string[] = [];
   // A table the coordinator holds a copy of is in at once; reductions of it are dropped
   // from the schedule (the final SQL filters it), and kept for narrowing its keys here.
@@ -436,7 +429,7 @@ async function gatherAll(
         notes.push(
           `${s.scan ?? s.table}: its container declined where ${s.where}, applied here instead: ${s.declined}`,
         );
-    return { stats, userSql: running.userSql, pushedWhole: false, notes };
+    return { stats, userSql: running.sql, pushedWhole: false, notes };
   } catch (err) {
     // A stale copy or a declined exact filter leaves the scans to end: the query is gathered again.
     if (!(err instanceof StaleCopyError || err instanceof ExactFilterDeclined)) cancel();

@@ -18,7 +18,6 @@ import {
 import type { CatalogTable } from '../catalog/catalog.js';
 import {
   type QueryAnalysis,
-  SEND_WHOLE_ROWS,
   type SemiJoinReduction,
   scanName,
   type TableScanPlan,
@@ -65,12 +64,15 @@ export function narrowedSources(analysis: QueryAnalysis): Set<string> {
 }
 
 /**
- * Why a reduced table goes without keys: a side without a predicate of its own that has at
- * most SEND_WHOLE_ROWS rows (as the catalog knows them) is sent whole at once. A wait for keys
- * costs a round trip of the chain (the source's scan, then this one), more than a thousand
- * rows take to send; ten thousand wide rows (TPC-H's supplier) cost more than the wait. The
- * keys read from it are narrowed here instead (local-reduction.ts).
+ * A side without a predicate of its own that has at most this many rows (as the catalog
+ * knows them) is sent whole at once: a wait for keys costs a round trip of the chain (the
+ * source's scan, then this one), more than a thousand rows take to send; ten thousand wide
+ * rows (TPC-H's supplier) cost more than the wait. The keys read from it are narrowed here
+ * instead (local-reduction.ts).
  */
+const SEND_WHOLE_ROWS = 1_000;
+
+/** Why a reduced table goes without keys, where it is small enough to go whole at once. */
 export function sentWhole(table: Pick<CatalogTable, 'name' | 'rowCount'>, plan: TableScanPlan) {
   return plan.where === undefined && table.rowCount <= SEND_WHOLE_ROWS
     ? `none: ${table.name} has ${table.rowCount} rows (at most ${SEND_WHOLE_ROWS}), sent whole at once`

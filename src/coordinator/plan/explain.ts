@@ -34,7 +34,7 @@ import { timelineText } from '../execute/scan-timeline.js';
 import type { PartialPlan } from '../execute/shards/partial-aggregate.js';
 import { partialPlanOf } from '../execute/shards/partial-gather.js';
 import { partsToSkip } from '../execute/shards/prune.js';
-import { type QueryAnalysis, scanName, type TableScanPlan } from './analyze/index.js';
+import { exactOrAsWritten, type QueryAnalysis, scanName, type TableScanPlan } from './analyze/index.js';
 import { type SubqueryPlan, subqueryPlanOf } from './subquery-pushdown.js';
 
 export interface ExplainRequest {
@@ -118,7 +118,7 @@ async function coordinatorPlan(sql: string, analysis: QueryAnalysis, ctx: Execut
       const cols = table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
       await con.run(`CREATE TEMP TABLE ${quoteIdent(scanName(plan))} (${cols})`);
     }
-    const run = (ctx.pushdown && analysis.exactSql) || analysis.sql || sql;
+    const { sql: run } = exactOrAsWritten(analysis, ctx.pushdown, analysis.sql ?? sql);
     const reader = await con.runAndReadAll(`EXPLAIN ${run}`);
     return reader
       .getRows()
@@ -245,8 +245,9 @@ function stepsOf(
   const reductions = (ctx.pushdown ? useful(analysis) : []).filter((r) => !copied.has(r.table));
   const others = (ctx.pushdown ? opportunistic(analysis) : []).filter((r) => !copied.has(r.table));
   // Scans that wait for keys come after their sources, as execute.ts sends them.
+  const { plans } = exactOrAsWritten(analysis, ctx.pushdown, '');
   const ordered = inReductionOrder(
-    analysis.tables.map((plan) => ({ plan })),
+    plans.map((plan) => ({ plan })),
     reductions,
   );
   const held = ctx.twoWayReductions
@@ -279,9 +280,7 @@ function stepsOf(
         : table
           ? `${table.transport} ${table.location}`
           : null,
-      columns: ctx.pushdown
-        ? `${plan.distinct ? 'DISTINCT ' : ''}${(plan.exact?.columns ?? plan.columns).join(', ')}`
-        : '*',
+      columns: ctx.pushdown ? `${plan.distinct ? 'DISTINCT ' : ''}${plan.columns.join(', ')}` : '*',
       filter: (ctx.pushdown && plan.where) || null,
       exact: (ctx.pushdown && plan.exact?.applied.join(' AND ')) || null,
       dynamic_filter:

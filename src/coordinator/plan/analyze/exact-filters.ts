@@ -124,6 +124,22 @@ function leftOut(tree: unknown, nodes: Set<JsonObject>, constant: JsonObject): M
   return by;
 }
 
+/**
+ * The scans and the coordinator's SQL: with the exact filters left to the containers
+ * (`exact`: pushdown on and no container declined one), each scan fetches only the columns
+ * the rest of the query needs and the SQL leaves those filters out; else `asWritten`.
+ */
+export function exactOrAsWritten(
+  analysis: { tables: TableScanPlan[]; exactSql?: string },
+  exact: boolean,
+  asWritten: string,
+): { plans: TableScanPlan[]; sql: string; exact: boolean } {
+  if (!exact || analysis.exactSql === undefined)
+    return { plans: analysis.tables, sql: asWritten, exact: false };
+  const plans = analysis.tables.map((p) => (p.exact ? { ...p, columns: p.exact.columns } : p));
+  return { plans, sql: analysis.exactSql, exact: true };
+}
+
 /** The SQL without the conjuncts its scans apply, and the scans' columns then; undefined: none. */
 export async function exactFilters(x: ExactInputs, duckDb: DuckDbSql): Promise<ExactFilters | undefined> {
   const { nodes, applied } = appliedConjuncts(x);

@@ -49,6 +49,7 @@ import { referenceScans, renamedNodes, rewrittenSql } from './reference-scans.js
 import { type Resolution, Resolver, type Use } from './scope.js';
 import { type Tree, treeKey } from './trees.js';
 
+export { exactOrAsWritten } from './exact-filters.js';
 export type {
   QueryAnalysis,
   ReferencePlan,
@@ -60,7 +61,6 @@ export type {
 } from './plan.js';
 export { scanName } from './plan.js';
 export type { DuckDbSql, ParseWithDuckDb } from './print.js';
-export { SEND_WHOLE_ROWS } from './reductions.js';
 
 export interface AnalyzeOptions {
   /** Skip filter analysis when the whole query can run in one container (it will). */
@@ -154,7 +154,12 @@ async function analyzeWith(
     return terms && andText(terms);
   };
   let scans = options.scanPerReference
-    ? referenceScans(resolved.uses, filterOf, (n) => resolved.notes.push(n))
+    ? referenceScans(
+        resolved.uses,
+        filterOf,
+        (t) => byName.get(t)?.rows,
+        (n) => resolved.notes.push(n),
+      )
     : new Map<Use, string>();
   // A pushed subquery's result is in hand, not scanned: read once, under its own name.
   for (const u of scans.keys()) if (results.some((r) => r.name === u.table.name)) scans.delete(u);

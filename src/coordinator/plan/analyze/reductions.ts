@@ -152,13 +152,6 @@ export function subqueryCandidates(
   return allowedByEveryUse<SubqueryReduction>(res, true, scanOf);
 }
 
-/**
- * A table of at most this many rows is in hand at once: sent whole without waiting for keys
- * where it has no predicate (its keys are narrowed at the coordinator instead), or served
- * from the coordinator's copy.
- */
-export const SEND_WHOLE_ROWS = 1_000;
-
 function lexLess(a: number[], b: number[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i];
   return false;
@@ -199,7 +192,6 @@ export function chooseReductions(
         a.i - b.i,
     )
     .map((x) => scanName(x.t));
-  const tableOf = new Map(tables.map((t) => [scanName(t), t.table]));
   const placed: string[] = [];
   const reduced = new Set<string>();
   const out: SemiJoinReduction[] = [];
@@ -214,22 +206,7 @@ export function chooseReductions(
         if (!best || lexLess(score, best.score)) best = { r, score };
       }
     });
-    // A small table with a predicate of its own that nothing placed can reduce is in hand at
-    // once (a copy here, or a few rows sent whole): it starts a chain of its own before a
-    // reduction by keys of a table without one. Q7's second nation narrows customer, which
-    // then narrows orders, before lineitem takes supplier's keys alone.
-    const smallRoot =
-      best && best.score[0] > 0
-        ? order.find(
-            (t) =>
-              !placed.includes(t) &&
-              filtered.has(t) &&
-              (rows(tableOf.get(t) as string) ?? Number.POSITIVE_INFINITY) <= SEND_WHOLE_ROWS &&
-              !candidates.some((r) => r.table === t && placed.includes(r.source)),
-          )
-        : undefined;
-    if (smallRoot !== undefined) placed.push(smallRoot);
-    else if (best) {
+    if (best) {
       // Its best reduction first, then every other one whose source is placed already: the
       // executor intersects them (Trino's dynamic filters from every join a scan is probed by).
       const { table } = best.r;
