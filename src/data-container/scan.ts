@@ -36,7 +36,7 @@ import {
 } from '../protocol/frames.js';
 import { HeldFrames } from './held-frames.js';
 import { estimateRows, prefilter, type ScanSource } from './prefilter.js';
-import { ScanKeyTables } from './scan-keys.js';
+import { KEY_COLUMN, type LoadedKeys, ScanKeyTables } from './scan-keys.js';
 import { interruptOnAbort } from './scan-liveness.js';
 import { errorFrame } from './scan-request.js';
 import { connect, type LoadedTable } from './table.js';
@@ -267,7 +267,7 @@ async function planScan(
   // A limit counts the rows the where keeps: it goes where the where goes.
   const limit = declined ? undefined : request.limit;
   const distinct = request.distinct ? 'DISTINCT ' : '';
-  const select = `SELECT ${distinct}${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(from.name)}`;
+  const source = quoteIdent(from.name);
   const columns = await outputColumns(con, table, names);
   const casts = castList(columns);
   const conditions = where === undefined ? [] : [where];
@@ -281,16 +281,32 @@ async function planScan(
           keys.map((k) => k.column),
         )
       : [];
+  const loaded: LoadedKeys[] = [];
   for (const [i, set] of keys.entries()) {
-    conditions.push(await keyTables.semiJoin(keyColumns[i], set, where !== undefined));
+    loaded.push(await keyTables.semiJoin(keyColumns[i], set, where !== undefined));
   }
-  const filter = conditions.length > 0 ? conjunction(conditions) : undefined;
+  // Every condition, for the estimate; the scan itself joins the distinct key sets, unless the
+  // table has a column named like the keys tables' own: a predicate naming it would then be
+  // ambiguous.
+  const filter =
+    conditions.length + loaded.length > 0
+      ? conjunction([...conditions, ...loaded.map((l) => l.condition)])
+      : undefined;
+  const joinable = !from.columns.some((c) => c.name.toLowerCase() === KEY_COLUMN);
+  const joins = loaded.flatMap((l) => (joinable && l.join ? [l.join] : []));
+  conditions.push(...loaded.flatMap((l) => (joinable && l.join ? [] : [l.condition])));
+  // Beside a keys table, the table's own columns (rowid too) are named with the table's name.
+  const own = (name: string) => (joins.length > 0 ? `${source}.${name}` : name);
+  const select = `SELECT ${distinct}${names.map((n) => own(quoteIdent(n))).join(', ')} FROM ${source}${joins
+    .map((j) => ` JOIN ${j.keys} ON ${own(quoteIdent(j.column))} = ${j.keys}.${KEY_COLUMN}`)
+    .join('')}`;
   const limitText = limit !== undefined ? ` LIMIT ${limit}` : '';
-  const display = `${select}${filter ? ` WHERE ${filter}` : ''}${limitText}`;
   const whereOf = (range?: { lo: number; hi: number }) => {
-    const all = [...(range ? [`rowid >= ${range.lo} AND rowid < ${range.hi}`] : []), ...conditions];
+    const rowids = range ? [`${own('rowid')} >= ${range.lo} AND ${own('rowid')} < ${range.hi}`] : [];
+    const all = [...rowids, ...conditions];
     return all.length > 0 ? ` WHERE ${all.map((c) => `(${c})`).join(' AND ')}` : '';
   };
+  const display = `${select}${whereOf()}${limitText}`;
   let kept: Promise<number> | undefined;
   return {
     kind: 'batched',

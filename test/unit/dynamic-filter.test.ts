@@ -7,7 +7,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dynamicFilter } from '../../src/coordinator/execute/dynamic-filter.js';
 import { Serial } from '../../src/coordinator/execute/serial.js';
-import { ScanKeyTables } from '../../src/data-container/scan-keys.js';
+import { KEY_COLUMN, ScanKeyTables } from '../../src/data-container/scan-keys.js';
 
 let instance: DuckDBInstance;
 
@@ -32,13 +32,30 @@ async function keptAndJoined(
   const reduction = { table: 'tgt', column: 'c', source: 'src', sourceColumn: 'k' };
   const filter = await dynamicFilter(con, new Serial(), reduction, targetType);
   const conditions = filter.where ? [filter.where] : [];
+  // The scan joins keys known distinct instead of testing their condition.
+  const joins: string[] = [];
+  const besideJoins = [...conditions];
   if (filter.keys) {
     const keyTables = new ScanKeyTables(con, 'tgt');
     for (const keys of Array.isArray(filter.keys) ? filter.keys : [filter.keys]) {
-      conditions.push(await keyTables.semiJoin('c', keys, false));
+      const loaded = await keyTables.semiJoin('c', keys, false);
+      conditions.push(loaded.condition);
+      if (loaded.join) joins.push(` JOIN ${loaded.join.keys} ON tgt.c = ${loaded.join.keys}.${KEY_COLUMN}`);
+      else besideJoins.push(loaded.condition);
     }
   }
-  const kept = await con.runAndReadAll(`SELECT r FROM tgt WHERE ${conditions.join(' AND ') || 'true'}`);
+  const where = conditions.join(' AND ') || 'true';
+  const kept = await con.runAndReadAll(`SELECT r FROM tgt WHERE ${where}`);
+  // Joined, the same rows, each once.
+  const byJoin = await con.runAndReadAll(
+    `SELECT r FROM tgt${joins.join('')} WHERE ${besideJoins.join(' AND ') || 'true'} ORDER BY r`,
+  );
+  expect(byJoin.getRows().map((row) => Number(row[0]))).toEqual(
+    kept
+      .getRows()
+      .map((row) => Number(row[0]))
+      .sort((a, b) => a - b),
+  );
   const joined = await con.runAndReadAll('SELECT DISTINCT r FROM tgt JOIN src ON c = k');
   return {
     filter,

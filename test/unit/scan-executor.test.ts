@@ -8,6 +8,7 @@ import { benchTableSql, generatedTable } from '../../src/bench/generated-table.j
 import { estimateRows } from '../../src/data-container/prefilter.js';
 import { executeScan } from '../../src/data-container/scan.js';
 import type { LoadedTable } from '../../src/data-container/table.js';
+import { encodeDeltaNumbers } from '../../src/duckdb/delta-keys.js';
 import type { Frame, ScanFilter, ScanKeys, ScanRequest } from '../../src/protocol/frames.js';
 import { ScanRequestSchema } from '../../src/protocol/frames.js';
 
@@ -132,6 +133,29 @@ describe('distinct', () => {
     expect(frames.at(-1)).toMatchObject({ type: 'end', rows: 1_500_000 });
     expect(values.length).toBe(1_500_000);
     expect(new Set(values).size).toBe(1_500_000);
+  });
+
+  // Delta-encoded keys are distinct: the scan joins them (an inner join, DuckDB's faster probe).
+  const deltaKeys = (column: string, values: number[]): ScanKeys => {
+    const encoded = encodeDeltaNumbers(Float64Array.from(values), { width: 8, signed: true }, 1 << 20);
+    return { column, rows: values.length, values: { data: encoded as Uint8Array }, encoding: 'delta' };
+  };
+
+  it('joins distinct keys: the rows the semi-join keeps, each once, in one query or in rowid batches', async () => {
+    const few = await keys({ columns: ['id'], keys: deltaKeys('k', [7, 993]) });
+    expect(few.frames[0].type === 'schema' && few.frames[0].sql).toMatch(/ JOIN temp\.main\."__scan_keys_0"/);
+    expect(few.values.length).toBe(3000);
+    expect(few.values.every((id) => id % 1000n === 7n || id % 1000n === 993n)).toBe(true);
+    // Past the cap of one query: rowid batches of the table joined with the keys.
+    const all = await keys({ columns: ['id'], keys: deltaKeys('k', [...Array(1000).keys()]) });
+    expect(all.frames.at(-1)).toMatchObject({ type: 'end', rows: 1_500_000 });
+    expect(new Set(all.values).size).toBe(1_500_000);
+    const filtered = await keys({ columns: ['id'], where: 'id % 2 = 0', keys: deltaKeys('k', [1, 2]) });
+    expect(filtered.values.sort((a, b) => Number(a - b))).toEqual(
+      [...Array(1500).keys()].map((i) => BigInt(2 + i * 1000)),
+    );
+    const distinct = await keys({ columns: ['k'], distinct: true, keys: deltaKeys('k', [5, 6, 999]) });
+    expect(distinct.values.sort()).toEqual([5n, 6n, 999n]);
   });
 
   it('is refused with a pushed query, which shapes its own rows', async () => {

@@ -29,7 +29,11 @@ function keysOf(count: number) {
 
 /** Whether DuckDB's analyzed plan of the keyed scan holds a Bloom filter, and the rows it kept. */
 async function keyedScan(con: DuckDBConnection, keys: number, predicate: string | undefined) {
-  const condition = await new ScanKeyTables(con, 't').semiJoin('id', keysOf(keys), predicate !== undefined);
+  const { condition } = await new ScanKeyTables(con, 't').semiJoin(
+    'id',
+    keysOf(keys),
+    predicate !== undefined,
+  );
   const where = predicate ? `${predicate} AND ${condition}` : condition;
   const plan = await con.runAndReadAll(`EXPLAIN ANALYZE SELECT id FROM t WHERE ${where}`);
   const text = plan
