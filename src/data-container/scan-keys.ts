@@ -19,8 +19,8 @@
  *
  * Keys known distinct are joined instead (an inner join with them keeps exactly the rows the
  * semi-join keeps, once each): DuckDB probes an inner join's hash table faster, and takes a
- * perfect hash join for dense integer keys, which it never does for a SEMI join (~20–28% less
- * time on TPC-H's keyed scans of lineitem and partsupp, docs/performance.md). Delta-encoded
+ * perfect hash join for dense integer keys, which it never does for a SEMI join
+ * (docs/performance.md). Delta-encoded
  * keys are distinct by construction: their decoder refuses a key that does not exceed the one
  * before it.
  */
