@@ -5,7 +5,7 @@
  * awaits its filter makes the tables of the columns named ahead while it waits, so that once
  * the keys come only the appender stands between them and the scan.
  *
- * A semi-join reads its keys through a filter that keeps every key (`hash(k) IS NOT NULL`)
+ * A semi-join reads its keys through a filter that keeps every key (`hash(key) IS NOT NULL`)
  * where a Bloom filter of them pays: DuckDB pushes one into the probe side's scan only where
  * the join's build side is filtered (JoinFilterPushdownOptimizer::IsFiltering), reasoning
  * that a join with a whole table keeps every row, and a keys table is a filtered set by
@@ -14,15 +14,14 @@
  * pays against many keys (the join's hash table outgrows the core's caches) or beside a
  * predicate; against a few keys alone the join's hash table says no as quickly, and the test
  * only adds to every row (docs/performance.md). A filter DuckDB can prove true from the
- * table's statistics (`k IS NOT NULL`) would be removed before that check; a hash is never
+ * table's statistics (`key IS NOT NULL`) would be removed before that check; a hash is never
  * NULL, whatever the key.
  *
  * Keys known distinct are joined instead (an inner join with them keeps exactly the rows the
  * semi-join keeps, once each): DuckDB probes an inner join's hash table faster, and takes a
  * perfect hash join for dense integer keys, which it never does for a SEMI join
- * (docs/performance.md). Delta-encoded
- * keys are distinct by construction: their decoder refuses a key that does not exceed the one
- * before it.
+ * (docs/performance.md). Delta-encoded keys are distinct by construction: their decoder
+ * refuses a key that does not exceed the one before it.
  */
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import {
@@ -48,6 +47,7 @@ export interface LoadedKeys {
   /** Where the keys are distinct: the keys table and the table's column it joins. */
   join?: { keys: string; column: string };
 }
+
 /** Keys from which on a semi-join's Bloom filter pays for its test on every row by itself. */
 const BLOOM_FILTER_MIN_KEYS = 4096;
 
