@@ -6,7 +6,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { duckdbErrorToQueryError } from '../../duckdb/duckdb-errors.js';
 import type { ChunkSource } from '../../duckdb/json-values.js';
-import { quoteIdent } from '../../duckdb/sql.js';
+import { conjunction, quoteIdent } from '../../duckdb/sql.js';
 import { QueryError } from '../../errors.js';
 import { type ScanRequest, SILENCE_MS } from '../../protocol/frames.js';
 import { msSince, roundMs } from '../../timing.js';
@@ -40,7 +40,7 @@ import {
   opportunistic,
   useful,
 } from './reduction-schedule.js';
-import { forgetGathered, QueryCopies, serveFromCopies } from './reference-scan.js';
+import { type CopyScan, forgetGathered, QueryCopies, serveFromCopies } from './reference-scan.js';
 import { scalarWhere } from './scalar-filter.js';
 import { Serial } from './serial.js';
 import { gatherPartials } from './shards/partial-gather.js';
@@ -139,7 +139,7 @@ function scanRequestFor(plan: TableScanPlan, table: CatalogTable, pushdown: bool
 
 /** `request` with `more` ANDed to its where (offered as its where is). */
 function withWhere(request: ScanRequest, more: string): ScanRequest {
-  const where = request.where === undefined ? more : `(${request.where}) AND ${more}`;
+  const where = request.where === undefined ? more : conjunction([request.where, more]);
   return { ...request, where, declinable: true };
 }
 
@@ -274,15 +274,13 @@ async function gatherAll(
   // A table the coordinator holds a copy of is in at once; reductions of it are dropped
   // from the schedule (the final SQL filters it), and kept for narrowing its keys here.
   const copied = new Map<string, TableCopy>();
+  const fromCopies: CopyScan[] = [];
   for (const { plan, table } of ctx.pushdown ? targets : []) {
     const copy = copies.serving(table);
-    if (copy) copied.set(scanName(plan), copy);
+    if (!copy) continue;
+    copied.set(scanName(plan), copy);
+    fromCopies.push({ copy, table, plan, scan: scanName(plan) });
   }
-  const fromCopies = [...copied].map(([scan, copy]) => ({
-    copy,
-    scan,
-    ...(targets.find((t) => scanName(t.plan) === scan) as (typeof targets)[number]),
-  }));
   const copyStats = new Map(
     serveFromCopies(con, opts.serial, fromCopies).map((stats, i) => [fromCopies[i].scan, stats]),
   );

@@ -99,14 +99,15 @@ function copyView({ copy, table, plan, scan }: CopyScan): {
   };
 }
 
-/** The views' row counts (the copy's own where it has no predicate), in one statement with their CREATEs. */
-async function createViews(con: DuckDBConnection, scans: CopyScan[]): Promise<number[]> {
-  const views = scans.map(copyView);
+type CopyView = ReturnType<typeof copyView>;
+
+/** Makes `views` in one statement; their row counts (`rows` where a view has no predicate). */
+async function createViews(con: DuckDBConnection, views: CopyView[], rows: number[]): Promise<number[]> {
   const counts = views.flatMap((v) => v.count ?? []);
   const sql = [...views.map((v) => v.create), `SELECT ${counts.length > 0 ? counts.join(', ') : '1'}`];
   const counted = (await con.runAndReadAll(sql.join(';\n'))).getRows()[0].map(Number);
   let next = 0;
-  return views.map((v, i) => (v.count ? counted[next++] : scans[i].copy.rows));
+  return views.map((v, i) => (v.count ? counted[next++] : rows[i]));
 }
 
 /**
@@ -121,18 +122,21 @@ export function serveFromCopies(
   scans: CopyScan[],
 ): Promise<GatherStats>[] {
   const started = performance.now();
+  const views = scans.map(copyView);
+  const copyRows = scans.map((s) => s.copy.rows);
   const together =
     scans.length === 0
       ? Promise.resolve(undefined)
-      : serial.run(() => createViews(con, scans).catch(() => undefined));
+      : serial.run(() => createViews(con, views, copyRows).catch(() => undefined));
   return scans.map(async (s, i): Promise<GatherStats> => {
-    const rows = (await together)?.[i] ?? (await serial.run(() => createViews(con, [s])))[0];
+    const rows =
+      (await together)?.[i] ?? (await serial.run(() => createViews(con, [views[i]], [copyRows[i]])))[0];
     return {
       table: s.table.name,
       transport: COPY_TRANSPORT,
       source: `${COPY_TRANSPORT} of ${s.copy.instance}`,
       version: s.copy.version,
-      columns: copyView(s).columns,
+      columns: views[i].columns,
       where: s.plan.where,
       rows,
       bytes: 0,

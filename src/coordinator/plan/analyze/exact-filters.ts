@@ -21,7 +21,7 @@
  */
 import { isJsonObject, type JsonObject } from '../../../json-object.js';
 import { duckDbStatement, lowerDuckDb, selectListOf } from './duckdb-tree.js';
-import { scanName, type TableCatalogEntry, type TableScanPlan } from './plan.js';
+import { type ExactScan, scanName, type TableCatalogEntry, type TableScanPlan } from './plan.js';
 import { type DuckDbSql, withoutLocations } from './print.js';
 import { replaced, rewrittenSql } from './reference-scans.js';
 import { type Resolution, Resolver, type Use } from './scope.js';
@@ -31,7 +31,7 @@ export interface ExactFilters {
   /** the SQL to run over the gathered TEMP tables with the applied conjuncts left out */
   sql: string;
   /** per scan: its columns then, and the AND-terms of its `where` left out of `sql` */
-  scans: Map<string, { columns: string[]; applied: string[] }>;
+  scans: Map<string, ExactScan>;
 }
 
 export interface ExactInputs {
@@ -157,7 +157,7 @@ export async function exactFilters(x: ExactInputs, duckDb: DuckDbSql): Promise<E
   } catch {
     return undefined;
   }
-  const scans = new Map<string, { columns: string[]; applied: string[] }>();
+  const scans = new Map<string, ExactScan>();
   for (const plan of x.tables) {
     const need = needs.get(plan.table);
     const columns = need ? plan.columns.filter((c) => need.all || need.cols.has(c.toLowerCase())) : [];

@@ -291,7 +291,7 @@ async function printFilters(
 
 /** The comparisons with scalar subqueries' values every one of `uses` has, in catalog spelling. */
 function scalarFilters(uses: Use[]): ScalarFilter[] {
-  const keyOf = (s: Use['scalars'][number]) => JSON.stringify(s);
+  const keyOf = (s: ScalarFilter) => JSON.stringify(s);
   const [first, ...rest] = uses;
   const shared = (first?.scalars ?? []).filter((s) =>
     rest.every((u) => u.scalars.some((o) => keyOf(o) === keyOf(s))),

@@ -40,7 +40,7 @@ export interface TableScanPlan {
    * Where the coordinator runs `QueryAnalysis.exactSql`: the columns then needed, and the
    * AND-terms of `where` left out of that SQL, which the scan must apply (exact-filters.ts).
    */
-  exact?: { columns: string[]; applied: string[] };
+  exact?: ExactScan;
   /**
    * Comparisons with pushed scalar subqueries' values every reference of the scan has in its
    * WHERE: once `result` is in, `column op value` may be added to `where` (0 rows or NULL:
@@ -49,10 +49,17 @@ export interface TableScanPlan {
   scalars?: ScalarFilter[];
 }
 
+/** What a scan fetches and must apply where the coordinator runs the exact SQL. */
+export interface ExactScan {
+  columns: string[];
+  applied: string[];
+}
+
 /** `column op (the one value of result's one column)`. */
 export interface ScalarFilter {
-  /** catalog spelling */
+  /** in a scan's plan, the catalog's spelling; in a use (scope.ts), lower-case */
   column: string;
+  /** `=`, `<>`, `<`, `<=`, `>`, `>=`, the column on the left */
   op: string;
   /** the pushed subquery's TEMP table, and its column */
   result: string;

@@ -217,9 +217,11 @@ export class SelectPushdown {
   }
 
   on(j: Join): void {
-    const conjuncts = this.expand(splitAnd(j.on));
-    this.place(conjuncts, this.placement.on.get(j) ?? new Set());
-    this.recordWhole(splitAnd(j.on), this.placement.on.get(j) ?? new Set());
+    const written = splitAnd(j.on);
+    const conjuncts = this.expand(written);
+    const open = this.placement.on.get(j) ?? new Set();
+    this.place(conjuncts, open);
+    this.recordWhole(written, open);
     this.joinEqualities(
       j,
       conjuncts.map((c) => this.equality(c)).filter((p) => p !== undefined),
@@ -239,10 +241,11 @@ export class SelectPushdown {
   }
 
   where(e: Expr | undefined): void {
-    const conjuncts = this.expand(splitAnd(e));
+    const written = splitAnd(e);
+    const conjuncts = this.expand(written);
     const open = this.placement.where;
     this.place(conjuncts, open);
-    this.recordWhole(splitAnd(e), open);
+    this.recordWhole(written, open);
     for (const c of conjuncts) {
       const t = this.filter(c)?.target;
       if (t && !open.has(t)) {

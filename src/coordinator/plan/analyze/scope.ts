@@ -12,6 +12,7 @@ import { type Body, type Derived, type DerivedRef, sourceType } from './derived.
 import { inputRowUse, type RowUse, subqueryRowUse } from './existential.js';
 import { PURE_TABLE_FUNCTIONS } from './functions.js';
 import type { Expr, From, Query } from './ir.js';
+import type { ScalarFilter } from './plan.js';
 import { place } from './predicates.js';
 import { SelectPushdown } from './pushdown.js';
 import type { Tree } from './trees.js';
@@ -49,22 +50,12 @@ export interface Use {
    * matching a row of the source use (reductions.ts has the rules).
    */
   reducers: Reducer[];
-  /** `column op (SELECT * FROM result)` conjuncts of its WHERE, result a pushed subquery's (one column) */
-  scalars: ScalarComparison[];
-}
-
-/**
- * A WHERE conjunct comparing a column of a use with the one value of a pushed scalar
- * subquery's result: once that value is in hand, `column op value` filters the use's rows.
- */
-export interface ScalarComparison {
-  /** lower-case column of the use */
-  column: string;
-  /** `=`, `<>`, `<`, `<=`, `>`, `>=`, the column on the left */
-  op: string;
-  /** the result's TEMP table name and its one column (lower-case) */
-  result: string;
-  resultColumn: string;
+  /**
+   * `column op (SELECT * FROM result)` conjuncts of its WHERE, result a pushed subquery's (one
+   * column): once that value is in hand, `column op value` filters the use's rows. Columns
+   * lower-case.
+   */
+  scalars: ScalarFilter[];
 }
 
 export type Target = Use | DerivedRef;
