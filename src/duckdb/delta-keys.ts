@@ -72,29 +72,6 @@ function readNumber(view: DataView, i: number, { width, signed }: IntegerLayout)
   return signed ? view.getInt8(at) : view.getUint8(at);
 }
 
-/** Writes key `i` in the fixed layout: any integer that fits it, within ±2^53 (exact as a Number). */
-export function writeNumber(
-  view: DataView,
-  i: number,
-  value: number,
-  { width, signed }: IntegerLayout,
-): void {
-  const at = i * width;
-  if (width === 8) {
-    const high = Math.floor(value / 2 ** 32);
-    view.setUint32(at, value - high * 2 ** 32, true);
-    if (signed) view.setInt32(at + 4, high, true);
-    else view.setUint32(at + 4, high, true);
-  } else if (width === 4) {
-    if (signed) view.setInt32(at, value, true);
-    else view.setUint32(at, value, true);
-  } else if (width === 2) {
-    if (signed) view.setInt16(at, value, true);
-    else view.setUint16(at, value, true);
-  } else if (signed) view.setInt8(at, value);
-  else view.setUint8(at, value);
-}
-
 /**
  * `rows` keys in the fixed layout (`fixed`, ascending and distinct) delta-encoded, or
  * undefined when that takes more than `maxBytes`.
@@ -130,12 +107,43 @@ export function encodeDeltaNumbers(
   return encodeNumbers(rows, (i) => keys[i], maxBytes);
 }
 
-/** Keys held as Numbers (each exact, within `layout`'s type) in their fixed layout, little-endian. */
-export function fixedKeys(keys: Float64Array, layout: IntegerLayout): Uint8Array {
-  const data = new Uint8Array(keys.length * layout.width);
-  const view = new DataView(data.buffer);
-  for (let i = 0; i < keys.length; i++) writeNumber(view, i, keys[i], layout);
-  return data;
+/**
+ * Keys held as Numbers (each exact, within `layout`'s type) in their fixed layout,
+ * little-endian: typed arrays in the platform's order, which is little-endian wherever DuckDB's
+ * bindings run (x64, arm64). A typed array's conversion where DataView calls per key cost
+ * several times more, on a link's critical path.
+ */
+export function fixedKeys(keys: Float64Array, { width, signed }: IntegerLayout): Uint8Array {
+  if (width === 8) return int64Keys(keys);
+  const typed =
+    width === 4
+      ? signed
+        ? new Int32Array(keys)
+        : new Uint32Array(keys)
+      : width === 2
+        ? signed
+          ? new Int16Array(keys)
+          : new Uint16Array(keys)
+        : signed
+          ? new Int8Array(keys)
+          : new Uint8Array(keys);
+  return new Uint8Array(typed.buffer);
+}
+
+/**
+ * fixedKeys of 64-bit keys. Nothing follows the loop but the return: V8 compiles a long loop
+ * on the stack (OSR) before what follows it ever ran, and an operation there without type
+ * feedback would throw that code away at every call, leaving the loop slow.
+ */
+function int64Keys(keys: Float64Array): Uint8Array {
+  const bytes = new Uint8Array(keys.length * 8);
+  const words = new Int32Array(bytes.buffer);
+  for (let i = 0; i < keys.length; i++) {
+    const high = Math.floor(keys[i] / 2 ** 32);
+    words[2 * i] = keys[i] - high * 2 ** 32;
+    words[2 * i + 1] = high;
+  }
+  return bytes;
 }
 
 /** Whether keys from `first` to `last` (ascending) take the Number path. */
@@ -215,32 +223,36 @@ function decodeNumbers(
   rows: number,
   layout: IntegerLayout,
 ): Uint8Array | string | undefined {
-  const fixed = new Uint8Array(rows * layout.width);
-  const view = new DataView(fixed.buffer);
+  const keys = new Float64Array(rows);
   const bits = layout.width * 8;
   const [min, max] = layout.signed ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1];
+  // One test per key on the hot path: within the type, and exact as a Number.
+  const low = Math.max(min, -SAFE + 1);
+  const high = Math.min(max, SAFE - 1);
   let at = 0;
   let value = 0;
   for (let i = 0; i < rows; i++) {
-    let v = 0;
-    let scale = 1;
-    for (let length = 1; ; length++) {
-      if (at >= data.length) return `they end after ${i} of ${rows} keys`;
-      const byte = data[at++];
-      v += (byte & 0x7f) * scale;
-      scale *= 128;
-      if ((byte & 0x80) === 0) break;
+    if (at >= data.length) return `they end after ${i} of ${rows} keys`;
+    let byte = data[at++];
+    let v = byte & 0x7f;
+    // Most gaps of dense keys take one byte: the loop only for the others.
+    for (let length = 1, scale = 128; byte & 0x80; length++, scale *= 128) {
       if (length === NUMBER_VARINT_BYTES) return undefined;
+      if (at >= data.length) return `they end after ${i} of ${rows} keys`;
+      byte = data[at++];
+      v += (byte & 0x7f) * scale;
     }
     if (i === 0) value = v % 2 === 1 ? -(v + 1) / 2 : v / 2;
     else if (v === 0) return `key ${i} repeats the previous one (keys must be ascending and distinct)`;
     else value += v;
-    if (Math.abs(value) >= SAFE) return undefined;
-    if (value < min || value > max) return `key ${i} (${value}) does not fit the column's ${bits}-bit type`;
-    writeNumber(view, i, value, layout);
+    if (value < low || value > high) {
+      if (Math.abs(value) >= SAFE) return undefined;
+      return `key ${i} (${value}) does not fit the column's ${bits}-bit type`;
+    }
+    keys[i] = value;
   }
   if (at !== data.length) return `${data.length - at} bytes follow the ${rows} keys`;
-  return fixed;
+  return fixedKeys(keys, layout);
 }
 
 function decodeBigInts(data: Uint8Array, rows: number, layout: IntegerLayout): Uint8Array | string {
