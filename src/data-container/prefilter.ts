@@ -9,6 +9,7 @@
  * is then interrupted); where it keeps few (`awaitFilterAbove`), the scan does not wait at all.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { keptRowsSql } from '../duckdb/kept-rows-sql.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import type { LoadedTable } from './table.js';
 
@@ -25,26 +26,15 @@ const MAX_PREFILTERED_ROWS = 1_000_000;
  * query may need.
  */
 const MAX_PREFILTERED_SHARE = 0.2;
-/** About one DuckDB row group: enough to estimate how many rows a predicate keeps. */
-const SAMPLE_ROWS = 122_880;
 
-/**
- * Rows of `source` that `where` (checked already) keeps, estimated on ~SAMPLE_ROWS rows drawn
- * in whole vectors from all over the table (system sampling reads only those): the first rows
- * alone would misjudge a table sorted by the predicate's column (`created_at > …` over
- * time-ordered rows), and a scan sized on that would hold the whole table at once.
- */
+/** Rows of `source` that `where` (checked already) keeps, estimated on a sample (keptRowsSql). */
 export async function estimateRows(
   con: DuckDBConnection,
   source: Pick<ScanSource, 'name' | 'rowCount'>,
   where: string,
 ): Promise<number> {
   if (source.rowCount === 0) return 0;
-  const percent = (SAMPLE_ROWS / source.rowCount) * 100;
-  const sample = percent < 100 ? ` TABLESAMPLE ${percent.toFixed(6)}% (system, 42)` : '';
-  const counted = await con.runAndReadAll(
-    `SELECT count(*) FILTER (WHERE kept)::DOUBLE, count(*)::DOUBLE FROM (SELECT (${where}) AS kept FROM ${quoteIdent(source.name)}${sample})`,
-  );
+  const counted = await con.runAndReadAll(keptRowsSql(source.name, source.rowCount, where));
   const [kept, seen] = counted.getRows()[0].map(Number);
   return seen === 0 ? 0 : (kept / seen) * source.rowCount;
 }

@@ -80,21 +80,22 @@ it('sends at once a filtered side whose own predicate keeps few rows', async () 
 });
 
 it('does not wait for the keys of a filtered side that proves large', async () => {
+  // label_sublabels' predicate keeps 240,000 rows, label_urls' 245,000: the first goes first.
   const tables =
     await askAndCompare(`SELECT count(*) AS n, sum(s.sublabel_id) AS s, count(DISTINCT u.url_id) AS u
     FROM label_sublabels s JOIN label_urls u ON s.label_id = u.label_id
-    WHERE s.sublabel_id > 10 AND u.url_id % 2 = 0`);
+    WHERE s.sublabel_id > 10000 AND u.url_id % 50 <> 0`);
   const sublabels = statsOf(tables, 'label_sublabels');
   const urls = statsOf(tables, 'label_urls');
   expect(sublabels.rows).toBeGreaterThan(200_000);
   expect(urls.dynamic_filter).toMatch(/^none: label_sublabels passed 200000 rows/);
-  expect(urls.rows).toBe(125_000);
+  expect(urls.rows).toBe(245_000);
 });
 
 it('still waits for a large side when the other has no predicate of its own', async () => {
   const tables = await askAndCompare(`SELECT count(*) AS n, count(DISTINCT u.url) AS urls
     FROM label_sublabels s JOIN label_urls u ON s.label_id = u.label_id
-    WHERE s.sublabel_id > 10`);
+    WHERE s.sublabel_id > 10000`);
   expect(statsOf(tables, 'label_urls').dynamic_filter).toMatch(/of label_sublabels\.label_id$/);
 });
 
@@ -119,10 +120,11 @@ it('intersects the keys of every source a table joins', async () => {
 });
 
 it('also takes the keys of a later side that its container sends at once', async () => {
-  // The order gathers labels, then label_sublabels by its keys, then label_urls by theirs; but
-  // label_urls' own predicate keeps 250 rows, sent at once, so label_sublabels waits for them too.
+  // The order gathers labels, then label_sublabels by its keys (expected to keep fewer rows
+  // than label_urls' own predicate), then label_urls by theirs; but label_urls' own predicate
+  // keeps 83,333 rows, sent at once, so label_sublabels waits for them too.
   const labels = "l.name LIKE 'test%'";
-  const urls = 'u.url_id % 1000 = 0';
+  const urls = 'u.url_id % 3 = 0';
   const tables = await askAndCompare(`SELECT s.sublabel_id, s.sublabel_name, u.url, l.name
     FROM labels l JOIN label_sublabels s ON s.label_id = l.label_id
     JOIN label_urls u ON u.sublabel_id = s.sublabel_id WHERE ${labels} AND ${urls}`);

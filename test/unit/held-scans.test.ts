@@ -52,6 +52,20 @@ describe('heldScans', () => {
     expect([...held.keys()]).toEqual(['customer']);
   });
 
+  it('holds for a later scan that may take keys of a filtered scan sent at once (TPC-H Q8: lineitem by part)', () => {
+    // lineitem has no predicate; its only scheduled reduction is by orders, but part (filtered,
+    // gathered last) may reduce it where part is sent at once.
+    const byPart = r('lineitem', 'l_partkey', 'part', 'p_partkey');
+    const held = heldScans(
+      options({
+        order: ['customer', 'orders', 'lineitem', 'part'],
+        candidates: [...FORWARD, ...BACKWARD, byPart],
+        narrowed: new Set(['customer', 'orders', 'part']),
+      }),
+    );
+    expect(held.get('orders')?.backward).toEqual([BACKWARD[1]]);
+  });
+
   it('holds nothing where the keys are not integers, the container cannot hold, or the later scan is a copy', () => {
     expect(heldScans(options({ integer: (scan) => scan !== 'orders' })).has('orders')).toBe(false);
     expect(heldScans(options({ integer: (_s, column) => column !== 'o_orderkey' })).has('orders')).toBe(

@@ -116,11 +116,66 @@ it('an unaliased reference keeps its name as the alias, and `main.t.c` keeps one
   expect(qualified.notes.join(' ')).toMatch(/one scan for the references of labels/);
 });
 
-it('a small table keeps one scan', async () => {
-  const small = CATALOG.map((t) => ({ ...t, rows: 1_000 }));
+const NATIONS: TableCatalogEntry[] = [
+  ...TPCH.filter((t) => t.name !== 'nation'),
+  {
+    name: 'nation',
+    columns: ['n_nationkey', 'n_name', 'n_regionkey'],
+    types: ['INTEGER', 'VARCHAR', 'INTEGER'],
+    rows: 25,
+  },
+  { name: 'region', columns: ['r_regionkey', 'r_name'], types: ['INTEGER', 'VARCHAR'], rows: 5 },
+  {
+    name: 'customer',
+    columns: ['c_custkey', 'c_nationkey'],
+    types: ['BIGINT', 'INTEGER'],
+    rows: 150_000,
+  },
+];
+
+it('a small table read twice gets a scan per reference: its keys are those of one (TPC-H Q8)', async () => {
+  // n1 is narrowed by region's keys, n2 by nothing: customer takes n1's keys only.
   const a = await perReference(
-    `SELECT * FROM labels a JOIN labels b ON a.category = b.name WHERE a.name = 'x'`,
-    small,
+    `SELECT n2.n_name FROM supplier, customer, nation n1, nation n2, region
+     WHERE c_nationkey = n1.n_nationkey AND n1.n_regionkey = r_regionkey AND r_name = 'AMERICA'
+       AND s_nationkey = n2.n_nationkey AND s_name LIKE 'Supplier#0000001%'`,
+    NATIONS,
   );
-  expect(a.tables.filter((t) => t.table === 'labels')).toHaveLength(1);
+  const nations = a.tables.filter((t) => t.table === 'nation');
+  expect(nations.map((t) => t.references)).toEqual([['n1'], ['n2']]);
+  const n1 = nations[0].scan ?? 'nation';
+  expect(a.reductions).toContainEqual(expect.objectContaining({ table: n1, source: 'region' }));
+  expect(a.reductions).toContainEqual(
+    expect.objectContaining({ table: 'customer', column: 'c_nationkey', source: n1 }),
+  );
+});
+
+it('with estimates of what each predicate keeps, the reductions start from the most selective scans (TPC-H Q7)', async () => {
+  const q7 = `SELECT count(*) FROM supplier, lineitem, orders, customer, nation n1, nation n2
+     WHERE s_suppkey = l_suppkey AND o_orderkey = l_orderkey AND c_custkey = o_orderkey
+       AND s_nationkey = n1.n_nationkey AND c_nationkey = n2.n_nationkey
+       AND n1.n_name IN ('FRANCE', 'GERMANY') AND n2.n_name IN ('FRANCE', 'GERMANY')
+       AND l_commitdate < DATE '1995-01-01'`;
+  const asked: string[] = [];
+  // Each nation keeps 2 of 25 rows, lineitem's date range 30% of its rows.
+  const keptRows = async (table: string, where: string) => {
+    asked.push(`${table}: ${where}`);
+    return table === 'nation' ? 2 : 1_800_000;
+  };
+  const a = await analyzeQuery(q7, NATIONS, duck, { scanPerReference: true, keptRows });
+  expect(asked).toHaveLength(3);
+  expect(a.tables.filter((t) => t.table === 'nation').map((t) => t.estimatedRows)).toEqual([2, 2]);
+  const order = a.reductions.map((r) => `${r.table}<${r.source}`);
+  // customer (12k expected by the second nation's keys) narrows orders, and both narrow
+  // lineitem, instead of lineitem (144k by the first nation's suppliers) going first.
+  const customer = order.findIndex((r) => r.startsWith('customer<nation'));
+  const orders = order.indexOf('orders<customer');
+  const lineitem = order.indexOf('lineitem<orders');
+  expect(customer).toBeGreaterThanOrEqual(0);
+  expect(orders).toBeGreaterThan(customer);
+  expect(lineitem).toBeGreaterThan(orders);
+  expect(order).toContain('lineitem<supplier');
+  // Without estimates the order follows the tables' sizes, as before.
+  const sized = await perReference(q7, NATIONS);
+  expect(sized.reductions.map((r) => `${r.table}<${r.source}`)).not.toEqual(order);
 });

@@ -27,6 +27,7 @@ import { runCapped } from './capped-result.js';
 import { type GatherStats, gatherFrames } from './gather.js';
 import { gatherInto } from './gather-table.js';
 import { heldScansOf } from './held-scans.js';
+import { type KeptRows, keptRowsEstimator } from './kept-rows.js';
 import { SourceKeys } from './key-collector.js';
 import { PushedResultTarget } from './pushed-result.js';
 import { openPushedStream } from './pushed-stream.js';
@@ -65,6 +66,11 @@ function catalogEntries(ctx: ExecutorContext): TableCatalogEntry[] {
   }));
 }
 
+/** The containers' estimates of their predicates' rows, where pushdown is on (kept-rows.ts). */
+function keptRows(ctx: ExecutorContext): KeptRows | undefined {
+  return ctx.pushdown ? keptRowsEstimator((name) => ctx.catalog.get(name), ctx.nc) : undefined;
+}
+
 /** The analysis of SQL rewritten over pushed subqueries' TEMP tables (subquery-pushdown.ts). */
 export function analyzeRewritten(ctx: ExecutorContext): AnalyzeRewritten {
   return async (sql, results) => {
@@ -75,6 +81,7 @@ export function analyzeRewritten(ctx: ExecutorContext): AnalyzeRewritten {
     const analysis = await analyzeQuery(sql, catalog, ctx.engine, {
       results,
       scanPerReference: ctx.pushdown,
+      keptRows: keptRows(ctx),
     });
     ctx.analyses.set(key, analysis);
     return analysis;
@@ -87,12 +94,19 @@ export async function analyze(sql: string, ctx: ExecutorContext): Promise<QueryA
     const key = AnalysisCache.key(sql, catalog);
     const cached = ctx.analyses.get(key);
     if (cached) return cached;
-    const options = { wholeQueriesRunWhole: ctx.pushdown, scanPerReference: ctx.pushdown };
+    const options = {
+      wholeQueriesRunWhole: ctx.pushdown,
+      scanPerReference: ctx.pushdown,
+      keptRows: keptRows(ctx),
+    };
     const first = await analyzeQuery(sql, catalog, ctx.engine, options);
     // A query of one split table is not run whole (wholeQueryTarget): its filters go to the parts.
     const split = first.pushWhole && ctx.pushdown && ctx.catalog.get(first.tables[0].table)?.parts;
     const analysis = split
-      ? await analyzeQuery(sql, catalog, ctx.engine, { scanPerReference: ctx.pushdown })
+      ? await analyzeQuery(sql, catalog, ctx.engine, {
+          scanPerReference: ctx.pushdown,
+          keptRows: keptRows(ctx),
+        })
       : first;
     ctx.analyses.set(key, analysis);
     return analysis;

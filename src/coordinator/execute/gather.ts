@@ -105,7 +105,7 @@ export interface GatherOptions {
 export function openScan(
   table: CatalogTable,
   request: ScanRequest,
-  opts: GatherOptions,
+  opts: Pick<GatherOptions, 'nc' | 'idleTimeoutMs' | 'deadline' | 'signal' | 'filter' | 'heldFilter'>,
 ): AsyncGenerator<Frame> {
   const streamOptions = { idleTimeoutMs: opts.idleTimeoutMs, deadline: opts.deadline, signal: opts.signal };
   // A part holds only some of the rows: a split table is read part by part (scatterInto).

@@ -45,10 +45,16 @@ export interface HoldingOptions {
 
 /**
  * Whether `later`'s keys may narrow `held`'s rows beyond what `held`'s own keys gave it: it
- * has a predicate of its own, or keys of another scan narrow it.
+ * has a predicate of its own, or keys of another scan narrow it: scheduled, or those of a
+ * scan with a predicate of its own where that one is sent at once (Q8's lineitem takes part's
+ * keys so, and its keys then narrow orders' held rows from 91k to 2.4k).
  */
 function narrowsBeyond(later: string, held: string, opts: HoldingOptions): boolean {
-  return opts.narrowed.has(later) || opts.reductions.some((r) => r.table === later && r.source !== held);
+  return (
+    opts.narrowed.has(later) ||
+    opts.reductions.some((r) => r.table === later && r.source !== held) ||
+    opts.candidates.some((r) => r.table === later && r.source !== held && opts.narrowed.has(r.source))
+  );
 }
 
 /**

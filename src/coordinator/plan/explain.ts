@@ -68,6 +68,8 @@ export type ExplainStep = {
   served_from: string | null;
   columns: string | null;
   filter: string | null;
+  /** rows `filter` keeps, as the table's container estimated them at planning: they order the dynamic filters */
+  estimated_rows: number | null;
   limit: number | null;
   dynamic_filter: string | null;
   /** the scan whose keys this one waits for */
@@ -174,6 +176,7 @@ function stepsOf(
   const whole = wholeQueryTarget(analysis, ctx);
   const base = {
     scan: null,
+    estimated_rows: null,
     limit: null,
     dynamic_filter: null,
     after: null,
@@ -282,6 +285,7 @@ function stepsOf(
           : null,
       columns: ctx.pushdown ? `${plan.distinct ? 'DISTINCT ' : ''}${plan.columns.join(', ')}` : '*',
       filter: (ctx.pushdown && plan.where) || null,
+      estimated_rows: ctx.pushdown ? (plan.estimatedRows ?? null) : null,
       exact: (ctx.pushdown && plan.exact?.applied.join(' AND ')) || null,
       dynamic_filter:
         mine.length > 0 || scalars.length > 0

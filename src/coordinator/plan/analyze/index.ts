@@ -39,6 +39,7 @@ import {
   type QueryAnalysis,
   type ReferencePlan,
   type ScalarFilter,
+  type SemiJoinReduction,
   scanName,
   type TableCatalogEntry,
   type TableScanPlan,
@@ -72,6 +73,12 @@ export interface AnalyzeOptions {
   results?: ResultTable[];
   /** Give a table's references that want different rows scans of their own (reference-scans.ts). */
   scanPerReference?: boolean;
+  /**
+   * Rows a table's pushed predicate keeps, as its container estimates them (execute/
+   * kept-rows.ts); undefined where unknown. With every filtered scan's, the reductions start
+   * from the most selective scans (`chooseReductions`); else they are ordered by table sizes.
+   */
+  keptRows?: (table: string, where: string) => Promise<number | undefined>;
 }
 
 export interface ResultTable extends TableCatalogEntry {
@@ -107,6 +114,23 @@ function withoutResults(analysis: QueryAnalysis, results: ResultTable[]): QueryA
     subqueryReductions: analysis.subqueryReductions.filter(scanned),
     subquerySources: [...new Set(sources)],
   };
+}
+
+/**
+ * The rows each filtered scan's predicate keeps, estimated at once for all of them, where a
+ * reduction may read or narrow one (a query without any needs no order).
+ */
+async function keptRowsOf(
+  tables: TableScanPlan[],
+  candidates: SemiJoinReduction[],
+  estimate: AnalyzeOptions['keptRows'],
+): Promise<Map<string, number>> {
+  if (!estimate || candidates.length === 0) return new Map();
+  const filtered = tables.filter((t) => t.where !== undefined);
+  const estimates = await Promise.all(filtered.map((t) => estimate(t.table, t.where as string)));
+  return new Map(
+    filtered.flatMap((t, i) => (estimates[i] === undefined ? [] : [[scanName(t), estimates[i]]])),
+  );
 }
 
 async function analyzeWith(
@@ -154,12 +178,7 @@ async function analyzeWith(
     return terms && andText(terms);
   };
   let scans = options.scanPerReference
-    ? referenceScans(
-        resolved.uses,
-        filterOf,
-        (t) => byName.get(t)?.rows,
-        (n) => resolved.notes.push(n),
-      )
+    ? referenceScans(resolved.uses, filterOf, (n) => resolved.notes.push(n))
     : new Map<Use, string>();
   // A pushed subquery's result is in hand, not scanned: read once, under its own name.
   for (const u of scans.keys()) if (results.some((r) => r.name === u.table.name)) scans.delete(u);
@@ -222,11 +241,15 @@ async function analyzeWith(
   });
   const filtered = new Set(tables.filter((t) => t.where !== undefined).map(scanName));
   const candidates = reductionCandidates(resolved, scanOf, (scan) => filtered.has(scan));
+  const kept = await keptRowsOf(tables, candidates, options.keptRows);
+  for (const t of tables)
+    if (kept.has(scanName(t))) t.estimatedRows = Math.round(kept.get(scanName(t)) as number);
   const reductions = chooseReductions(
     tables,
     candidates,
     (t) => byName.get(t)?.rows,
     new Set(results.filter((r) => r.keys).map((r) => r.name)),
+    kept,
   );
   const otherReductions = candidates.filter((r) => !reductions.includes(r));
   const subqueryReductions = subqueryCandidates(resolved, scanOf);

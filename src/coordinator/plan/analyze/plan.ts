@@ -47,6 +47,8 @@ export interface TableScanPlan {
    * `false`).
    */
   scalars?: ScalarFilter[];
+  /** Rows `where` keeps, as the table's container estimated them at planning (kept-rows.ts). */
+  estimatedRows?: number;
 }
 
 /** What a scan fetches and must apply where the coordinator runs the exact SQL. */

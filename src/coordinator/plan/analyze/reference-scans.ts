@@ -10,8 +10,10 @@
  * column, source table and source column). A table keeps one scan when a reference of it
  * wants every row anyway (no filter, and no reducer whose source is narrowed: the other
  * groups' rows are then among that scan's, and a scan more would only cost a round trip),
- * when all its references want the same, when a reference cannot be renamed, or when the
- * table is small (MAX_ONE_SCAN_ROWS). The first
+ * when all its references want the same, or when a reference cannot be renamed. A small
+ * table gets its scans too: each is a view of the coordinator's copy, or a few rows sent
+ * whole, and its keys are those of one reference (TPC-H Q8's nation n1, narrowed by region,
+ * gives customer one region's nations where one scan for n1 and n2 gave all 25). The first
  * group keeps the table's name; the others' references are renamed in the SQL to their
  * TEMP table (`temp.main."<table>#<n>"`, keeping their alias, or taking the table's name as
  * one), printed by DuckDB and accepted only if it parses back to the very tree renamed.
@@ -22,12 +24,6 @@ import { withoutLocations } from './print.js';
 import { typedReducers } from './reductions.js';
 import type { Use } from './scope.js';
 import { treeKey } from './trees.js';
-
-/**
- * A table of at most this many rows (where known) keeps one scan: it costs less to send whole
- * than a scan more (TPC-H's nation and region, referenced twice in Q7 and Q8).
- */
-export const MAX_ONE_SCAN_ROWS = 1_000;
 
 /** The reducers of a reference, by column, source table and source column. */
 function reducersOf(u: Use): string {
@@ -70,7 +66,6 @@ function sharedScans(groups: Use[][]): number[] {
 export function referenceScans(
   uses: Use[],
   filterOf: (u: Use) => string | undefined,
-  rowsOf: (table: string) => number | undefined,
   note: (text: string) => void,
 ): Map<Use, string> {
   const want = new Map(uses.map((u) => [u, wants(u, filterOf)]));
@@ -96,8 +91,7 @@ export function referenceScans(
     const groups = [...new Set(shared)];
     const groupOf = (u: Use) => groups.indexOf(shared[wanted.indexOf(want.get(u))]);
     const renamable = tableUses.every((u) => u.node && !u.renamed && !u.schemaQualified);
-    const small = (rowsOf(table) ?? Number.POSITIVE_INFINITY) <= MAX_ONE_SCAN_ROWS;
-    if (groups.length < 2 || small || !tableUses.every((u) => narrowed.has(u))) continue;
+    if (groups.length < 2 || !tableUses.every((u) => narrowed.has(u))) continue;
     if (!renamable) {
       note(
         `one scan for the references of ${table}: one cannot be renamed (column aliases, or main.${table}.column)`,
