@@ -5,7 +5,9 @@
  * `o_orderdate` range 15% of orders, which no table size tells. Trino asks its connectors for
  * table statistics the same way; here the container counts the predicate on a sample of
  * about one row group (duckdb/kept-rows-sql.ts), a few milliseconds even on millions of rows.
- * The analysis, estimates included, is cached per SQL text, so a repeated query asks nothing.
+ * The analysis, estimates included, is cached per SQL text, so a repeated query asks nothing;
+ * an estimate is kept per table, data version and predicate too, for other queries that
+ * filter the same way (dashboards vary the rest of their SQL).
  *
  * An estimate only orders the reductions, and any order is valid: a table that cannot be
  * asked (split over several containers, unreachable) or that does not answer in time gets
@@ -13,11 +15,15 @@
  */
 import type { NatsConnection } from '@nats-io/nats-core';
 import { keptRowsSql } from '../../duckdb/kept-rows-sql.js';
+import { Lru } from '../../lru.js';
 import type { CatalogTable } from '../catalog/catalog.js';
 import { openScan } from './gather.js';
 
 /** An estimate that takes longer is not waited for: the query plans without it. */
-const ESTIMATE_TIMEOUT_MS = 2_000;
+const ESTIMATE_TIMEOUT_MS = 1_000;
+
+/** Estimates in hand, by table, data version and predicate. */
+const known = new Lru<string, number>(4096);
 
 export type KeptRows = (table: string, where: string) => Promise<number | undefined>;
 
@@ -30,6 +36,9 @@ export function keptRowsEstimator(
     const table = lookup(name);
     if (!table || table.error || table.parts) return undefined;
     if (table.rowCount === 0) return 0;
+    const key = JSON.stringify([table.location, table.version, table.rowCount, where]);
+    const hit = known.get(key);
+    if (hit !== undefined) return hit;
     try {
       const frames = openScan(
         table,
@@ -51,7 +60,9 @@ export function keptRowsEstimator(
       if (!counts) return undefined;
       const [kept, seen] = counts;
       if (!Number.isFinite(kept) || !Number.isFinite(seen)) return undefined;
-      return seen === 0 ? 0 : (kept / seen) * table.rowCount;
+      const estimate = seen === 0 ? 0 : (kept / seen) * table.rowCount;
+      known.set(key, estimate);
+      return estimate;
     } catch {
       return undefined;
     }
