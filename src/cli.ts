@@ -41,6 +41,10 @@ const workLimitOptions = () => [
   new Option('--max-temp-directory-size <size>', 'most DuckDB may spill, e.g. 10GiB (the default)').env(
     'DUCKDB_MAX_TEMP_DIRECTORY_SIZE',
   ),
+  new Option(
+    '--threads <n>',
+    "DuckDB's worker threads (default: the cores; fewer where other processes share them)",
+  ).env('DUCKDB_THREADS'),
 ];
 
 function workLimitValues(o: Record<string, unknown>) {
@@ -49,6 +53,7 @@ function workLimitValues(o: Record<string, unknown>) {
     maxQueuedQueries: o.maxQueuedQueries,
     tempDirectory: o.tempDirectory,
     maxTempDirectorySize: o.maxTempDirectorySize,
+    threads: o.threads,
   };
 }
 

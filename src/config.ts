@@ -55,6 +55,8 @@ const workLimits = {
   tempDirectory: z.string().min(1).optional(),
   /** DuckDB's max_temp_directory_size: past it a query fails with 507 `out_of_temp_space`. */
   maxTempDirectorySize: size.default('10GiB'),
+  /** DuckDB's worker threads; DuckDB's own default (the machine's cores) where absent. */
+  threads: z.coerce.number().int().min(1).max(1024).optional(),
 };
 
 export const ServeOptionsSchema = z.object({

@@ -59,7 +59,11 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
   if (!config && !opts.nats) {
     throw new Error('nothing to query: give --config config.json, or --nats URL (or NATS_URL) for discovery');
   }
-  const engine = await CoordinatorEngine.create({ memoryLimit: opts.memoryLimit, spill: opts });
+  const engine = await CoordinatorEngine.create({
+    memoryLimit: opts.memoryLimit,
+    threads: opts.threads,
+    spill: opts,
+  });
   const admission = new Admission({
     maxRunning: opts.maxConcurrentQueries,
     maxQueued: opts.maxQueuedQueries,

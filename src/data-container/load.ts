@@ -34,6 +34,8 @@ export interface LoadOptions {
   spill?: SpillLimits;
   /** DuckDB memory_limit (default: DuckDB's, 80% of the machine's or the cgroup's memory). */
   memoryLimit?: string;
+  /** DuckDB's worker threads (default: DuckDB's, the machine's cores). */
+  threads?: number;
   log: Logger;
 }
 
@@ -315,6 +317,7 @@ export async function loadTable(opts: LoadOptions): Promise<LoadedTable> {
   const instance = await DuckDBInstance.create(':memory:');
   const con = await instance.connect();
   if (opts.memoryLimit) await con.run(`SET memory_limit = ${quoteLiteral(opts.memoryLimit)}`);
+  if (opts.threads) await con.run(`SET threads = ${opts.threads}`);
   if (opts.spill) await limitSpill(con, opts.spill);
   await disableLateMaterialization(con);
   const scratch = await createScratchDir();

@@ -63,6 +63,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
       s3Endpoint: opts.s3Endpoint,
       shard: opts.shard,
       memoryLimit: opts.memoryLimit,
+      threads: opts.threads,
       spill: opts,
       log,
     });

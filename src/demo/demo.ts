@@ -17,6 +17,7 @@ import { shardLabel } from '../protocol/shards.js';
 import { redactUrl } from '../redact.js';
 import { S3_EMULATOR_CREDENTIALS, S3_EMULATOR_ENV } from '../tools/s3-emulator.js';
 import { createS3Client, uploadFiles } from '../tools/s3-upload.js';
+import { withSharedMachineThreads } from '../tools/shared-machine.js';
 import { equalWeights, splitIntoObjects } from '../tools/split-objects.js';
 import { type BannerRow, banner } from './banner.js';
 import { checkDataset, type DemoData, type DemoDataset, datasetTables, writeDataset } from './dataset.js';
@@ -234,7 +235,15 @@ async function startCoordinator(
   tables: readonly string[],
   extraArgs: string[],
 ): Promise<BannerRow> {
-  const args = [CLI, 'coordinator', '--port', String(port), '--host', host, ...extraArgs];
+  const args = [
+    CLI,
+    'coordinator',
+    '--port',
+    String(port),
+    '--host',
+    host,
+    ...withSharedMachineThreads(extraArgs),
+  ];
   const child = await sup.start('coordinator', { name: 'coordinator', command: process.execPath, args });
   const base = `http://${urlHost(host)}:${port}`;
   await sup.waitFor(child, `${base}/health answers 200`, healthy(base), START_TIMEOUT_MS);

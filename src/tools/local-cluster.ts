@@ -12,6 +12,7 @@ import { freePort, type NatsServer, type NatsServerOptions, startNatsServer } fr
 import { S3_EMULATOR_CREDENTIALS, S3_EMULATOR_ENV, type S3Emulator, startS3Emulator } from './s3-emulator.js';
 import { createS3Client, uploadFiles } from './s3-upload.js';
 import { type SampleData, writeSampleData } from './sample-data.js';
+import { withSharedMachineThreads } from './shared-machine.js';
 
 // From src/tools (tests run TypeScript) and dist/tools alike, the built CLI is <root>/dist/cli.js.
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli.js');
@@ -176,7 +177,7 @@ export async function startCluster(
           'coordinator',
           '--nats',
           natsUrl('coordinator', nats.url),
-          ...extraArgs,
+          ...withSharedMachineThreads(extraArgs),
         ]);
         started.push(proc);
         return proc;

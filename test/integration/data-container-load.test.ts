@@ -228,10 +228,10 @@ describe('serve loads tables from S3', () => {
     expect(got.body.results).toEqual([{ ids: 2002, lo: 0, hi: 2001 }]);
   });
 
-  it('keeps to its --memory-limit, and a table over it fails to load saying so', async () => {
+  it('keeps to its --memory-limit (on the --threads given), and a table over it fails to load saying so', async () => {
     const url = await object('limited/numbers.csv.gz', gzip(numberedCsv(0, 200_000)));
     const serve = await startServe(
-      [...serveArgs([url], 'limited'), '--memory-limit', '300MB'],
+      [...serveArgs([url], 'limited'), '--memory-limit', '300MB', '--threads', '1'],
       S3_EMULATOR_ENV,
     );
     // Settings are not readable through /query (they would tell of the server), so the limit

@@ -23,10 +23,15 @@ export class CoordinatorEngine {
     this.connections = new FreshConnections(instance);
   }
 
-  static async create(opts: { memoryLimit?: string; spill: SpillLimits }): Promise<CoordinatorEngine> {
+  static async create(opts: {
+    memoryLimit?: string;
+    threads?: number;
+    spill: SpillLimits;
+  }): Promise<CoordinatorEngine> {
     const instance = await DuckDBInstance.create(':memory:');
     const con = await instance.connect();
     if (opts.memoryLimit) await con.run(`SET memory_limit = ${quoteLiteral(opts.memoryLimit)}`);
+    if (opts.threads) await con.run(`SET threads = ${opts.threads}`);
     await limitSpill(con, opts.spill);
     await disableLateMaterialization(con);
     await lockDown(con);
