@@ -9,9 +9,10 @@
  * an estimate is kept per table, data version and predicate too, for other queries that
  * filter the same way (dashboards vary the rest of their SQL).
  *
- * An estimate only orders the reductions, and any order is valid: a table that cannot be
- * asked (split over several containers, unreachable) or that does not answer in time gets
- * none, and the planner falls back to ordering by table sizes.
+ * A split table's estimate adds up its parts', each asked at once. An estimate only orders
+ * the reductions, and any order is valid: a table that cannot be asked (unreachable, or a
+ * part of it) or that does not answer in time gets none, and the planner falls back to
+ * ordering by table sizes.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
 import { keptRowsSql } from '../../duckdb/kept-rows-sql.js';
@@ -34,39 +35,66 @@ export function keptRowsEstimator(
 ): KeptRows {
   return async (name, where) => {
     const table = lookup(name);
-    if (!table || table.error || table.parts) return undefined;
-    if (table.rowCount === 0) return 0;
-    const key = JSON.stringify([table.location, table.version, table.rowCount, where]);
-    const hit = known.get(key);
-    if (hit !== undefined) return hit;
-    try {
-      const frames = openScan(
-        table,
-        { columns: [], query: keptRowsSql(table.remoteName, table.rowCount, where) },
-        {
+    if (!table || table.error) return undefined;
+    if (!table.parts) return estimate(table, where, nc);
+    const parts = await Promise.all(
+      table.parts.map((part) =>
+        estimate(
+          {
+            ...table,
+            location: part.subject,
+            rowCount: part.rowCount,
+            version: part.version,
+            instances: part.instances,
+            parts: undefined,
+          },
+          where,
           nc,
-          idleTimeoutMs: ESTIMATE_TIMEOUT_MS,
-          deadline: performance.now() + ESTIMATE_TIMEOUT_MS,
-          signal: AbortSignal.timeout(ESTIMATE_TIMEOUT_MS),
-        },
-      );
-      let counts: [number, number] | undefined;
-      for await (const frame of frames) {
-        if (frame.type === 'error') return undefined;
-        const [kept, seen] = frame.type === 'data' && frame.rows === 1 ? (frame.columns ?? []) : [];
-        if (kept && seen && !kept.nulls && !seen.nulls)
-          counts = [readDouble(kept.data), readDouble(seen.data)];
-      }
-      if (!counts) return undefined;
-      const [kept, seen] = counts;
-      if (!Number.isFinite(kept) || !Number.isFinite(seen)) return undefined;
-      const estimate = seen === 0 ? 0 : (kept / seen) * table.rowCount;
-      known.set(key, estimate);
-      return estimate;
-    } catch {
-      return undefined;
-    }
+        ),
+      ),
+    );
+    return parts.some((n) => n === undefined)
+      ? undefined
+      : parts.reduce((a, n) => (a as number) + (n as number), 0);
   };
+}
+
+/** The estimate of an unsplit table (or one part), by its container. */
+async function estimate(
+  table: CatalogTable,
+  where: string,
+  nc?: NatsConnection,
+): Promise<number | undefined> {
+  if (table.rowCount === 0) return 0;
+  const key = JSON.stringify([table.location, table.version, table.rowCount, where]);
+  const hit = known.get(key);
+  if (hit !== undefined) return hit;
+  try {
+    const frames = openScan(
+      table,
+      { columns: [], query: keptRowsSql(table.remoteName, table.rowCount, where) },
+      {
+        nc,
+        idleTimeoutMs: ESTIMATE_TIMEOUT_MS,
+        deadline: performance.now() + ESTIMATE_TIMEOUT_MS,
+        signal: AbortSignal.timeout(ESTIMATE_TIMEOUT_MS),
+      },
+    );
+    let counts: [number, number] | undefined;
+    for await (const frame of frames) {
+      if (frame.type === 'error') return undefined;
+      const [kept, seen] = frame.type === 'data' && frame.rows === 1 ? (frame.columns ?? []) : [];
+      if (kept && seen && !kept.nulls && !seen.nulls) counts = [readDouble(kept.data), readDouble(seen.data)];
+    }
+    if (!counts) return undefined;
+    const [kept, seen] = counts;
+    if (!Number.isFinite(kept) || !Number.isFinite(seen)) return undefined;
+    const rows = seen === 0 ? 0 : (kept / seen) * table.rowCount;
+    known.set(key, rows);
+    return rows;
+  } catch {
+    return undefined;
+  }
 }
 
 function readDouble(data: Uint8Array): number {
