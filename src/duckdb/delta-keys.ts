@@ -211,6 +211,14 @@ export function decodeDeltaKeys(data: Uint8Array, rows: number, layout: IntegerL
   return decodeNumbers(data, rows, layout) ?? decodeBigInts(data, rows, layout);
 }
 
+/**
+ * The keys decodeNumbers reads before laying them out, reused from call to call (decoding is
+ * synchronous): a set of a few hundred thousand keys would otherwise allocate megabytes more
+ * for the garbage collector each time. It holds the largest set decoded, at most the keys a
+ * request's bytes carry (MAX_SCAN_KEY_BYTES, one byte a key at least).
+ */
+let scratch = new Float64Array(0);
+
 /** A varint of at most this many bytes (49 bits) added to a key within ±SAFE stays exact. */
 const NUMBER_VARINT_BYTES = 7;
 
@@ -223,7 +231,8 @@ function decodeNumbers(
   rows: number,
   layout: IntegerLayout,
 ): Uint8Array | string | undefined {
-  const keys = new Float64Array(rows);
+  if (scratch.length < rows) scratch = new Float64Array(Math.max(rows, scratch.length * 2));
+  const keys = scratch;
   const bits = layout.width * 8;
   const [min, max] = layout.signed ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1];
   // One test per key on the hot path: within the type, and exact as a Number.
@@ -252,7 +261,7 @@ function decodeNumbers(
     keys[i] = value;
   }
   if (at !== data.length) return `${data.length - at} bytes follow the ${rows} keys`;
-  return fixedKeys(keys, layout);
+  return fixedKeys(keys.subarray(0, rows), layout);
 }
 
 function decodeBigInts(data: Uint8Array, rows: number, layout: IntegerLayout): Uint8Array | string {
