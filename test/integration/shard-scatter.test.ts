@@ -391,6 +391,11 @@ describe('faults', () => {
       WHERE u.country <> 'XX'`;
     const sql = `${join} AND length(repeat(e.kind, 1000)) > 3`;
     const expected = await oracleAnswer(oracle, join);
+    // Planned first (the analysis is kept per SQL): the planner's estimate of what the
+    // predicate keeps, asked of every part (and stopped past its time), is then over before
+    // the replica at work is picked out by its CPU.
+    await askCoordinator(coordinator, `EXPLAIN ${sql}`);
+    await new Promise((r) => setTimeout(r, 500));
     const pids = parts[0].map((p) => p.process.pid as number);
     const before = pids.map(cpuSeconds);
     const asked = askCoordinator<{ tables: TableStats[] }>(coordinator, sql);
@@ -414,7 +419,13 @@ describe('faults', () => {
     );
     const part0 = eventsStats(answer.stats.tables).parts?.find((p) => p.part === 0);
     expect(part0?.tries).toBeGreaterThan(1);
-    expect(part0?.rows).toBe(PART_ROWS[0]);
+    // All its rows, or, where the planner knows users' keys narrow nothing (its estimates came
+    // in time) and aggregates events below the join, a row per user of the part: all of them.
+    const users = await oracleAnswer(
+      oracle,
+      `SELECT count(DISTINCT user_id) AS n FROM events WHERE id < ${PART_ROWS[0]}`,
+    );
+    expect([PART_ROWS[0], Number((users.rows[0] as { n: unknown }).n)]).toContain(part0?.rows);
   }, 60_000);
 
   it('every replica of a part gone: 503 naming the table and the part', async () => {

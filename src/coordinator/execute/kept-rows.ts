@@ -20,8 +20,13 @@ import { Lru } from '../../lru.js';
 import type { CatalogTable } from '../catalog/catalog.js';
 import { openScan } from './gather.js';
 
-/** An estimate that takes longer is not waited for: the query plans without it. */
-const ESTIMATE_TIMEOUT_MS = 1_000;
+/**
+ * An estimate that takes longer is not waited for (the container is told to stop): the query
+ * plans without it. A sampled count takes a few ms; a costly predicate (a regular expression
+ * over long strings) on a table of about a sample's rows costs as much as the scan itself,
+ * and the first run of a query should not wait for that.
+ */
+const ESTIMATE_TIMEOUT_MS = 500;
 
 /** Estimates in hand, by table, data version and predicate. */
 const known = new Lru<string, number>(4096);
