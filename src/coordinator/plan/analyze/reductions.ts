@@ -242,7 +242,9 @@ function lexLess(a: number[], b: number[]): boolean {
 }
 
 /**
- * The reductions to apply, sources before targets, no cycle. Tables are placed one at a time:
+ * The reductions to apply, sources before targets, no cycle. Where `kept` holds every
+ * filtered scan's estimate and no subquery result is a source, they follow the estimates
+ * (byEstimates). Else tables are placed one at a time:
  * among the unplaced tables a placed one can reduce, the one with the best source (a source
  * with a pushed predicate, then one itself reduced, then any; ties to the earlier table,
  * tables with a pushed predicate first), with that reduction first and then every other one
