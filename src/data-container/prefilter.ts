@@ -9,7 +9,7 @@
  * is then interrupted); where it keeps few (`awaitFilterAbove`), the scan does not wait at all.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { keptRowsSql } from '../duckdb/kept-rows-sql.js';
+import { keptOfAll, keptRowsSql } from '../duckdb/kept-rows-sql.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import type { LoadedTable } from './table.js';
 
@@ -36,7 +36,7 @@ export async function estimateRows(
   if (source.rowCount === 0) return 0;
   const counted = await con.runAndReadAll(keptRowsSql(source.name, source.rowCount, where));
   const [kept, seen] = counted.getRows()[0].map(Number);
-  return seen === 0 ? 0 : (kept / seen) * source.rowCount;
+  return keptOfAll(kept, seen, source.rowCount);
 }
 
 /**

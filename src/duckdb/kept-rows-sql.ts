@@ -16,3 +16,8 @@ export function keptRowsSql(table: string, rowCount: number, where: string): str
   const sample = percent < 100 ? ` TABLESAMPLE ${percent.toFixed(6)}% (system, 42)` : '';
   return `SELECT count(*) FILTER (WHERE kept)::DOUBLE AS kept, count(*)::DOUBLE AS seen FROM (SELECT (${where}) AS kept FROM ${quoteIdent(table)}${sample})`;
 }
+
+/** The rows of all `rowCount` that `keptRowsSql`'s (kept, seen) stand for. */
+export function keptOfAll(kept: number, seen: number, rowCount: number): number {
+  return seen === 0 ? 0 : (kept / seen) * rowCount;
+}

@@ -49,6 +49,18 @@ export interface CatalogPart {
   columnRanges: Record<string, ColumnRange | null>;
 }
 
+/** One part of a split table as a table of its own: its subject, replicas, rows and version. */
+export function partAsTable(table: CatalogTable, part: CatalogPart): CatalogTable {
+  return {
+    ...table,
+    location: part.subject,
+    instances: part.instances,
+    rowCount: part.rowCount,
+    version: part.version,
+    parts: undefined,
+  };
+}
+
 /** Instances named in a message at most; the rest are counted. */
 const NAMED_INSTANCES = 4;
 

@@ -15,9 +15,10 @@
  * ordering by table sizes.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
-import { keptRowsSql } from '../../duckdb/kept-rows-sql.js';
+import { keptOfAll, keptRowsSql } from '../../duckdb/kept-rows-sql.js';
 import { Lru } from '../../lru.js';
 import type { CatalogTable } from '../catalog/catalog.js';
+import { partAsTable } from '../catalog/catalog-table.js';
 import { openScan } from './gather.js';
 
 /**
@@ -42,25 +43,13 @@ export function keptRowsEstimator(
     const table = lookup(name);
     if (!table || table.error) return undefined;
     if (!table.parts) return estimate(table, where, nc);
-    const parts = await Promise.all(
-      table.parts.map((part) =>
-        estimate(
-          {
-            ...table,
-            location: part.subject,
-            rowCount: part.rowCount,
-            version: part.version,
-            instances: part.instances,
-            parts: undefined,
-          },
-          where,
-          nc,
-        ),
-      ),
-    );
-    return parts.some((n) => n === undefined)
-      ? undefined
-      : parts.reduce((a, n) => (a as number) + (n as number), 0);
+    const parts = await Promise.all(table.parts.map((part) => estimate(partAsTable(table, part), where, nc)));
+    let rows = 0;
+    for (const n of parts) {
+      if (n === undefined) return undefined;
+      rows += n;
+    }
+    return rows;
   };
 }
 
@@ -94,7 +83,7 @@ async function estimate(
     if (!counts) return undefined;
     const [kept, seen] = counts;
     if (!Number.isFinite(kept) || !Number.isFinite(seen)) return undefined;
-    const rows = seen === 0 ? 0 : (kept / seen) * table.rowCount;
+    const rows = keptOfAll(kept, seen, table.rowCount);
     known.set(key, rows);
     return rows;
   } catch {

@@ -16,6 +16,7 @@ import { QueryError } from '../../../errors.js';
 import type { ScanRequest } from '../../../protocol/frames.js';
 import { msSince } from '../../../timing.js';
 import type { CatalogPart, CatalogTable } from '../../catalog/catalog.js';
+import { partAsTable } from '../../catalog/catalog-table.js';
 import {
   emptyStats,
   type GatherOptions,
@@ -78,13 +79,7 @@ async function gatherPart(
   opts: GatherOptions,
 ): Promise<PartGathered> {
   const name = partTableName(target, part.index);
-  const partTable: CatalogTable = {
-    ...table,
-    location: part.subject,
-    instances: part.instances,
-    rowCount: part.rowCount,
-    parts: undefined,
-  };
+  const partTable = partAsTable(table, part);
   for (let tries = 1; ; tries++) {
     const target = new TempTableTarget(con, name, opts);
     try {

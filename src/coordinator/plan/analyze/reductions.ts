@@ -172,6 +172,13 @@ export function subqueryCandidates(
  * comes from the same predicates (Q20's lineitem takes part's keys, not also those of
  * partsupp, itself narrowed by part: a wait for little). The executor intersects them.
  */
+/** A scan placed by byEstimates: rows expected, waits before it, the predicates that narrow it. */
+interface Placed {
+  rows: number;
+  depth: number;
+  narrowedBy: Set<string>;
+}
+
 function byEstimates(
   tables: TableScanPlan[],
   candidates: SemiJoinReduction[],
@@ -187,8 +194,7 @@ function byEstimates(
     if (all === undefined || keeps === undefined) return undefined;
     own.set(scanName(t), Math.min(keeps, all));
   }
-  /** Per placed scan: rows expected, waits before it, the predicates that narrow it. */
-  const placed = new Map<string, { rows: number; depth: number; narrowedBy: Set<string> }>();
+  const placed = new Map<string, Placed>();
   const order: string[] = [];
   /** The share of `target`'s rows the keys of `source` (placed) leave. */
   const share = (source: string, target: string) => {
@@ -209,7 +215,7 @@ function byEstimates(
     const narrowedBy = new Set<string>();
     let depth = -1;
     for (const x of options) {
-      const source = placed.get(x.r.source) as NonNullable<ReturnType<typeof placed.get>>;
+      const source = placed.get(x.r.source) as Placed;
       const brings = [...source.narrowedBy].some((p) => !narrowedBy.has(p));
       if (taken.length > 0 && source.depth > depth && !brings) continue;
       taken.push(x);
