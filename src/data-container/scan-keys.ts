@@ -40,12 +40,20 @@ const KEYS_TABLE_PREFIX = '__scan_keys';
 /** The keys tables' column: a name no loaded table is likely to have (scan.ts joins by it). */
 export const KEY_COLUMN = '__scan_key';
 
+/** The keys tables' column of the codes keys carry (`ScanKeys.match`). */
+export const CODE_COLUMN = '__scan_code';
+
+const CODE_TYPES = { 1: 'UTINYINT', 2: 'USMALLINT', 4: 'UINTEGER' } as const;
+
 /** One key set of a scan, loaded: the condition that keeps its rows, and how to join it instead. */
 export interface LoadedKeys {
   /** `column IN (SELECT <KEY_COLUMN> FROM keys)`, as SQL. */
   condition: string;
-  /** Where the keys are distinct: the keys table and the table's column it joins. */
-  join?: { keys: string; column: string };
+  /**
+   * Where the keys are distinct: the keys table and the table's column it joins, and the group
+   * of key sets whose codes (CODE_COLUMN) must be equal, where the keys carry codes.
+   */
+  join?: { keys: string; column: string; group?: number };
 }
 
 /** Keys from which on a semi-join's Bloom filter pays for its test on every row by itself. */
@@ -83,10 +91,11 @@ export class ScanKeyTables {
    * predicate of its own on every row too.
    */
   async semiJoin(column: string, keys: ScanKeys, besidePredicate: boolean): Promise<LoadedKeys> {
-    const ahead = this.ahead.get(column);
+    const { match } = keys;
+    const ahead = match ? undefined : this.ahead.get(column);
     // A second key set of the same column gets a table of its own: sets intersect, not add up.
-    this.ahead.delete(column);
-    const name = await (ahead ?? this.make(column));
+    if (!match) this.ahead.delete(column);
+    const name = await (ahead ?? this.make(column, match && CODE_TYPES[match.width]));
     const appender = await this.con.createAppender(name, 'main', 'temp');
     try {
       fill(appender, column, keys);
@@ -98,11 +107,14 @@ export class ScanKeyTables {
     const table = `temp.main.${quoteIdent(name)}`;
     return {
       condition: `${quoteIdent(column)} IN (SELECT ${KEY_COLUMN} FROM ${table}${bloom})`,
-      ...(keys.encoding === 'delta' && { join: { keys: table, column } }),
+      ...(keys.encoding === 'delta' && {
+        join: { keys: table, column, ...(match && { group: match.group }) },
+      }),
     };
   }
 
-  private async make(column: string): Promise<string> {
+  /** A keys table typed like `column`, with a codes column of `codeType` where given. */
+  private async make(column: string, codeType?: string): Promise<string> {
     if (this.table.toLowerCase().startsWith(KEYS_TABLE_PREFIX)) {
       throw new QueryError(
         'bad_request',
@@ -110,17 +122,19 @@ export class ScanKeyTables {
       );
     }
     const name = `${KEYS_TABLE_PREFIX}_${this.made++}`;
-    // Typed by the column itself: no type name from the request reaches SQL.
+    // Typed by the column itself (the codes by a type of CODE_TYPES): no type name from the
+    // request reaches SQL.
+    const codes = codeType ? `, NULL::${codeType} AS ${CODE_COLUMN}` : '';
     await this.con.run(
-      `CREATE TEMP TABLE temp.main.${quoteIdent(name)} AS SELECT ${quoteIdent(column)} AS ${KEY_COLUMN} FROM ${quoteIdent(this.table)} LIMIT 0`,
+      `CREATE TEMP TABLE temp.main.${quoteIdent(name)} AS SELECT ${quoteIdent(column)} AS ${KEY_COLUMN}${codes} FROM ${quoteIdent(this.table)} LIMIT 0`,
     );
     return name;
   }
 }
 
 function fill(appender: DuckDBAppender, column: string, keys: ScanKeys): void {
-  const types = [appender.columnType(0)];
-  const layouts = [wireLayoutFor(types[0])];
+  const types = keys.match ? [appender.columnType(0), appender.columnType(1)] : [appender.columnType(0)];
+  const layouts = types.map(wireLayoutFor);
   if (layouts[0].wire === 'text') {
     throw new QueryError(
       'bad_request',
@@ -135,7 +149,8 @@ function fill(appender: DuckDBAppender, column: string, keys: ScanKeys): void {
     );
   }
   const values = keyValues(keys, layouts[0], integer, `column ${column} (${types[0]})`);
-  writeWireColumns(layouts, [values], keys.rows, reusedChunk(types), (chunk) =>
+  const columns = keys.match ? [values, { data: keys.match.codes }] : [values];
+  writeWireColumns(layouts, columns, keys.rows, reusedChunk(types), (chunk) =>
     appender.appendDataChunk(chunk),
   );
   appender.flushSync();

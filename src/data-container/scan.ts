@@ -36,7 +36,7 @@ import {
 } from '../protocol/frames.js';
 import { HeldFrames } from './held-frames.js';
 import { estimateRows, prefilter, type ScanSource } from './prefilter.js';
-import { KEY_COLUMN, type LoadedKeys, ScanKeyTables } from './scan-keys.js';
+import { CODE_COLUMN, KEY_COLUMN, type LoadedKeys, ScanKeyTables } from './scan-keys.js';
 import { interruptOnAbort } from './scan-liveness.js';
 import { errorFrame } from './scan-request.js';
 import { connect, type LoadedTable } from './table.js';
@@ -239,6 +239,16 @@ function positional(count: number): string {
 }
 
 /**
+ * For the `i`th joined keys table carrying codes: its codes equal to those of the first one
+ * joined before it in its group (ScanKeys.match), as an ON condition.
+ */
+function sameCodes(joins: NonNullable<LoadedKeys['join']>[], i: number): string {
+  const { group, keys } = joins[i];
+  const first = group === undefined ? undefined : joins.find((j) => j.group === group);
+  return first && first !== joins[i] ? ` AND ${keys}.${CODE_COLUMN} = ${first.keys}.${CODE_COLUMN}` : '';
+}
+
+/**
  * The plan of `request` over `table`, or over `from`: rows kept from it (prefilter.ts), whose
  * columns are some of the table's, with the same types. Its keys go to `keyTables`.
  */
@@ -285,20 +295,23 @@ async function planScan(
   for (const [i, set] of keys.entries()) {
     loaded.push(await keyTables.semiJoin(keyColumns[i], set, where !== undefined));
   }
-  // Every condition, for the estimate; the scan itself joins the distinct key sets, unless the
-  // table has a column named like the keys tables' own: a predicate naming it would then be
-  // ambiguous.
+  // Every condition, for the estimate; the scan itself joins the distinct key sets (their codes
+  // matched), unless the table has a column named like the keys tables' own: a predicate
+  // naming it would then be ambiguous (the keys then only semi-join, their codes unused).
   const filter =
     conditions.length + loaded.length > 0
       ? conjunction([...conditions, ...loaded.map((l) => l.condition)])
       : undefined;
-  const joinable = !from.columns.some((c) => c.name.toLowerCase() === KEY_COLUMN);
+  const joinable = !from.columns.some((c) => [KEY_COLUMN, CODE_COLUMN].includes(c.name.toLowerCase()));
   const joins = loaded.flatMap((l) => (joinable && l.join ? [l.join] : []));
   conditions.push(...loaded.flatMap((l) => (joinable && l.join ? [] : [l.condition])));
   // Beside a keys table, the table's own columns (rowid too) are named with the table's name.
   const own = (name: string) => (joins.length > 0 ? `${source}.${name}` : name);
   const select = `SELECT ${distinct}${names.map((n) => own(quoteIdent(n))).join(', ')} FROM ${source}${joins
-    .map((j) => ` JOIN ${j.keys} ON ${own(quoteIdent(j.column))} = ${j.keys}.${KEY_COLUMN}`)
+    .map(
+      (j, i) =>
+        ` JOIN ${j.keys} ON ${own(quoteIdent(j.column))} = ${j.keys}.${KEY_COLUMN}${sameCodes(joins, i)}`,
+    )
     .join('')}`;
   const limitText = limit !== undefined ? ` LIMIT ${limit}` : '';
   const whereOf = (range?: { lo: number; hi: number }) => {

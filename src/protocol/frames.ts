@@ -58,16 +58,41 @@ export const ScanKeysSchema = z
         nulls: typedArray<Uint8Array>(Uint8Array, 'keys.values.nulls must be bytes').optional(),
       })
       .strict(),
+    /**
+     * With `delta` keys: the value each key carries, in the keys' order, as a code of `width`
+     * bytes (unsigned, little-endian) the requester gave each value (equal values, equal
+     * codes). Of the key sets of one request with the same `group`, a row is kept only where
+     * the codes its keys carry are all equal: a cycle of joins closed at this table (Q5's
+     * lineitem: its order's customer's nation is its supplier's nation).
+     */
+    match: z
+      .object({
+        group: z.number().int().min(0).max(15),
+        width: z.union([z.literal(1), z.literal(2), z.literal(4)]),
+        codes: typedArray<Uint8Array>(Uint8Array, 'keys.match.codes must be bytes'),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
+  .refine((k) => !k.match || k.encoding === 'delta', 'keys.match needs delta-encoded keys (distinct)')
   .refine(
-    (k) => k.values.data.byteLength + (k.values.offsets?.byteLength ?? 0) <= MAX_SCAN_KEY_BYTES,
+    (k) => !k.match || k.match.codes.byteLength === k.rows * k.match.width,
+    'keys.match.codes must hold one code of width bytes per key',
+  )
+  .refine(
+    (k) => keyBytes(k) <= MAX_SCAN_KEY_BYTES,
     `keys may take at most ${MAX_SCAN_KEY_BYTES} bytes; send a range in where instead`,
   );
 
 export type ScanKeys = z.output<typeof ScanKeysSchema>;
 
-const keyBytes = (k: ScanKeys) => k.values.data.byteLength + (k.values.offsets?.byteLength ?? 0);
+function keyBytes(k: {
+  values: { data: Uint8Array; offsets?: Int32Array };
+  match?: { codes: Uint8Array };
+}): number {
+  return k.values.data.byteLength + (k.values.offsets?.byteLength ?? 0) + (k.match?.codes.byteLength ?? 0);
+}
 
 /**
  * One key set, or several on different columns (or the same one) that a row must all match:

@@ -27,18 +27,20 @@ let cluster: Cluster;
 let pushdownOn: ManagedProcess;
 let pushdownOff: ManagedProcess;
 let holdingAll: ManagedProcess;
+let holdingNone: ManagedProcess;
 let oracle: DuckDBConnection;
 
 beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tpch-test-'));
   data = await writeTpchData(join(dir, 'data'), SF);
   cluster = await startCluster(data.files, { dir });
-  [pushdownOn, pushdownOff, holdingAll, oracle] = await Promise.all([
+  [pushdownOn, pushdownOff, holdingAll, holdingNone, oracle] = await Promise.all([
     cluster.startCoordinator(),
     cluster.startCoordinator(['--no-pushdown']),
     // Tables this small hold no rows by default, and most are copied into the coordinator
     // after a few queries: here they stay in their containers, and every scan that may hold does.
     cluster.startCoordinator(['--hold-above-rows', '0', '--reference-table-rows', '0']),
+    cluster.startCoordinator(['--no-two-way-reductions', '--reference-table-rows', '0']),
     singleNodeDuckDB(data.files),
   ]);
 }, 120_000);
@@ -98,24 +100,39 @@ describeAgainstOracle(
   () => oracle,
 );
 
-it('Q3 holds orders and customer until the keys of later scans narrow them to the perfect rows', async () => {
-  const q3 = tpchQueries(SF).find((q) => q.id === 3)!;
-  const [perfect] = (await oracleAnswer(oracle, q3.perfect)).rows as Record<string, unknown>[];
-  const perfectOf = (table: string) =>
-    Object.entries(perfect)
-      .filter(([label]) => label.split(' ')[0] === table)
-      .reduce((n, [, rows]) => n + Number(rows), 0);
-  const scans = async (coordinator: ManagedProcess) => {
-    const response = await fetch(`${coordinator.url}/query`, {
+/** Query `id`, the rows a perfect pushdown moves per table, and what a coordinator's scans moved and EXPLAIN says. */
+async function tpchQuery(id: number) {
+  const q = tpchQueries(SF).find((t) => t.id === id)!;
+  const [perfect] = (await oracleAnswer(oracle, q.perfect)).rows as Record<string, unknown>[];
+  const post = (coordinator: ManagedProcess, body: object) =>
+    fetch(`${coordinator.url}/query`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: q3.sql }),
-    });
-    const body = (await response.json()) as {
-      stats: { tables: { table: string; rows: number; held?: string }[] };
-    };
-    return new Map(body.stats.tables.map((t) => [t.table, t]));
+      body: JSON.stringify({ query: q.sql, ...body }),
+    }).then((r) => r.json());
+  return {
+    q,
+    perfectOf: (table: string) =>
+      Object.entries(perfect)
+        .filter(([label]) => label.split(' ')[0] === table)
+        .reduce((n, [, rows]) => n + Number(rows), 0),
+    scans: async (coordinator: ManagedProcess) => {
+      const body = (await post(coordinator, {})) as {
+        stats: { tables: { table: string; rows: number; held?: string; dynamic_filter?: string }[] };
+      };
+      return new Map(body.stats.tables.map((t) => [t.table, t]));
+    },
+    explained: async (coordinator: ManagedProcess) =>
+      (
+        (await post(coordinator, { explain: true })) as {
+          results: { table: string | null; held: string | null; dynamic_filter: string | null }[];
+        }
+      ).results,
   };
+}
+
+it('Q3 holds orders and customer until the keys of later scans narrow them to the perfect rows', async () => {
+  const { perfectOf, scans, explained } = await tpchQuery(3);
   const held = await scans(holdingAll);
   for (const table of ['customer', 'orders']) {
     expect(held.get(table)?.held).toMatch(/^IN \d+ keys of /);
@@ -123,13 +140,7 @@ it('Q3 holds orders and customer until the keys of later scans narrow them to th
     expect(held.get(table)?.rows).toBe(perfectOf(table));
   }
   // EXPLAIN says so before it runs.
-  const explained = await fetch(`${holdingAll.url}/query`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: q3.sql, explain: true }),
-  });
-  const steps = ((await explained.json()) as { results: { table: string | null; held: string | null }[] })
-    .results;
+  const steps = await explained(holdingAll);
   expect(steps.find((s) => s.table === 'orders')?.held).toMatch(
     /^keys of o_orderkey sent first; rows then narrowed by o_orderkey IN \(keys of lineitem\.l_orderkey\)/,
   );
@@ -143,6 +154,23 @@ it('Q3 holds orders and customer until the keys of later scans narrow them to th
     )
   ).rows as { n: number }[];
   expect(Number(oneWay.n)).toBeGreaterThan(2 * perfectOf('orders'));
+});
+
+it("Q5's lineitem keeps only lines whose order's customer and supplier share a nation: every scan moves the perfect rows", async () => {
+  const { perfectOf, scans, explained } = await tpchQuery(5);
+  const moved = await scans(holdingAll);
+  // The order keys go with their customer's nation, the supplier keys with theirs.
+  expect(moved.get('lineitem')?.dynamic_filter).toMatch(
+    /values matched: customer\.c_nationkey through orders\.o_custkey = supplier\.s_nationkey$/,
+  );
+  for (const table of ['lineitem', 'orders', 'customer'])
+    expect(moved.get(table)?.rows).toBe(perfectOf(table));
+  const steps = await explained(holdingAll);
+  expect(steps.find((s) => s.table === 'lineitem')?.dynamic_filter).toMatch(/the keys' values matched: /);
+  // Without held scans, the pairs are read from the rows sent.
+  const sentAtOnce = await scans(holdingNone);
+  expect(sentAtOnce.get('lineitem')?.dynamic_filter).toMatch(/values matched/);
+  expect(sentAtOnce.get('lineitem')?.rows).toBe(perfectOf('lineitem'));
 });
 
 it("Q22's customer scan takes the pushed average as a predicate, and orders only those customers' keys", async () => {

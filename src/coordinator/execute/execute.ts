@@ -21,6 +21,7 @@ import {
   scanName,
   type TableCatalogEntry,
   type TableScanPlan,
+  type ValueMatch,
 } from '../plan/analyze/index.js';
 import { type AnalyzeRewritten, pushSubqueries } from '../plan/subquery-pushdown.js';
 import { runCapped } from './capped-result.js';
@@ -45,6 +46,7 @@ import { type CopyScan, forgetGathered, QueryCopies, serveFromCopies } from './r
 import { scalarWhere } from './scalar-filter.js';
 import { Serial } from './serial.js';
 import { gatherPartials } from './shards/partial-gather.js';
+import { pairColumns, scheduledMatches } from './value-match-filter.js';
 
 /** The pushed-down result of a whole query is gathered under this TEMP name. */
 const PUSHED_RESULT = '__pushed_result';
@@ -329,6 +331,19 @@ async function gatherAll(
     ctx.pushdown && ctx.twoWayReductions
       ? heldScansOf(reading, ordered, reductions, new Set(copied.keys()), ctx.holdAboveRows)
       : new Map<string, HeldPlan>();
+  // Value matches' sources are read for pairs of columns; a held one sends them in its keys frames.
+  const matches = ctx.pushdown
+    ? scheduledMatches(reading.valueMatches ?? [], reductions)
+    : new Map<string, ValueMatch>();
+  for (const target of ordered) {
+    const scan = scanName(target.plan);
+    const holding = held.get(scan);
+    const fetched = new Set(target.plan.columns.map((c) => c.toLowerCase()));
+    const carried = pairColumns(matches, scan)
+      .flat()
+      .filter((c) => fetched.has(c.toLowerCase()) && !holding?.first.includes(c));
+    if (holding && carried.length > 0) held.set(scan, { ...holding, carried: [...new Set(carried)] });
+  }
   const backward = [...held.values()].flatMap((h) => h.backward);
   // The key columns each source feeds reductions with are read from its frames as they come.
   const sourceKeys = new SourceKeys();
@@ -359,7 +374,12 @@ async function gatherAll(
     const mine = reductions.filter((r) => r.table === scan);
     const { declare } = independent.get(scan) as { declare: (yes: boolean) => void };
     const holding = held.get(scan);
-    const collecting = sourceKeys.collecting(scan, keyColumns(scan), holding?.first);
+    const collecting = sourceKeys.collecting(
+      scan,
+      keyColumns(scan),
+      holding?.first,
+      pairColumns(matches, scan),
+    );
     const fromCopy = copyStats.get(scan);
     if (fromCopy) {
       declare(true);
@@ -394,6 +414,8 @@ async function gatherAll(
             independent: independent.get(source)?.known ?? Promise.resolve(false),
           }),
           collected: (source, column) => sourceKeys.of(source, column),
+          pairs: (source, key, value) => sourceKeys.pairs(source, key, value),
+          match: matches.get(scan),
           declare,
           queryTimeoutMs: ctx.timeoutMs,
           gather: (req, filter, onSchema, heldFilter) =>

@@ -17,6 +17,7 @@ import {
   type WireColumn,
 } from '../../protocol/frames.js';
 import type { FrameTarget } from './gather.js';
+import { PairCollector, type Pairs } from './pair-collector.js';
 
 /**
  * Distinct keys beyond which no filter can carry them: a delta-encoded key takes a byte at
@@ -210,6 +211,10 @@ export class KeyCollectingTarget implements FrameTarget {
     string,
     { column: number; collector: KeyCollector; first: boolean }
   >();
+  private readonly pairCollectors = new Map<
+    string,
+    { columns: [number, number]; collector: PairCollector }
+  >();
   private keysIn = false;
   private ended = false;
 
@@ -221,17 +226,30 @@ export class KeyCollectingTarget implements FrameTarget {
       keys?: () => void;
       held?: (waits: boolean) => void;
       first?: readonly string[];
+      /** Columns read together, as a map from the first's values to the second's (pair-collector.ts). */
+      pairs?: readonly (readonly [string, string])[];
     } = {},
   ) {}
 
   async open(columns: ColumnSchema[]): Promise<void> {
     const first = new Set((this.on.first ?? []).map((name) => name.toLowerCase()));
-    for (const name of this.collect) {
-      // DuckDB's identifiers are case-insensitive: the SQL path finds the column so too.
+    // DuckDB's identifiers are case-insensitive: the SQL path finds the column so too.
+    const only = (name: string) => {
       const matches = columns.flatMap((c, i) => (c.name.toLowerCase() === name.toLowerCase() ? [i] : []));
-      const collector = matches.length === 1 ? KeyCollector.of(columns[matches[0]]) : undefined;
-      if (collector)
-        this.collectors.set(name, { column: matches[0], collector, first: first.has(name.toLowerCase()) });
+      return matches.length === 1 ? matches[0] : undefined;
+    };
+    for (const name of this.collect) {
+      const at = only(name);
+      const collector = at === undefined ? undefined : KeyCollector.of(columns[at]);
+      if (at !== undefined && collector)
+        this.collectors.set(name, { column: at, collector, first: first.has(name.toLowerCase()) });
+    }
+    for (const [key, value] of this.on.pairs ?? []) {
+      const [k, v] = [only(key), only(value)];
+      const collector =
+        k === undefined || v === undefined ? undefined : PairCollector.of(columns[k], columns[v]);
+      if (k !== undefined && v !== undefined && collector)
+        this.pairCollectors.set(pairName(key, value), { columns: [k, v], collector });
     }
     await this.target.open(columns);
   }
@@ -239,6 +257,12 @@ export class KeyCollectingTarget implements FrameTarget {
   async write(columns: WireColumn[], rows: number): Promise<void> {
     for (const { column, collector, first } of this.collectors.values())
       if (!(first && this.keysIn)) collector.add(columns[column], rows);
+    if (!this.keysIn)
+      for (const {
+        columns: [k, v],
+        collector,
+      } of this.pairCollectors.values())
+        collector.addRows(columns[k], columns[v], rows);
     await this.target.write(columns, rows);
   }
 
@@ -246,11 +270,17 @@ export class KeyCollectingTarget implements FrameTarget {
     const name = frame.column.toLowerCase();
     for (const [collected, { collector, first }] of this.collectors)
       if (first && collected.toLowerCase() === name) collector.add(frame.values, frame.rows);
+    for (const [named, { collector }] of this.pairCollectors) {
+      const [key, value] = JSON.parse(named) as [string, string];
+      if (key.toLowerCase() === name) collector.addKeysFrame(0, frame.values, frame.rows);
+      if (value.toLowerCase() === name) collector.addKeysFrame(1, frame.values, frame.rows);
+    }
   }
 
   held(waits: boolean): void {
     if (waits) {
       for (const { collector, first } of this.collectors.values()) if (first) collector.end(true);
+      for (const { collector } of this.pairCollectors.values()) collector.keysIn();
       this.keysIn = true;
       this.on.keys?.();
     }
@@ -259,6 +289,7 @@ export class KeyCollectingTarget implements FrameTarget {
 
   async close(complete: boolean): Promise<void> {
     for (const { collector } of this.collectors.values()) collector.end(complete);
+    for (const { collector } of this.pairCollectors.values()) collector.end(complete);
     this.ended = complete;
     if (complete) {
       this.on.keys?.();
@@ -273,7 +304,14 @@ export class KeyCollectingTarget implements FrameTarget {
     const entry = this.collectors.get(name);
     return entry && (this.ended || (entry.first && this.keysIn)) ? entry.collector : undefined;
   }
+
+  /** The pairs of `key` and `value`, once complete (all rows came, or the keys frames of held rows). */
+  paired(key: string, value: string): Pairs | undefined {
+    return this.pairCollectors.get(pairName(key, value))?.collector.pairs();
+  }
 }
+
+const pairName = (key: string, value: string) => JSON.stringify([key, value]);
 
 /** The collecting targets of one query's scans, by scan name. */
 export class SourceKeys {
@@ -290,8 +328,9 @@ export class SourceKeys {
     scan: string,
     columns: readonly string[],
     first: readonly string[] = [],
+    pairs: readonly (readonly [string, string])[] = [],
   ): ((target: FrameTarget) => FrameTarget) | undefined {
-    if (columns.length === 0) return undefined;
+    if (columns.length === 0 && pairs.length === 0) return undefined;
     let keys = () => {};
     let end = () => {};
     let held: (waits: boolean) => void = () => {};
@@ -299,7 +338,7 @@ export class SourceKeys {
     this.endFrames.set(scan, new Promise<void>((resolve) => (end = resolve)));
     if (first.length > 0) this.holding.set(scan, new Promise<boolean>((resolve) => (held = resolve)));
     return (target) => {
-      const collecting = new KeyCollectingTarget(target, columns, { keys, end, held, first });
+      const collecting = new KeyCollectingTarget(target, columns, { keys, end, held, first, pairs });
       this.targets.set(scan, collecting);
       return collecting;
     };
@@ -339,5 +378,10 @@ export class SourceKeys {
   /** `column`'s collector of `scan`, once its keys are all in. */
   of(scan: string, column: string): KeyCollector | undefined {
     return this.targets.get(scan)?.collected(column);
+  }
+
+  /** `scan`'s pairs of `key` and `value` values, once complete. */
+  pairs(scan: string, key: string, value: string): Pairs | undefined {
+    return this.targets.get(scan)?.paired(key, value);
   }
 }

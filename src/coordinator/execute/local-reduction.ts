@@ -57,7 +57,7 @@ export interface LocalRelation {
 }
 
 /** Whether `source` is gathered whole and sent without waiting for keys (not proved large first). */
-async function independentAndIn(progress: SourceProgress): Promise<boolean> {
+export async function independentAndIn(progress: SourceProgress): Promise<boolean> {
   if (!(await progress.independent)) return false;
   return Promise.race([
     progress.in.then(

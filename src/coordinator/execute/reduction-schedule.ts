@@ -21,12 +21,14 @@ import {
   type SemiJoinReduction,
   scanName,
   type TableScanPlan,
+  type ValueMatch,
 } from '../plan/analyze/index.js';
 import { type DynamicFilter, dynamicFilter, keysFilter, keysRange } from './dynamic-filter.js';
 import type { GatherStats } from './gather.js';
 import type { KeyCollector } from './key-collector.js';
-import { type LocalReductions, locallyReduced, type SourceProgress } from './local-reduction.js';
+import { locallyReduced, type SourceProgress } from './local-reduction.js';
 import type { Serial } from './serial.js';
+import { type MatchSources, matchedKeys, sameReduction } from './value-match-filter.js';
 
 /**
  * A scan that has a predicate of its own waits for a reduction's source only while the source
@@ -123,11 +125,15 @@ export interface HeldPlan {
   backward: SemiJoinReduction[];
   /** Rows past which it holds them (fewer go at once). */
   above: number;
+  /** Columns whose values go in keys frames beside `first`'s: value matches read them (value-match-filter.ts). */
+  carried?: string[];
 }
 
-export interface ReducedScan extends LocalReductions {
+export interface ReducedScan extends MatchSources {
   con: DuckDBConnection;
   serial: Serial;
+  /** Two of its reductions whose sources' keys go with the values they lead to (value-match-filter.ts). */
+  match?: ValueMatch;
   table: CatalogTable;
   plan: TableScanPlan;
   /** The scan's request without keys (columns and own predicate). */
@@ -160,9 +166,14 @@ export interface ReducedScan extends LocalReductions {
   ) => Promise<GatherStats>;
 }
 
+/** The DuckDB type of a column of the scan's table. */
+function columnType(scan: ReducedScan, column: string): string | undefined {
+  return scan.table.columns.find((c) => c.name === column)?.type;
+}
+
 /** The DuckDB type of the column a reduction narrows, as its keys are cast to. */
 function reducedType(scan: ReducedScan, r: SemiJoinReduction): string {
-  return scan.table.columns.find((c) => c.name === r.column)?.type ?? 'VARCHAR';
+  return columnType(scan, r.column) ?? 'VARCHAR';
 }
 
 /** The intersection of several sources' dynamic filters. */
@@ -182,7 +193,21 @@ async function combinedFilter(scan: ReducedScan, inHand: SemiJoinReduction[]): P
   const keys: ScanKeys[] = [];
   const described: string[] = [];
   let budget = MAX_SCAN_KEY_BYTES;
-  for (const r of inHand) {
+  // A value match's two sides first, where both are in hand: their keys go with their values.
+  const { match } = scan;
+  const matched =
+    match && match.sides.every((side) => inHand.some((r) => sameReduction(r, side)))
+      ? await matchedKeys(scan, match, (column) => columnType(scan, column), budget)
+      : undefined;
+  if (match && matched) {
+    keys.push(...matched.keys);
+    if (matched.where) wheres.push(matched.where);
+    budget -= matched.bytes;
+    described.push(matched.description);
+  }
+  const rest =
+    matched && match ? inHand.filter((r) => !match.sides.some((side) => sameReduction(r, side))) : inHand;
+  for (const r of rest) {
     const type = reducedType(scan, r);
     const f = await filterOf(scan, r, type, budget);
     if (f.where) wheres.push(f.where);
@@ -359,7 +384,7 @@ async function gatherOverNats(scan: ReducedScan): Promise<GatherStats> {
       ...(plan.where && { awaitFilterAbove: SEND_AT_ONCE_ROWS }),
       filterKeyColumns: [...new Set([...scan.reductions, ...scan.opportunistic].map((r) => r.column))],
     }),
-    ...(held && { keysFirst: held.first, holdAbove: held.above }),
+    ...(held && { keysFirst: [...new Set([...held.first, ...(held.carried ?? [])])], holdAbove: held.above }),
     ...((awaits || held) && { ackTimeoutMs: awaitedAckTimeout(scan.queryTimeoutMs) }),
   };
   const onSchema = (schema: SchemaFrame) => {

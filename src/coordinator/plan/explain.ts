@@ -34,7 +34,14 @@ import { timelineText } from '../execute/scan-timeline.js';
 import type { PartialPlan } from '../execute/shards/partial-aggregate.js';
 import { partialPlanOf } from '../execute/shards/partial-gather.js';
 import { partsToSkip } from '../execute/shards/prune.js';
-import { exactOrAsWritten, type QueryAnalysis, scanName, type TableScanPlan } from './analyze/index.js';
+import { matchedValues, scheduledMatches } from '../execute/value-match-filter.js';
+import {
+  exactOrAsWritten,
+  type QueryAnalysis,
+  scanName,
+  type TableScanPlan,
+  type ValueMatch,
+} from './analyze/index.js';
 import { type SubqueryPlan, subqueryPlanOf } from './subquery-pushdown.js';
 
 export interface ExplainRequest {
@@ -262,6 +269,8 @@ function stepsOf(
         ctx.holdAboveRows,
       )
     : new Map<string, HeldPlan>();
+  const matches = scheduledMatches(ctx.pushdown ? (analysis.valueMatches ?? []) : [], reductions);
+  const matched = (m: ValueMatch | undefined) => (m ? [`the keys' ${matchedValues(m)}`] : []);
   // A pushed subquery's result as a source is named so (subquery-sources.ts).
   const keysOf = (r: QueryAnalysis['reductions'][number]) =>
     `keys of ${analysis.subquerySources?.includes(r.source) ? 'the subquery result ' : ''}${r.source}.${r.sourceColumn}`;
@@ -295,6 +304,7 @@ function stepsOf(
               ...others
                 .filter((r) => r.table === scanName(plan))
                 .map((r) => `${r.column} IN (${keysOf(r)}, if sent at once)`),
+              ...matched(mine.length > 0 ? matches.get(scanName(plan)) : undefined),
             ].join(' AND ')
           : whole || null,
       after: mine.length > 0 ? [...new Set(mine.map((r) => r.source))].join(', ') : null,

@@ -49,6 +49,7 @@ import { chooseReductions, reductionCandidates, subqueryCandidates } from './red
 import { referenceScans, renamedNodes, rewrittenSql } from './reference-scans.js';
 import { type Resolution, Resolver, type Use } from './scope.js';
 import { type Tree, treeKey } from './trees.js';
+import { valueMatches } from './value-matches.js';
 
 export { exactOrAsWritten } from './exact-filters.js';
 export type {
@@ -59,6 +60,8 @@ export type {
   SubqueryReduction,
   TableCatalogEntry,
   TableScanPlan,
+  ValueMatch,
+  ValueSide,
 } from './plan.js';
 export { scanName } from './plan.js';
 export type { DuckDbSql, ParseWithDuckDb } from './print.js';
@@ -112,6 +115,12 @@ function withoutResults(analysis: QueryAnalysis, results: ResultTable[]): QueryA
     reductions,
     otherReductions,
     subqueryReductions: analysis.subqueryReductions.filter(scanned),
+    ...(analysis.valueMatches && {
+      valueMatches: analysis.valueMatches.filter(
+        (m) =>
+          scanned(m) && m.sides.every((s) => !names.has(s.source) && !names.has(s.via?.scan ?? s.source)),
+      ),
+    }),
     subquerySources: [...new Set(sources)],
   };
 }
@@ -253,6 +262,7 @@ async function analyzeWith(
   );
   const otherReductions = candidates.filter((r) => !reductions.includes(r));
   const subqueryReductions = subqueryCandidates(resolved, scanOf);
+  const matches = valueMatches(resolved, scanOf, reductions);
   return {
     tables,
     pushWhole,
@@ -261,6 +271,7 @@ async function analyzeWith(
     reductions,
     otherReductions,
     subqueryReductions,
+    ...(matches.length > 0 && { valueMatches: matches }),
     references,
     notes: resolved.notes,
   };

@@ -106,6 +106,29 @@ export interface SubqueryReduction {
   sourceColumn: string;
 }
 
+/**
+ * Two reductions of one scan whose sources' rows are tied by an equality of values
+ * (value-matches.ts): a row of `table` is kept only where the value its first side's key
+ * leads to equals the one its second side's key leads to (Q5's lineitem: its order's
+ * customer's nation must be its supplier's nation).
+ */
+export interface ValueMatch {
+  /** the scan narrowed */
+  table: string;
+  sides: [ValueSide, ValueSide];
+}
+
+/** One side of a value match: a reduction of the scan, and the value its source's key leads to. */
+export interface ValueSide extends SemiJoinReduction {
+  /**
+   * Where the value is a column of another scan: `source.column = scan.key` leads there
+   * (Q5's orders.o_custkey = customer.c_custkey); absent: the value is `source`'s own.
+   */
+  via?: { column: string; scan: string; key: string };
+  /** the value's column, of `via.scan` or else of `source` (catalog spelling) */
+  value: string;
+}
+
 export interface QueryAnalysis {
   /**
    * The scans: one per catalog table the query reads (not CTE names), in order of first
@@ -140,6 +163,8 @@ export interface QueryAnalysis {
    * predicate keeps few rows, and its container sends them at once).
    */
   otherReductions: SemiJoinReduction[];
+  /** Scans whose two reductions' sources must lead to equal values (value-matches.ts). */
+  valueMatches?: ValueMatch[];
   /** Reductions by IN subqueries' results, valid where the subquery runs alone; types equal. */
   subqueryReductions: SubqueryReduction[];
   /**
