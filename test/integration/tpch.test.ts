@@ -167,6 +167,13 @@ it("Q5's lineitem keeps only lines whose order's customer and supplier share a n
     expect(moved.get(table)?.rows).toBe(perfectOf(table));
   const steps = await explained(holdingAll);
   expect(steps.find((s) => s.table === 'lineitem')?.dynamic_filter).toMatch(/the keys' values matched: /);
+  // The held sources send the values their keys lead to beside them.
+  expect(steps.find((s) => s.table === 'orders')?.held).toMatch(
+    /^keys of o_orderkey \(with o_custkey\) sent first/,
+  );
+  expect(steps.find((s) => s.table === 'customer')?.held).toMatch(
+    /^keys of c_custkey \(with c_nationkey\) sent first/,
+  );
   // Without held scans, the pairs are read from the rows sent.
   const sentAtOnce = await scans(holdingNone);
   expect(sentAtOnce.get('lineitem')?.dynamic_filter).toMatch(/values matched/);

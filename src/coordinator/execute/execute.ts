@@ -46,7 +46,7 @@ import { type CopyScan, forgetGathered, QueryCopies, serveFromCopies } from './r
 import { scalarWhere } from './scalar-filter.js';
 import { Serial } from './serial.js';
 import { gatherPartials } from './shards/partial-gather.js';
-import { pairColumns, scheduledMatches } from './value-match-filter.js';
+import { carryPairs, pairColumns, scheduledMatches } from './value-match-filter.js';
 
 /** The pushed-down result of a whole query is gathered under this TEMP name. */
 const PUSHED_RESULT = '__pushed_result';
@@ -335,15 +335,7 @@ async function gatherAll(
   const matches = ctx.pushdown
     ? scheduledMatches(reading.valueMatches ?? [], reductions)
     : new Map<string, ValueMatch>();
-  for (const target of ordered) {
-    const scan = scanName(target.plan);
-    const holding = held.get(scan);
-    const fetched = new Set(target.plan.columns.map((c) => c.toLowerCase()));
-    const carried = pairColumns(matches, scan)
-      .flat()
-      .filter((c) => fetched.has(c.toLowerCase()) && !holding?.first.includes(c));
-    if (holding && carried.length > 0) held.set(scan, { ...holding, carried: [...new Set(carried)] });
-  }
+  carryPairs(held, matches, ordered);
   const backward = [...held.values()].flatMap((h) => h.backward);
   // The key columns each source feeds reductions with are read from its frames as they come.
   const sourceKeys = new SourceKeys();

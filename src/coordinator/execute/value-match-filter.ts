@@ -19,7 +19,13 @@ import { integerType } from '../../duckdb/integer-values.js';
 import { materializedChunks } from '../../duckdb/json-values.js';
 import { quoteIdent } from '../../duckdb/sql.js';
 import { MAX_SCAN_KEY_BYTES, type ScanKeys } from '../../protocol/frames.js';
-import type { SemiJoinReduction, ValueMatch, ValueSide } from '../plan/analyze/index.js';
+import {
+  type SemiJoinReduction,
+  scanName,
+  type TableScanPlan,
+  type ValueMatch,
+  type ValueSide,
+} from '../plan/analyze/index.js';
 import { keysFilter } from './dynamic-filter.js';
 import { independentAndIn, type LocalReductions, locallyReduced } from './local-reduction.js';
 import { PairCollector, type Pairs, valuesByKey } from './pair-collector.js';
@@ -65,6 +71,26 @@ export function pairColumns(matches: ReadonlyMap<string, ValueMatch>, scan: stri
       ...(s.via?.scan === scan ? [[s.via.key, s.value] as [string, string]] : []),
     ]),
   );
+}
+
+/**
+ * Sets `carried` on the held scans (`held`, by scan) the matches read pairs of: those of their
+ * pair columns beside `first` that the scan fetches go in its keys frames too.
+ */
+export function carryPairs<H extends { first: string[]; carried?: string[] }>(
+  held: Map<string, H>,
+  matches: ReadonlyMap<string, ValueMatch>,
+  plans: readonly { plan: TableScanPlan }[],
+): void {
+  for (const { plan } of plans) {
+    const scan = scanName(plan);
+    const holding = held.get(scan);
+    const fetched = new Set(plan.columns.map((c) => c.toLowerCase()));
+    const carried = pairColumns(matches, scan)
+      .flat()
+      .filter((c) => fetched.has(c.toLowerCase()) && !holding?.first.includes(c));
+    if (holding && carried.length > 0) held.set(scan, { ...holding, carried: [...new Set(carried)] });
+  }
 }
 
 /**

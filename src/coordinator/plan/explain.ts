@@ -34,7 +34,7 @@ import { timelineText } from '../execute/scan-timeline.js';
 import type { PartialPlan } from '../execute/shards/partial-aggregate.js';
 import { partialPlanOf } from '../execute/shards/partial-gather.js';
 import { partsToSkip } from '../execute/shards/prune.js';
-import { matchedValues, scheduledMatches } from '../execute/value-match-filter.js';
+import { carryPairs, matchedValues, scheduledMatches } from '../execute/value-match-filter.js';
 import {
   exactOrAsWritten,
   type QueryAnalysis,
@@ -270,6 +270,7 @@ function stepsOf(
       )
     : new Map<string, HeldPlan>();
   const matches = scheduledMatches(ctx.pushdown ? (analysis.valueMatches ?? []) : [], reductions);
+  carryPairs(held, matches, ordered);
   const matched = (m: ValueMatch | undefined) => (m ? [`the keys' ${matchedValues(m)}`] : []);
   // A pushed subquery's result as a source is named so (subquery-sources.ts).
   const keysOf = (r: QueryAnalysis['reductions'][number]) =>
@@ -309,7 +310,7 @@ function stepsOf(
           : whole || null,
       after: mine.length > 0 ? [...new Set(mine.map((r) => r.source))].join(', ') : null,
       held: holding
-        ? `keys of ${holding.first.join(', ')} sent first; rows then narrowed by ${holding.backward
+        ? `keys of ${holding.first.join(', ')}${holding.carried ? ` (with ${holding.carried.join(', ')})` : ''} sent first; rows then narrowed by ${holding.backward
             .map((r) => `${r.column} IN (${keysOf(r)})`)
             .join(' AND ')}, where it has more than ${holding.above} rows`
         : null,
