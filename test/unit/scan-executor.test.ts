@@ -158,6 +158,43 @@ describe('distinct', () => {
     expect(distinct.values.sort()).toEqual([5n, 6n, 999n]);
   });
 
+  it("keeps, of two key sets carrying codes, only rows whose keys' codes are equal", async () => {
+    // k's keys coded by parity, id's keys (ids below 4,000) coded by their thousand's parity.
+    const withCodes = (set: ScanKeys, codes: number[]): ScanKeys => ({
+      ...set,
+      match: { group: 0, width: 1, codes: Uint8Array.from(codes) },
+    });
+    const ks = [3, 4, 5];
+    const ids = [...Array(4000).keys()].filter((id) => ks.includes(id % 1000));
+    const { frames, values } = await keys({
+      columns: ['id'],
+      keys: [
+        withCodes(
+          deltaKeys('k', ks),
+          ks.map((k) => k % 2),
+        ),
+        withCodes(
+          deltaKeys('id', ids),
+          ids.map((id) => Math.floor(id / 1000) % 2),
+        ),
+      ],
+    });
+    expect(frames[0].type === 'schema' && frames[0].sql).toMatch(/__scan_code = /);
+    const expected = ids.filter((id) => (id % 1000) % 2 === Math.floor(id / 1000) % 2);
+    expect(values.map(Number).sort((a, b) => a - b)).toEqual(expected);
+    // Codes must be one per key, and the keys delta-encoded (distinct).
+    const short = {
+      columns: ['id'],
+      keys: { ...deltaKeys('k', ks), match: { group: 0, width: 2, codes: new Uint8Array(4) } },
+    };
+    expect(ScanRequestSchema.safeParse(short).error?.message).toMatch(/one code of width bytes per key/);
+    const plain = {
+      columns: ['id'],
+      keys: { ...bigintKeys('k', ks), match: { group: 0, width: 1, codes: new Uint8Array(3) } },
+    };
+    expect(ScanRequestSchema.safeParse(plain).error?.message).toMatch(/needs delta-encoded keys/);
+  });
+
   it('is refused with a pushed query, which shapes its own rows', async () => {
     const { frames } = await keys({ columns: [], query: 'SELECT k FROM dups', distinct: true });
     expect(frames).toMatchObject([{ type: 'error', error: 'bad_request' }]);
