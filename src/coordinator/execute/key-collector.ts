@@ -213,7 +213,7 @@ export class KeyCollectingTarget implements FrameTarget {
   >();
   private readonly pairCollectors = new Map<
     string,
-    { columns: [number, number]; collector: PairCollector }
+    { names: [string, string]; columns: [number, number]; collector: PairCollector }
   >();
   private keysIn = false;
   private ended = false;
@@ -226,7 +226,7 @@ export class KeyCollectingTarget implements FrameTarget {
       keys?: () => void;
       held?: (waits: boolean) => void;
       first?: readonly string[];
-      /** Columns read together, as a map from the first's values to the second's (pair-collector.ts). */
+      /** Columns read together, as pairs (key, value) sorted by key (pair-collector.ts). */
       pairs?: readonly (readonly [string, string])[];
     } = {},
   ) {}
@@ -249,7 +249,11 @@ export class KeyCollectingTarget implements FrameTarget {
       const collector =
         k === undefined || v === undefined ? undefined : PairCollector.of(columns[k], columns[v]);
       if (k !== undefined && v !== undefined && collector)
-        this.pairCollectors.set(pairName(key, value), { columns: [k, v], collector });
+        this.pairCollectors.set(pairName(key, value), {
+          names: [key.toLowerCase(), value.toLowerCase()],
+          columns: [k, v],
+          collector,
+        });
     }
     await this.target.open(columns);
   }
@@ -270,10 +274,12 @@ export class KeyCollectingTarget implements FrameTarget {
     const name = frame.column.toLowerCase();
     for (const [collected, { collector, first }] of this.collectors)
       if (first && collected.toLowerCase() === name) collector.add(frame.values, frame.rows);
-    for (const [named, { collector }] of this.pairCollectors) {
-      const [key, value] = JSON.parse(named) as [string, string];
-      if (key.toLowerCase() === name) collector.addKeysFrame(0, frame.values, frame.rows);
-      if (value.toLowerCase() === name) collector.addKeysFrame(1, frame.values, frame.rows);
+    for (const {
+      names: [key, value],
+      collector,
+    } of this.pairCollectors.values()) {
+      if (key === name) collector.addKeysFrame(0, frame.values, frame.rows);
+      if (value === name) collector.addKeysFrame(1, frame.values, frame.rows);
     }
   }
 
