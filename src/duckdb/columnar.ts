@@ -510,6 +510,22 @@ export class FrameBuilder {
   }
 }
 
+/**
+ * Each of `chunks` whole in the wire layouts of `layouts`: the columns a data frame of its rows
+ * would carry, read as the frames of a source are (valid until the next is taken).
+ */
+export function* wireFrames(
+  chunks: Iterable<DuckDBDataChunk>,
+  layouts: WireLayout[],
+  targetBytes: number,
+): Generator<{ rows: number; columns: WireColumn[] }> {
+  const builder = new FrameBuilder(layouts, targetBytes);
+  for (const chunk of chunks) {
+    builder.append(chunk);
+    yield builder.take();
+  }
+}
+
 const VECTOR_SIZE = duckdb.vector_size();
 
 /**

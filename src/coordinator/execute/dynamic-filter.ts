@@ -7,7 +7,13 @@
  * (analyze/reductions.ts).
  */
 import type { DuckDBConnection, DuckDBMaterializedResult } from '@duckdb/node-api';
-import { columnSchemaFor, FrameBuilder, type WireLayout, wireLayoutFor } from '../../duckdb/columnar.js';
+import {
+  columnSchemaFor,
+  FrameBuilder,
+  type WireLayout,
+  wireFrames,
+  wireLayoutFor,
+} from '../../duckdb/columnar.js';
 import {
   encodeDeltaKeys,
   encodeDeltaNumbers,
@@ -120,12 +126,8 @@ async function localKeys(r: Reducing, maxBytes: number): Promise<DynamicFilter |
   const column = columnSchemaFor('k', result.columnTypes()[0]);
   const collector = KeyCollector.of(column);
   if (!collector) return undefined;
-  const builder = new FrameBuilder([column], MAX_SCAN_KEY_BYTES);
-  for (const chunk of materializedChunks(result)) {
-    builder.append(chunk);
-    const { rows, columns } = builder.take();
+  for (const { rows, columns } of wireFrames(materializedChunks(result), [column], MAX_SCAN_KEY_BYTES))
     collector.add(columns[0], rows);
-  }
   collector.end(true);
   const keys = collector.keysAs(type);
   return keys && keysFilter(reduction, keys, maxBytes, r.described);

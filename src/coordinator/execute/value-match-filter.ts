@@ -14,7 +14,7 @@
  * keys go.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { columnSchemaFor, FrameBuilder } from '../../duckdb/columnar.js';
+import { columnSchemaFor, wireFrames } from '../../duckdb/columnar.js';
 import { integerType } from '../../duckdb/integer-values.js';
 import { materializedChunks } from '../../duckdb/json-values.js';
 import { quoteIdent } from '../../duckdb/sql.js';
@@ -114,12 +114,8 @@ async function pairsOf(
   const columns = result.columnTypes().map((type, i) => columnSchemaFor(i === 0 ? 'k' : 'v', type));
   const collector = PairCollector.of(columns[0], columns[1]);
   if (!collector) return undefined;
-  const builder = new FrameBuilder(columns, MAX_SCAN_KEY_BYTES);
-  for (const chunk of materializedChunks(result)) {
-    builder.append(chunk);
-    const frame = builder.take();
+  for (const frame of wireFrames(materializedChunks(result), columns, MAX_SCAN_KEY_BYTES))
     collector.addRows(frame.columns[0], frame.columns[1], frame.rows);
-  }
   collector.end(true);
   return collector.pairs();
 }
