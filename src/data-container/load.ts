@@ -13,6 +13,7 @@ import { disableLateMaterialization } from '../duckdb/late-materialization.js';
 import { lockDown } from '../duckdb/sandbox.js';
 import { limitSpill, type SpillLimits } from '../duckdb/spill.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
+import { limitMemoryAndThreads } from '../duckdb/work-limits.js';
 import type { Logger } from '../log.js';
 import { isSplit, type ShardSpec, shardLabel } from '../protocol/shards.js';
 import { isValidTableName } from '../protocol/subjects.js';
@@ -316,8 +317,7 @@ export async function loadTable(opts: LoadOptions): Promise<LoadedTable> {
 
   const instance = await DuckDBInstance.create(':memory:');
   const con = await instance.connect();
-  if (opts.memoryLimit) await con.run(`SET memory_limit = ${quoteLiteral(opts.memoryLimit)}`);
-  if (opts.threads) await con.run(`SET threads = ${opts.threads}`);
+  await limitMemoryAndThreads(con, opts);
   if (opts.spill) await limitSpill(con, opts.spill);
   await disableLateMaterialization(con);
   const scratch = await createScratchDir();

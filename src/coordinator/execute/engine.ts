@@ -8,9 +8,9 @@ import { disableLateMaterialization } from '../../duckdb/late-materialization.js
 import { deserializedSql, serializedSql } from '../../duckdb/parse-tree.js';
 import { lockDown } from '../../duckdb/sandbox.js';
 import { limitSpill, type SpillLimits } from '../../duckdb/spill.js';
-import { quoteLiteral } from '../../duckdb/sql.js';
 import { assertNoServerFunctions } from '../../duckdb/sql-guard.js';
 import { assertCleanSqlText } from '../../duckdb/sql-text.js';
+import { limitMemoryAndThreads } from '../../duckdb/work-limits.js';
 import { functionFacts } from './shards/function-facts.js';
 
 export class CoordinatorEngine {
@@ -30,8 +30,7 @@ export class CoordinatorEngine {
   }): Promise<CoordinatorEngine> {
     const instance = await DuckDBInstance.create(':memory:');
     const con = await instance.connect();
-    if (opts.memoryLimit) await con.run(`SET memory_limit = ${quoteLiteral(opts.memoryLimit)}`);
-    if (opts.threads) await con.run(`SET threads = ${opts.threads}`);
+    await limitMemoryAndThreads(con, opts);
     await limitSpill(con, opts.spill);
     await disableLateMaterialization(con);
     await lockDown(con);
