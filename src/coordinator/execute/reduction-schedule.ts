@@ -195,10 +195,9 @@ async function combinedFilter(scan: ReducedScan, inHand: SemiJoinReduction[]): P
   let budget = MAX_SCAN_KEY_BYTES;
   // A value match's two sides first, where both are in hand: their keys go with their values.
   const { match } = scan;
-  const matched =
-    match && match.sides.every((side) => inHand.some((r) => sameReduction(r, side)))
-      ? await matchedKeys(scan, match, (column) => columnType(scan, column), budget)
-      : undefined;
+  const matched = match?.sides.every((side) => inHand.some((r) => sameReduction(r, side)))
+    ? await matchedKeys(scan, match, (column) => columnType(scan, column), budget)
+    : undefined;
   if (match && matched) {
     keys.push(...matched.keys);
     if (matched.where) wheres.push(matched.where);

@@ -229,7 +229,7 @@ export async function matchedKeys(
       { rows: n, numbers: numbers.subarray(0, n), layout: type },
       budget - bytes - n * width,
     );
-    if (!f?.keys || f.keys.encoding !== 'delta') return undefined;
+    if (f?.keys?.encoding !== 'delta') return undefined;
     keys.push({ ...f.keys, match: { group: 0, width, codes: coded.subarray(0, n * width) } });
     bytes += f.keys.values.data.byteLength + n * width;
   }
