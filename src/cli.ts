@@ -146,6 +146,10 @@ const coordinator = program
     '--hold-above-rows <n>',
     'a scan holds its rows for the keys of later scans only past N rows (default 10000)',
   )
+  .option(
+    '--send-at-once-rows <n>',
+    "a scan its own predicate narrows to at most N rows sends them without waiting for other scans' keys (default 100000)",
+  )
   .addOption(
     new Option(
       '--reference-table-rows <n>',
@@ -179,6 +183,7 @@ const coordinator = program
         pushdown: o.pushdown,
         twoWayReductions: o.twoWayReductions,
         holdAboveRows: o.holdAboveRows,
+        sendAtOnceRows: o.sendAtOnceRows,
         referenceTableRows: o.referenceTableRows,
         referenceTableBytes: o.referenceTableBytes,
         apiKeys: o.apiKeys,

@@ -116,6 +116,8 @@ export const CoordinatorOptionsSchema = z.object({
   twoWayReductions: z.boolean().default(true),
   /** Rows past which such a scan holds them (fewer go at once); default: reduction-schedule.ts. */
   holdAboveRows: z.coerce.number().int().min(0).optional(),
+  /** Rows a reduced scan's own predicate keeps at most to go without waiting for keys; default: reduction-schedule.ts. */
+  sendAtOnceRows: z.coerce.number().int().min(0).optional(),
   /** Unsplit tables of at most this many rows are copied into the coordinator (reference tables); 0: none. */
   referenceTableRows: z.coerce.number().int().min(0).default(100_000),
   /** Bytes all those copies may take (64 MiB), least recently used dropped first; 0: none. */

@@ -79,6 +79,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
     pushdown: opts.pushdown,
     twoWayReductions: opts.twoWayReductions,
     holdAboveRows: opts.holdAboveRows,
+    sendAtOnceRows: opts.sendAtOnceRows,
     references: new ReferenceTables(
       engine,
       { maxRows: opts.referenceTableRows, maxBytes: opts.referenceTableBytes },

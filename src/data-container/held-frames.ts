@@ -128,7 +128,8 @@ export class HeldFrames {
 
   /**
    * Each key column's values among the rows of each frame held (repeats and NULLs as they
-   * are), as keys frames: one per frame and column.
+   * are), as keys frames: one per frame and column, lined up row by row. A keysFirst scan's
+   * branch codes (BRANCHES_COLUMN, keysFirstBranches) are one more key column, the last.
    */
   keyFrames(): Omit<KeysFrame, 'seq'>[] {
     return this.keys.flatMap((name) => {

@@ -40,7 +40,7 @@ const KEYS_TABLE_PREFIX = '__scan_keys';
 /** The keys tables' column: a name no loaded table is likely to have (scan.ts joins by it). */
 export const KEY_COLUMN = '__scan_key';
 
-/** The keys tables' column of the codes keys carry (`ScanKeys.match`). */
+/** The keys tables' column of the codes keys carry (`ScanKeys.match`, `ScanKeys.branches`). */
 export const CODE_COLUMN = '__scan_code';
 
 const CODE_TYPES = { 1: 'UTINYINT', 2: 'USMALLINT', 4: 'UINTEGER' } as const;
@@ -51,9 +51,10 @@ export interface LoadedKeys {
   condition: string;
   /**
    * Where the keys are distinct: the keys table and the table's column it joins, and the group
-   * of key sets whose codes (CODE_COLUMN) must be equal, where the keys carry codes.
+   * of key sets whose codes (CODE_COLUMN) must be equal, where the keys carry codes; with
+   * `ScanKeys.branches`, their predicates as checked (bit i of a code names `branches[i]`).
    */
-  join?: { keys: string; column: string; group?: number };
+  join?: { keys: string; column: string; group?: number; branches?: string[] };
 }
 
 /** Keys from which on a semi-join's Bloom filter pays for its test on every row by itself. */
@@ -88,14 +89,21 @@ export class ScanKeyTables {
    * Fills a keys table (column KEY_COLUMN) with `keys`, typed like the table's `column` (a name the
    * table has): the one made ahead for it, else a new one. Returns the condition that keeps
    * the rows whose `column` is one of the keys, as SQL; `besidePredicate`: the scan tests a
-   * predicate of its own on every row too.
+   * predicate of its own on every row too; `branches`: the key set's `branches.where`, checked.
    */
-  async semiJoin(column: string, keys: ScanKeys, besidePredicate: boolean): Promise<LoadedKeys> {
+  async semiJoin(
+    column: string,
+    keys: ScanKeys,
+    besidePredicate: boolean,
+    branches?: string[],
+  ): Promise<LoadedKeys> {
     const { match } = keys;
-    const ahead = match ? undefined : this.ahead.get(column);
+    // Branch codes are one byte each (MAX_BRANCHES bits).
+    const codeType = match ? CODE_TYPES[match.width] : keys.branches && CODE_TYPES[1];
+    const ahead = codeType ? undefined : this.ahead.get(column);
     // A second key set of the same column gets a table of its own: sets intersect, not add up.
-    if (!match) this.ahead.delete(column);
-    const name = await (ahead ?? this.make(column, match && CODE_TYPES[match.width]));
+    if (!codeType) this.ahead.delete(column);
+    const name = await (ahead ?? this.make(column, codeType));
     const appender = await this.con.createAppender(name, 'main', 'temp');
     try {
       fill(appender, column, keys);
@@ -108,7 +116,12 @@ export class ScanKeyTables {
     return {
       condition: `${quoteIdent(column)} IN (SELECT ${KEY_COLUMN} FROM ${table}${bloom})`,
       ...(keys.encoding === 'delta' && {
-        join: { keys: table, column, ...(match && { group: match.group }) },
+        join: {
+          keys: table,
+          column,
+          ...(match && { group: match.group }),
+          ...(keys.branches && branches && { branches }),
+        },
       }),
     };
   }
@@ -133,7 +146,8 @@ export class ScanKeyTables {
 }
 
 function fill(appender: DuckDBAppender, column: string, keys: ScanKeys): void {
-  const types = keys.match ? [appender.columnType(0), appender.columnType(1)] : [appender.columnType(0)];
+  const codes = keys.match?.codes ?? keys.branches?.codes;
+  const types = codes ? [appender.columnType(0), appender.columnType(1)] : [appender.columnType(0)];
   const layouts = types.map(wireLayoutFor);
   if (layouts[0].wire === 'text') {
     throw new QueryError(
@@ -149,7 +163,7 @@ function fill(appender: DuckDBAppender, column: string, keys: ScanKeys): void {
     );
   }
   const values = keyValues(keys, layouts[0], integer, `column ${column} (${types[0]})`);
-  const columns = keys.match ? [values, { data: keys.match.codes }] : [values];
+  const columns = codes ? [values, { data: codes }] : [values];
   writeWireColumns(layouts, columns, keys.rows, reusedChunk(types), (chunk) =>
     appender.appendDataChunk(chunk),
   );

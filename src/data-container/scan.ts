@@ -7,33 +7,32 @@
  * without a predicate, streaming measured no faster here. A pushed-down `query` streams
  * (planQuery).
  */
-import type {
-  DuckDBConnection,
-  DuckDBDataChunk,
-  DuckDBMaterializedResult,
-  DuckDBPreparedStatement,
-  DuckDBResult,
+import {
+  type DuckDBConnection,
+  type DuckDBDataChunk,
+  type DuckDBMaterializedResult,
+  type DuckDBPreparedStatement,
+  type DuckDBResult,
+  UTINYINT,
 } from '@duckdb/node-api';
 import { releasingChunks } from '../duckdb/chunk-memory.js';
-import { columnSchemaFor, FrameBuilder } from '../duckdb/columnar.js';
+import { columnSchemaFor } from '../duckdb/columnar.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
-import { chunksOf, jsonValueConverter, materializedChunks } from '../duckdb/json-values.js';
+import { chunksOf, materializedChunks } from '../duckdb/json-values.js';
 import { conjunction, quoteIdent } from '../duckdb/sql.js';
 import { assertReadOnlySelect, checkedPredicate } from '../duckdb/sql-guard.js';
-import { QueryError } from '../errors.js';
+import { type ErrorKind, QueryError } from '../errors.js';
 import { Lru } from '../lru.js';
 import { observeScan } from '../metrics/container.js';
 import type { Encoding } from '../protocol/codec.js';
 import {
+  BRANCHES_COLUMN,
   type ColumnSchema,
-  type Frame,
-  type HeldFrame,
-  type KeysFrame,
   keySets,
   type ParsedScanRequest,
   type ScanFilter,
-  TARGET_FRAME_BYTES,
 } from '../protocol/frames.js';
+import { FrameEmitter, type FrameSink } from './frame-emitter.js';
 import { HeldFrames } from './held-frames.js';
 import { estimateRows, prefilter, type ScanSource } from './prefilter.js';
 import { CODE_COLUMN, KEY_COLUMN, type LoadedKeys, ScanKeyTables } from './scan-keys.js';
@@ -41,25 +40,7 @@ import { interruptOnAbort } from './scan-liveness.js';
 import { errorFrame } from './scan-request.js';
 import { connect, type LoadedTable } from './table.js';
 
-/**
- * Where frames go. `send` resolves when the next frame may follow (flow control lives here).
- * A data frame's column buffers are reused for the next frame once `send` resolves: a sink
- * encodes (or copies) the frame before that.
- */
-export interface FrameSink {
-  send(frame: Frame): Promise<void>;
-  /**
-   * The dynamic filter a request with `awaitFilter` waits for, or (`held`) the filter of the
-   * rows a `keysFirst` request holds; only transports with a control channel have it.
-   */
-  awaitFilter?(held?: boolean): Promise<ScanFilter>;
-  /**
-   * Largest message the transport carries (NATS: the server's max_payload). Frames aim at the
-   * smaller of this and TARGET_FRAME_BYTES and stay under it, but for a single row larger
-   * than a message, which the transport splits into parts (frames.ts).
-   */
-  readonly maxFrameBytes?: number;
-}
+export type { FrameSink } from './frame-emitter.js';
 
 /**
  * Rows a batch of a plain scan aims to return: bounds the memory a scan holds at once. A scan
@@ -91,6 +72,11 @@ interface PlanBase {
   display: string;
   /** Why a `declinable` request's where (and limit) is not applied. */
   declined?: string;
+  /**
+   * The last of `columns` is BRANCHES_COLUMN, the codes of the rows a `keysFirst` scan holds
+   * (keysFirstBranches): they go in keys frames only, never in the schema or the data.
+   */
+  branched?: boolean;
 }
 
 /** A plain scan, read in rowid batches, or in one query where it returns few rows. */
@@ -146,6 +132,38 @@ async function offeredWhere(
     if (!request.declinable || request.where === undefined) throw err;
     return { declined: duckdbErrorToQueryError(err).message };
   }
+}
+
+/** What a predicate itself is refused for (by the guard or DuckDB's binder), not the scan's circumstances. */
+const REFUSED = new Set<ErrorKind>(['bad_request', 'syntax_error', 'unknown_column', 'forbidden']);
+
+/**
+ * Predicates a request sends beside its where (a key set's branches, keysFirstBranches), each
+ * checked alone as the where is (so that none can escape its parentheses) and bound over
+ * `from`; one refused fails the scan as a bad request that names it (`what(i)`).
+ * Over the rows a prefilter kept, a column they lack stays `unknown_column`: planFiltered then
+ * plans over the whole table.
+ */
+async function checkedPredicates(
+  con: DuckDBConnection,
+  table: LoadedTable,
+  from: ScanSource,
+  wheres: string[],
+  what: (i: number) => string,
+): Promise<string[]> {
+  const checked: string[] = [];
+  for (const [i, where] of wheres.entries()) {
+    try {
+      const text = (await checkedWhere(con, from, where)) as string;
+      await assertBinds(con, from, text);
+      checked.push(text);
+    } catch (err) {
+      const error = duckdbErrorToQueryError(err);
+      if (!REFUSED.has(error.kind) || (from !== table && error.kind === 'unknown_column')) throw error;
+      throw new QueryError('bad_request', `${what(i)}: ${error.message}`);
+    }
+  }
+  return checked;
 }
 
 /** Where predicates known to bind, by source and its columns. */
@@ -249,6 +267,22 @@ function sameCodes(joins: NonNullable<LoadedKeys['join']>[], i: number): string 
 }
 
 /**
+ * For a joined keys table with ScanKeys.branches: some bit i of its key's code set where
+ * `branches[i]` is TRUE on the row, as an ON condition (a NULL predicate keeps nothing).
+ */
+function branchesMet(join: NonNullable<LoadedKeys['join']>): string {
+  if (!join.branches) return '';
+  const code = `${join.keys}.${CODE_COLUMN}`;
+  return ` AND (${join.branches.map((w, i) => `((${code} & ${1 << i}) <> 0 AND (${w}))`).join(' OR ')})`;
+}
+
+/** The select item of the held rows' codes (keysFirstBranches): bit i set where `branches[i]` is TRUE. */
+function branchCodes(branches: string[]): string {
+  const bits = branches.map((w, i) => `(((${w}) IS TRUE)::INTEGER << ${i})`);
+  return `CAST(${bits.join(' | ')} AS UTINYINT) AS ${quoteIdent(BRANCHES_COLUMN)}`;
+}
+
+/**
  * The plan of `request` over `table`, or over `from`: rows kept from it (prefilter.ts), whose
  * columns are some of the table's, with the same types. Its keys go to `keyTables`.
  */
@@ -278,7 +312,21 @@ async function planScan(
   const limit = declined ? undefined : request.limit;
   const distinct = request.distinct ? 'DISTINCT ' : '';
   const source = quoteIdent(from.name);
-  const columns = await outputColumns(con, table, names);
+  // The held rows' codes, where the rows may be held (no limit; binary mode: executeScan).
+  const codes =
+    request.keysFirst && request.keysFirstBranches && limit === undefined
+      ? branchCodes(
+          await checkedPredicates(
+            con,
+            table,
+            from,
+            request.keysFirstBranches,
+            (i) => `keysFirstBranches[${i}]`,
+          ),
+        )
+      : undefined;
+  const described = await outputColumns(con, table, names);
+  const columns = codes ? [...described, columnSchemaFor(BRANCHES_COLUMN, UTINYINT)] : described;
   const casts = castList(columns);
   const conditions = where === undefined ? [] : [where];
   const keys = keySets(request.keys);
@@ -291,13 +339,19 @@ async function planScan(
           keys.map((k) => k.column),
         )
       : [];
+  const branches: (string[] | undefined)[] = [];
+  for (const set of keys) {
+    const what = (i: number) => `keys.branches.where[${i}] (the keys of ${set.column})`;
+    branches.push(set.branches && (await checkedPredicates(con, table, from, set.branches.where, what)));
+  }
   const loaded: LoadedKeys[] = [];
   for (const [i, set] of keys.entries()) {
-    loaded.push(await keyTables.semiJoin(keyColumns[i], set, where !== undefined));
+    loaded.push(await keyTables.semiJoin(keyColumns[i], set, where !== undefined, branches[i]));
   }
   // Every condition, for the estimate; the scan itself joins the distinct key sets (their codes
-  // matched), unless the table has a column named like the keys tables' own: a predicate
-  // naming it would then be ambiguous (the keys then only semi-join, their codes unused).
+  // matched, their branches met), unless the table has a column named like the keys tables'
+  // own: a predicate naming it would then be ambiguous (the keys then only semi-join, their
+  // codes unused: a weaker filter, which the requester's own re-check makes right).
   const filter =
     conditions.length + loaded.length > 0
       ? conjunction([...conditions, ...loaded.map((l) => l.condition)])
@@ -307,10 +361,12 @@ async function planScan(
   conditions.push(...loaded.flatMap((l) => (joinable && l.join ? [] : [l.condition])));
   // Beside a keys table, the table's own columns (rowid too) are named with the table's name.
   const own = (name: string) => (joins.length > 0 ? `${source}.${name}` : name);
-  const select = `SELECT ${distinct}${names.map((n) => own(quoteIdent(n))).join(', ')} FROM ${source}${joins
+  // Predicates (where, branches) stay unqualified: the keys tables' columns are not the table's.
+  const items = [...names.map((n) => own(quoteIdent(n))), ...(codes ? [codes] : [])];
+  const select = `SELECT ${distinct}${items.join(', ')} FROM ${source}${joins
     .map(
       (j, i) =>
-        ` JOIN ${j.keys} ON ${own(quoteIdent(j.column))} = ${j.keys}.${KEY_COLUMN}${sameCodes(joins, i)}`,
+        ` JOIN ${j.keys} ON ${own(quoteIdent(j.column))} = ${j.keys}.${KEY_COLUMN}${sameCodes(joins, i)}${branchesMet(j)}`,
     )
     .join('')}`;
   const limitText = limit !== undefined ? ` LIMIT ${limit}` : '';
@@ -324,6 +380,7 @@ async function planScan(
   return {
     kind: 'batched',
     ...(declined && { declined }),
+    ...(codes && { branched: true }),
     source: from,
     keptRows: () => {
       kept ??= filter === undefined ? Promise.resolve(from.rowCount) : estimateRows(con, from, filter);
@@ -336,7 +393,7 @@ async function planScan(
     batchSql: (range, limit) =>
       `SELECT ${casts} FROM (${select}${whereOf(range)}${
         limit !== undefined ? ` LIMIT ${limit}` : ''
-      }) AS q(${positional(names.length)})`,
+      }) AS q(${positional(columns.length)})`,
   };
 }
 
@@ -486,10 +543,13 @@ async function planFiltered(
   const filterWhere = await checkedWhere(con, table, filter.where);
   const narrowed = (from: ScanSource, wheres: (string | undefined)[]) => {
     const all = wheres.filter((w) => w !== undefined);
+    // keysFirst with its branches: the codes column the first plan's frames were made with.
     const narrowedRequest = {
       columns: request.columns,
       limit: request.limit,
       distinct: request.distinct,
+      keysFirst: request.keysFirst,
+      keysFirstBranches: request.keysFirstBranches,
       keys: filter.keys,
       ...(all.length > 0 && { where: conjunction(all) }),
     };
@@ -506,12 +566,37 @@ async function planFiltered(
 }
 
 /**
+ * `request` as it is planned: its keysFirstBranches checked to go with it, and left out but
+ * in binary mode, the only one whose rows are held (their codes go in keys frames).
+ */
+function plannedRequest(
+  table: LoadedTable,
+  request: ParsedScanRequest,
+  encoding: Encoding,
+): ParsedScanRequest {
+  if (!request.keysFirstBranches) return request;
+  if (!request.keysFirst) {
+    throw new QueryError(
+      'bad_request',
+      'keysFirstBranches code the rows a keysFirst scan holds: send them with keysFirst',
+    );
+  }
+  if (table.columns.some((c) => c.name.toLowerCase() === BRANCHES_COLUMN)) {
+    throw new QueryError(
+      'bad_request',
+      `table ${table.name} has a column named ${BRANCHES_COLUMN}, the name of the held rows' branch codes; send keysFirst without keysFirstBranches`,
+    );
+  }
+  return encoding === 'msgpack' ? request : { ...request, keysFirstBranches: undefined };
+}
+
+/**
  * Sends schema, data…, end — or an error frame — to `sink`. Never throws; stops sending at
  * once when `signal` aborts (the receiver went away or cancelled).
  */
 export async function executeScan(
   table: LoadedTable,
-  request: ParsedScanRequest,
+  received: ParsedScanRequest,
   encoding: Encoding,
   sink: FrameSink,
   signal: AbortSignal,
@@ -522,6 +607,7 @@ export async function executeScan(
   const stopInterrupting = interruptOnAbort(con, signal);
   let emitter: FrameEmitter | undefined;
   try {
+    const request = plannedRequest(table, received, encoding);
     const awaitFilter = sink.awaitFilter?.bind(sink);
     if (request.awaitFilter && !awaitFilter) {
       throw new QueryError(
@@ -549,21 +635,22 @@ export async function executeScan(
     await sink.send({
       type: 'schema',
       seq: 0,
-      columns: plan.columns,
+      columns: plan.branched ? plan.columns.slice(0, -1) : plan.columns,
       sql: plan.display,
       ...(request.awaitFilter && { awaitsFilter: waits }),
       ...(plan.declined && { declined: plan.declined }),
     });
-    emitter = new FrameEmitter(sink, encoding, plan.columns);
+    emitter = new FrameEmitter(sink, encoding, plan.columns, plan.branched === true);
     // Same columns: the filter narrows rows only.
     if (waits && awaitFilter) {
       const applied = plan.declined ? { ...request, where: undefined, limit: undefined } : request;
       plan = await planFiltered(con, table, applied, awaitFilter, own);
     }
     // Key frames carry wire columns: binary mode only. A LIMIT counts rows before any filter.
+    // The branch codes are one more key column, after the others.
     const held =
       request.keysFirst && encoding === 'msgpack' && plan.kind === 'batched' && plan.limit === undefined
-        ? HeldFrames.for(plan.columns, request.keysFirst)
+        ? HeldFrames.for(plan.columns, [...request.keysFirst, ...(plan.branched ? [BRANCHES_COLUMN] : [])])
         : undefined;
     if (request.keysFirst && !held) await emitter.control({ type: 'held', waits: false, rows: 0 });
     emitter.hold(held);
@@ -590,153 +677,5 @@ export async function executeScan(
     observed.done(signal.aborted);
     stopInterrupting();
     con.closeSync();
-  }
-}
-
-/** What a data frame's encoding adds to its columns' bytes: keys, headers, lengths. */
-function frameOverhead(columns: number): number {
-  return 64 + 64 * columns;
-}
-
-/**
- * Turns chunks into data frames of about TARGET_FRAME_BYTES, columnar or JSON rows, each
- * within the transport's largest message: a chunk is cut by rows where it would not fit.
- */
-class FrameEmitter {
-  rows = 0;
-  bytes = 0;
-  frames = 0;
-  /** The next frame's number (the schema frame was 0). */
-  seq = 1;
-  private held: HeldFrames | undefined;
-  private readonly builder: FrameBuilder | undefined;
-  private jsonRows: unknown[][] = [];
-  private jsonBytes = 0;
-  /** Bytes a frame aims at, and (but for one long row) never exceeds. */
-  private readonly targetBytes: number;
-  private readonly limitBytes: number;
-
-  constructor(
-    private readonly sink: FrameSink,
-    encoding: Encoding,
-    columns: ColumnSchema[],
-  ) {
-    // Without a message size (HTTP), frames still stay near the target.
-    const limit = (sink.maxFrameBytes ?? 2 * TARGET_FRAME_BYTES) - frameOverhead(columns.length);
-    this.limitBytes = Math.max(1, limit);
-    this.targetBytes = Math.min(TARGET_FRAME_BYTES, this.limitBytes);
-    if (encoding === 'msgpack') {
-      this.builder = new FrameBuilder(
-        columns.map((c) => ({ wire: c.wire, width: c.width })),
-        this.targetBytes,
-        this.limitBytes,
-      );
-    }
-  }
-
-  async emit(chunk: DuckDBDataChunk): Promise<void> {
-    if (this.builder) {
-      for (let from = 0; from < chunk.rowCount; ) {
-        from += this.builder.append(chunk, from);
-        if (this.builder.full || from < chunk.rowCount) await this.flush();
-      }
-      return;
-    }
-    // JSON text grows on encoding (escapes, brackets, UTF-8): aim at half.
-    const budget = this.targetBytes / 2;
-    for (const row of chunk.convertRows(jsonValueConverter)) {
-      const size = JSON.stringify(row).length;
-      if (this.jsonRows.length > 0 && this.jsonBytes + size > budget) await this.flush();
-      this.jsonRows.push(row as unknown[]);
-      this.jsonBytes += size;
-      if (this.jsonBytes >= budget) await this.flush();
-    }
-  }
-
-  private async flush(): Promise<void> {
-    if (this.builder) {
-      if (this.builder.rows === 0) return;
-      const bytes = this.builder.byteLength;
-      const { rows, columns } = this.builder.take();
-      await this.sendData(rows, bytes, { columns });
-    } else {
-      if (this.jsonRows.length === 0) return;
-      const values = this.jsonRows;
-      const bytes = this.jsonBytes;
-      this.jsonRows = [];
-      this.jsonBytes = 0;
-      await this.sendData(values.length, bytes, { values });
-    }
-  }
-
-  private async sendData(
-    rows: number,
-    bytes: number,
-    body: Pick<Frame & { type: 'data' }, 'columns' | 'values'>,
-  ) {
-    if (this.held && body.columns) {
-      if (this.held.add(rows, bytes, body.columns)) return;
-      await this.stopHolding();
-    }
-    this.rows += rows;
-    this.bytes += bytes;
-    this.frames++;
-    await this.sink.send({ type: 'data', seq: this.seq++, rows, ...body });
-  }
-
-  /** Sends a frame that carries no rows (keys, held) in its turn; data frames made are sent first. */
-  async control(frame: Omit<KeysFrame, 'seq'> | Omit<HeldFrame, 'seq'>): Promise<void> {
-    await this.flush();
-    await this.sendControl(frame);
-  }
-
-  private async sendControl(frame: Omit<KeysFrame, 'seq'> | Omit<HeldFrame, 'seq'>): Promise<void> {
-    await this.sink.send({ ...frame, seq: this.seq++ } as KeysFrame | HeldFrame);
-  }
-
-  /** Data frames are kept by `held` instead of sent (held-frames.ts), until releaseHeld. */
-  hold(held: HeldFrames | undefined): void {
-    this.held = held;
-  }
-
-  /**
-   * Frames past what may be held: the held frame says the rows do not wait, and those held
-   * go first.
-   */
-  private async stopHolding(): Promise<void> {
-    const held = this.held;
-    this.held = undefined;
-    await this.sendControl({ type: 'held', waits: false, rows: 0 });
-    try {
-      for (const f of held?.held() ?? []) await this.sendData(f.rows, f.bytes, { columns: f.columns });
-    } finally {
-      held?.release();
-    }
-  }
-
-  /**
-   * The rows held (all made: finish() came first): their keys go, then the held frame; once
-   * `narrowing` gives the filter of the held rows, those it keeps. At most `above` rows (a
-   * request's holdAbove), or none: nothing waits, they go at once.
-   */
-  async releaseHeld(above: number, narrowing: () => Promise<ScanFilter>): Promise<void> {
-    const held = this.held;
-    if (!held) return;
-    if (held.rows === 0 || held.rows <= above) return this.stopHolding();
-    this.held = undefined;
-    try {
-      for (const keys of held.keyFrames()) await this.sendControl(keys);
-      await this.sendControl({ type: 'held', waits: true, rows: held.rows });
-      for (const f of held.narrowed(await narrowing())) {
-        if (f.rows > 0) await this.sendData(f.rows, f.bytes, { columns: f.columns });
-      }
-    } finally {
-      held.release();
-    }
-  }
-
-  /** Flushes what is left. */
-  async finish(): Promise<void> {
-    await this.flush();
   }
 }

@@ -36,6 +36,18 @@ const typedArray = <T>(type: new (...args: never[]) => T, what: string) =>
     message: `${what}; keys travel only in msgpack requests, where typed arrays keep their type`,
   });
 
+/** A predicate over the table's columns, as SQL. */
+const WhereSchema = z
+  .string()
+  .min(1)
+  .max(512 * 1024);
+
+/** Branches of an OR a key's code may name (one bit each of one byte). */
+export const MAX_BRANCHES = 8;
+
+/** The column of branch codes in keys frames (`keysFirstBranches`), beside the keys of `keysFirst`. */
+export const BRANCHES_COLUMN = '__scan_branches';
+
 /**
  * Dynamic filtering with the keys as data: only rows whose `column` equals one of `values`
  * (a wire column in that column's own DuckDB type, as data frames carry it). The container
@@ -73,9 +85,30 @@ export const ScanKeysSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * With `delta` keys: the branches of an OR each key's row satisfied on the requester's
+     * side (its code: one byte per key in the keys' order, bit i for `where[i]`), and what this
+     * table's row must satisfy for each: a row is kept only where, for its key, some bit i is
+     * set and `where[i]` is TRUE (TPC-H Q19's lineitem keeps a line only where its part and
+     * the line satisfy the same branch). Each `where[i]` is a predicate over the table's
+     * columns, as `where` is; with `match`, not both.
+     */
+    branches: z
+      .object({
+        codes: typedArray<Uint8Array>(Uint8Array, 'keys.branches.codes must be bytes'),
+        where: z.array(WhereSchema).min(1).max(MAX_BRANCHES),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((k) => !k.match || k.encoding === 'delta', 'keys.match needs delta-encoded keys (distinct)')
+  .refine((k) => !k.branches || k.encoding === 'delta', 'keys.branches needs delta-encoded keys (distinct)')
+  .refine((k) => !(k.branches && k.match), 'keys.branches and keys.match do not go together; send one')
+  .refine(
+    (k) => !k.branches || k.branches.codes.byteLength === k.rows,
+    'keys.branches.codes must hold one byte per key',
+  )
   .refine(
     (k) => !k.match || k.match.codes.byteLength === k.rows * k.match.width,
     'keys.match.codes must hold one code of width bytes per key',
@@ -90,8 +123,15 @@ export type ScanKeys = z.output<typeof ScanKeysSchema>;
 function keyBytes(k: {
   values: { data: Uint8Array; offsets?: Int32Array };
   match?: { codes: Uint8Array };
+  branches?: { codes: Uint8Array; where: string[] };
 }): number {
-  return k.values.data.byteLength + (k.values.offsets?.byteLength ?? 0) + (k.match?.codes.byteLength ?? 0);
+  return (
+    k.values.data.byteLength +
+    (k.values.offsets?.byteLength ?? 0) +
+    (k.match?.codes.byteLength ?? 0) +
+    (k.branches?.codes.byteLength ?? 0) +
+    (k.branches?.where.reduce((n, w) => n + w.length, 0) ?? 0)
+  );
 }
 
 /**
@@ -109,12 +149,6 @@ const ScanKeySetsSchema = z
 export function keySets(keys: ScanKeys | ScanKeys[] | undefined): ScanKeys[] {
   return keys === undefined ? [] : Array.isArray(keys) ? keys : [keys];
 }
-
-/** A predicate over the table's columns, as SQL. */
-const WhereSchema = z
-  .string()
-  .min(1)
-  .max(512 * 1024);
 
 /** A scan id becomes a subject token: letters, digits, `_` and `-` only. */
 export const SCAN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -189,6 +223,13 @@ export const ScanRequestSchema = z
      * once (the held frame says `waits: false`), their keys with them.
      */
     holdAbove: z.number().int().min(0).optional(),
+    /**
+     * With `keysFirst`: predicates over the table's columns (as `where`), the branches of an OR
+     * the requester codes keys by. Each row held gets a code, bit i set where `branches[i]` is
+     * TRUE on it, and the codes go in keys frames of column BRANCHES_COLUMN (UTINYINT), after
+     * the keysFirst columns' and lined up row by row with them; they are not in the data.
+     */
+    keysFirstBranches: z.array(WhereSchema).min(1).max(MAX_BRANCHES).optional(),
     /** Frames the sender may have in flight before it waits for an ack. */
     window: z.number().int().min(1).max(1024).optional(),
     /** Milliseconds the sender waits for an ack before it gives up on the receiver. */
@@ -217,6 +258,14 @@ export interface ColumnSchema {
   /** Bytes per row for `fixed`. */
   width?: number;
 }
+
+/** How keys frames carry branch codes (`keysFirstBranches`): a column of no data frame. */
+export const BRANCHES_SCHEMA: ColumnSchema = {
+  name: BRANCHES_COLUMN,
+  type: 'UTINYINT',
+  wire: 'fixed',
+  width: 1,
+};
 
 export interface WireColumn {
   /** fixed: rows × width bytes; varlen/text: concatenated UTF-8 (or blob) bytes. */

@@ -39,8 +39,22 @@ beforeAll(async () => {
     cluster.startCoordinator(['--no-pushdown']),
     // Tables this small hold no rows by default, and most are copied into the coordinator
     // after a few queries: here they stay in their containers, and every scan that may hold does.
-    cluster.startCoordinator(['--hold-above-rows', '0', '--reference-table-rows', '0']),
-    cluster.startCoordinator(['--no-two-way-reductions', '--reference-table-rows', '0']),
+    // (and every reduced scan waits for its keys, as lineitem's do at SF 1).
+    cluster.startCoordinator([
+      '--hold-above-rows',
+      '0',
+      '--reference-table-rows',
+      '0',
+      '--send-at-once-rows',
+      '0',
+    ]),
+    cluster.startCoordinator([
+      '--no-two-way-reductions',
+      '--reference-table-rows',
+      '0',
+      '--send-at-once-rows',
+      '0',
+    ]),
     singleNodeDuckDB(data.files),
   ]);
 }, 120_000);
@@ -177,6 +191,29 @@ it("Q5's lineitem keeps only lines whose order's customer and supplier share a n
   // Without held scans, the pairs are read from the rows sent.
   const sentAtOnce = await scans(holdingNone);
   expect(sentAtOnce.get('lineitem')?.dynamic_filter).toMatch(/values matched/);
+  expect(sentAtOnce.get('lineitem')?.rows).toBe(perfectOf('lineitem'));
+});
+
+it("Q19's lineitem keeps only lines whose part satisfies the same branch of the OR: both scans move the perfect rows", async () => {
+  const { perfectOf, scans, explained } = await tpchQuery(19);
+  const moved = await scans(holdingAll);
+  // Part's keys go with the branches each part satisfies (coded in part's container, which
+  // holds its rows), and lineitem's keys bring part's rows back down to those that join.
+  expect(moved.get('lineitem')?.dynamic_filter).toMatch(
+    /IN \d+ keys of part\.p_partkey coded by 3 branches of an OR/,
+  );
+  expect(moved.get('part')?.held).toMatch(/^IN \d+ keys of lineitem\.l_partkey/);
+  for (const table of ['lineitem', 'part']) expect(moved.get(table)?.rows).toBe(perfectOf(table));
+  const steps = await explained(holdingAll);
+  expect(steps.find((s) => s.table === 'lineitem')?.dynamic_filter).toMatch(
+    /the keys of part\.p_partkey coded by the OR's branches their rows satisfy \(.*Brand#12.*; .*Brand#23.*; .*Brand#34.*\)/,
+  );
+  expect(steps.find((s) => s.table === 'part')?.held).toMatch(
+    /^keys of p_partkey \(with their rows' branch codes\) sent first/,
+  );
+  // Without held scans, the codes are computed here from the part rows sent.
+  const sentAtOnce = await scans(holdingNone);
+  expect(sentAtOnce.get('lineitem')?.dynamic_filter).toMatch(/coded by 3 branches/);
   expect(sentAtOnce.get('lineitem')?.rows).toBe(perfectOf('lineitem'));
 });
 

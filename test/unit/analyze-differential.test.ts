@@ -11,6 +11,7 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { codeExpression } from '../../src/coordinator/execute/branch-code-filter.js';
 import {
   analyzeQuery,
   type DuckDbSql,
@@ -1023,6 +1024,44 @@ function randomJoinCases(count: number, seed: number): Case[] {
   return out;
 }
 
+/**
+ * Random joins with an OR of ANDs over two or three uses (TPC-H Q19's shape): branch codes
+ * (branch-codes.ts) from each branch's filters of two uses, the key equality written in every
+ * branch or once, some joins outer.
+ */
+function randomBranchCases(count: number, seed: number): Case[] {
+  const rnd = seededRandom(seed);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const predicate = (u: { alias: string; table: string }): string => {
+    const cols = CATALOG.find((t) => t.name === u.table)!.columns;
+    return pick(PREDICATES[pick(cols)]).replaceAll('{t}', u.alias);
+  };
+  const key = (u: { alias: string; table: string }) => `${u.alias}.${pick(KEYS[u.table])}`;
+  const out: Case[] = [];
+  for (let n = 0; n < count; n++) {
+    const uses = Array.from({ length: 2 + Math.floor(rnd() * 2) }, (_, i) => ({
+      alias: `t${i}`,
+      table: pick(CATALOG).name,
+    }));
+    const eqs = uses.slice(1).map((u, i) => `${key(u)} = ${key(uses[Math.floor(rnd() * (i + 1))])}`);
+    const inBranches = rnd() < 0.5;
+    const branches = Array.from({ length: 2 + Math.floor(rnd() * 2) }, () => {
+      const terms = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => predicate(pick(uses)));
+      return `(${[...(inBranches ? eqs : []), ...terms].join(' AND ')})`;
+    });
+    let from = `${uses[0].table} ${uses[0].alias}`;
+    const where = [`(${branches.join(' OR ')})`, ...(inBranches ? [] : eqs)];
+    for (const u of uses.slice(1)) {
+      const join = pick([',', ',', 'JOIN', 'LEFT JOIN']);
+      from += join === ',' ? `, ${u.table} ${u.alias}` : ` ${join} ${u.table} ${u.alias} ON true`;
+    }
+    if (rnd() < 0.3) where.push(predicate(pick(uses)));
+    const select = pick(['count(*)', '*', uses.map((u) => key(u)).join(', ')]);
+    out.push({ sql: `SELECT ${select} FROM ${from} WHERE ${where.join(' AND ')}` });
+  }
+  return out;
+}
+
 let oracle: DuckDBConnection;
 let duck: DuckDbSql;
 let closeParser: () => void;
@@ -1110,6 +1149,19 @@ async function runPushed(
       stats.matchedRows += before - (await count(relation(m.table)));
       stats.valueMatches++;
     }
+    // Branch codes (branch-codes.ts): a row stays only where its key's code names a branch it satisfies.
+    for (const c of reduce === 'in' ? (analysis.branchCodes ?? []) : []) {
+      const coded = `SELECT "${c.sourceColumn}" AS __k, bit_or(${codeExpression(c.sourceBranches)}) AS __c
+        FROM ${relation(c.source)} GROUP BY 1`;
+      const satisfied = c.branches.map((b, i) => `((c.__c >> ${i}) & 1 = 1 AND (${b}))`).join(' OR ');
+      const before = await count(relation(c.table));
+      await oracle.run(
+        `DELETE FROM ${relation(c.table)} WHERE rowid NOT IN (SELECT t.rowid FROM ${relation(c.table)} t
+          JOIN (${coded}) c ON t."${c.column}" = c.__k WHERE ${satisfied})`,
+      );
+      stats.codedRows += before - (await count(relation(c.table)));
+      stats.branchCodes++;
+    }
   }
   await oracle.run('USE pushed');
   try {
@@ -1131,6 +1183,10 @@ const cases = [
     Number(process.env.ANALYZE_RANDOM ?? 200),
     Number(process.env.ANALYZE_SEED ?? 20240314) + 1,
   ),
+  ...randomBranchCases(
+    Number(process.env.ANALYZE_RANDOM ?? 200) / 2,
+    Number(process.env.ANALYZE_SEED ?? 20240314) + 2,
+  ),
 ];
 const stats = {
   total: 0,
@@ -1139,6 +1195,8 @@ const stats = {
   reducedCases: 0,
   valueMatches: 0,
   matchedRows: 0,
+  branchCodes: 0,
+  codedRows: 0,
   reducedRows: { in: 0, between: 0 },
   distinctScans: 0,
   exactCases: 0,
@@ -1247,6 +1305,9 @@ describe('pushdown never changes a result', () => {
     // Cycles of key equalities close at some scans, and matching their values removes rows.
     expect(stats.valueMatches).toBeGreaterThan(0);
     expect(stats.matchedRows).toBeGreaterThan(0);
+    // ORs of ANDs over two joined uses code keys by their branches, and the codes remove rows.
+    expect(stats.branchCodes).toBeGreaterThan(0);
+    expect(stats.codedRows).toBeGreaterThan(0);
     // The random cases' EXISTS / NOT EXISTS / IN subqueries give distinct scans too.
     expect(stats.distinctScans).toBeGreaterThan(cases.length / 10);
     // Conjuncts the scans apply leave the SQL in many cases, and columns with them.

@@ -1,5 +1,6 @@
 /** Shared fixtures for the analyzer tests: a real DuckDB for `json_serialize_sql`, the sample catalog. */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll } from 'vitest';
 import type {
   DuckDbSql,
   ParseWithDuckDb,
@@ -41,3 +42,29 @@ export async function openParser(): Promise<{
     },
   };
 }
+
+/** DuckDB's parser for one test file: opened before its tests, closed after them. */
+export function parserForFile(): DuckDbSql {
+  let opened: Awaited<ReturnType<typeof openParser>> | undefined;
+  beforeAll(async () => {
+    opened = await openParser();
+  });
+  afterAll(() => opened?.close());
+  const duck = () => {
+    if (!opened) throw new Error('the parser opens before the tests');
+    return opened.duck;
+  };
+  return { parse: (sql) => duck().parse(sql), print: (trees) => duck().print(trees) };
+}
+
+/** A catalog entry of `columns` (name → DuckDB type) and `rows` rows. */
+export const catalogTable = (
+  name: string,
+  rows: number,
+  columns: Record<string, string>,
+): TableCatalogEntry => ({
+  name,
+  columns: Object.keys(columns),
+  types: Object.values(columns),
+  rows,
+});

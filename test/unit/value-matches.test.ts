@@ -1,26 +1,9 @@
 /** Reductions that carry values where a cycle of equalities closes (value-matches.ts). */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  analyzeQuery,
-  type DuckDbSql,
-  type TableCatalogEntry,
-} from '../../src/coordinator/plan/analyze/index.js';
-import { openParser } from './analyze-helpers.js';
+import { expect, it } from 'vitest';
+import { analyzeQuery, type TableCatalogEntry } from '../../src/coordinator/plan/analyze/index.js';
+import { parserForFile, catalogTable as table } from './analyze-helpers.js';
 
-let duck: DuckDbSql;
-let close: () => void;
-
-beforeAll(async () => {
-  ({ duck, close } = await openParser());
-});
-afterAll(() => close());
-
-const table = (name: string, rows: number, columns: Record<string, string>): TableCatalogEntry => ({
-  name,
-  columns: Object.keys(columns),
-  types: Object.values(columns),
-  rows,
-});
+const duck = parserForFile();
 
 const TPCH: TableCatalogEntry[] = [
   table('customer', 150_000, { c_custkey: 'BIGINT', c_nationkey: 'INTEGER', c_name: 'VARCHAR' }),

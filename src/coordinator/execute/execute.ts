@@ -16,6 +16,7 @@ import { StaleCopyError, type TableCopy } from '../catalog/reference-tables.js';
 import { AnalysisCache } from '../plan/analysis-cache.js';
 import {
   analyzeQuery,
+  type BranchCode,
   exactOrAsWritten,
   type QueryAnalysis,
   scanName,
@@ -24,6 +25,7 @@ import {
   type ValueMatch,
 } from '../plan/analyze/index.js';
 import { type AnalyzeRewritten, pushSubqueries } from '../plan/subquery-pushdown.js';
+import { branchPairs, carryBranches, scheduledCodes } from './branch-code-filter.js';
 import { runCapped } from './capped-result.js';
 import { type GatherStats, gatherFrames } from './gather.js';
 import { gatherInto } from './gather-table.js';
@@ -40,6 +42,7 @@ import {
   inReductionOrder,
   MAX_AWAITED_SOURCE_ROWS,
   opportunistic,
+  SEND_AT_ONCE_ROWS,
   useful,
 } from './reduction-schedule.js';
 import { type CopyScan, forgetGathered, QueryCopies, serveFromCopies } from './reference-scan.js';
@@ -336,6 +339,11 @@ async function gatherAll(
     ? scheduledMatches(reading.valueMatches ?? [], reductions)
     : new Map<string, ValueMatch>();
   carryPairs(held, matches, ordered);
+  // Branch codes' sources: a held one codes its rows in its container (its keys frames).
+  const codes = ctx.pushdown
+    ? scheduledCodes(reading.branchCodes ?? [], reductions)
+    : new Map<string, BranchCode>();
+  carryBranches(held, codes);
   const backward = [...held.values()].flatMap((h) => h.backward);
   // The key columns each source feeds reductions with are read from its frames as they come.
   const sourceKeys = new SourceKeys();
@@ -366,12 +374,10 @@ async function gatherAll(
     const mine = reductions.filter((r) => r.table === scan);
     const { declare } = independent.get(scan) as { declare: (yes: boolean) => void };
     const holding = held.get(scan);
-    const collecting = sourceKeys.collecting(
-      scan,
-      keyColumns(scan),
-      holding?.first,
-      pairColumns(matches, scan),
-    );
+    const collecting = sourceKeys.collecting(scan, keyColumns(scan), holding?.first, [
+      ...pairColumns(matches, scan),
+      ...(holding?.branches ? branchPairs(codes, scan) : []),
+    ]);
     const fromCopy = copyStats.get(scan);
     if (fromCopy) {
       declare(true);
@@ -408,8 +414,10 @@ async function gatherAll(
           collected: (source, column) => sourceKeys.of(source, column),
           pairs: (source, key, value) => sourceKeys.pairs(source, key, value),
           match: matches.get(scan),
+          branchCode: codes.get(scan),
           declare,
           queryTimeoutMs: ctx.timeoutMs,
+          sendAtOnceRows: ctx.sendAtOnceRows ?? SEND_AT_ONCE_ROWS,
           gather: (req, filter, onSchema, heldFilter) =>
             gatherInto(
               con,

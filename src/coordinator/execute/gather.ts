@@ -8,14 +8,16 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { checkWireColumns, reusedChunk, writeWireColumns } from '../../duckdb/columnar.js';
 import { quoteIdent } from '../../duckdb/sql.js';
 import { QueryError } from '../../errors.js';
-import type {
-  ColumnSchema,
-  Frame,
-  KeysFrame,
-  ScanFilter,
-  ScanRequest,
-  SchemaFrame,
-  WireColumn,
+import {
+  BRANCHES_COLUMN,
+  BRANCHES_SCHEMA,
+  type ColumnSchema,
+  type Frame,
+  type KeysFrame,
+  type ScanFilter,
+  type ScanRequest,
+  type SchemaFrame,
+  type WireColumn,
 } from '../../protocol/frames.js';
 import { openHttpScan } from '../../scan-client/http-scan.js';
 import { openNatsScan } from '../../scan-client/nats-scan.js';
@@ -266,7 +268,11 @@ export function inContext(err: unknown, table: CatalogTable): unknown {
 
 /** A keys frame whose column is one of the scan's, its values in that column's wire form. */
 function checkedKeys(columns: ColumnSchema[] | undefined, frame: KeysFrame, table: string): KeysFrame {
-  const column = columns?.find((c) => c.name.toLowerCase() === String(frame.column).toLowerCase());
+  // Branch codes travel in keys frames only, not in the scan's columns.
+  const column =
+    frame.column === BRANCHES_COLUMN
+      ? BRANCHES_SCHEMA
+      : columns?.find((c) => c.name.toLowerCase() === String(frame.column).toLowerCase());
   const problem = !column
     ? `column ${JSON.stringify(frame.column)} is none of the scan's`
     : typeof frame.rows !== 'number' || !(frame.values?.data instanceof Uint8Array)

@@ -11,6 +11,8 @@
 import type { IntegerLayout } from '../../duckdb/delta-keys.js';
 import { type IntegerType, integerType, readIntegers } from '../../duckdb/integer-values.js';
 import {
+  BRANCHES_COLUMN,
+  BRANCHES_SCHEMA,
   type ColumnSchema,
   type KeysFrame,
   MAX_SCAN_KEY_BYTES,
@@ -245,9 +247,16 @@ export class KeyCollectingTarget implements FrameTarget {
         this.collectors.set(name, { column: at, collector, first: first.has(name.toLowerCase()) });
     }
     for (const [key, value] of this.on.pairs ?? []) {
-      const [k, v] = [only(key), only(value)];
+      const k = only(key);
+      // Branch codes are computed where the rows are held: in keys frames only, not a column.
+      const branches = value === BRANCHES_COLUMN;
+      const v = branches ? -1 : only(value);
+      const valueColumn = branches ? BRANCHES_SCHEMA : v === undefined ? undefined : columns[v];
+      const how = branches ? { orValues: true, keysFramesOnly: true } : {};
       const collector =
-        k === undefined || v === undefined ? undefined : PairCollector.of(columns[k], columns[v]);
+        k === undefined || v === undefined || !valueColumn
+          ? undefined
+          : PairCollector.of(columns[k], valueColumn, how);
       if (k !== undefined && v !== undefined && collector)
         this.pairCollectors.set(pairName(key, value), {
           names: [key.toLowerCase(), value.toLowerCase()],
@@ -266,7 +275,7 @@ export class KeyCollectingTarget implements FrameTarget {
         columns: [k, v],
         collector,
       } of this.pairCollectors.values())
-        collector.addRows(columns[k], columns[v], rows);
+        if (v >= 0) collector.addRows(columns[k], columns[v], rows);
     await this.target.write(columns, rows);
   }
 

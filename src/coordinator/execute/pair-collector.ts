@@ -16,6 +16,13 @@ import { type ColumnSchema, MAX_SCAN_KEY_BYTES, type WireColumn } from '../../pr
 /** Pairs beyond which no filter could carry the keys (a byte a key at least): none kept past it. */
 const MAX_PAIRS = MAX_SCAN_KEY_BYTES;
 
+export interface PairOptions {
+  /** A key's values OR-ed bit by bit (codes of branches, bits of a byte), not given up on. */
+  orValues?: boolean;
+  /** The values come in keys frames only (computed where the rows are held): none without them. */
+  keysFramesOnly?: boolean;
+}
+
 /** Keys ascending and distinct, each with its value. */
 export interface Pairs {
   keys: Float64Array;
@@ -44,13 +51,16 @@ export class PairCollector {
   private result: Pairs | undefined;
   private state: 'collecting' | 'complete' | 'given up' = 'collecting';
 
-  private constructor(private readonly types: [IntegerType, IntegerType]) {}
+  private constructor(
+    private readonly types: [IntegerType, IntegerType],
+    private readonly how: PairOptions,
+  ) {}
 
   /** A collector of `key` → `value`, or undefined where either is not an integer column. */
-  static of(key: ColumnSchema, value: ColumnSchema): PairCollector | undefined {
+  static of(key: ColumnSchema, value: ColumnSchema, how: PairOptions = {}): PairCollector | undefined {
     const keyType = readable(key);
     const valueType = readable(value);
-    return keyType && valueType ? new PairCollector([keyType, valueType]) : undefined;
+    return keyType && valueType ? new PairCollector([keyType, valueType], how) : undefined;
   }
 
   /** The rows of a data frame (ignored once keys frames came). */
@@ -77,7 +87,9 @@ export class PairCollector {
   end(complete: boolean): void {
     if (this.state !== 'collecting') return;
     const [keys, values] = this.columns;
-    const pairs = complete && keys.length === values.length ? sortedPairs(keys, values) : undefined;
+    const read =
+      complete && keys.length === values.length && (this.fromKeysFrames || !this.how.keysFramesOnly);
+    const pairs = read ? sortedPairs(keys, values, this.how.orValues ?? false) : undefined;
     this.columns = [new Numbers(), new Numbers()];
     this.state = pairs ? 'complete' : 'given up';
     this.result = pairs;
@@ -108,9 +120,9 @@ function readable(column: ColumnSchema): IntegerType | undefined {
 
 /**
  * The pairs without NULLs (NaN: NULL or past ±2^53), sorted by key, repeats dropped; undefined
- * where a key has two values.
+ * where a key has two values, unless `orValues` (they are OR-ed).
  */
-function sortedPairs(keys: Numbers, values: Numbers): Pairs | undefined {
+function sortedPairs(keys: Numbers, values: Numbers, orValues: boolean): Pairs | undefined {
   const n = keys.length;
   const order = keyOrder(keys.data.subarray(0, n));
   const outKeys = new Float64Array(n);
@@ -122,7 +134,8 @@ function sortedPairs(keys: Numbers, values: Numbers): Pairs | undefined {
     const v = values.data[i];
     if (Number.isNaN(k) || Number.isNaN(v)) continue;
     if (count > 0 && outKeys[count - 1] === k) {
-      if (outValues[count - 1] !== v) return undefined;
+      if (orValues) outValues[count - 1] |= v;
+      else if (outValues[count - 1] !== v) return undefined;
       continue;
     }
     outKeys[count] = k;

@@ -26,6 +26,8 @@ export interface ExecutorContext {
   twoWayReductions?: boolean;
   /** Rows past which a scan holds them for keys of later scans; HOLD_ABOVE_ROWS where absent. */
   holdAboveRows?: number;
+  /** Rows a reduced scan's own predicate keeps at most to go at once; SEND_AT_ONCE_ROWS where absent. */
+  sendAtOnceRows?: number;
   /** The coordinator's copies of small tables (reference-tables.ts); none: every table is scanned. */
   references?: ReferenceTables;
   /** Bounds the queries that run at once, whatever door they came through (HTTP, Postgres). */

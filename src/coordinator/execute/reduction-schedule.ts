@@ -17,12 +17,14 @@ import {
 } from '../../protocol/frames.js';
 import type { CatalogTable } from '../catalog/catalog.js';
 import {
+  type BranchCode,
   type QueryAnalysis,
   type SemiJoinReduction,
   scanName,
   type TableScanPlan,
   type ValueMatch,
 } from '../plan/analyze/index.js';
+import { codedKeys } from './branch-code-filter.js';
 import { type DynamicFilter, dynamicFilter, keysFilter, keysRange } from './dynamic-filter.js';
 import type { GatherStats } from './gather.js';
 import type { KeyCollector } from './key-collector.js';
@@ -46,7 +48,7 @@ export const MAX_AWAITED_SOURCE_ROWS = 200_000;
  * the keys come and filtering them again (the 1%-selective join's label_urls: 50,000 rows,
  * ~15 ms less CPU in all), and the two scans no longer end one after the other.
  */
-const SEND_AT_ONCE_ROWS = 100_000;
+export const SEND_AT_ONCE_ROWS = 100_000;
 
 /**
  * A scan that holds its rows for the keys of later scans (held-scans.ts) holds them only past
@@ -127,6 +129,8 @@ export interface HeldPlan {
   above: number;
   /** Columns whose values go in keys frames beside `first`'s: value matches read them (value-match-filter.ts). */
   carried?: string[];
+  /** The branches of an OR its rows are coded by, in keys frames too (branch-code-filter.ts). */
+  branches?: string[];
 }
 
 export interface ReducedScan extends MatchSources {
@@ -134,6 +138,8 @@ export interface ReducedScan extends MatchSources {
   serial: Serial;
   /** Two of its reductions whose sources' keys go with the values they lead to (value-match-filter.ts). */
   match?: ValueMatch;
+  /** A reduction whose source's keys are coded by the branches of an OR (branch-code-filter.ts). */
+  branchCode?: BranchCode;
   table: CatalogTable;
   plan: TableScanPlan;
   /** The scan's request without keys (columns and own predicate). */
@@ -151,6 +157,8 @@ export interface ReducedScan extends MatchSources {
   /** Says whether this scan goes without waiting for keys (its `independent`), once known. */
   declare: (independent: boolean) => void;
   queryTimeoutMs: number;
+  /** Rows its own predicate keeps at most to go without waiting for keys (SEND_AT_ONCE_ROWS by default). */
+  sendAtOnceRows: number;
   /** Where it holds its rows and sends its keys first: which keys, and what narrows its rows. */
   held?: HeldPlan;
   /**
@@ -208,6 +216,15 @@ async function combinedFilter(scan: ReducedScan, inHand: SemiJoinReduction[]): P
     matched && match ? inHand.filter((r) => !match.sides.some((side) => sameReduction(r, side))) : inHand;
   for (const r of rest) {
     const type = reducedType(scan, r);
+    const code = scan.branchCode && sameReduction(r, scan.branchCode) ? scan.branchCode : undefined;
+    const coded = code && (await codedKeys(scan, code, type, budget));
+    if (coded) {
+      if (coded.keys) keys.push(coded.keys);
+      if (coded.where) wheres.push(coded.where);
+      budget -= coded.bytes;
+      described.push(coded.description);
+      continue;
+    }
     const f = await filterOf(scan, r, type, budget);
     if (f.where) wheres.push(f.where);
     if (f.keys) {
@@ -380,10 +397,11 @@ async function gatherOverNats(scan: ReducedScan): Promise<GatherStats> {
     ...request,
     ...(awaits && {
       awaitFilter: true,
-      ...(plan.where && { awaitFilterAbove: SEND_AT_ONCE_ROWS }),
+      ...(plan.where && { awaitFilterAbove: scan.sendAtOnceRows }),
       filterKeyColumns: [...new Set([...scan.reductions, ...scan.opportunistic].map((r) => r.column))],
     }),
     ...(held && { keysFirst: [...new Set([...held.first, ...(held.carried ?? [])])], holdAbove: held.above }),
+    ...(held?.branches && { keysFirstBranches: held.branches }),
     ...((awaits || held) && { ackTimeoutMs: awaitedAckTimeout(scan.queryTimeoutMs) }),
   };
   const onSchema = (schema: SchemaFrame) => {
@@ -399,7 +417,7 @@ async function gatherOverNats(scan: ReducedScan): Promise<GatherStats> {
   };
   if (!awaits) return { ...stats, ...heldStats };
   if (!filter) {
-    const sentAtOnce = `none: ${plan.table}'s own predicate keeps at most ${SEND_AT_ONCE_ROWS} rows, sent at once`;
+    const sentAtOnce = `none: ${plan.table}'s own predicate keeps at most ${scan.sendAtOnceRows} rows, sent at once`;
     return { ...stats, dynamic_filter: sentAtOnce, ...heldStats };
   }
   return { ...stats, dynamic_filter: await described(filter, noFilter(scan)), ...heldStats };

@@ -12,6 +12,7 @@
 import { quoteIdent } from '../../duckdb/sql.js';
 import { QueryError } from '../../errors.js';
 import { msSince } from '../../timing.js';
+import { carryBranches, scheduledCodes } from '../execute/branch-code-filter.js';
 import {
   analyze,
   analyzeRewritten,
@@ -36,6 +37,7 @@ import { partialPlanOf } from '../execute/shards/partial-gather.js';
 import { partsToSkip } from '../execute/shards/prune.js';
 import { carryPairs, matchedValues, scheduledMatches } from '../execute/value-match-filter.js';
 import {
+  type BranchCode,
   exactOrAsWritten,
   type QueryAnalysis,
   scanName,
@@ -271,7 +273,15 @@ function stepsOf(
     : new Map<string, HeldPlan>();
   const matches = scheduledMatches(ctx.pushdown ? (analysis.valueMatches ?? []) : [], reductions);
   carryPairs(held, matches, ordered);
+  const codes = scheduledCodes(ctx.pushdown ? (analysis.branchCodes ?? []) : [], reductions);
+  carryBranches(held, codes);
   const matched = (m: ValueMatch | undefined) => (m ? [`the keys' ${matchedValues(m)}`] : []);
+  const coded = (c: BranchCode | undefined) =>
+    c
+      ? [
+          `the keys of ${c.source}.${c.sourceColumn} coded by the OR's branches their rows satisfy (${c.sourceBranches.join('; ')}), a row kept where it satisfies one of its key's (${c.branches.join('; ')})`,
+        ]
+      : [];
   // A pushed subquery's result as a source is named so (subquery-sources.ts).
   const keysOf = (r: QueryAnalysis['reductions'][number]) =>
     `keys of ${analysis.subquerySources?.includes(r.source) ? 'the subquery result ' : ''}${r.source}.${r.sourceColumn}`;
@@ -306,11 +316,12 @@ function stepsOf(
                 .filter((r) => r.table === scanName(plan))
                 .map((r) => `${r.column} IN (${keysOf(r)}, if sent at once)`),
               ...matched(mine.length > 0 ? matches.get(scanName(plan)) : undefined),
+              ...coded(mine.length > 0 ? codes.get(scanName(plan)) : undefined),
             ].join(' AND ')
           : whole || null,
       after: mine.length > 0 ? [...new Set(mine.map((r) => r.source))].join(', ') : null,
       held: holding
-        ? `keys of ${holding.first.join(', ')}${holding.carried ? ` (with ${holding.carried.join(', ')})` : ''} sent first; rows then narrowed by ${holding.backward
+        ? `keys of ${holding.first.join(', ')}${holding.carried ? ` (with ${holding.carried.join(', ')})` : ''}${holding.branches ? " (with their rows' branch codes)" : ''} sent first; rows then narrowed by ${holding.backward
             .map((r) => `${r.column} IN (${keysOf(r)})`)
             .join(' AND ')}, where it has more than ${holding.above} rows`
         : null,

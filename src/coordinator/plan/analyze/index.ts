@@ -31,6 +31,7 @@
  * - any filter at all when the SQL has constructs the lowering does not model (`exotic`).
  */
 import { QueryError } from '../../../errors.js';
+import { branchCodes } from './branch-codes.js';
 import { pushIntoBodies } from './derived.js';
 import { duckDbStatement, lowerDuckDb } from './duckdb-tree.js';
 import { exactFilters } from './exact-filters.js';
@@ -53,6 +54,7 @@ import { valueMatches } from './value-matches.js';
 
 export { exactOrAsWritten } from './exact-filters.js';
 export type {
+  BranchCode,
   QueryAnalysis,
   ReferencePlan,
   ScalarFilter,
@@ -120,6 +122,9 @@ function withoutResults(analysis: QueryAnalysis, results: ResultTable[]): QueryA
         (m) =>
           scanned(m) && m.sides.every((s) => !names.has(s.source) && !names.has(s.via?.scan ?? s.source)),
       ),
+    }),
+    ...(analysis.branchCodes && {
+      branchCodes: analysis.branchCodes.filter((c) => scanned(c) && !names.has(c.source)),
     }),
     subquerySources: [...new Set(sources)],
   };
@@ -263,6 +268,7 @@ async function analyzeWith(
   const otherReductions = candidates.filter((r) => !reductions.includes(r));
   const subqueryReductions = subqueryCandidates(resolved, scanOf);
   const matches = valueMatches(resolved, scanOf, reductions);
+  const codes = await branchCodes(resolved, scanOf, reductions, duckDb);
   return {
     tables,
     pushWhole,
@@ -272,6 +278,7 @@ async function analyzeWith(
     otherReductions,
     subqueryReductions,
     ...(matches.length > 0 && { valueMatches: matches }),
+    ...(codes.length > 0 && { branchCodes: codes }),
     references,
     notes: resolved.notes,
   };

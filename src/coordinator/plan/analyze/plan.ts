@@ -129,6 +129,18 @@ export interface ValueSide extends SemiJoinReduction {
   value: string;
 }
 
+/**
+ * A reduction whose source's keys go with the branches of an OR their rows satisfy
+ * (branch-codes.ts): a row of `table` is kept only where its key's code names a branch whose
+ * filter in `branches` it satisfies (Q19's lineitem: the line and its part in the same branch).
+ */
+export interface BranchCode extends SemiJoinReduction {
+  /** per branch, the filter over the source's columns, printed (`true` where none) */
+  sourceBranches: string[];
+  /** per branch, the filter over the table's columns (`true` where none) */
+  branches: string[];
+}
+
 export interface QueryAnalysis {
   /**
    * The scans: one per catalog table the query reads (not CTE names), in order of first
@@ -165,6 +177,8 @@ export interface QueryAnalysis {
   otherReductions: SemiJoinReduction[];
   /** Scans whose two reductions' sources must lead to equal values (value-matches.ts). */
   valueMatches?: ValueMatch[];
+  /** Reductions whose source's keys are coded by the branches of an OR (branch-codes.ts), one per scan at most. */
+  branchCodes?: BranchCode[];
   /** Reductions by IN subqueries' results, valid where the subquery runs alone; types equal. */
   subqueryReductions: SubqueryReduction[];
   /**

@@ -23,10 +23,11 @@
  *   no evaluation of the subquery: a reducer of s by o, whatever kind of subquery it is.
  */
 import { isJsonObject } from '../../../json-object.js';
+import { MAX_BRANCHES } from '../../../protocol/frames.js';
 import { baseColumn, columnSpelling, sourceType } from './derived.js';
 import type { Expr, From } from './ir.js';
 import { conjunctUse, type Placement, splitAnd } from './predicates.js';
-import type { QueryInfo, Resolver, Scope, Source, Target } from './scope.js';
+import type { QueryInfo, Resolver, Scope, Source, Target, Use } from './scope.js';
 import { and, columnNames, or, renameColumns, type Tree, treeKey } from './trees.js';
 
 type Join = Extract<From, { k: 'join' }>;
@@ -105,8 +106,11 @@ export class SelectPushdown {
     return first.filter((x) => x.raw !== undefined && others.every((k) => k.has(treeKey(x.raw))));
   }
 
-  /** Filters for `targets` from the conjuncts (an OR gives each target its own OR). */
-  private place(conjuncts: Expr[], targets: Set<Target>): void {
+  /**
+   * Filters for `targets` from the conjuncts (an OR gives each target its own OR); `branching`:
+   * a WHERE's, whose ORs' branches are recorded for each two targets (`branchings`).
+   */
+  private place(conjuncts: Expr[], targets: Set<Target>, branching = false): void {
     const add = (t: Target, tree: Tree) => {
       if (targets.has(t) && !(t.kind === 'use' && t.renamed)) t.filters.push(tree);
     };
@@ -124,9 +128,29 @@ export class SelectPushdown {
           .filter((x) => !shared.has(treeKey(x.raw)))
           .map((x) => this.filter(x)),
       );
+      const partsOf = (t: Target) =>
+        branches.map((b) => b.filter((x) => x?.target === t).map((x) => x!.tree));
       for (const t of targets) {
-        const parts = branches.map((b) => b.filter((x) => x?.target === t).map((x) => x!.tree));
+        const parts = partsOf(t);
         if (parts.every((p) => p.length > 0)) add(t, or(parts.map(and)));
+      }
+      if (branching) this.branchings([...targets], partsOf);
+    }
+  }
+
+  /**
+   * For each two uses of `targets` (never NULL-extended) that an OR's branches both say
+   * something of, the branches' filters of each (branch-codes.ts codes keys by them).
+   */
+  private branchings(targets: Target[], partsOf: (t: Target) => Tree[][]): void {
+    const uses = targets.filter((t): t is Use => t.kind === 'use' && !t.renamed && !t.nullable);
+    for (const t of uses) {
+      const mine = partsOf(t);
+      if (mine.length < 2 || mine.length > MAX_BRANCHES || mine.every((p) => p.length === 0)) continue;
+      for (const source of uses) {
+        const theirs = partsOf(source);
+        if (source === t || theirs.every((p) => p.length === 0)) continue;
+        t.branchings.push({ source, mine, theirs });
       }
     }
   }
@@ -244,7 +268,7 @@ export class SelectPushdown {
     const written = splitAnd(e);
     const conjuncts = this.expand(written);
     const open = this.placement.where;
-    this.place(conjuncts, open);
+    this.place(conjuncts, open, true);
     this.recordWhole(written, open);
     for (const c of conjuncts) {
       const t = this.filter(c)?.target;

@@ -56,6 +56,18 @@ export interface Use {
    * lower-case.
    */
   scalars: ScalarFilter[];
+  /**
+   * ORs of this use's WHERE whose branches say something of this use and of `source`, another
+   * use of the same FROM, never NULL-extended (branch-codes.ts): per branch, the filters over
+   * each one's columns it holds (none: nothing of that one).
+   */
+  branchings: Branching[];
+}
+
+export interface Branching {
+  source: Use;
+  mine: Tree[][];
+  theirs: Tree[][];
 }
 
 export type Target = Use | DerivedRef;
@@ -529,6 +541,7 @@ export class Resolver {
       filters: [],
       reducers: [],
       scalars: [],
+      branchings: [],
     };
     this.uses.push(use);
     targetOf.set(f, use);
