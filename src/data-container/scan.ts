@@ -140,7 +140,9 @@ const REFUSED = new Set<ErrorKind>(['bad_request', 'syntax_error', 'unknown_colu
 /**
  * Predicates a request sends beside its where (a key set's branches, keysFirstBranches), each
  * checked alone as the where is (so that none can escape its parentheses) and bound over
- * `from`; one refused fails the scan as a bad request that names it (`what(i)`).
+ * `from`; one refused fails the scan as a bad request that names it (`what(i)`), or, where
+ * the request's predicates are offered (`declinable`), leaves them all out (undefined): the
+ * codes go unused, a weaker filter the requester's own SQL makes right.
  * Over the rows a prefilter kept, a column they lack stays `unknown_column`: planFiltered then
  * plans over the whole table.
  */
@@ -150,7 +152,8 @@ async function checkedPredicates(
   from: ScanSource,
   wheres: string[],
   what: (i: number) => string,
-): Promise<string[]> {
+  declinable: boolean,
+): Promise<string[] | undefined> {
   const checked: string[] = [];
   for (const [i, where] of wheres.entries()) {
     try {
@@ -160,6 +163,7 @@ async function checkedPredicates(
     } catch (err) {
       const error = duckdbErrorToQueryError(err);
       if (!REFUSED.has(error.kind) || (from !== table && error.kind === 'unknown_column')) throw error;
+      if (declinable) return undefined;
       throw new QueryError('bad_request', `${what(i)}: ${error.message}`);
     }
   }
@@ -289,6 +293,8 @@ function branchCodes(branches: string[]): string {
 /**
  * The plan of `request` over `table`, or over `from`: rows kept from it (prefilter.ts), whose
  * columns are some of the table's, with the same types. Its keys go to `keyTables`.
+ * `declinable`: the predicates beside its where are offered, not required (a request's
+ * `declinable`, kept for the plan of its awaited filter).
  */
 async function planScan(
   con: DuckDBConnection,
@@ -296,6 +302,7 @@ async function planScan(
   request: ParsedScanRequest,
   from: ScanSource = table,
   keyTables = new ScanKeyTables(con, table.name),
+  declinable = request.declinable === true,
 ): Promise<ScanPlan> {
   if (request.query !== undefined) {
     if (request.keys || request.awaitFilter)
@@ -317,18 +324,18 @@ async function planScan(
   const distinct = request.distinct ? 'DISTINCT ' : '';
   const source = quoteIdent(from.name);
   // The held rows' codes, where the rows may be held (no limit; binary mode: executeScan).
-  const codes =
+  const coded =
     request.keysFirst && request.keysFirstBranches && limit === undefined
-      ? branchCodes(
-          await checkedPredicates(
-            con,
-            table,
-            from,
-            request.keysFirstBranches,
-            (i) => `keysFirstBranches[${i}]`,
-          ),
+      ? await checkedPredicates(
+          con,
+          table,
+          from,
+          request.keysFirstBranches,
+          (i) => `keysFirstBranches[${i}]`,
+          declinable,
         )
       : undefined;
+  const codes = coded && branchCodes(coded);
   const described = await outputColumns(con, table, names);
   const columns = codes ? [...described, columnSchemaFor(BRANCHES_COLUMN, UTINYINT)] : described;
   const casts = castList(columns);
@@ -346,7 +353,9 @@ async function planScan(
   const branches: (string[] | undefined)[] = [];
   for (const set of keys) {
     const what = (i: number) => `keys.branches.where[${i}] (the keys of ${set.column})`;
-    branches.push(set.branches && (await checkedPredicates(con, table, from, set.branches.where, what)));
+    branches.push(
+      set.branches && (await checkedPredicates(con, table, from, set.branches.where, what, declinable)),
+    );
   }
   const loaded: LoadedKeys[] = [];
   for (const [i, set] of keys.entries()) {
@@ -557,7 +566,7 @@ async function planFiltered(
       keys: filter.keys,
       ...(all.length > 0 && { where: conjunction(all) }),
     };
-    return planScan(con, table, narrowedRequest, from, keyTables);
+    return planScan(con, table, narrowedRequest, from, keyTables, request.declinable === true);
   };
   if (!source) return narrowed(table, [where, filterWhere]);
   try {

@@ -189,6 +189,17 @@ describe('keys with branches', () => {
     expect(got.errors[0].message).toMatch(message);
   });
 
+  it('leaves the codes unused in a declinable request whose branch does not bind: the plain keys keep their rows', async () => {
+    const got = await scan({
+      columns: ['id'],
+      declinable: true,
+      keys: withBranches(deltaKeys('k', ks), codes, ['a < 3', 'nope < 3']),
+    });
+    expect(got.errors).toEqual([]);
+    expect((got.frames[0] as { sql: string }).sql).not.toMatch(/__scan_code &/);
+    expect(rowKeys(got.rows)).toEqual(await expected(`SELECT id FROM t WHERE k IN (${ks})`));
+  });
+
   it('is refused by the schema with codes not one byte per key, or keys not delta-encoded', () => {
     const short = { columns: ['id'], keys: withBranches(deltaKeys('k', ks), codes.slice(1)) };
     expect(ScanRequestSchema.safeParse(short).error?.message).toMatch(/one byte per key/);
@@ -334,6 +345,19 @@ describe('keysFirstBranches', () => {
     const got = await scan(request(more), { held: heldFilter });
     expect(got.frames).toMatchObject([{ type: 'error', error: 'bad_request' }]);
     expect(got.errors[0].message).toMatch(message);
+  });
+
+  it('computes no codes in a declinable request whose branch does not bind: the keys and rows as without them', async () => {
+    const got = await scan(request({ declinable: true, keysFirstBranches: ['a < 3', 'nope'] }), {
+      held: heldFilter,
+    });
+    expect(got.errors).toEqual([]);
+    expect(keysOf(got, BRANCHES_COLUMN)).toEqual([]);
+    expect(keysOf(got, 'id').length).toBeGreaterThan(0);
+    expect(got.schema.map((c) => c.name)).toEqual(['id', 'k', 's']);
+    expect(rowKeys(got.rows)).toEqual(
+      await expected(`SELECT id, k, s FROM t WHERE ${HELD} AND k IN (1, 2, 3)`),
+    );
   });
 
   it('is refused as a bad request on a table with a column of its name', async () => {
