@@ -620,6 +620,35 @@ const plainScans: DiffQuery[] = [
   { sql: `SELECT label_id AS k FROM labels WHERE k < 10` },
 ];
 
+/**
+ * ORs of ANDs across two joined tables (TPC-H Q19's shape): keys coded by the branches their
+ * rows satisfy (branch-codes.ts), the equality in every branch or once, a branch saying
+ * nothing of one side, NULLs in the branches' columns, keys repeated on the coded side.
+ */
+export const OR_BRANCHES: DiffQuery[] = [
+  {
+    sql: `SELECT count(*) AS n, sum(u.url_id) AS s FROM labels l, label_urls u
+          WHERE (l.label_id = u.label_id AND l.category = 'books' AND u.url_id % 3 = 0)
+             OR (l.label_id = u.label_id AND l.category IN ('toys', 'food') AND u.url_id % 3 = 1)
+             OR (l.label_id = u.label_id AND l.score < 20 AND u.url LIKE '%a%')`,
+  },
+  {
+    sql: `SELECT l.label_id, u.url_id FROM labels l JOIN label_urls u ON u.label_id = l.label_id
+          WHERE (l.name LIKE '%test%' AND u.url_id < 4000) OR (l.score IS NULL AND u.url IS NULL)
+             OR (l.category = 'garden' AND u.url_id % 7 = 0)`,
+  },
+  {
+    sql: `SELECT s.sublabel_id, l.category FROM label_sublabels s, labels l
+          WHERE s.label_id = l.label_id AND ((l.category = 'home' AND s.sublabel_id % 2 = 0)
+            OR (l.score > 90 AND s.sublabel_name IS NOT NULL) OR (s.sublabel_id < 50))`,
+  },
+  {
+    sql: `SELECT l.category, count(*) AS n FROM label_urls u JOIN labels l USING (label_id)
+          WHERE (u.url_id % 5 = 0 AND l.score BETWEEN 10 AND 40) OR (u.url_id % 5 = 1 AND l.score BETWEEN 30 AND 60)
+          GROUP BY l.category`,
+  },
+];
+
 export const DIFF_QUERIES: DiffQuery[] = [
   ...handWritten,
   ...plainScans,
@@ -629,4 +658,5 @@ export const DIFF_QUERIES: DiffQuery[] = [
   ...perTable(),
   ...joinMatrix(),
   ...eagerAggregation,
+  ...OR_BRANCHES,
 ];
