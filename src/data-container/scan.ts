@@ -11,7 +11,6 @@ import {
   type DuckDBConnection,
   type DuckDBDataChunk,
   type DuckDBMaterializedResult,
-  type DuckDBPreparedStatement,
   type DuckDBResult,
   UTINYINT,
 } from '@duckdb/node-api';
@@ -20,9 +19,8 @@ import { columnSchemaFor } from '../duckdb/columnar.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { chunksOf, materializedChunks } from '../duckdb/json-values.js';
 import { conjunction, quoteIdent } from '../duckdb/sql.js';
-import { assertReadOnlySelect, checkedPredicate } from '../duckdb/sql-guard.js';
-import { type ErrorKind, QueryError } from '../errors.js';
-import { Lru } from '../lru.js';
+import { assertReadOnlySelect } from '../duckdb/sql-guard.js';
+import { QueryError } from '../errors.js';
 import { observeScan } from '../metrics/container.js';
 import type { Encoding } from '../protocol/codec.js';
 import {
@@ -35,8 +33,17 @@ import {
 import { FrameEmitter, type FrameSink } from './frame-emitter.js';
 import { HeldFrames } from './held-frames.js';
 import { estimateRows, prefilter, type ScanSource } from './prefilter.js';
+import {
+  castList,
+  knownColumns,
+  outputColumns,
+  positional,
+  preparedColumns,
+  resolveColumns,
+} from './scan-columns.js';
 import { CODE_COLUMN, KEY_COLUMN, type LoadedKeys, ScanKeyTables } from './scan-keys.js';
 import { interruptOnAbort } from './scan-liveness.js';
+import { checkedPredicates, checkedWhere, offeredWhere } from './scan-predicates.js';
 import { errorFrame } from './scan-request.js';
 import { connect, type LoadedTable } from './table.js';
 
@@ -100,165 +107,6 @@ interface QueryPlan extends PlanBase {
 }
 
 type ScanPlan = BatchedPlan | QueryPlan;
-
-/** `where` as checked and written anew by the guard: the only form spliced into SQL. */
-function checkedWhere(con: DuckDBConnection, table: ScanSource, where: string | undefined) {
-  return where === undefined
-    ? Promise.resolve(undefined)
-    : checkedPredicate(
-        con,
-        where,
-        table.name,
-        table.columns.map((c) => c.name),
-      );
-}
-
-/**
- * The request's where, checked by the guard and, for a `declinable` one, bound over the
- * source once (a source's columns never change): a predicate the guard refuses or this DuckDB
- * cannot bind is left out of a declinable request (the requester applies it itself), and
- * fails a required one.
- */
-async function offeredWhere(
-  con: DuckDBConnection,
-  source: ScanSource,
-  request: ParsedScanRequest,
-): Promise<{ where?: string; declined?: string }> {
-  try {
-    const where = await checkedWhere(con, source, request.where);
-    if (where !== undefined && request.declinable) await assertBinds(con, source, where);
-    return { where };
-  } catch (err) {
-    if (!request.declinable || request.where === undefined) throw err;
-    return { declined: duckdbErrorToQueryError(err).message };
-  }
-}
-
-/** What a predicate itself is refused for (by the guard or DuckDB's binder), not the scan's circumstances. */
-const REFUSED = new Set<ErrorKind>(['bad_request', 'syntax_error', 'unknown_column', 'forbidden']);
-
-/**
- * Predicates a request sends beside its where (a key set's branches, keysFirstBranches), each
- * checked alone as the where is (so that none can escape its parentheses) and bound over
- * `from`; one refused fails the scan as a bad request that names it (`what(i)`), or, where
- * the request's predicates are offered (`declinable`), leaves them all out (undefined): the
- * codes go unused, a weaker filter the requester's own SQL makes right.
- * Over the rows a prefilter kept, a column they lack stays `unknown_column`: planFiltered then
- * plans over the whole table.
- */
-async function checkedPredicates(
-  con: DuckDBConnection,
-  table: LoadedTable,
-  from: ScanSource,
-  wheres: string[],
-  what: (i: number) => string,
-  declinable: boolean,
-): Promise<string[] | undefined> {
-  const checked: string[] = [];
-  for (const [i, where] of wheres.entries()) {
-    try {
-      const text = (await checkedWhere(con, from, where)) as string;
-      await assertBinds(con, from, text);
-      checked.push(text);
-    } catch (err) {
-      const error = duckdbErrorToQueryError(err);
-      if (!REFUSED.has(error.kind) || (from !== table && error.kind === 'unknown_column')) throw error;
-      if (declinable) return undefined;
-      throw new QueryError('bad_request', `${what(i)}: ${error.message}`);
-    }
-  }
-  return checked;
-}
-
-/** Where predicates known to bind, by source and its columns. */
-const boundWheres = new Lru<string, true>(256);
-
-async function assertBinds(con: DuckDBConnection, source: ScanSource, where: string): Promise<void> {
-  const key = JSON.stringify([source.name, source.columns.map((c) => c.name), where]);
-  if (boundWheres.get(key)) return;
-  const prepared = await con.prepare(`SELECT 1 FROM ${quoteIdent(source.name)} WHERE ${where}`);
-  prepared.destroySync();
-  boundWheres.set(key, true);
-}
-
-/** The table's own spelling of a column name, if it has that column (DuckDB names are case-insensitive). */
-function spelling(table: ScanSource): (name: string) => string | undefined {
-  const byLower = new Map(table.columns.map((c) => [c.name.toLowerCase(), c.name]));
-  return (name) => byLower.get(name.toLowerCase());
-}
-
-/** Resolves requested names to the table's own spelling; every column where none is requested. */
-function resolveColumns(table: ScanSource, requested: string[]): string[] {
-  if (requested.length === 0) return table.columns.map((c) => c.name);
-  const own = spelling(table);
-  return requested.map((name) => {
-    const found = own(name);
-    if (found === undefined) {
-      throw new QueryError(
-        'unknown_column',
-        `table ${table.name} has no column "${name}"; its columns are: ${table.columns.map((c) => c.name).join(', ')}`,
-      );
-    }
-    return found;
-  });
-}
-
-/** The names of `requested` the table has, in its own spelling; the others left out. */
-function knownColumns(table: ScanSource, requested: string[]): string[] {
-  const own = spelling(table);
-  return requested.flatMap((name) => own(name) ?? []);
-}
-
-/** A select list over positional names c0, c1… that casts the `text` columns to VARCHAR. */
-function castList(columns: ColumnSchema[]): string {
-  return columns
-    .map((c, i) => `${c.wire === 'text' ? `CAST(c${i} AS VARCHAR)` : `c${i}`} AS ${quoteIdent(c.name)}`)
-    .join(', ');
-}
-
-/**
- * Output columns of a scan of `names` (the table's own spelling), by preparing it, not
- * running it; kept per table, whose columns never change once loaded, so that a repeated scan
- * sends its schema frame without a round trip into DuckDB.
- */
-async function outputColumns(
-  con: DuckDBConnection,
-  table: LoadedTable,
-  names: string[],
-): Promise<ColumnSchema[]> {
-  let described = describedColumns.get(table);
-  if (!described) {
-    described = new Lru(MAX_DESCRIBED_SCANS);
-    describedColumns.set(table, described);
-  }
-  const key = JSON.stringify(names);
-  const known = described.get(key);
-  if (known) return known;
-  const prepared = await con.prepare(
-    `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`,
-  );
-  try {
-    const columns = preparedColumns(prepared);
-    described.set(key, columns);
-    return columns;
-  } finally {
-    prepared.destroySync();
-  }
-}
-
-/** A prepared statement's output columns, as they travel. */
-function preparedColumns(prepared: DuckDBPreparedStatement): ColumnSchema[] {
-  return Array.from({ length: prepared.columnCount }, (_, i) =>
-    columnSchemaFor(prepared.columnName(i), prepared.columnType(i)),
-  );
-}
-
-const MAX_DESCRIBED_SCANS = 256;
-const describedColumns = new WeakMap<LoadedTable, Lru<string, ColumnSchema[]>>();
-
-function positional(count: number): string {
-  return Array.from({ length: count }, (_, i) => `c${i}`).join(', ');
-}
 
 /**
  * For the `i`th joined keys table carrying codes: its codes equal to those of the first one
