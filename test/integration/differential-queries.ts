@@ -647,6 +647,11 @@ export const OR_BRANCHES: DiffQuery[] = [
           WHERE (u.url_id % 5 = 0 AND l.score BETWEEN 10 AND 40) OR (u.url_id % 5 = 1 AND l.score BETWEEN 30 AND 60)
           GROUP BY l.category`,
   },
+  {
+    sql: `SELECT l.label_id, s.sublabel_id FROM labels l JOIN label_sublabels s ON s.label_id = l.label_id
+            AND ((l.category = 'toys' AND s.sublabel_id % 3 = 0) OR (l.score < 5 AND s.sublabel_name IS NULL))
+          LEFT JOIN label_urls u ON u.label_id = l.label_id AND ((u.url_id % 2 = 0 AND l.score > 50) OR u.url IS NULL)`,
+  },
 ];
 
 export const DIFF_QUERIES: DiffQuery[] = [

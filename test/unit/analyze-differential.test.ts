@@ -1050,14 +1050,23 @@ function randomBranchCases(count: number, seed: number): Case[] {
       return `(${[...(inBranches ? eqs : []), ...terms].join(' AND ')})`;
     });
     let from = `${uses[0].table} ${uses[0].alias}`;
-    const where = [`(${branches.join(' OR ')})`, ...(inBranches ? [] : eqs)];
+    const or = `(${branches.join(' OR ')})`;
+    // Two uses joined by JOIN or LEFT JOIN: the OR sometimes in the ON.
+    const inOn = uses.length === 2 && rnd() < 0.4;
+    const where = [...(inOn ? [] : [or]), ...(inBranches ? [] : eqs)];
     for (const u of uses.slice(1)) {
       const join = pick([',', ',', 'JOIN', 'LEFT JOIN']);
-      from += join === ',' ? `, ${u.table} ${u.alias}` : ` ${join} ${u.table} ${u.alias} ON true`;
+      const on = inOn ? or : 'true';
+      from +=
+        join === ',' && !inOn
+          ? `, ${u.table} ${u.alias}`
+          : ` ${join === ',' ? 'JOIN' : join} ${u.table} ${u.alias} ON ${on}`;
     }
     if (rnd() < 0.3) where.push(predicate(pick(uses)));
     const select = pick(['count(*)', '*', uses.map((u) => key(u)).join(', ')]);
-    out.push({ sql: `SELECT ${select} FROM ${from} WHERE ${where.join(' AND ')}` });
+    out.push({
+      sql: `SELECT ${select} FROM ${from}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`,
+    });
   }
   return out;
 }

@@ -69,6 +69,19 @@ it('no code where a side is NULL-extended, the OR is not of both, or no equality
   }
 });
 
+it("an OR in an INNER join's ON codes keys as one in the WHERE does; not in a LEFT join's ON", async () => {
+  const branches = `((p_brand = 'Brand#12' AND l_quantity < 5) OR (p_brand = 'Brand#23' AND l_quantity > 40))`;
+  const [inner] = await codes(
+    `SELECT count(*) FROM lineitem JOIN part ON p_partkey = l_partkey AND ${branches} WHERE p_size < 10`,
+  );
+  expect(inner).toMatchObject({ column: 'l_partkey', sourceColumn: 'p_partkey' });
+  expect(inner.branches.join(' ')).toMatch(/l_quantity < 5.*l_quantity > 40/);
+  const left = await codes(
+    `SELECT count(*) FROM part LEFT JOIN lineitem ON p_partkey = l_partkey AND ${branches} WHERE p_size < 10`,
+  );
+  expect(left).toEqual([]);
+});
+
 it('an OR inside a subquery codes the keys of its own FROM only', async () => {
   const found = await codes(`SELECT count(*) FROM part p WHERE EXISTS (
       SELECT 1 FROM lineitem, part q WHERE l_partkey = q.p_partkey AND l_partkey = p.p_partkey

@@ -8,9 +8,10 @@
  *
  * Why the result cannot change. Take U with a reducer `U.a = S.x` (reductions.ts) where S is
  * another use of U's own FROM, neither on a null-supplying side of an outer join, and an OR
- * among the AND-conjuncts of that FROM's WHERE whose branch i holds the filters M_i of U and
- * T_i of S (pushdown.ts: conjuncts of the branch over one use's columns; none is TRUE). A row
- * the WHERE keeps satisfies the equality and the OR, so some branch i is TRUE, and each of its
+ * among the AND-conjuncts of that FROM's WHERE (or of an INNER join's ON with both uses below
+ * it) whose branch i holds the filters M_i of U and T_i of S (pushdown.ts: conjuncts of the
+ * branch over one use's columns; none is TRUE). A row the WHERE keeps holds real rows of U and
+ * S, so it satisfies the equality and the OR, so some branch i is TRUE, and each of its
  * AND-terms is: the real rows u of U and s of S in it have u.a = s.x, T_i(s) and M_i(u). The
  * row s is among S's scan's rows (scans only narrow), so key s.x has bit i in the code that
  * ORs the bits of T_i over the scan's rows with that key, and u is kept. Rows dropped are only

@@ -108,7 +108,8 @@ export class SelectPushdown {
 
   /**
    * Filters for `targets` from the conjuncts (an OR gives each target its own OR); `branching`:
-   * a WHERE's, whose ORs' branches are recorded for each two targets (`branchings`).
+   * a WHERE's or an INNER join's ON, whose ORs' branches are recorded for each two targets
+   * never NULL-extended (`branchings`).
    */
   private place(conjuncts: Expr[], targets: Set<Target>, branching = false): void {
     const add = (t: Target, tree: Tree) => {
@@ -244,7 +245,8 @@ export class SelectPushdown {
     const written = splitAnd(j.on);
     const conjuncts = this.expand(written);
     const open = this.placement.on.get(j) ?? new Set();
-    this.place(conjuncts, open);
+    // An INNER join's ON holds for every row of the FROM whose uses below it are real rows.
+    this.place(conjuncts, open, j.type === 'inner');
     this.recordWhole(written, open);
     this.joinEqualities(
       j,
