@@ -6,7 +6,7 @@
  */
 import { type DuckDBConnection, type DuckDBResult, UTINYINT } from '@duckdb/node-api';
 import { columnSchemaFor } from '../duckdb/columnar.js';
-import { conjunction, quoteIdent } from '../duckdb/sql.js';
+import { branchCode, conjunction, quoteIdent } from '../duckdb/sql.js';
 import { assertReadOnlySelect } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
 import { BRANCHES_COLUMN, type ColumnSchema, keySets, type ParsedScanRequest } from '../protocol/frames.js';
@@ -79,12 +79,6 @@ function branchesMet(join: NonNullable<LoadedKeys['join']>): string {
   return ` AND (CASE ${met.join(' ')} ELSE false END)`;
 }
 
-/** The select item of the held rows' codes (keysFirstBranches): bit i set where `branches[i]` is TRUE. */
-function branchCodes(branches: string[]): string {
-  const bits = branches.map((w, i) => `(((${w}) IS TRUE)::INTEGER << ${i})`);
-  return `CAST(${bits.join(' | ')} AS UTINYINT) AS ${quoteIdent(BRANCHES_COLUMN)}`;
-}
-
 /**
  * The plan of `request` over `table`, or over `from`: rows kept from it (prefilter.ts), whose
  * columns are some of the table's, with the same types. Its keys go to `keyTables`.
@@ -118,7 +112,8 @@ export async function planScan(
   const limit = declined ? undefined : request.limit;
   const distinct = request.distinct ? 'DISTINCT ' : '';
   const source = quoteIdent(from.name);
-  // The held rows' codes, where the rows may be held (no limit; binary mode: executeScan).
+  // The held rows' codes (keysFirstBranches), where the rows may be held (no limit; binary
+  // mode: executeScan), a select item.
   const coded =
     request.keysFirst && request.keysFirstBranches && limit === undefined
       ? await checkedPredicates(
@@ -130,7 +125,7 @@ export async function planScan(
           declinable,
         )
       : undefined;
-  const codes = coded && branchCodes(coded);
+  const codes = coded && `${branchCode(coded)} AS ${quoteIdent(BRANCHES_COLUMN)}`;
   const described = await outputColumns(con, table, names);
   const columns = codes ? [...described, columnSchemaFor(BRANCHES_COLUMN, UTINYINT)] : described;
   const casts = castList(columns);

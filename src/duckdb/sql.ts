@@ -10,6 +10,14 @@ export function conjunction(conditions: string[]): string {
   return conditions.length === 1 ? conditions[0] : conditions.map((c) => `(${c})`).join(' AND ');
 }
 
+/**
+ * A row's branch code (ScanKeys.branches, keysFirstBranches): bit i set where `branches[i]`
+ * is TRUE on the row (NULL counts as not), a UTINYINT (MAX_BRANCHES: 8 at most).
+ */
+export function branchCode(branches: readonly string[]): string {
+  return `CAST(${branches.map((b, i) => `(((${b}) IS TRUE)::INTEGER << ${i})`).join(' | ')} AS UTINYINT)`;
+}
+
 /** A SQL string literal. */
 export function quoteLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;

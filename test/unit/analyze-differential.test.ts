@@ -11,12 +11,12 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codeExpression } from '../../src/coordinator/execute/branch-code-filter.js';
 import {
   analyzeQuery,
   type DuckDbSql,
   type QueryAnalysis,
 } from '../../src/coordinator/plan/analyze/index.js';
+import { branchCode } from '../../src/duckdb/sql.js';
 import { seededRandom } from '../../src/seeded-random.js';
 import { CATALOG, openParser } from './analyze-helpers.js';
 
@@ -1160,7 +1160,7 @@ async function runPushed(
     }
     // Branch codes (branch-codes.ts): a row stays only where its key's code names a branch it satisfies.
     for (const c of reduce === 'in' ? (analysis.branchCodes ?? []) : []) {
-      const coded = `SELECT "${c.sourceColumn}" AS __k, bit_or(${codeExpression(c.sourceBranches)}) AS __c
+      const coded = `SELECT "${c.sourceColumn}" AS __k, bit_or(${branchCode(c.sourceBranches)}) AS __c
         FROM ${relation(c.source)} GROUP BY 1`;
       const satisfied = c.branches.map((b, i) => `((c.__c >> ${i}) & 1 = 1 AND (${b}))`).join(' OR ');
       const before = await count(relation(c.table));

@@ -7,15 +7,12 @@
  * at once. Where neither is in hand, or the keys do not go delta-encoded, the plain keys go.
  */
 import { integerType } from '../../duckdb/integer-values.js';
-import { materializedChunks } from '../../duckdb/json-values.js';
-import { quoteIdent } from '../../duckdb/sql.js';
+import { branchCode } from '../../duckdb/sql.js';
 import { BRANCHES_COLUMN, type ScanKeys } from '../../protocol/frames.js';
 import type { BranchCode, SemiJoinReduction } from '../plan/analyze/index.js';
 import { keysFilter } from './dynamic-filter.js';
-import { independentAndIn, locallyReduced } from './local-reduction.js';
 import type { Pairs } from './pair-collector.js';
-import type { MatchSources } from './value-match-filter.js';
-import { sameReduction } from './value-match-filter.js';
+import { type MatchSources, pairsOf, sameReduction } from './value-match-filter.js';
 
 /** The branch codes whose reduction is scheduled, by the scan they narrow. */
 export function scheduledCodes(
@@ -50,30 +47,11 @@ export function branchPairs(codes: ReadonlyMap<string, BranchCode>, scan: string
   return [...codes.values()].filter((c) => c.source === scan).map((c) => [c.sourceColumn, BRANCHES_COLUMN]);
 }
 
-/** DuckDB's code of a row: bit i where branch i is TRUE. */
-export function codeExpression(branches: readonly string[]): string {
-  return branches.map((b, i) => `(((${b}) IS TRUE)::UTINYINT << ${i})`).join(' | ');
-}
-
-/** The source's keys with their codes: from its keys frames, or from its rows here. */
+/** The source's keys with their codes (OR-ed over its rows): from its keys frames, or from its rows here. */
 async function codedPairs(env: MatchSources, code: BranchCode): Promise<Pairs | undefined> {
-  const framed = env.pairs(code.source, code.sourceColumn, BRANCHES_COLUMN);
-  if (framed) return framed;
-  // A source sent without waiting for keys comes whatever this scan does: no wait forms a cycle.
-  if (!(await independentAndIn(env.progress(code.source)))) return undefined;
-  const rows = await locallyReduced(code.source, env);
-  const sql = `SELECT ${quoteIdent(code.sourceColumn)}::DOUBLE AS k, bit_or(${codeExpression(code.sourceBranches)})::DOUBLE AS v
-    FROM ${rows.sql} WHERE ${quoteIdent(code.sourceColumn)} IS NOT NULL GROUP BY 1 ORDER BY 1`;
   try {
-    const result = await env.serial.first(() => env.con.run(sql));
-    const keys: number[] = [];
-    const values: number[] = [];
-    for (const chunk of materializedChunks(result))
-      for (const [k, v] of chunk.getRows()) {
-        keys.push(Number(k));
-        values.push(Number(v));
-      }
-    return { keys: Float64Array.from(keys), values: Float64Array.from(values) };
+    const codeSql = branchCode(code.sourceBranches);
+    return await pairsOf(env, code.source, code.sourceColumn, BRANCHES_COLUMN, codeSql, { orValues: true });
   } catch {
     // A branch naming a column this scan did not fetch: the plain keys.
     return undefined;

@@ -28,7 +28,7 @@ import {
 } from '../plan/analyze/index.js';
 import { keysFilter } from './dynamic-filter.js';
 import { independentAndIn, type LocalReductions, locallyReduced } from './local-reduction.js';
-import { PairCollector, type Pairs, valuesByKey } from './pair-collector.js';
+import { PairCollector, type PairOptions, type Pairs, valuesByKey } from './pair-collector.js';
 import type { Serial } from './serial.js';
 
 export interface MatchSources extends LocalReductions {
@@ -95,13 +95,16 @@ export function carryPairs<H extends { first: string[]; carried?: string[] }>(
 
 /**
  * `source`'s pairs of `key` and `value`: from its frames, or from its rows here where it is in
- * hand whole (sent without waiting for keys).
+ * hand whole (sent without waiting for keys), the value there computed by `valueSql` (the
+ * column `value` itself by default) and the pairs read as `how` says.
  */
-async function pairsOf(
+export async function pairsOf(
   env: MatchSources,
   source: string,
   key: string,
   value: string,
+  valueSql = quoteIdent(value),
+  how: PairOptions = {},
 ): Promise<Pairs | undefined> {
   const framed = env.pairs(source, key, value);
   if (framed) return framed;
@@ -109,10 +112,10 @@ async function pairsOf(
   if (!(await independentAndIn(env.progress(source)))) return undefined;
   const rows = await locallyReduced(source, env);
   const result = await env.serial.first(() =>
-    env.con.run(`SELECT ${quoteIdent(key)} AS k, ${quoteIdent(value)} AS v FROM ${rows.sql}`),
+    env.con.run(`SELECT ${quoteIdent(key)} AS k, ${valueSql} AS v FROM ${rows.sql}`),
   );
   const columns = result.columnTypes().map((type, i) => columnSchemaFor(i === 0 ? 'k' : 'v', type));
-  const collector = PairCollector.of(columns[0], columns[1]);
+  const collector = PairCollector.of(columns[0], columns[1], how);
   if (!collector) return undefined;
   for (const frame of wireFrames(materializedChunks(result), columns, MAX_SCAN_KEY_BYTES))
     collector.addRows(frame.columns[0], frame.columns[1], frame.rows);
