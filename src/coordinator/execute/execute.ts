@@ -16,20 +16,18 @@ import { StaleCopyError, type TableCopy } from '../catalog/reference-tables.js';
 import { AnalysisCache } from '../plan/analysis-cache.js';
 import {
   analyzeQuery,
-  type BranchCode,
   exactOrAsWritten,
   type QueryAnalysis,
   scanName,
   type TableCatalogEntry,
   type TableScanPlan,
-  type ValueMatch,
 } from '../plan/analyze/index.js';
 import { type AnalyzeRewritten, pushSubqueries } from '../plan/subquery-pushdown.js';
-import { branchPairs, carryBranches, scheduledCodes } from './branch-code-filter.js';
+import { branchPairs } from './branch-code-filter.js';
 import { runCapped } from './capped-result.js';
 import { type GatherStats, gatherFrames } from './gather.js';
 import { gatherInto } from './gather-table.js';
-import { heldScansOf } from './held-scans.js';
+import { carriedWithKeys, heldScansOf } from './held-scans.js';
 import { type KeptRows, keptRowsEstimator } from './kept-rows.js';
 import { SourceKeys } from './key-collector.js';
 import { PushedResultTarget } from './pushed-result.js';
@@ -49,7 +47,7 @@ import { type CopyScan, forgetGathered, QueryCopies, serveFromCopies } from './r
 import { scalarWhere } from './scalar-filter.js';
 import { Serial } from './serial.js';
 import { gatherPartials } from './shards/partial-gather.js';
-import { carryPairs, pairColumns, scheduledMatches } from './value-match-filter.js';
+import { pairColumns } from './value-match-filter.js';
 
 /** The pushed-down result of a whole query is gathered under this TEMP name. */
 const PUSHED_RESULT = '__pushed_result';
@@ -334,16 +332,9 @@ async function gatherAll(
     ctx.pushdown && ctx.twoWayReductions
       ? heldScansOf(reading, ordered, reductions, new Set(copied.keys()), ctx.holdAboveRows)
       : new Map<string, HeldPlan>();
-  // Value matches' sources are read for pairs of columns; a held one sends them in its keys frames.
-  const matches = ctx.pushdown
-    ? scheduledMatches(reading.valueMatches ?? [], reductions)
-    : new Map<string, ValueMatch>();
-  carryPairs(held, matches, ordered);
-  // Branch codes' sources: a held one codes its rows in its container (its keys frames).
-  const codes = ctx.pushdown
-    ? scheduledCodes(reading.branchCodes ?? [], reductions)
-    : new Map<string, BranchCode>();
-  carryBranches(held, codes);
+  // Value matches' sources are read for pairs of columns, branch codes' for codes: a held one
+  // sends them in its keys frames (no reductions without pushdown: none).
+  const { matches, codes } = carriedWithKeys(reading, reductions, held, ordered);
   const backward = [...held.values()].flatMap((h) => h.backward);
   // The key columns each source feeds reductions with are read from its frames as they come.
   const sourceKeys = new SourceKeys();

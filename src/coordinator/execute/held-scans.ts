@@ -17,12 +17,16 @@
 import { integerLayoutNamed } from '../../duckdb/delta-keys.js';
 import type { CatalogTable } from '../catalog/catalog.js';
 import {
+  type BranchCode,
   type QueryAnalysis,
   type SemiJoinReduction,
   scanName,
   type TableScanPlan,
+  type ValueMatch,
 } from '../plan/analyze/index.js';
+import { carryBranches, scheduledCodes } from './branch-code-filter.js';
 import { type HeldPlan, HOLD_ABOVE_ROWS, narrowedSources, sentWhole } from './reduction-schedule.js';
+import { carryPairs, scheduledMatches } from './value-match-filter.js';
 
 export interface HoldingOptions {
   /** The scans in the order they are gathered (sources before the scans they reduce). */
@@ -110,4 +114,22 @@ export function heldScans(opts: HoldingOptions): Map<string, HeldPlan> {
     held.set(scan, { first, backward, above: opts.above });
   }
   return held;
+}
+
+/**
+ * What the scheduled `reductions` send beside their keys, by the scan each narrows: value
+ * matches' values (value-match-filter.ts) and branch codes (branch-code-filter.ts). The held
+ * scans (`held`, `ordered` as gathered) they read are set to send theirs in their keys frames.
+ */
+export function carriedWithKeys(
+  analysis: QueryAnalysis,
+  reductions: SemiJoinReduction[],
+  held: Map<string, HeldPlan>,
+  ordered: readonly { plan: TableScanPlan }[],
+): { matches: Map<string, ValueMatch>; codes: Map<string, BranchCode> } {
+  const matches = scheduledMatches(analysis.valueMatches ?? [], reductions);
+  carryPairs(held, matches, ordered);
+  const codes = scheduledCodes(analysis.branchCodes ?? [], reductions);
+  carryBranches(held, codes);
+  return { matches, codes };
 }

@@ -12,7 +12,6 @@
 import { quoteIdent } from '../../duckdb/sql.js';
 import { QueryError } from '../../errors.js';
 import { msSince } from '../../timing.js';
-import { carryBranches, scheduledCodes } from '../execute/branch-code-filter.js';
 import {
   analyze,
   analyzeRewritten,
@@ -22,7 +21,7 @@ import {
   wholeQueryTarget,
 } from '../execute/execute.js';
 import type { PartStats } from '../execute/gather.js';
-import { heldScansOf } from '../execute/held-scans.js';
+import { carriedWithKeys, heldScansOf } from '../execute/held-scans.js';
 import type { ExecutorContext, QueryStats } from '../execute/query.js';
 import {
   type HeldPlan,
@@ -35,7 +34,7 @@ import { timelineText } from '../execute/scan-timeline.js';
 import type { PartialPlan } from '../execute/shards/partial-aggregate.js';
 import { partialPlanOf } from '../execute/shards/partial-gather.js';
 import { partsToSkip } from '../execute/shards/prune.js';
-import { carryPairs, matchedValues, scheduledMatches } from '../execute/value-match-filter.js';
+import { matchedValues } from '../execute/value-match-filter.js';
 import {
   type BranchCode,
   exactOrAsWritten,
@@ -271,10 +270,7 @@ function stepsOf(
         ctx.holdAboveRows,
       )
     : new Map<string, HeldPlan>();
-  const matches = scheduledMatches(ctx.pushdown ? (analysis.valueMatches ?? []) : [], reductions);
-  carryPairs(held, matches, ordered);
-  const codes = scheduledCodes(ctx.pushdown ? (analysis.branchCodes ?? []) : [], reductions);
-  carryBranches(held, codes);
+  const { matches, codes } = carriedWithKeys(analysis, reductions, held, ordered);
   const matched = (m: ValueMatch | undefined) => (m ? [`the keys' ${matchedValues(m)}`] : []);
   const coded = (c: BranchCode | undefined) =>
     c
