@@ -11,7 +11,7 @@ import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io
 import { QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decode, detectEncoding, type Encoding, encode } from '../protocol/codec.js';
-import { DataFrameEncoder, returnFrameBuffers } from '../protocol/data-frame-encoder.js';
+import { type ColumnPacking, DataFrameEncoder, returnFrameBuffers } from '../protocol/data-frame-encoder.js';
 import { splitFrame } from '../protocol/frame-parts.js';
 import {
   type ControlMessage,
@@ -21,7 +21,9 @@ import {
   type ParsedScanRequest,
   type ScanFilter,
   ScanFilterSchema,
+  type WireColumn,
 } from '../protocol/frames.js';
+import { packableType, packingOf } from '../protocol/integer-pack.js';
 import { controlSubject } from '../protocol/subjects.js';
 import { issuesText } from '../zod-issues.js';
 import { executeScan, type FrameSink } from './scan.js';
@@ -98,6 +100,10 @@ class NatsFrameSink implements FrameSink {
   /** Messages made but not yet published (see enqueue). */
   private queued: { seq: number; bytes: Uint8Array }[] = [];
   private readonly heartbeats: Heartbeats;
+  /** Whether the receiver widens packed integer columns (ScanRequest.packIntegers). */
+  private readonly packIntegers: boolean;
+  /** The schema's columns, for packing: name and integer type where packable. */
+  private packable: { name: string; type: ReturnType<typeof packableType> }[] = [];
 
   /** The server's max_payload (it counts headers; frames go without). */
   get maxFrameBytes(): number | undefined {
@@ -117,6 +123,7 @@ class NatsFrameSink implements FrameSink {
     // A frame's buffer is written again window + 1 frames later: by then it was acked.
     this.dataFrames = new DataFrameEncoder(this.window + 1);
     this.ackTimeoutMs = request.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+    this.packIntegers = request.packIntegers === true && encoding === 'msgpack';
     this.control = controlSubject(table, request.id ?? nuid.next());
     // Before anything is sent: a receiver that has heard from us may cancel.
     this.subscription = nc.subscribe(this.control, { callback: (_err, m) => this.onControl(m) });
@@ -141,11 +148,22 @@ class NatsFrameSink implements FrameSink {
     // Keys frames take slots of the data frames' buffers too: only acked slots are written again.
     if (frame.type === 'data' || frame.type === 'keys') await this.waitForCredit(frame.seq);
     if (this.signal.aborted) return;
+    if (frame.type === 'schema' && this.packIntegers)
+      this.packable = frame.columns.map((c) => ({ name: c.name.toLowerCase(), type: packableType(c) }));
     const bytes =
       this.encoding === 'msgpack' && frame.type === 'data' && frame.columns
-        ? this.dataFrames.encode({ ...frame, columns: frame.columns })
+        ? this.dataFrames.encode(
+            { ...frame, columns: frame.columns },
+            frame.columns.map((c, i) => this.packing(c, frame.rows, i)),
+          )
         : this.encoding === 'msgpack' && frame.type === 'keys'
-          ? this.dataFrames.encode(frame)
+          ? this.dataFrames.encode(frame, [
+              this.packing(
+                frame.values,
+                frame.rows,
+                this.packable.findIndex((c) => c.name === frame.column.toLowerCase()),
+              ),
+            ])
           : encode(this.withTransportFields(frame), this.encoding);
     this.nextSeq = frame.seq + 1;
     const maxPayload = this.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
@@ -155,6 +173,13 @@ class NatsFrameSink implements FrameSink {
     }
     // One row longer than a message: it goes in parts.
     for (const part of splitFrame(bytes, frame.seq, this.encoding, maxPayload)) this.enqueue(frame.seq, part);
+  }
+
+  /** How the schema's column `index` goes packed in a frame of `rows` rows, where it does. */
+  private packing(column: WireColumn, rows: number, index: number): ColumnPacking | undefined {
+    const type = this.packable[index]?.type;
+    const pack = type && packingOf(column, rows, type);
+    return pack && type && { type, pack };
   }
 
   /**

@@ -6,7 +6,15 @@
  * `data` and `nulls` as binary (msgpackr hands them over as views of the message, without a
  * copy), `offsets` as msgpackr's Int32Array extension.
  */
+import type { IntegerType } from '../duckdb/integer-values.js';
 import type { DataFrame, KeysFrame, WireColumn } from './frames.js';
+import { type IntegerPack, writePacked } from './integer-pack.js';
+
+/** How a column goes packed (integer-pack.ts): its type and its pack. */
+export interface ColumnPacking {
+  type: IntegerType;
+  pack: IntegerPack;
+}
 
 const INT32_ARRAY_EXT = 0x74;
 /** msgpackr's code for Int32Array within its typed-array extension. */
@@ -55,10 +63,22 @@ class MsgpackWriter {
   }
 
   bin(bytes: Uint8Array): void {
-    this.buf[this.at++] = 0xc6;
-    this.u32(bytes.byteLength);
+    this.binHeader(bytes.byteLength);
     this.buf.set(bytes, this.at);
     this.at += bytes.byteLength;
+  }
+
+  /** A bin 32 header; its `length` bytes follow, written by the caller. */
+  binHeader(length: number): void {
+    this.buf[this.at++] = 0xc6;
+    this.u32(length);
+  }
+
+  /** Any Number, as a float 64 (exact for integers within ±2^53). */
+  float(value: number): void {
+    this.buf[this.at++] = 0xcb;
+    new DataView(this.buf.buffer, this.buf.byteOffset).setFloat64(this.at, value);
+    this.at += 8;
   }
 
   int32Array(values: Int32Array): void {
@@ -116,7 +136,11 @@ export class DataFrameEncoder {
     this.buffers = new Array(slots);
   }
 
-  encode(frame: (DataFrame & { columns: WireColumn[] }) | KeysFrame): Uint8Array {
+  /** `packs`: how each column goes packed, where it does (by position; a keys frame's one column). */
+  encode(
+    frame: (DataFrame & { columns: WireColumn[] }) | KeysFrame,
+    packs: (ColumnPacking | undefined)[] = [],
+  ): Uint8Array {
     const columns = frame.type === 'data' ? frame.columns : [frame.values];
     const w = this.writer(frame.seq, encodedSize(columns));
     const keys = frame.type === 'keys';
@@ -133,11 +157,11 @@ export class DataFrameEncoder {
     w.uint(frame.rows);
     if (keys) {
       w.key('values');
-      this.column(w, frame.values);
+      this.column(w, frame.values, frame.rows, packs[0]);
     } else {
       w.key('columns');
       w.array(frame.columns.length);
-      for (const column of frame.columns) this.column(w, column);
+      for (const [i, column] of frame.columns.entries()) this.column(w, column, frame.rows, packs[i]);
     }
     return w.buf.subarray(0, w.at);
   }
@@ -153,10 +177,23 @@ export class DataFrameEncoder {
     return new MsgpackWriter(buf);
   }
 
-  private column(w: MsgpackWriter, column: WireColumn): void {
-    w.map(1 + (column.offsets ? 1 : 0) + (column.nulls ? 1 : 0));
+  private column(w: MsgpackWriter, column: WireColumn, rows: number, packing?: ColumnPacking): void {
+    w.map(1 + (column.offsets ? 1 : 0) + (column.nulls ? 1 : 0) + (packing ? 1 : 0));
     w.key('data');
-    w.bin(column.data);
+    if (packing) {
+      const length = rows * packing.pack.width;
+      w.binHeader(length);
+      writePacked(w.buf.subarray(w.at, w.at + length), column, rows, packing.type, packing.pack);
+      w.at += length;
+      w.key('pack');
+      w.map(2);
+      w.key('width');
+      w.uint(packing.pack.width);
+      w.key('base');
+      w.float(packing.pack.base);
+    } else {
+      w.bin(column.data);
+    }
     if (column.offsets) {
       w.key('offsets');
       w.int32Array(column.offsets);

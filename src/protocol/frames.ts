@@ -25,6 +25,7 @@
  * dynamic filter, honoured from the moment the request arrives.
  */
 import { z } from 'zod';
+import type { IntegerPack } from './integer-pack.js';
 
 export const MAX_SCAN_LIMIT = Number.MAX_SAFE_INTEGER;
 export const MAX_ACK_TIMEOUT_MS = 600_000;
@@ -230,6 +231,12 @@ export const ScanRequestSchema = z
      * the keysFirst columns' and lined up row by row with them; they are not in the data.
      */
     keysFirstBranches: z.array(WhereSchema).min(1).max(MAX_BRANCHES).optional(),
+    /**
+     * The receiver widens packed integer columns (WireColumn.pack): where a data or keys
+     * frame's values of a SMALLINT, INTEGER or BIGINT column span less than 2^8, 2^16 or
+     * 2^32, the sender may send them as offsets from the least (binary mode).
+     */
+    packIntegers: z.boolean().optional(),
     /** Frames the sender may have in flight before it waits for an ack. */
     window: z.number().int().min(1).max(1024).optional(),
     /** Milliseconds the sender waits for an ack before it gives up on the receiver. */
@@ -274,6 +281,11 @@ export interface WireColumn {
   offsets?: Int32Array;
   /** Present when any row is NULL: one byte per row, 1 = NULL. */
   nulls?: Uint8Array;
+  /**
+   * An integer column packed (ScanRequest.packIntegers): `data` holds rows × `pack.width`
+   * bytes, each an unsigned little-endian offset from `pack.base` (integer-pack.ts).
+   */
+  pack?: IntegerPack;
 }
 
 export interface SchemaFrame {

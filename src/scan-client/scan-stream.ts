@@ -3,12 +3,14 @@
  * schema first, and an end frame whose counts match what arrived closes the stream. A gap,
  * a late frame, or silence for longer than the idle timeout is an error, never a short result.
  * Heartbeats are taken as signs of life (and say which frames were sent before them); the
- * parts of a frame too large for one message are joined here.
+ * parts of a frame too large for one message are joined here, and packed integer columns
+ * widened (integer-pack.ts), so that what follows reads every column in the schema's layout.
  */
 import { type ErrorKind, errorKindStatus, QueryError } from '../errors.js';
 import { decode, type Encoding } from '../protocol/codec.js';
 import { PartJoiner } from '../protocol/frame-parts.js';
-import type { Frame, ReplyMessage, ScanRequest } from '../protocol/frames.js';
+import type { ColumnSchema, Frame, ReplyMessage, ScanRequest, WireColumn } from '../protocol/frames.js';
+import { packableType, unpackColumn } from '../protocol/integer-pack.js';
 
 export interface ScanStreamOptions {
   /** Fail when nothing (frame or heartbeat) arrives for this long: SILENCE_MS, or less. */
@@ -31,6 +33,8 @@ export class FrameSequence {
   /** The sender's instance id, from its heartbeats (NATS only). */
   instance: string | undefined;
   private readonly parts = new PartJoiner();
+  /** The schema frame's columns, which packed columns are widened to. */
+  private columns: ColumnSchema[] = [];
 
   /** `source` names the sender in messages, e.g. `table "labels"`. */
   constructor(
@@ -109,9 +113,19 @@ export class FrameSequence {
       );
     }
     this.expected++;
-    if (frame.type === 'data') {
+    if (frame.type === 'schema') {
+      this.columns = Array.isArray(frame.columns) ? frame.columns : [];
+    } else if (frame.type === 'data') {
       this.rows += frame.rows;
       this.frames++;
+      if (Array.isArray(frame.columns) && frame.columns.some((c) => c?.pack !== undefined)) {
+        const columns = frame.columns.map((c, i) => this.widened(c, frame.rows, this.columns[i]));
+        return { ...frame, columns };
+      }
+    } else if (frame.type === 'keys' && frame.values?.pack !== undefined) {
+      const name = String(frame.column).toLowerCase();
+      const schema = this.columns.find((c) => c.name.toLowerCase() === name);
+      return { ...frame, values: this.widened(frame.values, frame.rows, schema) };
     } else if (frame.type === 'end') {
       if (frame.rows !== this.rows || frame.frames !== this.frames) {
         throw new QueryError(
@@ -122,6 +136,21 @@ export class FrameSequence {
       this.complete = true;
     }
     return frame;
+  }
+
+  /** A packed column widened to its schema column's layout; unpacked ones as they are. */
+  private widened(column: WireColumn, rows: number, schema: ColumnSchema | undefined): WireColumn {
+    if (column?.pack === undefined) return column;
+    const type = schema && packableType(schema);
+    const widened = type
+      ? unpackColumn(column, rows, type, column.pack)
+      : 'its column is not a packable integer column';
+    if (typeof widened === 'string')
+      throw new QueryError(
+        'protocol_error',
+        `scan of ${this.source}: a packed column${schema ? ` (${schema.name})` : ''} is malformed: ${widened}`,
+      );
+    return widened;
   }
 }
 

@@ -344,6 +344,36 @@ describe('scan results equal DuckDB', () => {
     const frame = await firstFrame('duckdb.people.scan', '{"columns":["id"],"limit":3}', true);
     expect(frame).toMatchObject({ type: 'schema', seq: 0, columns: [{ name: 'id', type: 'BIGINT' }] });
   });
+
+  for (const request of [...cases, { columns: ['id', 'big', 'bucket'], where: 'id % 13 < 2' }]) {
+    test(`packed integers: ${JSON.stringify(request)} equal DuckDB`, async () => {
+      const packed = { ...request, packIntegers: true };
+      const scan = await collectScan(openNatsScan(nc, 'people', packed, IDLE));
+      expect(rowKeys(scan.rows)).toEqual(await expected(selectFor(request)));
+    });
+  }
+
+  test('packed integers travel narrower: ids and buckets as offsets, BIGINTs past 2^53 as they are', async () => {
+    // The raw messages of one scan (a single frame's worth: no acks needed).
+    const inbox = createInbox();
+    const sub = nc.subscribe(inbox);
+    const request = { columns: ['id', 'bucket', 'big', 'score'], where: 'id < 5000', packIntegers: true };
+    nc.publish('duckdb.people.scan', encode(request, 'msgpack'), { reply: inbox });
+    const data: { columns: WireColumn[] }[] = [];
+    for await (const msg of sub) {
+      const frame = decode(msg.data, 'msgpack') as Frame;
+      if (frame.type === 'data') data.push(frame as { columns: WireColumn[] });
+      if (frame.type === 'end' || frame.type === 'error') break;
+    }
+    sub.unsubscribe();
+    expect(data).toHaveLength(1);
+    const [id, bucket, big, score] = data[0].columns;
+    expect(id.pack).toEqual({ width: 2, base: 0 });
+    expect(id.data.byteLength).toBe(5000 * 2);
+    expect(bucket.pack).toEqual({ width: 1, base: 0 });
+    expect(big.pack).toBeUndefined();
+    expect(score.pack).toBeUndefined();
+  });
 });
 
 describe('keys first (a two-way semi-join)', () => {

@@ -121,12 +121,18 @@ export function openScan(
     return openHttpScan(table.location, request, { ...streamOptions, apiKey: table.apiKey });
   if (!opts.nc)
     throw new QueryError('unavailable', `table ${table.name} is served over NATS, but NATS is not connected`);
-  return openNatsScan(opts.nc, table.remoteName, request, {
-    ...streamOptions,
-    filter: opts.filter,
-    heldFilter: opts.heldFilter,
-    subject: table.location,
-  });
+  // Frames are widened where they arrive (scan-stream.ts): fewer bytes on both hops.
+  return openNatsScan(
+    opts.nc,
+    table.remoteName,
+    { ...request, packIntegers: true },
+    {
+      ...streamOptions,
+      filter: opts.filter,
+      heldFilter: opts.heldFilter,
+      subject: table.location,
+    },
+  );
 }
 
 /** Column names in the TEMP table: the container's, or c0, c1… when a result may repeat names. */
