@@ -251,3 +251,25 @@ it('sorts and drops repeats across spans (radix) and beyond 2^32 (typed array so
     expect(Array.from(keys.subarray(0, n))).toEqual(expected);
   }
 });
+
+it("a failed source's progress left unread is no unhandled rejection (the process would end)", async () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const keys = new SourceKeys();
+    keys.collecting('orders', ['o_orderkey'], ['o_orderkey']);
+    const failed = Promise.reject(new Error('scan of table orders failed'));
+    // The query awaits the gather itself (Promise.all in execute.ts): that one is handled.
+    failed.catch(() => undefined);
+    const ended = keys.ended('orders', failed);
+    const rowsIn = keys.rowsIn('orders', failed);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(unhandled).toEqual([]);
+    // Read, they still say the source failed.
+    await expect(ended).rejects.toThrow('failed');
+    await expect(rowsIn).rejects.toThrow('failed');
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});

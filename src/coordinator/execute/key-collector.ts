@@ -366,13 +366,13 @@ export class SourceKeys {
    */
   ended(scan: string, gathered: Promise<unknown>): Promise<unknown> {
     const keys = this.keyFrames.get(scan);
-    return keys ? Promise.race([keys, gathered]) : gathered;
+    return keys ? handled(Promise.race([keys, gathered])) : gathered;
   }
 
   /** Resolves once `scan`'s end frame came (all its rows, all its keys), else as `gathered`. */
   rowsIn(scan: string, gathered: Promise<unknown>): Promise<unknown> {
     const end = this.endFrames.get(scan);
-    return end ? Promise.race([end, gathered]) : gathered;
+    return end ? handled(Promise.race([end, gathered])) : gathered;
   }
 
   /**
@@ -399,4 +399,14 @@ export class SourceKeys {
   pairs(scan: string, key: string, value: string): Pairs | undefined {
     return this.targets.get(scan)?.paired(key, value);
   }
+}
+
+/**
+ * `promise`, marked handled: a source's progress is made for every reduction that may read it,
+ * and most read only part of it. A failed source's gather is reported where the query awaits
+ * it; a race left unread would otherwise be an unhandled rejection, which ends the process.
+ */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
