@@ -11,9 +11,10 @@ import { type Msg, type NatsConnection, nuid, type Subscription } from '@nats-io
 import { QueryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decode, detectEncoding, type Encoding, encode } from '../protocol/codec.js';
-import { type ColumnPacking, DataFrameEncoder, returnFrameBuffers } from '../protocol/data-frame-encoder.js';
+import { columnPacking, DataFrameEncoder, returnFrameBuffers } from '../protocol/data-frame-encoder.js';
 import { splitFrame } from '../protocol/frame-parts.js';
 import {
+  type ColumnSchema,
   type ControlMessage,
   DEFAULT_ACK_TIMEOUT_MS,
   DEFAULT_WINDOW,
@@ -21,9 +22,7 @@ import {
   type ParsedScanRequest,
   type ScanFilter,
   ScanFilterSchema,
-  type WireColumn,
 } from '../protocol/frames.js';
-import { packableType, packingOf } from '../protocol/integer-pack.js';
 import { controlSubject } from '../protocol/subjects.js';
 import { issuesText } from '../zod-issues.js';
 import { executeScan, type FrameSink } from './scan.js';
@@ -102,8 +101,8 @@ class NatsFrameSink implements FrameSink {
   private readonly heartbeats: Heartbeats;
   /** Whether the receiver widens packed integer columns (ScanRequest.packIntegers). */
   private readonly packIntegers: boolean;
-  /** The schema's columns, for packing: name and integer type where packable. */
-  private packable: { name: string; type: ReturnType<typeof packableType> }[] = [];
+  /** The schema's columns, for packing (none where the receiver does not widen). */
+  private packable: ColumnSchema[] = [];
 
   /** The server's max_payload (it counts headers; frames go without). */
   get maxFrameBytes(): number | undefined {
@@ -148,20 +147,19 @@ class NatsFrameSink implements FrameSink {
     // Keys frames take slots of the data frames' buffers too: only acked slots are written again.
     if (frame.type === 'data' || frame.type === 'keys') await this.waitForCredit(frame.seq);
     if (this.signal.aborted) return;
-    if (frame.type === 'schema' && this.packIntegers)
-      this.packable = frame.columns.map((c) => ({ name: c.name.toLowerCase(), type: packableType(c) }));
+    if (frame.type === 'schema' && this.packIntegers) this.packable = frame.columns;
     const bytes =
       this.encoding === 'msgpack' && frame.type === 'data' && frame.columns
         ? this.dataFrames.encode(
             { ...frame, columns: frame.columns },
-            frame.columns.map((c, i) => this.packing(c, frame.rows, i)),
+            frame.columns.map((c, i) => columnPacking(c, frame.rows, this.packable[i])),
           )
         : this.encoding === 'msgpack' && frame.type === 'keys'
           ? this.dataFrames.encode(frame, [
-              this.packing(
+              columnPacking(
                 frame.values,
                 frame.rows,
-                this.packable.findIndex((c) => c.name === frame.column.toLowerCase()),
+                this.packable.find((c) => c.name.toLowerCase() === frame.column.toLowerCase()),
               ),
             ])
           : encode(this.withTransportFields(frame), this.encoding);
@@ -173,13 +171,6 @@ class NatsFrameSink implements FrameSink {
     }
     // One row longer than a message: it goes in parts.
     for (const part of splitFrame(bytes, frame.seq, this.encoding, maxPayload)) this.enqueue(frame.seq, part);
-  }
-
-  /** How the schema's column `index` goes packed in a frame of `rows` rows, where it does. */
-  private packing(column: WireColumn, rows: number, index: number): ColumnPacking | undefined {
-    const type = this.packable[index]?.type;
-    const pack = type && packingOf(column, rows, type);
-    return pack && type && { type, pack };
   }
 
   /**

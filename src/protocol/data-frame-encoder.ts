@@ -7,13 +7,24 @@
  * copy), `offsets` as msgpackr's Int32Array extension.
  */
 import type { IntegerType } from '../duckdb/integer-values.js';
-import type { DataFrame, KeysFrame, WireColumn } from './frames.js';
-import { type IntegerPack, writePacked } from './integer-pack.js';
+import type { ColumnSchema, DataFrame, KeysFrame, WireColumn } from './frames.js';
+import { type IntegerPack, packableType, packingOf, writePacked } from './integer-pack.js';
 
-/** How a column goes packed (integer-pack.ts): its type and its pack. */
+/** How a column goes packed as offsets (integer-pack.ts): its layout and its pack. */
 export interface ColumnPacking {
   type: IntegerType;
   pack: IntegerPack;
+}
+
+/** How `rows` values of `column` (the schema's `schema`) go packed, where they do. */
+export function columnPacking(
+  column: WireColumn,
+  rows: number,
+  schema: ColumnSchema | undefined,
+): ColumnPacking | undefined {
+  const type = schema && packableType(schema);
+  const pack = type && packingOf(column, rows, type);
+  return pack && type && { type, pack };
 }
 
 const INT32_ARRAY_EXT = 0x74;

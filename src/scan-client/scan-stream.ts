@@ -118,11 +118,11 @@ export class FrameSequence {
     } else if (frame.type === 'data') {
       this.rows += frame.rows;
       this.frames++;
-      if (Array.isArray(frame.columns) && frame.columns.some((c) => c?.pack !== undefined)) {
+      if (Array.isArray(frame.columns) && frame.columns.some(isPacked)) {
         const columns = frame.columns.map((c, i) => this.widened(c, frame.rows, this.columns[i]));
         return { ...frame, columns };
       }
-    } else if (frame.type === 'keys' && frame.values?.pack !== undefined) {
+    } else if (frame.type === 'keys' && isPacked(frame.values)) {
       const name = String(frame.column).toLowerCase();
       const schema = this.columns.find((c) => c.name.toLowerCase() === name);
       return { ...frame, values: this.widened(frame.values, frame.rows, schema) };
@@ -140,7 +140,7 @@ export class FrameSequence {
 
   /** A packed column widened to its schema column's layout; unpacked ones as they are. */
   private widened(column: WireColumn, rows: number, schema: ColumnSchema | undefined): WireColumn {
-    if (column?.pack === undefined) return column;
+    if (!isPacked(column)) return column;
     const type = schema && packableType(schema);
     const widened = type
       ? unpackColumn(column, rows, type, column.pack)
@@ -158,6 +158,11 @@ export class FrameSequence {
  * `next`, unless `ms` pass first (then `onIdle()` is thrown) or `signal` aborts (then a
  * `cancelled` QueryError).
  */
+/** Whether a column came packed (integer-pack.ts). */
+function isPacked(column: WireColumn | undefined): boolean {
+  return column?.pack !== undefined;
+}
+
 function isMessage(value: unknown): value is ReplyMessage {
   const message = value as ReplyMessage | null;
   return (

@@ -1,13 +1,17 @@
 /**
  * Packed integer columns (ScanRequest.packIntegers): what a sender packs into a data or keys
- * frame, the receiver's frame sequence widens back to exactly the column it had, NULLs kept;
- * spans too wide, values past ±2^53 and columns that are not integers go as they are; a
- * malformed pack is a protocol error, never wrong values.
+ * frame (integers and dates as offsets from the least), the receiver's frame sequence widens
+ * back to exactly the column it had, NULLs kept; spans too wide, values past ±2^53 and columns
+ * that are not integers go as they are; a malformed pack is a protocol error, never wrong values.
  */
 import { expect, test } from 'vitest';
 import { integerType } from '../../src/duckdb/integer-values.js';
 import { encode } from '../../src/protocol/codec.js';
-import { type ColumnPacking, DataFrameEncoder } from '../../src/protocol/data-frame-encoder.js';
+import {
+  type ColumnPacking,
+  columnPacking,
+  DataFrameEncoder,
+} from '../../src/protocol/data-frame-encoder.js';
 import type { ColumnSchema, DataFrame, Frame, KeysFrame, WireColumn } from '../../src/protocol/frames.js';
 import { packableType, packingOf } from '../../src/protocol/integer-pack.js';
 import { FrameSequence } from '../../src/scan-client/scan-stream.js';
@@ -19,16 +23,20 @@ const SCHEMA: ColumnSchema[] = [
   { name: 'small', type: 'SMALLINT', wire: 'fixed', width: 2 },
   { name: 'ubig', type: 'UBIGINT', wire: 'fixed', width: 8 },
   { name: 'dbl', type: 'DOUBLE', wire: 'fixed', width: 8 },
+  { name: 'day', type: 'DATE', wire: 'fixed', width: 4 },
+  { name: 'rate', type: 'DOUBLE', wire: 'fixed', width: 8 },
+  { name: 'real', type: 'FLOAT', wire: 'fixed', width: 4 },
 ];
 
 /** `values` (null: NULL) as a column of `type`'s fixed layout; NULL rows hold garbage bytes. */
 function column(type: string, values: (number | bigint | null)[]): WireColumn {
-  const width = (integerType(type)?.width ?? 8) as 2 | 4 | 8;
+  const width = (integerType(type)?.width ?? (type === 'DATE' || type === 'FLOAT' ? 4 : 8)) as 2 | 4 | 8;
   const data = new Uint8Array(values.length * width);
   const view = new DataView(data.buffer);
   values.forEach((v, i) => {
     if (v === null) view.setUint8(i * width, 0xab);
     else if (type === 'DOUBLE') view.setFloat64(i * 8, Number(v), true);
+    else if (type === 'FLOAT') view.setFloat32(i * 4, Number(v), true);
     else if (width === 8) view.setBigInt64(i * 8, BigInt(v), true);
     else if (width === 4) view.setInt32(i * 4, Number(v), true);
     else view.setInt16(i * 2, Number(v), true);
@@ -45,6 +53,7 @@ function values(c: WireColumn, schema: ColumnSchema, rows: number): (string | nu
   return Array.from({ length: rows }, (_, i) => {
     if (c.nulls?.[i] === 1) return null;
     if (schema.type === 'DOUBLE') return String(view.getFloat64(i * 8, true));
+    if (schema.type === 'FLOAT') return String(view.getFloat32(i * 4, true));
     if (schema.width === 8)
       return String(
         schema.type === 'UBIGINT' ? view.getBigUint64(i * 8, true) : view.getBigInt64(i * 8, true),
@@ -53,13 +62,9 @@ function values(c: WireColumn, schema: ColumnSchema, rows: number): (string | nu
   });
 }
 
-/** How a sender packs each column of `columns` (NatsFrameSink does the same). */
+/** How a sender packs each column of `columns` (NatsFrameSink's choice). */
 function packsOf(columns: WireColumn[], rows: number, schema: ColumnSchema[]): (ColumnPacking | undefined)[] {
-  return columns.map((c, i) => {
-    const type = packableType(schema[i]);
-    const pack = type && packingOf(c, rows, type);
-    return pack && type && { type, pack };
-  });
+  return columns.map((c, i) => columnPacking(c, rows, schema[i]));
 }
 
 /** Frames through a sender's encoder and a receiver's sequence. */
@@ -95,11 +100,20 @@ test('packed columns are widened back to the very values, NULLs kept, for random
       small: Array.from({ length: rows }, gen(s, 2 ** 15 - 1)),
       ubig: Array.from({ length: rows }, gen(u, 2 ** 52)),
       dbl: Array.from({ length: rows }, () => random() * 1e6),
+      day: Array.from({ length: rows }, gen(s, 2 ** 15 - 1)),
+      // A few distinct values (a dictionary), or more than a byte indexes.
+      rate: Array.from({ length: rows }, () =>
+        random() < 0.1 ? null : Math.floor(random() * (span < 65_536 ? 11 : 400)) / 100,
+      ),
+      real: Array.from({ length: rows }, () => (random() < 0.1 ? null : Math.floor(random() * 5) - 2.5)),
     };
     const columns = SCHEMA.map((c) => column(c.type, raw[c.name as keyof typeof raw]));
     const data: DataFrame & { columns: WireColumn[] } = { type: 'data', seq: 1, rows, columns };
     const keys: KeysFrame = { type: 'keys', seq: 2, column: 'BIG', rows, values: columns[0] };
     const packs = packsOf(columns, rows, SCHEMA);
+    // Doubles and floats go as they are; a date of a few days' span packs.
+    expect([packs[4], packs[6], packs[7]]).toEqual([undefined, undefined, undefined]);
+    if (span < 65_536 && raw.day.some((v) => v !== null)) expect(packs[5]?.pack.width).toBeLessThan(4);
     const [, gotData, gotKeys] = received(
       [{ type: 'schema', seq: 0, columns: SCHEMA, sql: 'SELECT' }, data, keys],
       [[], packs, [packs[0]]],
