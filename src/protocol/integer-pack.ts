@@ -20,12 +20,12 @@ export interface IntegerPack {
 
 const PACK_WIDTHS = [1, 2, 4] as const;
 
-/** A DATE is a signed 32-bit count of days, packed as an INTEGER is. */
-const LAID_OUT_AS: Record<string, string> = { DATE: 'INTEGER' };
-
-/** The integer layout of a schema column that may be packed (fixed wire, its type's width), or undefined. */
+/**
+ * The integer layout of a schema column that may be packed (fixed wire, its type's width), or
+ * undefined. A DATE is a signed 32-bit count of days, packed as an INTEGER is.
+ */
 export function packableType(column: ColumnSchema): IntegerType | undefined {
-  const type = integerType(LAID_OUT_AS[column.type] ?? column.type);
+  const type = integerType(column.type === 'DATE' ? 'INTEGER' : column.type);
   return type && column.wire === 'fixed' && column.width === type.width && type.width > 1 ? type : undefined;
 }
 
