@@ -154,10 +154,6 @@ export class FrameSequence {
   }
 }
 
-/**
- * `next`, unless `ms` pass first (then `onIdle()` is thrown) or `signal` aborts (then a
- * `cancelled` QueryError).
- */
 /** Whether a column came packed (integer-pack.ts). */
 function isPacked(column: WireColumn | undefined): boolean {
   return column?.pack !== undefined;
@@ -173,6 +169,10 @@ function isMessage(value: unknown): value is ReplyMessage {
   );
 }
 
+/**
+ * `next`, unless `ms` pass first (then `onIdle()` is thrown) or `signal` aborts (then a
+ * `cancelled` QueryError).
+ */
 export function withIdleTimeout<T>(
   next: Promise<T>,
   ms: number,
