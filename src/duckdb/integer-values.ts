@@ -22,27 +22,45 @@ export function integerType(name: string): IntegerType | undefined {
     : { ...layout, min: 0, max: 2 ** bits - 1 };
 }
 
+/**
+ * `data` where a typed array of `width`-byte elements may view it: as it is, or copied
+ * (typed arrays need their element's alignment, and a frame's column may start anywhere).
+ */
+export function alignedTo(data: Uint8Array, width: number): Uint8Array {
+  return data.byteOffset % width === 0 ? data : new Uint8Array(data);
+}
+
+/** The typed array of a 1-, 2- or 4-byte integer layout. */
+export type NarrowIntegerArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+
+/** `rows` integers of a 1-, 2- or 4-byte `layout` from `byteOffset` of `buffer` (aligned), viewed as its typed array. */
+export function narrowIntegers(
+  buffer: ArrayBufferLike,
+  byteOffset: number,
+  rows: number,
+  { width, signed }: IntegerLayout,
+): NarrowIntegerArray {
+  if (width === 1)
+    return signed ? new Int8Array(buffer, byteOffset, rows) : new Uint8Array(buffer, byteOffset, rows);
+  if (width === 2)
+    return signed ? new Int16Array(buffer, byteOffset, rows) : new Uint16Array(buffer, byteOffset, rows);
+  return signed ? new Int32Array(buffer, byteOffset, rows) : new Uint32Array(buffer, byteOffset, rows);
+}
+
 /** Value `i` of `rows` integers of `type` as a Number (NaN beyond ±2^53). */
 export function readIntegers(data: Uint8Array, rows: number, type: IntegerType): (i: number) => number {
-  // Typed arrays need their element's alignment: a frame's column may start anywhere.
-  const bytes = data.byteOffset % type.width === 0 ? data : new Uint8Array(data);
-  const { buffer, byteOffset } = bytes;
+  const { buffer, byteOffset } = alignedTo(data, type.width);
+  // One closure per width: each reads one kind of typed array on the key collectors' hot path.
   if (type.width === 1) {
-    const a = type.signed
-      ? new Int8Array(buffer, byteOffset, rows)
-      : new Uint8Array(buffer, byteOffset, rows);
+    const a = narrowIntegers(buffer, byteOffset, rows, type);
     return (i) => a[i];
   }
   if (type.width === 2) {
-    const a = type.signed
-      ? new Int16Array(buffer, byteOffset, rows)
-      : new Uint16Array(buffer, byteOffset, rows);
+    const a = narrowIntegers(buffer, byteOffset, rows, type);
     return (i) => a[i];
   }
   if (type.width === 4) {
-    const a = type.signed
-      ? new Int32Array(buffer, byteOffset, rows)
-      : new Uint32Array(buffer, byteOffset, rows);
+    const a = narrowIntegers(buffer, byteOffset, rows, type);
     return (i) => a[i];
   }
   // Little-endian halves (DuckDB's in-memory layout on the platforms it runs on). A NULL row's

@@ -9,7 +9,14 @@
  * A receiver asks for packed columns (ScanRequest.packIntegers) and widens them back where
  * frames arrive (scan-stream.ts), so that everything past it reads the schema's layout.
  */
-import { type IntegerType, integerType, readIntegers, SAFE } from '../duckdb/integer-values.js';
+import {
+  alignedTo,
+  type IntegerType,
+  integerType,
+  narrowIntegers,
+  readIntegers,
+  SAFE,
+} from '../duckdb/integer-values.js';
 import type { ColumnSchema, WireColumn } from './frames.js';
 
 /** A packed column's layout: `data` holds rows × `width` bytes, each an unsigned offset from `base`. */
@@ -54,40 +61,12 @@ export function packingOf(column: WireColumn, rows: number, type: IntegerType): 
   return width === undefined ? undefined : { width, base: min };
 }
 
-/** `bytes` where a typed array of `width`-byte elements may view them: as they are, or copied. */
-function aligned(bytes: Uint8Array, width: number): Uint8Array {
-  return bytes.byteOffset % width === 0 ? bytes : new Uint8Array(bytes);
-}
-
 /**
- * The offsets of `rows` values of `column` from `base` (0 for NULL rows), read as the type's
- * layout: typed-array loops, on the scan's critical path at both ends.
+ * Writes `column`'s `rows` values packed as `pack` says into `out` (rows × pack.width bytes):
+ * their offsets from the base (0 for NULL rows), read as the type's layout, in typed-array
+ * loops straight into `out` where its offset allows (the frame's buffer), on the scan's
+ * critical path.
  */
-function offsetsOf(column: WireColumn, rows: number, type: IntegerType, base: number): Float64Array {
-  const bytes = aligned(column.data, type.width);
-  const { buffer, byteOffset } = bytes;
-  const out = new Float64Array(rows);
-  if (type.width === 8) {
-    const low = new Uint32Array(buffer, byteOffset, rows * 2);
-    const high = type.signed ? new Int32Array(buffer, byteOffset, rows * 2) : low;
-    for (let i = 0; i < rows; i++) out[i] = high[2 * i + 1] * 2 ** 32 + low[2 * i] - base;
-  } else {
-    const values =
-      type.width === 4
-        ? type.signed
-          ? new Int32Array(buffer, byteOffset, rows)
-          : new Uint32Array(buffer, byteOffset, rows)
-        : type.signed
-          ? new Int16Array(buffer, byteOffset, rows)
-          : new Uint16Array(buffer, byteOffset, rows);
-    for (let i = 0; i < rows; i++) out[i] = values[i] - base;
-  }
-  const nulls = column.nulls;
-  if (nulls) for (let i = 0; i < rows; i++) if (nulls[i] === 1) out[i] = 0;
-  return out;
-}
-
-/** Writes `column`'s `rows` values packed as `pack` says into `out` (rows × pack.width bytes). */
 export function writePacked(
   out: Uint8Array,
   column: WireColumn,
@@ -95,15 +74,25 @@ export function writePacked(
   type: IntegerType,
   pack: IntegerPack,
 ): void {
-  const offsets = offsetsOf(column, rows, type, pack.base);
-  // Typed arrays convert each offset (an integer below 2^(8 × width)) exactly.
-  const packed =
-    pack.width === 1
-      ? new Uint8Array(offsets)
-      : pack.width === 2
-        ? new Uint16Array(offsets)
-        : new Uint32Array(offsets);
-  out.set(new Uint8Array(packed.buffer, 0, rows * pack.width));
+  const { width, base } = pack;
+  const layout = { width, signed: false };
+  const direct = out.byteOffset % width === 0;
+  const target = direct
+    ? narrowIntegers(out.buffer, out.byteOffset, rows, layout)
+    : narrowIntegers(new ArrayBuffer(rows * width), 0, rows, layout);
+  const { buffer, byteOffset } = alignedTo(column.data, type.width);
+  // Typed arrays take each offset (an integer below 2^(8 × width)) exactly.
+  if (type.width === 8) {
+    const low = new Uint32Array(buffer, byteOffset, rows * 2);
+    const high = type.signed ? new Int32Array(buffer, byteOffset, rows * 2) : low;
+    for (let i = 0; i < rows; i++) target[i] = high[2 * i + 1] * 2 ** 32 + low[2 * i] - base;
+  } else {
+    const values = narrowIntegers(buffer, byteOffset, rows, type);
+    for (let i = 0; i < rows; i++) target[i] = values[i] - base;
+  }
+  const nulls = column.nulls;
+  if (nulls) for (let i = 0; i < rows; i++) if (nulls[i] === 1) target[i] = 0;
+  if (!direct) out.set(new Uint8Array(target.buffer, 0, rows * width));
 }
 
 /**
@@ -123,13 +112,11 @@ export function unpackColumn(
     return `its pack base ${String(base)} is not an integer within ±2^53`;
   if (!(column.data instanceof Uint8Array) || column.data.byteLength !== rows * (width as number))
     return `it holds ${column.data?.byteLength} bytes where ${rows * (width as number)} were expected`;
-  const bytes = aligned(column.data, width as number);
-  const offsets =
-    width === 1
-      ? bytes
-      : width === 2
-        ? new Uint16Array(bytes.buffer, bytes.byteOffset, rows)
-        : new Uint32Array(bytes.buffer, bytes.byteOffset, rows);
+  const bytes = alignedTo(column.data, width as number);
+  const offsets = narrowIntegers(bytes.buffer, bytes.byteOffset, rows, {
+    width: width as number,
+    signed: false,
+  });
   // The largest offset bounds every value: one check against the type, not one a row.
   let largest = 0;
   for (let i = 0; i < rows; i++) if (offsets[i] > largest) largest = offsets[i];
@@ -145,14 +132,7 @@ export function unpackColumn(
       words[2 * i + 1] = high;
     }
   } else {
-    const values =
-      type.width === 4
-        ? type.signed
-          ? new Int32Array(data.buffer)
-          : new Uint32Array(data.buffer)
-        : type.signed
-          ? new Int16Array(data.buffer)
-          : new Uint16Array(data.buffer);
+    const values = narrowIntegers(data.buffer, 0, rows, type);
     for (let i = 0; i < rows; i++) values[i] = base + offsets[i];
   }
   const nulls = column.nulls;
