@@ -4,10 +4,12 @@
  */
 import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { columnSchemaFor } from '../duckdb/columnar.js';
+import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { quoteIdent } from '../duckdb/sql.js';
+import { checkedExpression } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
 import { Lru } from '../lru.js';
-import type { ColumnSchema } from '../protocol/frames.js';
+import { BRANCHES_COLUMN, type ColumnSchema, type ComputedColumn } from '../protocol/frames.js';
 import type { ScanSource } from './prefilter.js';
 import type { LoadedTable } from './table.js';
 
@@ -46,27 +48,88 @@ export function castList(columns: ColumnSchema[]): string {
     .join(', ');
 }
 
+/** A computed column of a request (ScanRequest.computed), its expression checked and written anew. */
+export interface CheckedComputed {
+  name: string;
+  sql: string;
+  /** the table's columns it reads, in the table's spelling */
+  reads: string[];
+}
+
 /**
- * Output columns of a scan of `names` (the table's own spelling), by preparing it, not
- * running it; kept per table, whose columns never change once loaded, so that a repeated scan
- * sends its schema frame without a round trip into DuckDB.
+ * The request's computed columns, each checked as a where predicate is (one expression over
+ * the table's columns, written anew by DuckDB), under a name neither the table nor another
+ * computed column has.
+ */
+export async function checkedComputed(
+  con: DuckDBConnection,
+  table: ScanSource,
+  computed: ComputedColumn[] | undefined,
+): Promise<CheckedComputed[]> {
+  const taken = new Set([...table.columns.map((c) => c.name.toLowerCase()), BRANCHES_COLUMN]);
+  const out: CheckedComputed[] = [];
+  for (const c of computed ?? []) {
+    if (taken.has(c.name.toLowerCase())) {
+      throw new QueryError(
+        'bad_request',
+        `computed column "${c.name}" is named like a column of table ${table.name} or another computed column; give it a name of its own`,
+      );
+    }
+    taken.add(c.name.toLowerCase());
+    const what = `computed column "${c.name}"`;
+    const checked = await checkedExpression(
+      con,
+      c.sql,
+      table.name,
+      table.columns.map((t) => t.name),
+      what,
+    ).catch((err: unknown) => {
+      const refused = duckdbErrorToQueryError(err);
+      throw new QueryError(refused.kind, `${what}: ${refused.message}`);
+    });
+    out.push({ name: c.name, sql: checked.text, reads: knownColumns(table, checked.columns) });
+  }
+  return out;
+}
+
+/** A computed column as a select item. */
+export function computedItem(c: CheckedComputed): string {
+  return `(${c.sql}) AS ${quoteIdent(c.name)}`;
+}
+
+/**
+ * Output columns of a scan of `names` (the table's own spelling) and `computed`, by preparing
+ * it, not running it; kept per table, whose columns never change once loaded, so that a
+ * repeated scan sends its schema frame without a round trip into DuckDB. The computed
+ * expressions are prepared in a WHERE too, where DuckDB's binder refuses aggregates and
+ * window functions: a computed column is one value per row.
  */
 export async function outputColumns(
   con: DuckDBConnection,
   table: LoadedTable,
   names: string[],
+  computed: CheckedComputed[] = [],
 ): Promise<ColumnSchema[]> {
   let described = describedColumns.get(table);
   if (!described) {
     described = new Lru(MAX_DESCRIBED_SCANS);
     describedColumns.set(table, described);
   }
-  const key = JSON.stringify(names);
+  const key = JSON.stringify([names, computed.map((c) => [c.name, c.sql])]);
   const known = described.get(key);
   if (known) return known;
-  const prepared = await con.prepare(
-    `SELECT ${names.map(quoteIdent).join(', ')} FROM ${quoteIdent(table.name)}`,
-  );
+  const items = [...names.map(quoteIdent), ...computed.map(computedItem)];
+  const oneValue =
+    computed.length > 0 ? ` WHERE ${computed.map((c) => `(${c.sql}) IS NULL`).join(' OR ')}` : '';
+  const prepared = await con
+    .prepare(`SELECT ${items.join(', ')} FROM ${quoteIdent(table.name)}${oneValue}`)
+    .catch((err: unknown) => {
+      if (computed.length === 0) throw err;
+      throw new QueryError(
+        'bad_request',
+        `the computed columns of this scan of ${table.name} must each be one value per row (no aggregate, no window function): ${duckdbErrorToQueryError(err).message}`,
+      );
+    });
   try {
     const columns = preparedColumns(prepared);
     described.set(key, columns);

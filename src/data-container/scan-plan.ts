@@ -11,7 +11,15 @@ import { assertReadOnlySelect } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
 import { BRANCHES_COLUMN, type ColumnSchema, keySets, type ParsedScanRequest } from '../protocol/frames.js';
 import { estimateRows, type ScanSource } from './prefilter.js';
-import { castList, outputColumns, positional, preparedColumns, resolveColumns } from './scan-columns.js';
+import {
+  castList,
+  checkedComputed,
+  computedItem,
+  outputColumns,
+  positional,
+  preparedColumns,
+  resolveColumns,
+} from './scan-columns.js';
 import { CODE_COLUMN, KEY_COLUMN, type LoadedKeys, ScanKeyTables } from './scan-keys.js';
 import { checkedPredicates, offeredWhere } from './scan-predicates.js';
 import type { LoadedTable } from './table.js';
@@ -101,12 +109,15 @@ export async function planScan(
         'bad_request',
         'distinct applies to a column scan; a query says SELECT DISTINCT itself',
       );
+    if (request.computed)
+      throw new QueryError('bad_request', 'computed columns go with a column scan; a query computes its own');
     return planQuery(con, table, request.query);
   }
   if (request.keys && request.awaitFilter) {
     throw new QueryError('bad_request', 'send keys either in the request or in the awaited filter, not both');
   }
   const names = resolveColumns(from, request.columns);
+  const computed = await checkedComputed(con, from, request.computed);
   const { where, declined } = await offeredWhere(con, from, request);
   // A limit counts the rows the where keeps: it goes where the where goes.
   const limit = declined ? undefined : request.limit;
@@ -126,7 +137,7 @@ export async function planScan(
         )
       : undefined;
   const codes = coded && `${branchCode(coded)} AS ${quoteIdent(BRANCHES_COLUMN)}`;
-  const described = await outputColumns(con, table, names);
+  const described = await outputColumns(con, table, names, computed);
   const columns = codes ? [...described, columnSchemaFor(BRANCHES_COLUMN, UTINYINT)] : described;
   const casts = castList(columns);
   const conditions = where === undefined ? [] : [where];
@@ -164,8 +175,13 @@ export async function planScan(
   conditions.push(...loaded.flatMap((l) => (joinable && l.join ? [] : [l.condition])));
   // Beside a keys table, the table's own columns (rowid too) are named with the table's name.
   const own = (name: string) => (joins.length > 0 ? `${source}.${name}` : name);
-  // Predicates (where, branches) stay unqualified: the keys tables' columns are not the table's.
-  const items = [...names.map((n) => own(quoteIdent(n))), ...(codes ? [codes] : [])];
+  // Predicates (where, branches) and computed columns stay unqualified: the keys tables'
+  // columns are not the table's.
+  const items = [
+    ...names.map((n) => own(quoteIdent(n))),
+    ...computed.map(computedItem),
+    ...(codes ? [codes] : []),
+  ];
   const select = `SELECT ${distinct}${items.join(', ')} FROM ${source}${joins
     .map(
       (j, i) =>

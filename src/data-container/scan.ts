@@ -19,7 +19,7 @@ import { BRANCHES_COLUMN, type ParsedScanRequest, type ScanFilter } from '../pro
 import { FrameEmitter, type FrameSink } from './frame-emitter.js';
 import { HeldFrames } from './held-frames.js';
 import { prefilter, type ScanSource } from './prefilter.js';
-import { knownColumns, resolveColumns } from './scan-columns.js';
+import { checkedComputed, knownColumns, resolveColumns } from './scan-columns.js';
 import { ScanKeyTables } from './scan-keys.js';
 import { interruptOnAbort } from './scan-liveness.js';
 import { type BatchedPlan, planScan, type ScanPlan } from './scan-plan.js';
@@ -124,6 +124,8 @@ async function planFiltered(
   estimated: number,
 ): Promise<ScanPlan> {
   const where = await checkedWhere(con, table, request.where);
+  // The kept rows hold the columns computed columns read, so that they are computed over them.
+  const reads = (await checkedComputed(con, table, request.computed)).flatMap((c) => c.reads);
   const keyTables = new ScanKeyTables(con, table.name);
   // Never rejects: a table that could not be made fails the scan once its keys come.
   const madeAhead = keyTables.prepare(knownColumns(table, request.filterKeyColumns ?? []));
@@ -139,7 +141,13 @@ async function planFiltered(
           if (waited) return undefined;
           keeping = true;
           try {
-            return await prefilter(con, table, resolveColumns(table, request.columns), where, estimated);
+            return await prefilter(
+              con,
+              table,
+              [...resolveColumns(table, request.columns), ...reads],
+              where,
+              estimated,
+            );
           } finally {
             keeping = false;
           }
@@ -166,6 +174,7 @@ async function planFiltered(
     // keysFirst with its branches: the codes column the first plan's frames were made with.
     const narrowedRequest = {
       columns: request.columns,
+      computed: request.computed,
       limit: request.limit,
       distinct: request.distinct,
       keysFirst: request.keysFirst,

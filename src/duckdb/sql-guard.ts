@@ -337,11 +337,25 @@ export async function checkedPredicate(
   table: string,
   columns: string[],
 ): Promise<string> {
-  assertCleanSqlText(where, 'the where predicate');
-  const { text } = await onceAccepted(['where', where, table, columns], async () => ({
-    text: await rewrittenPredicate(con, where, table, columns),
-  }));
-  return text;
+  return (await checkedExpression(con, where, table, columns, 'the where predicate')).text;
+}
+
+/**
+ * An expression over `table`'s `columns` (a scan's computed column, a where predicate),
+ * checked and written anew as checkedPredicate does; with the names its column references
+ * start with (lower-case: a column, or the table's name where one is qualified).
+ */
+export async function checkedExpression(
+  con: DuckDBConnection,
+  sql: string,
+  table: string,
+  columns: string[],
+  what: string,
+): Promise<{ text: string; columns: string[] }> {
+  assertCleanSqlText(sql, what);
+  return onceAccepted(['where', sql, table, columns], () =>
+    rewrittenPredicate(con, sql, table, columns, what),
+  );
 }
 
 async function rewrittenPredicate(
@@ -349,7 +363,8 @@ async function rewrittenPredicate(
   where: string,
   table: string,
   columns: string[],
-): Promise<string> {
+  what: string,
+): Promise<{ text: string; columns: string[] }> {
   const prefix = `SELECT * FROM ${quoteIdent(table)} WHERE `;
   const statements = await parseStatements(con, `${prefix}${where}`, prefix.length);
   const tree = predicateTree(statements, table);
@@ -367,10 +382,10 @@ async function rewrittenPredicate(
   } catch {
     throw new QueryError(
       'bad_request',
-      'this where predicate does not read back as one expression once written out by DuckDB; write it more plainly',
+      `${what} does not read back as one expression once written out by DuckDB; write it more plainly`,
     );
   }
-  return text;
+  return { text, columns: [...new Set(columnRefNames(tree))] };
 }
 
 async function deserializedSql(con: DuckDBConnection, sql: string): Promise<string> {

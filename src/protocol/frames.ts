@@ -43,6 +43,11 @@ const WhereSchema = z
   .min(1)
   .max(512 * 1024);
 
+/** A column a scan computes: its name and its expression over the table's columns. */
+export const ComputedColumnSchema = z.object({ name: z.string().min(1).max(256), sql: WhereSchema }).strict();
+export type ComputedColumn = z.infer<typeof ComputedColumnSchema>;
+export const MAX_COMPUTED_COLUMNS = 64;
+
 /** Branches of an OR a key's code may name (one bit each of one byte). */
 export const MAX_BRANCHES = 8;
 
@@ -170,6 +175,15 @@ export const ScanRequestSchema = z
     columns: z.array(z.string().min(1).max(256)).max(4096).default([]),
     /** One SQL boolean expression over the table's columns. */
     where: WhereSchema.optional(),
+    /**
+     * Columns the sender computes and sends after `columns`, in this order: each one scalar
+     * expression over the table's columns (checked as `where` is; no aggregate or window),
+     * under a name no column of the table has. The requester reads the value where its SQL
+     * would compute it, and then need not fetch the columns only that expression reads
+     * (projection pushdown: TPC-H Q14's `p_type LIKE 'PROMO%'` travels as a BOOLEAN, not as
+     * the string). With `columns`, not with `query`.
+     */
+    computed: z.array(ComputedColumnSchema).max(MAX_COMPUTED_COLUMNS).optional(),
     limit: z.number().int().min(0).max(MAX_SCAN_LIMIT).optional(),
     /**
      * `where` is offered, not required: the requester applies it again itself, so a sender that

@@ -242,6 +242,29 @@ const handWritten: DiffQuery[] = [
   {
     sql: `SELECT count(*) FROM labels l JOIN label_sublabels s ON l.label_id = s.label_id JOIN label_urls u ON u.label_id = s.label_id`,
   },
+  // Expressions of one table computed by its scan (computed-columns.ts), beside others that are not.
+  {
+    sql: `SELECT l.category, sum(CASE WHEN l.name ILIKE '%test%' THEN 1 ELSE 0 END) AS tests,
+          sum(coalesce(l.score, 0) * 2 + length(u.url)) AS weight, count(*) AS n
+          FROM labels l JOIN label_urls u ON u.label_id = l.label_id
+          WHERE l.score > 50 GROUP BY l.category ORDER BY l.category NULLS FIRST`,
+    ordered: true,
+  },
+  {
+    sql: `SELECT year(l.created_at) AS y, substr(u.url, 1, 12) AS site, upper(s.sublabel_name) AS sub
+          FROM labels l JOIN label_sublabels s ON s.label_id = l.label_id
+          JOIN label_urls u ON u.sublabel_id = s.sublabel_id WHERE l.score < 5`,
+  },
+  {
+    sql: `SELECT d.k, count(*) AS n FROM (SELECT l.label_id % 7 AS k, {'n': l.name, 's': l.score} AS v
+          FROM labels l JOIN label_urls u ON u.label_id = l.label_id WHERE u.url LIKE '%/urls/1%') d
+          GROUP BY d.k ORDER BY d.k`,
+    ordered: true,
+  },
+  {
+    sql: `SELECT l.label_id, coalesce(u.url, 'none') AS url, l.created_at::DATE AS day
+          FROM labels l LEFT JOIN label_urls u ON u.label_id = l.label_id WHERE l.category = 'toys'`,
+  },
 ];
 
 /** The shapes people write (issue 15), each pushed through DuckDB's own tree. */

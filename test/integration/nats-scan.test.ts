@@ -87,7 +87,8 @@ async function expected(sql: string): Promise<string[]> {
 }
 
 function selectFor(request: ScanRequest): string {
-  const columns = request.columns?.length ? request.columns.join(', ') : '*';
+  const computed = (request.computed ?? []).map((c) => `(${c.sql}) AS ${c.name}`);
+  const columns = [request.columns?.length ? request.columns.join(', ') : '*', ...computed].join(', ');
   return `SELECT ${columns} FROM people${request.where ? ` WHERE ${request.where}` : ''}`;
 }
 
@@ -137,6 +138,22 @@ describe('scan results equal DuckDB', () => {
     { columns: ['bucket', 'score'], where: 'bucket = 5 AND flag' },
     { columns: ['id'], where: 'score > 1e12' },
     { columns: ['ID', 'Name'], where: "ID BETWEEN 10 AND 20 OR day = DATE '2020-01-05'" },
+    {
+      columns: ['id'],
+      computed: [
+        { name: 'twice', sql: 'score * 2 + bucket' },
+        { name: 'quoted', sql: "name LIKE '%quoted%'" },
+        { name: 'month', sql: 'month(day)' },
+        { name: 'hashed', sql: 'hash(name) % 1000' },
+      ],
+      where: 'id % 5 = 1',
+    },
+    { columns: [], computed: [{ name: 'initial', sql: 'substr(name, 1, 6)' }] },
+    {
+      columns: ['flag'],
+      computed: [{ name: 'big_ok', sql: 'coalesce(big, 0) > 9007199254740993 + 100' }],
+      packIntegers: true,
+    },
   ];
   for (const request of cases) {
     test(`${JSON.stringify(request)}`, async () => {
@@ -306,6 +323,18 @@ describe('scan results equal DuckDB', () => {
       expect(rowKeys(scan.rows)).toEqual(await expected(selectFor({ ...request, where })));
     });
   }
+
+  test('computed columns over the rows an awaited filter narrows, kept meanwhile', async () => {
+    const computed = [{ name: 'sum', sql: 'score + bucket' }];
+    const request = { columns: ['id'], computed, where: 'flag', awaitFilter: true };
+    const scan = await collectScan(
+      openNatsScan(nc, 'people', request, { ...IDLE, filter: () => Promise.resolve(FILTER_WHERE) }),
+    );
+    expect(scan.frames[0]).toMatchObject({ columns: [{ name: 'id' }, { name: 'sum' }] });
+    expect(rowKeys(scan.rows)).toEqual(
+      await expected(`SELECT id, score + bucket FROM people WHERE flag AND (${FILTER_WHERE.where})`),
+    );
+  });
 
   test('a filter reaching a sender that sends at once is ignored, whatever it holds', async () => {
     // Every row kept, under awaitFilterAbove: no wait. Window 1 holds the sender mid-scan
@@ -641,6 +670,57 @@ describe('bad input gets an error frame and the service keeps serving', () => {
       'keys with a query',
       { query: 'SELECT 1 FROM people', keys: { column: 'id', rows: 0, values: { data: new Uint8Array(0) } } },
       /narrow a column scan/,
+    ],
+    [
+      'computed named like a column',
+      { columns: ['id'], computed: [{ name: 'ID', sql: '1' }] },
+      /named like a column/,
+    ],
+    [
+      'two computed of one name',
+      {
+        columns: ['id'],
+        computed: [
+          { name: 'x', sql: '1' },
+          { name: 'X', sql: '2' },
+        ],
+      },
+      /another computed column/,
+    ],
+    [
+      'computed aggregate',
+      { columns: ['id'], computed: [{ name: 's', sql: 'sum(score)' }] },
+      /one value per row/,
+    ],
+    [
+      'computed window',
+      { columns: ['id'], computed: [{ name: 'r', sql: 'row_number() OVER ()' }] },
+      /one value per row/,
+    ],
+    [
+      'computed subquery',
+      { columns: ['id'], computed: [{ name: 's', sql: '(SELECT 1)' }] },
+      /computed column "s".*subquery/,
+    ],
+    [
+      'computed over another table',
+      { columns: ['id'], computed: [{ name: 's', sql: 'orders.order_id' }] },
+      /order_id/,
+    ],
+    [
+      'computed reading a file',
+      { columns: ['id'], computed: [{ name: 's', sql: "read_text('/etc/passwd')" }] },
+      /./,
+    ],
+    [
+      'computed escaping its parentheses',
+      { columns: ['id'], computed: [{ name: 's', sql: '1) AS a, (2' }] },
+      /./,
+    ],
+    [
+      'computed with a query',
+      { query: 'SELECT 1 FROM people', computed: [{ name: 's', sql: '1' }] },
+      /a query computes its own/,
     ],
     [
       'keys over the size limit',

@@ -32,6 +32,10 @@ interface Case {
   noReduce?: string[];
   /** tables whose scan must be distinct (existential.ts) */
   distinct?: string[];
+  /** tables whose scan must compute an expression in the exact form (computed-columns.ts) */
+  computed?: string[];
+  /** tables whose scan must not */
+  noComputed?: string[];
 }
 
 const DATA = `
@@ -401,6 +405,70 @@ const FIXED: Case[] = [
   },
   { sql: 'SELECT r.range, l.name FROM range(1, 4) r JOIN labels l ON l.label_id = r.range' },
   { sql: 'SELECT t.a, t.b FROM labels AS t(a, b) WHERE t.b IS NOT NULL' },
+  // expressions a scan computes (computed-columns.ts), and where it must not
+  {
+    sql: 'SELECT l.category, sum(length(l.name) * 2) AS s FROM labels l JOIN label_urls u ON u.label_id = l.label_id GROUP BY l.category',
+    computed: ['labels'],
+  },
+  {
+    sql: 'SELECT upper(l.name) AS n, u.url FROM labels l JOIN label_urls u ON u.label_id = l.label_id',
+    computed: ['labels'],
+  },
+  {
+    sql: "SELECT sum(CASE WHEN l.category = 'music' THEN u.label_id ELSE 0 END) AS s FROM labels l JOIN label_urls u ON u.label_id = l.label_id",
+    computed: ['labels'],
+  },
+  {
+    sql: "SELECT count(*) FILTER (WHERE l.name LIKE '%t%') AS c, max(u.url) AS m FROM labels l JOIN label_urls u ON u.label_id = l.label_id",
+    computed: ['labels'],
+  },
+  {
+    sql: 'SELECT l.category, sum(length(l.name)) AS s FROM labels l JOIN label_urls u ON u.label_id = l.label_id GROUP BY l.category HAVING sum(length(l.name)) > 3 ORDER BY sum(length(l.name))',
+    computed: ['labels'],
+  },
+  {
+    sql: 'WITH x AS (SELECT label_id, upper(name) AS n FROM labels) SELECT x.n, u.url FROM x JOIN label_urls u ON u.label_id = x.label_id',
+    computed: ['labels'],
+  },
+  {
+    sql: "SELECT {'id': l.label_id, 'n': l.name} AS s, u.url FROM labels l JOIN label_urls u USING (label_id)",
+    computed: ['labels'],
+  },
+  {
+    sql: 'SELECT upper(l.name), u.url FROM labels l JOIN label_urls u ON u.label_id = l.label_id',
+    noComputed: ['labels'],
+  },
+  {
+    sql: 'SELECT upper(l.name) AS n, count(*) AS c FROM labels l JOIN label_urls u ON u.label_id = l.label_id GROUP BY upper(l.name)',
+    noComputed: ['labels'],
+  },
+  {
+    sql: 'SELECT DISTINCT upper(l.name) AS n FROM labels l JOIN label_urls u ON u.label_id = l.label_id ORDER BY upper(l.name)',
+    noComputed: ['labels'],
+  },
+  {
+    sql: "SELECT coalesce(u.url, 'none') AS x, l.name FROM labels l LEFT JOIN label_urls u ON u.label_id = l.label_id",
+    noComputed: ['label_urls'],
+  },
+  {
+    sql: 'SELECT *, upper(l.name) AS n FROM labels l JOIN label_urls u ON u.label_id = l.label_id',
+    noComputed: ['labels'],
+  },
+  {
+    sql: 'SELECT upper(l.name) AS n, l.name FROM labels l JOIN label_urls u ON u.label_id = l.label_id',
+    noComputed: ['labels'],
+  },
+  {
+    sql: 'SELECT l.label_id, sum(length(l.name)) OVER (PARTITION BY l.category) AS w FROM labels l JOIN label_urls u ON u.label_id = l.label_id',
+    noComputed: ['labels'],
+  },
+  {
+    sql: 'SELECT l.label_id, (SELECT max(length(u.url) + l.label_id) FROM label_urls u WHERE u.label_id = l.label_id) AS m FROM labels l',
+  },
+  {
+    sql: 'SELECT CASE WHEN random() < length(l.name) + 2 THEN l.name END AS r, u.url FROM labels l JOIN label_urls u ON u.label_id = l.label_id',
+    noComputed: ['labels'],
+  },
 ];
 
 /** Join-heavy queries for semi-join reductions: chains, outer joins, NULL and duplicate keys. */
@@ -1117,8 +1185,11 @@ async function runPushed(
     tableOf.get(scan) === scan ? `pushed.main.${scan}` : `temp.main."${scan}"`;
   for (const t of analysis.tables) {
     const columns = exact && t.exact ? t.exact.columns : t.columns;
+    // What the scan computes (computed-columns.ts), as a container computes it.
+    const computed = exact ? (t.exact?.computed ?? []) : [];
+    const items = [...columns.map((c) => `"${c}"`), ...computed.map((c) => `(${c.sql}) AS "${c.name}"`)];
     // No column needed: keep the row count with a dummy column, as the coordinator does.
-    const cols = columns.length > 0 ? columns.map((c) => `"${c}"`).join(', ') : '1 AS __rows';
+    const cols = items.length > 0 ? items.join(', ') : '1 AS __rows';
     const where = t.where !== undefined ? ` WHERE ${t.where}` : '';
     const distinct = t.distinct ? 'DISTINCT ' : '';
     await oracle.run(
@@ -1210,6 +1281,7 @@ const stats = {
   distinctScans: 0,
   exactCases: 0,
   exactColumnsLeft: 0,
+  computedColumns: 0,
   perReferenceCases: 0,
 };
 
@@ -1270,6 +1342,11 @@ describe('pushdown never changes a result', () => {
           `${t} must not be reduced: ${info}`,
         ).not.toContain(t);
       }
+      const computing = (t: string) =>
+        analysis.tables.some((p) => p.table === t && (p.exact?.computed?.length ?? 0) > 0);
+      for (const t of c.computed ?? []) expect(computing(t), `${t} should compute: ${info}`).toBe(true);
+      for (const t of c.noComputed ?? []) expect(computing(t), `${t} must not compute: ${info}`).toBe(false);
+      stats.computedColumns += analysis.tables.reduce((n, t) => n + (t.exact?.computed?.length ?? 0), 0);
       if (analysis.exactSql !== undefined) {
         const exact = await runPushed(c.sql, analysis, 'in', true);
         expect(exact.columns, `exact: ${info}`).toEqual(expected.columns);
@@ -1322,6 +1399,8 @@ describe('pushdown never changes a result', () => {
     // Conjuncts the scans apply leave the SQL in many cases, and columns with them.
     expect(stats.exactCases).toBeGreaterThan(cases.length / 4);
     expect(stats.exactColumnsLeft).toBeGreaterThan(cases.length / 10);
+    // Expressions of one use go to its scan in a share of them (the random cases' select lists).
+    expect(stats.computedColumns).toBeGreaterThan(10);
     expect(stats.perReferenceCases).toBeGreaterThan(cases.length / 20);
   });
 

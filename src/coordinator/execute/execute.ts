@@ -7,7 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { duckdbErrorToQueryError } from '../../duckdb/duckdb-errors.js';
 import type { ChunkSource } from '../../duckdb/json-values.js';
 import { conjunction, quoteIdent } from '../../duckdb/sql.js';
-import { QueryError } from '../../errors.js';
+import { type ErrorKind, QueryError } from '../../errors.js';
 import { type ScanRequest, SILENCE_MS } from '../../protocol/frames.js';
 import { msSince, roundMs } from '../../timing.js';
 import type { Catalog, CatalogTable } from '../catalog/catalog.js';
@@ -149,6 +149,7 @@ function scanRequestFor(plan: TableScanPlan, table: CatalogTable, pushdown: bool
   // a conjunct the exact SQL leaves out makes the query gather again as written).
   return {
     columns,
+    ...(plan.computed && { computed: plan.computed }),
     ...(plan.where && { where: plan.where, declinable: true }),
     ...(plan.distinct && { distinct: true }),
   };
@@ -205,14 +206,14 @@ interface Gathered {
 }
 
 /**
- * A container declined a `where` the coordinator's SQL leaves out (exact-filters.ts): the
+ * A container declined a `where` the coordinator's SQL leaves out, or could not compute a
+ * column the SQL reads in place of an expression (exact-filters.ts, computed-columns.ts): the
  * query is gathered again with the SQL as written.
  */
-class ExactFilterDeclined extends Error {
-  constructor(why: string) {
-    super(`a container declined a filter the coordinator's SQL left out (${why})`);
-  }
-}
+class ExactFilterDeclined extends Error {}
+
+/** What a container answers a computed column it refuses or fails on with (not a scan's circumstances). */
+const COMPUTING_FAILED = new Set<ErrorKind>(['bad_request', 'syntax_error', 'unknown_column', 'forbidden']);
 
 async function gatherAll(
   con: DuckDBConnection,
@@ -438,17 +439,34 @@ async function gatherAll(
   for (const target of ordered)
     gathers.set(
       scanName(target.plan),
-      gather(target).then((stats) => {
-        if (running.exact && stats.declined && target.plan.exact?.applied.length)
-          declinedExact.push(`${scanName(target.plan)}: ${stats.declined}`);
-        return withScan(stats, target.plan);
-      }),
+      gather(target).then(
+        (stats) => {
+          if (running.exact && stats.declined && target.plan.exact?.applied.length)
+            declinedExact.push(`${scanName(target.plan)}: ${stats.declined}`);
+          return withScan(stats, target.plan);
+        },
+        (err: unknown) => {
+          if (
+            running.exact &&
+            target.plan.computed &&
+            err instanceof QueryError &&
+            COMPUTING_FAILED.has(err.kind)
+          )
+            throw new ExactFilterDeclined(
+              `the container of ${scanName(target.plan)} could not compute a column the coordinator's SQL reads (${err.message})`,
+            );
+          throw err;
+        },
+      ),
     );
   const all = [...gathers.values()];
   try {
     const stats = await Promise.all(all);
     await copies.confirmed();
-    if (declinedExact.length > 0) throw new ExactFilterDeclined(declinedExact.join('; '));
+    if (declinedExact.length > 0)
+      throw new ExactFilterDeclined(
+        `a container declined a filter the coordinator's SQL left out (${declinedExact.join('; ')})`,
+      );
     for (const s of stats)
       if (s.declined)
         notes.push(

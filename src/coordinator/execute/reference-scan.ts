@@ -79,7 +79,8 @@ export interface CopyScan {
 
 /**
  * The TEMP VIEW over `copy` for one scan: the plan's columns (in the table's spelling; the
- * first column where the query needs none, as a scan would send) and its pushed predicate.
+ * first column where the query needs none, as a scan would send), those it computes, and its
+ * pushed predicate.
  * `count` counts its rows where the predicate leaves them unknown.
  */
 function copyView({ copy, table, plan, scan }: CopyScan): {
@@ -90,9 +91,13 @@ function copyView({ copy, table, plan, scan }: CopyScan): {
   const spelled = (name: string) =>
     table.columns.find((c) => c.name.toLowerCase() === name.toLowerCase())?.name ?? name;
   const columns = plan.columns.length > 0 ? plan.columns.map(spelled) : [table.columns[0].name];
+  const items = [
+    ...columns.map(quoteIdent),
+    ...(plan.computed ?? []).map((c) => `(${c.sql}) AS ${quoteIdent(c.name)}`),
+  ];
   const where = plan.where ? ` WHERE ${plan.where}` : '';
   return {
-    create: `CREATE OR REPLACE TEMP VIEW ${quoteIdent(scan)} AS SELECT ${columns.map(quoteIdent).join(', ')} FROM ${copy.relation}${where}`,
+    create: `CREATE OR REPLACE TEMP VIEW ${quoteIdent(scan)} AS SELECT ${items.join(', ')} FROM ${copy.relation}${where}`,
     // Without a predicate the view holds the copy's rows, counted when it was filled.
     ...(plan.where && { count: `(SELECT count(*) FROM temp.main.${quoteIdent(scan)})::DOUBLE` }),
     columns,

@@ -122,13 +122,16 @@ function scanOf(scan: { table: string; scan?: string; references?: string[] }): 
 async function coordinatorPlan(sql: string, analysis: QueryAnalysis, ctx: ExecutorContext): Promise<string> {
   const con = await ctx.engine.connect();
   try {
-    for (const plan of analysis.tables) {
+    const { plans, sql: run } = exactOrAsWritten(analysis, ctx.pushdown, analysis.sql ?? sql);
+    for (const plan of plans) {
       const table = ctx.catalog.get(plan.table);
       if (!table) continue;
-      const cols = table.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
-      await con.run(`CREATE TEMP TABLE ${quoteIdent(scanName(plan))} (${cols})`);
+      const typed = table.columns.map((c) => `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`);
+      const computed = (plan.computed ?? []).map((c) => `, (${c.sql}) AS ${quoteIdent(c.name)}`);
+      await con.run(
+        `CREATE TEMP TABLE ${quoteIdent(scanName(plan))} AS SELECT *${computed.join('')} FROM (SELECT ${typed.join(', ')}) WHERE false`,
+      );
     }
-    const { sql: run } = exactOrAsWritten(analysis, ctx.pushdown, analysis.sql ?? sql);
     const reader = await con.runAndReadAll(`EXPLAIN ${run}`);
     return reader
       .getRows()
@@ -299,7 +302,12 @@ function stepsOf(
         : table
           ? `${table.transport} ${table.location}`
           : null,
-      columns: ctx.pushdown ? `${plan.distinct ? 'DISTINCT ' : ''}${plan.columns.join(', ')}` : '*',
+      columns: ctx.pushdown
+        ? `${plan.distinct ? 'DISTINCT ' : ''}${[
+            ...plan.columns,
+            ...(plan.computed ?? []).map((c) => `${c.sql} AS ${c.name}`),
+          ].join(', ')}`
+        : '*',
       filter: (ctx.pushdown && plan.where) || null,
       estimated_rows: ctx.pushdown ? (plan.estimatedRows ?? null) : null,
       exact: (ctx.pushdown && plan.exact?.applied.join(' AND ')) || null,

@@ -127,6 +127,11 @@ function modifierBarriers(mods: unknown): string[] {
   return out;
 }
 
+/** Whether the modifiers hold a DISTINCT (or DISTINCT ON). */
+function hasDistinct(mods: unknown): boolean {
+  return Array.isArray(mods) && mods.some((m) => isJsonObject(m) && m.type === 'DISTINCT_MODIFIER');
+}
+
 /** Whether the modifiers' only LIMIT / OFFSET is a LIMIT of a positive integer constant. */
 function positiveLimit(mods: unknown): boolean {
   const limits = (Array.isArray(mods) ? mods : []).filter(
@@ -252,6 +257,7 @@ class DuckDbLowering {
       grouped,
       groupBy,
       barriers,
+      ...(hasDistinct(node.modifiers) && { distinct: true }),
       ...(positiveLimit(node.modifiers) && { positiveLimit: true }),
     };
   }

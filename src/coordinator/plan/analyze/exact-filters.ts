@@ -20,6 +20,7 @@
  * when pushdown is off, and gathers again with it when a container declines an applied one.
  */
 import { isJsonObject, type JsonObject } from '../../../json-object.js';
+import { type ComputedColumns, computedColumns, NO_COMPUTED } from './computed-columns.js';
 import { duckDbStatement, lowerDuckDb, selectListOf } from './duckdb-tree.js';
 import { type ExactScan, scanName, type TableCatalogEntry, type TableScanPlan } from './plan.js';
 import { type DuckDbSql, withoutLocations } from './print.js';
@@ -136,34 +137,73 @@ export function exactOrAsWritten(
 ): { plans: TableScanPlan[]; sql: string; exact: boolean } {
   if (!exact || analysis.exactSql === undefined)
     return { plans: analysis.tables, sql: asWritten, exact: false };
-  const plans = analysis.tables.map((p) => (p.exact ? { ...p, columns: p.exact.columns } : p));
+  const plans = analysis.tables.map((p) =>
+    p.exact ? { ...p, columns: p.exact.columns, ...(p.exact.computed && { computed: p.exact.computed }) } : p,
+  );
   return { plans, sql: analysis.exactSql, exact: true };
 }
 
-/** The SQL without the conjuncts its scans apply, and the scans' columns then; undefined: none. */
-export async function exactFilters(x: ExactInputs, duckDb: DuckDbSql): Promise<ExactFilters | undefined> {
-  const { nodes, applied } = appliedConjuncts(x);
-  if (nodes.size === 0) return undefined;
-  const constant = await trueNode(duckDb);
-  if (!constant) return undefined;
-  const out = leftOut(x.parsed, nodes, constant);
-  const sql = await rewrittenSql(x.parsed, new Map([...x.renamed, ...out]), duckDb);
-  if (sql === undefined) return undefined;
-  // Catalog names, not the scans' TEMP names: the columns each table's scans need now.
-  let needs: Resolution['needs'];
+/**
+ * The columns each catalog table's scans need in `parsed` with `by` in place, the computed
+ * columns among them (`names`, per table); undefined where that cannot be told.
+ */
+function neededColumns(
+  x: ExactInputs,
+  by: Map<JsonObject, JsonObject>,
+  names: Map<string, string[]>,
+): Resolution['needs'] | undefined {
+  const catalog = x.catalog.map((t) => {
+    const computed = names.get(t.name);
+    return computed ? { name: t.name, columns: [...t.columns, ...computed] } : t;
+  });
   try {
-    const statement = duckDbStatement(replaced(x.parsed, out), x.sql);
-    needs = new Resolver(x.catalog, true, x.results).resolve(lowerDuckDb(statement).query).needs;
+    // Catalog names, not the scans' TEMP names (x.renamed is left out).
+    const statement = duckDbStatement(replaced(x.parsed, by), x.sql);
+    return new Resolver(catalog, true, x.results).resolve(lowerDuckDb(statement).query).needs;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The SQL without the conjuncts its scans apply and with the expressions they compute read
+ * from their columns (computed-columns.ts), and the scans' columns then; undefined: neither.
+ */
+export async function exactFilters(x: ExactInputs, duckDb: DuckDbSql): Promise<ExactFilters | undefined> {
+  const found = appliedConjuncts(x);
+  const constant = found.nodes.size > 0 ? await trueNode(duckDb) : undefined;
+  const applied = constant ? found.applied : new Map<string, Set<string>>();
+  const out = constant ? leftOut(x.parsed, found.nodes, constant) : new Map<JsonObject, JsonObject>();
+  let computed = await computedColumns(
+    {
+      computable: x.resolved.computable,
+      needs: x.resolved.needs,
+      scanOf: x.scanOf,
+      scanned: new Set(x.tables.map(scanName)),
+      catalog: [...x.catalog, ...x.results],
+    },
+    (c) => neededColumns(x, new Map([...out, ...c.by]), c.names),
+    duckDb,
+  );
+  if (out.size === 0 && computed.by.size === 0) return undefined;
+  const rewritten = (c: ComputedColumns) =>
+    rewrittenSql(x.parsed, new Map([...x.renamed, ...out, ...c.by]), duckDb);
+  let sql = await rewritten(computed);
+  if (sql === undefined && computed.by.size > 0 && out.size > 0) {
+    computed = NO_COMPUTED;
+    sql = await rewritten(computed);
+  }
+  if (sql === undefined) return undefined;
+  const needs = neededColumns(x, new Map([...out, ...computed.by]), computed.names);
+  if (!needs) return undefined;
   const scans = new Map<string, ExactScan>();
   for (const plan of x.tables) {
     const need = needs.get(plan.table);
     const columns = need ? plan.columns.filter((c) => need.all || need.cols.has(c.toLowerCase())) : [];
     const terms = [...(applied.get(scanName(plan)) ?? [])];
-    if (terms.length > 0 || columns.length < plan.columns.length)
-      scans.set(scanName(plan), { columns, applied: terms });
+    const mine = computed.scans.get(scanName(plan)) ?? [];
+    if (terms.length > 0 || columns.length < plan.columns.length || mine.length > 0)
+      scans.set(scanName(plan), { columns, applied: terms, ...(mine.length > 0 && { computed: mine }) });
   }
   return { sql, scans };
 }

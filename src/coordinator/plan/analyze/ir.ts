@@ -94,6 +94,8 @@ export type Query =
       grouped: boolean;
       /** GROUP BY (or GROUP BY ALL) present: an aggregate then makes a row per group, not one. */
       groupBy?: boolean;
+      /** SELECT DISTINCT (or DISTINCT ON) */
+      distinct?: boolean;
       /**
        * Why a filter on this SELECT's output cannot be applied to its FROM instead (LIMIT,
        * DISTINCT ON, QUALIFY, SAMPLE, aggregates, windows); empty when it can.

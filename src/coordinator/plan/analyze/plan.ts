@@ -1,5 +1,7 @@
 /** The analysis's result: the typed plan the executor and EXPLAIN read. */
 
+import type { ComputedColumn } from '../../../protocol/frames.js';
+
 export interface TableCatalogEntry {
   name: string;
   columns: string[];
@@ -41,6 +43,8 @@ export interface TableScanPlan {
    * AND-terms of `where` left out of that SQL, which the scan must apply (exact-filters.ts).
    */
   exact?: ExactScan;
+  /** Set from `exact` where the coordinator runs the exact SQL: what the scan computes. */
+  computed?: ComputedColumn[];
   /**
    * Comparisons with pushed scalar subqueries' values every reference of the scan has in its
    * WHERE: once `result` is in, `column op value` may be added to `where` (0 rows or NULL:
@@ -51,10 +55,12 @@ export interface TableScanPlan {
   estimatedRows?: number;
 }
 
-/** What a scan fetches and must apply where the coordinator runs the exact SQL. */
+/** What a scan fetches, computes and must apply where the coordinator runs the exact SQL. */
 export interface ExactScan {
   columns: string[];
   applied: string[];
+  /** expressions it computes, sent after `columns` (computed-columns.ts) */
+  computed?: ComputedColumn[];
 }
 
 /** `column op (the one value of result's one column)`. */

@@ -8,6 +8,7 @@
  */
 import { QueryError } from '../../../errors.js';
 import type { JsonObject } from '../../../json-object.js';
+import { type Computable, computableIn } from './computed-columns.js';
 import { type Body, type Derived, type DerivedRef, sourceType } from './derived.js';
 import { inputRowUse, type RowUse, subqueryRowUse } from './existential.js';
 import { PURE_TABLE_FUNCTIONS } from './functions.js';
@@ -168,6 +169,8 @@ export interface Resolution {
    * was walked: pushed whole to one use, or not (null).
    */
   conjuncts: Map<JsonObject, (WholeConjunct | null)[]>;
+  /** expressions of one use each that its scan could compute (computed-columns.ts) */
+  computable: Computable[];
 }
 
 function looksLikeFile(name: string): boolean {
@@ -201,6 +204,7 @@ export class Resolver {
   /** the info of each subquery expression walked */
   readonly subqueries = new Map<Query, QueryInfo>();
   private readonly conjuncts = new Map<JsonObject, (WholeConjunct | null)[]>();
+  private readonly computable: Computable[] = [];
 
   /**
    * `strict`: throw the user's errors (unknown table/column, forbidden source). `results`:
@@ -244,6 +248,7 @@ export class Resolver {
       derived: this.derived,
       notes: this.notes,
       conjuncts: this.conjuncts,
+      computable: this.computable,
     };
   }
 
@@ -373,6 +378,13 @@ export class Resolver {
       this.expr(item.expr, scope, env);
     }
     for (const e of q.other) this.expr(e, scope, env);
+    this.computable.push(
+      ...computableIn(
+        q,
+        (parts) => this.localSource(parts, scope),
+        (t) => this.isResult(t),
+      ),
+    );
 
     const outputs: string[] = [];
     const sources: (Source | undefined)[] = [];

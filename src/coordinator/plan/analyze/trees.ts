@@ -18,7 +18,9 @@ export function renameColumns(tree: Tree, rename: (ref: JsonObject) => string | 
     if (x.class === 'COLUMN_REF') {
       const name = rename(x);
       if (name === undefined) ok = false;
-      return { class: 'COLUMN_REF', type: 'COLUMN_REF', alias: '', column_names: [name ?? '?'] };
+      // Its alias kept: inside struct_pack it names the field.
+      const alias = typeof x.alias === 'string' ? x.alias : '';
+      return { class: 'COLUMN_REF', type: 'COLUMN_REF', alias, column_names: [name ?? '?'] };
     }
     const out: JsonObject = {};
     for (const [k, v] of Object.entries(x)) if (k !== 'query_location') out[k] = walk(v);
