@@ -262,6 +262,18 @@ const handWritten: DiffQuery[] = [
     ordered: true,
   },
   {
+    sql: `SELECT date_trunc('month', l.created_at) AS month, count(*) AS n, sum(length(u.url)) AS chars
+          FROM labels l JOIN label_urls u ON u.label_id = l.label_id WHERE l.score > 90
+          GROUP BY 1 ORDER BY date_trunc('month', l.created_at) NULLS FIRST`,
+    ordered: true,
+  },
+  {
+    sql: `SELECT upper(s.sublabel_name) AS sub, year(l.created_at) AS y, count(*) AS n
+          FROM labels l JOIN label_sublabels s ON s.label_id = l.label_id
+          WHERE l.category = 'books' GROUP BY ALL HAVING count(*) > 0 ORDER BY ALL`,
+    ordered: true,
+  },
+  {
     sql: `SELECT l.label_id, coalesce(u.url, 'none') AS url, l.created_at::DATE AS day
           FROM labels l LEFT JOIN label_urls u ON u.label_id = l.label_id WHERE l.category = 'toys'`,
   },

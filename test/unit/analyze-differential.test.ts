@@ -440,6 +440,38 @@ const FIXED: Case[] = [
   },
   {
     sql: 'SELECT upper(l.name) AS n, count(*) AS c FROM labels l JOIN label_urls u ON u.label_id = l.label_id GROUP BY upper(l.name)',
+    computed: ['labels'],
+  },
+  {
+    sql: 'SELECT upper(l.name) AS n, count(*) AS c FROM labels l JOIN label_urls u ON u.label_id = l.label_id GROUP BY 1 ORDER BY upper(l.name)',
+    computed: ['labels'],
+  },
+  {
+    sql: "SELECT upper(l.name) AS n, count(*) AS c FROM labels l JOIN label_urls u ON u.label_id = l.label_id GROUP BY ALL HAVING upper(l.name) <> 'PLAIN'",
+    computed: ['labels'],
+  },
+  {
+    sql: "SELECT upper(l.name) || '!' AS n, count(*) AS c FROM labels l JOIN label_urls u ON u.label_id = l.label_id GROUP BY upper(l.name)",
+    computed: ['labels'],
+  },
+  {
+    sql: 'SELECT lower(l.category) AS k, max(u.url) AS m FROM labels l JOIN label_urls u ON u.label_id = l.label_id GROUP BY ROLLUP (lower(l.category))',
+    computed: ['labels'],
+  },
+  {
+    sql: 'SELECT upper(l.name), count(*) AS c FROM labels l JOIN label_urls u ON u.label_id = l.label_id GROUP BY upper(l.name)',
+    noComputed: ['labels'],
+  },
+  {
+    sql: 'SELECT upper(l.name) AS n, count(*) AS c FROM labels l JOIN label_urls u ON u.label_id = l.label_id GROUP BY n',
+    noComputed: ['labels'],
+  },
+  {
+    sql: 'SELECT upper(l.name) AS n, rank() OVER (ORDER BY count(*)) AS r FROM labels l JOIN label_urls u ON u.label_id = l.label_id GROUP BY 1',
+    noComputed: ['labels'],
+  },
+  {
+    sql: 'SELECT DISTINCT upper(l.name) AS n, count(*) AS c FROM labels l JOIN label_urls u ON u.label_id = l.label_id GROUP BY 1',
     noComputed: ['labels'],
   },
   {

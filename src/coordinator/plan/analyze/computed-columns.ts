@@ -17,7 +17,10 @@
  * - inside an aggregate's arguments (not a window's), in any clause;
  * - as a select item with an alias, or inside one, of a SELECT without GROUP BY, aggregates
  *   or DISTINCT (where a select item must match a GROUP BY key or an ORDER BY expression by
- *   its text).
+ *   its text);
+ * - as a GROUP BY key (written in GROUP BY, or an aliased select item grouped by its ordinal
+ *   or by GROUP BY ALL), every occurrence of it outside aggregates replaced alike, so that each
+ *   still matches the key; none where one cannot be (`groupKeysIn`).
  * Only expressions whose scan then leaves a column out are kept: one that frees no column only
  * adds one. A container that cannot compute one fails the scan, and the query is gathered
  * again with the SQL as written (execute.ts), which then fails or answers as DuckDB would.
@@ -30,7 +33,7 @@ import { conjunctUse } from './predicates.js';
 import type { DuckDbSql } from './print.js';
 import { printTrees } from './print.js';
 import type { CatalogTable, Need, Source, Use } from './scope.js';
-import { columnNames, renameColumns, type Tree } from './trees.js';
+import { columnNames, renameColumns, type Tree, treeKey } from './trees.js';
 
 /** An expression of one use that its scan could compute. */
 export interface Computable {
@@ -78,7 +81,62 @@ export function computableIn(
   const rowwise = !q.grouped && !q.distinct && !(q.barriers ?? []).includes('aggregate');
   for (const item of q.select) if (item.alias !== undefined) visit(item.expr, rowwise);
   for (const e of q.other) visit(e, false);
-  return out;
+  return q.groupBy ? [...out, ...groupKeysIn(q, computable)] : out;
+}
+
+/** Whether `e` holds a subquery or a window function. */
+function opaqueToKeys(e: Expr): boolean {
+  if (e.k === 'sub' || (e.k === 'fn' && e.window)) return true;
+  return 'args' in e && e.args.some(opaqueToKeys);
+}
+
+/** Whether a GROUP BY expression is the ordinal `i` (1-based) of a select item. */
+function isOrdinal(e: Expr, i: number): boolean {
+  const raw = e.raw;
+  if (!isJsonObject(raw) || raw.class !== 'CONSTANT' || !isJsonObject(raw.value)) return false;
+  const type = raw.value.type;
+  return isJsonObject(type) && type.id === 'INTEGER' && raw.value.value === i;
+}
+
+/**
+ * GROUP BY keys a scan could compute: each computable key expression (written in GROUP BY,
+ * or an aliased select item grouped by its ordinal or by GROUP BY ALL), with every occurrence
+ * of it outside aggregates, all replaced alike so that each still matches the key (DuckDB
+ * matches a select item, HAVING or ORDER BY expression to a key by its text). None where an
+ * occurrence could not be replaced with the others: in an unaliased select item (its text
+ * names its column), a window or a subquery; nor under DISTINCT.
+ */
+function groupKeysIn(
+  q: Extract<Query, { k: 'select' }>,
+  computable: (e: Expr) => Computable | undefined,
+): Computable[] {
+  if (q.distinct || [...q.select.map((i) => i.expr), ...q.other].some(opaqueToKeys)) return [];
+  const keyOf = (c: Computable) => `${c.use.id}:${treeKey(c.tree)}`;
+  const keys = new Set<string>();
+  for (const g of q.groupKeys ?? []) {
+    const c = computable(g);
+    if (c) keys.add(keyOf(c));
+  }
+  q.select.forEach((item, i) => {
+    const c = item.alias === undefined ? undefined : computable(item.expr);
+    if (c && (q.groupAll || (q.groupKeys ?? []).some((g) => isOrdinal(g, i + 1)))) keys.add(keyOf(c));
+  });
+  if (keys.size === 0) return [];
+  const found = new Map<string, Computable[]>();
+  const blocked = new Set<string>();
+  const walk = (e: Expr, unaliased: boolean): void => {
+    if (e.k === 'fn' && e.agg) return;
+    const c = computable(e);
+    if (c && keys.has(keyOf(c))) {
+      if (unaliased) blocked.add(keyOf(c));
+      found.set(keyOf(c), [...(found.get(keyOf(c)) ?? []), c]);
+      return;
+    }
+    if ('args' in e) for (const a of e.args) walk(a, unaliased);
+  };
+  for (const item of q.select) walk(item.expr, item.alias === undefined);
+  for (const e of q.other) walk(e, false);
+  return [...found].flatMap(([key, cs]) => (blocked.has(key) ? [] : cs));
 }
 
 /** The computed columns chosen: the nodes they replace, and per scan what it computes. */

@@ -223,7 +223,8 @@ class DuckDbLowering {
     }
     const barriers = modifierBarriers(node.modifiers);
     const other: Expr[] = [...this.modifiers(node.modifiers)];
-    other.push(...this.generic(node.group_expressions));
+    const groupKeys = this.generic(node.group_expressions);
+    other.push(...groupKeys);
     if (isJsonObject(node.having)) other.push(this.expr(node.having));
     // QUALIFY and GROUP BY ALL only act after the WHERE: they change no filter of the FROM.
     if (isJsonObject(node.qualify)) {
@@ -257,6 +258,8 @@ class DuckDbLowering {
       grouped,
       groupBy,
       barriers,
+      ...(groupKeys.length > 0 && { groupKeys }),
+      ...(handling === 'FORCE_AGGREGATES' && { groupAll: true }),
       ...(hasDistinct(node.modifiers) && { distinct: true }),
       ...(positiveLimit(node.modifiers) && { positiveLimit: true }),
     };

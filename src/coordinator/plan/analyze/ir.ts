@@ -96,6 +96,10 @@ export type Query =
       groupBy?: boolean;
       /** SELECT DISTINCT (or DISTINCT ON) */
       distinct?: boolean;
+      /** GROUP BY's expressions as written (also among `other`) */
+      groupKeys?: Expr[];
+      /** GROUP BY ALL */
+      groupAll?: boolean;
       /**
        * Why a filter on this SELECT's output cannot be applied to its FROM instead (LIMIT,
        * DISTINCT ON, QUALIFY, SAMPLE, aggregates, windows); empty when it can.
