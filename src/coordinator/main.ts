@@ -11,6 +11,7 @@ import { observeQueue } from '../metrics/coordinator.js';
 import { connectNats as connectToNats } from '../nats/connect.js';
 import { redactUrl } from '../redact.js';
 import { onShutdown } from '../shutdown.js';
+import { logStrayRejections } from '../stray-rejections.js';
 import { Catalog } from './catalog/catalog.js';
 import { ReferenceTables } from './catalog/reference-tables.js';
 import { CoordinatorEngine } from './execute/engine.js';
@@ -123,6 +124,7 @@ export async function runCoordinator(opts: CoordinatorOptions): Promise<void> {
     api_keys: apiKeys ? apiKeys.count : 'none: anyone who reaches this port may query (--api-keys)',
   });
   if (connecting && !early) void connecting.then(attach);
+  logStrayRejections(log);
   onShutdown(log, async () => {
     admission.close();
     catalog.stop();

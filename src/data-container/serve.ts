@@ -12,6 +12,7 @@ import { watchDuckDBMemory } from '../metrics/registry.js';
 import { isSplit, servedSubject, shardLabel } from '../protocol/shards.js';
 import { redactUrl } from '../redact.js';
 import { onShutdown } from '../shutdown.js';
+import { logStrayRejections } from '../stray-rejections.js';
 import { createHttpApp } from './http.js';
 import { loadTable } from './load.js';
 import type { TableService } from './nats-service.js';
@@ -48,6 +49,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     api_keys: apiKeys ? apiKeys.count : 'none: anyone who reaches this port may query (--api-keys)',
   });
 
+  logStrayRejections(log);
   onShutdown(log, async () => {
     admission.close();
     await service
