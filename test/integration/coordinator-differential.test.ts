@@ -266,6 +266,18 @@ it('gathers again with the SQL as written where a container cannot compute a col
   );
 });
 
+it('says in stats what a scan computed', async () => {
+  const sql = `SELECT upper(l.name) AS n, u.url FROM labels l JOIN label_urls u ON u.label_id = l.label_id
+    WHERE l.score < 10`;
+  const answer = (await ask(pushdownOn, sql)) as unknown as {
+    stats: { tables: { table: string; columns: string[]; computed?: string[] }[] };
+  };
+  const labels = answer.stats.tables.find((t) => t.table === 'labels');
+  expect(labels?.computed).toEqual([expect.stringMatching(/^upper\("?name"?\) AS (__computed_\d+)$/)]);
+  expect(labels?.columns).toContain(labels?.computed?.[0].split(' AS ')[1]);
+  expect(labels?.columns).not.toContain('name');
+});
+
 it('runs a single-table aggregate whole in the container, moving one row', async () => {
   const answer = (await ask(pushdownOn, 'SELECT count(*) AS n FROM labels')) as unknown as {
     results: { n: number }[];

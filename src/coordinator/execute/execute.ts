@@ -511,10 +511,13 @@ async function gatherChecked(
   }
 }
 
-/** A scan's stats, saying which references it is for where its table has several scans. */
+/** A scan's stats, saying which references it is for where its table has several scans, and what it computed. */
 function withScan(stats: GatherStats, plan: TableScanPlan): GatherStats {
-  if (!plan.references) return stats;
-  return { ...stats, scan: scanName(plan), references: plan.references };
+  return {
+    ...stats,
+    ...(plan.references && { scan: scanName(plan), references: plan.references }),
+    ...(plan.computed && { computed: plan.computed.map((c) => `${c.sql} AS ${c.name}`) }),
+  };
 }
 
 /** The user's SQL run over the gathered tables: materialized (under the cap), or streamed. */

@@ -40,6 +40,8 @@ export interface GatherStats {
   /** The data version of a copy it was served from. */
   version?: string;
   columns: string[];
+  /** Expressions it computed and sent as columns (computed-columns.ts), `<expression> AS <column>`. */
+  computed?: string[];
   where?: string;
   /** Why the container did not apply the offered `where` (it is applied here). */
   declined?: string;
