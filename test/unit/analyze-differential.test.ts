@@ -459,6 +459,30 @@ const FIXED: Case[] = [
     computed: ['labels'],
   },
   {
+    sql: 'SELECT l.label_id, u.url FROM labels l JOIN label_urls u ON u.label_id = l.label_id AND upper(l.name) <> upper(u.url)',
+    computed: ['labels'],
+  },
+  {
+    sql: 'SELECT l.label_id FROM labels l, label_urls u WHERE l.label_id = u.label_id AND length(l.name) + length(u.url) > 30',
+    computed: ['labels', 'label_urls'],
+  },
+  {
+    sql: 'SELECT l.label_id, u.url FROM labels l LEFT JOIN label_urls u ON u.label_id = l.label_id AND length(l.name) > 8',
+    computed: ['labels'],
+  },
+  {
+    sql: "SELECT l.label_id, u.url FROM labels l JOIN label_urls u ON u.label_id = l.label_id WHERE upper(l.name) LIKE 'TEST%'",
+    noComputed: ['labels'],
+  },
+  {
+    sql: "SELECT l.label_id, u.url FROM labels l, label_urls u WHERE l.label_id = u.label_id AND (upper(l.name) LIKE 'T%' OR u.url IS NULL)",
+    noComputed: ['labels'],
+  },
+  {
+    sql: 'SELECT l.label_id, u.label_id FROM labels l LEFT JOIN label_urls u ON u.label_id = l.label_id AND length(u.url) > 12',
+    noComputed: ['label_urls'],
+  },
+  {
     sql: 'SELECT upper(l.name), count(*) AS c FROM labels l JOIN label_urls u ON u.label_id = l.label_id GROUP BY upper(l.name)',
     noComputed: ['labels'],
   },

@@ -15,6 +15,8 @@
  * a `*` (the computed column would become an output column). E is replaced only where its
  * value per input row is all that matters and no name derives from its text:
  * - inside an aggregate's arguments (not a window's), in any clause;
+ * - in a WHERE or ON conjunct the coordinator's SQL keeps (one the scan applies is left out
+ *   whole: exact-filters.ts), evaluated per row where only its value matters;
  * - as a select item with an alias, or inside one, of a SELECT without GROUP BY, aggregates
  *   or DISTINCT (where a select item must match a GROUP BY key or an ORDER BY expression by
  *   its text);
@@ -28,8 +30,8 @@
 import { isJsonObject, type JsonObject } from '../../../json-object.js';
 import type { ComputedColumn } from '../../../protocol/frames.js';
 import { columnSpelling } from './derived.js';
-import type { Expr, Query } from './ir.js';
-import { conjunctUse } from './predicates.js';
+import type { Expr, From, Query } from './ir.js';
+import { conjunctUse, splitAnd } from './predicates.js';
 import type { DuckDbSql } from './print.js';
 import { printTrees } from './print.js';
 import type { CatalogTable, Need, Source, Use } from './scope.js';
@@ -42,6 +44,11 @@ export interface Computable {
   use: Use;
   /** the expression over the use's columns (catalog spelling), as its scan computes it */
   tree: Tree;
+  /**
+   * The WHERE or ON conjunct (as written) it stands in: where the scan applies that conjunct,
+   * the coordinator's SQL leaves it out (exact-filters.ts), and nothing of it is computed.
+   */
+  within?: JsonObject;
 }
 
 /**
@@ -68,20 +75,53 @@ export function computableIn(
     });
     return tree && { node: e.raw, use, tree };
   };
-  const visit = (e: Expr, allowed: boolean): void => {
+  const visit = (e: Expr, allowed: boolean, within?: JsonObject): void => {
     const found = allowed ? computable(e) : undefined;
     if (found) {
-      out.push(found);
+      out.push(within ? { ...found, within } : found);
       return;
     }
     if (e.k === 'sub' || (e.k === 'fn' && e.window) || !('args' in e)) return;
+    // An OR of a WHERE or ON over several tables may code keys by its branches, computed from
+    // its tables' columns where their rows are (branch-codes.ts): those columns must come.
+    if (within && e.k === 'op' && e.or) return;
     const inAggregate = e.k === 'fn' && e.agg;
-    for (const a of e.args) visit(a, allowed || inAggregate);
+    for (const a of e.args) visit(a, allowed || inAggregate, within);
   };
+  // A WHERE or ON is evaluated per row of the FROM, where only a value matters.
+  for (const c of [q.where, ...joinConditions(q.from)].flatMap((e) => splitAnd(e)))
+    if (isJsonObject(c.raw)) visit(c, true, c.raw);
   const rowwise = !q.grouped && !q.distinct && !(q.barriers ?? []).includes('aggregate');
   for (const item of q.select) if (item.alias !== undefined) visit(item.expr, rowwise);
   for (const e of q.other) visit(e, false);
   return q.groupBy ? [...out, ...groupKeysIn(q, computable)] : out;
+}
+
+/**
+ * The nodes inside a select item without an alias, anywhere in the tree (a WHERE of a scalar
+ * subquery in one too): that item's output column is named by its text, which a replacement
+ * would change.
+ */
+function namedByText(tree: unknown): Set<JsonObject> {
+  const inside = new Set<JsonObject>();
+  const walk = (x: unknown, mark: boolean): void => {
+    if (Array.isArray(x)) for (const y of x) walk(y, mark);
+    if (!isJsonObject(x)) return;
+    if (mark) inside.add(x);
+    for (const [k, v] of Object.entries(x)) {
+      if (k === 'select_list' && Array.isArray(v))
+        for (const item of v) walk(item, mark || !(isJsonObject(item) && item.alias));
+      else walk(v, mark);
+    }
+  };
+  walk(tree, false);
+  return inside;
+}
+
+/** The ON conditions of a FROM's joins. */
+function joinConditions(f: From): Expr[] {
+  if (f.k !== 'join') return [];
+  return [...joinConditions(f.left), ...joinConditions(f.right), ...(f.on ? [f.on] : [])];
 }
 
 /** Whether `e` holds a subquery or a window function. */
@@ -181,6 +221,8 @@ function chosen(candidates: Candidate[]): ComputedColumns {
  */
 export async function computedColumns(
   x: {
+    /** the statement's parse tree */
+    parsed: unknown;
     computable: Computable[];
     needs: Map<string, Need>;
     scanOf: (u: Use) => string;
@@ -190,8 +232,9 @@ export async function computedColumns(
   needsOf: (c: ComputedColumns) => Map<string, Need> | undefined,
   duckDb: DuckDbSql,
 ): Promise<ComputedColumns> {
+  const named = namedByText(x.parsed);
   const eligible = [...new Map(x.computable.map((c) => [c.node, c])).values()].filter(
-    (c) => x.scanned.has(x.scanOf(c.use)) && !x.needs.get(c.use.table.name)?.all,
+    (c) => x.scanned.has(x.scanOf(c.use)) && !x.needs.get(c.use.table.name)?.all && !named.has(c.node),
   );
   if (eligible.length === 0) return NO_COMPUTED;
   const texts = await printTrees(

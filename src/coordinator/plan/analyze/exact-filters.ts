@@ -176,7 +176,9 @@ export async function exactFilters(x: ExactInputs, duckDb: DuckDbSql): Promise<E
   const out = constant ? leftOut(x.parsed, found.nodes, constant) : new Map<JsonObject, JsonObject>();
   let computed = await computedColumns(
     {
-      computable: x.resolved.computable,
+      parsed: x.parsed,
+      // Nothing of a conjunct left out of the SQL: its scan applies it.
+      computable: x.resolved.computable.filter((c) => !c.within || !(constant && found.nodes.has(c.within))),
       needs: x.resolved.needs,
       scanOf: x.scanOf,
       scanned: new Set(x.tables.map(scanName)),
