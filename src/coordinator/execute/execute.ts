@@ -210,7 +210,7 @@ interface Gathered {
  * column the SQL reads in place of an expression (exact-filters.ts, computed-columns.ts): the
  * query is gathered again with the SQL as written.
  */
-class ExactFilterDeclined extends Error {}
+class ExactPlanRefused extends Error {}
 
 /** What a container answers a computed column it refuses or fails on with (not a scan's circumstances). */
 const COMPUTING_FAILED = new Set<ErrorKind>(['bad_request', 'syntax_error', 'unknown_column', 'forbidden']);
@@ -452,7 +452,7 @@ async function gatherAll(
             err instanceof QueryError &&
             COMPUTING_FAILED.has(err.kind)
           )
-            throw new ExactFilterDeclined(
+            throw new ExactPlanRefused(
               `the container of ${scanName(target.plan)} could not compute a column the coordinator's SQL reads (${err.message})`,
             );
           throw err;
@@ -464,7 +464,7 @@ async function gatherAll(
     const stats = await Promise.all(all);
     await copies.confirmed();
     if (declinedExact.length > 0)
-      throw new ExactFilterDeclined(
+      throw new ExactPlanRefused(
         `a container declined a filter the coordinator's SQL left out (${declinedExact.join('; ')})`,
       );
     for (const s of stats)
@@ -475,7 +475,7 @@ async function gatherAll(
     return { stats, userSql: running.sql, pushedWhole: false, notes };
   } catch (err) {
     // A stale copy or a declined exact filter leaves the scans to end: the query is gathered again.
-    if (!(err instanceof StaleCopyError || err instanceof ExactFilterDeclined)) cancel();
+    if (!(err instanceof StaleCopyError || err instanceof ExactPlanRefused)) cancel();
     await Promise.allSettled(all);
     throw err;
   }
@@ -500,7 +500,7 @@ async function gatherChecked(
       if (attempt < 2 && err instanceof StaleCopyError) {
         copies.stop();
         notes.push(`${err.message}: gathered again from the containers`);
-      } else if (attempt < 2 && err instanceof ExactFilterDeclined) {
+      } else if (attempt < 2 && err instanceof ExactPlanRefused) {
         exact = false;
         notes.push(`${err.message}: gathered again with the SQL as written`);
       } else {
