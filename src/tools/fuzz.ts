@@ -79,6 +79,9 @@ const SCAN_FIELDS = [
   'awaitFilterAbove',
   'keysFirst',
   'holdAbove',
+  'computed',
+  'packIntegers',
+  'distinct',
   'window',
   'ackTimeoutMs',
 ];
@@ -160,6 +163,14 @@ class Fuzzer {
     if (this.random() < 0.6)
       request.where =
         this.random() < 0.5 ? this.mutatedSql() : `label_id > ${this.int(100)}${this.pick(FRAGMENTS)}`;
+    if (this.random() < 0.3)
+      request.computed = [
+        {
+          name: this.pick(['c', 'label_id', 'NAME', '__scan_branches', 'x "y"', '']),
+          sql:
+            this.random() < 0.5 ? this.mutatedSql() : `length(name) + ${this.int(9)}${this.pick(FRAGMENTS)}`,
+        },
+      ];
     for (let n = this.int(3); n > 0; n--) request[this.pick(SCAN_FIELDS)] = this.randomValue();
     let bytes: Uint8Array = encode(request, 'msgpack');
     const roll = this.random();
