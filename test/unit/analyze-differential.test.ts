@@ -499,6 +499,18 @@ const FIXED: Case[] = [
     noComputed: ['labels'],
   },
   {
+    sql: 'SELECT DISTINCT upper(l.name) AS n, u.label_id FROM labels l JOIN label_urls u ON u.label_id = l.label_id',
+    computed: ['labels'],
+  },
+  {
+    sql: 'SELECT DISTINCT upper(l.name) AS n FROM labels l JOIN label_urls u ON u.label_id = l.label_id ORDER BY n',
+    noComputed: ['labels'],
+  },
+  {
+    sql: 'SELECT DISTINCT ON (l.category) l.category, upper(l.name) AS n FROM labels l JOIN label_urls u ON u.label_id = l.label_id ORDER BY l.category, n',
+    noComputed: ['labels'],
+  },
+  {
     sql: 'SELECT DISTINCT upper(l.name) AS n FROM labels l JOIN label_urls u ON u.label_id = l.label_id ORDER BY upper(l.name)',
     noComputed: ['labels'],
   },

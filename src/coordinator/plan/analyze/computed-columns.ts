@@ -17,9 +17,9 @@
  * - inside an aggregate's arguments (not a window's), in any clause;
  * - in a WHERE or ON conjunct the coordinator's SQL keeps (one the scan applies is left out
  *   whole: exact-filters.ts), evaluated per row where only its value matters;
- * - as a select item with an alias, or inside one, of a SELECT without GROUP BY, aggregates
- *   or DISTINCT (where a select item must match a GROUP BY key or an ORDER BY expression by
- *   its text);
+ * - as a select item with an alias, or inside one, of a SELECT without GROUP BY or
+ *   aggregates (where a select item must match a GROUP BY key by its text), nor DISTINCT ON,
+ *   nor DISTINCT with an ORDER BY (whose expressions must match select items by their text);
  * - as a GROUP BY key (written in GROUP BY, or an aliased select item grouped by its ordinal
  *   or by GROUP BY ALL), every occurrence of it outside aggregates replaced alike, so that each
  *   still matches the key; none where one cannot be (`groupKeysIn`).
@@ -91,7 +91,9 @@ export function computableIn(
   // A WHERE or ON is evaluated per row of the FROM, where only a value matters.
   for (const c of [q.where, ...joinConditions(q.from)].flatMap((e) => splitAnd(e)))
     if (isJsonObject(c.raw)) visit(c, true, c.raw);
-  const rowwise = !q.grouped && !q.distinct && !(q.barriers ?? []).includes('aggregate');
+  // Under DISTINCT, an ORDER BY (or DISTINCT ON) expression must match a select item by its text.
+  const matchedByText = q.distinct && (q.ordered || (q.barriers ?? []).includes('DISTINCT ON'));
+  const rowwise = !q.grouped && !matchedByText && !(q.barriers ?? []).includes('aggregate');
   for (const item of q.select) if (item.alias !== undefined) visit(item.expr, rowwise);
   for (const e of q.other) visit(e, false);
   return q.groupBy ? [...out, ...groupKeysIn(q, computable)] : out;

@@ -127,9 +127,9 @@ function modifierBarriers(mods: unknown): string[] {
   return out;
 }
 
-/** Whether the modifiers hold a DISTINCT (or DISTINCT ON). */
-function hasDistinct(mods: unknown): boolean {
-  return Array.isArray(mods) && mods.some((m) => isJsonObject(m) && m.type === 'DISTINCT_MODIFIER');
+/** Whether the modifiers hold one of `type` (DISTINCT_MODIFIER, ORDER_MODIFIER…). */
+function hasModifier(mods: unknown, type: string): boolean {
+  return Array.isArray(mods) && mods.some((m) => isJsonObject(m) && m.type === type);
 }
 
 /** Whether the modifiers' only LIMIT / OFFSET is a LIMIT of a positive integer constant. */
@@ -260,7 +260,8 @@ class DuckDbLowering {
       barriers,
       ...(groupKeys.length > 0 && { groupKeys }),
       ...(handling === 'FORCE_AGGREGATES' && { groupAll: true }),
-      ...(hasDistinct(node.modifiers) && { distinct: true }),
+      ...(hasModifier(node.modifiers, 'DISTINCT_MODIFIER') && { distinct: true }),
+      ...(hasModifier(node.modifiers, 'ORDER_MODIFIER') && { ordered: true }),
       ...(positiveLimit(node.modifiers) && { positiveLimit: true }),
     };
   }

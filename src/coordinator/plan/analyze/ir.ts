@@ -96,6 +96,8 @@ export type Query =
       groupBy?: boolean;
       /** SELECT DISTINCT (or DISTINCT ON) */
       distinct?: boolean;
+      /** ORDER BY present */
+      ordered?: boolean;
       /** GROUP BY's expressions as written (also among `other`) */
       groupKeys?: Expr[];
       /** GROUP BY ALL */
