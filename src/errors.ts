@@ -21,6 +21,17 @@ export type ErrorKind =
   | 'protocol_error'
   | 'internal';
 
+/**
+ * The kinds that say an expression itself was refused (by the guard or DuckDB's binder, or
+ * failed on a value), not the circumstances of the work it was part of.
+ */
+export const REFUSED_EXPRESSION_KINDS: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
+  'bad_request',
+  'syntax_error',
+  'unknown_column',
+  'forbidden',
+]);
+
 const STATUS: Record<ErrorKind, number> = {
   bad_request: 400,
   syntax_error: 400,

@@ -7,7 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { checkedPredicate } from '../duckdb/sql-guard.js';
-import { type ErrorKind, QueryError } from '../errors.js';
+import { QueryError, REFUSED_EXPRESSION_KINDS } from '../errors.js';
 import { Lru } from '../lru.js';
 import type { ParsedScanRequest } from '../protocol/frames.js';
 import type { ScanSource } from './prefilter.js';
@@ -46,9 +46,6 @@ export async function offeredWhere(
   }
 }
 
-/** What a predicate itself is refused for (by the guard or DuckDB's binder), not the scan's circumstances. */
-const REFUSED = new Set<ErrorKind>(['bad_request', 'syntax_error', 'unknown_column', 'forbidden']);
-
 /**
  * Predicates a request sends beside its where (a key set's branches, keysFirstBranches), each
  * checked alone as the where is (so that none can escape its parentheses) and bound over
@@ -74,7 +71,8 @@ export async function checkedPredicates(
       checked.push(text);
     } catch (err) {
       const error = duckdbErrorToQueryError(err);
-      if (!REFUSED.has(error.kind) || (from !== table && error.kind === 'unknown_column')) throw error;
+      if (!REFUSED_EXPRESSION_KINDS.has(error.kind) || (from !== table && error.kind === 'unknown_column'))
+        throw error;
       if (declinable) return undefined;
       throw new QueryError('bad_request', `${what(i)}: ${error.message}`);
     }

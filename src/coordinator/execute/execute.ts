@@ -7,7 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { duckdbErrorToQueryError } from '../../duckdb/duckdb-errors.js';
 import type { ChunkSource } from '../../duckdb/json-values.js';
 import { conjunction, quoteIdent } from '../../duckdb/sql.js';
-import { type ErrorKind, QueryError } from '../../errors.js';
+import { QueryError, REFUSED_EXPRESSION_KINDS } from '../../errors.js';
 import { type ScanRequest, SILENCE_MS } from '../../protocol/frames.js';
 import { msSince, roundMs } from '../../timing.js';
 import type { Catalog, CatalogTable } from '../catalog/catalog.js';
@@ -211,9 +211,6 @@ interface Gathered {
  * query is gathered again with the SQL as written.
  */
 class ExactPlanRefused extends Error {}
-
-/** What a container answers a computed column it refuses or fails on with (not a scan's circumstances). */
-const COMPUTING_FAILED = new Set<ErrorKind>(['bad_request', 'syntax_error', 'unknown_column', 'forbidden']);
 
 async function gatherAll(
   con: DuckDBConnection,
@@ -450,7 +447,7 @@ async function gatherAll(
             running.exact &&
             target.plan.computed &&
             err instanceof QueryError &&
-            COMPUTING_FAILED.has(err.kind)
+            REFUSED_EXPRESSION_KINDS.has(err.kind)
           )
             throw new ExactPlanRefused(
               `the container of ${scanName(target.plan)} could not compute a column the coordinator's SQL reads (${err.message})`,
