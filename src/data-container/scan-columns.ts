@@ -5,7 +5,7 @@
 import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { columnSchemaFor } from '../duckdb/columnar.js';
 import { duckdbErrorToQueryError } from '../duckdb/duckdb-errors.js';
-import { quoteIdent } from '../duckdb/sql.js';
+import { quoteIdent, selectItem } from '../duckdb/sql.js';
 import { checkedExpression } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
 import { Lru } from '../lru.js';
@@ -92,11 +92,6 @@ export async function checkedComputed(
   return out;
 }
 
-/** A computed column as a select item. */
-export function computedItem(c: CheckedComputed): string {
-  return `(${c.sql}) AS ${quoteIdent(c.name)}`;
-}
-
 /**
  * Output columns of a scan of `names` (the table's own spelling) and `computed`, by preparing
  * it, not running it; kept per table, whose columns never change once loaded, so that a
@@ -118,7 +113,7 @@ export async function outputColumns(
   const key = JSON.stringify([names, computed.map((c) => [c.name, c.sql])]);
   const known = described.get(key);
   if (known) return known;
-  const items = [...names.map(quoteIdent), ...computed.map(computedItem)];
+  const items = [...names.map(quoteIdent), ...computed.map((c) => selectItem(c.sql, c.name))];
   const oneValue =
     computed.length > 0 ? ` WHERE ${computed.map((c) => `(${c.sql}) IS NULL`).join(' OR ')}` : '';
   const prepared = await con

@@ -6,7 +6,7 @@
  */
 import { type DuckDBConnection, type DuckDBResult, UTINYINT } from '@duckdb/node-api';
 import { columnSchemaFor } from '../duckdb/columnar.js';
-import { branchCode, conjunction, quoteIdent } from '../duckdb/sql.js';
+import { branchCode, conjunction, quoteIdent, selectItem } from '../duckdb/sql.js';
 import { assertReadOnlySelect } from '../duckdb/sql-guard.js';
 import { QueryError } from '../errors.js';
 import { BRANCHES_COLUMN, type ColumnSchema, keySets, type ParsedScanRequest } from '../protocol/frames.js';
@@ -14,7 +14,6 @@ import { estimateRows, type ScanSource } from './prefilter.js';
 import {
   castList,
   checkedComputed,
-  computedItem,
   outputColumns,
   positional,
   preparedColumns,
@@ -179,7 +178,7 @@ export async function planScan(
   // columns are not the table's.
   const items = [
     ...names.map((n) => own(quoteIdent(n))),
-    ...computed.map(computedItem),
+    ...computed.map((c) => selectItem(c.sql, c.name)),
     ...(codes ? [codes] : []),
   ];
   const select = `SELECT ${distinct}${items.join(', ')} FROM ${source}${joins

@@ -5,6 +5,11 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** An expression as a select item named `name`, the expression parenthesized. */
+export function selectItem(sql: string, name: string): string {
+  return `(${sql}) AS ${quoteIdent(name)}`;
+}
+
 /** Predicates joined with AND: `a`, or `(a) AND (b)…` (each may hold an OR). */
 export function conjunction(conditions: string[]): string {
   return conditions.length === 1 ? conditions[0] : conditions.map((c) => `(${c})`).join(' AND ');

@@ -19,6 +19,7 @@ import {
   exactOrAsWritten,
   type QueryAnalysis,
   scanName,
+  shownComputed,
   type TableCatalogEntry,
   type TableScanPlan,
 } from '../plan/analyze/index.js';
@@ -513,7 +514,7 @@ function withScan(stats: GatherStats, plan: TableScanPlan): GatherStats {
   return {
     ...stats,
     ...(plan.references && { scan: scanName(plan), references: plan.references }),
-    ...(plan.computed && { computed: plan.computed.map((c) => `${c.sql} AS ${c.name}`) }),
+    ...(plan.computed && { computed: plan.computed.map(shownComputed) }),
   };
 }
 

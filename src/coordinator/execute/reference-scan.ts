@@ -7,7 +7,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { quoteIdent } from '../../duckdb/sql.js';
+import { quoteIdent, selectItem } from '../../duckdb/sql.js';
 import { msSince } from '../../timing.js';
 import type { CatalogTable } from '../catalog/catalog.js';
 import type { ReferenceTables, TableCopy } from '../catalog/reference-tables.js';
@@ -91,10 +91,7 @@ function copyView({ copy, table, plan, scan }: CopyScan): {
   const spelled = (name: string) =>
     table.columns.find((c) => c.name.toLowerCase() === name.toLowerCase())?.name ?? name;
   const columns = plan.columns.length > 0 ? plan.columns.map(spelled) : [table.columns[0].name];
-  const items = [
-    ...columns.map(quoteIdent),
-    ...(plan.computed ?? []).map((c) => `(${c.sql}) AS ${quoteIdent(c.name)}`),
-  ];
+  const items = [...columns.map(quoteIdent), ...(plan.computed ?? []).map((c) => selectItem(c.sql, c.name))];
   const where = plan.where ? ` WHERE ${plan.where}` : '';
   return {
     create: `CREATE OR REPLACE TEMP VIEW ${quoteIdent(scan)} AS SELECT ${items.join(', ')} FROM ${copy.relation}${where}`,

@@ -9,7 +9,7 @@
  * The answer has the /query JSON shape: one result row per step, and the whole plan under
  * `plan`.
  */
-import { quoteIdent } from '../../duckdb/sql.js';
+import { quoteIdent, selectItem } from '../../duckdb/sql.js';
 import { QueryError } from '../../errors.js';
 import { msSince } from '../../timing.js';
 import {
@@ -40,6 +40,7 @@ import {
   exactOrAsWritten,
   type QueryAnalysis,
   scanName,
+  shownComputed,
   type TableScanPlan,
   type ValueMatch,
 } from './analyze/index.js';
@@ -127,7 +128,7 @@ async function coordinatorPlan(sql: string, analysis: QueryAnalysis, ctx: Execut
       const table = ctx.catalog.get(plan.table);
       if (!table) continue;
       const typed = table.columns.map((c) => `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`);
-      const computed = (plan.computed ?? []).map((c) => `, (${c.sql}) AS ${quoteIdent(c.name)}`);
+      const computed = (plan.computed ?? []).map((c) => `, ${selectItem(c.sql, c.name)}`);
       await con.run(
         `CREATE TEMP TABLE ${quoteIdent(scanName(plan))} AS SELECT *${computed.join('')} FROM (SELECT ${typed.join(', ')}) WHERE false`,
       );
@@ -305,7 +306,7 @@ function stepsOf(
       columns: ctx.pushdown
         ? `${plan.distinct ? 'DISTINCT ' : ''}${[
             ...plan.columns,
-            ...(plan.computed ?? []).map((c) => `${c.sql} AS ${c.name}`),
+            ...(plan.computed ?? []).map(shownComputed),
           ].join(', ')}`
         : '*',
       filter: (ctx.pushdown && plan.where) || null,

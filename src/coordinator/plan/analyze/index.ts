@@ -65,7 +65,7 @@ export type {
   ValueMatch,
   ValueSide,
 } from './plan.js';
-export { scanName } from './plan.js';
+export { scanName, shownComputed } from './plan.js';
 export type { DuckDbSql, ParseWithDuckDb } from './print.js';
 
 export interface AnalyzeOptions {

@@ -202,3 +202,8 @@ export interface QueryAnalysis {
 export function scanName(plan: { table: string; scan?: string }): string {
   return plan.scan ?? plan.table;
 }
+
+/** A scan's computed column as EXPLAIN and stats show it: `<expression> AS <column>`. */
+export function shownComputed(c: ComputedColumn): string {
+  return `${c.sql} AS ${c.name}`;
+}
