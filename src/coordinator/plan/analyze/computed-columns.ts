@@ -234,10 +234,12 @@ export async function computedColumns(
   needsOf: (c: ComputedColumns) => Map<string, Need> | undefined,
   duckDb: DuckDbSql,
 ): Promise<ComputedColumns> {
-  const named = namedByText(x.parsed);
-  const eligible = [...new Map(x.computable.map((c) => [c.node, c])).values()].filter(
-    (c) => x.scanned.has(x.scanOf(c.use)) && !x.needs.get(c.use.table.name)?.all && !named.has(c.node),
+  const scanned = [...new Map(x.computable.map((c) => [c.node, c])).values()].filter(
+    (c) => x.scanned.has(x.scanOf(c.use)) && !x.needs.get(c.use.table.name)?.all,
   );
+  // The whole tree is walked only where something may be computed.
+  const named = scanned.length > 0 ? namedByText(x.parsed) : new Set<JsonObject>();
+  const eligible = scanned.filter((c) => !named.has(c.node));
   if (eligible.length === 0) return NO_COMPUTED;
   const texts = await printTrees(
     eligible.map((c) => c.tree),
