@@ -247,7 +247,7 @@ export const ScanRequestSchema = z
     keysFirstBranches: z.array(WhereSchema).min(1).max(MAX_BRANCHES).optional(),
     /**
      * The receiver widens packed integer columns (WireColumn.pack): where a data or keys
-     * frame's values of a SMALLINT, INTEGER or BIGINT column span less than 2^8, 2^16 or
+     * frame's values of a SMALLINT, INTEGER, BIGINT or DATE column span less than 2^8, 2^16 or
      * 2^32, the sender may send them as offsets from the least (binary mode).
      */
     packIntegers: z.boolean().optional(),
